@@ -1,1 +1,18 @@
+//! HelixNet's domain: users, artifacts and jobs, their rules, and the small traits through which the
+//! rest of the platform reaches storage, blobs and queues. No AWS types live here.
 
+pub mod artifact;
+pub mod job;
+pub mod ports;
+pub mod timestamp;
+pub mod user;
+
+pub use artifact::{Artifact, ArtifactKind, ArtifactStatus};
+pub use artifact::ArtifactRead;
+pub use job::{Job, JobInputs, JobMessage, JobOutcome, JobRead, JobStatus};
+pub use ports::{
+    ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, PresignedRequest,
+    StoreError, UserStore,
+};
+pub use timestamp::Timestamp;
+pub use user::{ProfileUpdate, User, UserProfile, ValidationError, normalise_email};

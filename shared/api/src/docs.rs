@@ -1,0 +1,38 @@
+use axum::Router;
+use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::routes::{artifacts, auth, jobs, users};
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "HelixNet API", description = "Messy business files in, schema-valid JSON out, as asynchronous jobs."),
+    paths(
+        auth::token, auth::health,
+        users::me, users::update_me,
+        artifacts::request_upload, artifacts::get_artifact, artifacts::download,
+        jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job,
+    ),
+    modifiers(&PasswordFlow),
+)]
+pub struct ApiDoc;
+
+/// Swagger UI's "Authorize" button runs the same password flow as `helix login`.
+struct PasswordFlow;
+
+impl Modify for PasswordFlow {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new("/api/v1/auth/token", Scopes::new()))])),
+        );
+    }
+}
+
+/// Swagger UI's assets are compiled in (the `vendored` feature): nothing is fetched at build or run time.
+pub fn router() -> Router<AppState> {
+    Router::new().merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+}

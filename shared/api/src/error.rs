@@ -1,0 +1,106 @@
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use helix_domain::{StoreError, ValidationError};
+
+/// Every way a request can fail, mapped to one HTTP answer in `into_response` and nowhere else.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed request: unreadable JSON or form, a wrong type, a missing field.
+    #[error("{message}")]
+    BadRequest { field: Option<String>, message: String },
+    #[error("incorrect username or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Unknown, or owned by someone else: the two are indistinguishable on purpose.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Conflict { message: String },
+    #[error("{message}")]
+    PayloadTooLarge { field: Option<String>, message: String },
+    #[error("{message}")]
+    UnsupportedMediaType { message: String },
+    /// Well-formed but refused: an artifact not ready, an invalid schema.
+    #[error("{message}")]
+    Unprocessable { field: Option<String>, message: String },
+    #[error("the service is temporarily unavailable, try again")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadRequest { field: Some(field.into()), message: message.into() }
+    }
+
+    pub fn unprocessable(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Unprocessable { field: Some(field.into()), message: message.into() }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, Option<String>) {
+        match self {
+            Self::BadRequest { field, .. } => (StatusCode::BAD_REQUEST, "bad_request", field.clone()),
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", None),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
+            Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", None),
+            Self::PayloadTooLarge { field, .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", field.clone()),
+            Self::UnsupportedMediaType { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None),
+            Self::Unprocessable { field, .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", field.clone()),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, field) = self.parts();
+        match &self {
+            Self::Internal(detail) | Self::Unavailable(detail) => tracing::error!(%detail, "request failed"),
+            _ => tracing::debug!(%status, error = %self, "request refused"),
+        }
+        let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field } };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("resource"),
+            StoreError::Conflict(message) => Self::Conflict { message },
+            StoreError::InvalidCursor => Self::bad_request("cursor", "is not a cursor this listing returned"),
+            StoreError::Backend(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        Self::unprocessable(e.field, format!("{} {}", e.field, e.reason))
+    }
+}

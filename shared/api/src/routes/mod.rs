@@ -1,0 +1,4 @@
+pub mod artifacts;
+pub mod auth;
+pub mod jobs;
+pub mod users;

@@ -1,0 +1,460 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+
+use helix_domain::job::JobOutcome;
+use helix_domain::{
+    Artifact, ArtifactStatus, ArtifactStore, IdempotencyClaim, IdempotencyStore, Job, JobPage, JobStatus, JobStore,
+    StoreError, Timestamp, User, UserStore,
+};
+
+type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+    StoreError::Backend(DisplayErrorContext(e).to_string())
+}
+
+/// Conditional writes fail with this code; everything else is a backend fault.
+fn conditional<E, R>(e: SdkError<E, R>, what: &str) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    if e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException") {
+        StoreError::Conflict(what.to_owned())
+    } else {
+        backend(e)
+    }
+}
+
+fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Backend(format!("cannot encode item: {e}")))
+}
+
+fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(format!("cannot decode item: {e}")))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub struct DynamoUserStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoUserStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoUserStore {
+    async fn get(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("email", s(email))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn create(&self, user: &User) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(user)?))
+            .condition_expression("attribute_not_exists(email)")
+            .send()
+            .await
+            .map_err(|e| conditional(e, "an account with this e-mail exists"))?;
+        Ok(())
+    }
+
+    async fn save_profile(&self, user: &User) -> Result<(), StoreError> {
+        let opt = |v: &Option<String>| v.clone().map(s).unwrap_or(AttributeValue::Null(true));
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("email", s(&user.email))
+            .update_expression("SET fullname = :f, phone_number = :p, web_url = :w, updated_at = :u")
+            .condition_expression("attribute_exists(email)")
+            .expression_attribute_values(":f", opt(&user.fullname))
+            .expression_attribute_values(":p", opt(&user.phone_number))
+            .expression_attribute_values(":w", opt(&user.web_url))
+            .expression_attribute_values(":u", s(user.updated_at.to_string()))
+            .send()
+            .await
+            .map_err(|e| match conditional(e, "") {
+                StoreError::Conflict(_) => StoreError::NotFound,
+                other => other,
+            })?;
+        Ok(())
+    }
+}
+
+pub struct DynamoArtifactStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoArtifactStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    async fn leave_pending(&self, id: &str, to: ArtifactStatus, reason: Option<&str>) -> Result<(), StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(ArtifactStatus::PendingUpload.as_str()))
+            .expression_attribute_values(":to", s(to.as_str()));
+        update = match reason {
+            Some(reason) => update
+                .update_expression("SET #status = :to, rejected_reason = :reason")
+                .expression_attribute_values(":reason", s(reason)),
+            // An available artifact is kept: the TTL only sweeps registrations never uploaded.
+            None => update.update_expression("SET #status = :to REMOVE expires_at"),
+        };
+        update.send().await.map_err(|e| conditional(e, "the artifact is no longer pending upload"))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ArtifactStore for DynamoArtifactStore {
+    async fn get(&self, id: &str) -> Result<Option<Artifact>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn create(&self, artifact: &Artifact) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(artifact)?))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await
+            .map_err(|e| conditional(e, "artifact id taken"))?;
+        Ok(())
+    }
+
+    async fn put(&self, artifact: &Artifact) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(artifact)?))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn mark_available(&self, id: &str) -> Result<(), StoreError> {
+        self.leave_pending(id, ArtifactStatus::Available, None).await
+    }
+
+    async fn mark_rejected(&self, id: &str, reason: &str) -> Result<(), StoreError> {
+        self.leave_pending(id, ArtifactStatus::Rejected, Some(reason)).await
+    }
+}
+
+pub struct DynamoJobStore {
+    client: Client,
+    table: String,
+}
+
+const OWNER_INDEX: &str = "owner-created-index";
+const OWNER_STATUS_INDEX: &str = "owner-status-index";
+
+/// The attribute behind the status-filtered listing index; rewritten with every status change.
+fn owner_status(owner_id: &str, status: JobStatus) -> String {
+    format!("{owner_id}#{}", status.as_str())
+}
+
+impl DynamoJobStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    fn decode_cursor(cursor: &str, partition_attr: &str, partition: &str) -> Result<Item, StoreError> {
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::InvalidCursor)?;
+        let keys: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
+        // A cursor only continues the listing it came from: never someone else's partition.
+        if keys.get(partition_attr).map(String::as_str) != Some(partition) || !keys.contains_key("id") {
+            return Err(StoreError::InvalidCursor);
+        }
+        Ok(keys.into_iter().map(|(k, v)| (k, s(v))).collect())
+    }
+
+    fn encode_cursor(key: &Item) -> Option<String> {
+        let plain: HashMap<&str, &str> =
+            key.iter().filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str()))).collect();
+        serde_json::to_vec(&plain).ok().map(|json| URL_SAFE_NO_PAD.encode(json))
+    }
+}
+
+#[async_trait]
+impl JobStore for DynamoJobStore {
+    async fn create(&self, job: &Job) -> Result<(), StoreError> {
+        let mut item = to_item(job)?;
+        item.insert("owner_status".into(), s(owner_status(&job.owner_id, job.status)));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await
+            .map_err(|e| conditional(e, "job id taken"))?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn list(
+        &self,
+        owner_id: &str,
+        status: Option<JobStatus>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<JobPage, StoreError> {
+        let (index, attr, partition) = match status {
+            Some(status) => (OWNER_STATUS_INDEX, "owner_status", owner_status(owner_id, status)),
+            None => (OWNER_INDEX, "owner_id", owner_id.to_owned()),
+        };
+        let start = cursor.map(|c| Self::decode_cursor(c, attr, &partition)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attr)
+            .expression_attribute_values(":p", s(partition))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(backend)?;
+        let jobs = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<Job>, _>>()?;
+        let next_cursor = out.last_evaluated_key.as_ref().and_then(Self::encode_cursor);
+        Ok(JobPage { jobs, next_cursor })
+    }
+
+    async fn claim(&self, job: &Job, now: Timestamp, lease_until: Timestamp) -> Result<Job, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(&job.id))
+            .update_expression(
+                "SET #status = :running, owner_status = :os, started_at = if_not_exists(started_at, :now), \
+                 lease_expires_at = :lease, attempts = attempts + :one",
+            )
+            .condition_expression("#status = :pending OR (#status = :running AND lease_expires_at < :now_epoch)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
+            .expression_attribute_values(":os", s(owner_status(&job.owner_id, JobStatus::Running)))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":now_epoch", n(now.unix()))
+            .expression_attribute_values(":lease", n(lease_until.unix()))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the job is finished or another worker holds it"))?;
+        from_item(out.attributes.unwrap_or_default())
+    }
+
+    async fn finish(&self, claimed: &Job, outcome: &JobOutcome) -> Result<Job, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(&claimed.id))
+            .condition_expression("#status = :running AND attempts = :attempt")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":attempt", n(claimed.attempts))
+            .expression_attribute_values(":now", s(Timestamp::now().to_string()))
+            .return_values(ReturnValue::AllNew);
+        let update = match outcome {
+            JobOutcome::Completed {
+                result_artifact_id,
+                result_path,
+                error_report_artifact_id,
+                records_in,
+                records_out,
+                records_rejected,
+            } => update
+                .update_expression(
+                    "SET #status = :to, owner_status = :os, finished_at = :now, result_artifact_id = :ra, \
+                     result_path = :rp, error_report_artifact_id = :ea, records_in = :ri, records_out = :ro, \
+                     records_rejected = :rr, #error = :null REMOVE lease_expires_at",
+                )
+                .expression_attribute_names("#error", "error")
+                .expression_attribute_values(":to", s(JobStatus::Completed.as_str()))
+                .expression_attribute_values(":os", s(owner_status(&claimed.owner_id, JobStatus::Completed)))
+                .expression_attribute_values(":ra", s(result_artifact_id))
+                .expression_attribute_values(":rp", s(result_path))
+                .expression_attribute_values(":ea", s(error_report_artifact_id))
+                .expression_attribute_values(":ri", n(records_in))
+                .expression_attribute_values(":ro", n(records_out))
+                .expression_attribute_values(":rr", n(records_rejected))
+                .expression_attribute_values(":null", AttributeValue::Null(true)),
+            JobOutcome::Failed { error } => update
+                .update_expression(
+                    "SET #status = :to, owner_status = :os, finished_at = :now, #error = :error \
+                     REMOVE lease_expires_at",
+                )
+                .expression_attribute_names("#error", "error")
+                .expression_attribute_values(":to", s(JobStatus::Failed.as_str()))
+                .expression_attribute_values(":os", s(owner_status(&claimed.owner_id, JobStatus::Failed)))
+                .expression_attribute_values(":error", s(error)),
+        };
+        let out = update.send().await.map_err(|e| conditional(e, "the attempt lost its claim on the job"))?;
+        from_item(out.attributes.unwrap_or_default())
+    }
+
+    async fn release(&self, claimed: &Job, error: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(&claimed.id))
+            .update_expression("SET #status = :pending, owner_status = :os, #error = :error REMOVE lease_expires_at")
+            .condition_expression("#status = :running AND attempts = :attempt")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
+            .expression_attribute_values(":os", s(owner_status(&claimed.owner_id, JobStatus::Pending)))
+            .expression_attribute_values(":attempt", n(claimed.attempts))
+            .expression_attribute_values(":error", s(error))
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the attempt lost its claim on the job"))?;
+        Ok(())
+    }
+}
+
+/// Powertools' idempotency record: one item per payload key, `INPROGRESS` while a handler runs
+/// (until `in_progress_expiry`, after which a redelivery may take over from a dead handler),
+/// `COMPLETED` until `expiration` (also the table's TTL attribute).
+pub struct DynamoIdempotencyStore {
+    client: Client,
+    table: String,
+}
+
+const IN_PROGRESS: &str = "INPROGRESS";
+const COMPLETED: &str = "COMPLETED";
+
+impl DynamoIdempotencyStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoIdempotencyStore {
+    async fn begin(&self, key: &str, now: Timestamp, in_progress_until: Timestamp) -> Result<IdempotencyClaim, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(key))
+            .item("status", s(IN_PROGRESS))
+            .item("in_progress_expiry", n(in_progress_until.unix()))
+            .item("expiration", n(in_progress_until.unix()))
+            .condition_expression(
+                "attribute_not_exists(id) OR expiration < :now OR (#status = :in_progress AND in_progress_expiry < :now)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now", n(now.unix()))
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(IdempotencyClaim::Started),
+            Err(e) => {
+                let existing = e
+                    .as_service_error()
+                    .filter(|s| s.is_conditional_check_failed_exception())
+                    .map(|s| match s {
+                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                            c.item().and_then(|i| i.get("status")).and_then(|v| v.as_s().ok()).cloned()
+                        }
+                        _ => None,
+                    });
+                match existing {
+                    Some(Some(status)) if status == COMPLETED => Ok(IdempotencyClaim::AlreadyCompleted),
+                    Some(_) => Ok(IdempotencyClaim::InProgress),
+                    None => Err(backend(e)),
+                }
+            }
+        }
+    }
+
+    async fn complete(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(key))
+            .update_expression("SET #status = :completed, expiration = :exp REMOVE in_progress_expiry")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":completed", s(COMPLETED))
+            .expression_attribute_values(":exp", n(keep_until.unix()))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn abandon(&self, key: &str) -> Result<(), StoreError> {
+        self.client.delete_item().table_name(&self.table).key("id", s(key)).send().await.map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use tokio::io::AsyncWriteExt;
+
+use helix_domain::{Blobs, PresignedRequest, StoreError, Timestamp};
+
+use crate::dynamo::backend;
+
+pub struct S3Blobs {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Blobs {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self { client, bucket: bucket.into() }
+    }
+}
+
+fn presigning(expires_in: Duration) -> Result<PresigningConfig, StoreError> {
+    PresigningConfig::expires_in(expires_in).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn presigned(request: aws_sdk_s3::presigning::PresignedRequest, expires_in: Duration) -> PresignedRequest {
+    PresignedRequest {
+        url: request.uri().to_owned(),
+        method: request.method().to_owned(),
+        headers: request.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+        expires_at: Timestamp::now().plus(expires_in),
+    }
+}
+
+#[async_trait]
+impl Blobs for S3Blobs {
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(content_length as i64)
+            .presigned(presigning(expires_in)?)
+            .await
+            .map_err(backend)?;
+        Ok(presigned(request, expires_in))
+    }
+
+    async fn presign_download(
+        &self,
+        key: &str,
+        filename: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(format!("attachment; filename=\"{filename}\""))
+            .presigned(presigning(expires_in)?)
+            .await
+            .map_err(backend)?;
+        Ok(presigned(request, expires_in))
+    }
+
+    async fn put_bytes(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<(), StoreError> {
+        let body = ByteStream::from_path(path).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get_bytes(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
+        let object = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Err(StoreError::NotFound),
+            Err(e) => return Err(backend(e)),
+        };
+        if object.content_length().unwrap_or_default().max(0) as u64 > limit {
+            return Err(StoreError::Conflict(format!("larger than {limit} bytes")));
+        }
+        let bytes = object.body.collect().await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(bytes.to_vec())
+    }
+
+    async fn download_to(&self, key: &str, path: &Path) -> Result<u64, StoreError> {
+        let object = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Err(StoreError::NotFound),
+            Err(e) => return Err(backend(e)),
+        };
+        let io = |e: std::io::Error| StoreError::Backend(format!("writing {}: {e}", path.display()));
+        let mut file = tokio::fs::File::create(path).await.map_err(io)?;
+        let mut reader = object.body.into_async_read();
+        let written = tokio::io::copy(&mut reader, &mut file).await.map_err(io)?;
+        file.flush().await.map_err(io)?;
+        Ok(written)
+    }
+
+    async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(head) => Ok(Some(head.content_length().unwrap_or_default().max(0) as u64)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(backend)?;
+        Ok(())
+    }
+}

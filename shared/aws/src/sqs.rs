@@ -1,0 +1,26 @@
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+
+use helix_domain::{JobMessage, JobQueue, StoreError};
+
+use crate::dynamo::backend;
+
+pub struct SqsJobQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsJobQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self { client, queue_url: queue_url.into() }
+    }
+}
+
+#[async_trait]
+impl JobQueue for SqsJobQueue {
+    async fn send(&self, message: &JobMessage) -> Result<(), StoreError> {
+        let body = serde_json::to_string(message).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.client.send_message().queue_url(&self.queue_url).message_body(body).send().await.map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Timestamp;
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactKind {
+    /// A file to transform.
+    Content,
+    /// Mapping rules (YAML) or a template.
+    Context,
+    /// The target JSON Schema.
+    Schema,
+    /// A job's valid records, written by the worker.
+    Result,
+    /// A job's per-record rejects, written by the worker.
+    ErrorReport,
+}
+
+impl ArtifactKind {
+    /// Users upload inputs; results and reports are only ever written by the platform.
+    pub fn is_user_upload(self) -> bool {
+        matches!(self, Self::Content | Self::Context | Self::Schema)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ArtifactStatus {
+    /// Registered, upload URL handed out, object not (yet) seen in S3.
+    PendingUpload,
+    /// The object is in S3 and matched what was declared.
+    Available,
+    /// The object did not match its declaration and was deleted.
+    Rejected,
+}
+
+impl ArtifactStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingUpload => "PENDING_UPLOAD",
+            Self::Available => "AVAILABLE",
+            Self::Rejected => "REJECTED",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Artifact {
+    pub id: String,
+    pub owner_id: String,
+    pub kind: ArtifactKind,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub status: ArtifactStatus,
+    pub s3_key: String,
+    pub job_id: Option<String>,
+    pub created_at: Timestamp,
+    pub rejected_reason: Option<String>,
+    /// Epoch seconds after which DynamoDB's TTL removes a registration whose upload never came.
+    pub expires_at: Option<i64>,
+}
+
+/// The artifact as its owner sees it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ArtifactRead {
+    pub id: String,
+    pub kind: ArtifactKind,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub status: ArtifactStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    pub created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_reason: Option<String>,
+}
+
+impl From<&Artifact> for ArtifactRead {
+    fn from(a: &Artifact) -> Self {
+        Self {
+            id: a.id.clone(),
+            kind: a.kind,
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size_bytes: a.size_bytes,
+            status: a.status,
+            job_id: a.job_id.clone(),
+            created_at: a.created_at,
+            rejected_reason: a.rejected_reason.clone(),
+        }
+    }
+}
+
+pub const MAX_FILENAME_CHARS: usize = 255;
+const MAX_SAFE_FILENAME_CHARS: usize = 120;
+
+/// A file name that is safe as the last segment of an S3 key and in a `Content-Disposition`
+/// header: no path, only `[A-Za-z0-9._-]`, no leading dot.
+pub fn safe_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .take(MAX_SAFE_FILENAME_CHARS)
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.');
+    if cleaned.is_empty() { "file".to_owned() } else { cleaned.to_owned() }
+}
+
+pub fn upload_key(owner_id: &str, artifact_id: &str, filename: &str) -> String {
+    format!("uploads/{owner_id}/{artifact_id}/{}", safe_filename(filename))
+}
+
+/// `(owner_id, artifact_id)` of an upload key, as S3 events report it once URL-decoded.
+pub fn parse_upload_key(key: &str) -> Option<(&str, &str)> {
+    let mut parts = key.splitn(4, '/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("uploads"), Some(owner), Some(id), Some(name)) if !owner.is_empty() && !id.is_empty() && !name.is_empty() => {
+            Some((owner, id))
+        }
+        _ => None,
+    }
+}
+
+pub fn result_key(job_id: &str) -> String {
+    format!("results/{job_id}/result.json")
+}
+
+pub fn error_report_key(job_id: &str) -> String {
+    format!("results/{job_id}/errors.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_lose_paths_and_odd_characters() {
+        assert_eq!(safe_filename("../../etc/passwd"), "passwd");
+        assert_eq!(safe_filename(r"C:\Users\me\Bestellung März.csv"), "Bestellung_M_rz.csv");
+        assert_eq!(safe_filename(".hidden"), "hidden");
+        assert_eq!(safe_filename("///"), "file");
+        assert_eq!(safe_filename(&"a".repeat(500)).len(), MAX_SAFE_FILENAME_CHARS);
+    }
+
+    #[test]
+    fn upload_keys_round_trip() {
+        let key = upload_key("u1", "a1", "orders 2026.csv");
+        assert_eq!(key, "uploads/u1/a1/orders_2026.csv");
+        assert_eq!(parse_upload_key(&key), Some(("u1", "a1")));
+        assert_eq!(parse_upload_key("results/j/result.json"), None);
+        assert_eq!(parse_upload_key("uploads/u1/a1"), None);
+    }
+}

@@ -1,0 +1,162 @@
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Timestamp;
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Running => "RUNNING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Running, Self::Completed, Self::Failed].into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// A finished job never moves again, whatever a late or duplicated message says.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct JobInputs {
+    pub content_artifact_ids: Vec<String>,
+    pub context_artifact_id: Option<String>,
+    pub schema_artifact_id: Option<String>,
+}
+
+impl JobInputs {
+    pub fn all_ids(&self) -> impl Iterator<Item = &str> {
+        self.content_artifact_ids
+            .iter()
+            .chain(&self.context_artifact_id)
+            .chain(&self.schema_artifact_id)
+            .map(String::as_str)
+    }
+}
+
+/// A job as stored. `owner_status` exists only for the status-filtered listing index.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub owner_id: String,
+    pub name: Option<String>,
+    pub status: JobStatus,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub attempts: u32,
+    pub inputs: JobInputs,
+    pub result_artifact_id: Option<String>,
+    pub result_path: Option<String>,
+    pub error_report_artifact_id: Option<String>,
+    pub records_in: Option<u64>,
+    pub records_out: Option<u64>,
+    pub records_rejected: Option<u64>,
+    pub error: Option<String>,
+    /// Epoch seconds until which the worker that claimed the job owns it; past it, a redelivered
+    /// message may claim the job again (its worker died).
+    pub lease_expires_at: Option<i64>,
+}
+
+impl Job {
+    pub fn new(id: String, owner_id: String, name: Option<String>, inputs: JobInputs) -> Self {
+        Self {
+            id,
+            owner_id,
+            name,
+            status: JobStatus::Pending,
+            created_at: Timestamp::now(),
+            started_at: None,
+            finished_at: None,
+            attempts: 0,
+            inputs,
+            result_artifact_id: None,
+            result_path: None,
+            error_report_artifact_id: None,
+            records_in: None,
+            records_out: None,
+            records_rejected: None,
+            error: None,
+            lease_expires_at: None,
+        }
+    }
+}
+
+/// The job as its owner sees it (`JobRead` in the API).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct JobRead {
+    pub id: String,
+    pub name: Option<String>,
+    pub status: JobStatus,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub attempts: u32,
+    pub inputs: JobInputs,
+    pub result_artifact_id: Option<String>,
+    pub result_path: Option<String>,
+    pub error_report_artifact_id: Option<String>,
+    pub records_in: Option<u64>,
+    pub records_out: Option<u64>,
+    pub records_rejected: Option<u64>,
+    pub error: Option<String>,
+}
+
+impl From<&Job> for JobRead {
+    fn from(j: &Job) -> Self {
+        Self {
+            id: j.id.clone(),
+            name: j.name.clone(),
+            status: j.status,
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+            attempts: j.attempts,
+            inputs: j.inputs.clone(),
+            result_artifact_id: j.result_artifact_id.clone(),
+            result_path: j.result_path.clone(),
+            error_report_artifact_id: j.error_report_artifact_id.clone(),
+            records_in: j.records_in,
+            records_out: j.records_out,
+            records_rejected: j.records_rejected,
+            error: j.error.clone(),
+        }
+    }
+}
+
+/// What travels on the job queue: only the id; the job record is the truth.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct JobMessage {
+    pub job_id: String,
+}
+
+/// How a finished run is recorded on the job.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobOutcome {
+    Completed {
+        result_artifact_id: String,
+        result_path: String,
+        error_report_artifact_id: String,
+        records_in: u64,
+        records_out: u64,
+        records_rejected: u64,
+    },
+    Failed {
+        error: String,
+    },
+}

@@ -1,0 +1,133 @@
+//! The platform's edges: one small trait per kind of storage, each with one AWS adapter in
+//! `helix-aws`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::job::JobOutcome;
+use crate::{Artifact, Job, JobMessage, JobStatus, Timestamp, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A conditional write lost: the item was not in the state the caller required.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invalid cursor")]
+    InvalidCursor,
+    #[error("{0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn get(&self, email: &str) -> Result<Option<User>, StoreError>;
+    /// Fails with `Conflict` when an account with that e-mail exists.
+    async fn create(&self, user: &User) -> Result<(), StoreError>;
+    async fn save_profile(&self, user: &User) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait ArtifactStore: Send + Sync {
+    async fn get(&self, id: &str) -> Result<Option<Artifact>, StoreError>;
+    /// Fails with `Conflict` when the id is taken.
+    async fn create(&self, artifact: &Artifact) -> Result<(), StoreError>;
+    /// Creates or replaces: for platform-written artifacts whose ids are derived from the job, so a
+    /// retried run writes the same record again.
+    async fn put(&self, artifact: &Artifact) -> Result<(), StoreError>;
+    /// `PENDING_UPLOAD` → `AVAILABLE`; `Conflict` from any other state.
+    async fn mark_available(&self, id: &str) -> Result<(), StoreError>;
+    /// `PENDING_UPLOAD` → `REJECTED`; `Conflict` from any other state.
+    async fn mark_rejected(&self, id: &str, reason: &str) -> Result<(), StoreError>;
+}
+
+pub struct JobPage {
+    pub jobs: Vec<Job>,
+    pub next_cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    async fn create(&self, job: &Job) -> Result<(), StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<Job>, StoreError>;
+    /// The owner's jobs, newest first. `cursor` is what an earlier page returned as `next_cursor`.
+    async fn list(
+        &self,
+        owner_id: &str,
+        status: Option<JobStatus>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<JobPage, StoreError>;
+    /// `PENDING` (or `RUNNING` whose lease has run out) → `RUNNING`, one more attempt, leased until
+    /// `lease_until`. `Conflict` when another worker holds it or it has finished.
+    async fn claim(&self, job: &Job, now: Timestamp, lease_until: Timestamp) -> Result<Job, StoreError>;
+    /// Records the outcome of the attempt `claimed` (as `claim` returned it), only if the job is
+    /// still `RUNNING` in that attempt: a worker whose lease was taken over cannot overwrite the
+    /// newer attempt.
+    async fn finish(&self, claimed: &Job, outcome: &JobOutcome) -> Result<Job, StoreError>;
+    /// Hands a job whose attempt failed for a passing reason back to `PENDING` for the next delivery.
+    async fn release(&self, claimed: &Job, error: &str) -> Result<(), StoreError>;
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema, PartialEq)]
+pub struct PresignedRequest {
+    pub url: String,
+    pub method: String,
+    /// Headers the client must send exactly as given: they are part of the signature.
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at: Timestamp,
+}
+
+#[async_trait]
+pub trait Blobs: Send + Sync {
+    /// A PUT URL whose signature covers the content type and length, so S3 refuses any other body.
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError>;
+    async fn presign_download(&self, key: &str, filename: &str, expires_in: Duration)
+    -> Result<PresignedRequest, StoreError>;
+    async fn put_bytes(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<(), StoreError>;
+    /// The whole object, for small documents (schemas, contexts); `NotFound` when there is no such
+    /// object, `Conflict` when it is larger than `limit` bytes.
+    async fn get_bytes(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError>;
+    /// `NotFound` when there is no such object.
+    async fn download_to(&self, key: &str, path: &Path) -> Result<u64, StoreError>;
+    /// The stored size, `None` when there is no such object.
+    async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn send(&self, message: &JobMessage) -> Result<(), StoreError>;
+}
+
+/// What an idempotency record said when a handler asked to start on a payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// No record, or an expired one: the caller now holds it.
+    Started,
+    /// Done before: skip, successfully.
+    AlreadyCompleted,
+    /// Someone else is on it and their time has not run out: try again later.
+    InProgress,
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    async fn begin(&self, key: &str, now: Timestamp, in_progress_until: Timestamp)
+    -> Result<IdempotencyClaim, StoreError>;
+    async fn complete(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError>;
+    /// Forgets a failed attempt so the next delivery may run.
+    async fn abandon(&self, key: &str) -> Result<(), StoreError>;
+}
