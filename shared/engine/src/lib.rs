@@ -1,1 +1,143 @@
+//! HelixNet's transformation engine: messy business files (CSV, fixed-width, IDoc, JSON, XML) +
+//! a context (YAML mapping rules with Jinja templates) + a target JSON Schema → valid JSON
+//! records and a reject report, streamed.
+//!
+//! ```no_run
+//! # use helix_engine::*;
+//! let t = compile(Some(Source { name: "c.yaml", text: "fields:\n  id: '{{ ID | trim }}'\n" }), None)?;
+//! let (mut out, mut rejects) = (Vec::new(), Vec::new());
+//! let mut run = t.start(&mut out, &mut rejects)?;
+//! run.feed("orders.csv", &mut "ID\n 7 \n".as_bytes())?;
+//! let summary = run.finish()?;
+//! # Ok::<(), EngineError>(())
+//! ```
 
+mod context;
+mod error;
+pub mod formats;
+mod limits;
+mod mapping;
+mod pipeline;
+mod record;
+mod validate;
+mod yaml;
+
+pub use context::OutputFormat;
+pub use error::EngineError;
+pub use limits::Limits;
+pub use pipeline::Run;
+
+use context::Plan;
+use validate::Target;
+
+/// A named document; the name is used in error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+}
+
+/// Counts of a finished run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub records_in: u64,
+    pub records_out: u64,
+    pub records_rejected: u64,
+    /// Records dropped by the context's `filter:` (neither output nor rejected).
+    pub records_filtered: u64,
+    /// The first rejects (at most `Summary::SAMPLE`), for a quick look without reading the report.
+    pub first_rejects: Vec<Reject>,
+}
+
+impl Summary {
+    pub const SAMPLE: usize = 20;
+}
+
+/// One entry of the reject report (`errors.json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reject {
+    /// Content file name.
+    pub input: String,
+    /// Source line of the record's first character (segment number for IDocs).
+    pub line: u64,
+    /// 1-based record index over the whole run.
+    pub record: u64,
+    /// JSON pointer of the failing target field ("" for the whole record).
+    pub pointer: String,
+    /// The JSON Schema keyword that failed, or `mapping` / `format` for failures before validation.
+    pub keyword: String,
+    pub message: String,
+}
+
+/// A compiled context + schema, ready to run any number of times (also concurrently).
+pub struct Transformation {
+    plan: Plan,
+    target: Option<Target>,
+    threads: usize,
+}
+
+/// Compiles a context (`None`: convert content as it is) and a target schema (`None`: no
+/// validation) with the default limits.
+pub fn compile(context: Option<Source<'_>>, schema: Option<Source<'_>>) -> Result<Transformation, EngineError> {
+    compile_with_limits(context, schema, Limits::default())
+}
+
+/// Like [`compile`] with explicit limits (the context's `limits:` can still override them,
+/// except the YAML ones, which bound the reading of the context itself).
+pub fn compile_with_limits(context: Option<Source<'_>>, schema: Option<Source<'_>>, limits: Limits) -> Result<Transformation, EngineError> {
+    let plan = match context {
+        Some(c) => Plan::compile(c, limits)?,
+        None => Plan::passthrough(limits),
+    };
+    let target = schema.map(Target::compile).transpose()?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    Ok(Transformation { plan, target, threads })
+}
+
+/// Checks that a schema is JSON and a valid JSON Schema.
+pub fn check_schema(schema: Source<'_>) -> Result<(), EngineError> {
+    Target::compile(schema).map(drop)
+}
+
+/// Checks that a context is valid (YAML, known options, templates that compile).
+pub fn check_context(context: Source<'_>) -> Result<(), EngineError> {
+    Plan::compile(context, Limits::default()).map(drop)
+}
+
+impl Transformation {
+    /// Worker threads for mapping and validation (1: everything on the calling thread).
+    /// Defaults to the available parallelism (at most 8).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    pub fn output_format(&self) -> OutputFormat {
+        self.plan.output
+    }
+
+    /// Lookup tables the context declares: (name, file). Provide each with [`Self::add_lookup`].
+    pub fn lookup_files(&self) -> Vec<(String, String)> {
+        self.plan.lookup_specs.iter().map(|(n, s)| (n.clone(), s.file.clone())).collect()
+    }
+
+    /// Loads a declared lookup table from CSV text (header row required).
+    pub fn add_lookup(&self, name: &str, csv: Source<'_>) -> Result<(), EngineError> {
+        let spec = self.plan.lookup_specs.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone()).ok_or_else(|| {
+            EngineError::context(&self.plan.name, None, format!("the context declares no lookup table `{name}`"))
+        })?;
+        let table = pipeline::load_lookup(csv, &spec.key, self.plan.limits)?;
+        self.plan.lookups.write().map_err(|_| std::io::Error::other("lookup tables poisoned"))?.insert(name.to_owned(), table);
+        Ok(())
+    }
+
+    /// Starts a run writing valid records to `records` (JSON array, or NDJSON if the context
+    /// says so) and the reject report to `rejects` (`{"rejects": [...], "summary": {...}}`).
+    pub fn start<'w>(&self, records: &'w mut dyn std::io::Write, rejects: &'w mut dyn std::io::Write) -> Result<Run<'_, 'w>, EngineError> {
+        for (name, spec) in &self.plan.lookup_specs {
+            if !self.plan.lookups.read().map_or(false, |l| l.contains_key(name)) {
+                return Err(EngineError::context(&self.plan.name, None, format!("lookup table `{name}` ({}) was not provided", spec.file)));
+            }
+        }
+        Run::new(self, records, rejects)
+    }
+}

@@ -1,0 +1,382 @@
+//! The context: YAML → a compiled plan. Every error names the context file and the line and
+//! column of the offending node.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::EngineError;
+use crate::formats::InputOptions;
+use crate::limits::Limits;
+use crate::mapping::{self, fast, jinja, Cast, Expr, Field, Jinja, Mapping, ValueMap};
+use crate::yaml::{self, Document, YamlLimits};
+use crate::Source;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputSpec {
+    #[serde(default)]
+    format: OutputFormat,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectSpec {
+    max_rate: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupSpec {
+    by: String,
+    #[serde(default = "default_items")]
+    items: String,
+}
+
+fn default_items() -> String {
+    "items".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSpec {
+    /// The CSV artifact (the CLI resolves it beside the context; the worker from the job's files).
+    pub file: String,
+    /// Key column.
+    pub key: String,
+}
+
+pub struct Group {
+    pub key: Expr,
+    pub var: String,
+}
+
+/// A compiled context (absent context: `Plan::passthrough`).
+pub struct Plan {
+    pub name: String,
+    pub input: InputOptions,
+    pub output: OutputFormat,
+    pub max_rate: Option<f64>,
+    pub limits: Limits,
+    pub mapping: Option<Mapping>,
+    pub filter: Option<Expr>,
+    pub group: Option<Group>,
+    /// Whole-document template (by name in the environment).
+    pub document: Option<String>,
+    pub casts: bool,
+    pub jinja: Jinja,
+    pub vars: fast::Vars,
+    pub maps: Arc<Vec<ValueMap>>,
+    pub lookups: jinja::Lookups,
+    pub lookup_specs: Vec<(String, LookupSpec)>,
+}
+
+const TOP_LEVEL: [&str; 12] = ["version", "input", "output", "rejects", "limits", "maps", "lookups", "filter", "group", "casts", "template", "fields"];
+const FIELD_KEYS: [&str; 7] = ["value", "default", "map", "when", "type", "each", "fields"];
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+struct Compiler<'d> {
+    file: &'d str,
+    doc: &'d Document,
+    env: minijinja::Environment<'static>,
+    sources: Vec<String>,
+    vars: fast::Vars,
+    map_names: Arc<HashMap<String, usize>>,
+    maps: Vec<ValueMap>,
+}
+
+impl Compiler<'_> {
+    fn err(&self, pointer: &str, message: impl Into<String>) -> EngineError {
+        let pos = self.doc.position(pointer);
+        let at = if pointer.is_empty() { String::new() } else { format!("{}: ", pointer.trim_start_matches('/').replace('/', ".")) };
+        EngineError::context(self.file, pos, format!("{at}{}", message.into()))
+    }
+
+    fn section<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, EngineError> {
+        let Some(v) = self.doc.value.get(key) else { return Ok(None) };
+        serde_path_to_error::deserialize(v.clone()).map(Some).map_err(|e| {
+            let mut pointer = format!("/{key}");
+            for seg in e.path().iter() {
+                match seg {
+                    serde_path_to_error::Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                    serde_path_to_error::Segment::Map { key } => pointer.push_str(&format!("/{}", escape(key))),
+                    _ => {}
+                }
+            }
+            self.err(&pointer, e.into_inner().to_string())
+        })
+    }
+
+    fn jinja_err(&self, pointer: &str, e: &minijinja::Error) -> EngineError {
+        let detail = e.detail().map_or_else(|| e.kind().to_string(), str::to_owned);
+        let line = e.line().filter(|&l| l > 1).map(|l| format!(" (template line {l})")).unwrap_or_default();
+        self.err(pointer, format!("template error: {detail}{line}"))
+    }
+
+    /// An expression (conditions, `each`, group keys): `{{ }}` around it is optional.
+    fn expression(&mut self, src: &str, pointer: &str) -> Result<Expr, EngineError> {
+        let inner = mapping::single_expression(src).unwrap_or(src.trim());
+        if let Err(e) = self.env.compile_expression(inner) {
+            return Err(self.jinja_err(pointer, &e));
+        }
+        self.sources.push(inner.to_owned());
+        let slow = self.sources.len() - 1;
+        let names = self.map_names.clone();
+        Ok(match fast::compile(inner, &mut self.vars, &|m| names.get(m).copied()) {
+            Some(f) => Expr::Fast { fast: f, slow },
+            None => Expr::Slow(slow),
+        })
+    }
+
+    /// A field value: constant text, one `{{ expression }}` (typed result) or a text template.
+    fn value(&mut self, src: &str, pointer: &str) -> Result<Expr, EngineError> {
+        if !mapping::is_template(src) {
+            return Ok(Expr::Const(Value::String(src.to_owned())));
+        }
+        if mapping::single_expression(src).is_some() {
+            return self.expression(src, pointer);
+        }
+        let name = format!("{}{pointer}", self.file);
+        self.env.add_template_owned(name.clone(), src.to_owned()).map_err(|e| self.jinja_err(pointer, &e))?;
+        Ok(Expr::Text(name))
+    }
+
+    fn value_map(&self, v: &Value, pointer: &str) -> Result<ValueMap, EngineError> {
+        let Value::Object(obj) = v else { return Err(self.err(pointer, "a value map is a mapping of source value → target value")) };
+        let structured = obj.contains_key("values") && obj.keys().all(|k| k == "values" || k == "default");
+        let (entries, default) = if structured {
+            let Some(Value::Object(values)) = obj.get("values") else { return Err(self.err(&format!("{pointer}/values"), "must be a mapping")) };
+            (values, obj.get("default").cloned())
+        } else {
+            (obj, None)
+        };
+        Ok(ValueMap { entries: entries.iter().map(|(k, v)| (k.clone(), v.clone())).collect(), default })
+    }
+
+    fn fields(&mut self, map: &Map<String, Value>, pointer: &str) -> Result<Mapping, EngineError> {
+        let mut fields = Vec::new();
+        for (key, v) in map {
+            let p = format!("{pointer}/{}", escape(key));
+            let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+            if path.iter().any(String::is_empty) {
+                return Err(self.err(&p, "empty segment in a dotted field name"));
+            }
+            let mut field = Field { path, value: None, default: None, map: None, when: None, cast: None, each: None };
+            match v {
+                Value::String(s) => field.value = Some(self.value(s, &p)?),
+                Value::Object(spec) => {
+                    if let Some(k) = spec.keys().find(|k| !FIELD_KEYS.contains(&k.as_str())) {
+                        return Err(self.err(&format!("{p}/{}", escape(k)), format!("unknown field option `{k}` (expected one of {})", FIELD_KEYS.join(", "))));
+                    }
+                    field.value = match spec.get("value") {
+                        Some(Value::String(s)) => Some(self.value(s, &format!("{p}/value"))?),
+                        Some(other) => Some(Expr::Const(other.clone())),
+                        None => None,
+                    };
+                    field.default = spec.get("default").cloned();
+                    if let Some(w) = spec.get("when") {
+                        let w = w.as_str().ok_or_else(|| self.err(&format!("{p}/when"), "must be an expression"))?;
+                        field.when = Some(self.expression(w, &format!("{p}/when"))?);
+                    }
+                    field.map = match spec.get("map") {
+                        None => None,
+                        Some(Value::String(name)) => Some(*self.map_names.get(name).ok_or_else(|| self.err(&format!("{p}/map"), format!("no value map named `{name}` under maps:")))?),
+                        Some(inline) => {
+                            let m = self.value_map(inline, &format!("{p}/map"))?;
+                            self.maps.push(m);
+                            Some(self.maps.len() - 1)
+                        }
+                    };
+                    field.cast = match spec.get("type").map(|t| t.as_str()) {
+                        None => None,
+                        Some(Some("string")) => Some(Cast::String),
+                        Some(Some("integer")) => Some(Cast::Integer),
+                        Some(Some("number")) => Some(Cast::Number),
+                        Some(Some("boolean")) => Some(Cast::Boolean),
+                        Some(_) => return Err(self.err(&format!("{p}/type"), "type must be string, integer, number or boolean")),
+                    };
+                    match (spec.get("each"), spec.get("fields")) {
+                        (Some(Value::String(list)), Some(Value::Object(sub))) => {
+                            let list = self.expression(list, &format!("{p}/each"))?;
+                            let sub = self.fields(sub, &format!("{p}/fields"))?;
+                            field.each = Some((list, sub));
+                        }
+                        (None, None) => {}
+                        _ => return Err(self.err(&p, "`each` (an expression giving a list) and `fields` (a mapping) go together")),
+                    }
+                    if field.value.is_none() && field.each.is_none() && field.default.is_none() {
+                        return Err(self.err(&p, "a field needs `value`, `default` or `each`"));
+                    }
+                }
+                other => field.value = Some(Expr::Const(other.clone())),
+            }
+            fields.push(field);
+        }
+        Ok(Mapping { fields })
+    }
+}
+
+fn yaml_limits(limits: &Limits) -> YamlLimits {
+    YamlLimits { max_alias_nodes: limits.yaml_alias_nodes, max_depth: limits.yaml_depth }
+}
+
+/// Overlays the context's `limits:` on the base limits.
+fn merge_limits(base: &Limits, overlay: &Value) -> Result<Limits, String> {
+    let mut merged = serde_json::to_value(base).map_err(|e| e.to_string())?;
+    if let (Value::Object(m), Value::Object(o)) = (&mut merged, overlay) {
+        for (k, v) in o {
+            if !m.contains_key(k) {
+                return Err(format!("unknown limit `{k}`"));
+            }
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    serde_json::from_value(merged).map_err(|e| e.to_string())
+}
+
+impl Plan {
+    pub fn passthrough(limits: Limits) -> Plan {
+        let lookups: jinja::Lookups = Arc::new(RwLock::new(HashMap::new()));
+        let maps = Arc::new(Vec::new());
+        let env = jinja::environment(&limits, maps.clone(), Arc::new(HashMap::new()), lookups.clone());
+        Plan {
+            name: String::new(),
+            input: InputOptions::default(),
+            output: OutputFormat::Json,
+            max_rate: None,
+            limits,
+            mapping: None,
+            filter: None,
+            group: None,
+            document: None,
+            casts: true,
+            jinja: Jinja::build(env, &[]).expect("no expressions to compile"),
+            vars: fast::Vars::default(),
+            maps,
+            lookups,
+            lookup_specs: Vec::new(),
+        }
+    }
+
+    pub fn compile(src: Source<'_>, base: Limits) -> Result<Plan, EngineError> {
+        if src.name.ends_with(".j2") {
+            return Plan::document(src, base);
+        }
+        let doc = yaml::load(src.text, yaml_limits(&base)).map_err(|e| EngineError::context(src.name, e.pos, e.message))?;
+        let Value::Object(top) = &doc.value else {
+            return Err(EngineError::context(src.name, doc.position(""), "a context is a YAML mapping (input:, fields:, …)"));
+        };
+        if let Some(k) = top.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
+            return Err(EngineError::context(src.name, doc.position(&format!("/{}", escape(k))), format!("unknown key `{k}` (expected one of {})", TOP_LEVEL.join(", "))));
+        }
+        let limits = match top.get("limits") {
+            Some(l) => merge_limits(&base, l).map_err(|e| EngineError::context(src.name, doc.position("/limits"), format!("limits: {e}")))?,
+            None => base,
+        };
+        let mut maps = Vec::new();
+        let mut map_names = HashMap::new();
+        let probe = Compiler { file: src.name, doc: &doc, env: minijinja::Environment::new(), sources: Vec::new(), vars: Default::default(), map_names: Arc::new(HashMap::new()), maps: Vec::new() };
+        match top.get("maps") {
+            None => {}
+            Some(Value::Object(named)) => {
+                for (name, m) in named {
+                    maps.push(probe.value_map(m, &format!("/maps/{}", escape(name)))?);
+                    map_names.insert(name.clone(), maps.len() - 1);
+                }
+            }
+            Some(_) => return Err(probe.err("/maps", "maps: is a mapping of map name → value map")),
+        }
+        let input: InputOptions = probe.section("input")?.unwrap_or_default();
+        input.validate().map_err(|e| probe.err("/input", e))?;
+        let output: OutputSpec = probe.section("output")?.unwrap_or_default();
+        let rejects: Option<RejectSpec> = probe.section("rejects")?;
+        if let Some(r) = &rejects {
+            if !(0.0..=1.0).contains(&r.max_rate) {
+                return Err(probe.err("/rejects/max_rate", "max_rate is a fraction between 0 and 1 (0.05 = 5 %)"));
+            }
+        }
+        let group_spec: Option<GroupSpec> = probe.section("group")?;
+        let lookup_specs: HashMap<String, LookupSpec> = probe.section("lookups")?.unwrap_or_default();
+        let casts: bool = probe.section("casts")?.unwrap_or(true);
+        drop(probe);
+
+        // The value maps are final only after the fields (inline maps); the environment's
+        // `valuemap` filter only sees named maps, which are all known here.
+        let lookups: jinja::Lookups = Arc::new(RwLock::new(HashMap::new()));
+        let map_names = Arc::new(map_names);
+        let named_maps = Arc::new(maps.iter().map(|m| ValueMap { entries: m.entries.clone(), default: m.default.clone() }).collect::<Vec<_>>());
+        let env = jinja::environment(&limits, named_maps, map_names.clone(), lookups.clone());
+        let mut c = Compiler { file: src.name, doc: &doc, env, sources: Vec::new(), vars: Default::default(), map_names, maps };
+
+        let filter = match top.get("filter") {
+            Some(Value::String(f)) => Some(c.expression(f, "/filter")?),
+            Some(_) => return Err(c.err("/filter", "filter is an expression, e.g. STATUS != 'X'")),
+            None => None,
+        };
+        let group = match group_spec {
+            Some(g) => Some(Group { key: c.expression(&g.by, "/group/by")?, var: g.items }),
+            None => None,
+        };
+        let document = match top.get("template") {
+            Some(Value::String(t)) => {
+                let name = format!("{}#template", src.name);
+                c.env.add_template_owned(name.clone(), t.clone()).map_err(|e| c.jinja_err("/template", &e))?;
+                Some(name)
+            }
+            Some(_) => return Err(c.err("/template", "template is a Jinja template text")),
+            None => None,
+        };
+        let mapping = match top.get("fields") {
+            Some(Value::Object(f)) => Some(c.fields(f, "/fields")?),
+            Some(_) => return Err(c.err("/fields", "fields: is a mapping of target field → template or field options")),
+            None => None,
+        };
+        if document.is_some() && (mapping.is_some() || group.is_some()) {
+            return Err(c.err("/template", "a whole-document template replaces fields: and group:; use one or the other"));
+        }
+        let jinja = Jinja::build(c.env, &c.sources).map_err(|e| EngineError::context(src.name, None, e.to_string()))?;
+        Ok(Plan {
+            name: src.name.to_owned(),
+            input,
+            output: output.format,
+            max_rate: rejects.map(|r| r.max_rate),
+            limits,
+            mapping,
+            filter,
+            group,
+            document,
+            casts,
+            jinja,
+            vars: c.vars,
+            maps: Arc::new(c.maps),
+            lookups,
+            lookup_specs: lookup_specs.into_iter().collect(),
+        })
+    }
+
+    /// A `.j2` context: the whole text is a template rendered once over all records.
+    fn document(src: Source<'_>, base: Limits) -> Result<Plan, EngineError> {
+        let mut plan = Plan::passthrough(base);
+        let mut env = jinja::environment(&base, plan.maps.clone(), Arc::new(HashMap::new()), plan.lookups.clone());
+        env.add_template_owned(src.name.to_owned(), src.text.to_owned()).map_err(|e| {
+            EngineError::context(src.name, e.line().map(|l| (l as u64, 1)), format!("template error: {}", e.detail().unwrap_or("syntax error")))
+        })?;
+        plan.jinja = Jinja::build(env, &[]).map_err(|e| EngineError::context(src.name, None, e.to_string()))?;
+        plan.document = Some(src.name.to_owned());
+        plan.name = src.name.to_owned();
+        Ok(plan)
+    }
+}

@@ -1,0 +1,98 @@
+//! Content formats: detection and one streaming reader per format.
+
+pub mod csv;
+pub mod json;
+pub mod text;
+
+use std::io::Read;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::error::EngineError;
+pub use crate::limits::Limits;
+use crate::record::SourceRecord;
+
+/// A streaming source of records.
+pub trait RecordReader {
+    fn next_record(&mut self) -> Result<Option<SourceRecord>, EngineError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Csv,
+    Json,
+    Ndjson,
+}
+
+/// `input:` of the context. Everything is optional: what is not set is detected.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputOptions {
+    pub format: Option<Format>,
+    /// Any WHATWG encoding label (`utf-8`, `windows-1252`, `latin1`, `utf-16le`, …).
+    pub encoding: Option<String>,
+    pub delimiter: Option<String>,
+    pub quote: Option<String>,
+    pub header: Option<bool>,
+}
+
+impl InputOptions {
+    /// Checks what can be checked before any content is seen.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(e) = &self.encoding {
+            encoding_rs::Encoding::for_label(e.as_bytes()).ok_or_else(|| format!("unknown encoding `{e}`"))?;
+        }
+        for (what, v) in [("delimiter", &self.delimiter), ("quote", &self.quote)] {
+            if let Some(v) = v {
+                single_byte(v).ok_or_else(|| format!("input.{what} must be one ASCII character, got `{v}`"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn single_byte(s: &str) -> Option<u8> {
+    match s {
+        "\\t" | "tab" => Some(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Some(s.as_bytes()[0]),
+        _ => None,
+    }
+}
+
+/// Content first, the file name as a hint for what content cannot tell.
+pub fn detect(sample: &str, name: &str) -> Format {
+    let lower = name.to_ascii_lowercase();
+    let trimmed = sample.trim_start();
+    match trimmed.as_bytes().first() {
+        Some(b'[') => Format::Json,
+        Some(b'{') if lower.ends_with(".json") => Format::Json,
+        Some(b'{') => Format::Ndjson,
+        _ => Format::Csv,
+    }
+}
+
+/// Opens `input` as a record stream according to the options (or what the content looks like).
+pub fn open<'a>(
+    name: &str,
+    input: &'a mut dyn Read,
+    opts: &InputOptions,
+    limits: Limits,
+) -> Result<Box<dyn RecordReader + 'a>, EngineError> {
+    let encoding = opts.encoding.as_deref().and_then(|e| encoding_rs::Encoding::for_label(e.as_bytes()));
+    let decoded = text::decode(input, encoding)?;
+    let format = opts.format.unwrap_or_else(|| detect(&decoded.sample, name));
+    let file: Arc<str> = name.into();
+    Ok(match format {
+        Format::Csv => {
+            let delimiter = opts.delimiter.as_deref().and_then(single_byte)
+                .unwrap_or_else(|| csv::sniff_delimiter(&decoded.sample, &name.to_ascii_lowercase()));
+            let quote = opts.quote.as_deref().and_then(single_byte).unwrap_or(b'"');
+            let header = opts.header.unwrap_or_else(|| csv::sniff_header(&decoded.sample, delimiter));
+            let lines = text::Lines::new(decoded.reader, limits.max_record_bytes);
+            Box::new(csv::CsvReader::new(lines, file, csv::CsvOptions { delimiter, quote, header }, limits))
+        }
+        Format::Json | Format::Ndjson => Box::new(json::JsonReader::new(decoded.reader, file, limits)),
+    })
+}

@@ -1,0 +1,161 @@
+//! The minijinja side: a sandboxed environment (no loader, so no file access; fuel and recursion
+//! limits) with our helpers, and the objects that expose a source record to templates.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use minijinja::value::{Enumerator, Object, Rest, Serde, Value};
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
+
+use super::helpers::{self, Num};
+use super::ValueMap;
+use crate::limits::Limits;
+use crate::record::Data;
+
+/// CSV lookup tables, keyed by table name, then by key column value.
+pub type Lookups = Arc<RwLock<HashMap<String, LookupTable>>>;
+
+#[derive(Debug, Default)]
+pub struct LookupTable {
+    pub rows: HashMap<String, serde_json::Value>,
+}
+
+fn invalid(msg: String) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg)
+}
+
+fn num(n: Num) -> Value {
+    match n {
+        Num::Int(i) => Value::from(i),
+        Num::Float(f) => Value::from(f),
+    }
+}
+
+/// Text of a scalar argument; `None` for none/undefined (helpers pass those through as none).
+fn text(v: &Value) -> Option<String> {
+    if v.is_none() || v.is_undefined() {
+        None
+    } else {
+        Some(v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+    }
+}
+
+pub fn environment(limits: &Limits, maps: Arc<Vec<ValueMap>>, map_names: Arc<HashMap<String, usize>>, lookups: Lookups) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(limits.fuel));
+    env.set_recursion_limit(limits.recursion);
+    env.add_filter("capitalize_words", |s: String| helpers::capitalize_words(&s));
+    env.add_filter("date", |v: Value, pattern: String| -> Result<Value, Error> {
+        match text(&v) {
+            None => Ok(Value::from(())),
+            Some(t) => helpers::iso_date(&t, &pattern).map(|d| d.map_or(Value::from(()), Value::from)).map_err(invalid),
+        }
+    });
+    env.add_filter("decimal", |v: Value, locale: Option<String>| -> Result<Value, Error> {
+        if v.as_i64().is_some() || v.kind() == minijinja::value::ValueKind::Number {
+            return Ok(v);
+        }
+        match text(&v) {
+            None => Ok(Value::from(())),
+            Some(t) => helpers::parse_decimal(&t, locale.as_deref().unwrap_or("en"))
+                .map(|n| n.map_or(Value::from(()), num))
+                .map_err(invalid),
+        }
+    });
+    env.add_filter("valuemap", move |v: Value, name: String| -> Result<Value, Error> {
+        let i = *map_names.get(&name).ok_or_else(|| invalid(format!("no value map named `{name}` in maps:")))?;
+        let map = &maps[i];
+        let key = text(&v).unwrap_or_default();
+        Ok(match map.entries.get(&key).or(map.default.as_ref()) {
+            Some(out) => Value::from(Serde(out)),
+            None => v,
+        })
+    });
+    env.add_filter("regex_replace", |s: String, pattern: String, replacement: String| -> Result<String, Error> {
+        Ok(helpers::regex(&pattern).map_err(invalid)?.replace_all(&s, replacement.as_str()).into_owned())
+    });
+    env.add_filter("regex_match", |s: String, pattern: String| -> Result<bool, Error> {
+        Ok(helpers::regex(&pattern).map_err(invalid)?.is_match(&s))
+    });
+    env.add_filter("regex_search", |s: String, pattern: String, group: Option<usize>| -> Result<Value, Error> {
+        let re = helpers::regex(&pattern).map_err(invalid)?;
+        Ok(re
+            .captures(&s)
+            .and_then(|c| c.get(group.unwrap_or(0)))
+            .map_or(Value::from(()), |m| Value::from(m.as_str())))
+    });
+    env.add_function("coalesce", |args: Rest<Value>| -> Value {
+        args.iter()
+            .find(|v| !(v.is_none() || v.is_undefined() || v.as_str() == Some("")))
+            .cloned()
+            .unwrap_or(Value::from(()))
+    });
+    env.add_function("lookup", move |table: String, key: Value, column: Option<String>| -> Result<Value, Error> {
+        let tables = lookups.read().map_err(|_| invalid("lookup tables poisoned".into()))?;
+        let t = tables.get(&table).ok_or_else(|| invalid(format!("no lookup table `{table}` (declare it under lookups: and provide its file)")))?;
+        let Some(row) = t.rows.get(&text(&key).unwrap_or_default()) else { return Ok(Value::from(())) };
+        Ok(match column {
+            Some(c) => row.get(&c).map_or(Value::from(()), |v| Value::from(Serde(v))),
+            None => Value::from(Serde(row)),
+        })
+    });
+    env
+}
+
+/// One record as a template sees it: its fields as variables, plus `record` (the whole record,
+/// for names that are not identifiers), `items` in grouping mode, `parent` inside `each`, `meta`.
+#[derive(Debug)]
+pub struct Scope {
+    pub data: Data,
+    pub items: Option<(String, Value)>,
+    pub parent: Option<Value>,
+    pub meta: Value,
+}
+
+impl Object for Scope {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let key = key.as_str()?;
+        if let Some((name, items)) = &self.items {
+            if name == key {
+                return Some(items.clone());
+            }
+        }
+        match key {
+            "record" => return Some(data_value(&self.data)),
+            "meta" => return Some(self.meta.clone()),
+            "parent" if self.parent.is_some() => return self.parent.clone(),
+            _ => {}
+        }
+        match &self.data {
+            Data::Row(row) => row.by_name(key).map(Value::from),
+            Data::Tree(serde_json::Value::Object(map)) => map.get(key).map(|v| Value::from(Serde(v))),
+            Data::Tree(_) => None,
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<Value> = match &self.data {
+            Data::Row(row) => row.header.names.iter().map(|n| Value::from(n.as_str())).collect(),
+            Data::Tree(serde_json::Value::Object(map)) => map.keys().map(|k| Value::from(k.as_str())).collect(),
+            Data::Tree(_) => Vec::new(),
+        };
+        keys.extend(["record", "meta"].map(Value::from));
+        Enumerator::Values(keys)
+    }
+}
+
+pub fn data_value(data: &Data) -> Value {
+    match data {
+        Data::Row(row) => Value::from(Serde(row.to_json())),
+        Data::Tree(v) => Value::from(Serde(v)),
+    }
+}
+
+/// The minijinja result as JSON (undefined and invalid values become errors).
+pub fn to_json(v: &Value) -> Result<serde_json::Value, String> {
+    if v.is_undefined() {
+        return Err("the expression is undefined".into());
+    }
+    serde_json::to_value(v).map_err(|e| e.to_string())
+}

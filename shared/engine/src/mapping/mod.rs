@@ -1,0 +1,316 @@
+//! Compiled mappings: per target field an expression (fast path and/or minijinja), value maps,
+//! defaults, conditions and nested `each` lists; evaluated per unit into a JSON object.
+
+pub mod fast;
+pub mod helpers;
+pub mod jinja;
+
+use std::collections::HashMap;
+
+use minijinja::Environment;
+use serde_json::{Map, Value};
+
+use crate::record::{Data, SourceRecord};
+use fast::{Columns, Vars};
+
+#[derive(Debug, Default)]
+pub struct ValueMap {
+    pub entries: HashMap<String, Value>,
+    pub default: Option<Value>,
+}
+
+/// What produces a value.
+#[derive(Debug)]
+pub enum Expr {
+    Const(Value),
+    /// Fast evaluator, with the minijinja expression (by index) as fallback and authority.
+    Fast { fast: fast::Expr, slow: usize },
+    Slow(usize),
+    /// A template mixing text and tags; renders a string.
+    Text(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cast {
+    String,
+    Integer,
+    Number,
+    Boolean,
+}
+
+#[derive(Debug)]
+pub struct Field {
+    pub path: Vec<String>,
+    pub value: Option<Expr>,
+    pub default: Option<Value>,
+    pub map: Option<usize>,
+    pub when: Option<Expr>,
+    pub cast: Option<Cast>,
+    pub each: Option<(Expr, Mapping)>,
+}
+
+#[derive(Debug, Default)]
+pub struct Mapping {
+    pub fields: Vec<Field>,
+}
+
+self_cell::self_cell!(
+    /// The environment and the expressions compiled against it, kept together.
+    pub struct Jinja {
+        owner: Environment<'static>,
+        #[covariant]
+        dependent: Expressions,
+    }
+);
+
+type Expressions<'a> = Vec<minijinja::Expression<'a, 'static>>;
+
+impl std::fmt::Debug for Jinja {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Jinja")
+    }
+}
+
+impl Jinja {
+    pub fn build(env: Environment<'static>, sources: &[String]) -> Result<Jinja, minijinja::Error> {
+        Jinja::try_new(env, |env| sources.iter().map(|s| env.compile_expression_owned(s.clone())).collect())
+    }
+}
+
+/// Everything an evaluation needs besides the record.
+pub struct Evaluator<'a> {
+    pub jinja: &'a Jinja,
+    pub vars: &'a Vars,
+    pub maps: &'a [ValueMap],
+    pub group_var: &'a str,
+}
+
+/// The minijinja view of a unit, built on first use only (most fields never need it).
+pub struct LazyScope<'a> {
+    pub data: &'a Data,
+    pub items: Option<&'a [SourceRecord]>,
+    pub parent: Option<minijinja::Value>,
+    pub meta: &'a dyn Fn() -> minijinja::Value,
+    value: Option<minijinja::Value>,
+}
+
+impl<'a> LazyScope<'a> {
+    pub fn new(data: &'a Data, items: Option<&'a [SourceRecord]>, parent: Option<minijinja::Value>, meta: &'a dyn Fn() -> minijinja::Value) -> Self {
+        LazyScope { data, items, parent, meta, value: None }
+    }
+
+    fn get(&mut self, group_var: &str) -> minijinja::Value {
+        self.value
+            .get_or_insert_with(|| {
+                let items = self.items.map(|items| {
+                    let list: Vec<minijinja::Value> = items
+                        .iter()
+                        .map(|r| minijinja::Value::from_object(jinja::Scope { data: r.data.clone(), items: None, parent: None, meta: minijinja::Value::from(()) }))
+                        .collect();
+                    (group_var.to_owned(), minijinja::Value::from(list))
+                });
+                minijinja::Value::from_object(jinja::Scope { data: self.data.clone(), items, parent: self.parent.clone(), meta: (self.meta)() })
+            })
+            .clone()
+    }
+}
+
+fn jinja_error(e: &minijinja::Error) -> String {
+    let mut msg = e.detail().map_or_else(|| e.kind().to_string(), str::to_owned);
+    if e.kind() == minijinja::ErrorKind::UndefinedError && e.detail().is_none() {
+        msg = "undefined value (a missing column or key?)".into();
+    }
+    msg
+}
+
+impl Evaluator<'_> {
+    fn slow(&self, i: usize, scope: &mut LazyScope<'_>) -> Result<minijinja::Value, String> {
+        self.jinja.borrow_dependent()[i].eval(scope.get(self.group_var)).map_err(|e| jinja_error(&e))
+    }
+
+    pub fn value(&self, e: &Expr, columns: &Columns, scope: &mut LazyScope<'_>) -> Result<Value, String> {
+        match e {
+            Expr::Const(v) => Ok(v.clone()),
+            Expr::Fast { fast: f, slow } => {
+                let env = fast::Env { data: scope.data, columns, vars: self.vars, maps: self.maps };
+                if let Ok(v) = fast::eval(f, &env).and_then(fast::FVal::into_json) {
+                    return Ok(v);
+                }
+                jinja::to_json(&self.slow(*slow, scope)?)
+            }
+            Expr::Slow(i) => jinja::to_json(&self.slow(*i, scope)?),
+            Expr::Text(name) => {
+                let t = self.jinja.borrow_owner().get_template(name).map_err(|e| jinja_error(&e))?;
+                t.render(scope.get(self.group_var)).map(Value::String).map_err(|e| jinja_error(&e))
+            }
+        }
+    }
+
+    pub fn truth(&self, e: &Expr, columns: &Columns, scope: &mut LazyScope<'_>) -> Result<bool, String> {
+        match e {
+            Expr::Fast { fast: f, slow } => {
+                let env = fast::Env { data: scope.data, columns, vars: self.vars, maps: self.maps };
+                match fast::eval(f, &env) {
+                    Ok(v) => Ok(v.is_true()),
+                    Err(_) => Ok(self.slow(*slow, scope)?.is_true()),
+                }
+            }
+            Expr::Slow(i) => Ok(self.slow(*i, scope)?.is_true()),
+            other => Ok(truthy(&self.value(other, columns, scope)?)),
+        }
+    }
+
+    /// Maps one record (or group) to an object; `Err((pointer, message))` on a mapping failure.
+    pub fn map(&self, m: &Mapping, columns: &Columns, scope: &mut LazyScope<'_>, base: &str) -> Result<Map<String, Value>, (String, String)> {
+        let mut out = Map::new();
+        for field in &m.fields {
+            let pointer = || format!("{base}/{}", field.path.join("/"));
+            if let Some(when) = &field.when {
+                if !self.truth(when, columns, scope).map_err(|e| (pointer(), e))? {
+                    continue;
+                }
+            }
+            let mut value = match (&field.each, &field.value) {
+                (Some((list, sub)), _) => Value::Array(self.each(list, sub, columns, scope, &pointer())?),
+                (None, Some(e)) => self.value(e, columns, scope).map_err(|e| (pointer(), e))?,
+                (None, None) => Value::Null,
+            };
+            if let Some(i) = field.map {
+                let map = &self.maps[i];
+                let key = match &value {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    Value::Bool(b) => Some(b.to_string()),
+                    _ => None,
+                };
+                if let Some(v) = key.as_ref().and_then(|k| map.entries.get(k)).or(map.default.as_ref()) {
+                    value = v.clone();
+                }
+            }
+            if let Some(d) = &field.default {
+                if value.is_null() || value.as_str() == Some("") {
+                    value = d.clone();
+                }
+            }
+            if let Some(c) = field.cast {
+                value = cast(value, c).map_err(|e| (pointer(), e))?;
+            }
+            insert(&mut out, &field.path, value);
+        }
+        Ok(out)
+    }
+
+    fn each(&self, list: &Expr, sub: &Mapping, columns: &Columns, scope: &mut LazyScope<'_>, pointer: &str) -> Result<Vec<Value>, (String, String)> {
+        let parent = Some(scope.get(self.group_var));
+        let mut out = Vec::new();
+        let group_items = match list {
+            Expr::Fast { fast: fast::Expr::Var(slot), .. } if self.vars.names[*slot] == self.group_var => scope.items,
+            _ => None,
+        };
+        let no_meta = || minijinja::Value::from(());
+        if let Some(items) = group_items {
+            for (i, item) in items.iter().enumerate() {
+                let mut s = LazyScope::new(&item.data, None, parent.clone(), &no_meta);
+                out.push(Value::Object(self.map(sub, columns, &mut s, &format!("{pointer}/{i}"))?));
+            }
+            return Ok(out);
+        }
+        let elements = match self.value(list, columns, scope).map_err(|e| (pointer.to_owned(), e))? {
+            Value::Array(a) => a,
+            Value::Null => Vec::new(),
+            other => vec![other],
+        };
+        for (i, el) in elements.into_iter().enumerate() {
+            let data = Data::Tree(el);
+            let mut s = LazyScope::new(&data, None, parent.clone(), &no_meta);
+            out.push(Value::Object(self.map(sub, columns, &mut s, &format!("{pointer}/{i}"))?));
+        }
+        Ok(out)
+    }
+}
+
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+fn insert(obj: &mut Map<String, Value>, path: &[String], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            obj.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let child = obj.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
+            if !child.is_object() {
+                *child = Value::Object(Map::new());
+            }
+            if let Value::Object(m) = child {
+                insert(m, rest, value);
+            }
+        }
+    }
+}
+
+/// Converts text to the declared type (explicit `type:` or the target schema's).
+pub fn cast(value: Value, to: Cast) -> Result<Value, String> {
+    let Value::String(s) = &value else {
+        return Ok(match (to, value) {
+            (Cast::String, Value::Number(n)) => Value::String(n.to_string()),
+            (Cast::String, Value::Bool(b)) => Value::String(b.to_string()),
+            (_, v) => v,
+        });
+    };
+    let t = s.trim();
+    Ok(match to {
+        Cast::String => value,
+        Cast::Integer => match t.parse::<i64>() {
+            Ok(i) => Value::from(i),
+            Err(_) => match t.parse::<f64>() {
+                Ok(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+                _ => return Err(format!("`{s}` is not an integer")),
+            },
+        },
+        Cast::Number => match t.parse::<i64>() {
+            Ok(i) => Value::from(i),
+            Err(_) => t
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| format!("`{s}` is not a number"))?,
+        },
+        Cast::Boolean => match t.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" | "x" | "on" => Value::Bool(true),
+            "false" | "no" | "n" | "0" | "" | "off" => Value::Bool(false),
+            _ => return Err(format!("`{s}` is not a boolean")),
+        },
+    })
+}
+
+/// Splits `{{ expr }}` (one expression, nothing around it) from other template text.
+pub fn single_expression(src: &str) -> Option<&str> {
+    let inner = src.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner.trim())
+}
+
+pub fn is_template(src: &str) -> bool {
+    src.contains("{{") || src.contains("{%")
+}
+
+/// Column index of every variable slot, for one header.
+pub fn columns_for(vars: &Vars, data: &Data) -> Columns {
+    match data {
+        Data::Row(row) => vars.names.iter().map(|n| row.header.position(n)).collect(),
+        Data::Tree(_) => Vec::new(),
+    }
+}

@@ -1,0 +1,443 @@
+//! A run: read units on the calling thread, map + validate + serialise batches on worker
+//! threads, write results in input order. Memory stays bounded by the batches in flight.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::context::{OutputFormat, Plan};
+use crate::error::EngineError;
+use crate::formats::{self, RecordReader};
+use crate::mapping::jinja::{self, LookupTable};
+use crate::mapping::{fast::Columns, columns_for, Evaluator, LazyScope};
+use crate::record::{Data, Header, SourceRecord, Unit};
+use crate::{Limits, Reject, Source, Summary, Transformation};
+
+const BATCH: usize = 512;
+/// Violations reported per rejected record.
+const MAX_VIOLATIONS: usize = 10;
+
+#[derive(Default)]
+struct Counts {
+    records_in: u64,
+    out: u64,
+    rejected: u64,
+    filtered: u64,
+}
+
+struct Batch {
+    bytes: Vec<u8>,
+    rejects: Vec<Reject>,
+    counts: Counts,
+}
+
+/// Per-thread state: the column resolution of the last header seen.
+#[derive(Default)]
+struct Worker {
+    header: Option<Arc<Header>>,
+    columns: Columns,
+}
+
+impl Worker {
+    fn columns(&mut self, plan: &Plan, data: &Data) -> &Columns {
+        if let Data::Row(row) = data {
+            if !self.header.as_ref().is_some_and(|h| Arc::ptr_eq(h, &row.header)) {
+                self.header = Some(row.header.clone());
+                self.columns = columns_for(&plan.vars, data);
+            }
+        }
+        &self.columns
+    }
+}
+
+fn evaluator(plan: &Plan) -> Evaluator<'_> {
+    Evaluator {
+        jinja: &plan.jinja,
+        vars: &plan.vars,
+        maps: &plan.maps,
+        group_var: plan.group.as_ref().map_or("items", |g| g.var.as_str()),
+    }
+}
+
+fn meta(unit: &Unit) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(serde_json::json!({"input": &*unit.input, "line": unit.record.line, "index": unit.index})))
+}
+
+/// Maps, casts and validates one unit: the target record, or its rejects.
+fn transform(t: &Transformation, worker: &mut Worker, unit: &Unit) -> Result<Option<Value>, Vec<(String, String, String)>> {
+    let plan = &t.plan;
+    if let Some(problem) = &unit.record.problem {
+        return Err(vec![(String::new(), "format".into(), problem.clone())]);
+    }
+    let columns = worker.columns(plan, &unit.record.data).clone();
+    let ev = evaluator(plan);
+    let meta_fn = || meta(unit);
+    let mut scope = LazyScope::new(&unit.record.data, unit.items.as_deref(), None, &meta_fn);
+    if let Some(f) = &plan.filter {
+        match ev.truth(f, &columns, &mut scope) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) => return Err(vec![(String::new(), "filter".into(), e)]),
+        }
+    }
+    let mut value = match &plan.mapping {
+        Some(m) => match ev.map(m, &columns, &mut scope, "") {
+            Ok(obj) => Value::Object(obj),
+            Err((pointer, message)) => return Err(vec![(pointer, "mapping".into(), message)]),
+        },
+        None => {
+            let mut v = unit.record.data.to_json();
+            if let (Some(items), Value::Object(obj)) = (&unit.items, &mut v) {
+                obj.insert(ev.group_var.to_owned(), Value::Array(items.iter().map(|r| r.data.to_json()).collect()));
+            }
+            v
+        }
+    };
+    if let Some(target) = &t.target {
+        if plan.casts {
+            target.cast(&mut value);
+        }
+        if !target.is_valid(&value) {
+            return Err(target.violations(&value, MAX_VIOLATIONS).into_iter().map(|v| (v.pointer, v.keyword, v.message)).collect());
+        }
+    }
+    Ok(Some(value))
+}
+
+fn process(t: &Transformation, worker: &mut Worker, units: Vec<Unit>) -> Batch {
+    let mut batch = Batch { bytes: Vec::with_capacity(units.len() * 256), rejects: Vec::new(), counts: Counts::default() };
+    for unit in &units {
+        batch.counts.records_in += unit.items.as_ref().map_or(1, |i| i.len() as u64);
+        match transform(t, worker, unit) {
+            Ok(Some(v)) => {
+                batch.counts.out += 1;
+                write_record(&mut batch.bytes, t.plan.output, &v);
+            }
+            Ok(None) => batch.counts.filtered += 1,
+            Err(violations) => {
+                batch.counts.rejected += 1;
+                for (pointer, keyword, message) in violations {
+                    batch.rejects.push(Reject { input: unit.input.to_string(), line: unit.record.line, record: unit.index, pointer, keyword, message });
+                }
+            }
+        }
+    }
+    batch
+}
+
+/// Array mode writes `,\n` before every record; the run drops the very first comma.
+fn write_record(out: &mut Vec<u8>, format: OutputFormat, v: &Value) {
+    if format == OutputFormat::Json {
+        out.extend_from_slice(b",\n");
+    }
+    serde_json::to_writer(&mut *out, v).expect("serialising a JSON value into memory cannot fail");
+    if format == OutputFormat::Ndjson {
+        out.push(b'\n');
+    }
+}
+
+pub struct Run<'t, 'w> {
+    t: &'t Transformation,
+    records: &'w mut dyn Write,
+    rejects: &'w mut dyn Write,
+    counts: Counts,
+    first_rejects: Vec<Reject>,
+    /// Source records read so far (the next record's index is this + 1).
+    index: u64,
+    wrote_record: bool,
+    wrote_reject: bool,
+    /// Grouping: the group being collected and its key.
+    open_group: Option<(String, Unit)>,
+    /// Whole-document mode: all records, rendered at the end.
+    document: Vec<(Arc<str>, SourceRecord)>,
+}
+
+impl<'t, 'w> Run<'t, 'w> {
+    pub(crate) fn new(t: &'t Transformation, records: &'w mut dyn Write, rejects: &'w mut dyn Write) -> Result<Self, EngineError> {
+        if t.plan.output == OutputFormat::Json && t.plan.document.is_none() {
+            records.write_all(b"[")?;
+        }
+        rejects.write_all(b"{\"rejects\": [")?;
+        Ok(Run { t, records, rejects, counts: Counts::default(), first_rejects: Vec::new(), index: 0, wrote_record: false, wrote_reject: false, open_group: None, document: Vec::new() })
+    }
+
+    /// Feeds one content input; several inputs are processed in order into one result.
+    pub fn feed(&mut self, name: &str, input: &mut dyn std::io::Read) -> Result<(), EngineError> {
+        let plan = &self.t.plan;
+        let mut reader = formats::open(name, input, &plan.input, plan.limits)?;
+        let input: Arc<str> = name.into();
+        if plan.document.is_some() {
+            while let Some(rec) = reader.next_record()? {
+                if self.document.len() >= plan.limits.max_document_records {
+                    return Err(EngineError::input(name, Some(rec.line), None, format!(
+                        "more than {} records for a whole-document template (limits.max_document_records)",
+                        plan.limits.max_document_records
+                    )));
+                }
+                self.index += 1;
+                self.document.push((input.clone(), rec));
+            }
+            return Ok(());
+        }
+        let threads = self.t.threads;
+        if threads <= 1 {
+            let mut worker = Worker::default();
+            loop {
+                let units = self.read_batch(reader.as_mut(), &input)?;
+                if units.is_empty() {
+                    return Ok(());
+                }
+                let batch = process(self.t, &mut worker, units);
+                self.write(batch)?;
+            }
+        }
+        let t = self.t;
+        std::thread::scope(|s| {
+            let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Unit>)>(threads * 2);
+            let work_rx = Arc::new(Mutex::new(work_rx));
+            let (done_tx, done_rx) = mpsc::channel::<(u64, Batch)>();
+            for _ in 0..threads {
+                let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
+                s.spawn(move || {
+                    let mut worker = Worker::default();
+                    loop {
+                        let job = work_rx.lock().map_err(drop).and_then(|rx| rx.recv().map_err(drop));
+                        let Ok((seq, units)) = job else { return };
+                        if done_tx.send((seq, process(t, &mut worker, units))).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut pending = BTreeMap::new();
+            let (mut sent, mut next) = (0u64, 0u64);
+            let read = (|| -> Result<(), EngineError> {
+                loop {
+                    let units = self.read_batch(reader.as_mut(), &input)?;
+                    if units.is_empty() {
+                        return Ok(());
+                    }
+                    if work_tx.send((sent, units)).is_err() {
+                        return Err(std::io::Error::other("a worker thread stopped").into());
+                    }
+                    sent += 1;
+                    while let Ok((seq, b)) = done_rx.try_recv() {
+                        pending.insert(seq, b);
+                    }
+                    while let Some(b) = pending.remove(&next) {
+                        self.write(b)?;
+                        next += 1;
+                    }
+                }
+            })();
+            drop(work_tx);
+            for (seq, b) in done_rx {
+                pending.insert(seq, b);
+            }
+            read?;
+            while let Some(b) = pending.remove(&next) {
+                self.write(b)?;
+                next += 1;
+            }
+            Ok(())
+        })
+    }
+
+    fn read_batch(&mut self, reader: &mut dyn RecordReader, input: &Arc<str>) -> Result<Vec<Unit>, EngineError> {
+        let mut units = Vec::with_capacity(BATCH);
+        while units.len() < BATCH {
+            let Some(rec) = reader.next_record()? else { break };
+            self.index += 1;
+            let unit = Unit { input: input.clone(), index: self.index, record: rec, items: None };
+            if self.t.plan.group.is_some() {
+                if let Some(done) = self.add_to_group(unit)? {
+                    units.push(done);
+                }
+            } else {
+                units.push(unit);
+            }
+        }
+        Ok(units)
+    }
+
+    /// Grouping is streaming: consecutive records with the same key form one group.
+    fn add_to_group(&mut self, unit: Unit) -> Result<Option<Unit>, EngineError> {
+        let plan = &self.t.plan;
+        let group = plan.group.as_ref().expect("grouping mode");
+        let columns = columns_for(&plan.vars, &unit.record.data);
+        let no_meta = || minijinja::Value::from(());
+        let mut scope = LazyScope::new(&unit.record.data, None, None, &no_meta);
+        let key = evaluator(plan).value(&group.key, &columns, &mut scope).map_err(|e| {
+            EngineError::input(&unit.input, Some(unit.record.line), None, format!("group key (group.by): {e}"))
+        })?;
+        let key = match key {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        match &mut self.open_group {
+            Some((k, g)) if *k == key && Arc::ptr_eq(&g.input, &unit.input) => {
+                let items = g.items.get_or_insert_with(Vec::new);
+                if items.len() >= plan.limits.max_group_records {
+                    return Err(EngineError::input(&unit.input, Some(unit.record.line), None, format!(
+                        "group `{key}` has more than {} records (limits.max_group_records)",
+                        plan.limits.max_group_records
+                    )));
+                }
+                items.push(unit.record);
+                Ok(None)
+            }
+            _ => {
+                let mut fresh = unit;
+                fresh.items = Some(vec![fresh.record.clone()]);
+                Ok(self.open_group.replace((key, fresh)).map(|(_, g)| g))
+            }
+        }
+    }
+
+    fn write(&mut self, batch: Batch) -> Result<(), EngineError> {
+        let mut bytes = &batch.bytes[..];
+        if !self.wrote_record && !bytes.is_empty() {
+            self.wrote_record = true;
+            if self.t.plan.output == OutputFormat::Json {
+                bytes = &bytes[1..];
+            }
+        }
+        self.records.write_all(bytes)?;
+        for r in batch.rejects {
+            self.rejects.write_all(if self.wrote_reject { b",\n  " } else { b"\n  " })?;
+            self.wrote_reject = true;
+            serde_json::to_writer(&mut *self.rejects, &r).map_err(std::io::Error::from)?;
+            if self.first_rejects.len() < Summary::SAMPLE {
+                self.first_rejects.push(r);
+            }
+        }
+        self.counts.records_in += batch.counts.records_in;
+        self.counts.out += batch.counts.out;
+        self.counts.rejected += batch.counts.rejected;
+        self.counts.filtered += batch.counts.filtered;
+        Ok(())
+    }
+
+    /// Renders the whole-document template over all records.
+    fn render_document(&mut self) -> Result<(), EngineError> {
+        let plan = &self.t.plan;
+        let name = plan.document.as_deref().expect("document mode");
+        let records: Vec<minijinja::Value> = self.document.iter().map(|(_, r)| jinja::data_value(&r.data)).collect();
+        let inputs: Vec<String> = self.document.iter().map(|(i, _)| i.to_string()).collect();
+        let ctx = minijinja::context! { records => records, inputs => inputs };
+        let template = plan.jinja.borrow_owner().get_template(name).map_err(|e| EngineError::context(&plan.name, None, e.to_string()))?;
+        let text = template.render(ctx).map_err(|e| {
+            EngineError::context(&plan.name, e.line().map(|l| (l as u64, 1)), format!("rendering the template failed: {}", e.detail().unwrap_or("error")))
+        })?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| {
+            EngineError::context(&plan.name, None, format!("the template did not render JSON (output line {}, column {}): {e}", e.line(), e.column()))
+        })?;
+        self.counts.records_in = self.document.len() as u64;
+        let docs = match doc {
+            Value::Array(items) => items,
+            single => {
+                // One document: it is the result itself, validated as a whole.
+                return self.emit_document(single);
+            }
+        };
+        self.records.write_all(b"[")?;
+        let mut batch = Batch { bytes: Vec::new(), rejects: Vec::new(), counts: Counts::default() };
+        for (i, mut v) in docs.into_iter().enumerate() {
+            match self.check(&mut v) {
+                Ok(()) => {
+                    batch.counts.out += 1;
+                    write_record(&mut batch.bytes, plan.output, &v);
+                }
+                Err(violations) => {
+                    batch.counts.rejected += 1;
+                    batch.rejects.extend(violations.into_iter().map(|(pointer, keyword, message)| Reject {
+                        input: plan.name.clone(), line: 0, record: i as u64 + 1, pointer, keyword, message,
+                    }));
+                }
+            }
+        }
+        self.write(batch)
+    }
+
+    fn emit_document(&mut self, mut doc: Value) -> Result<(), EngineError> {
+        match self.check(&mut doc) {
+            Ok(()) => {
+                self.counts.out = 1;
+                serde_json::to_writer(&mut *self.records, &doc).map_err(std::io::Error::from)?;
+                Ok(())
+            }
+            Err(violations) => {
+                let name = self.t.plan.name.clone();
+                let batch = Batch {
+                    bytes: Vec::new(),
+                    rejects: violations.into_iter().map(|(pointer, keyword, message)| Reject { input: name.clone(), line: 0, record: 1, pointer, keyword, message }).collect(),
+                    counts: Counts { records_in: 0, out: 0, rejected: 1, filtered: 0 },
+                };
+                self.records.write_all(b"null")?;
+                self.write(batch)
+            }
+        }
+    }
+
+    fn check(&self, v: &mut Value) -> Result<(), Vec<(String, String, String)>> {
+        if let Some(target) = &self.t.target {
+            if self.t.plan.casts {
+                target.cast(v);
+            }
+            if !target.is_valid(v) {
+                return Err(target.violations(v, MAX_VIOLATIONS).into_iter().map(|v| (v.pointer, v.keyword, v.message)).collect());
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the documents; fails with `RejectRateExceeded` above the context's tolerated rate.
+    pub fn finish(mut self) -> Result<Summary, EngineError> {
+        if self.t.plan.document.is_some() {
+            self.render_document()?;
+        } else if let Some((_, g)) = self.open_group.take() {
+            let batch = process(self.t, &mut Worker::default(), vec![g]);
+            self.write(batch)?;
+        }
+        let json_array = self.t.plan.output == OutputFormat::Json;
+        if json_array && (self.t.plan.document.is_none() || self.counts.out != 1 || self.wrote_record) {
+            self.records.write_all(if self.wrote_record { b"\n]\n" } else { b"]\n" })?;
+        } else if json_array {
+            self.records.write_all(b"\n")?;
+        }
+        self.records.flush()?;
+        let c = &self.counts;
+        let summary = Summary { records_in: c.records_in, records_out: c.out, records_rejected: c.rejected, records_filtered: c.filtered, first_rejects: std::mem::take(&mut self.first_rejects) };
+        let counts = serde_json::json!({
+            "records_in": summary.records_in, "records_out": summary.records_out,
+            "records_rejected": summary.records_rejected, "records_filtered": summary.records_filtered,
+        });
+        write!(self.rejects, "{}],\n \"summary\": {counts}}}\n", if self.wrote_reject { "\n" } else { "" })?;
+        self.rejects.flush()?;
+        if let Some(max_rate) = self.t.plan.max_rate {
+            let total = summary.records_out + summary.records_rejected;
+            if total > 0 && summary.records_rejected as f64 > max_rate * total as f64 {
+                return Err(EngineError::RejectRateExceeded { rejected: summary.records_rejected, total, max_rate });
+            }
+        }
+        Ok(summary)
+    }
+}
+
+/// Reads a CSV lookup table into key → row.
+pub(crate) fn load_lookup(csv: Source<'_>, key: &str, limits: Limits) -> Result<LookupTable, EngineError> {
+    let mut bytes = csv.text.as_bytes();
+    let opts = formats::InputOptions { header: Some(true), format: Some(formats::Format::Csv), ..Default::default() };
+    let mut reader = formats::open(csv.name, &mut bytes, &opts, limits)?;
+    let mut table = LookupTable::default();
+    while let Some(rec) = reader.next_record()? {
+        let Data::Row(row) = &rec.data else { continue };
+        let k = row.by_name(key).ok_or_else(|| EngineError::input(csv.name, Some(rec.line), None, format!("no key column `{key}`")))?;
+        table.rows.entry(k.trim().to_owned()).or_insert_with(|| row.to_json());
+    }
+    Ok(table)
+}

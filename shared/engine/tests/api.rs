@@ -1,0 +1,163 @@
+//! The contract the job worker depends on, end to end through the public API.
+
+use helix_engine::{check_context, check_schema, compile, EngineError, Source, Summary};
+use serde_json::{json, Value};
+
+fn run(context: Option<&str>, schema: Option<&str>, inputs: &[(&str, &str)], threads: usize) -> Result<(String, Value, Summary), EngineError> {
+    let mut t = compile(
+        context.map(|text| Source { name: "c.yaml", text }),
+        schema.map(|text| Source { name: "s.json", text }),
+    )?;
+    t.set_threads(threads);
+    let (mut out, mut rej) = (Vec::new(), Vec::new());
+    let mut r = t.start(&mut out, &mut rej)?;
+    for (name, text) in inputs {
+        r.feed(name, &mut text.as_bytes())?;
+    }
+    let summary = r.finish();
+    let rejects: Value = serde_json::from_slice(&rej).expect("reject report is JSON");
+    Ok((String::from_utf8(out).unwrap(), rejects, summary?))
+}
+
+const SCHEMA: &str = r#"{"type":"object","required":["id","qty"],"properties":{"id":{"type":"string"},"qty":{"type":"integer","minimum":0}}}"#;
+
+#[test]
+fn csv_passthrough_without_context() {
+    let (out, _, s) = run(None, None, &[("a.csv", "id;name\n1;\"x;y\"\n2;z\n")], 1).unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v, json!([{"id": "1", "name": "x;y"}, {"id": "2", "name": "z"}]));
+    assert_eq!((s.records_in, s.records_out), (2, 2));
+}
+
+#[test]
+fn json_and_ndjson_pass_through_validated() {
+    let (out, rej, s) = run(None, Some(SCHEMA), &[("a.json", r#"[{"id":"1","qty":2},{"id":"2","qty":-1}]"#), ("b.ndjson", "{\"id\":\"3\",\"qty\":\"4\"}\n")], 1).unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v, json!([{"id": "1", "qty": 2}, {"id": "3", "qty": 4}]));
+    assert_eq!((s.records_in, s.records_out, s.records_rejected), (3, 2, 1));
+    assert_eq!(rej["rejects"][0]["keyword"], "minimum");
+    assert_eq!(rej["rejects"][0]["pointer"], "/qty");
+    assert_eq!(rej["rejects"][0]["record"], 2);
+    assert_eq!(rej["summary"]["records_rejected"], 1);
+}
+
+const CONTEXT: &str = r#"
+output: { format: ndjson }
+maps:
+  status: { values: { A: open, B: shipped }, default: unknown }
+fields:
+  id: "{{ ORDER_NO | trim }}"
+  qty: "{{ QTY | decimal('de') }}"
+  customer.name: "{{ NAME | capitalize_words }}"
+  status: "{{ STATUS | trim | valuemap('status') }}"
+  date: "{{ DATE | date('DD.MM.YYYY') }}"
+  label: "order {{ ORDER_NO | trim }}{% if STATUS == 'A' %} (open){% endif %}"
+  note: "{{ coalesce(NOTE | trim, none) }}"
+"#;
+
+const INPUT: &str = "ORDER_NO;QTY;NAME;STATUS;DATE;NOTE\r\n 45 ;1.250;MÜLLER,  hans;A;1.3.2024;\"two\r\nlines\"\r\n46;-3;o'brien;X;31.12.2023;  \r\n47;x;a;B;32.01.2024;\r\n";
+
+#[test]
+fn context_maps_validates_and_rejects_with_lines() {
+    for threads in [1, 2] {
+        let (out, rej, s) = run(Some(CONTEXT), Some(SCHEMA), &[("orders.csv", INPUT)], threads).unwrap();
+        let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines, vec![json!({"id": "45", "qty": 1250, "customer": {"name": "Müller, Hans"}, "status": "open",
+            "date": "2024-03-01", "label": "order 45 (open)", "note": "two\r\nlines"})]);
+        assert_eq!((s.records_in, s.records_out, s.records_rejected), (3, 1, 2));
+        let r = &rej["rejects"];
+        assert_eq!((r[0]["line"].as_u64(), r[0]["pointer"].as_str(), r[0]["keyword"].as_str()), (Some(4), Some("/qty"), Some("minimum")));
+        assert_eq!((r[1]["line"].as_u64(), r[1]["pointer"].as_str(), r[1]["keyword"].as_str()), (Some(5), Some("/qty"), Some("mapping")));
+    }
+}
+
+#[test]
+fn parallel_output_keeps_input_order() {
+    let mut input = String::from("ID;QTY\n");
+    for i in 0..5000 {
+        input.push_str(&format!("{i};{}\n", if i % 7 == 0 { "-1" } else { "1" }));
+    }
+    let ctx = "fields:\n  id: '{{ ID }}'\n  qty: '{{ QTY | int }}'\n";
+    let (one, rej1, _) = run(Some(ctx), Some(SCHEMA), &[("a.csv", &input)], 1).unwrap();
+    let (two, rej2, s) = run(Some(ctx), Some(SCHEMA), &[("a.csv", &input)], 2).unwrap();
+    assert_eq!(one, two);
+    assert_eq!(rej1, rej2);
+    assert_eq!(s.records_rejected, 715);
+}
+
+#[test]
+fn reject_rate_fails_the_run() {
+    let ctx = format!("{CONTEXT}rejects: {{ max_rate: 0.5 }}\n");
+    let e = run(Some(&ctx), Some(SCHEMA), &[("orders.csv", INPUT)], 1).unwrap_err();
+    assert!(matches!(e, EngineError::RejectRateExceeded { rejected: 2, total: 3, .. }), "{e}");
+}
+
+#[test]
+fn errors_name_file_line_and_column() {
+    let e = check_context(Source { name: "c.yaml", text: "fields:\n  a: '{{ X | }}'\n" }).unwrap_err();
+    assert!(e.to_string().starts_with("c.yaml line 2, column 6: fields.a: template error"), "{e}");
+    let e = check_context(Source { name: "c.yaml", text: "input:\n  delimiter: ';'\n  colour: red\n" }).unwrap_err();
+    assert!(e.to_string().starts_with("c.yaml line 3"), "{e}");
+    assert!(e.to_string().contains("colour"), "{e}");
+    let e = check_schema(Source { name: "s.json", text: "{\"type\": 3}" }).unwrap_err();
+    assert!(matches!(e, EngineError::Schema { .. }), "{e}");
+    let e = run(None, None, &[("orders.csv", "a,b\n1,\"x\n")], 1).unwrap_err();
+    assert_eq!(e.to_string(), "orders.csv line 2, column 3: unterminated quoted field");
+}
+
+#[test]
+fn filters_when_defaults_and_inline_maps() {
+    let ctx = r#"
+filter: "KIND != 'skip'"
+fields:
+  id: "{{ ID }}"
+  qty: { value: "{{ QTY }}", default: 0, type: integer }
+  kind: { value: "{{ KIND }}", map: { a: alpha }, when: "KIND == 'a'" }
+"#;
+    let (out, _, s) = run(Some(ctx), None, &[("a.csv", "ID,QTY,KIND\n1,,a\n2,5,skip\n3,7,b\n")], 1).unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v, json!([{"id": "1", "qty": 0, "kind": "alpha"}, {"id": "3", "qty": 7}]));
+    assert_eq!(s.records_filtered, 1);
+}
+
+#[test]
+fn header_and_items_grouping() {
+    let ctx = r#"
+group: { by: "ORDER" }
+fields:
+  order: "{{ ORDER }}"
+  customer: "{{ CUST }}"
+  lines:
+    each: items
+    fields:
+      pos: { value: "{{ POS }}", type: integer }
+      material: "{{ MAT }}"
+  count: "{{ items | length }}"
+"#;
+    let (out, _, s) = run(Some(ctx), None, &[("a.csv", "ORDER,CUST,POS,MAT\n1,C1,10,M1\n1,C1,20,M2\n2,C2,10,M3\n")], 2).unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v, json!([
+        {"order": "1", "customer": "C1", "lines": [{"pos": 10, "material": "M1"}, {"pos": 20, "material": "M2"}], "count": 2},
+        {"order": "2", "customer": "C2", "lines": [{"pos": 10, "material": "M3"}], "count": 1},
+    ]));
+    assert_eq!((s.records_in, s.records_out), (3, 2));
+}
+
+#[test]
+fn whole_document_template() {
+    let t = compile(Some(Source { name: "doc.j2", text: r#"{"count": {{ records | length }}, "ids": [{% for r in records %}"{{ r.ID }}"{% if not loop.last %},{% endif %}{% endfor %}]}"# }), None).unwrap();
+    let (mut out, mut rej) = (Vec::new(), Vec::new());
+    let mut r = t.start(&mut out, &mut rej).unwrap();
+    r.feed("a.csv", &mut "ID\n1\n2\n".as_bytes()).unwrap();
+    r.finish().unwrap();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v, json!({"count": 2, "ids": ["1", "2"]}));
+}
+
+#[test]
+fn fuel_limit_stops_runaway_templates() {
+    let ctx = "limits: { fuel: 1000 }\nfields:\n  x: \"{% for i in range(100000) %}{{ i }}{% endfor %}\"\n";
+    let (_, rej, s) = run(Some(ctx), None, &[("a.csv", "A\n1\n")], 1).unwrap();
+    assert_eq!(s.records_rejected, 1);
+    assert!(rej["rejects"][0]["message"].as_str().unwrap().contains("fuel"), "{rej}");
+}
