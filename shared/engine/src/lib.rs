@@ -141,3 +141,12 @@ impl Transformation {
         Run::new(self, records, rejects)
     }
 }
+
+/// Reads a YAML document (bounded like contexts are) as JSON; for tools that keep their own
+/// YAML files beside contexts, such as `helix test` cases.
+pub fn load_yaml(src: Source<'_>) -> Result<serde_json::Value, EngineError> {
+    let limits = Limits::default();
+    yaml::load(src.text, yaml::YamlLimits { max_alias_nodes: limits.yaml_alias_nodes, max_depth: limits.yaml_depth })
+        .map(|d| d.value)
+        .map_err(|e| EngineError::Context { file: src.name.to_owned(), line: e.pos.map(|p| p.0), column: e.pos.map(|p| p.1), message: e.message })
+}

@@ -72,19 +72,19 @@ fn transform(t: &Transformation, worker: &mut Worker, unit: &Unit) -> Result<Opt
     if let Some(problem) = &unit.record.problem {
         return Err(vec![(String::new(), "format".into(), problem.clone())]);
     }
-    let columns = worker.columns(plan, &unit.record.data).clone();
+    let columns = worker.columns(plan, &unit.record.data);
     let ev = evaluator(plan);
     let meta_fn = || meta(unit);
     let mut scope = LazyScope::new(&unit.record.data, unit.items.as_deref(), None, &meta_fn);
     if let Some(f) = &plan.filter {
-        match ev.truth(f, &columns, &mut scope) {
+        match ev.truth(f, columns, &mut scope) {
             Ok(true) => {}
             Ok(false) => return Ok(None),
             Err(e) => return Err(vec![(String::new(), "filter".into(), e)]),
         }
     }
     let mut value = match &plan.mapping {
-        Some(m) => match ev.map(m, &columns, &mut scope, "") {
+        Some(m) => match ev.map(m, columns, &mut scope, "") {
             Ok(obj) => Value::Object(obj),
             Err((pointer, message)) => return Err(vec![(pointer, "mapping".into(), message)]),
         },

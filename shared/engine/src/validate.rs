@@ -1,12 +1,10 @@
 //! The target JSON Schema: compiled once (draft from `$schema`, 2020-12 by default; draft 7
 //! etc. honoured), used for schema-driven casts of mapped text and for per-record validation.
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
 use crate::error::EngineError;
-use crate::mapping::{cast, Cast};
+use crate::mapping::{cast_text, Cast};
 use crate::Source;
 
 /// Where the schema wants which scalar type, so mapped text ("10", "1.5") can be converted.
@@ -15,7 +13,8 @@ struct CastNode {
     to: Option<Cast>,
     /// Empty text becomes null where the schema allows null but not string.
     empty_is_null: bool,
-    properties: HashMap<String, CastNode>,
+    /// A short list beats hashing here: records have a dozen keys, looked up once each.
+    properties: Vec<(String, CastNode)>,
     items: Option<Box<CastNode>>,
 }
 
@@ -76,7 +75,7 @@ fn cast_node(root: &Value, schema: &Value, depth: usize) -> CastNode {
     }
     if let Some(Value::Object(props)) = schema.get("properties") {
         for (k, s) in props {
-            node.properties.insert(k.clone(), cast_node(root, s, depth + 1));
+            node.properties.push((k.clone(), cast_node(root, s, depth + 1)));
         }
     }
     if let Some(items) = schema.get("items").filter(|i| i.is_object()) {
@@ -89,7 +88,7 @@ fn apply(node: &CastNode, value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if let Some(n) = node.properties.get(k) {
+                if let Some((_, n)) = node.properties.iter().find(|(name, _)| name == k) {
                     apply(n, v);
                 }
             }
@@ -100,14 +99,18 @@ fn apply(node: &CastNode, value: &mut Value) {
             }
         }
         Value::String(s) if node.empty_is_null && s.trim().is_empty() => *value = Value::Null,
-        _ => {
+        Value::String(s) => {
             // A failed cast keeps the text: validation then rejects it with the schema's words.
-            if let Some(to) = node.to {
-                if let Ok(v) = cast(value.clone(), to) {
+            if let Some(to) = node.to.filter(|&t| t != Cast::String) {
+                if let Some(v) = cast_text(s, to) {
                     *value = v;
                 }
             }
         }
+        Value::Number(_) | Value::Bool(_) if node.to == Some(Cast::String) => {
+            *value = Value::String(value.to_string());
+        }
+        _ => {}
     }
 }
 

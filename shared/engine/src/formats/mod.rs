@@ -1,8 +1,11 @@
 //! Content formats: detection and one streaming reader per format.
 
 pub mod csv;
+pub mod fixed;
+pub mod idoc;
 pub mod json;
 pub mod text;
+pub mod xml;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -24,6 +27,12 @@ pub enum Format {
     Csv,
     Json,
     Ndjson,
+    /// Fixed-width fields declared in `input.fields`.
+    Fixed,
+    /// SAP IDoc flat file.
+    Idoc,
+    IdocXml,
+    Xml,
 }
 
 /// `input:` of the context. Everything is optional: what is not set is detected.
@@ -36,6 +45,13 @@ pub struct InputOptions {
     pub delimiter: Option<String>,
     pub quote: Option<String>,
     pub header: Option<bool>,
+    /// Fixed-width field positions.
+    pub fields: Option<Vec<fixed::FixedField>>,
+    /// IDoc segment definitions (segment type → fields within SDATA).
+    #[serde(default)]
+    pub segments: idoc::SegmentDefs,
+    /// Generic XML: the element that is one record (default: each child of the root).
+    pub record_element: Option<String>,
 }
 
 impl InputOptions {
@@ -48,6 +64,19 @@ impl InputOptions {
             if let Some(v) = v {
                 single_byte(v).ok_or_else(|| format!("input.{what} must be one ASCII character, got `{v}`"))?;
             }
+        }
+        if let Some(fields) = &self.fields {
+            for f in fields {
+                f.range()?;
+            }
+        }
+        for (seg, fields) in &self.segments {
+            for f in fields {
+                f.range().map_err(|e| format!("segments.{seg}: {e}"))?;
+            }
+        }
+        if self.format == Some(Format::Fixed) && self.fields.is_none() {
+            return Err("format fixed needs input.fields (name, start, length)".into());
         }
         Ok(())
     }
@@ -65,7 +94,12 @@ fn single_byte(s: &str) -> Option<u8> {
 pub fn detect(sample: &str, name: &str) -> Format {
     let lower = name.to_ascii_lowercase();
     let trimmed = sample.trim_start();
+    if trimmed.starts_with("EDI_DC40") || trimmed.starts_with("EDI_DC ") {
+        return Format::Idoc;
+    }
     match trimmed.as_bytes().first() {
+        Some(b'<') if trimmed.contains("<IDOC") => Format::IdocXml,
+        Some(b'<') => Format::Xml,
         Some(b'[') => Format::Json,
         Some(b'{') if lower.ends_with(".json") => Format::Json,
         Some(b'{') => Format::Ndjson,
@@ -94,5 +128,12 @@ pub fn open<'a>(
             Box::new(csv::CsvReader::new(lines, file, csv::CsvOptions { delimiter, quote, header }, limits))
         }
         Format::Json | Format::Ndjson => Box::new(json::JsonReader::new(decoded.reader, file, limits)),
+        Format::Fixed => {
+            let fields = opts.fields.as_deref().unwrap_or_default();
+            Box::new(fixed::FixedReader::new(text::Lines::new(decoded.reader, limits.max_record_bytes), file, fields)?)
+        }
+        Format::Idoc => Box::new(idoc::IdocReader::new(text::Lines::new(decoded.reader, limits.max_record_bytes), file, &opts.segments)),
+        Format::IdocXml => Box::new(xml::XmlReader::new(decoded.reader, file, None, true, limits)),
+        Format::Xml => Box::new(xml::XmlReader::new(decoded.reader, file, opts.record_element.clone(), false, limits)),
     })
 }

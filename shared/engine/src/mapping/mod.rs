@@ -258,40 +258,42 @@ fn insert(obj: &mut Map<String, Value>, path: &[String], value: Value) {
     }
 }
 
-/// Converts text to the declared type (explicit `type:` or the target schema's).
-pub fn cast(value: Value, to: Cast) -> Result<Value, String> {
-    let Value::String(s) = &value else {
-        return Ok(match (to, value) {
-            (Cast::String, Value::Number(n)) => Value::String(n.to_string()),
-            (Cast::String, Value::Bool(b)) => Value::String(b.to_string()),
-            (_, v) => v,
-        });
-    };
+/// Text converted to a scalar type; `None` when it is not one.
+pub fn cast_text(s: &str, to: Cast) -> Option<Value> {
     let t = s.trim();
-    Ok(match to {
-        Cast::String => value,
+    match to {
+        Cast::String => Some(Value::String(s.to_owned())),
         Cast::Integer => match t.parse::<i64>() {
-            Ok(i) => Value::from(i),
-            Err(_) => match t.parse::<f64>() {
-                Ok(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
-                _ => return Err(format!("`{s}` is not an integer")),
-            },
+            Ok(i) => Some(Value::from(i)),
+            Err(_) => t.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| Value::from(f as i64)),
         },
         Cast::Number => match t.parse::<i64>() {
-            Ok(i) => Value::from(i),
-            Err(_) => t
-                .parse::<f64>()
-                .ok()
-                .filter(|f| f.is_finite())
-                .and_then(serde_json::Number::from_f64)
-                .map(Value::Number)
-                .ok_or_else(|| format!("`{s}` is not a number"))?,
+            Ok(i) => Some(Value::from(i)),
+            Err(_) => t.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64).map(Value::Number),
         },
         Cast::Boolean => match t.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "y" | "1" | "x" | "on" => Value::Bool(true),
-            "false" | "no" | "n" | "0" | "" | "off" => Value::Bool(false),
-            _ => return Err(format!("`{s}` is not a boolean")),
+            "true" | "yes" | "y" | "1" | "x" | "on" => Some(Value::Bool(true)),
+            "false" | "no" | "n" | "0" | "" | "off" => Some(Value::Bool(false)),
+            _ => None,
         },
+    }
+}
+
+/// Converts a value to the declared type (explicit `type:` or the target schema's).
+pub fn cast(value: Value, to: Cast) -> Result<Value, String> {
+    Ok(match (to, value) {
+        (_, Value::String(s)) => {
+            let what = match to {
+                Cast::String => "a string",
+                Cast::Integer => "an integer",
+                Cast::Number => "a number",
+                Cast::Boolean => "a boolean",
+            };
+            cast_text(&s, to).ok_or_else(|| format!("`{s}` is not {what}"))?
+        }
+        (Cast::String, Value::Number(n)) => Value::String(n.to_string()),
+        (Cast::String, Value::Bool(b)) => Value::String(b.to_string()),
+        (_, v) => v,
     })
 }
 

@@ -1,0 +1,100 @@
+//! Fixed-width flat files: field positions come from the context and count characters, not
+//! bytes (a UTF-8 export with umlauts has longer lines in bytes); short lines are blank-padded.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::text::{LineError, Lines};
+use super::RecordReader;
+use crate::error::EngineError;
+use crate::record::{Data, Header, Row, SourceRecord};
+
+/// One field: 1-based `start` column and `length` (or inclusive `end`) in characters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedField {
+    pub name: String,
+    pub start: usize,
+    pub length: Option<usize>,
+    pub end: Option<usize>,
+}
+
+impl FixedField {
+    /// 0-based character range.
+    pub fn range(&self) -> Result<(usize, usize), String> {
+        let len = match (self.length, self.end) {
+            (Some(l), None) => l,
+            (None, Some(e)) if e >= self.start => e - self.start + 1,
+            _ => return Err(format!("field `{}` needs start and either length or end (end ≥ start)", self.name)),
+        };
+        if self.start == 0 || len == 0 {
+            return Err(format!("field `{}`: columns are 1-based and length must be positive", self.name));
+        }
+        Ok((self.start - 1, self.start - 1 + len))
+    }
+}
+
+/// Slices one line by character ranges; missing characters are blanks.
+pub fn slice_chars<'s>(line: &'s str, ranges: &[(usize, usize)], out: &mut String, ends: &mut Vec<u32>) {
+    let offsets: Vec<usize> = line.char_indices().map(|(i, _)| i).chain(std::iter::once(line.len())).collect();
+    let chars = offsets.len() - 1;
+    for &(from, to) in ranges {
+        let (a, b) = (from.min(chars), to.min(chars));
+        out.push_str(&line[offsets[a]..offsets[b]]);
+        out.extend(std::iter::repeat_n(' ', (to - from) - (b - a)));
+        ends.push(out.len() as u32);
+    }
+}
+
+pub struct FixedReader<'a> {
+    lines: Lines<'a>,
+    file: Arc<str>,
+    header: Arc<Header>,
+    ranges: Vec<(usize, usize)>,
+    buf: Vec<u8>,
+}
+
+impl<'a> FixedReader<'a> {
+    pub fn new(lines: Lines<'a>, file: Arc<str>, fields: &[FixedField]) -> Result<Self, EngineError> {
+        let ranges = fields.iter().map(FixedField::range).collect::<Result<Vec<_>, _>>().map_err(|e| EngineError::input(&file, None, None, format!("input.fields: {e}")))?;
+        let header = Arc::new(Header::new(fields.iter().map(|f| f.name.clone()).collect()));
+        Ok(FixedReader { lines, file, header, ranges, buf: Vec::new() })
+    }
+}
+
+impl RecordReader for FixedReader<'_> {
+    fn next_record(&mut self) -> Result<Option<SourceRecord>, EngineError> {
+        loop {
+            self.buf.clear();
+            match self.lines.read_into(&mut self.buf) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(LineError::TooLong) => return Err(EngineError::input(&self.file, Some(self.lines.line + 1), None, "line longer than limits.max_record_bytes")),
+                Err(LineError::Io(e)) => return Err(e.into()),
+            }
+            let line = self.lines.line;
+            let text = std::str::from_utf8(&self.buf).map_err(|_| EngineError::input(&self.file, Some(line), None, "text is not valid UTF-8; set input.encoding"))?;
+            let text = text.trim_end_matches(['\r', '\n']);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let (mut out, mut ends) = (String::with_capacity(text.len()), Vec::with_capacity(self.ranges.len()));
+            slice_chars(text, &self.ranges, &mut out, &mut ends);
+            return Ok(Some(SourceRecord { data: Data::Row(Row { header: self.header.clone(), text: out, ends }), line, problem: None }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_not_bytes_and_padding() {
+        let (mut out, mut ends) = (String::new(), Vec::new());
+        slice_chars("Müller  12", &[(0, 8), (8, 10), (10, 14)], &mut out, &mut ends);
+        assert_eq!(out, "Müller  12    ");
+        assert_eq!(&out[..ends[0] as usize], "Müller  ");
+    }
+}

@@ -1,0 +1,216 @@
+//! SAP IDoc flat files (EDI_DC40 control record + EDI_DD40 data records, see
+//! ../shared/formats/idoc.md). Each IDoc becomes one record: a segment tree
+//! `{"EDI_DC40": {...}, "E1EDK01": [{...}], "E1EDP01": [{..., "E1EDP19": [...]}]}`, built from
+//! PSGNUM (parent segment number), falling back to HLEVEL when PSGNUM is blank or wrong.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::fixed::FixedField;
+use super::text::{LineError, Lines};
+use super::RecordReader;
+use crate::error::EngineError;
+use crate::record::{Data, SourceRecord};
+
+/// EDI_DC40 fields: name, first column (1-based), last column.
+const CONTROL: [(&str, usize, usize); 36] = [
+    ("TABNAM", 1, 10), ("MANDT", 11, 13), ("DOCNUM", 14, 29), ("DOCREL", 30, 33), ("STATUS", 34, 35),
+    ("DIRECT", 36, 36), ("OUTMOD", 37, 37), ("EXPRSS", 38, 38), ("TEST", 39, 39), ("IDOCTYP", 40, 69),
+    ("CIMTYP", 70, 99), ("MESTYP", 100, 129), ("MESCOD", 130, 132), ("MESFCT", 133, 135), ("STD", 136, 136),
+    ("STDVRS", 137, 142), ("STDMES", 143, 148), ("SNDPOR", 149, 158), ("SNDPRT", 159, 160), ("SNDPFC", 161, 162),
+    ("SNDPRN", 163, 172), ("SNDSAD", 173, 193), ("SNDLAD", 194, 263), ("RCVPOR", 264, 273), ("RCVPRT", 274, 275),
+    ("RCVPFC", 276, 277), ("RCVPRN", 278, 287), ("RCVSAD", 288, 308), ("RCVLAD", 309, 378), ("CREDAT", 379, 386),
+    ("CRETIM", 387, 392), ("REFINT", 393, 406), ("REFGRP", 407, 420), ("REFMES", 421, 434), ("ARCKEY", 435, 504),
+    ("SERIAL", 505, 524),
+];
+
+/// Inline segment definitions: segment type → fields (columns 1-based within SDATA).
+pub type SegmentDefs = HashMap<String, Vec<FixedField>>;
+
+/// `E2EDK01005` → `E1EDK01`; customer `Z2…` likewise; namespaced names are kept.
+pub fn segment_type(segnam: &str) -> String {
+    let mut name = segnam.trim().to_owned();
+    if name.len() >= 3 && (name.starts_with("E2") || name.starts_with("Z2")) {
+        name.replace_range(1..2, "1");
+        let b = name.as_bytes();
+        if name.len() >= 10 && b[b.len() - 3..].iter().all(u8::is_ascii_digit) {
+            name.truncate(name.len() - 3);
+        }
+    }
+    name
+}
+
+fn cols(chars: &[char], from: usize, to: usize) -> String {
+    let a = (from - 1).min(chars.len());
+    let b = to.min(chars.len());
+    chars[a..b].iter().collect::<String>().trim_end().to_owned()
+}
+
+struct Segment {
+    name: String,
+    fields: Map<String, Value>,
+    children: Vec<usize>,
+}
+
+/// Nests segments (index 0 is the IDoc itself) into JSON; children grouped by type, in order.
+fn to_json(nodes: &mut [Segment], i: usize) -> Value {
+    let mut obj = std::mem::take(&mut nodes[i].fields);
+    for c in nodes[i].children.clone() {
+        let name = nodes[c].name.clone();
+        let child = to_json(nodes, c);
+        match obj.entry(name).or_insert_with(|| Value::Array(Vec::new())) {
+            Value::Array(a) => a.push(child),
+            other => *other = Value::Array(vec![child]),
+        }
+    }
+    Value::Object(obj)
+}
+
+pub struct IdocReader<'a> {
+    lines: Lines<'a>,
+    file: Arc<str>,
+    defs: SegmentDefs,
+    buf: Vec<u8>,
+    /// The next IDoc's control record, read while finishing the previous one.
+    next_control: Option<(u64, Vec<char>)>,
+}
+
+impl<'a> IdocReader<'a> {
+    pub fn new(lines: Lines<'a>, file: Arc<str>, defs: &SegmentDefs) -> Self {
+        IdocReader { lines, file, defs: defs.clone(), buf: Vec::new(), next_control: None }
+    }
+
+    fn line(&mut self) -> Result<Option<(u64, Vec<char>)>, EngineError> {
+        loop {
+            self.buf.clear();
+            match self.lines.read_into(&mut self.buf) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(LineError::TooLong) => return Err(EngineError::input(&self.file, Some(self.lines.line + 1), None, "line longer than limits.max_record_bytes")),
+                Err(LineError::Io(e)) => return Err(e.into()),
+            }
+            let n = self.lines.line;
+            let text = std::str::from_utf8(&self.buf).map_err(|_| EngineError::input(&self.file, Some(n), None, "text is not valid UTF-8; set input.encoding"))?;
+            let text = text.trim_end_matches(['\r', '\n']);
+            if !text.trim().is_empty() {
+                return Ok(Some((n, text.chars().collect())));
+            }
+        }
+    }
+
+    fn is_control(chars: &[char]) -> bool {
+        let tab: String = chars.iter().take(10).collect();
+        tab.trim_end() == "EDI_DC40" || tab.trim_end() == "EDI_DC"
+    }
+}
+
+impl RecordReader for IdocReader<'_> {
+    fn next_record(&mut self) -> Result<Option<SourceRecord>, EngineError> {
+        let (line, control) = match self.next_control.take() {
+            Some(c) => c,
+            None => match self.line()? {
+                None => return Ok(None),
+                Some((n, chars)) if Self::is_control(&chars) => (n, chars),
+                Some((n, _)) => return Err(EngineError::input(&self.file, Some(n), Some(1), "expected an EDI_DC40 control record at the start of an IDoc")),
+            },
+        };
+        let mut dc = Map::new();
+        for (name, from, to) in CONTROL.iter() {
+            dc.insert((*name).to_owned(), Value::String(cols(&control, *from, *to)));
+        }
+        let mut nodes = vec![Segment { name: String::new(), fields: Map::new(), children: Vec::new() }];
+        nodes[0].fields.insert("EDI_DC40".into(), Value::Object(dc));
+        let mut by_segnum: HashMap<String, usize> = HashMap::new();
+        // (hierarchy level, node) of the open ancestors, for the HLEVEL fallback.
+        let mut levels: Vec<(u32, usize)> = Vec::new();
+        while let Some((n, chars)) = self.line()? {
+            if Self::is_control(&chars) {
+                self.next_control = Some((n, chars));
+                break;
+            }
+            let name = segment_type(&cols(&chars, 1, 30));
+            let segnum = cols(&chars, 50, 55);
+            let psgnum = cols(&chars, 56, 61);
+            let hlevel: u32 = cols(&chars, 62, 63).trim().parse().unwrap_or(0);
+            let sdata: Vec<char> = chars.iter().skip(63).copied().collect();
+            let mut fields = Map::new();
+            fields.insert("SEGNUM".into(), Value::String(segnum.clone()));
+            match self.defs.get(&name) {
+                Some(defs) => {
+                    for f in defs {
+                        let (a, b) = f.range().map_err(|e| EngineError::input(&self.file, Some(n), None, format!("input.segments.{name}: {e}")))?;
+                        fields.insert(f.name.clone(), Value::String(cols(&sdata, a + 1, b)));
+                    }
+                }
+                None => {
+                    fields.insert("SDATA".into(), Value::String(sdata.iter().collect::<String>().trim_end().to_owned()));
+                }
+            }
+            // PSGNUM 000000 means top level; blank or unknown PSGNUMs fall back to HLEVEL.
+            let explicit = if !psgnum.is_empty() && psgnum.bytes().all(|b| b.is_ascii_digit()) {
+                if psgnum.bytes().all(|b| b == b'0') { Some(0) } else { by_segnum.get(&psgnum).copied() }
+            } else {
+                None
+            };
+            let parent = match explicit {
+                Some(p) => p,
+                None => {
+                    while levels.last().is_some_and(|(l, _)| *l >= hlevel && hlevel > 0) {
+                        levels.pop();
+                    }
+                    levels.last().map_or(0, |(_, i)| *i)
+                }
+            };
+            nodes.push(Segment { name, fields, children: Vec::new() });
+            let id = nodes.len() - 1;
+            nodes[parent].children.push(id);
+            by_segnum.insert(segnum, id);
+            if hlevel > 0 {
+                while levels.last().is_some_and(|(l, _)| *l >= hlevel) {
+                    levels.pop();
+                }
+                levels.push((hlevel, id));
+            }
+        }
+        Ok(Some(SourceRecord { data: Data::Tree(to_json(&mut nodes, 0)), line, problem: None }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pad(s: &str, n: usize) -> String {
+        format!("{s:<n$}")
+    }
+
+    fn data(seg: &str, segnum: u32, parent: u32, level: u32, sdata: &str) -> String {
+        format!("{}{}{}{:06}{:06}{:02}{}", pad(seg, 30), "800", pad("0000000000001234", 16), segnum, parent, level, sdata)
+    }
+
+    #[test]
+    fn builds_the_segment_tree() {
+        let control = pad("EDI_DC40", 10) + "800" + "0000000000001234" + &" ".repeat(10) + &pad("ORDERS05", 30) + &" ".repeat(30) + "ORDERS";
+        let text = [
+            control,
+            data("E2EDK01005", 1, 0, 1, "EUR"),
+            data("E2EDP01007", 2, 0, 2, "000010"),
+            data("E2EDP19003", 3, 2, 3, "002MAT-1"),
+            data("E2EDP01007", 4, 0, 2, "000020"),
+        ]
+        .join("\n");
+        let opts: SegmentDefs = [("E1EDP01".to_owned(), vec![FixedField { name: "POSEX".into(), start: 1, length: Some(6), end: None }])].into();
+        let mut r = IdocReader::new(Lines::new(Box::new(text.as_bytes()), 1 << 20), "o.idoc".into(), &opts);
+        let rec = r.next_record().unwrap().unwrap();
+        let Data::Tree(v) = rec.data else { unreachable!() };
+        assert_eq!(v["EDI_DC40"]["IDOCTYP"], "ORDERS05");
+        assert_eq!(v["EDI_DC40"]["MESTYP"], "ORDERS");
+        assert_eq!(v["E1EDK01"][0]["SDATA"], "EUR");
+        assert_eq!(v["E1EDP01"][0]["POSEX"], "000010");
+        assert_eq!(v["E1EDP01"][0]["E1EDP19"][0]["SDATA"], "002MAT-1");
+        assert_eq!(v["E1EDP01"][1]["POSEX"], "000020");
+        assert!(r.next_record().unwrap().is_none());
+    }
+}
