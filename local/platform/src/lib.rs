@@ -1,1 +1,169 @@
+//! The cloud on one machine: provisions the template's resources on an emulator, serves every HTTP
+//! function on one router, and drives the workers from the emulated queues with the same handlers
+//! the Lambda shims call. `make dev` and the end-to-end tests both start the platform through here.
 
+pub mod emulator;
+pub mod pollers;
+pub mod provision;
+pub mod seed;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use helix_api::AppState;
+use helix_aws::{AwsClients, Settings};
+use helix_workers::{JobWorker, JobWorkerDeps, UploadWatcher, UploadWatcherDeps};
+use tokio::task::JoinHandle;
+
+use crate::provision::{ProvisionOptions, Provisioned, Provisioner};
+use crate::template::Template;
+
+/// Where the emulated AWS services are. `s3_endpoint` sends S3 elsewhere (a signature-checking
+/// S3 for the presigned-URL tests) while DynamoDB and SQS stay on `endpoint`.
+#[derive(Clone, Debug)]
+pub struct LocalAws {
+    pub endpoint: String,
+    pub s3_endpoint: Option<String>,
+    pub access_key: String,
+    pub secret_key: String,
+    pub region: String,
+}
+
+impl LocalAws {
+    /// The emulator's usual settings: any key is accepted.
+    pub fn at(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            s3_endpoint: None,
+            access_key: "test".into(),
+            secret_key: "test".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    fn sdk_config(&self, endpoint: &str) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                aws_sdk_s3::config::Credentials::new(&self.access_key, &self.secret_key, None, None, "helix-local"),
+            ))
+            .build()
+    }
+
+    pub fn clients(&self, settings: &Settings) -> AwsClients {
+        let main = AwsClients::new(&self.sdk_config(&self.endpoint), settings);
+        match &self.s3_endpoint {
+            Some(s3) => AwsClients { s3: AwsClients::new(&self.sdk_config(s3), settings).s3, ..main },
+            None => main,
+        }
+    }
+
+    /// Clients for provisioning and inspection, before any `Settings` exist.
+    pub fn raw_clients(&self) -> AwsClients {
+        let sdk = self.sdk_config(&self.endpoint);
+        let s3_sdk = self.sdk_config(self.s3_endpoint.as_deref().unwrap_or(&self.endpoint));
+        AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&s3_sdk).force_path_style(true).build()),
+        }
+    }
+}
+
+pub struct PlatformOptions {
+    pub aws: LocalAws,
+    pub prefix: String,
+    pub listen: SocketAddr,
+    /// The browser origin the bucket's CORS rule allows (the dashboard's).
+    pub dashboard_origin: String,
+    pub jwt_secret: String,
+    pub visibility_timeout_override: Option<i32>,
+    /// Settings beyond the template's (`JOB_LEASE_SECONDS`, `MAX_UPLOAD_BYTES`, ...).
+    pub extra_env: BTreeMap<String, String>,
+    pub run_workers: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error(transparent)]
+    Template(#[from] template::TemplateError),
+    #[error(transparent)]
+    Provision(#[from] provision::ProvisionError),
+    #[error(transparent)]
+    Config(#[from] helix_aws::ConfigError),
+    #[error("listening on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A running local platform; dropping it stops the server and the workers.
+pub struct Platform {
+    pub addr: SocketAddr,
+    pub settings: Settings,
+    pub clients: AwsClients,
+    pub provisioned: Provisioned,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Platform {
+    pub async fn start(options: PlatformOptions) -> Result<Self, PlatformError> {
+        let template = Template::load(&template::default_path())?;
+        let raw = options.aws.raw_clients();
+        let provision_options = ProvisionOptions {
+            prefix: options.prefix.clone(),
+            parameters: BTreeMap::from([("DashboardOrigin".to_owned(), options.dashboard_origin.clone())]),
+            env_values: BTreeMap::from([("JWT_SECRET".to_owned(), options.jwt_secret.clone())]),
+            visibility_timeout_override: options.visibility_timeout_override,
+        };
+        let provisioned = Provisioner { dynamodb: &raw.dynamodb, sqs: &raw.sqs, s3: &raw.s3 }
+            .provision(&template, &provision_options)
+            .await?;
+        let mut env = provisioned.env.clone();
+        env.insert("AWS_S3_FORCE_PATH_STYLE".into(), "true".into());
+        env.extend(options.extra_env.clone());
+        let settings = Settings::from_lookup(|name| env.get(name).cloned())?;
+        let clients = options.aws.clients(&settings);
+
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| PlatformError::Listen { addr: options.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| PlatformError::Listen { addr: options.listen, source })?;
+        let app = helix_api::api_router(AppState::new(&settings, &clients)).merge(helix_web::router());
+        let mut tasks = vec![tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "HTTP server stopped");
+            }
+        })];
+
+        if options.run_workers {
+            let worker = Arc::new(JobWorker::new(JobWorkerDeps::new(&settings, &clients)));
+            tasks.push(tokio::spawn(pollers::poll(clients.sqs.clone(), settings.jobs_queue_url.clone(), move |event| {
+                let worker = worker.clone();
+                async move { worker.handle(event).await }
+            })));
+            let watcher = Arc::new(UploadWatcher::new(UploadWatcherDeps::new(&settings, &clients)));
+            let uploads_url = provisioned.queue_urls.get("UploadEventsQueue").cloned().unwrap_or_default();
+            tasks.push(tokio::spawn(pollers::poll(clients.sqs.clone(), uploads_url, move |event| {
+                let watcher = watcher.clone();
+                async move { watcher.handle(event).await }
+            })));
+        }
+        Ok(Self { addr, settings, clients, provisioned, tasks })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

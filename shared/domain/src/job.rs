@@ -49,27 +49,39 @@ impl JobInputs {
     }
 }
 
-/// A job as stored. `owner_status` exists only for the status-filtered listing index.
+/// A job as stored. `owner_status` exists only for the status-filtered listing index. Unset
+/// fields are left out of the item, not stored as NULL, so `if_not_exists` updates see them unset.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Job {
     pub id: String,
     pub owner_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub status: JobStatus,
     pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Timestamp>,
     pub attempts: u32,
     pub inputs: JobInputs,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_artifact_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_report_artifact_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records_in: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records_out: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records_rejected: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Epoch seconds until which the worker that claimed the job owns it; past it, a redelivered
     /// message may claim the job again (its worker died).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_expires_at: Option<i64>,
 }
 

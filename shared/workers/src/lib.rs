@@ -1,1 +1,12 @@
+//! The queue-driven side of the platform: the job worker and the upload watcher. Each takes an
+//! SQS batch and answers with the ids of the messages that must come back (`ReportBatchItemFailures`),
+//! so the Lambda shims and the local pollers call the very same code.
 
+mod batch;
+mod idempotency;
+pub mod jobs;
+pub mod uploads;
+
+pub use batch::{batch_response, MessageOutcome};
+pub use jobs::{JobWorker, JobWorkerDeps};
+pub use uploads::{UploadWatcher, UploadWatcherDeps};

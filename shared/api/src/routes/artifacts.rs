@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// How long an upload registration waits for its object before DynamoDB's TTL removes it.
-const PENDING_UPLOAD_TTL_SECONDS: i64 = 24 * 3600;
+pub(crate) const PENDING_UPLOAD_TTL_SECONDS: i64 = 24 * 3600;
 const MAX_CONTENT_TYPE_CHARS: usize = 255;
 
 #[derive(Deserialize, ToSchema)]

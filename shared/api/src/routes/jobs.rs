@@ -15,7 +15,7 @@ use helix_domain::{
 use helix_engine::Source;
 
 use crate::extract::{CurrentUser, JsonBody};
-use crate::routes::artifacts::{owned_artifact, validate_filename};
+use crate::routes::artifacts::{owned_artifact, validate_filename, PENDING_UPLOAD_TTL_SECONDS};
 use crate::{ApiError, AppState, ErrorBody};
 
 pub fn router(payload_limit: usize) -> Router<AppState> {
@@ -103,10 +103,12 @@ fn check_context(name: &str, text: &str, field: &str) -> Result<(), ApiError> {
     helix_engine::check_context(Source { name, text }).map_err(|e| ApiError::unprocessable(field, e.to_string()))
 }
 
+/// Registers the document as pending, stores the object, then marks it available: the upload
+/// watcher sees an object only after its registration exists, and a failed PUT leaves a pending
+/// registration for the TTL to sweep instead of a record pointing at nothing.
 async fn store_document(state: &AppState, owner: &str, job_id: &str, doc: InlineDocument) -> Result<String, ApiError> {
     let id = uuid::Uuid::new_v4().to_string();
     let key = upload_key(owner, &id, &doc.filename);
-    state.blobs.put_bytes(&key, doc.bytes.clone(), &doc.content_type).await?;
     let artifact = Artifact {
         id: id.clone(),
         owner_id: owner.to_owned(),
@@ -114,15 +116,20 @@ async fn store_document(state: &AppState, owner: &str, job_id: &str, doc: Inline
         filename: doc.filename,
         content_type: doc.content_type,
         size_bytes: doc.bytes.len() as u64,
-        status: ArtifactStatus::Available,
-        s3_key: key,
+        status: ArtifactStatus::PendingUpload,
+        s3_key: key.clone(),
         job_id: Some(job_id.to_owned()),
         created_at: Timestamp::now(),
         rejected_reason: None,
-        expires_at: None,
+        expires_at: Some(Timestamp::now().unix() + PENDING_UPLOAD_TTL_SECONDS),
     };
     state.artifacts.create(&artifact).await?;
-    Ok(id)
+    state.blobs.put_bytes(&key, doc.bytes, &artifact.content_type).await?;
+    match state.artifacts.mark_available(&id).await {
+        // The upload watcher got there first.
+        Ok(()) | Err(StoreError::Conflict(_)) => Ok(id),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Records the job and queues it. A job that cannot be queued is marked FAILED at once rather

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the platform needs on this machine, into the project (.venv, .tools): idempotent,
+# and quick when everything is already there. `setup.sh` is enough for `make dev`;
+# `setup.sh --test` adds what only the tests use (s3s-fs, Chromium, the browser test's node modules).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=false
+[ "${1:-}" = "--test" ] && want_test=true
+
+# Python tools (moto server, cfn-lint), pinned in local/requirements.txt.
+stamp=.venv/.requirements.sha256
+want=$(sha256sum local/requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python tools into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r local/requirements.txt
+  echo "$want" > "$stamp"
+fi
+
+if $want_test; then
+  # A SigV4-checking S3 for the presigned-URL security tests (moto checks no signature).
+  if [ ! -x .tools/bin/s3s-fs ]; then
+    echo "setup: building s3s-fs 0.14.1 into .tools (a few minutes, once)"
+    cargo install s3s-fs@0.14.1 --features binary --locked --root .tools --quiet
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "setup: installing Debian's Chromium for the browser test"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  fi
+  if [ -f tests/browser/package-lock.json ] && [ ! -d tests/browser/node_modules ]; then
+    echo "setup: installing the browser test's node modules"
+    (cd tests/browser && npm ci --silent --no-audit --no-fund)
+  fi
+fi
