@@ -1,0 +1,114 @@
+// The HelixNet API client: bearer token from sessionStorage, every error as an ApiError carrying
+// the API's {"error": {"code", "message", "field"}} body.
+
+const TOKEN_KEY = 'helix.token';
+const EXPIRES_KEY = 'helix.token_expires_at';
+
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field ?? null;
+  }
+}
+
+export const session = {
+  get token() {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const expiresAt = Number(sessionStorage.getItem(EXPIRES_KEY) || 0);
+    return token && (!expiresAt || Date.now() < expiresAt) ? token : null;
+  },
+  get expired() {
+    return sessionStorage.getItem(TOKEN_KEY) !== null && this.token === null;
+  },
+  save(token, expiresInSeconds) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    if (expiresInSeconds > 0) sessionStorage.setItem(EXPIRES_KEY, String(Date.now() + expiresInSeconds * 1000));
+    else sessionStorage.removeItem(EXPIRES_KEY);
+  },
+  clear() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(EXPIRES_KEY);
+  },
+};
+
+let unauthorizedHandler = () => {};
+
+/** Called (once per failing request) when a request made with a token is answered 401. */
+export function onUnauthorized(handler) {
+  unauthorizedHandler = handler;
+}
+
+async function readBody(response) {
+  const text = await response.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * api('GET', '/jobs?limit=20') → parsed JSON. Options: body (sent as JSON), form (sent as
+ * application/x-www-form-urlencoded), signal (AbortSignal).
+ */
+export async function api(method, path, { body, form, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  const token = session.token;
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let payload;
+  if (form) {
+    payload = new URLSearchParams(form);
+  } else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, { method, headers, body: payload, signal, cache: 'no-store' });
+  } catch (error) {
+    if (error?.name === 'AbortError') throw error;
+    throw new ApiError(0, 'network', 'The HelixNet API could not be reached. Check your connection and try again.');
+  }
+  const data = await readBody(response);
+  if (response.ok) return data;
+  const detail = data?.error ?? {};
+  const error = new ApiError(
+    response.status,
+    detail.code ?? `http_${response.status}`,
+    detail.message ?? `The API answered ${response.status} ${response.statusText}.`,
+    detail.field,
+  );
+  if (response.status === 401 && token) {
+    session.clear();
+    unauthorizedHandler(error);
+  }
+  throw error;
+}
+
+export async function login(username, password) {
+  const data = await api('POST', '/auth/token', { form: { grant_type: 'password', username, password } });
+  session.save(data.access_token, data.expires_in);
+  return data;
+}
+
+export function logout() {
+  session.clear();
+}
+
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/** A fresh presigned GET for an artifact (they expire within minutes, so fetch one per use). */
+export function downloadLink(artifactId, signal) {
+  return api('GET', `/artifacts/${encodeURIComponent(artifactId)}/download`, { signal });
+}

@@ -1,0 +1,110 @@
+// The dashboard shell: hash routes, the login guard, the navigation bar.
+
+import { api, onUnauthorized, logout, session } from './api.js';
+import { renderJob } from './job.js';
+import { renderJobs } from './jobs.js';
+import { renderLogin } from './login.js';
+import { renderNewJob } from './new-job.js';
+import { renderProfile } from './profile.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const whoami = document.getElementById('whoami');
+
+const ROUTES = [
+  { pattern: /^#\/login$/, view: renderLogin, public: true },
+  { pattern: /^#\/jobs\/new$/, view: renderNewJob, section: 'new' },
+  { pattern: /^#\/jobs\/([^/?]+)$/, view: renderJob, section: 'jobs' },
+  { pattern: /^#\/jobs(?:\?(.*))?$/, view: renderJobs, section: 'jobs' },
+  { pattern: /^#\/profile$/, view: renderProfile, section: 'profile' },
+];
+
+let viewController = null;
+// What the login page says next time it opens ({kind, text}), and where to go after logging in.
+let flash = null;
+let returnTo = '#/jobs';
+
+function goToLogin(message) {
+  flash = message;
+  if (location.hash !== '#/login') {
+    returnTo = location.hash && location.hash !== '#/login' ? location.hash : '#/jobs';
+    location.hash = '#/login';
+  }
+}
+
+onUnauthorized(() => goToLogin({ kind: 'error', text: 'Your session has expired or is no longer valid. Please log in again.' }));
+
+function setTitle(text) {
+  document.title = text ? `${text} · HelixNet` : 'HelixNet';
+}
+
+async function showWhoami(signal) {
+  if (whoami.textContent) return;
+  try {
+    const me = await api('GET', '/users/me', { signal });
+    whoami.textContent = me.email;
+  } catch {
+    // The header line is a courtesy; the view itself reports any real problem.
+  }
+}
+
+function route() {
+  const hash = location.hash || '#/jobs';
+  const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(hash) })).find((x) => x.m);
+  if (!match) {
+    location.replace('#/jobs');
+    return;
+  }
+  const { r: routeDef, m } = match;
+  if (!routeDef.public && !session.token) {
+    const expired = session.expired;
+    session.clear();
+    goToLogin(expired ? { kind: 'error', text: 'Your session has expired. Please log in again.' } : flash);
+    return;
+  }
+  if (routeDef.public && session.token) {
+    location.replace('#/jobs');
+    return;
+  }
+
+  viewController?.abort();
+  viewController = new AbortController();
+  const { signal } = viewController;
+
+  nav.hidden = routeDef.public === true;
+  for (const link of nav.querySelectorAll('[data-nav]')) {
+    if (link.dataset.nav === routeDef.section) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  if (!routeDef.public) showWhoami(signal);
+
+  main.replaceChildren();
+  const context = {
+    main,
+    params: m.slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p))),
+    signal,
+    setTitle,
+    flash,
+    returnTo,
+    onProfile: (profile) => { whoami.textContent = profile.email; },
+  };
+  flash = null;
+  routeDef.view(context);
+  (main.querySelector('[data-autofocus]') ?? main.querySelector('h1') ?? main).focus();
+}
+
+document.getElementById('logout').addEventListener('click', () => {
+  logout();
+  whoami.textContent = '';
+  returnTo = '#/jobs';
+  goToLogin({ kind: 'info', text: 'You have logged out.' });
+});
+
+// The hash is the route, so the skip link moves the focus itself instead of following "#main".
+document.querySelector('.skip-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
+window.addEventListener('hashchange', route);
+route();

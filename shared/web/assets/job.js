@@ -1,0 +1,254 @@
+import { api, ApiError, downloadLink } from './api.js';
+import { formatBytes, formatCount, formatDuration, h, isActive, notice, statusBadge, timeElement } from './dom.js';
+import { firstValues, firstValuesOf, readPrefix } from './preview.js';
+
+const PREVIEW_RECORDS = 20;
+const PREVIEW_BYTES = 512 * 1024;
+const REJECT_ROWS = 100;
+const REJECT_BYTES = 2 * 1024 * 1024;
+
+export function renderJob({ main, params, signal, setTitle }) {
+  const id = params[0];
+  setTitle('Job');
+  const heading = h('h1', { tabindex: -1 }, 'Job');
+  const badge = h('span', { class: 'job-status' });
+  const message = h('div', { class: 'messages' });
+  const summary = h('div', { class: 'job-summary' });
+  const results = h('div', { class: 'job-results' });
+  const refreshNote = h('p', { class: 'muted refresh-note', role: 'status' });
+  main.append(
+    h('p', { class: 'breadcrumb' }, h('a', { href: '#/jobs' }, '← All jobs')),
+    h('div', { class: 'page-head' }, heading, badge),
+    message, refreshNote, summary, results);
+
+  let shownStatus = null;
+  let timer = null;
+  let delay = 1000;
+  signal.addEventListener('abort', () => clearTimeout(timer));
+
+  async function load() {
+    try {
+      const job = await api('GET', `/jobs/${encodeURIComponent(id)}`, { signal });
+      message.replaceChildren();
+      const label = job.name || `Job ${job.id.slice(0, 8)}`;
+      heading.textContent = label;
+      setTitle(label);
+      badge.replaceChildren(statusBadge(job.status));
+      summary.replaceChildren(...jobSummary(job, signal));
+      if (job.status !== shownStatus) {
+        shownStatus = job.status;
+        results.replaceChildren(...jobResults(job, signal));
+      }
+      if (isActive(job.status)) {
+        refreshNote.textContent = `This job is ${job.status.toLowerCase()}: the page updates by itself.`;
+        timer = setTimeout(load, delay);
+        delay = Math.min(15000, delay * 1.5);
+      } else {
+        refreshNote.textContent = '';
+      }
+    } catch (error) {
+      if (error?.name === 'AbortError' || signal.aborted) return;
+      if (error instanceof ApiError && error.status === 404) {
+        heading.textContent = 'Job not found';
+        message.replaceChildren(notice('error', 'There is no job with this id among your jobs. ', h('a', { href: '#/jobs' }, 'Back to your jobs.')));
+        return;
+      }
+      message.replaceChildren(notice('error', `Could not load the job: ${error.message}`));
+      if (error.status === 0 || error.status >= 500) {
+        timer = setTimeout(load, delay);
+        delay = Math.min(15000, delay * 2);
+      }
+    }
+  }
+  load();
+}
+
+function jobSummary(job) {
+  const took = formatDuration(job.started_at, job.finished_at);
+  const timeline = h('section', { class: 'card', 'aria-labelledby': 'timeline-title' },
+    h('h2', { id: 'timeline-title' }, 'Timeline'),
+    h('ol', { class: 'timeline' },
+      step('Created', job.created_at, true),
+      step('Started', job.started_at, Boolean(job.started_at)),
+      step('Finished', job.finished_at, Boolean(job.finished_at), took ? `took ${took}` : null)),
+    h('p', { class: 'muted' }, `Attempts: ${job.attempts}`));
+  const counts = h('section', { class: 'card', 'aria-labelledby': 'counts-title' },
+    h('h2', { id: 'counts-title' }, 'Records'),
+    h('dl', { class: 'counts' },
+      count('In', job.records_in, 'records-in'),
+      count('Out', job.records_out, 'records-out'),
+      count('Rejected', job.records_rejected, 'records-rejected')));
+  return [h('div', { class: 'grid-2' }, timeline, counts)];
+}
+
+function step(label, time, done, note) {
+  return h('li', { class: done ? 'done' : 'waiting' },
+    h('span', { class: 'step-label' }, label),
+    done ? timeElement(time) : h('span', { class: 'muted' }, 'not yet'),
+    note ? h('span', { class: 'muted' }, ` (${note})`) : null);
+}
+
+function count(label, value, id) {
+  return h('div', { class: 'count', id },
+    h('dt', {}, label),
+    h('dd', {}, formatCount(value)));
+}
+
+function jobResults(job, signal) {
+  const parts = [];
+  if (job.status === 'FAILED') {
+    parts.push(h('section', { class: 'card card-error', 'aria-labelledby': 'failure-title', id: 'job-error' },
+      h('h2', { id: 'failure-title' }, 'Why the job failed'),
+      h('p', { class: 'error-text' }, job.error || 'The job failed without a recorded reason.'),
+      h('p', { class: 'muted' }, 'Fix the input or the context named above, then ', h('a', { href: '#/jobs/new' }, 'submit a new job'), '.')));
+  }
+  const downloads = [];
+  if (job.result_artifact_id) downloads.push(downloadButton('Download result', job.result_artifact_id, 'download-result', signal));
+  if (job.error_report_artifact_id) downloads.push(downloadButton('Download reject report', job.error_report_artifact_id, 'download-rejects', signal));
+  if (downloads.length) {
+    parts.push(h('section', { class: 'card', 'aria-labelledby': 'downloads-title' },
+      h('h2', { id: 'downloads-title' }, 'Downloads'),
+      h('div', { class: 'actions' }, downloads),
+      job.result_path ? h('p', { class: 'muted small' }, 'Stored at ', h('code', {}, job.result_path)) : null));
+  }
+  if (job.result_artifact_id) parts.push(resultPreview(job, signal));
+  if (job.error_report_artifact_id) parts.push(rejectTable(job, signal));
+  parts.push(inputsCard(job, signal));
+  return parts;
+}
+
+function downloadButton(label, artifactId, id, signal) {
+  const status = h('span', { class: 'muted small', role: 'status' });
+  const button = h('button', { type: 'button', id, class: 'button-secondary' }, label);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    status.textContent = '';
+    try {
+      const link = await downloadLink(artifactId, signal);
+      const anchor = h('a', { href: link.url, download: '', hidden: true });
+      document.body.append(anchor);
+      anchor.click();
+      anchor.remove();
+    } catch (error) {
+      if (error?.name !== 'AbortError') status.textContent = `Download failed: ${error.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('span', { class: 'download' }, button, status);
+}
+
+/** Fetches the start of an artifact through a fresh presigned URL. */
+async function artifactPrefix(artifactId, maxBytes, signal) {
+  const link = await downloadLink(artifactId, signal);
+  let response;
+  try {
+    response = await fetch(link.url, { signal, cache: 'no-store' });
+  } catch (error) {
+    if (error?.name === 'AbortError') throw error;
+    throw new Error('storage could not be reached from this page (network or CORS error)');
+  }
+  if (!response.ok) throw new Error(`storage answered HTTP ${response.status}`);
+  return readPrefix(response, maxBytes);
+}
+
+function resultPreview(job, signal) {
+  const body = h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Result preview' }, h('p', { class: 'muted' }, 'Loading…'));
+  const note = h('p', { class: 'muted small' });
+  const section = h('section', { class: 'card', id: 'result-preview', 'aria-labelledby': 'preview-title' },
+    h('h2', { id: 'preview-title' }, 'Result preview'), note, body);
+  artifactPrefix(job.result_artifact_id, PREVIEW_BYTES, signal).then(({ text, complete }) => {
+    const records = firstValues(text, PREVIEW_RECORDS);
+    if (records.length === 0) {
+      body.replaceChildren(h('p', { class: 'muted' }, 'The result holds no records.'));
+      return;
+    }
+    const total = job.records_out;
+    note.textContent = total && total > records.length
+      ? `The first ${records.length} of ${formatCount(total)} records.`
+      : `${records.length} record${records.length === 1 ? '' : 's'}${complete ? '' : ' (start of the file)'}.`;
+    body.replaceChildren(recordTable(records));
+  }).catch((error) => {
+    if (error?.name === 'AbortError') return;
+    body.replaceChildren(notice('error', `The preview could not be loaded: ${error.message}. The download button still works.`));
+  });
+  return section;
+}
+
+function cell(value) {
+  if (value === null || value === undefined) return h('span', { class: 'muted' }, '—');
+  if (typeof value === 'object') return h('code', {}, JSON.stringify(value));
+  return String(value);
+}
+
+function recordTable(records) {
+  const objects = records.every((r) => r && typeof r === 'object' && !Array.isArray(r));
+  if (!objects) {
+    return h('ol', { class: 'record-list' }, records.map((r) => h('li', {}, h('code', {}, JSON.stringify(r)))));
+  }
+  const columns = [];
+  for (const record of records) {
+    for (const key of Object.keys(record)) if (!columns.includes(key)) columns.push(key);
+  }
+  return h('table', { class: 'data-table', id: 'preview-table' },
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col', class: 'num' }, '#'), columns.map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, records.map((record, i) =>
+      h('tr', {}, h('td', { class: 'num muted' }, i + 1), columns.map((c) => h('td', {}, cell(record[c])))))));
+}
+
+function rejectTable(job, signal) {
+  const body = h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Rejected records' }, h('p', { class: 'muted' }, 'Loading…'));
+  const note = h('p', { class: 'muted small' });
+  const section = h('section', { class: 'card', id: 'rejects', 'aria-labelledby': 'rejects-title' },
+    h('h2', { id: 'rejects-title' }, 'Rejected records'), note, body);
+  artifactPrefix(job.error_report_artifact_id, REJECT_BYTES, signal).then(({ text }) => {
+    const rejects = firstValuesOf(text, 'rejects', REJECT_ROWS);
+    if (rejects.length === 0) {
+      body.replaceChildren(h('p', { class: 'muted' }, 'No record was rejected.'));
+      return;
+    }
+    const total = job.records_rejected;
+    note.textContent = total && total > rejects.length
+      ? `The first ${rejects.length} of ${formatCount(total)} problems; download the reject report for all of them.`
+      : `${rejects.length} problem${rejects.length === 1 ? '' : 's'}.`;
+    body.replaceChildren(h('table', { class: 'data-table', id: 'reject-table' },
+      h('thead', {}, h('tr', {},
+        ['Input', 'Line', 'Record', 'Field', 'Rule', 'Message'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rejects.map((r) => h('tr', {},
+        h('td', {}, cell(r.input)),
+        h('td', { class: 'num' }, cell(r.line)),
+        h('td', { class: 'num' }, cell(r.record)),
+        h('td', {}, r.pointer ? h('code', {}, r.pointer) : h('span', { class: 'muted' }, '(record)')),
+        h('td', {}, cell(r.keyword)),
+        h('td', {}, cell(r.message)))))));
+  }).catch((error) => {
+    if (error?.name === 'AbortError') return;
+    body.replaceChildren(notice('error', `The reject report could not be loaded: ${error.message}. The download button still works.`));
+  });
+  return section;
+}
+
+function inputsCard(job, signal) {
+  const inputs = job.inputs ?? {};
+  const ids = [
+    ...(inputs.content_artifact_ids ?? []).map((id) => ['Content', id]),
+    ...(inputs.context_artifact_id ? [['Context', inputs.context_artifact_id]] : []),
+    ...(inputs.schema_artifact_id ? [['Schema', inputs.schema_artifact_id]] : []),
+  ];
+  const list = h('ul', { class: 'input-list' });
+  for (const [kind, id] of ids) {
+    const nameSlot = h('span', { class: 'file-name' }, id);
+    const item = h('li', {}, h('span', { class: 'input-kind' }, kind), nameSlot);
+    list.append(item);
+    api('GET', `/artifacts/${encodeURIComponent(id)}`, { signal }).then((artifact) => {
+      nameSlot.textContent = artifact.filename;
+      item.append(h('span', { class: 'muted small' }, formatBytes(artifact.size_bytes)),
+        downloadButton(`Download ${artifact.filename}`, id, null, signal));
+    }).catch(() => {
+      // The id stays on screen; an input that is gone cannot be downloaded anyway.
+    });
+  }
+  return h('section', { class: 'card', 'aria-labelledby': 'inputs-title' },
+    h('h2', { id: 'inputs-title' }, 'Inputs'),
+    ids.length ? list : h('p', { class: 'muted' }, 'No inputs recorded.'));
+}

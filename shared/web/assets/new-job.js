@@ -1,0 +1,273 @@
+import { api } from './api.js';
+import { formatBytes, h, notice } from './dom.js';
+import { errorText, uploadArtifact } from './upload.js';
+
+const PARALLEL_UPLOADS = 3;
+
+export function renderNewJob({ main, signal, setTitle }) {
+  setTitle('New job');
+  const sections = {
+    content: fileSection({
+      kind: 'content', multiple: true, legend: 'Content files',
+      hint: 'The files to transform: CSV, JSON, NDJSON, XML, fixed-width or IDoc. At least one.',
+      accept: '.csv,.tsv,.json,.ndjson,.jsonl,.xml,.txt,.dat,.idoc,text/*,application/json,application/xml',
+    }),
+    context: fileSection({
+      kind: 'context', multiple: false, legend: 'Context (optional)',
+      hint: 'Mapping rules as YAML. Without a context, records are converted as they are.',
+      accept: '.yaml,.yml,.txt', pasteLabel: 'Or paste the context (YAML)',
+    }),
+    schema: fileSection({
+      kind: 'schema', multiple: false, legend: 'Target JSON Schema (optional)',
+      hint: 'Every output record is validated against it; records that fail go to the reject report.',
+      accept: '.json,application/json,application/schema+json', pasteLabel: 'Or paste the JSON Schema',
+    }),
+  };
+  const name = h('input', { id: 'job-name', name: 'name', type: 'text', maxlength: 200, autocomplete: 'off', 'aria-describedby': 'job-name-error' });
+  const nameError = h('p', { id: 'job-name-error', class: 'field-error', hidden: true });
+  const formMessage = h('div', { class: 'messages', id: 'form-message' });
+  const submit = h('button', { type: 'submit', id: 'submit-job' }, 'Upload and start job');
+  const controls = h('fieldset', { class: 'bare' },
+    h('div', { class: 'field' }, h('label', { for: 'job-name' }, 'Job name (optional)'), name, nameError),
+    sections.content.element, sections.context.element, sections.schema.element);
+  const form = h('form', { id: 'new-job-form', novalidate: true }, controls, formMessage, h('div', { class: 'actions' }, submit));
+
+  main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, 'New job')),
+    h('p', { class: 'lead' }, 'Files go straight from your browser to storage; the job starts once every file is checked.'),
+    form);
+
+  // A file dropped beside a drop zone must not make the browser leave the page to show it.
+  for (const type of ['dragover', 'drop']) {
+    window.addEventListener(type, (event) => {
+      if (!event.target.closest?.('.dropzone')) event.preventDefault();
+    }, { signal });
+  }
+
+  const fieldErrors = {
+    name: (text) => showFieldError(name, nameError, text),
+    content: sections.content.setError,
+    context: sections.context.setError,
+    schema: sections.schema.setError,
+  };
+
+  function clearErrors() {
+    formMessage.replaceChildren();
+    for (const set of Object.values(fieldErrors)) set(null);
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors();
+    const request = checkForm();
+    if (!request) return;
+    controls.disabled = true;
+    submit.disabled = true;
+    submit.textContent = 'Uploading…';
+    try {
+      const entries = [...sections.content.entries, ...sections.context.entries, ...sections.schema.entries];
+      const failed = await uploadAll(entries);
+      if (failed > 0) {
+        formMessage.replaceChildren(notice('error', failed === 1
+          ? 'One file could not be uploaded (see the message beside it). Remove or replace it and submit again.'
+          : `${failed} files could not be uploaded (see the messages beside them). Remove or replace them and submit again.`));
+        return;
+      }
+      submit.textContent = 'Starting the job…';
+      const body = {
+        content_artifact_ids: sections.content.entries.map((e) => e.artifactId),
+        ...request,
+      };
+      if (sections.context.entries[0]) body.context_artifact_id = sections.context.entries[0].artifactId;
+      if (sections.schema.entries[0]) body.schema_artifact_id = sections.schema.entries[0].artifactId;
+      const job = await api('POST', '/jobs', { body, signal });
+      location.hash = `#/jobs/${encodeURIComponent(job.id)}`;
+    } catch (error) {
+      if (error?.name === 'AbortError' || signal.aborted) return;
+      const target = fieldFor(error.field);
+      if (target) {
+        fieldErrors[target](error.message);
+        formMessage.replaceChildren(notice('error', 'The job was not started: fix the field marked below.'));
+      } else {
+        formMessage.replaceChildren(notice('error', `The job was not started: ${errorText(error)}`));
+      }
+    } finally {
+      if (!signal.aborted) {
+        controls.disabled = false;
+        submit.disabled = false;
+        submit.textContent = 'Upload and start job';
+      }
+    }
+  });
+
+  /** The job request's inline parts, or null (with the errors shown) if the form is incomplete. */
+  function checkForm() {
+    const request = {};
+    let firstInvalid = null;
+    const fail = (field, text, control) => {
+      fieldErrors[field](text);
+      firstInvalid ??= control;
+    };
+    if (name.value.trim()) request.name = name.value.trim();
+    if (sections.content.entries.length === 0) {
+      fail('content', 'Add at least one content file.', sections.content.input);
+    }
+    const contextText = sections.context.pasted.value;
+    if (contextText.trim()) {
+      if (sections.context.entries.length) fail('context', 'Give the context as a file or pasted, not both.', sections.context.pasted);
+      else request.context = contextText;
+    }
+    const schemaText = sections.schema.pasted.value;
+    if (schemaText.trim()) {
+      if (sections.schema.entries.length) {
+        fail('schema', 'Give the schema as a file or pasted, not both.', sections.schema.pasted);
+      } else {
+        try {
+          request.schema = JSON.parse(schemaText);
+        } catch (error) {
+          fail('schema', `The pasted schema is not valid JSON: ${error.message}`, sections.schema.pasted);
+        }
+      }
+    }
+    if (firstInvalid) {
+      formMessage.replaceChildren(notice('error', 'Some fields need attention.'));
+      firstInvalid.focus();
+      return null;
+    }
+    return request;
+  }
+
+  /** Uploads every file not uploaded yet, a few at a time; resolves to the number that failed. */
+  async function uploadAll(entries) {
+    const queue = entries.filter((e) => !e.artifactId);
+    let failed = 0;
+    const worker = async () => {
+      for (let entry = queue.shift(); entry; entry = queue.shift()) {
+        try {
+          entry.setState('busy', 'Waiting…');
+          entry.artifactId = await uploadArtifact(entry.file, entry.kind, {
+            signal,
+            onProgress: entry.setProgress,
+            onPhase: (text) => entry.setState('busy', text),
+          });
+          entry.setState('done', 'Uploaded and checked');
+        } catch (error) {
+          if (error?.name === 'AbortError' || signal.aborted) throw error;
+          failed += 1;
+          entry.setState('failed', errorText(error));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL_UPLOADS }, worker));
+    return failed;
+  }
+}
+
+function fieldFor(apiField) {
+  if (!apiField) return null;
+  if (apiField === 'name') return 'name';
+  if (apiField.startsWith('content')) return 'content';
+  if (apiField.startsWith('context')) return 'context';
+  if (apiField.startsWith('schema')) return 'schema';
+  return null;
+}
+
+function showFieldError(control, slot, text) {
+  slot.textContent = text ?? '';
+  slot.hidden = !text;
+  if (text) control.setAttribute('aria-invalid', 'true');
+  else control.removeAttribute('aria-invalid');
+}
+
+/** A drop zone with a file picker, the chosen files with their progress, and maybe a paste box. */
+function fileSection({ kind, multiple, legend, hint, accept, pasteLabel }) {
+  const ids = { input: `${kind}-files`, hint: `${kind}-hint`, error: `${kind}-error`, paste: `${kind}-text` };
+  const entries = [];
+  const list = h('ul', { class: 'file-list', 'aria-label': `Chosen ${kind} files` });
+  const error = h('p', { id: ids.error, class: 'field-error', hidden: true });
+  const input = h('input', {
+    id: ids.input, type: 'file', multiple, accept,
+    'aria-describedby': `${ids.hint} ${ids.error}`,
+  });
+  const zone = h('div', { class: 'dropzone', 'data-kind': kind },
+    h('p', {}, multiple ? 'Drag and drop files here, or choose them:' : 'Drag and drop a file here, or choose it:'),
+    h('label', { for: ids.input, class: 'visually-hidden' }, `${legend}: choose ${multiple ? 'files' : 'a file'}`),
+    input);
+  const pasted = pasteLabel
+    ? h('textarea', { id: ids.paste, rows: 6, spellcheck: 'false', class: 'code', 'aria-describedby': ids.error })
+    : null;
+
+  const addFiles = (files) => {
+    const chosen = multiple ? files : files.slice(0, 1);
+    if (!multiple) {
+      entries.splice(0);
+      list.replaceChildren();
+    }
+    for (const file of chosen) {
+      if (entries.some((e) => e.file.name === file.name && e.file.size === file.size && e.file.lastModified === file.lastModified)) continue;
+      const entry = fileEntry(file, kind, () => {
+        entries.splice(entries.indexOf(entry), 1);
+        entry.element.remove();
+        input.focus();
+      });
+      entries.push(entry);
+      list.append(entry.element);
+    }
+    if (entries.length) setError(null);
+  };
+
+  input.addEventListener('change', () => {
+    addFiles([...input.files]);
+    input.value = '';
+  });
+  zone.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    zone.classList.add('dragging');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('dragging');
+    addFiles([...(event.dataTransfer?.files ?? [])]);
+  });
+
+  const setError = (text) => {
+    error.textContent = text ?? '';
+    error.hidden = !text;
+    for (const control of [input, pasted]) {
+      if (!control) continue;
+      if (text) control.setAttribute('aria-invalid', 'true');
+      else control.removeAttribute('aria-invalid');
+    }
+  };
+
+  const element = h('fieldset', { class: 'file-section', id: `${kind}-section` },
+    h('legend', {}, legend),
+    h('p', { id: ids.hint, class: 'hint' }, hint),
+    zone, list,
+    pasted ? h('div', { class: 'field' }, h('label', { for: ids.paste }, pasteLabel), pasted) : null,
+    error);
+  return { element, entries, input, pasted, setError };
+}
+
+function fileEntry(file, kind, onRemove) {
+  const progress = h('progress', { max: 1, value: 0, 'aria-label': `Upload of ${file.name}` });
+  const status = h('span', { class: 'file-status', role: 'status' }, 'Ready');
+  const remove = h('button', { type: 'button', class: 'button-link', 'aria-label': `Remove ${file.name}`, onclick: onRemove }, 'Remove');
+  const element = h('li', { class: 'file', 'data-state': 'ready' },
+    h('span', { class: 'file-name' }, file.name),
+    h('span', { class: 'file-size muted' }, formatBytes(file.size)),
+    progress, status, remove);
+  return {
+    file,
+    kind,
+    element,
+    artifactId: null,
+    setProgress: (fraction) => { progress.value = fraction; },
+    setState: (state, text) => {
+      element.dataset.state = state;
+      status.textContent = text;
+      if (state === 'failed') progress.value = 0;
+    },
+  };
+}

@@ -1,0 +1,306 @@
+// The dashboard in a real browser: Debian's headless Chromium driven by playwright-core.
+// Environment: HELIX_URL (default http://127.0.0.1:8000), HELIX_TEST_USER, HELIX_TEST_PASSWORD
+// (a seeded account), CHROMIUM (default /usr/bin/chromium). Screenshots: ./screenshots/.
+
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const fixtures = join(here, 'fixtures');
+const screenshots = join(here, 'screenshots');
+const baseUrl = (process.env.HELIX_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
+const user = process.env.HELIX_TEST_USER;
+const password = process.env.HELIX_TEST_PASSWORD;
+const JOB_TIMEOUT_MS = Number(process.env.HELIX_JOB_TIMEOUT_MS || 120_000);
+
+const LAPTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+
+let context;
+let page;
+let userDataDir;
+let downloadDir;
+// Console errors seen so far, and those the current step expects (a 401 for a wrong password,
+// a 422 for an invalid profile field: Chromium logs every failed request as a console error).
+const consoleErrors = [];
+let expectedErrors = [];
+
+function expectErrors(...patterns) {
+  expectedErrors = patterns;
+}
+
+function recordConsoleError(text, url = '') {
+  if (expectedErrors.some((p) => p.status && text.includes(`status of ${p.status}`) && url.includes(p.path))) return;
+  consoleErrors.push(url ? `${text} (${url})` : text);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+}
+
+async function expectNoHorizontalScroll(what) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `${what} scrolls sideways by ${overflow}px at ${page.viewportSize().width}px width`);
+}
+
+before(async () => {
+  assert.ok(user && password, 'set HELIX_TEST_USER and HELIX_TEST_PASSWORD to a seeded account (README lists them)');
+  await mkdir(screenshots, { recursive: true });
+  userDataDir = await mkdtemp(join(tmpdir(), 'helix-chromium-'));
+  downloadDir = await mkdtemp(join(tmpdir(), 'helix-downloads-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: LAPTOP,
+    acceptDownloads: true,
+  });
+  page = context.pages()[0] ?? await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('console', (message) => {
+    if (message.type() === 'error') recordConsoleError(message.text(), message.location()?.url);
+  });
+  page.on('pageerror', (error) => recordConsoleError(`uncaught: ${error.message}`));
+});
+
+after(async () => {
+  await context?.close();
+  await rm(userDataDir, { recursive: true, force: true });
+  await rm(downloadDir, { recursive: true, force: true });
+});
+
+let jobId;
+const jobName = `Browser test ${new Date().toISOString()}`;
+
+test('the dashboard is served with a strict content security policy', async () => {
+  const response = await fetch(`${baseUrl}/`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type'), /^text\/html/);
+  const csp = response.headers.get('content-security-policy');
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.doesNotMatch(csp, /unsafe/);
+});
+
+test('login: a wrong password is refused with a message, the right one opens the jobs page', async () => {
+  await page.goto(`${baseUrl}/`);
+  await page.waitForURL(/#\/login$/);
+  await page.getByRole('heading', { name: 'Log in to HelixNet' }).waitFor();
+  await shot('01-login');
+
+  expectErrors({ status: 401, path: '/api/v1/auth/token' });
+  await page.getByLabel('Email').fill(user);
+  await page.getByLabel('Password').fill(`${password}-wrong`);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Incorrect email or password.' }).waitFor();
+  assert.equal(await page.getByLabel('Password').inputValue(), '', 'the wrong password is cleared');
+  expectErrors();
+
+  await page.getByLabel('Password').fill(password);
+  await page.getByLabel('Password').press('Enter');
+  await page.waitForURL(/#\/jobs$/);
+  await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+  await page.locator('#whoami').filter({ hasText: user }).waitFor();
+  assert.ok(await page.evaluate(() => sessionStorage.getItem('helix.token')), 'the token is in sessionStorage');
+});
+
+test('new job: content, context and schema go to S3 through the page, then the job page opens', async () => {
+  await page.getByRole('link', { name: 'New job' }).first().click();
+  await page.waitForURL(/#\/jobs\/new$/);
+  await page.getByLabel('Job name (optional)').fill(jobName);
+  await page.setInputFiles('#content-files', join(fixtures, 'orders.csv'));
+  await page.setInputFiles('#context-files', join(fixtures, 'orders.context.yaml'));
+  await page.setInputFiles('#schema-files', join(fixtures, 'order.schema.json'));
+  for (const name of ['orders.csv', 'orders.context.yaml', 'order.schema.json']) {
+    await page.locator('.file-name', { hasText: name }).waitFor();
+  }
+  await shot('02-new-job');
+
+  // Every file's progress bar must reach the end and its check pass before the page moves on.
+  const finished = page.evaluate(() => new Promise((resolve) => {
+    const states = new Map();
+    const observer = new MutationObserver(() => {
+      for (const item of document.querySelectorAll('.file')) {
+        const name = item.querySelector('.file-name').textContent;
+        states.set(name, { state: item.dataset.state, progress: item.querySelector('progress').value });
+      }
+      if (!document.querySelector('.file')) {
+        observer.disconnect();
+        resolve(Object.fromEntries(states));
+      }
+    });
+    observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  }));
+  await page.getByRole('button', { name: 'Upload and start job' }).click();
+  try {
+    await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/, { timeout: 60_000 });
+  } catch (error) {
+    await shot('02-new-job-failed');
+    const shown = await page.locator('.file, #form-message, .field-error:visible').allInnerTexts();
+    throw new Error(`the job page did not open; the page shows: ${JSON.stringify(shown)}`, { cause: error });
+  }
+  const states = await finished;
+  for (const name of ['orders.csv', 'orders.context.yaml', 'order.schema.json']) {
+    assert.deepEqual(states[name], { state: 'done', progress: 1 }, `${name}: ${JSON.stringify(states[name])}`);
+  }
+  jobId = page.url().split('/').pop();
+});
+
+test('job page: the job completes, with counts, a preview, the reject table and downloads', async () => {
+  const badge = page.locator('.job-status .badge');
+  await badge.filter({ hasText: /COMPLETED|FAILED/ }).waitFor({ timeout: JOB_TIMEOUT_MS });
+  const status = await badge.textContent();
+  assert.equal(status, 'COMPLETED', `job ${jobId} ended ${status}: ${await page.locator('#job-error').textContent().catch(() => '')}`);
+  await page.getByRole('heading', { name: jobName, level: 1 }).waitFor();
+
+  assert.equal(await page.locator('#records-in dd').textContent(), '4');
+  assert.equal(await page.locator('#records-out dd').textContent(), '3');
+  assert.equal(await page.locator('#records-rejected dd').textContent(), '1');
+  assert.equal(await page.locator('.timeline li.done').count(), 3, 'created, started and finished are all shown');
+
+  const preview = page.locator('#preview-table');
+  await preview.waitFor();
+  assert.deepEqual(await preview.locator('thead th').allTextContents(), ['#', 'order_id', 'customer', 'amount', 'country']);
+  const rows = preview.locator('tbody tr');
+  assert.equal(await rows.count(), 3);
+  assert.deepEqual(await rows.first().locator('td').allTextContents(), ['1', 'A-1001', 'Alice GmbH', '120.5', 'ch']);
+
+  const rejects = page.locator('#reject-table');
+  await rejects.waitFor();
+  const rejectRows = rejects.locator('tbody tr');
+  assert.equal(await rejectRows.count(), 1);
+  const [input, line, , field, , message] = await rejectRows.first().locator('td').allTextContents();
+  assert.equal(input, 'orders.csv');
+  assert.equal(line, '4', 'the rejected row is on line 4 of the CSV');
+  assert.equal(field, '/amount');
+  assert.ok(message.length > 0, 'the reject says why');
+  await shot('03-job');
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download-result').click()]);
+  const saved = join(downloadDir, download.suggestedFilename() || 'result.json');
+  await download.saveAs(saved);
+  const result = JSON.parse(await readFile(saved, 'utf8'));
+  assert.deepEqual(result.map((r) => r.order_id), ['A-1001', 'A-1002', 'A-1004']);
+  assert.equal(result[0].amount, 120.5);
+});
+
+test('jobs list: the job is listed COMPLETED and the status filter finds it', async () => {
+  await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+  await page.waitForURL(/#\/jobs$/);
+  const row = page.locator(`tr[data-job-id="${jobId}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator('.badge').textContent(), 'COMPLETED');
+  await shot('04-jobs');
+
+  await page.getByLabel('Status').selectOption('FAILED');
+  await page.waitForURL(/#\/jobs\?status=FAILED$/);
+  await page.locator('.jobs-table tbody tr').first().waitFor();
+  assert.equal(await page.locator(`tr[data-job-id="${jobId}"]`).count(), 0, 'a COMPLETED job is not listed under FAILED');
+  await page.getByLabel('Status').selectOption('COMPLETED');
+  await page.waitForURL(/#\/jobs\?status=COMPLETED$/);
+  await page.locator(`tr[data-job-id="${jobId}"]`).waitFor();
+  for (const badgeText of await page.locator('.jobs-table tbody .badge').allTextContents()) {
+    assert.equal(badgeText, 'COMPLETED');
+  }
+});
+
+test('profile: an invalid value is shown at its field, valid values are saved', async () => {
+  await page.getByRole('link', { name: 'Profile' }).click();
+  await page.waitForURL(/#\/profile$/);
+  const email = page.getByLabel('Email');
+  await page.waitForFunction(() => document.querySelector('#email')?.value);
+  assert.equal(await email.inputValue(), user);
+  assert.equal(await email.getAttribute('readonly'), '');
+
+  expectErrors({ status: 422, path: '/api/v1/users/me' });
+  await page.getByLabel('Full name').fill('Browser Tester');
+  await page.getByLabel('Phone number').fill('12345');
+  await page.getByRole('button', { name: 'Save' }).click();
+  const phoneError = page.locator('#phone_number-error');
+  await phoneError.waitFor();
+  assert.match(await phoneError.textContent(), /international/);
+  assert.equal(await page.getByLabel('Phone number').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'phone_number', 'the invalid field has the focus');
+  await shot('05-profile-invalid');
+  expectErrors();
+
+  await page.getByLabel('Phone number').fill('+41 44 668 18 00');
+  await page.getByLabel('Website').fill('https://example.org/browser-tester');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('status').filter({ hasText: 'Profile saved.' }).waitFor();
+  assert.equal(await phoneError.isVisible(), false);
+
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('#fullname')?.value === 'Browser Tester');
+  assert.equal(await page.getByLabel('Phone number').inputValue(), '+41446681800');
+  assert.equal(await page.getByLabel('Website').inputValue(), 'https://example.org/browser-tester');
+  await shot('06-profile');
+});
+
+test('phone width: every page fits without sideways scrolling', async () => {
+  await page.setViewportSize(PHONE);
+  for (const [hash, name, ready] of [
+    ['#/jobs', '07-phone-jobs', `tr[data-job-id="${jobId}"]`],
+    [`#/jobs/${jobId}`, '08-phone-job', '#reject-table'],
+    ['#/jobs/new', '09-phone-new-job', '#content-files'],
+    ['#/profile', '10-phone-profile', '#fullname'],
+  ]) {
+    await page.goto(`${baseUrl}/${hash}`);
+    await page.locator(ready).waitFor();
+    await expectNoHorizontalScroll(hash);
+    await shot(name);
+  }
+  await page.setViewportSize(LAPTOP);
+});
+
+test('keyboard: the skip link and the main navigation are reachable with Tab', async () => {
+  await page.goto(`${baseUrl}/#/jobs`);
+  await page.locator(`tr[data-job-id="${jobId}"]`).waitFor();
+  const skip = page.getByRole('link', { name: 'Skip to content' });
+  await skip.focus();
+  const box = await skip.boundingBox();
+  assert.ok(box && box.x >= 0 && box.y >= 0, 'the focused skip link is on screen');
+  const reached = [];
+  for (let i = 0; i < 6; i += 1) {
+    await page.keyboard.press('Tab');
+    reached.push(await page.evaluate(() => document.activeElement?.textContent?.trim()));
+  }
+  for (const name of ['Jobs', 'New job', 'Profile', 'Log out']) assert.ok(reached.includes(name), `${name} not reached by Tab: ${reached}`);
+
+  await skip.focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+  assert.match(page.url(), /#\/jobs$/);
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/#\/jobs\/new$/);
+});
+
+test('logout clears the session; an invalid or expired token leads back to login with a message', async () => {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL(/#\/login$/);
+  await page.getByRole('status').filter({ hasText: 'You have logged out.' }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+
+  await page.goto(`${baseUrl}/#/profile`);
+  await page.waitForURL(/#\/login$/);
+
+  expectErrors({ status: 401, path: '/api/v1/' });
+  await page.evaluate(() => sessionStorage.setItem('helix.token', 'not-a-valid-token'));
+  await page.goto(`${baseUrl}/#/jobs`);
+  await page.waitForURL(/#\/login$/);
+  await page.getByRole('alert').filter({ hasText: 'Please log in again.' }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('helix.token')), null);
+  expectErrors();
+});
+
+test('no console errors', () => {
+  assert.deepEqual(consoleErrors, []);
+});
