@@ -1,1 +1,220 @@
+//! End-to-end harness: a whole local platform per test (unique resource prefix) on the emulator
+//! that `make test` started, driven over real HTTP.
 
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use helix_domain::{Timestamp, User, UserStore};
+use helix_local::{LocalAws, Platform, PlatformOptions};
+use serde_json::Value;
+
+pub use reqwest::StatusCode;
+
+/// The emulator `make test` started; the tests cannot run without one.
+pub fn emulator_endpoint() -> String {
+    std::env::var("HELIX_TEST_AWS_ENDPOINT")
+        .expect("HELIX_TEST_AWS_ENDPOINT is not set: run the tests with `make test`, which starts the emulator")
+}
+
+/// The signature-checking S3 (s3s-fs) `make test` started, and its credentials.
+pub fn signing_s3() -> (String, String, String) {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"));
+    (var("HELIX_TEST_S3S_ENDPOINT"), var("HELIX_TEST_S3S_ACCESS_KEY"), var("HELIX_TEST_S3S_SECRET_KEY"))
+}
+
+pub struct Options {
+    /// Run the job worker (the upload watcher always runs).
+    pub workers: bool,
+    /// Seconds before an unacknowledged message comes back (and a dead worker's lease runs out).
+    pub redelivery_seconds: i32,
+    pub max_upload_bytes: u64,
+    /// Serve S3 from the signature-checking server instead of moto.
+    pub signing_s3: bool,
+    pub upload_url_ttl_seconds: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { workers: true, redelivery_seconds: 2, max_upload_bytes: 1024 * 1024, signing_s3: false, upload_url_ttl_seconds: 900 }
+    }
+}
+
+pub struct TestPlatform {
+    pub platform: Platform,
+    pub http: reqwest::Client,
+    pub prefix: String,
+}
+
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+pub const TEST_JWT_SECRET: &str = "end-to-end-test-secret-end-to-end-test-secret";
+
+impl TestPlatform {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let mut aws = LocalAws::at(emulator_endpoint());
+        if options.signing_s3 {
+            let (endpoint, access_key, secret_key) = signing_s3();
+            aws.s3_endpoint = Some(endpoint);
+            aws.access_key = access_key;
+            aws.secret_key = secret_key;
+        }
+        let platform = Platform::start(PlatformOptions {
+            aws,
+            prefix: prefix.clone(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            dashboard_origin: "http://127.0.0.1:8000".into(),
+            jwt_secret: TEST_JWT_SECRET.into(),
+            visibility_timeout_override: Some(options.redelivery_seconds),
+            extra_env: BTreeMap::from([
+                ("JOB_LEASE_SECONDS".to_owned(), options.redelivery_seconds.to_string()),
+                ("MAX_UPLOAD_BYTES".to_owned(), options.max_upload_bytes.to_string()),
+                ("UPLOAD_URL_TTL_SECONDS".to_owned(), options.upload_url_ttl_seconds.to_string()),
+                ("API_PAYLOAD_LIMIT_BYTES".to_owned(), (256 * 1024).to_string()),
+            ]),
+            run_job_worker: options.workers,
+        })
+        .await
+        .expect("the local platform starts");
+        Self { platform, http: reqwest::Client::new(), prefix }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.platform.base_url())
+    }
+
+    pub fn users(&self) -> helix_aws::DynamoUserStore {
+        helix_aws::DynamoUserStore::new(self.platform.clients.dynamodb.clone(), &self.platform.settings.users_table)
+    }
+
+    /// A fresh account, logged in through the API.
+    pub async fn user(&self) -> TestUser {
+        let email = format!("{}@example.test", uuid::Uuid::new_v4().simple());
+        let password = "correct horse battery staple".to_owned();
+        let now = Timestamp::now();
+        let user = User {
+            email: email.clone(),
+            id: uuid::Uuid::new_v4().to_string(),
+            password_hash: helix_auth::hash_password(&password).unwrap(),
+            fullname: Some("Test User".into()),
+            phone_number: None,
+            web_url: None,
+            is_admin: false,
+            created_at: now,
+            updated_at: now,
+        };
+        self.users().create(&user).await.unwrap();
+        let token = self.login(&email, &password).await;
+        TestUser { id: user.id, email, password, token }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/api/v1/auth/token"))
+            .form(&[("username", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let response = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        split(response).await
+    }
+
+    pub async fn post_json(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self.http.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap();
+        split(response).await
+    }
+
+    /// Registers an upload, PUTs the bytes to the presigned URL with the signed headers, and waits
+    /// until the upload watcher has made the artifact AVAILABLE.
+    pub async fn upload(&self, token: &str, filename: &str, content_type: &str, kind: &str, bytes: &[u8]) -> String {
+        let (status, ticket) = self
+            .post_json(
+                token,
+                "/api/v1/artifacts/upload",
+                &serde_json::json!({"filename": filename, "content_type": content_type, "size_bytes": bytes.len(), "kind": kind}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+        let put = self.put_presigned(&ticket, bytes.to_vec()).await;
+        assert!(put.status().is_success(), "PUT to the presigned URL: {}", put.status());
+        let id = ticket["artifact_id"].as_str().unwrap().to_owned();
+        self.wait_artifact(token, &id, "AVAILABLE").await;
+        id
+    }
+
+    pub async fn put_presigned(&self, ticket: &Value, body: Vec<u8>) -> reqwest::Response {
+        let mut request = self.http.put(ticket["upload_url"].as_str().unwrap());
+        for (name, value) in ticket["headers"].as_object().unwrap() {
+            request = request.header(name, value.as_str().unwrap());
+        }
+        request.body(body).send().await.unwrap()
+    }
+
+    pub async fn wait_artifact(&self, token: &str, id: &str, status: &str) -> Value {
+        let mut last = Value::Null;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let (code, artifact) = self.get(token, &format!("/api/v1/artifacts/{id}")).await;
+            assert_eq!(code, StatusCode::OK, "{artifact}");
+            if artifact["status"] == status {
+                return artifact;
+            }
+            last = artifact;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("artifact {id} never became {status}: {last}");
+    }
+
+    /// Polls until the job is COMPLETED or FAILED.
+    pub async fn wait_job(&self, token: &str, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut last = Value::Null;
+        while Instant::now() < deadline {
+            let (code, job) = self.get(token, &format!("/api/v1/jobs/{id}")).await;
+            assert_eq!(code, StatusCode::OK, "{job}");
+            if job["status"] == "COMPLETED" || job["status"] == "FAILED" {
+                return job;
+            }
+            last = job;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("job {id} did not finish: {last}");
+    }
+
+    /// Fetches an artifact's content through its presigned download URL.
+    pub async fn download(&self, token: &str, artifact_id: &str) -> Vec<u8> {
+        let (code, link) = self.get(token, &format!("/api/v1/artifacts/{artifact_id}/download")).await;
+        assert_eq!(code, StatusCode::OK, "{link}");
+        let response = self.http.get(link["url"].as_str().unwrap()).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.bytes().await.unwrap().to_vec()
+    }
+}
+
+pub async fn split(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// The error body's `code` and `field`, for asserting on refusals.
+pub fn error_of(body: &Value) -> (String, Option<String>) {
+    let error = &body["error"];
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "no error message in {body}");
+    (error["code"].as_str().unwrap_or_default().to_owned(), error["field"].as_str().map(str::to_owned))
+}

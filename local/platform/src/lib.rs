@@ -85,7 +85,8 @@ pub struct PlatformOptions {
     pub visibility_timeout_override: Option<i32>,
     /// Settings beyond the template's (`JOB_LEASE_SECONDS`, `MAX_UPLOAD_BYTES`, ...).
     pub extra_env: BTreeMap<String, String>,
-    pub run_workers: bool,
+    /// The job worker; off in tests that drive deliveries by hand. The upload watcher always runs.
+    pub run_job_worker: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -139,19 +140,19 @@ impl Platform {
             }
         })];
 
-        if options.run_workers {
+        if options.run_job_worker {
             let worker = Arc::new(JobWorker::new(JobWorkerDeps::new(&settings, &clients)));
             tasks.push(tokio::spawn(pollers::poll(clients.sqs.clone(), settings.jobs_queue_url.clone(), move |event| {
                 let worker = worker.clone();
                 async move { worker.handle(event).await }
             })));
-            let watcher = Arc::new(UploadWatcher::new(UploadWatcherDeps::new(&settings, &clients)));
-            let uploads_url = provisioned.queue_urls.get("UploadEventsQueue").cloned().unwrap_or_default();
-            tasks.push(tokio::spawn(pollers::poll(clients.sqs.clone(), uploads_url, move |event| {
-                let watcher = watcher.clone();
-                async move { watcher.handle(event).await }
-            })));
         }
+        let watcher = Arc::new(UploadWatcher::new(UploadWatcherDeps::new(&settings, &clients)));
+        let uploads_url = provisioned.queue_urls.get("UploadEventsQueue").cloned().unwrap_or_default();
+        tasks.push(tokio::spawn(pollers::poll(clients.sqs.clone(), uploads_url, move |event| {
+            let watcher = watcher.clone();
+            async move { watcher.handle(event).await }
+        })));
         Ok(Self { addr, settings, clients, provisioned, tasks })
     }
 

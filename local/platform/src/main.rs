@@ -86,7 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 jwt_secret: local_jwt_secret(&root)?,
                 visibility_timeout_override: Some(60),
                 extra_env: BTreeMap::from([("JOB_LEASE_SECONDS".to_owned(), "60".to_owned())]),
-                run_workers: true,
+                run_job_worker: true,
             })
             .await?;
             let users = DynamoUserStore::new(platform.clients.dynamodb.clone(), &platform.settings.users_table);

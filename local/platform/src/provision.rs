@@ -11,6 +11,7 @@ use aws_sdk_s3::types::{
     CorsConfiguration, CorsRule, Event, FilterRule, FilterRuleName, NotificationConfiguration,
     NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
 };
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::template::{KeySchema, TableSpec, Template, Val};
@@ -216,6 +217,8 @@ impl Provisioner<'_> {
                 .cors_configuration(CorsConfiguration::builder().set_cors_rules(Some(rules)).build().expect("rules set"))
                 .send()
                 .await
+                .map(drop)
+                .or_else(tolerate_unimplemented)
                 .map_err(aws(format!("setting CORS on {name}")))?;
         }
         if !bucket.notifications.is_empty() {
@@ -241,9 +244,25 @@ impl Provisioner<'_> {
                 .notification_configuration(configuration.build())
                 .send()
                 .await
+                .map(drop)
+                .or_else(tolerate_unimplemented)
                 .map_err(aws(format!("setting notifications on {name}")))?;
         }
         Ok(())
+    }
+}
+
+/// MinIO and s3s-fs implement neither bucket CORS nor event notifications; the platform still
+/// runs there, without browser uploads or the upload watcher.
+fn tolerate_unimplemented<E: ProvideErrorMetadata>(
+    e: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> Result<(), aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>> {
+    let unimplemented = e.code() == Some("NotImplemented") || e.raw_response().is_some_and(|r| r.status().as_u16() == 501);
+    if unimplemented {
+        tracing::warn!("the S3 endpoint does not implement this bucket setting; skipped");
+        Ok(())
+    } else {
+        Err(e)
     }
 }
 

@@ -69,14 +69,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// serde reports a missing or unknown field at its parent's path, naming it only in the message.
+/// serde reports a missing field at its parent's path, naming it only in the message (unknown
+/// fields are already on the path).
 fn field_of(path: &str, message: &str) -> Option<String> {
-    let named = ["missing field `", "unknown field `"]
-        .iter()
-        .find_map(|prefix| message.strip_prefix(prefix))
-        .and_then(|rest| rest.split('`').next());
-    let parent = if path == "." { None } else { Some(path.to_owned()) };
-    match (parent, named) {
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    let parent = (path != ".").then(|| path.to_owned());
+    match (parent, missing) {
         (Some(parent), Some(name)) => Some(format!("{parent}.{name}")),
         (None, Some(name)) => Some(name.to_owned()),
         (parent, None) => parent,

@@ -1,0 +1,142 @@
+//! At-least-once delivery: duplicates, a worker that dies mid-job, a job that always fails.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use helix_domain::Timestamp;
+use helix_e2e::{Options, StatusCode, TestPlatform};
+use helix_workers::{JobWorker, JobWorkerDeps};
+use serde_json::json;
+
+fn message(id: &str, body: &str, receive_count: u32) -> SqsMessage {
+    let mut message = SqsMessage::default();
+    message.message_id = Some(id.to_owned());
+    message.body = Some(body.to_owned());
+    message.attributes.insert("ApproximateReceiveCount".into(), receive_count.to_string());
+    message
+}
+
+async fn submitted_job(t: &TestPlatform) -> (helix_e2e::TestUser, String) {
+    let user = t.user().await;
+    let content = t.upload(&user.token, "a.csv", "text/csv", "content", b"id,name\n1,a\n2,b\n").await;
+    let (status, job) = t.post_json(&user.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content]})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    (user, job["id"].as_str().unwrap().to_owned())
+}
+
+fn start_workers(t: &TestPlatform) -> tokio::task::JoinHandle<()> {
+    let worker = Arc::new(JobWorker::new(JobWorkerDeps::new(&t.platform.settings, &t.platform.clients)));
+    tokio::spawn(helix_local::pollers::poll(t.platform.clients.sqs.clone(), t.platform.settings.jobs_queue_url.clone(), move |event| {
+        let worker = worker.clone();
+        async move { worker.handle(event).await }
+    }))
+}
+
+#[tokio::test]
+async fn the_same_message_twice_gives_one_result() {
+    let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
+    let (user, job_id) = submitted_job(&t).await;
+    let worker = JobWorker::new(JobWorkerDeps::new(&t.platform.settings, &t.platform.clients));
+    let body = json!({"job_id": job_id}).to_string();
+
+    let mut batch = SqsEvent::default();
+    batch.records = vec![message("m1", &body, 1), message("m2", &body, 1)];
+    let response = worker.handle(batch).await;
+    assert!(response.batch_item_failures.len() <= 1, "at most the concurrent copy waits");
+    let first = t.wait_job(&user.token, &job_id).await;
+    assert_eq!((first["status"].as_str(), first["attempts"].as_u64()), (Some("COMPLETED"), Some(1)), "{first}");
+
+    // Redeliveries of either copy, later: acknowledged without running again.
+    let mut again = SqsEvent::default();
+    again.records = vec![message("m2", &body, 2), message("m3", &body, 1)];
+    assert!(worker.handle(again).await.batch_item_failures.is_empty());
+    let (_, after) = t.get(&user.token, &format!("/api/v1/jobs/{job_id}")).await;
+    assert_eq!(after, first, "a finished job does not move");
+
+    let listed = t
+        .platform
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(&t.platform.settings.artifacts_bucket)
+        .prefix(format!("results/{job_id}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(2), "one result.json and one errors.json");
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_job_leaves_it_to_the_next_delivery() {
+    let t = TestPlatform::start_with(Options { workers: false, redelivery_seconds: 2, ..Default::default() }).await;
+    let (user, job_id) = submitted_job(&t).await;
+
+    // The dying worker: it received the message (now invisible for 2 s), took the idempotency
+    // record and claimed the job, and then never finished or deleted anything.
+    let received = t
+        .platform
+        .clients
+        .sqs
+        .receive_message()
+        .queue_url(&t.platform.settings.jobs_queue_url)
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap();
+    let dead_message = received.messages.unwrap_or_default().pop().expect("the job's message");
+    let deps = JobWorkerDeps::new(&t.platform.settings, &t.platform.clients);
+    let job = deps.jobs.get(&job_id).await.unwrap().unwrap();
+    let now = Timestamp::now();
+    let lease = now.plus(Duration::from_secs(1));
+    deps.jobs.claim(&job, now, lease).await.unwrap();
+    let key = format!("job-worker#{}", sha256_hex(dead_message.body().unwrap()));
+    deps.idempotency.begin(&key, now, lease).await.unwrap();
+    let (_, running) = t.get(&user.token, &format!("/api/v1/jobs/{job_id}")).await;
+    assert_eq!(running["status"], "RUNNING");
+
+    let workers = start_workers(&t);
+    let job = t.wait_job(&user.token, &job_id).await;
+    workers.abort();
+    assert_eq!(job["status"], "COMPLETED", "{job}");
+    assert_eq!(job["attempts"], 2, "the second delivery took over");
+}
+
+#[tokio::test]
+async fn a_job_that_always_fails_ends_failed_with_its_message_in_the_dead_letter_queue() {
+    let t = TestPlatform::start_with(Options { workers: false, redelivery_seconds: 1, ..Default::default() }).await;
+    let (user, job_id) = submitted_job(&t).await;
+    let (_, job) = t.get(&user.token, &format!("/api/v1/jobs/{job_id}")).await;
+    let content_id = job["inputs"]["content_artifact_ids"][0].as_str().unwrap();
+    // Storage loses the input: every attempt fails for a reason that retrying might cure.
+    let prefix = format!("uploads/{}/{content_id}/", user.id);
+    let s3 = &t.platform.clients.s3;
+    let bucket = &t.platform.settings.artifacts_bucket;
+    for object in s3.list_objects_v2().bucket(bucket).prefix(&prefix).send().await.unwrap().contents() {
+        s3.delete_object().bucket(bucket).key(object.key().unwrap()).send().await.unwrap();
+    }
+
+    let workers = start_workers(&t);
+    let job = t.wait_job(&user.token, &job_id).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(error.contains("gave up after 3 attempts") && error.contains("a.csv"), "{error}");
+
+    let dlq = t.platform.provisioned.queue_urls["JobsDeadLetterQueue"].clone();
+    let mut dead = Vec::new();
+    for _ in 0..10 {
+        let out = t.platform.clients.sqs.receive_message().queue_url(&dlq).wait_time_seconds(1).send().await.unwrap();
+        dead.extend(out.messages.unwrap_or_default());
+        if !dead.is_empty() {
+            break;
+        }
+    }
+    workers.abort();
+    assert_eq!(dead.len(), 1, "the message is in the dead-letter queue");
+    assert!(dead[0].body().unwrap().contains(&job_id));
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
