@@ -180,3 +180,23 @@ async fn health_openapi_and_swagger_ui_are_served() {
     assert_eq!(ui.status(), StatusCode::OK);
     assert!(ui.text().await.unwrap().contains("swagger"));
 }
+
+#[tokio::test]
+async fn suggest_mapping_jobs_go_to_the_gpu_queue() {
+    let t = TestPlatform::start_with(helix_e2e::Options { workers: false, ..Default::default() }).await;
+    let user = t.user().await;
+    let content = t.upload(&user.token, "a.csv", "text/csv", "content", b"CUST_NO,ERDAT\n1,01.02.2026\n").await;
+    let (status, body) = t
+        .post_json(&user.token, "/api/v1/jobs", &json!({"kind": "suggest-mapping", "content_artifact_ids": [content], "context": "fields: {}"}))
+        .await;
+    assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("context")));
+    let (status, job) = t.post_json(&user.token, "/api/v1/jobs", &json!({"kind": "suggest-mapping", "content_artifact_ids": [content]})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["kind"], "suggest-mapping");
+    let sqs = &t.platform.clients.sqs;
+    let gpu = sqs.receive_message().queue_url(&t.platform.settings.gpu_queue_url).wait_time_seconds(2).send().await.unwrap();
+    let bodies: Vec<String> = gpu.messages().iter().filter_map(|m| m.body().map(str::to_owned)).collect();
+    assert_eq!(bodies, vec![json!({"job_id": job["id"]}).to_string()]);
+    let jobs = sqs.receive_message().queue_url(&t.platform.settings.jobs_queue_url).wait_time_seconds(1).send().await.unwrap();
+    assert!(jobs.messages().is_empty(), "nothing on the transform queue");
+}

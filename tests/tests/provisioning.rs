@@ -18,17 +18,8 @@ async fn emulator_resources_match_the_template() {
     let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
     let clients = &t.platform.clients;
 
-    let tables: BTreeSet<String> = clients
-        .dynamodb
-        .list_tables()
-        .send()
-        .await
-        .unwrap()
-        .table_names()
-        .iter()
-        .filter(|n| n.starts_with(&format!("{}-", t.prefix)))
-        .cloned()
-        .collect();
+    let all_tables: Vec<String> = clients.dynamodb.list_tables().into_paginator().items().send().collect::<Result<_, _>>().await.unwrap();
+    let tables: BTreeSet<String> = all_tables.into_iter().filter(|n| n.starts_with(&format!("{}-", t.prefix))).collect();
     let declared: BTreeSet<String> = template.tables.iter().map(|table| local_name(&t.prefix, &table.logical_id)).collect();
     assert_eq!(tables, declared);
 

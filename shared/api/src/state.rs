@@ -23,7 +23,10 @@ pub struct AppState {
     pub artifacts: Arc<dyn ArtifactStore>,
     pub jobs: Arc<dyn JobStore>,
     pub blobs: Arc<dyn Blobs>,
+    /// Transform jobs, for the Lambda worker.
     pub queue: Arc<dyn JobQueue>,
+    /// Suggest-mapping jobs, for the GPU container worker.
+    pub gpu_queue: Arc<dyn JobQueue>,
     pub tokens: Arc<TokenIssuer>,
     pub settings: ApiSettings,
 }
@@ -36,6 +39,7 @@ impl AppState {
             jobs: Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &settings.jobs_table)),
             blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &settings.artifacts_bucket)),
             queue: Arc::new(SqsJobQueue::new(clients.sqs.clone(), &settings.jobs_queue_url)),
+            gpu_queue: Arc::new(SqsJobQueue::new(clients.sqs.clone(), &settings.gpu_queue_url)),
             tokens: Arc::new(TokenIssuer::new(TokenSettings {
                 secret: settings.jwt_secret.clone(),
                 issuer: settings.jwt_issuer.clone(),

@@ -32,6 +32,17 @@ impl JobStatus {
     }
 }
 
+/// What a job does; each kind has its own queue and worker.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobKind {
+    /// Content + context + schema → valid records and rejects (the Lambda job worker).
+    #[default]
+    Transform,
+    /// Content sample + schema → a draft context (the GPU container worker).
+    SuggestMapping,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct JobInputs {
     pub content_artifact_ids: Vec<String>,
@@ -55,6 +66,8 @@ impl JobInputs {
 pub struct Job {
     pub id: String,
     pub owner_id: String,
+    #[serde(default)]
+    pub kind: JobKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub status: JobStatus,
@@ -86,10 +99,11 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn new(id: String, owner_id: String, name: Option<String>, inputs: JobInputs) -> Self {
+    pub fn new(id: String, owner_id: String, kind: JobKind, name: Option<String>, inputs: JobInputs) -> Self {
         Self {
             id,
             owner_id,
+            kind,
             name,
             status: JobStatus::Pending,
             created_at: Timestamp::now(),
@@ -113,6 +127,7 @@ impl Job {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct JobRead {
     pub id: String,
+    pub kind: JobKind,
     pub name: Option<String>,
     pub status: JobStatus,
     pub created_at: Timestamp,
@@ -133,6 +148,7 @@ impl From<&Job> for JobRead {
     fn from(j: &Job) -> Self {
         Self {
             id: j.id.clone(),
+            kind: j.kind,
             name: j.name.clone(),
             status: j.status,
             created_at: j.created_at,

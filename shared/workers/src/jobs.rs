@@ -7,7 +7,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use helix_aws::{AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, S3Blobs, Settings};
 use helix_domain::artifact::{error_report_key, result_key};
 use helix_domain::{
-    Artifact, ArtifactKind, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, Job, JobMessage, JobOutcome,
+    Artifact, ArtifactKind, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, Job, JobKind, JobMessage, JobOutcome,
     JobStore, StoreError, Timestamp,
 };
 use helix_engine::{EngineError, Source, Summary};
@@ -101,6 +101,9 @@ impl JobWorker {
             Ok(None) => return MessageOutcome::Retry(format!("job {job_id} does not exist")),
             Err(e) => return MessageOutcome::Retry(e.to_string()),
         };
+        if job.kind != JobKind::Transform {
+            return MessageOutcome::Retry(format!("job {job_id} is a {:?} job, not for the transform worker", job.kind));
+        }
         if job.status.is_terminal() {
             tracing::info!(%job_id, status = job.status.as_str(), "job already finished; duplicate message");
             return MessageOutcome::Done;

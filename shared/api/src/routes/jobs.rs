@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use helix_domain::artifact::upload_key;
 use helix_domain::{
-    Artifact, ArtifactKind, ArtifactStatus, Job, JobInputs, JobMessage, JobOutcome, JobRead, JobStatus, StoreError,
+    Artifact, ArtifactKind, ArtifactStatus, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, StoreError,
     Timestamp,
 };
 use helix_engine::Source;
@@ -35,6 +35,9 @@ const MAX_PAGE: u32 = 100;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobCreate {
+    /// `transform` (the default) or `suggest-mapping` (a draft context from content + schema).
+    #[serde(default)]
+    kind: JobKind,
     content_artifact_ids: Vec<String>,
     context_artifact_id: Option<String>,
     schema_artifact_id: Option<String>,
@@ -136,7 +139,11 @@ async fn store_document(state: &AppState, owner: &str, job_id: &str, doc: Inline
 /// than left PENDING with no message that would ever run it.
 async fn submit(state: &AppState, job: Job) -> Result<Job, ApiError> {
     state.jobs.create(&job).await?;
-    if let Err(e) = state.queue.send(&JobMessage { job_id: job.id.clone() }).await {
+    let queue = match job.kind {
+        JobKind::Transform => &state.queue,
+        JobKind::SuggestMapping => &state.gpu_queue,
+    };
+    if let Err(e) = queue.send(&JobMessage { job_id: job.id.clone() }).await {
         let now = Timestamp::now();
         if let Ok(claimed) = state.jobs.claim(&job, now, now).await {
             let error = "the job could not be queued; submit it again".to_owned();
@@ -168,6 +175,9 @@ pub async fn create_job(
             return Err(ApiError::unprocessable(format!("content_artifact_ids[{i}]"), format!("artifact {id} is listed twice")));
         }
         usable_artifact(&state, owner, id, ArtifactKind::Content, format!("content_artifact_ids[{i}]")).await?;
+    }
+    if request.kind == JobKind::SuggestMapping && (request.context.is_some() || request.context_artifact_id.is_some()) {
+        return Err(ApiError::unprocessable("context", "a suggest-mapping job proposes the context; give content and (optionally) a schema"));
     }
     if request.context.is_some() && request.context_artifact_id.is_some() {
         return Err(ApiError::unprocessable("context", "give either context or context_artifact_id, not both"));
@@ -224,7 +234,7 @@ pub async fn create_job(
             _ => inputs.schema_artifact_id = Some(id),
         }
     }
-    let job = submit(&state, Job::new(job_id, owner.to_owned(), name, inputs)).await?;
+    let job = submit(&state, Job::new(job_id, owner.to_owned(), request.kind, name, inputs)).await?;
     Ok((StatusCode::ACCEPTED, Json(JobRead::from(&job))))
 }
 
@@ -306,7 +316,7 @@ pub async fn upload_job(
             }
         }
     }
-    let job = submit(&state, Job::new(job_id, owner.to_owned(), name, inputs)).await?;
+    let job = submit(&state, Job::new(job_id, owner.to_owned(), JobKind::Transform, name, inputs)).await?;
     Ok((StatusCode::CREATED, Json(JobRead::from(&job))))
 }
 
