@@ -1,6 +1,7 @@
 //! `helix`: run HelixNet mappings locally, exactly as a job would.
 
 mod cases;
+mod remote;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -67,6 +68,8 @@ enum Command {
         /// Test files, or contexts whose NAME.tests.yaml to run (default: all *.tests.yaml here).
         paths: Vec<PathBuf>,
     },
+    #[command(flatten)]
+    Remote(remote::Command),
 }
 
 fn read(path: &Path) -> Result<String, String> {
@@ -194,6 +197,7 @@ fn main() -> ExitCode {
         Command::Transform { mapping, output, rejects, quiet, inputs } => transform(mapping, output, rejects, quiet, inputs),
         Command::Preview { mapping, count, inputs } => preview(mapping, count, inputs),
         Command::Test { paths } => cases::run(&paths),
+        Command::Remote(command) => return remote::run(command),
     };
     match result {
         Ok(code) => code,

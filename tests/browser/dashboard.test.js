@@ -191,17 +191,79 @@ test('job page: the job completes, with counts, a preview, the reject table and 
   assert.equal(result[0].amount, 120.5);
 });
 
+/** Drops files (made in the page from text) on a drop zone, as a drag from the desktop does. */
+async function dropFiles(selector, files) {
+  const dataTransfer = await page.evaluateHandle((list) => {
+    const transfer = new DataTransfer();
+    for (const f of list) transfer.items.add(new File([f.text], f.name, { type: f.type }));
+    return transfer;
+  }, files);
+  await page.dispatchEvent(selector, 'dragover', { dataTransfer });
+  await page.dispatchEvent(selector, 'drop', { dataTransfer });
+}
+
+async function submitAndWaitForEnd() {
+  await page.getByRole('button', { name: 'Upload and start job' }).click();
+  await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/, { timeout: 60_000 });
+  const badge = page.locator('.job-status .badge');
+  await badge.filter({ hasText: /COMPLETED|FAILED/ }).waitFor({ timeout: JOB_TIMEOUT_MS });
+  return { id: page.url().split('/').pop(), status: await badge.textContent() };
+}
+
+let pastedJobId;
+let failedJobId;
+
+test('new job by drag and drop, with the context and schema pasted', async () => {
+  await page.getByRole('link', { name: 'New job' }).first().click();
+  await page.waitForURL(/#\/jobs\/new$/);
+  const csv = await readFile(join(fixtures, 'orders.csv'), 'utf8');
+  await dropFiles('.dropzone[data-kind="content"]', [{ name: 'dropped.csv', type: 'text/csv', text: csv }, { name: 'extra.csv', type: 'text/csv', text: csv }]);
+  await page.locator('.file-name', { hasText: 'dropped.csv' }).waitFor();
+  await page.getByRole('button', { name: 'Remove extra.csv' }).click();
+  assert.equal(await page.locator('#content-section .file').count(), 1);
+
+  await page.getByLabel('Or paste the context (YAML)').fill(await readFile(join(fixtures, 'orders.context.yaml'), 'utf8'));
+  await page.getByLabel('Or paste the JSON Schema').fill('{"type": "object", "properties": {');
+  await page.getByRole('button', { name: 'Upload and start job' }).click();
+  const schemaError = page.locator('#schema-error');
+  await schemaError.waitFor();
+  assert.match(await schemaError.textContent(), /not valid JSON/);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'schema-text');
+
+  await page.getByLabel('Or paste the JSON Schema').fill(await readFile(join(fixtures, 'order.schema.json'), 'utf8'));
+  const { id, status } = await submitAndWaitForEnd();
+  assert.equal(status, 'COMPLETED');
+  pastedJobId = id;
+  assert.equal(await page.locator('#records-out dd').textContent(), '3');
+  assert.equal(await page.locator('#records-rejected dd').textContent(), '1');
+  await page.locator('#reject-table tbody tr').first().waitFor();
+  await page.locator('.input-list li', { hasText: 'dropped.csv' }).waitFor();
+});
+
+test('a failed job says why, with the line', async () => {
+  await page.getByRole('link', { name: 'New job' }).first().click();
+  await page.waitForURL(/#\/jobs\/new$/);
+  await page.getByLabel('Job name (optional)').fill('Broken CSV');
+  await dropFiles('.dropzone[data-kind="content"]', [{ name: 'broken.csv', type: 'text/csv', text: 'order_no,customer\nA-1001,ok\nA-1002,"never closed\n' }]);
+  const { id, status } = await submitAndWaitForEnd();
+  assert.equal(status, 'FAILED');
+  failedJobId = id;
+  const error = await page.locator('#job-error .error-text').textContent();
+  assert.match(error, /line 3/, error);
+  await shot('04-job-failed');
+});
+
 test('jobs list: the job is listed COMPLETED and the status filter finds it', async () => {
   await page.getByRole('link', { name: 'Jobs', exact: true }).click();
   await page.waitForURL(/#\/jobs$/);
   const row = page.locator(`tr[data-job-id="${jobId}"]`);
   await row.waitFor();
   assert.equal(await row.locator('.badge').textContent(), 'COMPLETED');
-  await shot('04-jobs');
+  await shot('05-jobs');
 
   await page.getByLabel('Status').selectOption('FAILED');
   await page.waitForURL(/#\/jobs\?status=FAILED$/);
-  await page.locator('.jobs-table tbody tr').first().waitFor();
+  await page.locator(`tr[data-job-id="${failedJobId}"]`).waitFor();
   assert.equal(await page.locator(`tr[data-job-id="${jobId}"]`).count(), 0, 'a COMPLETED job is not listed under FAILED');
   await page.getByLabel('Status').selectOption('COMPLETED');
   await page.waitForURL(/#\/jobs\?status=COMPLETED$/);
@@ -209,6 +271,20 @@ test('jobs list: the job is listed COMPLETED and the status filter finds it', as
   for (const badgeText of await page.locator('.jobs-table tbody .badge').allTextContents()) {
     assert.equal(badgeText, 'COMPLETED');
   }
+});
+
+test('jobs list: pages go back in time and return', async () => {
+  await page.goto(`${baseUrl}/#/jobs?limit=1`);
+  const only = page.locator('.jobs-table tbody tr');
+  await page.locator(`tr[data-job-id="${failedJobId}"]`).waitFor();
+  assert.equal(await only.count(), 1, 'newest first, one per page');
+  assert.equal(await page.getByRole('button', { name: '← Newer' }).isDisabled(), true);
+  await page.getByRole('button', { name: 'Older →' }).click();
+  await page.locator(`tr[data-job-id="${pastedJobId}"]`).waitFor();
+  await page.getByRole('button', { name: 'Older →' }).click();
+  await page.locator(`tr[data-job-id="${jobId}"]`).waitFor();
+  await page.getByRole('button', { name: '← Newer' }).click();
+  await page.locator(`tr[data-job-id="${pastedJobId}"]`).waitFor();
 });
 
 test('profile: an invalid value is shown at its field, valid values are saved', async () => {
@@ -228,7 +304,7 @@ test('profile: an invalid value is shown at its field, valid values are saved', 
   assert.match(await phoneError.textContent(), /international/);
   assert.equal(await page.getByLabel('Phone number').getAttribute('aria-invalid'), 'true');
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'phone_number', 'the invalid field has the focus');
-  await shot('05-profile-invalid');
+  await shot('06-profile-invalid');
   expectErrors();
 
   await page.getByLabel('Phone number').fill('+41 44 668 18 00');
@@ -241,16 +317,16 @@ test('profile: an invalid value is shown at its field, valid values are saved', 
   await page.waitForFunction(() => document.querySelector('#fullname')?.value === 'Browser Tester');
   assert.equal(await page.getByLabel('Phone number').inputValue(), '+41446681800');
   assert.equal(await page.getByLabel('Website').inputValue(), 'https://example.org/browser-tester');
-  await shot('06-profile');
+  await shot('07-profile');
 });
 
 test('phone width: every page fits without sideways scrolling', async () => {
   await page.setViewportSize(PHONE);
   for (const [hash, name, ready] of [
-    ['#/jobs', '07-phone-jobs', `tr[data-job-id="${jobId}"]`],
-    [`#/jobs/${jobId}`, '08-phone-job', '#reject-table'],
-    ['#/jobs/new', '09-phone-new-job', '#content-files'],
-    ['#/profile', '10-phone-profile', '#fullname'],
+    ['#/jobs', '08-phone-jobs', `tr[data-job-id="${jobId}"]`],
+    [`#/jobs/${jobId}`, '09-phone-job', '#reject-table'],
+    ['#/jobs/new', '10-phone-new-job', '#content-files'],
+    ['#/profile', '11-phone-profile', '#fullname'],
   ]) {
     await page.goto(`${baseUrl}/${hash}`);
     await page.locator(ready).waitFor();

@@ -2,6 +2,8 @@ import { api, query } from './api.js';
 import { formatCount, h, isActive, notice, STATUSES, statusBadge, timeElement } from './dom.js';
 
 const PAGE_SIZES = [10, 20, 50, 100];
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
 const REFRESH_FIRST_MS = 1000;
 const REFRESH_MAX_MS = 15000;
 
@@ -9,7 +11,9 @@ export function renderJobs({ main, params, signal, setTitle }) {
   setTitle('Jobs');
   const options = new URLSearchParams(params[0] ?? '');
   const status = STATUSES.includes(options.get('status')) ? options.get('status') : '';
-  const limit = PAGE_SIZES.includes(Number(options.get('limit'))) ? Number(options.get('limit')) : 20;
+  const asked = Number(options.get('limit'));
+  const limit = Number.isInteger(asked) && asked >= 1 && asked <= MAX_PAGE_SIZE ? asked : DEFAULT_PAGE_SIZE;
+  const pageSizes = PAGE_SIZES.includes(limit) ? PAGE_SIZES : [...PAGE_SIZES, limit].sort((a, b) => a - b);
 
   // Cursors of the pages seen so far: cursors[i] opens page i (page 0 has none).
   const cursors = [null];
@@ -23,10 +27,10 @@ export function renderJobs({ main, params, signal, setTitle }) {
     STATUSES.map((s) => h('option', { value: s, selected: s === status }, s)));
   statusSelect.value = status;
   const limitSelect = h('select', { id: 'page-size', name: 'limit' },
-    PAGE_SIZES.map((n) => h('option', { value: n }, `${n} per page`)));
+    pageSizes.map((n) => h('option', { value: n }, `${n} per page`)));
   limitSelect.value = String(limit);
   const applyFilter = () => {
-    location.hash = `#/jobs${query({ status: statusSelect.value, limit: limitSelect.value === '20' ? '' : limitSelect.value })}`;
+    location.hash = `#/jobs${query({ status: statusSelect.value, limit: Number(limitSelect.value) === DEFAULT_PAGE_SIZE ? '' : limitSelect.value })}`;
   };
   statusSelect.addEventListener('change', applyFilter);
   limitSelect.addEventListener('change', applyFilter);
