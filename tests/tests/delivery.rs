@@ -140,3 +140,30 @@ fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
+
+#[tokio::test]
+async fn a_job_whose_worker_died_on_the_last_delivery_is_failed_by_the_sweeper() {
+    let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
+    let (user, job_id) = submitted_job(&t).await;
+    let deps = JobWorkerDeps::new(&t.platform.settings, &t.platform.clients);
+    let sqs = &t.platform.clients.sqs;
+    let queue = &t.platform.settings.jobs_queue_url;
+    // The last delivery: claimed, then its worker died, and SQS moved the message to the
+    // dead-letter queue instead of delivering it again.
+    let received = sqs.receive_message().queue_url(queue).wait_time_seconds(5).send().await.unwrap();
+    let message = received.messages.unwrap_or_default().pop().expect("the job's message");
+    sqs.delete_message().queue_url(queue).receipt_handle(message.receipt_handle().unwrap()).send().await.unwrap();
+    let job = deps.jobs.get(&job_id).await.unwrap().unwrap();
+    let now = Timestamp::now();
+    deps.jobs.claim(&job, now, now.plus(Duration::from_secs(1))).await.unwrap();
+
+    let sweeper = helix_workers::JobSweeper::new(deps.jobs.clone(), Duration::from_secs(1));
+    assert_eq!(sweeper.sweep().await.unwrap(), 0, "a live lease is left alone");
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(sweeper.sweep().await.unwrap(), 1);
+    assert_eq!(sweeper.sweep().await.unwrap(), 0, "once");
+    let (_, job) = t.get(&user.token, &format!("/api/v1/jobs/{job_id}")).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert!(job["error"].as_str().unwrap().contains("stopped responding"));
+    assert!(job["finished_at"].is_string());
+}

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use helix_api::AppState;
 use helix_aws::{AwsClients, Settings};
-use helix_workers::{JobWorker, JobWorkerDeps, UploadWatcher, UploadWatcherDeps};
+use helix_workers::{JobSweeper, JobWorker, JobWorkerDeps, UploadWatcher, UploadWatcherDeps};
 use tokio::task::JoinHandle;
 
 use crate::provision::{ProvisionOptions, Provisioned, Provisioner};
@@ -147,6 +147,17 @@ impl Platform {
                 async move { worker.handle(event).await }
             })));
         }
+        let sweeper = JobSweeper::from_settings(&settings, &clients);
+        tasks.push(tokio::spawn(async move {
+            // The cloud's schedule is every 5 minutes; locally leases and timeouts are short.
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+            loop {
+                every.tick().await;
+                if let Err(e) = sweeper.sweep().await {
+                    tracing::warn!(error = %e, "sweep failed");
+                }
+            }
+        }));
         let watcher = Arc::new(UploadWatcher::new(UploadWatcherDeps::new(&settings, &clients)));
         let uploads_url = provisioned.queue_urls.get("UploadEventsQueue").cloned().unwrap_or_default();
         tasks.push(tokio::spawn(pollers::poll(clients.sqs.clone(), uploads_url, move |event| {

@@ -85,7 +85,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 dashboard_origin: origin.clone(),
                 jwt_secret: local_jwt_secret(&root)?,
                 visibility_timeout_override: Some(60),
-                extra_env: BTreeMap::from([("JOB_LEASE_SECONDS".to_owned(), "60".to_owned())]),
+                extra_env: BTreeMap::from([
+                    ("JOB_LEASE_SECONDS".to_owned(), "60".to_owned()),
+                    ("JOB_STALE_AFTER_SECONDS".to_owned(), "120".to_owned()),
+                ]),
                 run_job_worker: true,
             })
             .await?;

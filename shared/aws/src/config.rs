@@ -21,6 +21,9 @@ pub struct Settings {
     pub job_max_attempts: u32,
     /// How long a worker owns a claimed job; a redelivery after that may take it over.
     pub job_lease: Duration,
+    /// How long after its lease ran out a still-`RUNNING` job counts as abandoned: longer than the
+    /// job queue's visibility timeout, after which its message would have come back.
+    pub job_stale_after: Duration,
     pub upload_url_ttl: Duration,
     pub download_url_ttl: Duration,
     /// Bound of `POST /jobs/upload` bodies (API Gateway and Lambda cap payloads at about 6 MB).
@@ -70,6 +73,7 @@ impl Settings {
             max_upload_bytes: env.number("MAX_UPLOAD_BYTES", 100 * 1024 * 1024)?,
             job_max_attempts: env.number("JOB_MAX_ATTEMPTS", 3)?,
             job_lease: Duration::from_secs(env.number("JOB_LEASE_SECONDS", 300)?),
+            job_stale_after: Duration::from_secs(env.number("JOB_STALE_AFTER_SECONDS", 2100)?),
             upload_url_ttl: Duration::from_secs(env.number("UPLOAD_URL_TTL_SECONDS", 900)?).min(MAX_UPLOAD_URL_TTL),
             download_url_ttl: Duration::from_secs(env.number("DOWNLOAD_URL_TTL_SECONDS", 300)?)
                 .min(MAX_DOWNLOAD_URL_TTL),

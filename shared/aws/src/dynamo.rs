@@ -195,6 +195,9 @@ pub struct DynamoJobStore {
 
 const OWNER_INDEX: &str = "owner-created-index";
 const OWNER_STATUS_INDEX: &str = "owner-status-index";
+const LEASE_INDEX: &str = "lease-expiry-index";
+/// The `leased` attribute's one value: present exactly while a worker holds the job.
+const LEASED: &str = "RUNNING";
 
 /// The attribute behind the status-filtered listing index; rewritten with every status change.
 fn owner_status(owner_id: &str, status: JobStatus) -> String {
@@ -291,7 +294,7 @@ impl JobStore for DynamoJobStore {
             .key("id", s(&job.id))
             .update_expression(
                 "SET #status = :running, owner_status = :os, started_at = if_not_exists(started_at, :now), \
-                 lease_expires_at = :lease, attempts = attempts + :one",
+                 lease_expires_at = :lease, leased = :leased, attempts = attempts + :one",
             )
             .condition_expression("#status = :pending OR (#status = :running AND lease_expires_at < :now_epoch)")
             .expression_attribute_names("#status", "status")
@@ -302,6 +305,7 @@ impl JobStore for DynamoJobStore {
             .expression_attribute_values(":now_epoch", n(now.unix()))
             .expression_attribute_values(":lease", n(lease_until.unix()))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":leased", s(LEASED))
             .return_values(ReturnValue::AllNew)
             .send()
             .await
@@ -333,7 +337,7 @@ impl JobStore for DynamoJobStore {
                 .update_expression(
                     "SET #status = :to, owner_status = :os, finished_at = :now, result_artifact_id = :ra, \
                      result_path = :rp, error_report_artifact_id = :ea, records_in = :ri, records_out = :ro, \
-                     records_rejected = :rr, #error = :null REMOVE lease_expires_at",
+                     records_rejected = :rr, #error = :null REMOVE lease_expires_at, leased",
                 )
                 .expression_attribute_names("#error", "error")
                 .expression_attribute_values(":to", s(JobStatus::Completed.as_str()))
@@ -348,7 +352,7 @@ impl JobStore for DynamoJobStore {
             JobOutcome::Failed { error } => update
                 .update_expression(
                     "SET #status = :to, owner_status = :os, finished_at = :now, #error = :error \
-                     REMOVE lease_expires_at",
+                     REMOVE lease_expires_at, leased",
                 )
                 .expression_attribute_names("#error", "error")
                 .expression_attribute_values(":to", s(JobStatus::Failed.as_str()))
@@ -359,12 +363,56 @@ impl JobStore for DynamoJobStore {
         from_item(out.attributes.unwrap_or_default())
     }
 
+    async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(LEASE_INDEX)
+            .key_condition_expression("leased = :leased AND lease_expires_at < :before")
+            .expression_attribute_values(":leased", s(LEASED))
+            .expression_attribute_values(":before", n(expired_before.unix()))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    async fn fail_abandoned(&self, job: &Job, error: &str) -> Result<Job, StoreError> {
+        let lease = job.lease_expires_at.ok_or_else(|| StoreError::Conflict("the job holds no lease".into()))?;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(&job.id))
+            .update_expression(
+                "SET #status = :failed, owner_status = :os, finished_at = :now, #error = :error \
+                 REMOVE lease_expires_at, leased",
+            )
+            .condition_expression("#status = :running AND attempts = :attempt AND lease_expires_at = :lease")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+            .expression_attribute_values(":os", s(owner_status(&job.owner_id, JobStatus::Failed)))
+            .expression_attribute_values(":now", s(Timestamp::now().to_string()))
+            .expression_attribute_values(":error", s(error))
+            .expression_attribute_values(":attempt", n(job.attempts))
+            .expression_attribute_values(":lease", n(lease))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the job moved on"))?;
+        from_item(out.attributes.unwrap_or_default())
+    }
+
     async fn release(&self, claimed: &Job, error: &str) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
             .key("id", s(&claimed.id))
-            .update_expression("SET #status = :pending, owner_status = :os, #error = :error REMOVE lease_expires_at")
+            .update_expression("SET #status = :pending, owner_status = :os, #error = :error REMOVE lease_expires_at, leased")
             .condition_expression("#status = :running AND attempts = :attempt")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#error", "error")

@@ -72,6 +72,11 @@ pub trait JobStore: Send + Sync {
     async fn finish(&self, claimed: &Job, outcome: &JobOutcome) -> Result<Job, StoreError>;
     /// Hands a job whose attempt failed for a passing reason back to `PENDING` for the next delivery.
     async fn release(&self, claimed: &Job, error: &str) -> Result<(), StoreError>;
+    /// Jobs still `RUNNING` whose lease ran out before `expired_before`, oldest first.
+    async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError>;
+    /// `FAILED` for a job whose worker vanished, only if it is still in the attempt and lease the
+    /// caller saw (`Conflict` otherwise: a redelivery took it over meanwhile).
+    async fn fail_abandoned(&self, job: &Job, error: &str) -> Result<Job, StoreError>;
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema, PartialEq)]

@@ -5,8 +5,10 @@
 mod batch;
 mod idempotency;
 pub mod jobs;
+mod sweeper;
 pub mod uploads;
 
 pub use batch::{batch_response, MessageOutcome};
 pub use jobs::{JobWorker, JobWorkerDeps};
+pub use sweeper::JobSweeper;
 pub use uploads::{UploadWatcher, UploadWatcherDeps};

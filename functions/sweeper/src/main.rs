@@ -1,0 +1,19 @@
+//! Lambda entry of the job sweeper, run on a schedule (EventBridge); the event carries nothing it needs.
+
+use helix_aws::{AwsClients, Settings};
+use helix_workers::JobSweeper;
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    helix_aws::telemetry::init();
+    let settings = Settings::from_env()?;
+    let clients = AwsClients::from_env(&settings).await;
+    let sweeper = JobSweeper::from_settings(&settings, &clients);
+    let sweeper = &sweeper;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+        let failed = sweeper.sweep().await?;
+        Ok::<_, lambda_runtime::Error>(serde_json::json!({ "failed_jobs": failed }))
+    }))
+    .await
+}
