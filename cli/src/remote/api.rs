@@ -1,0 +1,221 @@
+//! A blocking client for the HelixNet HTTP API (`/api/v1`) and the presigned storage URLs it
+//! hands out.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::{from_response, CliError};
+
+pub const DEFAULT_API_URL: &str = "http://127.0.0.1:8000";
+/// API calls are small; transfers to storage get no overall limit (a large file takes long).
+const API_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+}
+
+#[derive(Deserialize)]
+pub struct UploadTicket {
+    pub artifact_id: String,
+    pub upload_url: String,
+    pub method: String,
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+pub struct Artifact {
+    pub status: String,
+    pub rejected_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct DownloadLink {
+    pub url: String,
+}
+
+#[derive(Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub attempts: u32,
+    pub result_artifact_id: Option<String>,
+    pub error_report_artifact_id: Option<String>,
+    pub records_in: Option<u64>,
+    pub records_out: Option<u64>,
+    pub records_rejected: Option<u64>,
+    pub error: Option<String>,
+}
+
+impl Job {
+    pub fn finished(&self) -> bool {
+        matches!(self.status.as_str(), "COMPLETED" | "FAILED")
+    }
+}
+
+/// The server's answer as sent (what `--json` prints) and read into `T` (what the command uses).
+pub struct Answer<T> {
+    pub raw: Value,
+    pub value: T,
+}
+
+pub struct Api {
+    /// As the user gave it, for messages.
+    api_url: String,
+    base: Url,
+    token: Option<String>,
+    http: Client,
+}
+
+/// The server's address as given, checked, without a trailing slash (so that the stored login
+/// matches however the user spells it).
+pub fn normalize_url(text: &str) -> Result<String, CliError> {
+    let url = Url::parse(text.trim()).map_err(|e| CliError::Input(format!("--api-url {text}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(CliError::Input(format!("--api-url {text}: must be an http:// or https:// address")));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+impl Api {
+    pub fn new(api_url: &str, token: Option<String>) -> Result<Self, CliError> {
+        let base = Url::parse(api_url).map_err(|e| CliError::Input(format!("{api_url}: {e}")))?;
+        let http = Client::builder()
+            .user_agent(concat!("helix-cli/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(None)
+            .build()
+            .map_err(|e| CliError::network(api_url, &e))?;
+        Ok(Self { api_url: api_url.to_owned(), base, token, http })
+    }
+
+    /// `{base}/api/v1/{segments...}`, each segment percent-encoded (ids come from the command line;
+    /// `.` and `..` would be dropped from the path, so they are refused).
+    fn request(&self, method: Method, segments: &[&str]) -> Result<RequestBuilder, CliError> {
+        if let Some(bad) = segments.iter().find(|s| matches!(**s, "" | "." | "..")) {
+            return Err(CliError::Input(format!("{bad:?} is not an id")));
+        }
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(["api", "v1"]).extend(segments);
+        }
+        let request = self.http.request(method, url).timeout(API_TIMEOUT);
+        Ok(match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        })
+    }
+
+    fn call<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<Answer<T>, CliError> {
+        let request = request.build().map_err(|e| CliError::network(&self.api_url, &e))?;
+        let url = request.url().to_string();
+        let response = self.http.execute(request).map_err(|e| CliError::network(&self.api_url, &e))?;
+        let status = response.status();
+        let body = response.text().map_err(|e| CliError::network(&url, &e))?;
+        if !status.is_success() {
+            return Err(from_response(status.as_u16(), &body, self.token.is_some()));
+        }
+        let raw: Value = serde_json::from_str(&body).map_err(|e| CliError::Protocol { url: url.clone(), reason: e.to_string() })?;
+        let value = serde_json::from_value(raw.clone()).map_err(|e| CliError::Protocol { url, reason: e.to_string() })?;
+        Ok(Answer { raw, value })
+    }
+
+    pub fn login(&self, username: &str, password: &str) -> Result<TokenResponse, CliError> {
+        let form = [("username", username), ("password", password)];
+        Ok(self.call(self.request(Method::POST, &["auth", "token"])?.form(&form))?.value)
+    }
+
+    pub fn me(&self) -> Result<Answer<Value>, CliError> {
+        self.call(self.request(Method::GET, &["users", "me"])?)
+    }
+
+    pub fn register_upload(&self, filename: &str, content_type: &str, size_bytes: u64, kind: &str) -> Result<UploadTicket, CliError> {
+        let body = serde_json::json!({"filename": filename, "content_type": content_type, "size_bytes": size_bytes, "kind": kind});
+        Ok(self.call(self.request(Method::POST, &["artifacts", "upload"])?.json(&body))?.value)
+    }
+
+    pub fn artifact(&self, id: &str) -> Result<Artifact, CliError> {
+        Ok(self.call(self.request(Method::GET, &["artifacts", id])?)?.value)
+    }
+
+    pub fn download_link(&self, artifact_id: &str) -> Result<DownloadLink, CliError> {
+        Ok(self.call(self.request(Method::GET, &["artifacts", artifact_id, "download"])?)?.value)
+    }
+
+    pub fn create_job(&self, body: &Value) -> Result<Answer<Job>, CliError> {
+        self.call(self.request(Method::POST, &["jobs"])?.json(body))
+    }
+
+    pub fn job(&self, id: &str) -> Result<Answer<Job>, CliError> {
+        self.call(self.request(Method::GET, &["jobs", id])?)
+    }
+
+    pub fn jobs(&self, status: Option<&str>, limit: Option<u32>, cursor: Option<&str>) -> Result<Answer<JobPage>, CliError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        query.extend(status.map(|s| ("status", s.to_owned())));
+        query.extend(limit.map(|l| ("limit", l.to_string())));
+        query.extend(cursor.map(|c| ("cursor", c.to_owned())));
+        self.call(self.request(Method::GET, &["jobs"])?.query(&query))
+    }
+
+    /// Sends `body` to a presigned upload URL with exactly the headers the server signed.
+    pub fn put_presigned(&self, ticket: &UploadTicket, body: reqwest::blocking::Body) -> Result<(), CliError> {
+        let method = Method::from_bytes(ticket.method.as_bytes())
+            .map_err(|_| CliError::Protocol { url: self.api_url.clone(), reason: format!("upload method {:?}", ticket.method) })?;
+        let mut request = self.http.request(method, &ticket.upload_url);
+        for (name, value) in &ticket.headers {
+            request = request.header(name, value);
+        }
+        let response = request.body(body).send().map_err(|e| CliError::network(&storage_host(&ticket.upload_url), &e))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.text().unwrap_or_default();
+            return Err(CliError::Transfer { code: "upload_failed", message: format!("the storage refused the upload: HTTP {status}{}", excerpt(&body)) });
+        }
+        Ok(())
+    }
+
+    /// Opens a presigned download URL (no bearer token: the URL is the permission).
+    pub fn open_presigned(&self, url: &str) -> Result<Response, CliError> {
+        let response = self.http.get(url).send().map_err(|e| CliError::network(&storage_host(url), &e))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.text().unwrap_or_default();
+            return Err(CliError::Transfer { code: "download_failed", message: format!("the storage refused the download: HTTP {status}{}", excerpt(&body)) });
+        }
+        Ok(response)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct JobPage {
+    pub items: Vec<Job>,
+    pub next_cursor: Option<String>,
+}
+
+/// The scheme and host of a presigned URL: its query string is a credential, not for messages.
+fn storage_host(url: &str) -> String {
+    Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_else(|_| "the storage".into())
+}
+
+/// Storage errors are XML documents; their `<Message>` is the part worth showing.
+fn excerpt(body: &str) -> String {
+    let message = body.split_once("<Message>").and_then(|(_, rest)| rest.split_once("</Message>")).map(|(m, _)| m);
+    match message {
+        Some(m) => format!(": {m}"),
+        None if body.trim().is_empty() => String::new(),
+        None => format!(": {}", body.trim().chars().take(200).collect::<String>()),
+    }
+}

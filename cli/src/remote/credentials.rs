@@ -1,0 +1,88 @@
+//! The one stored login: which server, as whom, the bearer token and when it runs out.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::CliError;
+
+#[derive(Serialize, Deserialize)]
+pub struct Credentials {
+    pub api_url: String,
+    pub username: String,
+    pub access_token: String,
+    pub token_type: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+impl Credentials {
+    pub fn expired(&self) -> bool {
+        now() >= self.expires_at
+    }
+}
+
+fn dir() -> Result<PathBuf, CliError> {
+    dirs::config_dir()
+        .map(|d| d.join("helix"))
+        .ok_or_else(|| CliError::Input("no configuration directory: set HOME (or XDG_CONFIG_HOME)".into()))
+}
+
+pub fn path() -> Result<PathBuf, CliError> {
+    Ok(dir()?.join("credentials.json"))
+}
+
+/// The stored login, if any. An unreadable file is an error rather than "not logged in", so a
+/// broken file is noticed instead of silently ignored.
+pub fn load() -> Result<Option<Credentials>, CliError> {
+    let path = path()?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(CliError::file(&path, e)),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| CliError::Input(format!("{}: unreadable ({e}); run `helix logout`, then log in again", path.display())))
+}
+
+/// Writes the login to a private temporary file beside the target and renames it over: readers
+/// see the old file or the new one, never a half-written token, and never one readable by others.
+pub fn save(credentials: &Credentials) -> Result<PathBuf, CliError> {
+    let dir = dir()?;
+    create_private_dir(&dir).map_err(|e| CliError::file(&dir, e))?;
+    let path = dir.join("credentials.json");
+    // tempfile creates the file with mode 0600 on Unix.
+    let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| CliError::file(&dir, e))?;
+    let text = serde_json::to_vec_pretty(credentials).map_err(|e| CliError::Input(e.to_string()))?;
+    file.write_all(&text).and_then(|()| file.as_file().sync_all()).map_err(|e| CliError::file(file.path(), e))?;
+    file.persist(&path).map_err(|e| CliError::file(&path, e.error))?;
+    Ok(path)
+}
+
+/// Removes the stored login; false when there was none.
+pub fn remove() -> Result<bool, CliError> {
+    let path = path()?;
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(CliError::file(&path, e)),
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}

@@ -1,0 +1,188 @@
+//! The commands that talk to a HelixNet server: log in, submit jobs, follow them, fetch results.
+
+mod api;
+mod credentials;
+mod error;
+mod jobs;
+mod output;
+mod session;
+mod submit;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use api::{normalize_url, Api, DEFAULT_API_URL};
+use credentials::Credentials;
+use error::CliError;
+
+#[derive(Args, Clone)]
+pub struct Common {
+    /// Print machine-readable JSON on stdout (errors as a JSON object on stderr).
+    #[arg(long)]
+    json: bool,
+    /// The HelixNet server [default: the one you logged in to, else http://127.0.0.1:8000].
+    #[arg(long, env = "HELIX_API_URL", value_name = "URL")]
+    api_url: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum JobStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl JobStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Running => "RUNNING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Log in to a HelixNet server; the token is kept in your config directory (mode 0600).
+    Login {
+        #[command(flatten)]
+        common: Common,
+        /// Your e-mail address (asked for when not given).
+        #[arg(short, long)]
+        username: Option<String>,
+        /// Read the password from standard input instead of asking on the terminal.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Forget the stored login.
+    Logout {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show the account you are logged in as.
+    Whoami {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Upload files through presigned URLs and submit a job.
+    Submit(submit::SubmitArgs),
+    /// List your jobs, newest first.
+    Jobs {
+        #[command(flatten)]
+        common: Common,
+        /// Only jobs with this status.
+        #[arg(long, value_enum, ignore_case = true)]
+        status: Option<JobStatus>,
+        /// Jobs per page (1 to 100; the server's default is 20).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Start at this page (the `next_cursor` of the previous one).
+        #[arg(long, conflicts_with = "all")]
+        cursor: Option<String>,
+        /// Follow every page.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one job: status, timeline, counts, error.
+    Job {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+    /// Download a completed job's result.
+    Download {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+        /// Write the result to this file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Show a completed job's rejected records.
+    Rejects {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+}
+
+impl Command {
+    fn common(&self) -> &Common {
+        match self {
+            Self::Login { common, .. }
+            | Self::Logout { common }
+            | Self::Whoami { common }
+            | Self::Jobs { common, .. }
+            | Self::Job { common, .. }
+            | Self::Download { common, .. }
+            | Self::Rejects { common, .. } => common,
+            Self::Submit(args) => &args.common,
+        }
+    }
+}
+
+/// Which server a command talks to, the login kept for it, and how to print.
+pub struct Context {
+    api_url: String,
+    json: bool,
+    /// An unreadable credentials file fails only the commands that need the token, so that
+    /// `helix logout` and `helix login` can still replace it.
+    stored: Result<Option<Credentials>, String>,
+}
+
+impl Context {
+    /// The server is `--api-url`, else `HELIX_API_URL`, else the one of the stored login, else
+    /// the local default.
+    fn new(common: &Common) -> Result<Self, CliError> {
+        let stored = credentials::load().map_err(|e| e.to_string());
+        let api_url = match &common.api_url {
+            Some(url) => normalize_url(url)?,
+            None => stored.as_ref().ok().and_then(Option::as_ref).map_or_else(|| DEFAULT_API_URL.to_owned(), |c| c.api_url.clone()),
+        };
+        Ok(Self { api_url, json: common.json, stored })
+    }
+
+    /// A client carrying the stored token — only to the server it was issued by.
+    fn api(&self) -> Result<Api, CliError> {
+        let stored = self.stored.as_ref().map_err(|e| CliError::Input(e.clone()))?;
+        let credentials =
+            stored.as_ref().filter(|c| c.api_url == self.api_url).ok_or_else(|| CliError::NotLoggedIn(self.api_url.clone()))?;
+        if credentials.expired() {
+            return Err(CliError::SessionExpired(self.api_url.clone()));
+        }
+        Api::new(&self.api_url, Some(credentials.access_token.clone()))
+    }
+
+    fn anonymous_api(&self) -> Result<Api, CliError> {
+        Api::new(&self.api_url, None)
+    }
+
+    fn login_command(&self) -> String {
+        if self.api_url == DEFAULT_API_URL { "helix login".into() } else { format!("helix login --api-url {}", self.api_url) }
+    }
+}
+
+pub fn run(command: Command) -> ExitCode {
+    let json = command.common().json;
+    let context = match Context::new(command.common()) {
+        Ok(context) => context,
+        Err(e) => return e.report(json, "helix login"),
+    };
+    let result = match command {
+        Command::Login { username, password_stdin, .. } => session::login(&context, username, password_stdin),
+        Command::Logout { .. } => session::logout(&context),
+        Command::Whoami { .. } => session::whoami(&context),
+        Command::Submit(args) => submit::submit(&context, args),
+        Command::Jobs { status, limit, cursor, all, .. } => jobs::list(&context, status, limit, cursor, all),
+        Command::Job { id, .. } => jobs::show(&context, &id),
+        Command::Download { id, output, .. } => jobs::download(&context, &id, output.as_deref()),
+        Command::Rejects { id, .. } => jobs::rejects(&context, &id),
+    };
+    result.unwrap_or_else(|e| e.report(json, &context.login_command()))
+}

@@ -1,0 +1,195 @@
+//! `helix submit`: presigned uploads, the job, and optionally its whole run.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::{json, Value};
+
+use super::api::{Answer, Api, Job};
+use super::error::{CliError, EXIT_JOB_FAILED};
+use super::output::{job_details, print_json, spinner, transfer_bar};
+use super::{Common, Context};
+
+#[derive(Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// A content file to transform (repeat for several).
+    #[arg(long = "content", value_name = "FILE", required = true)]
+    contents: Vec<PathBuf>,
+    /// The context: YAML mapping rules (none: convert the content as it is).
+    #[arg(long, value_name = "FILE")]
+    context: Option<PathBuf>,
+    /// The target JSON Schema every record is validated against.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
+    /// A name for the job.
+    #[arg(long)]
+    name: Option<String>,
+    /// Wait for the job to end, showing its status; exit 0 only if it COMPLETED (3 if it FAILED).
+    #[arg(long)]
+    wait: bool,
+}
+
+/// How long the server may take to check an uploaded object before the CLI gives up on it.
+const AVAILABLE_WITHIN: Duration = Duration::from_secs(120);
+const FIRST_POLL: Duration = Duration::from_millis(250);
+const LONGEST_POLL: Duration = Duration::from_secs(5);
+
+struct Upload {
+    path: PathBuf,
+    filename: String,
+    kind: &'static str,
+    size: u64,
+}
+
+impl Upload {
+    /// Checks the file before anything is sent, so a typo fails at once and uploads nothing.
+    fn of(path: &Path, kind: &'static str) -> Result<Self, CliError> {
+        let meta = std::fs::metadata(path).map_err(|e| CliError::file(path, e))?;
+        if !meta.is_file() {
+            return Err(CliError::Input(format!("{}: not a file", path.display())));
+        }
+        if meta.len() == 0 {
+            return Err(CliError::Input(format!("{}: the file is empty", path.display())));
+        }
+        let filename = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| kind.to_owned());
+        Ok(Self { path: path.to_owned(), filename, kind, size: meta.len() })
+    }
+
+    /// The same guesses the API makes for files it receives whole.
+    fn content_type(&self) -> &'static str {
+        let ext = self.filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+        match ext.as_str() {
+            "csv" => "text/csv",
+            "tsv" => "text/tab-separated-values",
+            "json" if self.kind == "schema" => "application/schema+json",
+            "json" => "application/json",
+            "ndjson" | "jsonl" => "application/x-ndjson",
+            "xml" => "application/xml",
+            "yaml" | "yml" => "application/yaml",
+            "txt" | "dat" | "idoc" => "text/plain",
+            _ => "application/octet-stream",
+        }
+    }
+}
+
+/// Registers the upload, then streams the file to the presigned URL with the signed headers.
+fn upload(api: &Api, file: &Upload, quiet: bool) -> Result<String, CliError> {
+    let ticket = api.register_upload(&file.filename, file.content_type(), file.size, file.kind)?;
+    let reader = File::open(&file.path).map_err(|e| CliError::file(&file.path, e))?;
+    let bar = transfer_bar(Some(file.size), &file.filename);
+    let body = reqwest::blocking::Body::sized(bar.wrap_read(reader), file.size);
+    let sent = api.put_presigned(&ticket, body);
+    bar.finish_and_clear();
+    sent.map_err(|e| match e {
+        CliError::Transfer { code, message } => CliError::Transfer { code, message: format!("{}: {message}", file.path.display()) },
+        other => other,
+    })?;
+    if !quiet {
+        eprintln!("uploaded {} ({} bytes, {})", file.path.display(), file.size, file.kind);
+    }
+    Ok(ticket.artifact_id)
+}
+
+/// The server checks each object after it lands (real size, type) before a job may use it.
+fn wait_available(api: &Api, file: &Upload, id: &str) -> Result<(), CliError> {
+    let deadline = Instant::now() + AVAILABLE_WITHIN;
+    loop {
+        let artifact = api.artifact(id)?;
+        match artifact.status.as_str() {
+            "AVAILABLE" => return Ok(()),
+            "REJECTED" => {
+                let reason = artifact.rejected_reason.unwrap_or_else(|| "no reason given".into());
+                return Err(CliError::Transfer { code: "upload_rejected", message: format!("{}: the server rejected the upload: {reason}", file.path.display()) });
+            }
+            _ if Instant::now() >= deadline => {
+                return Err(CliError::Transfer {
+                    code: "timeout",
+                    message: format!(
+                        "{}: uploaded, but the server had not accepted it after {} s (artifact {id})",
+                        file.path.display(),
+                        AVAILABLE_WITHIN.as_secs()
+                    ),
+                });
+            }
+            _ => sleep(FIRST_POLL),
+        }
+    }
+}
+
+/// Polls with a growing interval, showing the status while it runs; every change is a line.
+fn wait_job(api: &Api, id: &str, quiet: bool) -> Result<Answer<Job>, CliError> {
+    let bar = spinner(format!("job {id}: waiting"));
+    let mut delay = FIRST_POLL;
+    let mut last_status = String::new();
+    loop {
+        let job = api.job(id)?;
+        if job.value.status != last_status {
+            last_status = job.value.status.clone();
+            if !quiet {
+                bar.suspend(|| eprintln!("job {id}: {last_status}"));
+            }
+            delay = FIRST_POLL;
+        }
+        if job.value.finished() {
+            bar.finish_and_clear();
+            return Ok(job);
+        }
+        bar.set_message(format!("job {id}: {} (attempt {})", job.value.status, job.value.attempts));
+        sleep(delay);
+        delay = (delay * 3 / 2).min(LONGEST_POLL);
+    }
+}
+
+pub fn submit(context: &Context, args: SubmitArgs) -> Result<ExitCode, CliError> {
+    let quiet = context.json;
+    let mut files = Vec::new();
+    for path in &args.contents {
+        files.push(Upload::of(path, "content")?);
+    }
+    if let Some(path) = &args.context {
+        files.push(Upload::of(path, "context")?);
+    }
+    if let Some(path) = &args.schema {
+        files.push(Upload::of(path, "schema")?);
+    }
+    let api = context.api()?;
+    let mut ids = Vec::new();
+    for file in &files {
+        ids.push(upload(&api, file, quiet)?);
+    }
+    for (file, id) in files.iter().zip(&ids) {
+        wait_available(&api, file, id)?;
+    }
+
+    let mut body = json!({ "content_artifact_ids": ids[..args.contents.len()] });
+    for (file, id) in files.iter().zip(&ids).skip(args.contents.len()) {
+        body[format!("{}_artifact_id", file.kind)] = Value::String(id.clone());
+    }
+    if let Some(name) = &args.name {
+        body["name"] = json!(name);
+    }
+    let job = api.create_job(&body)?;
+    if !quiet {
+        eprintln!("submitted job {}", job.value.id);
+    }
+    let job = if args.wait { wait_job(&api, &job.value.id, quiet)? } else { job };
+
+    if context.json {
+        print_json(&job.raw);
+    } else if args.wait {
+        print!("{}", job_details(&job.value));
+    } else {
+        println!("{}", job.value.id);
+        eprintln!("follow it with: helix job {}", job.value.id);
+    }
+    Ok(match job.value.status.as_str() {
+        "FAILED" => ExitCode::from(EXIT_JOB_FAILED),
+        _ => ExitCode::SUCCESS,
+    })
+}

@@ -1,0 +1,269 @@
+//! The remote commands end to end: the real `helix` binary against a whole local platform (the
+//! helix-e2e harness on the emulator `make test` starts), with its own home and config directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use helix_e2e::TestPlatform;
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+
+const ORDERS_CSV: &str = "order_no;customer;qty\nA-1;  Acme ;3\nA-2;Globex;x\n";
+const CONTEXT: &str = "fields:\n  order: '{{ order_no }}'\n  customer: '{{ customer | trim }}'\n  qty: '{{ qty }}'\n";
+const SCHEMA: &str = r#"{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+  "required": ["order", "customer", "qty"],
+  "properties": {"order": {"type": "string"}, "customer": {"type": "string"}, "qty": {"type": "string", "pattern": "^[0-9]+$"}}}"#;
+
+/// One user's machine: a home directory holding the config dir and the files to upload.
+struct Laptop {
+    home: tempfile::TempDir,
+    api_url: String,
+}
+
+impl Laptop {
+    fn new(t: &TestPlatform) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join("orders.csv"), ORDERS_CSV).unwrap();
+        std::fs::write(home.path().join("orders.yaml"), CONTEXT).unwrap();
+        std::fs::write(home.path().join("orders.schema.json"), SCHEMA).unwrap();
+        Self { home, api_url: t.platform.base_url().trim_end_matches('/').to_owned() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+
+    fn credentials(&self) -> PathBuf {
+        self.path("config/helix/credentials.json")
+    }
+
+    /// Runs `helix` without blocking the runtime the platform is served from.
+    async fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_helix"))
+            .args(args)
+            .current_dir(self.home.path())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("HELIX_API_URL", &self.api_url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("helix starts");
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).await.unwrap();
+        drop(input);
+        Run::from(child.wait_with_output().await.unwrap(), args)
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        self.run_with_stdin(args, "").await
+    }
+
+    /// Runs a command that must succeed.
+    async fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args).await;
+        assert_eq!(run.code, 0, "{run}");
+        run
+    }
+
+    async fn login(&self, email: &str, password: &str) -> Run {
+        self.run_with_stdin(&["login", "--username", email, "--password-stdin"], &format!("{password}\n")).await
+    }
+}
+
+struct Run {
+    args: String,
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn from(output: Output, args: &[&str]) -> Self {
+        Self {
+            args: args.join(" "),
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self}"))
+    }
+
+    /// The error object `--json` writes to stderr.
+    fn json_error(&self) -> Value {
+        let value: Value = serde_json::from_str(self.stderr.trim()).unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {self}"));
+        value["error"].clone()
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "helix {} → exit {}\n--- stdout\n{}--- stderr\n{}", self.args, self.code, self.stdout, self.stderr)
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_submit_wait_download_and_rejects() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+
+    let run = me.login(&user.email, &user.password).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains(&format!("Logged in to {} as {}", me.api_url, user.email)), "{run}");
+    assert_eq!(mode(&me.credentials()), 0o600);
+    assert_eq!(mode(&me.path("config/helix")), 0o700);
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(me.credentials()).unwrap()).unwrap();
+    assert_eq!(stored["api_url"], me.api_url.as_str());
+    assert!(stored["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+
+    let run = me.ok(&["whoami"]).await;
+    assert!(run.stdout.contains(&user.email) && run.stdout.contains("Test User"), "{run}");
+    assert_eq!(me.ok(&["whoami", "--json"]).await.json()["email"], user.email.as_str());
+
+    let submit = ["submit", "--content", "orders.csv", "--context", "orders.yaml", "--schema", "orders.schema.json"];
+    let run = me.ok(&[&submit[..], &["--name", "cli orders", "--wait"]].concat()).await;
+    assert!(run.stdout.contains("COMPLETED") && run.stdout.contains("2 in, 1 out, 1 rejected"), "{run}");
+    assert!(run.stderr.contains("uploaded orders.csv") && run.stderr.contains("submitted job"), "{run}");
+    let first = run.stdout.lines().find_map(|l| l.strip_prefix("Job")).unwrap().trim().to_owned();
+
+    let run = me.ok(&[&submit[..], &["--wait", "--json"]].concat()).await;
+    let job = run.json();
+    assert_eq!(job["status"], "COMPLETED", "{run}");
+    assert_eq!((job["records_out"].as_u64(), job["records_rejected"].as_u64()), (Some(1), Some(1)));
+    assert!(run.stderr.is_empty(), "--json keeps stderr for errors: {run}");
+    let second = job["id"].as_str().unwrap().to_owned();
+
+    // Without --wait: the job id on stdout, for scripts.
+    let run = me.ok(&submit).await;
+    let third = run.stdout.trim().to_owned();
+    t.wait_job(&user.token, &third).await;
+
+    let run = me.ok(&["jobs"]).await;
+    let ids: Vec<&str> = run.stdout.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(ids, [third.as_str(), second.as_str(), first.as_str()], "newest first: {run}");
+    assert!(run.stdout.starts_with("ID") && run.stdout.contains("cli orders"), "{run}");
+    let page = me.ok(&["jobs", "--status", "completed", "--limit", "2", "--json"]).await.json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert!(page["next_cursor"].is_string());
+    let run = me.ok(&["jobs", "--limit", "2"]).await;
+    assert!(run.stderr.contains("--cursor"), "tells how to see more: {run}");
+    let all = me.ok(&["jobs", "--limit", "2", "--all", "--json"]).await.json();
+    assert_eq!(all["items"].as_array().unwrap().len(), 3);
+    assert_eq!(all["next_cursor"], Value::Null);
+    assert_eq!(me.ok(&["jobs", "--status", "FAILED", "--json"]).await.json()["items"], json!([]));
+
+    let run = me.ok(&["job", &first]).await;
+    assert!(run.stdout.contains("cli orders") && run.stdout.contains(&format!("helix rejects {first}")), "{run}");
+    assert_eq!(me.ok(&["job", &first, "--json"]).await.json()["name"], "cli orders");
+
+    let expected = json!([{"order": "A-1", "customer": "Acme", "qty": "3"}]);
+    let run = me.run(&["download", &first, "-o", "out/result.json"]).await;
+    assert!(run.code == 1 && run.stderr.contains("out"), "the folder must exist, as for a shell redirection: {run}");
+    std::fs::create_dir(me.path("out")).unwrap();
+    let run = me.ok(&["download", &first, "-o", "out/result.json"]).await;
+    assert!(run.stdout.is_empty() && run.stderr.contains("wrote out/result.json"), "{run}");
+    assert_eq!(mode(&me.path("out/result.json")) & 0o044, 0o044, "a result is an ordinary file, not a secret");
+    let written: Value = serde_json::from_slice(&std::fs::read(me.path("out/result.json")).unwrap()).unwrap();
+    assert_eq!(written, expected, "{run}");
+    assert_eq!(me.ok(&["download", &first]).await.json(), expected);
+    let run = me.ok(&["download", &second, "--json", "-o", "second.json"]).await;
+    let receipt = run.json();
+    assert_eq!((receipt["job_id"].as_str(), receipt["path"].as_str()), (Some(second.as_str()), Some("second.json")));
+    assert_eq!(receipt["bytes"].as_u64(), Some(std::fs::metadata(me.path("second.json")).unwrap().len()));
+
+    let run = me.ok(&["rejects", &first]).await;
+    let row = run.stdout.lines().find(|l| l.contains("/qty")).unwrap_or_else(|| panic!("{run}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[..5], ["orders.csv", "3", "2", "/qty", "pattern"], "{run}");
+    assert!(run.stdout.contains("2 records in, 1 out, 1 rejected"), "{run}");
+    let report = me.ok(&["rejects", &first, "--json"]).await.json();
+    assert_eq!(report["rejects"][0]["line"], 3);
+    assert_eq!(report["summary"]["records_rejected"], 1);
+
+    let run = me.ok(&["logout"]).await;
+    assert!(run.stdout.contains("Logged out"), "{run}");
+    assert!(!me.credentials().exists());
+    let run = me.run(&["jobs"]).await;
+    assert_eq!(run.code, 4, "{run}");
+    assert!(run.stderr.contains("not logged in") && run.stderr.contains("helix login"), "{run}");
+    let error = me.run(&["whoami", "--json"]).await.json_error();
+    assert_eq!(error["code"], "not_logged_in");
+    assert!(error["hint"].as_str().unwrap().contains("helix login"));
+    assert_eq!(me.ok(&["logout", "--json"]).await.json(), json!({"logged_out": false}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_say_why_on_stderr_with_nonzero_exit() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+
+    let run = me.login(&user.email, "not the password").await;
+    assert_eq!(run.code, 4, "{run}");
+    assert!(run.stderr.contains("incorrect username or password") && !run.stderr.contains("hint"), "{run}");
+    assert!(!me.credentials().exists(), "a refused login stores nothing");
+    let run = me.run(&["login", "--username", &user.email]).await;
+    assert!(run.code != 0 && run.stderr.contains("--password-stdin"), "no terminal to ask on: {run}");
+
+    assert_eq!(me.login(&user.email, &user.password).await.code, 0);
+
+    let run = me.run(&["submit", "--content", "missing.csv", "--context", "orders.yaml"]).await;
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("missing.csv") && run.stderr.contains("No such file"), "{run}");
+    let error = me.run(&["submit", "--json", "--content", "orders.csv", "--schema", "missing.json"]).await.json_error();
+    assert_eq!(error["code"], "file");
+    assert_eq!(me.ok(&["jobs", "--json"]).await.json()["items"], json!([]), "nothing was submitted");
+
+    std::fs::write(me.path("bad.schema.json"), r#"{"type": 12}"#).unwrap();
+    let run = me.run(&["submit", "--content", "orders.csv", "--schema", "bad.schema.json"]).await;
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("(field: schema_artifact_id)"), "the API's message and field: {run}");
+
+    std::fs::write(me.path("broken.csv"), "id,name\n1,ok\n2,\"unterminated\n3,x\n").unwrap();
+    let run = me.run(&["submit", "--content", "broken.csv", "--wait"]).await;
+    assert_eq!(run.code, 3, "a FAILED job: {run}");
+    assert!(run.stdout.contains("FAILED") && run.stdout.contains("line 3"), "{run}");
+    let failed = run.stdout.lines().find_map(|l| l.strip_prefix("Job")).unwrap().trim().to_owned();
+    let run = me.run(&["download", &failed]).await;
+    assert!(run.code == 1 && run.stderr.contains("FAILED, so it has no result"), "{run}");
+
+    let unknown = "00000000-0000-0000-0000-000000000000";
+    for command in ["job", "download", "rejects"] {
+        let run = me.run(&[command, unknown]).await;
+        assert_eq!(run.code, 1, "{run}");
+        assert!(run.stderr.contains("job not found"), "{run}");
+    }
+    let error = me.run(&["job", unknown, "--json"]).await.json_error();
+    assert_eq!((error["code"].as_str(), error["status"].as_u64()), (Some("not_found"), Some(404)));
+    let run = me.run(&["job", "../users/me"]).await;
+    assert!(run.code == 1 && run.stderr.contains("job not found"), "ids are path segments, not paths: {run}");
+    let run = me.run(&["job", ".."]).await;
+    assert!(run.code == 1 && run.stderr.contains("not an id"), "{run}");
+
+    let run = me.run(&["jobs", "--status", "DONE"]).await;
+    assert_eq!(run.code, 2, "{run}");
+
+    // The stored token goes only to the server that issued it.
+    let run = me.run(&["whoami", "--api-url", "http://127.0.0.1:9"]).await;
+    assert!(run.code == 4 && run.stderr.contains("not logged in to http://127.0.0.1:9"), "{run}");
+    let run = me.run_with_stdin(&["login", "-u", &user.email, "--password-stdin", "--api-url", "http://127.0.0.1:9"], "pw").await;
+    assert!(run.code == 1 && run.stderr.contains("cannot reach http://127.0.0.1:9"), "{run}");
+
+    // A token the server no longer accepts: its message, and the way out.
+    let mut stored: Value = serde_json::from_str(&std::fs::read_to_string(me.credentials()).unwrap()).unwrap();
+    stored["access_token"] = json!("not-a-token");
+    std::fs::write(me.credentials(), stored.to_string()).unwrap();
+    let run = me.run(&["whoami"]).await;
+    assert_eq!(run.code, 4, "{run}");
+    assert!(run.stderr.contains("hint: run `helix login"), "{run}");
+}
