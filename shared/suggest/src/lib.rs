@@ -1,0 +1,102 @@
+//! Mapping suggestions: given a sample of a content file and a target JSON Schema, propose for
+//! every target field the source column that fills it — with a confidence and the evidence — and
+//! emit a draft context the engine runs. Three signals make one score: sentence embeddings of
+//! the expanded names (all-MiniLM-L6-v2 via candle), lexical similarity through an abbreviation
+//! table (SAP names, German/French/Spanish headers), and the fit of the column's values to the
+//! field's schema. Columns are assigned one-to-one (Hungarian algorithm). Without a schema, one
+//! is inferred from the sample.
+//!
+//! ```no_run
+//! # use helix_suggest::*;
+//! let model = MiniLm::load(&model_dir()?)?;
+//! let schema: serde_json::Value = serde_json::from_str(r#"{"type":"object","properties":{"customer_id":{"type":"string"}}}"#).unwrap();
+//! let suggestion = suggest("orders.csv", b"KUNNR;MENGE\n4711;3\n", Some(&schema), Some(&model), &SuggestOptions::default())?;
+//! println!("{}", suggestion.context_yaml);
+//! # Ok::<(), SuggestError>(())
+//! ```
+
+mod draft;
+pub mod embed;
+pub mod eval;
+pub mod lexical;
+pub mod matcher;
+pub mod profile;
+pub mod sample;
+pub mod schema;
+#[cfg(test)]
+mod testing;
+
+pub use draft::{FieldReport, Report};
+pub use embed::{model_dir, Embedder, MiniLm, MODEL_DIR_VAR};
+pub use matcher::{MatchOptions, Signals};
+
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuggestError {
+    /// The content cannot be read or has no records.
+    #[error("content: {0}")]
+    Content(String),
+    /// The target schema is not one a mapping can be proposed for.
+    #[error("target schema: {0}")]
+    Schema(String),
+    /// The embedding model is missing or failed.
+    #[error("embedding model: {0}")]
+    Model(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SuggestOptions {
+    /// Records of the content read to learn the columns' values.
+    pub sample_records: usize,
+    pub matching: MatchOptions,
+}
+
+impl Default for SuggestOptions {
+    fn default() -> Self {
+        Self { sample_records: sample::DEFAULT_SAMPLE_RECORDS, matching: MatchOptions::default() }
+    }
+}
+
+/// What a suggestion produces.
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    /// The draft context, with each proposal's confidence and evidence as comments.
+    pub context_yaml: String,
+    pub report: Report,
+    /// The schema inferred from the sample when none was given.
+    pub inferred_schema: Option<Value>,
+}
+
+/// Proposes a context mapping `content` (a file named `content_name`) onto `schema`, or onto a
+/// schema inferred from the content when `schema` is `None`. `embedder` is needed for the
+/// combined signals only.
+pub fn suggest(
+    content_name: &str,
+    content: &[u8],
+    schema: Option<&Value>,
+    embedder: Option<&dyn Embedder>,
+    options: &SuggestOptions,
+) -> Result<Suggestion, SuggestError> {
+    let columns = sample::read(content_name, content, options.sample_records)?;
+    let records_sampled = columns.first().map_or(0, |c| c.values.len());
+    match schema {
+        Some(schema) => {
+            let (fields, skipped) = schema::target_fields(schema)?;
+            let matrix = matcher::score(&columns, &fields, embedder, options.matching.signals)?;
+            let matches = matrix.assign(options.matching.threshold);
+            Ok(draft::build(content_name, records_sampled, &columns, &fields, &matches, skipped, options.matching, None))
+        }
+        None => {
+            let inferred = schema::infer(&columns);
+            let (fields, _) = schema::target_fields(&inferred)?;
+            let matches = draft::identity(&columns);
+            Ok(draft::build(content_name, records_sampled, &columns, &fields, &matches, Vec::new(), options.matching, Some(inferred)))
+        }
+    }
+}
+
+/// Parses a target schema document (JSON text).
+pub fn parse_schema(name: &str, text: &str) -> Result<Value, SuggestError> {
+    serde_json::from_str(text).map_err(|e| SuggestError::Schema(format!("{name} line {}, column {}: {e}", e.line(), e.column())))
+}
