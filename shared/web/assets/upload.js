@@ -73,7 +73,7 @@ function put(ticket, blob, onProgress, signal) {
       else reject(new UploadError(storageRefusal(xhr)));
     });
     xhr.addEventListener('error', () =>
-      reject(new UploadError('The file could not be sent to storage: the connection failed or the storage service refused this page\'s origin (CORS).')));
+      reject(new UploadError('The file could not be sent to storage: the connection failed, or the upload was blocked (the dashboard\'s DASHBOARD_CONNECT_SRC or the bucket\'s CORS rules do not allow it).')));
     xhr.addEventListener('timeout', () => reject(new UploadError('The upload timed out. Try again.')));
     xhr.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
     signal?.addEventListener('abort', () => xhr.abort(), { once: true });
