@@ -2,6 +2,7 @@
 
 mod cases;
 mod remote;
+mod suggest;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -68,6 +69,8 @@ enum Command {
         /// Test files, or contexts whose NAME.tests.yaml to run (default: all *.tests.yaml here).
         paths: Vec<PathBuf>,
     },
+    /// Propose a draft context mapping INPUT onto a target schema (AI-assisted; review it).
+    Suggest(suggest::Args),
     #[command(flatten)]
     Remote(remote::Command),
 }
@@ -197,6 +200,7 @@ fn main() -> ExitCode {
         Command::Transform { mapping, output, rejects, quiet, inputs } => transform(mapping, output, rejects, quiet, inputs),
         Command::Preview { mapping, count, inputs } => preview(mapping, count, inputs),
         Command::Test { paths } => cases::run(&paths),
+        Command::Suggest(args) => suggest::run(args),
         Command::Remote(command) => return remote::run(command),
     };
     match result {

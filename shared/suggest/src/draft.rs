@@ -96,6 +96,12 @@ pub(crate) fn build(
     let mut reports = Vec::new();
     let mut unmapped = Vec::new();
     let mut used = vec![false; columns.len()];
+    let mut taken_by: Vec<Option<&str>> = vec![None; columns.len()];
+    for (field, m) in fields.iter().zip(matches) {
+        if let Some(c) = m.chosen {
+            taken_by[c] = Some(&field.path);
+        }
+    }
     for (field, m) in fields.iter().zip(matches) {
         let candidates: Vec<Candidate> = m
             .candidates
@@ -147,7 +153,12 @@ pub(crate) fn build(
             None => {
                 let best = m.candidates.first().map_or_else(
                     || "no source columns".to_owned(),
-                    |b| format!("best candidate {} scored {:.2}, below {:.2}", b.source, b.score, options.threshold),
+                    |b| match taken_by[b.column] {
+                        Some(other) if b.score >= options.threshold => {
+                            format!("best candidate {} ({:.2}) fits {other} better", b.source, b.score)
+                        }
+                        _ => format!("best candidate {} scored {:.2}, below {:.2}", b.source, b.score, options.threshold),
+                    },
                 );
                 let required = if field.required { ", required" } else { "" };
                 yaml.push_str(&format!("  # {} is not mapped{required}: {}\n", comment(&field.path), comment(&best)));
