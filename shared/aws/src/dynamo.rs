@@ -49,6 +49,25 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// A strongly consistent read of one item by its partition key.
+async fn get_by_key<T: serde::de::DeserializeOwned>(client: &Client, table: &str, key: &str, value: &str) -> Result<Option<T>, StoreError> {
+    let out = client.get_item().table_name(table).key(key, s(value)).consistent_read(true).send().await.map_err(backend)?;
+    out.item.map(from_item).transpose()
+}
+
+/// Writes a new item; `Conflict(taken)` when one with the same key exists.
+async fn create_new<T: Serialize>(client: &Client, table: &str, key: &str, value: &T, taken: &str) -> Result<(), StoreError> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(to_item(value)?))
+        .condition_expression(format!("attribute_not_exists({key})"))
+        .send()
+        .await
+        .map_err(|e| conditional(e, taken))?;
+    Ok(())
+}
+
 pub struct DynamoUserStore {
     client: Client,
     table: String,
@@ -63,28 +82,11 @@ impl DynamoUserStore {
 #[async_trait]
 impl UserStore for DynamoUserStore {
     async fn get(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("email", s(email))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
-        out.item.map(from_item).transpose()
+        get_by_key(&self.client, &self.table, "email", email).await
     }
 
     async fn create(&self, user: &User) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(user)?))
-            .condition_expression("attribute_not_exists(email)")
-            .send()
-            .await
-            .map_err(|e| conditional(e, "an account with this e-mail exists"))?;
-        Ok(())
+        create_new(&self.client, &self.table, "email", user, "an account with this e-mail exists").await
     }
 
     async fn save_profile(&self, user: &User) -> Result<(), StoreError> {
@@ -144,28 +146,11 @@ impl DynamoArtifactStore {
 #[async_trait]
 impl ArtifactStore for DynamoArtifactStore {
     async fn get(&self, id: &str) -> Result<Option<Artifact>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
-        out.item.map(from_item).transpose()
+        get_by_key(&self.client, &self.table, "id", id).await
     }
 
     async fn create(&self, artifact: &Artifact) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(artifact)?))
-            .condition_expression("attribute_not_exists(id)")
-            .send()
-            .await
-            .map_err(|e| conditional(e, "artifact id taken"))?;
-        Ok(())
+        create_new(&self.client, &self.table, "id", artifact, "artifact id taken").await
     }
 
     async fn put(&self, artifact: &Artifact) -> Result<(), StoreError> {
@@ -243,16 +228,7 @@ impl JobStore for DynamoJobStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
-        out.item.map(from_item).transpose()
+        get_by_key(&self.client, &self.table, "id", id).await
     }
 
     async fn list(
