@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the platform needs on this machine, into the project (.venv, .tools): idempotent,
 # and quick when everything is already there. `setup.sh` is enough for `make dev`;
-# `setup.sh --test` adds what only the tests use (s3s-fs, Chromium, the browser test's node modules).
+# `setup.sh --test` adds what only the Rust tests use (s3s-fs); tests/browser/run.sh installs its own
+# Chromium and node modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,14 +24,5 @@ if $want_test; then
   if [ ! -x .tools/bin/s3s-fs ]; then
     echo "setup: building s3s-fs 0.14.1 into .tools (a few minutes, once)"
     cargo install s3s-fs@0.14.1 --features binary --locked --root .tools --quiet
-  fi
-  if [ ! -x /usr/bin/chromium ]; then
-    echo "setup: installing Debian's Chromium for the browser test"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-  fi
-  if [ -f tests/browser/package-lock.json ] && [ ! -d tests/browser/node_modules ]; then
-    echo "setup: installing the browser test's node modules"
-    (cd tests/browser && npm ci --silent --no-audit --no-fund)
   fi
 fi
