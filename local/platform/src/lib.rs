@@ -158,6 +158,9 @@ impl Platform {
                 }
             }
         }));
+        if options.run_job_worker {
+            tasks.extend(gpu_worker(&settings, &clients));
+        }
         let watcher = Arc::new(UploadWatcher::new(UploadWatcherDeps::new(&settings, &clients)));
         let uploads_url = provisioned.queue_urls.get("UploadEventsQueue").cloned().unwrap_or_default();
         tasks.push(tokio::spawn(pollers::poll(clients.sqs.clone(), uploads_url, move |event| {
@@ -170,6 +173,26 @@ impl Platform {
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
+}
+
+/// The GPU container worker's loop, on the CPU, against the emulated GPU queue; the model loads
+/// on the first job. Without a model (`scripts/setup.sh` installs it) suggest-mapping jobs wait.
+fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<JoinHandle<()>> {
+    let dir = match helix_suggest::model_dir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            tracing::warn!(error = %e, "no GPU worker: suggest-mapping jobs will stay PENDING");
+            return None;
+        }
+    };
+    let worker = Arc::new(helix_gpu_worker::GpuWorker::new(
+        JobWorkerDeps::new(settings, clients),
+        Arc::new(helix_suggest::LazyMiniLm::new(dir)),
+    ));
+    // Short polls, so that a stopping platform is not held up.
+    let options = helix_gpu_worker::PollOptions { wait_seconds: 1, ..helix_gpu_worker::PollOptions::default() };
+    let poll = helix_gpu_worker::poll(clients.sqs.clone(), settings.gpu_queue_url.clone(), worker, options, std::future::pending());
+    Some(tokio::spawn(poll))
 }
 
 impl Drop for Platform {

@@ -138,3 +138,25 @@ fn device() -> Result<Device, SuggestError> {
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
+
+/// The model, loaded on first use: for processes that may never need it (the local platform
+/// starts one per end-to-end test).
+pub struct LazyMiniLm {
+    dir: PathBuf,
+    model: std::sync::OnceLock<Result<MiniLm, String>>,
+}
+
+impl LazyMiniLm {
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir, model: std::sync::OnceLock::new() }
+    }
+}
+
+impl Embedder for LazyMiniLm {
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, SuggestError> {
+        match self.model.get_or_init(|| MiniLm::load(&self.dir).map_err(|e| e.to_string())) {
+            Ok(model) => model.embed(texts),
+            Err(e) => Err(SuggestError::Model(e.clone())),
+        }
+    }
+}

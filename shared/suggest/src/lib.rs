@@ -27,7 +27,7 @@ pub mod schema;
 mod testing;
 
 pub use draft::{FieldReport, Report};
-pub use embed::{model_dir, Embedder, MiniLm, MODEL_DIR_VAR};
+pub use embed::{model_dir, Embedder, LazyMiniLm, MiniLm, MODEL_DIR_VAR};
 pub use matcher::{MatchOptions, Signals};
 
 use serde_json::Value;

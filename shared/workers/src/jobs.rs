@@ -1,3 +1,4 @@
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +44,7 @@ impl JobWorkerDeps {
 
 /// Why an attempt did not complete the job.
 #[derive(Debug)]
-enum AttemptError {
+pub enum AttemptError {
     /// The job itself is wrong (bad CSV, invalid context): retrying cannot help; the job fails now.
     Input(String),
     /// Storage or the machine failed: another delivery may succeed.
@@ -62,6 +63,130 @@ impl From<EngineError> for AttemptError {
             EngineError::Io(io) => Self::Transient(format!("scratch storage: {io}")),
             other => Self::Input(other.to_string()),
         }
+    }
+}
+
+/// What every job worker does with a job message, at most once per payload (the idempotency
+/// record): claim the job (`PENDING` → `RUNNING`), run `attempt`, and settle the job — `COMPLETED`,
+/// `FAILED` for bad input or on the last delivery, or handed back for the next delivery.
+/// `handler` names the worker in the idempotency key.
+pub async fn run_job_once<F, Fut>(deps: &JobWorkerDeps, handler: &str, kind: JobKind, body: &str, deliveries: u32, attempt: F) -> MessageOutcome
+where
+    F: FnOnce(Job) -> Fut,
+    Fut: Future<Output = Result<JobOutcome, AttemptError>>,
+{
+    let key = payload_key(handler, body);
+    run_once(&*deps.idempotency, &key, deps.lease, || run_job(deps, kind, body, deliveries, attempt)).await
+}
+
+async fn run_job<F, Fut>(deps: &JobWorkerDeps, kind: JobKind, body: &str, deliveries: u32, attempt: F) -> MessageOutcome
+where
+    F: FnOnce(Job) -> Fut,
+    Fut: Future<Output = Result<JobOutcome, AttemptError>>,
+{
+    let Ok(JobMessage { job_id }) = serde_json::from_str::<JobMessage>(body) else {
+        // Kept, not dropped: after its deliveries it waits in the dead-letter queue for a person.
+        return MessageOutcome::Retry(format!("not a job message: {body:.200}"));
+    };
+    let job = match deps.jobs.get(&job_id).await {
+        Ok(Some(job)) => job,
+        Ok(None) => return MessageOutcome::Retry(format!("job {job_id} does not exist")),
+        Err(e) => return MessageOutcome::Retry(e.to_string()),
+    };
+    if job.kind != kind {
+        return MessageOutcome::Retry(format!("job {job_id} is a {:?} job, not for the {kind:?} worker", job.kind));
+    }
+    if job.status.is_terminal() {
+        tracing::info!(%job_id, status = job.status.as_str(), "job already finished; duplicate message");
+        return MessageOutcome::Done;
+    }
+    let now = Timestamp::now();
+    let claimed = match deps.jobs.claim(&job, now, now.plus(deps.lease)).await {
+        Ok(claimed) => claimed,
+        Err(StoreError::Conflict(reason)) => return MessageOutcome::Retry(format!("job {job_id}: {reason}")),
+        Err(e) => return MessageOutcome::Retry(e.to_string()),
+    };
+    tracing::info!(%job_id, attempt = claimed.attempts, deliveries, "job started");
+    let outcome = match attempt(claimed.clone()).await {
+        Ok(outcome) => outcome,
+        Err(AttemptError::Input(error)) => JobOutcome::Failed { error },
+        Err(AttemptError::Transient(error)) if deliveries < deps.max_attempts => {
+            tracing::warn!(%job_id, %error, deliveries, "attempt failed; the job will be retried");
+            if let Err(e) = deps.jobs.release(&claimed, &error).await {
+                tracing::warn!(%job_id, error = %e, "could not hand the job back");
+            }
+            return MessageOutcome::Retry(error);
+        }
+        Err(AttemptError::Transient(error)) => {
+            let error = format!("gave up after {deliveries} attempts: {error}");
+            settle(deps, &claimed, JobOutcome::Failed { error: error.clone() }).await;
+            // The message still goes to the dead-letter queue, for a person to look at.
+            return MessageOutcome::Retry(error);
+        }
+    };
+    settle(deps, &claimed, outcome).await
+}
+
+async fn settle(deps: &JobWorkerDeps, claimed: &Job, outcome: JobOutcome) -> MessageOutcome {
+    match deps.jobs.finish(claimed, &outcome).await {
+        Ok(job) => {
+            tracing::info!(job_id = %job.id, status = job.status.as_str(), error = job.error.as_deref().unwrap_or(""), "job finished");
+            MessageOutcome::Done
+        }
+        // A later attempt took the job over after our lease ran out; it settles the job.
+        Err(StoreError::Conflict(reason)) => {
+            tracing::warn!(job_id = %claimed.id, %reason, "outcome discarded");
+            MessageOutcome::Done
+        }
+        Err(e) => MessageOutcome::Retry(format!("recording the outcome of job {}: {e}", claimed.id)),
+    }
+}
+
+impl JobWorkerDeps {
+    /// An input artifact of a job, if it is still available.
+    pub async fn input_artifact(&self, id: &str) -> Result<Artifact, AttemptError> {
+        self.artifacts
+            .get(id)
+            .await?
+            .filter(|a| a.status == ArtifactStatus::Available)
+            .ok_or_else(|| AttemptError::Input(format!("input artifact {id} is no longer available")))
+    }
+
+    /// A context or schema: `(file name, text)`.
+    pub async fn document(&self, id: Option<&str>, scratch: &Path) -> Result<Option<(String, String)>, AttemptError> {
+        let Some(id) = id else { return Ok(None) };
+        let artifact = self.input_artifact(id).await?;
+        let path = scratch.join(format!("doc-{id}"));
+        self.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
+            AttemptError::Transient(format!("{} could not be read from storage: {e}", artifact.filename))
+        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|_| AttemptError::Input(format!("{} is not UTF-8 text", artifact.filename)))?;
+        Ok(Some((artifact.filename, text)))
+    }
+
+    /// Uploads a file the job produced and records it as the owner's artifact. Its id derives
+    /// from the key, so a retried attempt overwrites rather than duplicates.
+    pub async fn put_output(&self, job: &Job, kind: ArtifactKind, key: String, path: &Path, content_type: &str) -> Result<Artifact, AttemptError> {
+        self.blobs.put_file(&key, path, content_type).await?;
+        let size_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
+        let filename = key.rsplit('/').next().unwrap_or("result.json").to_owned();
+        let artifact = Artifact {
+            id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string(),
+            owner_id: job.owner_id.clone(),
+            kind,
+            filename,
+            content_type: content_type.to_owned(),
+            size_bytes,
+            status: ArtifactStatus::Available,
+            s3_key: key,
+            job_id: Some(job.id.clone()),
+            created_at: Timestamp::now(),
+            rejected_reason: None,
+            expires_at: None,
+        };
+        self.artifacts.put(&artifact).await?;
+        Ok(artifact)
     }
 }
 
@@ -87,67 +212,7 @@ impl JobWorker {
     async fn handle_message(&self, message: SqsMessage) -> MessageOutcome {
         let deliveries = receive_count(&message);
         let body = message.body.unwrap_or_default();
-        let key = payload_key("job-worker", &body);
-        run_once(&*self.deps.idempotency, &key, self.deps.lease, || self.run_message(&body, deliveries)).await
-    }
-
-    async fn run_message(&self, body: &str, deliveries: u32) -> MessageOutcome {
-        let Ok(JobMessage { job_id }) = serde_json::from_str::<JobMessage>(body) else {
-            // Kept, not dropped: after its deliveries it waits in the dead-letter queue for a person.
-            return MessageOutcome::Retry(format!("not a job message: {body:.200}"));
-        };
-        let job = match self.deps.jobs.get(&job_id).await {
-            Ok(Some(job)) => job,
-            Ok(None) => return MessageOutcome::Retry(format!("job {job_id} does not exist")),
-            Err(e) => return MessageOutcome::Retry(e.to_string()),
-        };
-        if job.kind != JobKind::Transform {
-            return MessageOutcome::Retry(format!("job {job_id} is a {:?} job, not for the transform worker", job.kind));
-        }
-        if job.status.is_terminal() {
-            tracing::info!(%job_id, status = job.status.as_str(), "job already finished; duplicate message");
-            return MessageOutcome::Done;
-        }
-        let now = Timestamp::now();
-        let claimed = match self.deps.jobs.claim(&job, now, now.plus(self.deps.lease)).await {
-            Ok(claimed) => claimed,
-            Err(StoreError::Conflict(reason)) => return MessageOutcome::Retry(format!("job {job_id}: {reason}")),
-            Err(e) => return MessageOutcome::Retry(e.to_string()),
-        };
-        tracing::info!(%job_id, attempt = claimed.attempts, deliveries, "job started");
-        let outcome = match self.attempt(&claimed).await {
-            Ok(outcome) => outcome,
-            Err(AttemptError::Input(error)) => JobOutcome::Failed { error },
-            Err(AttemptError::Transient(error)) if deliveries < self.deps.max_attempts => {
-                tracing::warn!(%job_id, %error, deliveries, "attempt failed; the job will be retried");
-                if let Err(e) = self.deps.jobs.release(&claimed, &error).await {
-                    tracing::warn!(%job_id, error = %e, "could not hand the job back");
-                }
-                return MessageOutcome::Retry(error);
-            }
-            Err(AttemptError::Transient(error)) => {
-                let error = format!("gave up after {deliveries} attempts: {error}");
-                self.settle(&claimed, JobOutcome::Failed { error: error.clone() }).await;
-                // The message still goes to the dead-letter queue, for a person to look at.
-                return MessageOutcome::Retry(error);
-            }
-        };
-        self.settle(&claimed, outcome).await
-    }
-
-    async fn settle(&self, claimed: &Job, outcome: JobOutcome) -> MessageOutcome {
-        match self.deps.jobs.finish(claimed, &outcome).await {
-            Ok(job) => {
-                tracing::info!(job_id = %job.id, status = job.status.as_str(), error = job.error.as_deref().unwrap_or(""), "job finished");
-                MessageOutcome::Done
-            }
-            // A later attempt took the job over after our lease ran out; it settles the job.
-            Err(StoreError::Conflict(reason)) => {
-                tracing::warn!(job_id = %claimed.id, %reason, "outcome discarded");
-                MessageOutcome::Done
-            }
-            Err(e) => MessageOutcome::Retry(format!("recording the outcome of job {}: {e}", claimed.id)),
-        }
+        run_job_once(&self.deps, "job-worker", JobKind::Transform, &body, deliveries, |job| async move { self.attempt(&job).await }).await
     }
 
     /// One run of the job: inputs from S3 to scratch files, the engine, results back to S3. The
@@ -156,11 +221,11 @@ impl JobWorker {
     async fn attempt(&self, job: &Job) -> Result<JobOutcome, AttemptError> {
         let scratch = tempfile::tempdir_in(&self.deps.scratch_dir)
             .map_err(|e| AttemptError::Transient(format!("scratch directory: {e}")))?;
-        let context = self.document(job.inputs.context_artifact_id.as_deref(), scratch.path()).await?;
-        let schema = self.document(job.inputs.schema_artifact_id.as_deref(), scratch.path()).await?;
+        let context = self.deps.document(job.inputs.context_artifact_id.as_deref(), scratch.path()).await?;
+        let schema = self.deps.document(job.inputs.schema_artifact_id.as_deref(), scratch.path()).await?;
         let mut contents = Vec::new();
         for (i, id) in job.inputs.content_artifact_ids.iter().enumerate() {
-            let artifact = self.input_artifact(id).await?;
+            let artifact = self.deps.input_artifact(id).await?;
             let path = scratch.path().join(format!("content-{i}"));
             self.deps.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
                 AttemptError::Transient(format!("content file {} could not be read from storage: {e}", artifact.filename))
@@ -189,53 +254,13 @@ impl JobWorker {
         })
     }
 
-    async fn input_artifact(&self, id: &str) -> Result<Artifact, AttemptError> {
-        self.deps
-            .artifacts
-            .get(id)
-            .await?
-            .filter(|a| a.status == ArtifactStatus::Available)
-            .ok_or_else(|| AttemptError::Input(format!("input artifact {id} is no longer available")))
-    }
-
-    /// A context or schema: `(file name, text)`.
-    async fn document(&self, id: Option<&str>, scratch: &Path) -> Result<Option<(String, String)>, AttemptError> {
-        let Some(id) = id else { return Ok(None) };
-        let artifact = self.input_artifact(id).await?;
-        let path = scratch.join(format!("doc-{id}"));
-        self.deps.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
-            AttemptError::Transient(format!("{} could not be read from storage: {e}", artifact.filename))
-        })?;
-        let text = std::fs::read_to_string(&path)
-            .map_err(|_| AttemptError::Input(format!("{} is not UTF-8 text", artifact.filename)))?;
-        Ok(Some((artifact.filename, text)))
-    }
-
     async fn output_artifact(&self, job: &Job, kind: ArtifactKind, key: String, path: &Path) -> Result<Artifact, AttemptError> {
         let content_type = if kind == ArtifactKind::Result && !starts_with_array(path) {
             "application/x-ndjson"
         } else {
             "application/json"
         };
-        self.deps.blobs.put_file(&key, path, content_type).await?;
-        let size_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
-        let filename = key.rsplit('/').next().unwrap_or("result.json").to_owned();
-        let artifact = Artifact {
-            id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string(),
-            owner_id: job.owner_id.clone(),
-            kind,
-            filename,
-            content_type: content_type.to_owned(),
-            size_bytes,
-            status: ArtifactStatus::Available,
-            s3_key: key,
-            job_id: Some(job.id.clone()),
-            created_at: Timestamp::now(),
-            rejected_reason: None,
-            expires_at: None,
-        };
-        self.deps.artifacts.put(&artifact).await?;
-        Ok(artifact)
+        self.deps.put_output(job, kind, key, path, content_type).await
     }
 }
 

@@ -9,6 +9,6 @@ mod sweeper;
 pub mod uploads;
 
 pub use batch::{batch_response, MessageOutcome};
-pub use jobs::{JobWorker, JobWorkerDeps};
+pub use jobs::{run_job_once, AttemptError, JobWorker, JobWorkerDeps};
 pub use sweeper::JobSweeper;
 pub use uploads::{UploadWatcher, UploadWatcherDeps};

@@ -1,0 +1,86 @@
+//! A suggest-mapping job runs end to end through the GPU queue and the GPU worker (on the CPU,
+//! with the real model from .venv), and its draft context runs as a normal transform job.
+
+use helix_e2e::{StatusCode, TestPlatform};
+use serde_json::{json, Value};
+
+const ORDERS: &[u8] = b"VBELN;KUNNR;ERDAT;NETWR;WAERS;Bemerkung\n\
+0000012345;0000100234;20240301;1.234,50;EUR;eilig\n\
+0000012346;0000100871;20240302;99,90;EUR;\n\
+0000012347;0000100912;20240305;2.750,00;USD;\n";
+
+#[tokio::test]
+async fn a_suggested_mapping_runs_as_a_transform_job() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let schema = json!({
+        "type": "object",
+        "required": ["order_number", "customer_id", "order_date", "net_value", "currency"],
+        "properties": {
+            "order_number": {"type": "string", "description": "Sales document number"},
+            "customer_id": {"type": "string"},
+            "order_date": {"type": "string", "format": "date"},
+            "net_value": {"type": "number"},
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "loyalty_tier": {"type": "string", "enum": ["gold", "silver"]}
+        }
+    });
+    let content = t.upload(&user.token, "orders.csv", "text/csv", "content", ORDERS).await;
+    let schema_id = t.upload(&user.token, "order.schema.json", "application/json", "schema", schema.to_string().as_bytes()).await;
+    let (status, job) = t
+        .post_json(&user.token, "/api/v1/jobs", &json!({"kind": "suggest-mapping", "content_artifact_ids": [content], "schema_artifact_id": schema_id}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let job = t.wait_job(&user.token, job["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "COMPLETED", "{job}");
+    assert_eq!(job["result_path"], format!("results/{}/context.yaml", job["id"].as_str().unwrap()));
+
+    let report: Value = serde_json::from_slice(&t.download(&user.token, job["error_report_artifact_id"].as_str().unwrap()).await).unwrap();
+    let mapped: Vec<(&str, Option<&str>)> =
+        report["fields"].as_array().unwrap().iter().map(|f| (f["target"].as_str().unwrap(), f["source"].as_str())).collect();
+    assert_eq!(
+        mapped,
+        [
+            ("order_number", Some("VBELN")),
+            ("customer_id", Some("KUNNR")),
+            ("order_date", Some("ERDAT")),
+            ("net_value", Some("NETWR")),
+            ("currency", Some("WAERS")),
+            ("loyalty_tier", None),
+        ],
+        "{report:#}"
+    );
+    assert!(report["fields"][0]["candidates"].as_array().unwrap().len() == 3);
+    assert_eq!(job["records_out"], 5);
+    assert_eq!(job["records_rejected"], 1);
+
+    // The draft is a context artifact of the user's: submit it as it is.
+    let draft = job["result_artifact_id"].as_str().unwrap();
+    let (status, transform) = t
+        .post_json(
+            &user.token,
+            "/api/v1/jobs",
+            &json!({"content_artifact_ids": [content], "context_artifact_id": draft, "schema_artifact_id": schema_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{transform}");
+    let transform = t.wait_job(&user.token, transform["id"].as_str().unwrap()).await;
+    assert_eq!((transform["status"].as_str(), transform["records_out"].as_u64()), (Some("COMPLETED"), Some(3)), "{transform}");
+    let records: Value = serde_json::from_slice(&t.download(&user.token, transform["result_artifact_id"].as_str().unwrap()).await).unwrap();
+    assert_eq!(
+        records[0],
+        json!({"order_number": "0000012345", "customer_id": "0000100234", "order_date": "2024-03-01", "net_value": 1234.5, "currency": "EUR"})
+    );
+}
+
+#[tokio::test]
+async fn unreadable_content_fails_the_suggestion_with_a_reason() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let content = t.upload(&user.token, "broken.csv", "text/csv", "content", b"A;B\n1;\"unterminated\n").await;
+    let (status, job) = t.post_json(&user.token, "/api/v1/jobs", &json!({"kind": "suggest-mapping", "content_artifact_ids": [content]})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let job = t.wait_job(&user.token, job["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert!(job["error"].as_str().unwrap().contains("unterminated"), "{job}");
+}
