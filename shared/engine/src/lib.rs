@@ -13,6 +13,7 @@
 //! ```
 
 mod context;
+mod direct;
 mod error;
 pub mod formats;
 mod limits;
@@ -73,6 +74,8 @@ pub struct Reject {
 pub struct Transformation {
     plan: Plan,
     target: Option<Target>,
+    /// The direct path, where the mapping has a fixed shape of scalars.
+    direct: Option<direct::Shape>,
     threads: usize,
 }
 
@@ -91,7 +94,8 @@ pub fn compile_with_limits(context: Option<Source<'_>>, schema: Option<Source<'_
     };
     let target = schema.map(Target::compile).transpose()?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    Ok(Transformation { plan, target, threads })
+    let direct = direct::Shape::new(&plan, target.as_ref());
+    Ok(Transformation { plan, target, direct, threads })
 }
 
 /// Checks that a schema is JSON and a valid JSON Schema.
@@ -109,6 +113,12 @@ impl Transformation {
     /// Defaults to the available parallelism (at most 8).
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
+    }
+
+    /// Every record through the general path (tests compare the two paths).
+    #[cfg(test)]
+    pub(crate) fn disable_direct(&mut self) {
+        self.direct = None;
     }
 
     pub fn output_format(&self) -> OutputFormat {

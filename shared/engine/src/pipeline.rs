@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::context::{OutputFormat, Plan};
+use crate::direct::{General, Shape};
 use crate::error::EngineError;
 use crate::formats::{self, RecordReader};
 use crate::mapping::jinja::{self, LookupTable};
@@ -39,6 +40,8 @@ struct Batch {
 struct Worker {
     header: Option<Arc<Header>>,
     columns: Columns,
+    /// Reused text buffer of the direct path's validation.
+    scratch: String,
 }
 
 impl Worker {
@@ -107,10 +110,54 @@ fn transform(t: &Transformation, worker: &mut Worker, unit: &Unit) -> Result<Opt
     Ok(Some(value))
 }
 
+/// The direct path (see `direct`): `Ok(true)` written, `Ok(false)` filtered out.
+fn direct(t: &Transformation, shape: &Shape, worker: &mut Worker, unit: &Unit, out: &mut Vec<u8>) -> Result<bool, General> {
+    let plan = &t.plan;
+    let Some(mapping) = &plan.mapping else { return Err(General) };
+    if unit.record.problem.is_some() {
+        return Err(General);
+    }
+    let columns = worker.columns(plan, &unit.record.data);
+    let ev = evaluator(plan);
+    let meta_fn = || meta(unit);
+    let mut scope = LazyScope::new(&unit.record.data, unit.items.as_deref(), None, &meta_fn);
+    if let Some(f) = &plan.filter {
+        if !ev.truth(f, columns, &mut scope).map_err(|_| General)? {
+            return Ok(false);
+        }
+    }
+    let mut slots = Vec::with_capacity(mapping.fields.len());
+    shape.eval(&mapping.fields, &ev, columns, &mut scope, &mut slots)?;
+    if !shape.valid(t.target.as_ref(), &slots, &mut worker.scratch) {
+        return Err(General);
+    }
+    if plan.output == OutputFormat::Json {
+        out.extend_from_slice(b",\n");
+    }
+    shape.write(out, &slots);
+    if plan.output == OutputFormat::Ndjson {
+        out.push(b'\n');
+    }
+    Ok(true)
+}
+
 fn process(t: &Transformation, worker: &mut Worker, units: Vec<Unit>) -> Batch {
     let mut batch = Batch { bytes: Vec::with_capacity(units.len() * 256), rejects: Vec::new(), counts: Counts::default() };
     for unit in &units {
         batch.counts.records_in += unit.items.as_ref().map_or(1, |i| i.len() as u64);
+        if let Some(shape) = &t.direct {
+            match direct(t, shape, worker, unit, &mut batch.bytes) {
+                Ok(true) => {
+                    batch.counts.out += 1;
+                    continue;
+                }
+                Ok(false) => {
+                    batch.counts.filtered += 1;
+                    continue;
+                }
+                Err(General) => {}
+            }
+        }
         match transform(t, worker, unit) {
             Ok(Some(v)) => {
                 batch.counts.out += 1;

@@ -1,8 +1,9 @@
 //! The target JSON Schema: compiled once (draft from `$schema`, 2020-12 by default; draft 7
 //! etc. honoured), used for schema-driven casts of mapped text and for per-record validation.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::direct::{Entry, Node, Scalar, Slots};
 use crate::error::EngineError;
 use crate::mapping::{cast_text, Cast};
 use crate::Source;
@@ -21,6 +22,260 @@ struct CastNode {
 pub struct Target {
     validator: jsonschema::Validator,
     casts: CastNode,
+    schema: Value,
+}
+
+/// What the schema-driven cast does to one scalar leaf.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LeafCast {
+    pub to: Option<Cast>,
+    pub empty_is_null: bool,
+}
+
+/// The target schema compiled for one record shape (see `direct`): object structure checked
+/// here, every leaf by the jsonschema validator of its own subschema. Compiled only from
+/// keywords whose meaning on that shape is exactly this, so it agrees with the full validator.
+pub enum ShapeCheck {
+    Any,
+    Never,
+    Leaf(Box<LeafCheck>),
+    Object {
+        /// Entries (by index) that `required` names; leaves may be absent at run time.
+        required: Vec<usize>,
+        /// One check per entry of the shape's object.
+        entries: Vec<ShapeCheck>,
+    },
+}
+
+/// Keywords an object node of the shape may have: anything else makes the shape check
+/// unavailable (records are then validated as values by the full validator).
+const OBJECT_KEYWORDS: [&str; 16] = [
+    "type", "properties", "required", "additionalProperties", "$schema", "$id", "$comment", "title", "description", "default",
+    "examples", "deprecated", "readOnly", "writeOnly", "$defs", "definitions",
+];
+
+impl ShapeCheck {
+    pub fn is_valid(&self, entries: &[Entry], slots: &Slots<'_>, scratch: &mut String) -> bool {
+        match self {
+            ShapeCheck::Object { required, entries: checks } => {
+                for &i in required {
+                    if matches!(entries[i].node, Node::Leaf(s) if slots[s].is_none()) {
+                        return false;
+                    }
+                }
+                entries.iter().zip(checks).all(|(e, check)| match (&e.node, check) {
+                    (_, ShapeCheck::Any) => true,
+                    (Node::Leaf(s), check) => match &slots[*s] {
+                        None => true,
+                        Some(v) => match check {
+                            ShapeCheck::Leaf(leaf) => leaf.is_valid(v, scratch),
+                            _ => false,
+                        },
+                    },
+                    (Node::Object(children), check @ ShapeCheck::Object { .. }) => check.is_valid(children, slots, scratch),
+                    (Node::Object(_), _) => false,
+                })
+            }
+            ShapeCheck::Any => true,
+            ShapeCheck::Never | ShapeCheck::Leaf(_) => false,
+        }
+    }
+}
+
+/// A leaf's subschema: the simple assertions checked here, the rest (patterns, formats,
+/// combinators, …) by a jsonschema validator of just those keywords. A leaf is a scalar, and
+/// on a scalar these keywords are independent of each other, so the split changes nothing.
+#[derive(Default)]
+pub struct LeafCheck {
+    /// Bit set of `TYPE_*`; `None`: no `type` keyword.
+    types: Option<u8>,
+    min_length: Option<u64>,
+    max_length: Option<u64>,
+    minimum: Option<Bound>,
+    maximum: Option<Bound>,
+    exclusive_minimum: Option<Bound>,
+    exclusive_maximum: Option<Bound>,
+    /// `enum` (or `const` as a one-element enum).
+    one_of_values: Vec<Vec<Value>>,
+    rest: Option<jsonschema::Validator>,
+}
+
+const TYPE_NULL: u8 = 1;
+const TYPE_BOOLEAN: u8 = 2;
+const TYPE_INTEGER: u8 = 4;
+const TYPE_NUMBER: u8 = 8;
+const TYPE_STRING: u8 = 16;
+
+/// A numeric limit in the representation serde_json parsed it into.
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    Int(i64),
+    Float(f64),
+}
+
+/// Integers up to 2^53 convert to `f64` exactly.
+const EXACT: i64 = 1 << 53;
+
+impl Bound {
+    fn of(v: &Value) -> Option<Bound> {
+        let n = v.as_number()?;
+        match (n.as_i64(), n.is_f64()) {
+            (Some(i), _) => Some(Bound::Int(i)),
+            (None, true) => n.as_f64().map(Bound::Float),
+            (None, false) => None,
+        }
+    }
+
+    /// `value` compared to the limit, where that comparison is exact in our arithmetic.
+    fn cmp(self, value: &serde_json::Number) -> Option<std::cmp::Ordering> {
+        match (value.as_i64(), value.is_f64(), self) {
+            (Some(v), _, Bound::Int(b)) => Some(v.cmp(&b)),
+            (Some(v), _, Bound::Float(b)) if v.abs() <= EXACT => (v as f64).partial_cmp(&b),
+            (None, true, Bound::Int(b)) if b.abs() <= EXACT => value.as_f64()?.partial_cmp(&(b as f64)),
+            (None, true, Bound::Float(b)) => value.as_f64()?.partial_cmp(&b),
+            _ => None,
+        }
+    }
+}
+
+fn type_bits(v: &Value) -> Option<u8> {
+    let bit = |t: &Value| match t.as_str()? {
+        "null" => Some(TYPE_NULL),
+        "boolean" => Some(TYPE_BOOLEAN),
+        "integer" => Some(TYPE_INTEGER),
+        "number" => Some(TYPE_NUMBER),
+        "string" => Some(TYPE_STRING),
+        "object" | "array" => Some(0),
+        _ => None,
+    };
+    match v {
+        Value::Array(ts) => ts.iter().try_fold(0, |acc, t| Some(acc | bit(t)?)),
+        t => bit(t),
+    }
+}
+
+/// Keywords that assert nothing.
+const ANNOTATIONS: [&str; 9] = ["$schema", "$comment", "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly"];
+
+impl LeafCheck {
+    fn compile(schema: &Map<String, Value>, draft: Option<&Value>) -> Option<LeafCheck> {
+        let mut leaf = LeafCheck::default();
+        let mut rest = Map::new();
+        // Draft 4's boolean exclusiveMinimum/Maximum modify minimum/maximum: leave them together.
+        let modifies = |k: &str| schema.get(k).is_some_and(Value::is_boolean);
+        for (k, v) in schema {
+            let native = match k.as_str() {
+                k if ANNOTATIONS.contains(&k) => true,
+                "type" => type_bits(v).map(|t| leaf.types = Some(t)).is_some(),
+                "minLength" => v.as_u64().map(|n| leaf.min_length = Some(n)).is_some(),
+                "maxLength" => v.as_u64().map(|n| leaf.max_length = Some(n)).is_some(),
+                "minimum" if !modifies("exclusiveMinimum") => Bound::of(v).map(|b| leaf.minimum = Some(b)).is_some(),
+                "maximum" if !modifies("exclusiveMaximum") => Bound::of(v).map(|b| leaf.maximum = Some(b)).is_some(),
+                "exclusiveMinimum" => Bound::of(v).map(|b| leaf.exclusive_minimum = Some(b)).is_some(),
+                "exclusiveMaximum" => Bound::of(v).map(|b| leaf.exclusive_maximum = Some(b)).is_some(),
+                "enum" => v.as_array().map(|values| leaf.one_of_values.push(values.clone())).is_some(),
+                "const" => {
+                    leaf.one_of_values.push(vec![v.clone()]);
+                    true
+                }
+                _ => false,
+            };
+            if !native {
+                rest.insert(k.clone(), v.clone());
+            }
+        }
+        if !rest.is_empty() {
+            if let Some(d) = draft {
+                rest.insert("$schema".into(), d.clone());
+            }
+            leaf.rest = Some(validator_options().build(&Value::Object(rest)).ok()?);
+        }
+        Some(leaf)
+    }
+
+    /// `true`: valid. `false`: invalid, or not decidable here.
+    fn is_valid(&self, v: &Scalar<'_>, scratch: &mut String) -> bool {
+        if let Some(types) = self.types {
+            let bits = match v {
+                Scalar::Null => TYPE_NULL,
+                Scalar::Bool(_) => TYPE_BOOLEAN,
+                Scalar::Str(_) => TYPE_STRING,
+                Scalar::Num(n) if n.is_f64() => TYPE_NUMBER,
+                Scalar::Num(_) => TYPE_NUMBER | TYPE_INTEGER,
+            };
+            if types & bits == 0 {
+                return false;
+            }
+        }
+        match v {
+            Scalar::Str(s) if self.min_length.is_some() || self.max_length.is_some() => {
+                let len = s.chars().count() as u64;
+                if self.min_length.is_some_and(|m| len < m) || self.max_length.is_some_and(|m| len > m) {
+                    return false;
+                }
+            }
+            Scalar::Num(n) => {
+                use std::cmp::Ordering::*;
+                let checks = [(self.minimum, &[Greater, Equal][..]), (self.maximum, &[Less, Equal]), (self.exclusive_minimum, &[Greater]), (self.exclusive_maximum, &[Less])];
+                for (bound, allowed) in checks {
+                    if let Some(b) = bound {
+                        if !b.cmp(n).is_some_and(|o| allowed.contains(&o)) {
+                            return false;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        for values in &self.one_of_values {
+            let found = values.iter().any(|e| match (v, e) {
+                (Scalar::Str(s), Value::String(e)) => s == e,
+                (Scalar::Null, Value::Null) => true,
+                (Scalar::Bool(b), Value::Bool(e)) => b == e,
+                // Same representation: equal. 1 vs 1.0 is left to the full validator.
+                (Scalar::Num(n), Value::Number(e)) => n == e,
+                _ => false,
+            });
+            if !found {
+                return false;
+            }
+        }
+        match &self.rest {
+            Some(validator) => rest_valid(validator, v, scratch),
+            None => true,
+        }
+    }
+}
+
+fn rest_valid(validator: &jsonschema::Validator, v: &Scalar<'_>, scratch: &mut String) -> bool {
+    match v {
+        Scalar::Null => validator.is_valid(&Value::Null),
+        Scalar::Bool(b) => validator.is_valid(&Value::Bool(*b)),
+        Scalar::Num(n) => validator.is_valid(&Value::Number(n.clone())),
+        Scalar::Str(s) => {
+            // The text goes into a reused buffer: no allocation per leaf.
+            scratch.clear();
+            scratch.push_str(s);
+            let value = Value::String(std::mem::take(scratch));
+            let valid = validator.is_valid(&value);
+            if let Value::String(buf) = value {
+                *scratch = buf;
+            }
+            valid
+        }
+    }
+}
+
+fn mentions_references(schema: &Value) -> bool {
+    match schema {
+        Value::Object(m) => m.iter().any(|(k, v)| matches!(k.as_str(), "$ref" | "$dynamicRef" | "$recursiveRef") || mentions_references(v)),
+        Value::Array(items) => items.iter().any(mentions_references),
+        _ => false,
+    }
+}
+
+fn validator_options() -> jsonschema::ValidationOptions<'static> {
+    jsonschema::options().should_validate_formats(true)
 }
 
 #[derive(Debug)]
@@ -136,14 +391,89 @@ impl Target {
         if !schema.is_object() && !schema.is_boolean() {
             return Err(schema_error(&src, None, None, "a JSON Schema must be an object (or true/false)".into()));
         }
-        let validator = jsonschema::options().should_validate_formats(true).build(&schema).map_err(|e| {
+        let validator = validator_options().build(&schema).map_err(|e| {
             let at = e.instance_path().as_str().to_owned();
             let pos = find_pointer(src.text, &at);
             let place = if at.is_empty() { String::new() } else { format!(" (at {at})") };
             schema_error(&src, pos.map(|p| p.0), pos.map(|p| p.1), format!("not a valid JSON Schema{place}: {e}"))
         })?;
         let casts = cast_node(&schema, &schema, 0);
-        Ok(Target { validator, casts })
+        Ok(Target { validator, casts, schema })
+    }
+
+    /// The cast `cast` applies to the scalar at `path` of a record.
+    pub fn leaf_cast(&self, path: &[String]) -> LeafCast {
+        let mut node = &self.casts;
+        for key in path {
+            match node.properties.iter().find(|(name, _)| name == key) {
+                Some((_, n)) => node = n,
+                None => return LeafCast::default(),
+            }
+        }
+        LeafCast { to: node.to, empty_is_null: node.empty_is_null }
+    }
+
+    /// The schema compiled for records of this shape; `None` where it uses keywords the shape
+    /// check does not model.
+    pub fn shape_check(&self, root: &[Entry]) -> Option<ShapeCheck> {
+        self.object_check(&self.schema, root)
+    }
+
+    fn object_check(&self, schema: &Value, entries: &[Entry]) -> Option<ShapeCheck> {
+        let obj = match schema {
+            Value::Bool(true) => return Some(ShapeCheck::Any),
+            Value::Bool(false) => return Some(ShapeCheck::Never),
+            Value::Object(obj) => obj,
+            _ => return None,
+        };
+        if obj.keys().any(|k| !OBJECT_KEYWORDS.contains(&k.as_str())) {
+            return None;
+        }
+        let never = Some(ShapeCheck::Never);
+        match obj.get("type") {
+            None => {}
+            Some(Value::String(t)) if t == "object" => {}
+            Some(Value::Array(ts)) if ts.iter().any(|t| t == "object") => {}
+            Some(_) => return never,
+        }
+        let properties = obj.get("properties").and_then(Value::as_object);
+        let closed = match obj.get("additionalProperties") {
+            None | Some(Value::Bool(true)) => false,
+            Some(Value::Bool(false)) => true,
+            Some(_) if entries.iter().all(|e| properties.is_some_and(|p| p.contains_key(&e.key))) => false,
+            Some(_) => return None,
+        };
+        let mut required = Vec::new();
+        for name in obj.get("required").and_then(Value::as_array).into_iter().flatten() {
+            match entries.iter().position(|e| Some(e.key.as_str()) == name.as_str()) {
+                Some(i) => required.push(i),
+                None => return never,
+            }
+        }
+        let mut checks = Vec::with_capacity(entries.len());
+        for e in entries {
+            let check = match (properties.and_then(|p| p.get(&e.key)), &e.node) {
+                (None, _) if closed => return never,
+                (None, _) => ShapeCheck::Any,
+                (Some(sub), Node::Object(children)) => self.object_check(sub, children)?,
+                (Some(sub), Node::Leaf(_)) => self.leaf_check(sub)?,
+            };
+            checks.push(check);
+        }
+        Some(ShapeCheck::Object { required, entries: checks })
+    }
+
+    /// A leaf's subschema as a schema of its own (same draft, same options).
+    fn leaf_check(&self, schema: &Value) -> Option<ShapeCheck> {
+        if mentions_references(schema) {
+            return None;
+        }
+        match schema {
+            Value::Bool(true) => Some(ShapeCheck::Any),
+            Value::Bool(false) => Some(ShapeCheck::Never),
+            Value::Object(leaf) => LeafCheck::compile(leaf, self.schema.get("$schema")).map(|l| ShapeCheck::Leaf(Box::new(l))),
+            _ => None,
+        }
     }
 
     pub fn cast(&self, value: &mut Value) {

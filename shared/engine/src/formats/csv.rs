@@ -106,10 +106,12 @@ impl<'a> CsvReader<'a> {
             }
             let first_line = self.lines.line;
             let mut out: Vec<u8> = Vec::with_capacity(self.buf.len());
-            let mut ends: Vec<u32> = Vec::new();
+            let mut ends: Vec<u32> = Vec::with_capacity(self.header.as_ref().map_or(16, |h| h.names.len()));
             let (mut i, mut line_start) = (0usize, 0usize);
             let (mut in_quotes, mut field_start) = (false, true);
-            let mut quote_at = (first_line, 0u64);
+            // Line of the opening quote and its byte range on that line; the column is counted
+            // only for an error.
+            let mut quote_at = (first_line, 0usize, 0usize);
             let mut field_begin = 0usize;
             loop {
                 while i < self.buf.len() {
@@ -135,8 +137,7 @@ impl<'a> CsvReader<'a> {
                     if field_start && self.buf[i] == q {
                         in_quotes = true;
                         field_start = false;
-                        let col = String::from_utf8_lossy(&self.buf[line_start..i]).chars().count() as u64 + 1;
-                        quote_at = (self.lines.line, col);
+                        quote_at = (self.lines.line, line_start, i);
                         i += 1;
                         continue;
                     }
@@ -169,14 +170,14 @@ impl<'a> CsvReader<'a> {
                     break;
                 }
                 if out.len() - field_begin > self.limits.max_field_bytes {
-                    return Err(self.err(quote_at.0, Some(quote_at.1), format!(
+                    return Err(self.err(quote_at.0, Some(self.column(quote_at.1, quote_at.2)), format!(
                         "quoted field longer than {} bytes (limits.max_field_bytes); is a closing quote missing?",
                         self.limits.max_field_bytes
                     )));
                 }
                 line_start = self.buf.len();
                 if !self.read_line()? {
-                    return Err(self.err(quote_at.0, Some(quote_at.1), "unterminated quoted field"));
+                    return Err(self.err(quote_at.0, Some(self.column(quote_at.1, quote_at.2)), "unterminated quoted field"));
                 }
             }
             self.end_field(&mut out, &mut ends, &mut field_begin)?;
@@ -185,6 +186,11 @@ impl<'a> CsvReader<'a> {
             })?;
             return Ok(Some((first_line, text, ends)));
         }
+    }
+
+    /// 1-based column (in characters) of `self.buf[end]` on the line starting at `start`.
+    fn column(&self, start: usize, end: usize) -> u64 {
+        String::from_utf8_lossy(&self.buf[start..end]).chars().count() as u64 + 1
     }
 
     fn end_field(&self, out: &mut Vec<u8>, ends: &mut Vec<u32>, begin: &mut usize) -> Result<(), EngineError> {

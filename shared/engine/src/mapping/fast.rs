@@ -51,7 +51,8 @@ pub enum Filter {
     Default,
     CapitalizeWords,
     Date(String),
-    Decimal(String),
+    /// Locale name and its separators, looked up once.
+    Decimal(String, char, &'static [char]),
     ValueMap(usize),
 }
 
@@ -160,14 +161,14 @@ impl Vars {
 /// Column index of each variable slot for one header (`None`: not a column → fallback).
 pub type Columns = Vec<Option<usize>>;
 
-pub struct Env<'a> {
+pub struct Env<'a, 'c> {
     pub data: &'a Data,
-    pub columns: &'a Columns,
+    pub columns: &'c Columns,
     pub vars: &'a Vars,
     pub maps: &'a [super::ValueMap],
 }
 
-impl<'a> Env<'a> {
+impl<'a> Env<'a, '_> {
     fn var(&self, slot: usize) -> Result<FVal<'a>, Fallback> {
         match self.data {
             Data::Row(row) => {
@@ -191,7 +192,7 @@ fn map_str<'a>(v: FVal<'a>, f: impl FnOnce(&str) -> String) -> Result<FVal<'a>, 
     Ok(FVal::Str(Cow::Owned(f(&str_arg(v)?))))
 }
 
-pub fn eval<'a>(e: &'a Expr, env: &Env<'a>) -> Result<FVal<'a>, Fallback> {
+pub fn eval<'a>(e: &'a Expr, env: &Env<'a, '_>) -> Result<FVal<'a>, Fallback> {
     Ok(match e {
         Expr::Lit(l) => match l {
             Lit::None => FVal::None,
@@ -226,7 +227,7 @@ pub fn eval<'a>(e: &'a Expr, env: &Env<'a>) -> Result<FVal<'a>, Fallback> {
     })
 }
 
-fn binary<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, env: &Env<'a>) -> Result<FVal<'a>, Fallback> {
+fn binary<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, env: &Env<'a, '_>) -> Result<FVal<'a>, Fallback> {
     match op {
         BinOp::And => {
             let a = eval(l, env)?;
@@ -303,7 +304,7 @@ fn binary<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, env: &Env<'a>) -> Result<FVal
     })
 }
 
-fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a>) -> Result<FVal<'a>, Fallback> {
+fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>, Fallback> {
     Ok(match f {
         Filter::Trim => match v {
             FVal::Str(Cow::Borrowed(s)) => FVal::Str(Cow::Borrowed(s.trim())),
@@ -315,9 +316,7 @@ fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a>) -> Result<FVal<'a>, Fal
         Filter::CapitalizeWords => map_str(v, helpers::capitalize_words)?,
         Filter::Round(p) => match v {
             FVal::Int(_) if *p >= 0 => v,
-            FVal::Float(x) if (0..=300).contains(p) => {
-                FVal::Float(format!("{x:.prec$}", prec = *p as usize).parse().map_err(|_| Fallback)?)
-            }
+            FVal::Float(x) if (0..=300).contains(p) => FVal::Float(helpers::round_decimal(x, *p as u32).ok_or(Fallback)?),
             _ => return Err(Fallback),
         },
         Filter::Int => match v {
@@ -345,10 +344,10 @@ fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a>) -> Result<FVal<'a>, Fal
                 Err(_) => return Err(Fallback),
             },
         },
-        Filter::Decimal(locale) => match v {
+        Filter::Decimal(locale, dec, groups) => match v {
             FVal::None => FVal::None,
             FVal::Int(_) | FVal::Float(_) => v,
-            other => match helpers::parse_decimal(&str_arg(other)?, locale) {
+            other => match helpers::parse_decimal_with(&str_arg(other)?, locale, *dec, groups) {
                 Ok(Some(n)) => FVal::from_num(n),
                 Ok(None) => FVal::None,
                 Err(_) => return Err(Fallback),
@@ -544,8 +543,8 @@ impl Parser<'_> {
                 ("round", [Lit::Int(p)]) => Filter::Round(i32::try_from(*p).ok()?),
                 ("default" | "d", [_]) => Filter::Default,
                 ("date", [Lit::Str(p)]) => Filter::Date(p.clone()),
-                ("decimal", []) => Filter::Decimal("en".into()),
-                ("decimal", [Lit::Str(l)]) => Filter::Decimal(l.clone()),
+                ("decimal", []) => decimal("en")?,
+                ("decimal", [Lit::Str(l)]) => decimal(l)?,
                 ("valuemap", [Lit::Str(m)]) => Filter::ValueMap((self.map_index)(m)?),
                 _ => return None,
             };
@@ -615,6 +614,12 @@ impl Parser<'_> {
             Tok::Op(_) => None,
         }
     }
+}
+
+/// An unknown locale is left to minijinja, which reports it.
+fn decimal(locale: &str) -> Option<Filter> {
+    let (dec, groups) = helpers::separators(locale).ok()?;
+    Some(Filter::Decimal(locale.to_owned(), dec, groups))
 }
 
 /// Compiles an expression, or `None` when it is outside the subset (minijinja handles it then).

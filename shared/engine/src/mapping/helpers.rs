@@ -22,11 +22,21 @@ pub fn capitalize_words(s: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
+        if word.is_ascii() {
+            let (first, rest) = word.split_at(1);
+            out.push_str(&first.to_ascii_uppercase());
+            out.extend(rest.bytes().map(|b| b.to_ascii_lowercase() as char));
+            continue;
+        }
         let mut chars = word.chars();
         if let Some(first) = chars.next() {
             out.extend(first.to_uppercase());
             for c in chars {
-                out.extend(c.to_lowercase());
+                if c.is_ascii() {
+                    out.push(c.to_ascii_lowercase());
+                } else {
+                    out.extend(c.to_lowercase());
+                }
             }
         }
     }
@@ -34,7 +44,7 @@ pub fn capitalize_words(s: &str) -> String {
 }
 
 /// Decimal and grouping separators of a locale (`de`, `de-CH`, `fr`, `en`, …).
-fn separators(locale: &str) -> Result<(char, &'static [char]), String> {
+pub fn separators(locale: &str) -> Result<(char, &'static [char]), String> {
     let lower = locale.to_ascii_lowercase().replace('_', "-");
     if lower.ends_with("-ch") || lower == "ch" {
         return Ok(('.', &['\'', '’']));
@@ -53,23 +63,48 @@ fn separators(locale: &str) -> Result<(char, &'static [char]), String> {
 /// Parses `1.234,50` (de) / `1,234.50` (en) / `1 234,50` (fr) into a number.
 pub fn parse_decimal(text: &str, locale: &str) -> Result<Option<Num>, String> {
     let (dec, groups) = separators(locale)?;
+    parse_decimal_with(text, locale, dec, groups)
+}
+
+/// [`parse_decimal`] with the locale's separators already looked up (the fast evaluator does
+/// that once per expression, not per value).
+pub fn parse_decimal_with(text: &str, locale: &str, dec: char, groups: &[char]) -> Result<Option<Num>, String> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
     }
-    let mut plain = String::with_capacity(t.len());
+    if let Some(n) = plain_decimal(t, dec, groups) {
+        return Ok(Some(n));
+    }
+    // Only ASCII digits, signs and '.' are kept; short numbers stay on the stack.
+    let mut stack = [0u8; 48];
+    let mut heap = Vec::new();
+    let mut len = 0usize;
+    let mut push = |b: u8| {
+        if len < stack.len() {
+            stack[len] = b;
+        } else {
+            if heap.is_empty() {
+                heap.extend_from_slice(&stack);
+            }
+            heap.push(b);
+        }
+        len += 1;
+    };
     let mut seen_dec = false;
     for (i, c) in t.char_indices() {
         if c == dec && !seen_dec {
             seen_dec = true;
-            plain.push('.');
+            push(b'.');
         } else if groups.contains(&c) && !seen_dec {
         } else if c.is_ascii_digit() || ((c == '-' || c == '+') && i == 0) {
-            plain.push(c);
+            push(c as u8);
         } else {
             return Err(format!("`{text}` is not a decimal number in locale {locale}"));
         }
     }
+    let bytes = if len <= stack.len() { &stack[..len] } else { &heap[..] };
+    let plain = std::str::from_utf8(bytes).expect("only ASCII was kept");
     let digits = plain.trim_start_matches(['+', '-']);
     if digits.is_empty() || digits == "." || digits.starts_with('.') && digits.len() == 1 {
         return Err(format!("`{text}` is not a decimal number in locale {locale}"));
@@ -80,6 +115,48 @@ pub fn parse_decimal(text: &str, locale: &str) -> Result<Option<Num>, String> {
         }
     }
     plain.parse::<f64>().map(|f| Some(Num::Float(f))).map_err(|_| format!("`{text}` is not a decimal number in locale {locale}"))
+}
+
+/// The common case of [`parse_decimal_with`] without building the plain text: ASCII, at most 15
+/// digits. An integer is exact; a fraction `m / 10^k` with `m < 2^53` divides two exact floats,
+/// which IEEE rounds correctly, exactly like parsing the decimal text does. `None`: not
+/// that case (the general code decides, errors included).
+fn plain_decimal(t: &str, dec: char, groups: &[char]) -> Option<Num> {
+    if !dec.is_ascii() {
+        return None;
+    }
+    let dec = dec as u8;
+    let bytes = t.as_bytes();
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let (mut mantissa, mut count, mut decimals, mut seen_dec) = (0i64, 0u32, 0i32, false);
+    for &b in digits {
+        if b.is_ascii_digit() {
+            mantissa = mantissa * 10 + i64::from(b - b'0');
+            count += 1;
+            decimals += i32::from(seen_dec);
+            if count > 15 {
+                return None;
+            }
+        } else if b == dec && !seen_dec {
+            seen_dec = true;
+        } else if !seen_dec && b.is_ascii() && groups.contains(&(b as char)) {
+        } else {
+            return None;
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    let signed = if negative { -mantissa } else { mantissa };
+    if !seen_dec {
+        return Some(Num::Int(signed));
+    }
+    let x = mantissa as f64 / 10f64.powi(decimals);
+    Some(Num::Float(if negative { -x } else { x }))
 }
 
 #[derive(Clone, Copy)]
@@ -168,15 +245,65 @@ pub fn iso_date(text: &str, pattern: &str) -> Result<Option<String>, String> {
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return Err(format!("`{text}` is not a valid date ({pattern})"));
     }
-    let mut out = format!("{year:04}-{month:02}-{day:02}");
+    let mut out = String::with_capacity(19);
+    push_padded(&mut out, year, 4);
+    out.push('-');
+    push_padded(&mut out, month, 2);
+    out.push('-');
+    push_padded(&mut out, day, 2);
     if has_time {
         let (h, mi, se) = (parts[4].unwrap_or(0), parts[5].unwrap_or(0), parts[6].unwrap_or(0));
         if h > 23 || mi > 59 || se > 59 {
             return Err(format!("`{text}` is not a valid time ({pattern})"));
         }
-        out.push_str(&format!("T{h:02}:{mi:02}:{se:02}"));
+        out.push('T');
+        push_padded(&mut out, h, 2);
+        out.push(':');
+        push_padded(&mut out, mi, 2);
+        out.push(':');
+        push_padded(&mut out, se, 2);
     }
     Ok(Some(out))
+}
+
+/// `format!("{v:0width$}")` for the non-negative values a date has, without the formatter.
+fn push_padded(out: &mut String, v: i64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let (mut n, mut i) = (v.unsigned_abs(), digits.len());
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    for _ in (digits.len() - i + usize::from(v < 0))..width {
+        out.push('0');
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+}
+
+/// `x` rounded to `precision` decimals exactly as `format!("{x:.precision$}").parse()` does
+/// (the decimal nearest to `x`, read back as the nearest `f64`), without formatting in the
+/// common case: away from a tie, `round(x·10^p) / 10^p` is that same number, because IEEE
+/// division of two exact integers is correctly rounded, like parsing is.
+pub fn round_decimal(x: f64, precision: u32) -> Option<f64> {
+    if precision <= 15 {
+        let scale = 10f64.powi(precision as i32);
+        let y = x * scale;
+        if y.is_finite() && y.abs() < (1u64 << 52) as f64 {
+            // y carries at most half an ulp of error: decide only where that cannot matter.
+            let frac = y - y.floor();
+            if (frac - 0.5).abs() > y.abs() * f64::EPSILON * 4.0 + f64::MIN_POSITIVE {
+                return Some(y.round() / scale);
+            }
+        }
+    }
+    format!("{x:.prec$}", prec = precision as usize).parse().ok()
 }
 
 thread_local! {
@@ -228,8 +355,105 @@ mod tests {
     }
 
     #[test]
+    fn plain_decimals_match_the_general_parse() {
+        let general = |t: &str, locale: &str| -> Result<Option<Num>, String> {
+            let (dec, groups) = separators(locale).unwrap();
+            if t.trim().is_empty() {
+                return Ok(None);
+            }
+            let mut plain = String::new();
+            let mut seen_dec = false;
+            for (i, c) in t.trim().char_indices() {
+                if c == dec && !seen_dec {
+                    seen_dec = true;
+                    plain.push('.');
+                } else if groups.contains(&c) && !seen_dec {
+                } else if c.is_ascii_digit() || ((c == '-' || c == '+') && i == 0) {
+                    plain.push(c);
+                } else {
+                    return Err("bad".into());
+                }
+            }
+            if !seen_dec {
+                if let Ok(i) = plain.parse::<i64>() {
+                    return Ok(Some(Num::Int(i)));
+                }
+            }
+            plain.parse::<f64>().map(|f| Some(Num::Float(f))).map_err(|_| "bad".into())
+        };
+        let mut cases: Vec<String> = ["0", "-0", "+7", "-0,0", "1.250", "24.933,60", "12,5", ",5", "5,", "-,5", "1.2.3,4", "999.999.999.999.999", "0,1", "0,3", "123456789012345", "1234567890123456", "0,000000000000001", "1,23e5", "--1", "-", ",", "", "1,2,3", "١٢"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..50_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let digits = (seed % 10_000_000_000) as u64;
+            let mut s = digits.to_string();
+            let k = (seed >> 40) as usize % (s.len() + 1);
+            if (seed >> 50) & 1 == 1 {
+                s.insert(k, ',');
+            }
+            if (seed >> 52) & 1 == 1 {
+                s.insert(0, '-');
+            }
+            cases.push(s);
+        }
+        for t in cases {
+            if let Some(fast) = plain_decimal(t.trim(), ',', &['.']) {
+                let slow = general(&t, "de").unwrap().unwrap();
+                match (fast, slow) {
+                    (Num::Float(a), Num::Float(b)) => assert_eq!(a.to_bits(), b.to_bits(), "{t}"),
+                    (a, b) => assert_eq!(a, b, "{t}"),
+                }
+            }
+            assert_eq!(parse_decimal(&t, "de").ok(), general(&t, "de").ok(), "{t}");
+        }
+    }
+
+    #[test]
+    fn padded_numbers_match_format() {
+        for (v, w) in [(0, 2), (7, 2), (12, 2), (2024, 4), (5, 4), (123456, 4), (-3, 2)] {
+            let mut s = String::new();
+            push_padded(&mut s, v, w);
+            assert_eq!(s, format!("{v:0w$}"));
+        }
+    }
+
+    #[test]
+    fn rounding_matches_format_and_parse() {
+        let slow = |x: f64, p: u32| format!("{x:.prec$}", prec = p as usize).parse::<f64>().unwrap();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut cases = vec![0.0, -0.0, 0.005, 0.015, 0.125, 2.675, 1.005, -1.005, 0.004, -0.004, 1e-300, 123456.785, 4503599627370495.5];
+        for _ in 0..20_000 {
+            let r = next();
+            let cents = (r % 100_000_000) as f64;
+            let qty = ((r >> 40) % 10_000) as f64;
+            cases.push(qty * (cents / 100.0));
+            cases.push(f64::from_bits(r >> 2) * if r & 1 == 1 { -1.0 } else { 1.0 });
+            cases.push((r % 1_000_000) as f64 / 1000.0 + 0.0005);
+        }
+        for x in cases {
+            for p in [0, 1, 2, 3, 6, 15] {
+                let want = slow(x, p);
+                let got = round_decimal(x, p).unwrap();
+                assert_eq!(got.to_bits(), want.to_bits(), "round({x:e}, {p}): {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
     fn words() {
         assert_eq!(capitalize_words("  MÜLLER,  hans"), "Müller, Hans");
         assert_eq!(capitalize_words("O'BRIEN \"zur"), "O'brien \"zur");
+        assert_eq!(capitalize_words("  a  ÉCOLE ß x\u{a0}y "), "A École SS X Y");
     }
 }

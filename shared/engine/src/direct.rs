@@ -1,0 +1,439 @@
+//! The direct path for the common mapping: a fixed shape of scalar fields. A record is
+//! evaluated into slots that borrow the source text, cast as the schema says, checked by a
+//! validator compiled for exactly that shape, and written straight into the output buffer: no
+//! `serde_json::Value` tree and no map hashing per record.
+//!
+//! It never decides anything on its own: whenever a record leaves the common case (a value
+//! that is not a scalar, a mapping error, a record the shape check cannot vouch for) the
+//! general path maps that record again from scratch and is the authority on its result and its
+//! reject messages. The shape is only used where it gives the same bytes as the general path:
+//! fields in the general path's key order, no `each`, no conditional nested fields.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Number, Value};
+
+use crate::context::Plan;
+use crate::mapping::fast::{self, Columns, FVal};
+use crate::mapping::{cast_text, Cast, Evaluator, Expr, Field, LazyScope};
+use crate::validate::{LeafCast, ShapeCheck, Target};
+
+/// A field's value on the direct path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Num(Number),
+    Str(Cow<'a, str>),
+}
+
+impl<'a> Scalar<'a> {
+    fn owned(v: Value) -> Option<Scalar<'a>> {
+        Some(match v {
+            Value::Null => Scalar::Null,
+            Value::Bool(b) => Scalar::Bool(b),
+            Value::Number(n) => Scalar::Num(n),
+            Value::String(s) => Scalar::Str(Cow::Owned(s)),
+            Value::Array(_) | Value::Object(_) => return None,
+        })
+    }
+
+    fn borrowed(v: &'a Value) -> Option<Scalar<'a>> {
+        Some(match v {
+            Value::Null => Scalar::Null,
+            Value::Bool(b) => Scalar::Bool(*b),
+            Value::Number(n) => Scalar::Num(n.clone()),
+            Value::String(s) => Scalar::Str(Cow::Borrowed(s)),
+            Value::Array(_) | Value::Object(_) => return None,
+        })
+    }
+
+    pub fn to_value(&self) -> Value {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::Bool(b) => Value::Bool(*b),
+            Scalar::Num(n) => Value::Number(n.clone()),
+            Scalar::Str(s) => Value::String(s.to_string()),
+        }
+    }
+
+    fn is_null_or_empty(&self) -> bool {
+        matches!(self, Scalar::Null) || matches!(self, Scalar::Str(s) if s.is_empty())
+    }
+}
+
+/// One key of an output object.
+#[derive(Debug)]
+pub struct Entry {
+    pub key: String,
+    /// `"key":` as serde_json writes it.
+    json_key: Vec<u8>,
+    pub node: Node,
+}
+
+#[derive(Debug)]
+pub enum Node {
+    /// The value of field (and slot) N.
+    Leaf(usize),
+    Object(Vec<Entry>),
+}
+
+/// The record shape of a mapping, with what the target schema says about it.
+pub struct Shape {
+    root: Vec<Entry>,
+    casts: Vec<LeafCast>,
+    /// `None` with a target schema: the shape check could not be compiled, records are built as
+    /// values and validated by the schema validator.
+    check: Option<ShapeCheck>,
+}
+
+/// The record left the direct path: map it the general way.
+pub struct General;
+
+/// Slots of one record: `None` where a field's `when` was false.
+pub type Slots<'a> = Vec<Option<Scalar<'a>>>;
+
+fn insert(entries: &mut Vec<Entry>, path: &[String], slot: usize) -> Option<()> {
+    let (first, rest) = path.split_first()?;
+    let pos = entries.iter().position(|e| &e.key == first);
+    let json_key = {
+        let mut k = serde_json::to_vec(first).ok()?;
+        k.push(b':');
+        k
+    };
+    match (pos, rest.is_empty()) {
+        (None, true) => entries.push(Entry { key: first.clone(), json_key, node: Node::Leaf(slot) }),
+        (None, false) => {
+            let mut children = Vec::new();
+            insert(&mut children, rest, slot)?;
+            entries.push(Entry { key: first.clone(), json_key, node: Node::Object(children) });
+        }
+        // A repeated path, or a scalar and an object under one key: the general path's
+        // overwriting decides, so the shape is not used.
+        (Some(i), false) => match &mut entries[i].node {
+            Node::Object(children) => insert(children, rest, slot)?,
+            Node::Leaf(_) => return None,
+        },
+        (Some(_), true) => return None,
+    }
+    Some(())
+}
+
+impl Shape {
+    /// The shape of a plan's mapping, if it has one the direct path reproduces exactly.
+    pub fn new(plan: &Plan, target: Option<&Target>) -> Option<Shape> {
+        if plan.document.is_some() {
+            return None;
+        }
+        let mapping = plan.mapping.as_ref()?;
+        let mut root = Vec::new();
+        for (slot, field) in mapping.fields.iter().enumerate() {
+            // A nested field that may be absent moves its parent object in the key order.
+            if field.each.is_some() || (field.when.is_some() && field.path.len() > 1) {
+                return None;
+            }
+            insert(&mut root, &field.path, slot)?;
+        }
+        let casts = mapping
+            .fields
+            .iter()
+            .map(|f| match target {
+                Some(t) if plan.casts => t.leaf_cast(&f.path),
+                _ => LeafCast::default(),
+            })
+            .collect();
+        let check = target.and_then(|t| t.shape_check(&root));
+        Some(Shape { root, casts, check })
+    }
+
+    /// Maps one record into `slots`; `Err(General)` when it needs the general path.
+    pub fn eval<'a>(&self, fields: &'a [Field], ev: &Evaluator<'a>, columns: &Columns, scope: &mut LazyScope<'a>, slots: &mut Slots<'a>) -> Result<(), General> {
+        slots.clear();
+        for (field, leaf_cast) in fields.iter().zip(&self.casts) {
+            if let Some(when) = &field.when {
+                if !ev.truth(when, columns, scope).map_err(|_| General)? {
+                    slots.push(None);
+                    continue;
+                }
+            }
+            let mut value = match &field.value {
+                Some(e) => scalar(ev, e, columns, scope)?,
+                None => Scalar::Null,
+            };
+            if let Some(i) = field.map {
+                let map = &ev.maps[i];
+                let key: Option<Cow<'_, str>> = match &value {
+                    Scalar::Str(s) => Some(Cow::Borrowed(s.as_ref())),
+                    Scalar::Num(n) => Some(Cow::Owned(n.to_string())),
+                    Scalar::Bool(b) => Some(Cow::Owned(b.to_string())),
+                    Scalar::Null => None,
+                };
+                if let Some(v) = key.as_deref().and_then(|k| map.entries.get(k)).or(map.default.as_ref()) {
+                    value = Scalar::borrowed(v).ok_or(General)?;
+                }
+            }
+            if let Some(d) = &field.default {
+                if value.is_null_or_empty() {
+                    value = Scalar::borrowed(d).ok_or(General)?;
+                }
+            }
+            if let Some(c) = field.cast {
+                value = explicit_cast(value, c)?;
+            }
+            slots.push(Some(schema_cast(value, leaf_cast)));
+        }
+        Ok(())
+    }
+
+    /// Whether the record is valid against the target (`true` without a target).
+    /// `false` means "not vouched for": the general path decides.
+    pub fn valid(&self, target: Option<&Target>, slots: &Slots<'_>, scratch: &mut String) -> bool {
+        let Some(target) = target else { return true };
+        match &self.check {
+            Some(check) => check.is_valid(&self.root, slots, scratch),
+            None => target.is_valid(&self.to_value(slots)),
+        }
+    }
+
+    /// The record as the general path builds it.
+    pub fn to_value(&self, slots: &Slots<'_>) -> Value {
+        fn object(entries: &[Entry], slots: &Slots<'_>) -> Value {
+            let mut map = Map::new();
+            for e in entries {
+                match &e.node {
+                    Node::Leaf(i) => {
+                        if let Some(v) = &slots[*i] {
+                            map.insert(e.key.clone(), v.to_value());
+                        }
+                    }
+                    Node::Object(children) => {
+                        map.insert(e.key.clone(), object(children, slots));
+                    }
+                }
+            }
+            Value::Object(map)
+        }
+        object(&self.root, slots)
+    }
+
+    /// Writes the record as compact JSON, byte for byte what serde_json writes for `to_value`.
+    pub fn write(&self, out: &mut Vec<u8>, slots: &Slots<'_>) {
+        write_object(out, &self.root, slots);
+    }
+}
+
+fn write_object(out: &mut Vec<u8>, entries: &[Entry], slots: &Slots<'_>) {
+    out.push(b'{');
+    let mut first = true;
+    for e in entries {
+        let value = match &e.node {
+            Node::Leaf(i) => match &slots[*i] {
+                Some(v) => Some(v),
+                None => continue,
+            },
+            Node::Object(_) => None,
+        };
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(&e.json_key);
+        match (value, &e.node) {
+            (Some(v), _) => write_scalar(out, v),
+            (None, Node::Object(children)) => write_object(out, children, slots),
+            (None, Node::Leaf(_)) => unreachable!("absent leaves were skipped"),
+        }
+    }
+    out.push(b'}');
+}
+
+fn write_scalar(out: &mut Vec<u8>, v: &Scalar<'_>) {
+    let written = match v {
+        Scalar::Null => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+        Scalar::Bool(true) => {
+            out.extend_from_slice(b"true");
+            Ok(())
+        }
+        Scalar::Bool(false) => {
+            out.extend_from_slice(b"false");
+            Ok(())
+        }
+        Scalar::Num(n) => serde_json::to_writer(&mut *out, n),
+        Scalar::Str(s) => {
+            // Most texts need no escaping: copy them; serde_json escapes the others.
+            if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+                out.reserve(s.len() + 2);
+                out.push(b'"');
+                out.extend_from_slice(s.as_bytes());
+                out.push(b'"');
+                Ok(())
+            } else {
+                serde_json::to_writer(&mut *out, s.as_ref())
+            }
+        }
+    };
+    written.expect("serialising into memory cannot fail");
+}
+
+/// `Evaluator::value` for a scalar result, borrowing the source text where it can.
+fn scalar<'a>(ev: &Evaluator<'a>, e: &'a Expr, columns: &Columns, scope: &mut LazyScope<'a>) -> Result<Scalar<'a>, General> {
+    match e {
+        Expr::Fast { fast: f, .. } => {
+            let env = fast::Env { data: scope.data, columns, vars: ev.vars, maps: ev.maps };
+            let direct = match fast::eval(f, &env) {
+                Ok(FVal::None) => Some(Scalar::Null),
+                Ok(FVal::Bool(b)) => Some(Scalar::Bool(b)),
+                Ok(FVal::Int(i)) => Some(Scalar::Num(i.into())),
+                // A non-finite float is not JSON: the general path evaluates it with minijinja.
+                Ok(FVal::Float(x)) => Number::from_f64(x).map(Scalar::Num),
+                Ok(FVal::Str(s)) => Some(Scalar::Str(s)),
+                Ok(FVal::Json(v)) => Some(Scalar::borrowed(v).ok_or(General)?),
+                Err(fast::Fallback) => None,
+            };
+            match direct {
+                Some(v) => Ok(v),
+                None => Scalar::owned(ev.value(e, columns, scope).map_err(|_| General)?).ok_or(General),
+            }
+        }
+        Expr::Const(v) => Scalar::borrowed(v).ok_or(General),
+        _ => Scalar::owned(ev.value(e, columns, scope).map_err(|_| General)?).ok_or(General),
+    }
+}
+
+/// `mapping::cast` (a field's explicit `type:`).
+fn explicit_cast(value: Scalar<'_>, to: Cast) -> Result<Scalar<'_>, General> {
+    Ok(match (to, value) {
+        (Cast::String, v @ Scalar::Str(_)) => v,
+        (_, Scalar::Str(s)) => Scalar::owned(cast_text(&s, to).ok_or(General)?).ok_or(General)?,
+        (Cast::String, Scalar::Num(n)) => Scalar::Str(Cow::Owned(n.to_string())),
+        (Cast::String, Scalar::Bool(b)) => Scalar::Str(Cow::Owned(b.to_string())),
+        (_, v) => v,
+    })
+}
+
+/// `Target::cast` on one scalar leaf.
+fn schema_cast<'a>(value: Scalar<'a>, c: &LeafCast) -> Scalar<'a> {
+    match value {
+        Scalar::Str(s) if c.empty_is_null && s.trim().is_empty() => Scalar::Null,
+        Scalar::Str(s) => match c.to.filter(|&t| t != Cast::String) {
+            Some(to) => match cast_text(&s, to) {
+                Some(v) => Scalar::owned(v).unwrap_or(Scalar::Str(s)),
+                None => Scalar::Str(s),
+            },
+            None => Scalar::Str(s),
+        },
+        v @ (Scalar::Num(_) | Scalar::Bool(_)) if c.to == Some(Cast::String) => Scalar::Str(Cow::Owned(v.to_value().to_string())),
+        v => v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{compile, Source};
+
+    /// The direct path and the general path give the same bytes and the same rejects.
+    fn both_paths(context: &str, schema: Option<&str>, input: &str) -> (String, String) {
+        let run = |direct: bool| {
+            let mut t = compile(Some(Source { name: "c.yaml", text: context }), schema.map(|text| Source { name: "s.json", text })).unwrap();
+            t.set_threads(1);
+            if !direct {
+                t.disable_direct();
+            }
+            let (mut out, mut rej) = (Vec::new(), Vec::new());
+            let mut r = t.start(&mut out, &mut rej).unwrap();
+            r.feed("in.csv", &mut input.as_bytes()).unwrap();
+            r.finish().unwrap();
+            (String::from_utf8(out).unwrap(), String::from_utf8(rej).unwrap())
+        };
+        let general = run(false);
+        let direct = run(true);
+        assert_eq!(direct, general);
+        direct
+    }
+
+    fn has_shape(context: &str, schema: Option<&str>) -> (bool, bool) {
+        let t = compile(Some(Source { name: "c.yaml", text: context }), schema.map(|text| Source { name: "s.json", text })).unwrap();
+        (t.direct.is_some(), t.direct.as_ref().is_some_and(|d| d.check.is_some()))
+    }
+
+    const INPUT: &str = "ID;QTY;NAME;FLAG;WHEN\n 1 ;1.250;müller, HANS;A;1.2.2024\n2;7;\"q\"\"uote\";B;\n3;-2,5;;C;31.2.2024\n4;;  ;;\n5;x;zz;A;29.2.2024\n6;2,5;ÄRGER  über;A;29.2.2024\n";
+
+    #[test]
+    fn same_output_as_general_path() {
+        let ctx = r##"
+output: { format: ndjson }
+maps: { flag: { values: { A: 1, B: true }, default: other } }
+fields:
+  id: "{{ ID | trim }}"
+  detail.qty: "{{ QTY | decimal('de') }}"
+  detail.name: "{{ NAME | capitalize_words }}"
+  flag: "{{ FLAG | valuemap('flag') }}"
+  date: "{{ WHEN | date('D.M.YYYY') }}"
+  twice: "{{ (QTY | decimal('de')) * 2 }}"
+  label: "#{{ ID | trim }}"
+  const: 7
+  typed: { value: "{{ ID | trim }}", type: integer }
+  maybe: { value: "{{ NAME }}", when: "FLAG == 'A'" }
+  mapped: { value: "{{ FLAG }}", map: { A: alpha }, default: none }
+"##;
+        let schema = r#"{"type":"object","additionalProperties":false,"required":["id","detail"],
+            "properties":{"id":{"type":"integer","minimum":2},"detail":{"type":"object","properties":{"qty":{"type":["number","null"]},"name":{"type":"string","minLength":1,"pattern":"^\\S"}}},
+            "flag":{"enum":[1,true,"other"]},"date":{"type":["string","null"],"format":"date"},"twice":{"type":"number"},"label":{"type":"string"},
+            "const":{"type":"string"},"typed":{"type":"integer"},"maybe":{"type":"string"},"mapped":{"type":["string","null"]}}}"#;
+        assert_eq!(has_shape(ctx, Some(schema)), (true, true));
+        let (out, rej) = both_paths(ctx, Some(schema), INPUT);
+        assert!(out.contains("\"detail\":{\"qty\":7,\"name\":\"Q\\\"uote\"}"), "{out}");
+        assert!(out.contains("\"name\":\"Ärger Über\"},\"flag\":1,\"date\":\"2024-02-29\",\"twice\":5.0"), "{out}");
+        assert!(rej.contains("\"keyword\":\"minimum\""), "{rej}");
+        both_paths(ctx, None, INPUT);
+    }
+
+    #[test]
+    fn text_is_escaped_like_serde_json() {
+        for text in ["plain", "", "quote \" and \\ backslash", "tab\tnew\nline\r", "\u{1}\u{1f}\u{7f}", "ümlaut € 😀", "</script>"] {
+            let mut out = Vec::new();
+            write_scalar(&mut out, &Scalar::Str(Cow::Borrowed(text)));
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(text).unwrap());
+        }
+    }
+
+    #[test]
+    fn schemas_the_shape_check_does_not_model_still_validate() {
+        let ctx = "fields:\n  id: \"{{ ID | trim }}\"\n  n: \"{{ QTY }}\"\n";
+        for schema in [
+            r#"{"type":"object","minProperties":3}"#,
+            r##"{"allOf":[{"required":["id"]}],"properties":{"id":{"$ref":"#/$defs/id"}},"$defs":{"id":{"type":"string","maxLength":1}}}"##,
+            r#"{"type":"object","additionalProperties":{"type":"string","minLength":2}}"#,
+            r#"{"type":"array"}"#,
+            "false",
+            "true",
+            r#"{"properties":{"id":false}}"#,
+            r#"{"$schema":"http://json-schema.org/draft-07/schema#","properties":{"n":{"type":"string","pattern":"^[0-9.]+$"}},"required":["zz"]}"#,
+        ] {
+            both_paths(ctx, Some(schema), INPUT);
+        }
+        assert_eq!(has_shape(ctx, Some(r#"{"type":"object","minProperties":3}"#)), (true, false));
+    }
+
+    #[test]
+    fn shapes_the_general_path_orders_differently_are_not_used() {
+        for ctx in [
+            "fields:\n  a.b: \"{{ ID }}\"\n  x: 1\n  a.c: { value: 2, when: \"ID == '2'\" }\n",
+            "fields:\n  a: 1\n  a.b: 2\n",
+            "fields:\n  items: { each: \"[1, 2]\", fields: { v: \"{{ x }}\" } }\n",
+        ] {
+            assert_eq!(has_shape(ctx, None).0, false, "{ctx}");
+            both_paths(ctx, None, INPUT);
+        }
+    }
+
+    #[test]
+    fn non_scalar_values_take_the_general_path() {
+        let ctx = "fields:\n  list: \"{{ [ID, QTY] }}\"\n  id: \"{{ ID }}\"\n  f: \"{{ 1.0 / 0 if ID == '2' else 1 }}\"\n";
+        both_paths(ctx, Some(r#"{"properties":{"list":{"type":"array"}}}"#), INPUT);
+    }
+}
