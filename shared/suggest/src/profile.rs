@@ -111,6 +111,7 @@ fn classify(values: &[&str]) -> ValueKind {
     static DECIMAL_EN: OnceLock<Regex> = OnceLock::new();
     static GROUPED_EN: OnceLock<Regex> = OnceLock::new();
     static DECIMAL_DE: OnceLock<Regex> = OnceLock::new();
+    static DECIMAL_FR: OnceLock<Regex> = OnceLock::new();
     static EMAIL: OnceLock<Regex> = OnceLock::new();
     if values.is_empty() {
         return ValueKind::Empty;
@@ -143,6 +144,10 @@ fn classify(values: &[&str]) -> ValueKind {
     }
     if all(de) && values.iter().any(|v| v.contains(',')) {
         return ValueKind::Decimal { locale: "de", grouped: values.iter().any(|v| v.contains('.')) };
+    }
+    let fr = re(&DECIMAL_FR, "^[+-]?\\d{1,3}([ \u{a0}\u{202f}]\\d{3})*(,\\d+)?$");
+    if all(fr) && values.iter().any(|v| v.contains(',') || v.contains([' ', '\u{a0}', '\u{202f}'])) {
+        return ValueKind::Decimal { locale: "fr", grouped: values.iter().any(|v| v.contains([' ', '\u{a0}', '\u{202f}'])) };
     }
     if all(re(&EMAIL, r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")) {
         return ValueKind::Email;
@@ -239,7 +244,7 @@ pub fn conversion(profile: &Profile, values: &[String], field: &TargetField) -> 
     let has = |t: &str| field.types.iter().any(|x| x == t);
     let format = field.format.as_deref().unwrap_or("");
     match &profile.kind {
-        ValueKind::Decimal { locale: "de", .. } if has("number") || has("integer") => " | trim | decimal('de')".into(),
+        ValueKind::Decimal { locale, .. } if *locale != "en" && (has("number") || has("integer")) => format!(" | trim | decimal('{locale}')"),
         ValueKind::Decimal { grouped: true, .. } if has("number") || has("integer") => " | trim | decimal('en')".into(),
         ValueKind::Date { pattern } if format == "date" && *pattern != "YYYY-MM-DD" => format!(" | trim | date('{pattern}')"),
         ValueKind::DateTime { pattern } if format == "date-time" && !pattern.contains('T') => format!(" | trim | date('{pattern}')"),
@@ -271,6 +276,7 @@ mod tests {
         assert_eq!(kind(&["12", "7", ""]), ValueKind::Integer { leading_zeros: false });
         assert_eq!(kind(&["000010", "000020"]), ValueKind::Integer { leading_zeros: true });
         assert_eq!(kind(&["1.234,50", "12,00"]), ValueKind::Decimal { locale: "de", grouped: true });
+        assert_eq!(kind(&["1 000,00", "80,00"]), ValueKind::Decimal { locale: "fr", grouped: true });
         assert_eq!(kind(&["12.5", "3"]), ValueKind::Decimal { locale: "en", grouped: false });
         assert_eq!(kind(&["20240301", "20231231"]), ValueKind::Date { pattern: "YYYYMMDD" });
         assert_eq!(kind(&["01.03.2024", "31.12.2023"]), ValueKind::Date { pattern: "DD.MM.YYYY" });
