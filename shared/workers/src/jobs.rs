@@ -13,7 +13,7 @@ use helix_domain::{
 };
 use helix_engine::{EngineError, Source, Summary};
 
-use crate::batch::{batch_response, receive_count};
+use crate::batch::{handle_batch, receive_count};
 use crate::idempotency::{payload_key, run_once};
 use crate::MessageOutcome;
 
@@ -201,12 +201,7 @@ impl JobWorker {
 
     /// The Lambda handler: every message of the batch at once, failures reported by id.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let outcomes = futures::future::join_all(event.records.into_iter().map(|message| async move {
-            let id = message.message_id.clone();
-            (id, self.handle_message(message).await)
-        }))
-        .await;
-        batch_response(outcomes)
+        handle_batch(event, |message| self.handle_message(message)).await
     }
 
     async fn handle_message(&self, message: SqsMessage) -> MessageOutcome {

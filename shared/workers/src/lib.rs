@@ -8,7 +8,7 @@ pub mod jobs;
 mod sweeper;
 pub mod uploads;
 
-pub use batch::{batch_response, MessageOutcome};
+pub use batch::MessageOutcome;
 pub use jobs::{run_job_once, AttemptError, JobWorker, JobWorkerDeps};
 pub use sweeper::JobSweeper;
 pub use uploads::{UploadWatcher, UploadWatcherDeps};

@@ -7,7 +7,7 @@ use helix_aws::{AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, S3Blobs
 use helix_domain::artifact::parse_upload_key;
 use helix_domain::{ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, StoreError};
 
-use crate::batch::batch_response;
+use crate::batch::handle_batch;
 use crate::idempotency::{payload_key, run_once};
 use crate::MessageOutcome;
 
@@ -45,12 +45,7 @@ impl UploadWatcher {
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let outcomes = futures::future::join_all(event.records.into_iter().map(|message| async move {
-            let id = message.message_id.clone();
-            (id, self.handle_message(message).await)
-        }))
-        .await;
-        batch_response(outcomes)
+        handle_batch(event, |message| self.handle_message(message)).await
     }
 
     async fn handle_message(&self, message: SqsMessage) -> MessageOutcome {
