@@ -51,6 +51,8 @@ async function expectNoHorizontalScroll(what) {
 
 before(async () => {
   assert.ok(user && password, 'set HELIX_TEST_USER and HELIX_TEST_PASSWORD to a seeded account (README lists them)');
+  // Only this run's pictures: a failed run must not leave an older run's beside them.
+  await rm(screenshots, { recursive: true, force: true });
   await mkdir(screenshots, { recursive: true });
   userDataDir = await mkdtemp(join(tmpdir(), 'helix-chromium-'));
   downloadDir = await mkdtemp(join(tmpdir(), 'helix-downloads-'));
