@@ -97,6 +97,8 @@ pub enum PlatformError {
     Provision(#[from] provision::ProvisionError),
     #[error(transparent)]
     Config(#[from] helix_aws::ConfigError),
+    #[error("dashboard: {0}")]
+    Dashboard(String),
     #[error("listening on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -133,7 +135,10 @@ impl Platform {
             .await
             .map_err(|source| PlatformError::Listen { addr: options.listen, source })?;
         let addr = listener.local_addr().map_err(|source| PlatformError::Listen { addr: options.listen, source })?;
-        let app = helix_api::api_router(AppState::new(&settings, &clients)).merge(helix_web::router());
+        // The browser PUTs and GETs presigned URLs on the S3 endpoint: the page's CSP must allow it.
+        let s3_origin = options.aws.s3_endpoint.as_deref().unwrap_or(&options.aws.endpoint);
+        let dashboard = helix_web::DashboardConfig::parse(s3_origin).map_err(|e| PlatformError::Dashboard(e.to_string()))?;
+        let app = helix_api::api_router(AppState::new(&settings, &clients)).merge(helix_web::router_with(&dashboard));
         let mut tasks = vec![tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "HTTP server stopped");

@@ -19,7 +19,7 @@ const PREFIX: &str = "helix-dev";
 #[command(about = "Run HelixNet locally against emulated AWS")]
 struct Cli {
     /// Emulated AWS endpoint. Unset: a moto server from .venv is started on --emulator-port.
-    #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     endpoint: Option<String>,
     #[arg(long, default_value_t = 4566, global = true)]
     emulator_port: u16,
@@ -100,7 +100,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("  health     {origin}/api/v1/health");
             println!("  logins     {}", DEMO_USERS.iter().map(|u| format!("{} / {}", u.email, u.password)).collect::<Vec<_>>().join(", "));
             println!("Ctrl-C stops everything.\n");
-            tokio::signal::ctrl_c().await?;
+            // SIGTERM too, so the moto child is stopped however the launcher is asked to end.
+            let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => result?,
+                _ = terminate.recv() => {}
+            }
             println!("stopping");
             drop(platform);
         }
