@@ -1,5 +1,7 @@
 //! `helix submit`: presigned uploads, the job, and optionally its whole run.
 
+use helix_domain::artifact::media_type_for;
+use helix_domain::ArtifactKind;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,18 +65,12 @@ impl Upload {
 
     /// The same guesses the API makes for files it receives whole.
     fn content_type(&self) -> &'static str {
-        let ext = self.filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-        match ext.as_str() {
-            "csv" => "text/csv",
-            "tsv" => "text/tab-separated-values",
-            "json" if self.kind == "schema" => "application/schema+json",
-            "json" => "application/json",
-            "ndjson" | "jsonl" => "application/x-ndjson",
-            "xml" => "application/xml",
-            "yaml" | "yml" => "application/yaml",
-            "txt" | "dat" | "idoc" => "text/plain",
-            _ => "application/octet-stream",
-        }
+        let kind = match self.kind {
+            "schema" => ArtifactKind::Schema,
+            "context" => ArtifactKind::Context,
+            _ => ArtifactKind::Content,
+        };
+        media_type_for(&self.filename, kind)
     }
 }
 

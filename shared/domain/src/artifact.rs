@@ -111,6 +111,23 @@ pub fn safe_filename(name: &str) -> String {
     if cleaned.is_empty() { "file".to_owned() } else { cleaned.to_owned() }
 }
 
+/// The media type a file's extension suggests, for files that arrive without a trustworthy one
+/// (multipart parts, the CLI's uploads). A schema's `.json` is `application/schema+json`.
+pub fn media_type_for(filename: &str, kind: ArtifactKind) -> &'static str {
+    let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "csv" => "text/csv",
+        "tsv" => "text/tab-separated-values",
+        "json" if kind == ArtifactKind::Schema => "application/schema+json",
+        "json" => "application/json",
+        "ndjson" | "jsonl" => "application/x-ndjson",
+        "xml" => "application/xml",
+        "yaml" | "yml" => "application/yaml",
+        "txt" | "dat" | "idoc" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
 pub fn upload_key(owner_id: &str, artifact_id: &str, filename: &str) -> String {
     format!("uploads/{owner_id}/{artifact_id}/{}", safe_filename(filename))
 }
@@ -145,6 +162,14 @@ mod tests {
         assert_eq!(safe_filename(".hidden"), "hidden");
         assert_eq!(safe_filename("///"), "file");
         assert_eq!(safe_filename(&"a".repeat(500)).len(), MAX_SAFE_FILENAME_CHARS);
+    }
+
+    #[test]
+    fn media_types_follow_the_extension_and_kind() {
+        assert_eq!(media_type_for("Orders.CSV", ArtifactKind::Content), "text/csv");
+        assert_eq!(media_type_for("s.json", ArtifactKind::Schema), "application/schema+json");
+        assert_eq!(media_type_for("s.json", ArtifactKind::Content), "application/json");
+        assert_eq!(media_type_for("noextension", ArtifactKind::Content), "application/octet-stream");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use helix_domain::artifact::upload_key;
+use helix_domain::artifact::{media_type_for, upload_key};
 use helix_domain::{
     Artifact, ArtifactKind, ArtifactStatus, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, StoreError,
     Timestamp,
@@ -238,23 +238,6 @@ pub async fn create_job(
     Ok((StatusCode::ACCEPTED, Json(JobRead::from(&job))))
 }
 
-fn guess_content_type(filename: &str, declared: Option<&str>) -> String {
-    if let Some(ct) = declared.filter(|ct| !ct.is_empty() && *ct != "application/octet-stream") {
-        return ct.to_owned();
-    }
-    let ext = filename.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
-    match ext.as_str() {
-        "csv" => "text/csv",
-        "tsv" => "text/tab-separated-values",
-        "json" => "application/json",
-        "ndjson" | "jsonl" => "application/x-ndjson",
-        "xml" => "application/xml",
-        "yaml" | "yml" => "application/yaml",
-        "txt" | "dat" | "idoc" => "text/plain",
-        _ => "application/octet-stream",
-    }
-    .to_owned()
-}
 
 #[utoipa::path(post, path = "/api/v1/jobs/upload", tag = "jobs", security(("oauth2" = [])),
     request_body(content_type = "multipart/form-data", description = "content_file (required), context_file, schema_file"),
@@ -287,7 +270,11 @@ pub async fn upload_job(
         }
         let filename = field.file_name().map(str::to_owned).unwrap_or_else(|| key.replace("_file", ""));
         validate_filename(&filename).map_err(|_| ApiError::unprocessable(key, "the file needs a name"))?;
-        let content_type = guess_content_type(&filename, field.content_type());
+        // A declared type wins unless it is the browsers' and curl's catch-all.
+        let content_type = match field.content_type().filter(|ct| !ct.is_empty() && *ct != "application/octet-stream") {
+            Some(declared) => declared.to_owned(),
+            None => media_type_for(&filename, kind).to_owned(),
+        };
         let bytes = field.bytes().await.map_err(multipart_error)?.to_vec();
         if bytes.is_empty() {
             return Err(ApiError::unprocessable(key, "the file is empty"));
