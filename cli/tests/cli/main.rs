@@ -1,0 +1,3 @@
+//! The CLI's suites, linked into one test binary (one link instead of two).
+mod examples;
+mod remote;
