@@ -1,5 +1,7 @@
 //! A run: read units on the calling thread, map + validate + serialise batches on worker
-//! threads, write results in input order. Memory stays bounded by the batches in flight.
+//! threads, write results in input order. Memory stays bounded by the batches in flight. CSV is
+//! only split into chunks of whole records on the calling thread and parsed on the workers, so
+//! the reading thread does not bound the throughput.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,6 +13,7 @@ use serde_json::Value;
 use crate::context::{OutputFormat, Plan};
 use crate::direct::{General, Shape};
 use crate::error::EngineError;
+use crate::formats::csv::CsvChunk;
 use crate::formats::{self, RecordReader};
 use crate::mapping::jinja::{self, LookupTable};
 use crate::mapping::{fast::Columns, columns_for, Evaluator, LazyScope};
@@ -29,10 +32,19 @@ struct Counts {
     filtered: u64,
 }
 
+#[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
     rejects: Vec<Reject>,
     counts: Counts,
+    /// An error that ends the run, after the batch's records before it.
+    fatal: Option<EngineError>,
+}
+
+/// What the reading thread hands to a worker.
+enum Work {
+    Units(Vec<Unit>),
+    Csv { chunk: CsvChunk, input: Arc<str>, first_index: u64 },
 }
 
 /// Per-thread state: the column resolution of the last header seen.
@@ -42,9 +54,18 @@ struct Worker {
     columns: Columns,
     /// Reused text buffer of the direct path's validation.
     scratch: String,
+    /// This thread's copies of the shared header and input name of CSV chunks (keyed by the
+    /// shared ones): every row clones them, and a shared reference count would bounce between
+    /// cores on every record.
+    own_header: Option<(Arc<Header>, Arc<Header>)>,
+    own_input: Option<(Arc<str>, Arc<str>)>,
 }
 
 impl Worker {
+    fn own_copies(&mut self, header: &Arc<Header>, input: &Arc<str>) -> (Arc<Header>, Arc<str>) {
+        (own_copy(&mut self.own_header, header, |h| Arc::new(Header::clone(h))), own_copy(&mut self.own_input, input, |i| Arc::from(&**i)))
+    }
+
     fn columns(&mut self, plan: &Plan, data: &Data) -> &Columns {
         if let Data::Row(row) = data {
             if !self.header.as_ref().is_some_and(|h| Arc::ptr_eq(h, &row.header)) {
@@ -53,6 +74,13 @@ impl Worker {
             }
         }
         &self.columns
+    }
+}
+
+fn own_copy<T: ?Sized>(slot: &mut Option<(Arc<T>, Arc<T>)>, shared: &Arc<T>, copy: impl FnOnce(&Arc<T>) -> Arc<T>) -> Arc<T> {
+    match slot {
+        Some((s, own)) if Arc::ptr_eq(s, shared) => own.clone(),
+        _ => slot.insert((shared.clone(), copy(shared))).1.clone(),
     }
 }
 
@@ -141,38 +169,65 @@ fn direct(t: &Transformation, shape: &Shape, worker: &mut Worker, unit: &Unit, o
     Ok(true)
 }
 
-fn process(t: &Transformation, worker: &mut Worker, units: Vec<Unit>) -> Batch {
-    let mut batch = Batch { bytes: Vec::with_capacity(units.len() * 256), rejects: Vec::new(), counts: Counts::default() };
-    for unit in &units {
-        batch.counts.records_in += unit.items.as_ref().map_or(1, |i| i.len() as u64);
-        if let Some(shape) = &t.direct {
-            match direct(t, shape, worker, unit, &mut batch.bytes) {
-                Ok(true) => {
-                    batch.counts.out += 1;
-                    continue;
-                }
-                Ok(false) => {
-                    batch.counts.filtered += 1;
-                    continue;
-                }
-                Err(General) => {}
+fn process(t: &Transformation, worker: &mut Worker, work: Work) -> Batch {
+    match work {
+        Work::Units(units) => {
+            let mut batch = Batch { bytes: Vec::with_capacity(units.len() * 256), ..Batch::default() };
+            for unit in &units {
+                process_unit(t, worker, unit, &mut batch);
             }
+            batch
         }
-        match transform(t, worker, unit) {
-            Ok(Some(v)) => {
-                batch.counts.out += 1;
-                write_record(&mut batch.bytes, t.plan.output, &v);
-            }
-            Ok(None) => batch.counts.filtered += 1,
-            Err(violations) => {
-                batch.counts.rejected += 1;
-                for (pointer, keyword, message) in violations {
-                    batch.rejects.push(Reject { input: unit.input.to_string(), line: unit.record.line, record: unit.index, pointer, keyword, message });
+        Work::Csv { chunk, input, first_index } => {
+            let mut batch = Batch { bytes: Vec::with_capacity(chunk.records * 256), ..Batch::default() };
+            let (header, input) = worker.own_copies(chunk.header(), &input);
+            let mut reader = chunk.reader(Some(header));
+            for index in first_index.. {
+                match reader.next_record() {
+                    Ok(Some(record)) => {
+                        let unit = Unit { input: input.clone(), index, record, items: None };
+                        process_unit(t, worker, &unit, &mut batch);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        batch.fatal = Some(e);
+                        break;
+                    }
                 }
+            }
+            batch
+        }
+    }
+}
+
+fn process_unit(t: &Transformation, worker: &mut Worker, unit: &Unit, batch: &mut Batch) {
+    batch.counts.records_in += unit.items.as_ref().map_or(1, |i| i.len() as u64);
+    if let Some(shape) = &t.direct {
+        match direct(t, shape, worker, unit, &mut batch.bytes) {
+            Ok(true) => {
+                batch.counts.out += 1;
+                return;
+            }
+            Ok(false) => {
+                batch.counts.filtered += 1;
+                return;
+            }
+            Err(General) => {}
+        }
+    }
+    match transform(t, worker, unit) {
+        Ok(Some(v)) => {
+            batch.counts.out += 1;
+            write_record(&mut batch.bytes, t.plan.output, &v);
+        }
+        Ok(None) => batch.counts.filtered += 1,
+        Err(violations) => {
+            batch.counts.rejected += 1;
+            for (pointer, keyword, message) in violations {
+                batch.rejects.push(Reject { input: unit.input.to_string(), line: unit.record.line, record: unit.index, pointer, keyword, message });
             }
         }
     }
-    batch
 }
 
 /// Array mode writes `,\n` before every record; the run drops the very first comma.
@@ -237,13 +292,15 @@ impl<'t, 'w> Run<'t, 'w> {
                 if units.is_empty() {
                     return Ok(());
                 }
-                let batch = process(self.t, &mut worker, units);
+                let batch = process(self.t, &mut worker, Work::Units(units));
                 self.write(batch)?;
             }
         }
+        // Grouping needs parsed records on this thread.
+        let split = plan.group.is_none();
         let t = self.t;
         std::thread::scope(|s| {
-            let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Unit>)>(threads * 2);
+            let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Work)>(threads * 2);
             let work_rx = Arc::new(Mutex::new(work_rx));
             let (done_tx, done_rx) = mpsc::channel::<(u64, Batch)>();
             for _ in 0..threads {
@@ -252,8 +309,8 @@ impl<'t, 'w> Run<'t, 'w> {
                     let mut worker = Worker::default();
                     loop {
                         let job = work_rx.lock().map_err(drop).and_then(|rx| rx.recv().map_err(drop));
-                        let Ok((seq, units)) = job else { return };
-                        if done_tx.send((seq, process(t, &mut worker, units))).is_err() {
+                        let Ok((seq, work)) = job else { return };
+                        if done_tx.send((seq, process(t, &mut worker, work))).is_err() {
                             return;
                         }
                     }
@@ -262,13 +319,19 @@ impl<'t, 'w> Run<'t, 'w> {
             drop(done_tx);
             let mut pending = BTreeMap::new();
             let (mut sent, mut next) = (0u64, 0u64);
-            let read = (|| -> Result<(), EngineError> {
+            // A reading error comes after the records before it: it is returned once they are written.
+            let mut read_error = None;
+            (|| -> Result<(), EngineError> {
                 loop {
-                    let units = self.read_batch(reader.as_mut(), &input)?;
-                    if units.is_empty() {
-                        return Ok(());
-                    }
-                    if work_tx.send((sent, units)).is_err() {
+                    let work = match self.next_work(reader.as_mut(), &input, split) {
+                        Ok(Some(work)) => work,
+                        Ok(None) => return Ok(()),
+                        Err(e) => {
+                            read_error = Some(e);
+                            return Ok(());
+                        }
+                    };
+                    if work_tx.send((sent, work)).is_err() {
                         return Err(std::io::Error::other("a worker thread stopped").into());
                     }
                     sent += 1;
@@ -280,18 +343,30 @@ impl<'t, 'w> Run<'t, 'w> {
                         next += 1;
                     }
                 }
-            })();
+            })()?;
             drop(work_tx);
             for (seq, b) in done_rx {
                 pending.insert(seq, b);
+                while let Some(b) = pending.remove(&next) {
+                    self.write(b)?;
+                    next += 1;
+                }
             }
-            read?;
-            while let Some(b) = pending.remove(&next) {
-                self.write(b)?;
-                next += 1;
-            }
-            Ok(())
+            read_error.map_or(Ok(()), Err)
         })
+    }
+
+    fn next_work(&mut self, reader: &mut dyn RecordReader, input: &Arc<str>, split: bool) -> Result<Option<Work>, EngineError> {
+        if split {
+            if let Some(splitter) = reader.splitter() {
+                let Some(chunk) = splitter.next_chunk(BATCH)? else { return Ok(None) };
+                let first_index = self.index + 1;
+                self.index += chunk.records as u64;
+                return Ok(Some(Work::Csv { chunk, input: input.clone(), first_index }));
+            }
+        }
+        let units = self.read_batch(reader, input)?;
+        Ok((!units.is_empty()).then_some(Work::Units(units)))
     }
 
     fn read_batch(&mut self, reader: &mut dyn RecordReader, input: &Arc<str>) -> Result<Vec<Unit>, EngineError> {
@@ -345,7 +420,7 @@ impl<'t, 'w> Run<'t, 'w> {
         }
     }
 
-    fn write(&mut self, batch: Batch) -> Result<(), EngineError> {
+    fn write(&mut self, mut batch: Batch) -> Result<(), EngineError> {
         let mut bytes = &batch.bytes[..];
         if !self.wrote_record && !bytes.is_empty() {
             self.wrote_record = true;
@@ -366,7 +441,7 @@ impl<'t, 'w> Run<'t, 'w> {
         self.counts.out += batch.counts.out;
         self.counts.rejected += batch.counts.rejected;
         self.counts.filtered += batch.counts.filtered;
-        Ok(())
+        batch.fatal.take().map_or(Ok(()), Err)
     }
 
     /// Renders the whole-document template over all records.
@@ -392,7 +467,7 @@ impl<'t, 'w> Run<'t, 'w> {
             }
         };
         self.records.write_all(b"[")?;
-        let mut batch = Batch { bytes: Vec::new(), rejects: Vec::new(), counts: Counts::default() };
+        let mut batch = Batch::default();
         for (i, mut v) in docs.into_iter().enumerate() {
             match self.check(&mut v) {
                 Ok(()) => {
@@ -423,6 +498,7 @@ impl<'t, 'w> Run<'t, 'w> {
                     bytes: Vec::new(),
                     rejects: violations.into_iter().map(|(pointer, keyword, message)| Reject { input: name.clone(), line: 0, record: 1, pointer, keyword, message }).collect(),
                     counts: Counts { records_in: 0, out: 0, rejected: 1, filtered: 0 },
+                    fatal: None,
                 };
                 self.records.write_all(b"null")?;
                 self.write(batch)
@@ -447,7 +523,7 @@ impl<'t, 'w> Run<'t, 'w> {
         if self.t.plan.document.is_some() {
             self.render_document()?;
         } else if let Some((_, g)) = self.open_group.take() {
-            let batch = process(self.t, &mut Worker::default(), vec![g]);
+            let batch = process(self.t, &mut Worker::default(), Work::Units(vec![g]));
             self.write(batch)?;
         }
         let json_array = self.t.plan.output == OutputFormat::Json;

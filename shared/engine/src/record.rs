@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 /// Column names of a tabular input, shared by all its rows.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Header {
     pub names: Vec<String>,
     index: HashMap<String, usize>,

@@ -85,6 +85,55 @@ fn parallel_output_keeps_input_order() {
     assert_eq!(s.records_rejected, 715);
 }
 
+/// Many threads split CSV into chunks of whole records on the reading thread and parse them on
+/// the workers: outputs, rejects, line numbers and errors must equal the one-thread run's.
+#[test]
+fn split_csv_parses_like_one_thread() {
+    let mut input = String::from("ID;QTY;NOTE\r\n");
+    for i in 0..3000 {
+        let note = match i % 9 {
+            0 => "\"two\r\nlines; \"\"quoted\"\"\"".to_owned(),
+            1 => "mid \"quote\" kept".to_owned(),
+            2 => "\"\"".to_owned(),
+            3 => "\"a\n\nb\n\"".to_owned(),
+            _ => format!("n{i}"),
+        };
+        input.push_str(&format!("{i};{};{note}\r\n", if i % 11 == 0 { "-1" } else { "1" }));
+        if i % 500 == 7 {
+            input.push_str("\r\n");
+        }
+        if i % 700 == 3 {
+            input.push_str("ragged\r\n");
+        }
+    }
+    let ctx = "fields:\n  id: '{{ ID }}'\n  qty: '{{ QTY | int }}'\n  note: '{{ NOTE }}'\n";
+    let schema = r#"{"type":"object","required":["id","qty"],"properties":{"id":{"type":"string"},"qty":{"type":"integer","minimum":0},"note":{"type":"string"}}}"#;
+    for (context, schema) in [(Some(ctx), Some(schema)), (None, None)] {
+        let (one, rej1, s1) = run(context, schema, &[("a.csv", &input), ("b.csv", &input)], 1).unwrap();
+        let (many, rej4, s4) = run(context, schema, &[("a.csv", &input), ("b.csv", &input)], 4).unwrap();
+        assert_eq!(one, many);
+        assert_eq!(rej1, rej4);
+        assert_eq!((s1.records_in, s1.records_out), (s4.records_in, s4.records_out));
+    }
+    let headless = "1;2\n\"3\n\";4\n".repeat(700);
+    let ctx = "input: { header: false }\nfields:\n  a: '{{ col1 }}'\n  b: '{{ col2 }}'\n";
+    assert_eq!(run(Some(ctx), None, &[("h.csv", &headless)], 1).unwrap().0, run(Some(ctx), None, &[("h.csv", &headless)], 3).unwrap().0);
+
+    let unterminated = format!("{input}5;1;\"open\r\n6;1;x\r\n");
+    let one = run(Some(ctx), None, &[("a.csv", &unterminated)], 1).unwrap_err().to_string();
+    assert_eq!(one, run(Some(ctx), None, &[("a.csv", &unterminated)], 4).unwrap_err().to_string());
+    assert!(one.contains("unterminated quoted field"), "{one}");
+    let wide = format!("{input}5;1;{}\r\n{input}", "x;".repeat(10_001));
+    let one = run(None, None, &[("a.csv", &wide)], 1).unwrap_err().to_string();
+    assert_eq!(one, run(None, None, &[("a.csv", &wide)], 4).unwrap_err().to_string());
+    assert!(one.contains("limits.max_fields"), "{one}");
+    let long_quoted = format!("{input}5;1;\"{}\"\r\n", "line\n".repeat(40));
+    let ctx = "limits: { max_field_bytes: 100 }\n";
+    let one = run(Some(ctx), None, &[("a.csv", &long_quoted)], 1).unwrap_err().to_string();
+    assert_eq!(one, run(Some(ctx), None, &[("a.csv", &long_quoted)], 4).unwrap_err().to_string());
+    assert!(one.contains("column 5: quoted field longer than 100 bytes"), "{one}");
+}
+
 #[test]
 fn reject_rate_fails_the_run() {
     let ctx = format!("{CONTEXT}rejects: {{ max_rate: 0.5 }}\n");

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::text::{LineError, Lines};
-use super::{Limits, RecordReader};
+use super::{ChunkSplitter, Limits, RecordReader};
 use crate::error::EngineError;
 use crate::record::{Data, Header, Row, SourceRecord};
 
@@ -190,7 +190,7 @@ impl<'a> CsvReader<'a> {
 
     /// 1-based column (in characters) of `self.buf[end]` on the line starting at `start`.
     fn column(&self, start: usize, end: usize) -> u64 {
-        String::from_utf8_lossy(&self.buf[start..end]).chars().count() as u64 + 1
+        column(&self.buf[start..end])
     }
 
     fn end_field(&self, out: &mut Vec<u8>, ends: &mut Vec<u32>, begin: &mut usize) -> Result<(), EngineError> {
@@ -210,29 +210,187 @@ impl<'a> CsvReader<'a> {
     }
 
     fn read_line(&mut self) -> Result<bool, EngineError> {
-        match self.lines.read_into(&mut self.buf) {
-            Ok(more) => Ok(more),
-            Err(LineError::TooLong) => Err(self.err(self.lines.line + 1, None, format!(
-                "line longer than {} bytes (limits.max_field_bytes)",
-                self.limits.max_field_bytes
-            ))),
-            Err(LineError::Io(e)) => Err(EngineError::Io(e)),
+        read_line(&mut self.lines, &mut self.buf, &self.file, self.limits)
+    }
+
+    /// Splits off the next `max_records` records as raw bytes, for parsing on another thread.
+    /// Only record ends are looked for, so the reading thread stays light; the quoting rules
+    /// are [`Self::parse_record`]'s (a quote opens a quoted field only at the field's start).
+    fn split_chunk(&mut self, max_records: usize) -> Result<Option<CsvChunk>, EngineError> {
+        if self.header.is_none() && self.opts.header {
+            let Some((_, text, ends)) = self.parse_record()? else { return Ok(None) };
+            self.header = Some(Arc::new(Header::new(cells(&text, &ends))));
+        }
+        let lines_before = self.lines.line;
+        let mut bytes = Vec::with_capacity(max_records * 128);
+        let mut records = 0;
+        while records < max_records {
+            let start = bytes.len();
+            if !read_line(&mut self.lines, &mut bytes, &self.file, self.limits)? {
+                break;
+            }
+            // Blank lines stay in the chunk (line numbers) but are no records, as in parse_record.
+            if bytes[start..].iter().all(|b| matches!(b, b'\r' | b'\n')) {
+                continue;
+            }
+            self.split_record(&mut bytes, start)?;
+            records += 1;
+        }
+        if records == 0 {
+            return Ok(None);
+        }
+        let mut chunk = CsvChunk { bytes, lines_before, records, header: Arc::new(Header::numbered(0)), file: self.file.clone(), opts: self.opts.clone(), limits: self.limits };
+        let header = match &self.header {
+            Some(h) => h.clone(),
+            None => {
+                // No header row: the first record's fields are numbered, as in next_record.
+                let mut first = chunk.reader(None);
+                first.next_record()?;
+                first.header.take().expect("the chunk holds a record")
+            }
+        };
+        self.header = Some(header.clone());
+        chunk.header = header;
+        Ok(Some(chunk))
+    }
+
+    /// Reads the rest of the record whose first line is `bytes[start..]`: further lines while
+    /// a quoted field is open.
+    fn split_record(&mut self, bytes: &mut Vec<u8>, start: usize) -> Result<(), EngineError> {
+        let (d, q) = (self.opts.delimiter, self.opts.quote);
+        if memchr::memchr(q, &bytes[start..]).is_none() {
+            return Ok(());
+        }
+        let (mut i, mut line_start) = (start, start);
+        let (mut in_quotes, mut field_start) = (false, true);
+        // Unescaped length of the open quoted field, and where it opened (as in parse_record).
+        let mut quoted_len = 0usize;
+        let mut quote_at = (self.lines.line, start, start);
+        loop {
+            while i < bytes.len() {
+                if in_quotes {
+                    match memchr::memchr(q, &bytes[i..]) {
+                        None => {
+                            quoted_len += bytes.len() - i;
+                            i = bytes.len();
+                        }
+                        Some(k) => {
+                            quoted_len += k;
+                            i += k + 1;
+                            if bytes.get(i) == Some(&q) {
+                                quoted_len += 1;
+                                i += 1;
+                            } else {
+                                in_quotes = false;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                if field_start && bytes[i] == q {
+                    (in_quotes, field_start, quoted_len) = (true, false, 0);
+                    quote_at = (self.lines.line, line_start, i);
+                    i += 1;
+                    continue;
+                }
+                match memchr::memchr2(d, b'\n', &bytes[i..]) {
+                    Some(k) if bytes[i + k] == d => {
+                        field_start = true;
+                        i += k + 1;
+                    }
+                    _ => {
+                        field_start = false;
+                        i = bytes.len();
+                    }
+                }
+            }
+            if !in_quotes {
+                return Ok(());
+            }
+            if quoted_len > self.limits.max_field_bytes {
+                return Err(self.err(quote_at.0, Some(column(&bytes[quote_at.1..quote_at.2])), format!(
+                    "quoted field longer than {} bytes (limits.max_field_bytes); is a closing quote missing?",
+                    self.limits.max_field_bytes
+                )));
+            }
+            line_start = bytes.len();
+            // At the end of the input the parser reports the unterminated field, with its position.
+            if !read_line(&mut self.lines, bytes, &self.file, self.limits)? {
+                return Ok(());
+            }
         }
     }
 }
 
+fn read_line(lines: &mut Lines<'_>, buf: &mut Vec<u8>, file: &str, limits: Limits) -> Result<bool, EngineError> {
+    match lines.read_into(buf) {
+        Ok(more) => Ok(more),
+        Err(LineError::TooLong) => Err(EngineError::input(file, Some(lines.line + 1), None, format!(
+            "line longer than {} bytes (limits.max_field_bytes)",
+            limits.max_field_bytes
+        ))),
+        Err(LineError::Io(e)) => Err(EngineError::Io(e)),
+    }
+}
+
+/// 1-based column (in characters) after `before`, the start of a line.
+fn column(before: &[u8]) -> u64 {
+    String::from_utf8_lossy(before).chars().count() as u64 + 1
+}
+
+fn cells(text: &str, ends: &[u32]) -> Vec<String> {
+    (0..ends.len())
+        .map(|i| {
+            let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+            text[start..ends[i] as usize].to_owned()
+        })
+        .collect()
+}
+
+/// Whole records split off by [`CsvReader::next_chunk`], not parsed yet.
+pub struct CsvChunk {
+    bytes: Vec<u8>,
+    /// Lines of the input before the chunk's first line.
+    lines_before: u64,
+    /// Records in the chunk (blank lines are none).
+    pub records: usize,
+    header: Arc<Header>,
+    file: Arc<str>,
+    opts: CsvOptions,
+    limits: Limits,
+}
+
+impl CsvChunk {
+    pub fn header(&self) -> &Arc<Header> {
+        &self.header
+    }
+
+    /// Parses the chunk's records. `header` is the chunk's header or a copy of it: each
+    /// thread's own copy keeps rows' reference counting off a shared cache line.
+    pub fn reader(&self, header: Option<Arc<Header>>) -> CsvReader<'_> {
+        let mut lines = Lines::new(Box::new(&self.bytes[..]), self.limits.max_record_bytes);
+        lines.line = self.lines_before;
+        CsvReader { lines, file: self.file.clone(), opts: self.opts.clone(), header, limits: self.limits, buf: Vec::new() }
+    }
+}
+
+impl ChunkSplitter for CsvReader<'_> {
+    fn next_chunk(&mut self, max_records: usize) -> Result<Option<CsvChunk>, EngineError> {
+        self.split_chunk(max_records)
+    }
+}
+
 impl RecordReader for CsvReader<'_> {
+    fn splitter(&mut self) -> Option<&mut dyn ChunkSplitter> {
+        Some(self)
+    }
+
     fn next_record(&mut self) -> Result<Option<SourceRecord>, EngineError> {
         let Some((line, text, ends)) = self.parse_record()? else { return Ok(None) };
         let header = match &self.header {
             Some(h) => h.clone(),
             None => {
-                let cells: Vec<String> = (0..ends.len())
-                    .map(|i| {
-                        let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-                        text[start..ends[i] as usize].to_owned()
-                    })
-                    .collect();
+                let cells = cells(&text, &ends);
                 if self.opts.header {
                     self.header = Some(Arc::new(Header::new(cells)));
                     return self.next_record();

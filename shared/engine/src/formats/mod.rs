@@ -19,6 +19,17 @@ use crate::record::SourceRecord;
 /// A streaming source of records.
 pub trait RecordReader {
     fn next_record(&mut self) -> Result<Option<SourceRecord>, EngineError>;
+
+    /// Readers that can split their input into whole records without parsing them hand out
+    /// raw chunks instead, which the pipeline parses on its worker threads.
+    fn splitter(&mut self) -> Option<&mut dyn ChunkSplitter> {
+        None
+    }
+}
+
+pub trait ChunkSplitter {
+    /// The next `max_records` records (fewer at the end; `None` after it), not parsed yet.
+    fn next_chunk(&mut self, max_records: usize) -> Result<Option<csv::CsvChunk>, EngineError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
