@@ -1,14 +1,16 @@
 //! The GPU container worker: long-polls its own SQS queue (not a Lambda: the model stays loaded
-//! and the image can carry CUDA), runs `suggest-mapping` jobs through the same job lifecycle as
-//! the transform worker (claim, idempotency record, settle), and keeps each message invisible
-//! while its job runs. The binary and the local platform both drive it with [`poll`].
+//! and the image can carry CUDA), runs `suggest-mapping` jobs and `auto_map` transform jobs
+//! through the same job lifecycle as the transform worker (claim, idempotency record, settle),
+//! and keeps each message invisible while its job runs. The binary and the local platform both drive it with [`poll`].
 
 use std::io::Read;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
-use helix_domain::{ArtifactKind, Job, JobKind, JobOutcome};
+use helix_domain::{ArtifactKind, AutoMapped, AutoMappedField, Job, JobKind, JobOutcome, Runner};
+use helix_suggest::auto_map::{self, Proposal};
 use helix_suggest::{Embedder, MatchOptions, Signals, SuggestError, SuggestOptions};
 use helix_workers::{run_job_once, AttemptError, JobWorkerDeps, MessageOutcome};
 
@@ -29,14 +31,19 @@ impl GpuWorker {
 
     /// One message of the GPU queue; `deliveries` is its receive count.
     pub async fn handle(&self, body: &str, deliveries: u32) -> MessageOutcome {
-        run_job_once(&self.deps, "gpu-worker", JobKind::SuggestMapping, body, deliveries, |job| async move { self.attempt(&job).await })
-            .await
+        run_job_once(&self.deps, "gpu-worker", Runner::GpuWorker, body, deliveries, |job| async move {
+            match job.kind {
+                JobKind::SuggestMapping => self.suggest_mapping(&job).await,
+                JobKind::Transform => self.auto_mapped_transform(&job).await,
+            }
+        })
+        .await
     }
 
     /// The draft context and the report become the job's result and report artifacts, at keys
     /// derived from the job, so a retried attempt overwrites them. The draft is stored as a
     /// `context` artifact: the owner can submit it as a transform job's context as it is.
-    async fn attempt(&self, job: &Job) -> Result<JobOutcome, AttemptError> {
+    async fn suggest_mapping(&self, job: &Job) -> Result<JobOutcome, AttemptError> {
         let scratch = tempfile::tempdir_in(&self.deps.scratch_dir)
             .map_err(|e| AttemptError::Transient(format!("scratch directory: {e}")))?;
         let schema = self.deps.document(job.inputs.schema_artifact_id.as_deref(), scratch.path()).await?;
@@ -50,10 +57,7 @@ impl GpuWorker {
         self.deps.blobs.download_to(&content.s3_key, &content_path).await.map_err(|e| {
             AttemptError::Transient(format!("content file {} could not be read from storage: {e}", content.filename))
         })?;
-        let mut sample = Vec::new();
-        std::fs::File::open(&content_path)
-            .and_then(|f| f.take(SAMPLE_BYTES).read_to_end(&mut sample))
-            .map_err(|e| AttemptError::Transient(format!("scratch storage: {e}")))?;
+        let sample = read_sample(&content_path)?;
 
         let (embedder, options, filename) = (self.embedder.clone(), self.options, content.filename.clone());
         let suggestion = tokio::task::spawn_blocking(move || {
@@ -61,11 +65,8 @@ impl GpuWorker {
             helix_suggest::suggest(&filename, &sample, schema.as_ref(), Some(&*embedder), &options)
         })
         .await
-        .map_err(|e| AttemptError::Transient(format!("the suggestion crashed: {e}")))?
-        .map_err(|e| match e {
-            SuggestError::Model(_) => AttemptError::Transient(e.to_string()),
-            SuggestError::Content(_) | SuggestError::Schema(_) => AttemptError::Input(e.to_string()),
-        })?;
+        .map_err(crashed)?
+        .map_err(attempt_error)?;
 
         let io = |e: std::io::Error| AttemptError::Transient(format!("scratch storage: {e}"));
         let context_path = scratch.path().join("context.yaml");
@@ -92,7 +93,82 @@ impl GpuWorker {
             records_in: suggestion.report.records_sampled as u64,
             records_out: fields - unmapped,
             records_rejected: unmapped,
+            auto_mapped: None,
         })
+    }
+
+    /// A transform job with `auto_map`: the target fields the schema requires and the context
+    /// leaves unmapped are proposed from the first content file's sample and added to the
+    /// context. The merged context is stored as the job's `context` artifact (at a key derived
+    /// from the job, so a retried attempt overwrites it) and the job worker's transformation
+    /// runs with it. Fields without a confident proposal stay unmapped: the schema rejects the
+    /// records, as it would have without `auto_map`.
+    async fn auto_mapped_transform(&self, job: &Job) -> Result<JobOutcome, AttemptError> {
+        let scratch = tempfile::tempdir_in(&self.deps.scratch_dir)
+            .map_err(|e| AttemptError::Transient(format!("scratch directory: {e}")))?;
+        let context = self.deps.document(job.inputs.context_artifact_id.as_deref(), scratch.path()).await?;
+        let schema = self.deps.document(job.inputs.schema_artifact_id.as_deref(), scratch.path()).await?;
+        let (Some((context_name, context_text)), Some((schema_name, schema_text))) = (context.clone(), schema.clone()) else {
+            return Err(AttemptError::Input("auto_map needs a context and a target schema".into()));
+        };
+        let contents = self.deps.contents(job, scratch.path()).await?;
+        let (sample_name, sample_path) =
+            contents.first().ok_or_else(|| AttemptError::Input("a transform job needs a content file".into()))?;
+        let sample = read_sample(sample_path)?;
+
+        let (embedder, options, sample_name) = (self.embedder.clone(), self.options, sample_name.clone());
+        let completion = tokio::task::spawn_blocking(move || -> Result<Option<(String, Vec<Proposal>)>, SuggestError> {
+            let context = auto_map::parse_context(&context_name, &context_text)?;
+            let schema = helix_suggest::parse_schema(&schema_name, &schema_text)?;
+            let unmapped = auto_map::unmapped_required(&context, &schema)?;
+            if unmapped.is_empty() {
+                return Ok(None);
+            }
+            let suggestion = helix_suggest::suggest_fields(&sample_name, &sample, &schema, &unmapped, Some(&*embedder), &options)?;
+            let proposals = auto_map::proposals(&suggestion.report);
+            if proposals.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some((auto_map::merge(&context, &proposals)?, proposals)))
+        })
+        .await
+        .map_err(crashed)?
+        .map_err(attempt_error)?;
+        let Some((merged, proposals)) = completion else {
+            return self.deps.transform(job, context, schema, contents, scratch.path(), None).await;
+        };
+
+        let merged_path = scratch.path().join("context.yaml");
+        std::fs::write(&merged_path, &merged).map_err(|e| AttemptError::Transient(format!("scratch storage: {e}")))?;
+        let context_artifact = self
+            .deps
+            .put_output(job, ArtifactKind::Context, format!("results/{}/context.yaml", job.id), &merged_path, "application/yaml")
+            .await?;
+        let fields: Vec<AutoMappedField> =
+            proposals.into_iter().map(|p| AutoMappedField { field: p.field, source: p.source, score: p.score }).collect();
+        tracing::info!(job_id = %job.id, fields = fields.len(), "unmapped required fields proposed");
+        let auto_mapped = AutoMapped { context_artifact_id: context_artifact.id, fields };
+        self.deps.transform(job, Some((context_artifact.filename, merged)), schema, contents, scratch.path(), Some(auto_mapped)).await
+    }
+}
+
+/// The first records of a content file: all a suggestion looks at.
+fn read_sample(path: &Path) -> Result<Vec<u8>, AttemptError> {
+    let mut sample = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SAMPLE_BYTES).read_to_end(&mut sample))
+        .map_err(|e| AttemptError::Transient(format!("scratch storage: {e}")))?;
+    Ok(sample)
+}
+
+fn crashed(e: tokio::task::JoinError) -> AttemptError {
+    AttemptError::Transient(format!("the suggestion crashed: {e}"))
+}
+
+fn attempt_error(e: SuggestError) -> AttemptError {
+    match e {
+        SuggestError::Model(_) => AttemptError::Transient(e.to_string()),
+        SuggestError::Content(_) | SuggestError::Schema(_) | SuggestError::Context(_) => AttemptError::Input(e.to_string()),
     }
 }
 

@@ -181,12 +181,13 @@ impl Platform {
 }
 
 /// The GPU container worker's loop, on the CPU, against the emulated GPU queue; the model loads
-/// on the first job. Without a model (`scripts/setup.sh` installs it) suggest-mapping jobs wait.
+/// on the first job. Without a model (`scripts/setup.sh` installs it) suggest-mapping and
+/// `auto_map` jobs wait.
 fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<JoinHandle<()>> {
     let dir = match helix_suggest::model_dir() {
         Ok(dir) => dir,
         Err(e) => {
-            tracing::warn!(error = %e, "no GPU worker: suggest-mapping jobs will stay PENDING");
+            tracing::warn!(error = %e, "no GPU worker: suggest-mapping and auto_map jobs will stay PENDING");
             return None;
         }
     };

@@ -36,3 +36,19 @@ impl Modify for PasswordFlow {
 pub fn router() -> Router<AppState> {
     Router::new().merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_map_is_documented_on_the_request_and_the_job() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(schemas["JobCreate"]["properties"]["auto_map"]["type"], "boolean");
+        for field in ["auto_map", "auto_mapped_fields", "auto_map_context_artifact_id"] {
+            assert!(schemas["JobRead"]["properties"].get(field).is_some(), "JobRead.{field}");
+        }
+        assert!(schemas["AutoMappedField"]["properties"].get("score").is_some(), "{:#}", schemas["AutoMappedField"]);
+    }
+}

@@ -41,6 +41,10 @@ fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError
     serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(format!("cannot decode item: {e}")))
 }
 
+fn to_attribute<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Backend(format!("cannot encode attribute: {e}")))
+}
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -309,22 +313,34 @@ impl JobStore for DynamoJobStore {
                 records_in,
                 records_out,
                 records_rejected,
-            } => update
-                .update_expression(
-                    "SET #status = :to, owner_status = :os, finished_at = :now, result_artifact_id = :ra, \
-                     result_path = :rp, error_report_artifact_id = :ea, records_in = :ri, records_out = :ro, \
-                     records_rejected = :rr, #error = :null REMOVE lease_expires_at, leased",
-                )
-                .expression_attribute_names("#error", "error")
-                .expression_attribute_values(":to", s(JobStatus::Completed.as_str()))
-                .expression_attribute_values(":os", s(owner_status(&claimed.owner_id, JobStatus::Completed)))
-                .expression_attribute_values(":ra", s(result_artifact_id))
-                .expression_attribute_values(":rp", s(result_path))
-                .expression_attribute_values(":ea", s(error_report_artifact_id))
-                .expression_attribute_values(":ri", n(records_in))
-                .expression_attribute_values(":ro", n(records_out))
-                .expression_attribute_values(":rr", n(records_rejected))
-                .expression_attribute_values(":null", AttributeValue::Null(true)),
+                auto_mapped,
+            } => {
+                let (auto_mapped_set, update) = match auto_mapped {
+                    Some(auto_mapped) => (
+                        ", auto_mapped_fields = :amf, auto_map_context_artifact_id = :amc",
+                        update
+                            .expression_attribute_values(":amf", to_attribute(&auto_mapped.fields)?)
+                            .expression_attribute_values(":amc", s(&auto_mapped.context_artifact_id)),
+                    ),
+                    None => ("", update),
+                };
+                update
+                    .update_expression(format!(
+                        "SET #status = :to, owner_status = :os, finished_at = :now, result_artifact_id = :ra, \
+                         result_path = :rp, error_report_artifact_id = :ea, records_in = :ri, records_out = :ro, \
+                         records_rejected = :rr, #error = :null{auto_mapped_set} REMOVE lease_expires_at, leased",
+                    ))
+                    .expression_attribute_names("#error", "error")
+                    .expression_attribute_values(":to", s(JobStatus::Completed.as_str()))
+                    .expression_attribute_values(":os", s(owner_status(&claimed.owner_id, JobStatus::Completed)))
+                    .expression_attribute_values(":ra", s(result_artifact_id))
+                    .expression_attribute_values(":rp", s(result_path))
+                    .expression_attribute_values(":ea", s(error_report_artifact_id))
+                    .expression_attribute_values(":ri", n(records_in))
+                    .expression_attribute_values(":ro", n(records_out))
+                    .expression_attribute_values(":rr", n(records_rejected))
+                    .expression_attribute_values(":null", AttributeValue::Null(true))
+            }
             JobOutcome::Failed { error } => update
                 .update_expression(
                     "SET #status = :to, owner_status = :os, finished_at = :now, #error = :error \

@@ -32,7 +32,7 @@ impl JobStatus {
     }
 }
 
-/// What a job does; each kind has its own queue and worker.
+/// What a job does.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum JobKind {
@@ -41,6 +41,33 @@ pub enum JobKind {
     Transform,
     /// Content sample + schema → a draft context (the GPU container worker).
     SuggestMapping,
+}
+
+/// The worker that runs a job; each polls its own queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runner {
+    /// The Lambda job worker, on the job queue.
+    JobWorker,
+    /// The GPU container worker, on the GPU queue: it holds the embedding model.
+    GpuWorker,
+}
+
+/// A target field that `auto_map` filled in: the source column proposed for it and the
+/// proposal's confidence.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AutoMappedField {
+    /// The target field's dotted path, as the context's `fields:` names it (`customer.id`).
+    pub field: String,
+    pub source: String,
+    pub score: f32,
+}
+
+/// What `auto_map` added to a transform job's context.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AutoMapped {
+    /// The context the job ran with: the submitted one plus the proposals.
+    pub context_artifact_id: String,
+    pub fields: Vec<AutoMappedField>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -78,6 +105,14 @@ pub struct Job {
     pub finished_at: Option<Timestamp>,
     pub attempts: u32,
     pub inputs: JobInputs,
+    /// A transform job whose context leaves required target fields unmapped has them proposed
+    /// by the mapping suggestion (on the GPU worker).
+    #[serde(default)]
+    pub auto_map: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto_mapped_fields: Vec<AutoMappedField>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_map_context_artifact_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_artifact_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,6 +146,9 @@ impl Job {
             finished_at: None,
             attempts: 0,
             inputs,
+            auto_map: false,
+            auto_mapped_fields: Vec::new(),
+            auto_map_context_artifact_id: None,
             result_artifact_id: None,
             result_path: None,
             error_report_artifact_id: None,
@@ -119,6 +157,14 @@ impl Job {
             records_rejected: None,
             error: None,
             lease_expires_at: None,
+        }
+    }
+
+    pub fn runner(&self) -> Runner {
+        match self.kind {
+            JobKind::SuggestMapping => Runner::GpuWorker,
+            JobKind::Transform if self.auto_map => Runner::GpuWorker,
+            JobKind::Transform => Runner::JobWorker,
         }
     }
 }
@@ -135,6 +181,11 @@ pub struct JobRead {
     pub finished_at: Option<Timestamp>,
     pub attempts: u32,
     pub inputs: JobInputs,
+    pub auto_map: bool,
+    /// The fields `auto_map` proposed, once the job has completed.
+    pub auto_mapped_fields: Vec<AutoMappedField>,
+    /// The context the job ran with when `auto_map` added fields to it: review it, reuse it.
+    pub auto_map_context_artifact_id: Option<String>,
     pub result_artifact_id: Option<String>,
     pub result_path: Option<String>,
     pub error_report_artifact_id: Option<String>,
@@ -156,6 +207,9 @@ impl From<&Job> for JobRead {
             finished_at: j.finished_at,
             attempts: j.attempts,
             inputs: j.inputs.clone(),
+            auto_map: j.auto_map,
+            auto_mapped_fields: j.auto_mapped_fields.clone(),
+            auto_map_context_artifact_id: j.auto_map_context_artifact_id.clone(),
             result_artifact_id: j.result_artifact_id.clone(),
             result_path: j.result_path.clone(),
             error_report_artifact_id: j.error_report_artifact_id.clone(),
@@ -183,8 +237,32 @@ pub enum JobOutcome {
         records_in: u64,
         records_out: u64,
         records_rejected: u64,
+        auto_mapped: Option<AutoMapped>,
     },
     Failed {
         error: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transform_jobs_that_auto_map_run_on_the_gpu_worker() {
+        let job = |kind, auto_map| Job { auto_map, ..Job::new("j".into(), "u".into(), kind, None, JobInputs::default()) };
+        assert_eq!(job(JobKind::Transform, false).runner(), Runner::JobWorker);
+        assert_eq!(job(JobKind::Transform, true).runner(), Runner::GpuWorker);
+        assert_eq!(job(JobKind::SuggestMapping, false).runner(), Runner::GpuWorker);
+    }
+
+    #[test]
+    fn jobs_stored_before_auto_map_existed_still_read() {
+        let stored = serde_json::json!({
+            "id": "j", "owner_id": "u", "status": "COMPLETED", "created_at": "2024-03-01T10:00:00Z", "attempts": 1,
+            "inputs": {"content_artifact_ids": ["a"], "context_artifact_id": null, "schema_artifact_id": null}
+        });
+        let job: Job = serde_json::from_value(stored).unwrap();
+        assert!(!job.auto_map && job.auto_mapped_fields.is_empty() && job.auto_map_context_artifact_id.is_none());
+    }
 }

@@ -9,7 +9,7 @@ pub mod user;
 
 pub use artifact::{Artifact, ArtifactKind, ArtifactStatus};
 pub use artifact::ArtifactRead;
-pub use job::{Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus};
+pub use job::{AutoMapped, AutoMappedField, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner};
 pub use ports::{
     ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, PresignedRequest,
     StoreError, UserStore,

@@ -15,6 +15,7 @@
 //! # Ok::<(), SuggestError>(())
 //! ```
 
+pub mod auto_map;
 mod draft;
 pub mod embed;
 pub mod eval;
@@ -43,6 +44,9 @@ pub enum SuggestError {
     /// The embedding model is missing or failed.
     #[error("embedding model: {0}")]
     Model(String),
+    /// The context cannot take proposed fields (`auto_map`).
+    #[error("context: {0}")]
+    Context(String),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -78,22 +82,50 @@ pub fn suggest(
     embedder: Option<&dyn Embedder>,
     options: &SuggestOptions,
 ) -> Result<Suggestion, SuggestError> {
-    let columns = sample::read(content_name, content, options.sample_records)?;
-    let records_sampled = columns.first().map_or(0, |c| c.values.len());
     match schema {
-        Some(schema) => {
-            let (fields, skipped) = schema::target_fields(schema)?;
-            let matrix = matcher::score(&columns, &fields, embedder, options.matching.signals)?;
-            let matches = matrix.assign(options.matching.threshold);
-            Ok(draft::build(content_name, records_sampled, &columns, &fields, &matches, skipped, options.matching, None))
-        }
+        Some(schema) => suggest_for(content_name, content, schema, None, embedder, options),
         None => {
+            let columns = sample::read(content_name, content, options.sample_records)?;
+            let records_sampled = columns.first().map_or(0, |c| c.values.len());
             let inferred = schema::infer(&columns);
             let (fields, _) = schema::target_fields(&inferred)?;
             let matches = draft::identity(&columns);
             Ok(draft::build(content_name, records_sampled, &columns, &fields, &matches, Vec::new(), options.matching, Some(inferred)))
         }
     }
+}
+
+/// Like [`suggest`] with a schema, for the target fields at `paths` only (dotted, as
+/// [`schema::target_fields`] names them): the other fields neither get proposals nor take columns.
+pub fn suggest_fields(
+    content_name: &str,
+    content: &[u8],
+    schema: &Value,
+    paths: &[String],
+    embedder: Option<&dyn Embedder>,
+    options: &SuggestOptions,
+) -> Result<Suggestion, SuggestError> {
+    suggest_for(content_name, content, schema, Some(paths), embedder, options)
+}
+
+fn suggest_for(
+    content_name: &str,
+    content: &[u8],
+    schema: &Value,
+    only: Option<&[String]>,
+    embedder: Option<&dyn Embedder>,
+    options: &SuggestOptions,
+) -> Result<Suggestion, SuggestError> {
+    let columns = sample::read(content_name, content, options.sample_records)?;
+    let records_sampled = columns.first().map_or(0, |c| c.values.len());
+    let (mut fields, mut skipped) = schema::target_fields(schema)?;
+    if let Some(only) = only {
+        fields.retain(|f| only.contains(&f.path));
+        skipped.retain(|path| only.contains(path));
+    }
+    let matrix = matcher::score(&columns, &fields, embedder, options.matching.signals)?;
+    let matches = matrix.assign(options.matching.threshold);
+    Ok(draft::build(content_name, records_sampled, &columns, &fields, &matches, skipped, options.matching, None))
 }
 
 /// Parses a target schema document (JSON text).

@@ -8,8 +8,8 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use helix_aws::{AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, S3Blobs, Settings};
 use helix_domain::artifact::{error_report_key, result_key};
 use helix_domain::{
-    Artifact, ArtifactKind, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, Job, JobKind, JobMessage, JobOutcome,
-    JobStore, StoreError, Timestamp,
+    Artifact, ArtifactKind, ArtifactStatus, ArtifactStore, AutoMapped, Blobs, IdempotencyStore, Job, JobMessage, JobOutcome,
+    JobStore, Runner, StoreError, Timestamp,
 };
 use helix_engine::{EngineError, Source, Summary};
 
@@ -69,17 +69,18 @@ impl From<EngineError> for AttemptError {
 /// What every job worker does with a job message, at most once per payload (the idempotency
 /// record): claim the job (`PENDING` → `RUNNING`), run `attempt`, and settle the job — `COMPLETED`,
 /// `FAILED` for bad input or on the last delivery, or handed back for the next delivery.
-/// `handler` names the worker in the idempotency key.
-pub async fn run_job_once<F, Fut>(deps: &JobWorkerDeps, handler: &str, kind: JobKind, body: &str, deliveries: u32, attempt: F) -> MessageOutcome
+/// `handler` names the worker in the idempotency key; `runner` is the worker, which takes only
+/// the jobs [`Job::runner`] routes to it.
+pub async fn run_job_once<F, Fut>(deps: &JobWorkerDeps, handler: &str, runner: Runner, body: &str, deliveries: u32, attempt: F) -> MessageOutcome
 where
     F: FnOnce(Job) -> Fut,
     Fut: Future<Output = Result<JobOutcome, AttemptError>>,
 {
     let key = payload_key(handler, body);
-    run_once(&*deps.idempotency, &key, deps.lease, || run_job(deps, kind, body, deliveries, attempt)).await
+    run_once(&*deps.idempotency, &key, deps.lease, || run_job(deps, runner, body, deliveries, attempt)).await
 }
 
-async fn run_job<F, Fut>(deps: &JobWorkerDeps, kind: JobKind, body: &str, deliveries: u32, attempt: F) -> MessageOutcome
+async fn run_job<F, Fut>(deps: &JobWorkerDeps, runner: Runner, body: &str, deliveries: u32, attempt: F) -> MessageOutcome
 where
     F: FnOnce(Job) -> Fut,
     Fut: Future<Output = Result<JobOutcome, AttemptError>>,
@@ -93,8 +94,8 @@ where
         Ok(None) => return MessageOutcome::Retry(format!("job {job_id} does not exist")),
         Err(e) => return MessageOutcome::Retry(e.to_string()),
     };
-    if job.kind != kind {
-        return MessageOutcome::Retry(format!("job {job_id} is a {:?} job, not for the {kind:?} worker", job.kind));
+    if job.runner() != runner {
+        return MessageOutcome::Retry(format!("job {job_id} is for the {:?}, not the {runner:?}", job.runner()));
     }
     if job.status.is_terminal() {
         tracing::info!(%job_id, status = job.status.as_str(), "job already finished; duplicate message");
@@ -165,6 +166,55 @@ impl JobWorkerDeps {
         Ok(Some((artifact.filename, text)))
     }
 
+    /// The job's content files, downloaded to `scratch`: `(file name, path)` in the job's order.
+    pub async fn contents(&self, job: &Job, scratch: &Path) -> Result<Vec<(String, PathBuf)>, AttemptError> {
+        let mut contents = Vec::new();
+        for (i, id) in job.inputs.content_artifact_ids.iter().enumerate() {
+            let artifact = self.input_artifact(id).await?;
+            let path = scratch.join(format!("content-{i}"));
+            self.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
+                AttemptError::Transient(format!("content file {} could not be read from storage: {e}", artifact.filename))
+            })?;
+            contents.push((artifact.filename, path));
+        }
+        Ok(contents)
+    }
+
+    /// Runs the engine over the downloaded `contents` and stores the result and the reject
+    /// report. The job only points at the results once both objects are written, and their ids
+    /// derive from the job's, so a retried attempt overwrites rather than duplicates.
+    pub async fn transform(
+        &self,
+        job: &Job,
+        context: Option<(String, String)>,
+        schema: Option<(String, String)>,
+        contents: Vec<(String, PathBuf)>,
+        scratch: &Path,
+        auto_mapped: Option<AutoMapped>,
+    ) -> Result<JobOutcome, AttemptError> {
+        let result_path = scratch.join("result.json");
+        let errors_path = scratch.join("errors.json");
+        let summary = {
+            let (result_path, errors_path) = (result_path.clone(), errors_path.clone());
+            tokio::task::spawn_blocking(move || run_engine(context, schema, &contents, &result_path, &errors_path))
+                .await
+                .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??
+        };
+        let result_type = if starts_with_array(&result_path) { "application/json" } else { "application/x-ndjson" };
+        let result_artifact = self.put_output(job, ArtifactKind::Result, result_key(&job.id), &result_path, result_type).await?;
+        let report_artifact =
+            self.put_output(job, ArtifactKind::ErrorReport, error_report_key(&job.id), &errors_path, "application/json").await?;
+        Ok(JobOutcome::Completed {
+            result_path: result_artifact.s3_key,
+            result_artifact_id: result_artifact.id,
+            error_report_artifact_id: report_artifact.id,
+            records_in: summary.records_in,
+            records_out: summary.records_out,
+            records_rejected: summary.records_rejected,
+            auto_mapped,
+        })
+    }
+
     /// Uploads a file the job produced and records it as the owner's artifact. Its id derives
     /// from the key, so a retried attempt overwrites rather than duplicates.
     pub async fn put_output(&self, job: &Job, kind: ArtifactKind, key: String, path: &Path, content_type: &str) -> Result<Artifact, AttemptError> {
@@ -207,55 +257,17 @@ impl JobWorker {
     async fn handle_message(&self, message: SqsMessage) -> MessageOutcome {
         let deliveries = receive_count(&message);
         let body = message.body.unwrap_or_default();
-        run_job_once(&self.deps, "job-worker", JobKind::Transform, &body, deliveries, |job| async move { self.attempt(&job).await }).await
+        run_job_once(&self.deps, "job-worker", Runner::JobWorker, &body, deliveries, |job| async move { self.attempt(&job).await }).await
     }
 
-    /// One run of the job: inputs from S3 to scratch files, the engine, results back to S3. The
-    /// job only points at the results once both objects are written, and their ids derive from
-    /// the job's, so a retried attempt overwrites rather than duplicates.
+    /// One run of the job: inputs from S3 to scratch files, the engine, results back to S3.
     async fn attempt(&self, job: &Job) -> Result<JobOutcome, AttemptError> {
         let scratch = tempfile::tempdir_in(&self.deps.scratch_dir)
             .map_err(|e| AttemptError::Transient(format!("scratch directory: {e}")))?;
         let context = self.deps.document(job.inputs.context_artifact_id.as_deref(), scratch.path()).await?;
         let schema = self.deps.document(job.inputs.schema_artifact_id.as_deref(), scratch.path()).await?;
-        let mut contents = Vec::new();
-        for (i, id) in job.inputs.content_artifact_ids.iter().enumerate() {
-            let artifact = self.deps.input_artifact(id).await?;
-            let path = scratch.path().join(format!("content-{i}"));
-            self.deps.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
-                AttemptError::Transient(format!("content file {} could not be read from storage: {e}", artifact.filename))
-            })?;
-            contents.push((artifact.filename, path));
-        }
-        let result_path = scratch.path().join("result.json");
-        let errors_path = scratch.path().join("errors.json");
-        let summary = {
-            let (result_path, errors_path) = (result_path.clone(), errors_path.clone());
-            tokio::task::spawn_blocking(move || transform(context, schema, &contents, &result_path, &errors_path))
-                .await
-                .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??
-        };
-
-        let result_artifact = self.output_artifact(job, ArtifactKind::Result, result_key(&job.id), &result_path).await?;
-        let report_artifact =
-            self.output_artifact(job, ArtifactKind::ErrorReport, error_report_key(&job.id), &errors_path).await?;
-        Ok(JobOutcome::Completed {
-            result_path: result_artifact.s3_key,
-            result_artifact_id: result_artifact.id,
-            error_report_artifact_id: report_artifact.id,
-            records_in: summary.records_in,
-            records_out: summary.records_out,
-            records_rejected: summary.records_rejected,
-        })
-    }
-
-    async fn output_artifact(&self, job: &Job, kind: ArtifactKind, key: String, path: &Path) -> Result<Artifact, AttemptError> {
-        let content_type = if kind == ArtifactKind::Result && !starts_with_array(path) {
-            "application/x-ndjson"
-        } else {
-            "application/json"
-        };
-        self.deps.put_output(job, kind, key, path, content_type).await
+        let contents = self.deps.contents(job, scratch.path()).await?;
+        self.deps.transform(job, context, schema, contents, scratch.path(), None).await
     }
 }
 
@@ -266,7 +278,7 @@ fn starts_with_array(path: &Path) -> bool {
     head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
-fn transform(
+fn run_engine(
     context: Option<(String, String)>,
     schema: Option<(String, String)>,
     contents: &[(String, PathBuf)],

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use helix_domain::artifact::{media_type_for, upload_key};
 use helix_domain::{
-    Artifact, ArtifactKind, ArtifactStatus, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, StoreError,
-    Timestamp,
+    Artifact, ArtifactKind, ArtifactStatus, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner,
+    StoreError, Timestamp,
 };
 use helix_engine::Source;
 
@@ -47,6 +47,11 @@ pub struct JobCreate {
     #[schema(value_type = Object)]
     schema: Option<serde_json::Value>,
     name: Option<String>,
+    /// `transform` only, with a context and a schema: the target fields the schema requires and
+    /// the context leaves unmapped are proposed by the mapping suggestion (recorded on the job as
+    /// `auto_mapped_fields`) and added to the context the job runs with.
+    #[serde(default)]
+    auto_map: bool,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -139,9 +144,9 @@ async fn store_document(state: &AppState, owner: &str, job_id: &str, doc: Inline
 /// than left PENDING with no message that would ever run it.
 async fn submit(state: &AppState, job: Job) -> Result<Job, ApiError> {
     state.jobs.create(&job).await?;
-    let queue = match job.kind {
-        JobKind::Transform => &state.queue,
-        JobKind::SuggestMapping => &state.gpu_queue,
+    let queue = match job.runner() {
+        Runner::JobWorker => &state.queue,
+        Runner::GpuWorker => &state.gpu_queue,
     };
     if let Err(e) = queue.send(&JobMessage { job_id: job.id.clone() }).await {
         let now = Timestamp::now();
@@ -178,6 +183,18 @@ pub async fn create_job(
     }
     if request.kind == JobKind::SuggestMapping && (request.context.is_some() || request.context_artifact_id.is_some()) {
         return Err(ApiError::unprocessable("context", "a suggest-mapping job proposes the context; give content and (optionally) a schema"));
+    }
+    if request.auto_map && request.kind != JobKind::Transform {
+        return Err(ApiError::unprocessable("auto_map", "auto_map is for transform jobs; a suggest-mapping job proposes the whole context"));
+    }
+    if request.auto_map && request.schema.is_none() && request.schema_artifact_id.is_none() {
+        return Err(ApiError::unprocessable("auto_map", "auto_map needs a target schema: it proposes the fields the schema requires"));
+    }
+    if request.auto_map && request.context.is_none() && request.context_artifact_id.is_none() {
+        return Err(ApiError::unprocessable(
+            "auto_map",
+            "auto_map needs a context: it adds the required fields the context leaves unmapped (without one, a suggest-mapping job proposes a whole context)",
+        ));
     }
     if request.context.is_some() && request.context_artifact_id.is_some() {
         return Err(ApiError::unprocessable("context", "give either context or context_artifact_id, not both"));
@@ -234,7 +251,8 @@ pub async fn create_job(
             _ => inputs.schema_artifact_id = Some(id),
         }
     }
-    let job = submit(&state, Job::new(job_id, owner.to_owned(), request.kind, name, inputs)).await?;
+    let job = Job { auto_map: request.auto_map, ..Job::new(job_id, owner.to_owned(), request.kind, name, inputs) };
+    let job = submit(&state, job).await?;
     Ok((StatusCode::ACCEPTED, Json(JobRead::from(&job))))
 }
 

@@ -1,0 +1,151 @@
+//! `auto_map` on transform jobs: the target fields a schema requires and a context leaves
+//! unmapped, and the context with the proposals for them added to its `fields:`.
+
+use serde_json::Value;
+
+use crate::{schema, Report, SuggestError};
+
+/// A proposal added to a context: `field` is filled from the source column `source`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    pub field: String,
+    pub source: String,
+    pub score: f32,
+    /// The template that reads and converts the column.
+    pub expression: String,
+}
+
+/// Parses a context that proposals can be added to: YAML with a `fields:` mapping. A context
+/// without one passes records through or renders a whole-document template: there is no
+/// mapping to complete.
+pub fn parse_context(name: &str, text: &str) -> Result<Value, SuggestError> {
+    let not_a_mapping = || SuggestError::Context(format!("{name} has no `fields:` mapping for auto_map to add the unmapped fields to"));
+    if name.ends_with(".j2") {
+        return Err(not_a_mapping());
+    }
+    let context = helix_engine::load_yaml(helix_engine::Source { name, text }).map_err(|e| SuggestError::Context(e.to_string()))?;
+    if context.get("template").is_some() || !context.get("fields").is_some_and(Value::is_object) {
+        return Err(not_a_mapping());
+    }
+    Ok(context)
+}
+
+/// The scalar target fields that `schema` requires (here and in every enclosing object) and no
+/// key of the context's `fields:` maps, in schema order. A key maps the field at its path and
+/// every field below it (`customer` maps `customer.id`).
+pub fn unmapped_required(context: &Value, schema: &Value) -> Result<Vec<String>, SuggestError> {
+    let mapped: Vec<&str> = context.get("fields").and_then(Value::as_object).map(|f| f.keys().map(String::as_str).collect()).unwrap_or_default();
+    let (fields, _) = schema::target_fields(schema)?;
+    Ok(fields
+        .into_iter()
+        .filter(|f| f.required && !mapped.iter().any(|key| maps(key, &f.path)))
+        .map(|f| f.path)
+        .collect())
+}
+
+fn maps(key: &str, path: &str) -> bool {
+    path.strip_prefix(key).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// The fields of a suggestion's report that got a confident source column.
+pub fn proposals(report: &Report) -> Vec<Proposal> {
+    report
+        .fields
+        .iter()
+        .filter_map(|f| {
+            Some(Proposal { field: f.target.clone(), source: f.source.clone()?, score: f.confidence?, expression: f.expression.clone()? })
+        })
+        .collect()
+}
+
+/// The context as YAML with each proposal appended to its `fields:`, under a comment that lists
+/// them for review. Comments of the original text are not kept.
+pub fn merge(context: &Value, proposals: &[Proposal]) -> Result<String, SuggestError> {
+    let mut merged = context.clone();
+    let fields = merged
+        .get_mut("fields")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| SuggestError::Context("the context has no `fields:` mapping".into()))?;
+    for p in proposals {
+        fields.insert(p.field.clone(), Value::String(p.expression.clone()));
+    }
+    let yaml = serde_yaml::to_string(&merged).map_err(|e| SuggestError::Context(format!("the merged context cannot be written: {e}")))?;
+    let mut text = String::from("# The submitted context plus the fields auto_map proposed (review them before reuse):\n");
+    for p in proposals {
+        text.push_str(&format!("#   {}: {:.2} from {}\n", p.field, p.score, p.source.replace(['\n', '\r'], " ")));
+    }
+    text.push_str(&yaml);
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::BagOfWords;
+    use crate::{suggest_fields, SuggestOptions};
+
+    const ORDERS: &str = "ORDER_NO;CUST_NO;ERDAT\nA-1;4711;20240301\nA-2;4712;20240302\n";
+
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "required": ["order_id", "customer", "creation_date"],
+            "properties": {
+                "order_id": {"type": "string"},
+                "creation_date": {"type": "string", "format": "date"},
+                "note": {"type": "string"},
+                "customer": {"type": "object", "required": ["number"], "properties": {
+                    "number": {"type": "string", "title": "Customer number"},
+                    "name": {"type": "string"}
+                }},
+                "billing": {"type": "object", "properties": {"account": {"type": "string"}}, "required": ["account"]}
+            }
+        })
+    }
+
+    #[test]
+    fn finds_required_leaves_no_key_maps() {
+        let context = parse_context("c.yaml", "fields:\n  order_id: \"{{ ORDER_NO }}\"\n  note: x\n").unwrap();
+        assert_eq!(unmapped_required(&context, &schema()).unwrap(), ["creation_date", "customer.number"]);
+        let context = parse_context("c.yaml", "fields:\n  customer: \"{{ record }}\"\n  creation_date_x: y\n").unwrap();
+        assert_eq!(unmapped_required(&context, &schema()).unwrap(), ["order_id", "creation_date"]);
+    }
+
+    #[test]
+    fn only_contexts_with_a_fields_mapping_take_proposals() {
+        for (name, text) in [("c.yaml", "input: {format: csv}\n"), ("c.yaml", "template: \"[]\"\n"), ("c.yaml.j2", "[]"), ("c.yaml", "fields: [a]\n")] {
+            assert!(matches!(parse_context(name, text), Err(SuggestError::Context(_))), "{name}: {text}");
+        }
+        assert!(matches!(parse_context("c.yaml", "fields: {a: \"{{ x }\"\n"), Err(SuggestError::Context(_))));
+    }
+
+    #[test]
+    fn proposals_complete_the_context_and_it_runs() {
+        let schema = schema();
+        let context = parse_context("c.yaml", "# mine\nfields:\n  order_id: \"{{ ORDER_NO }}\"\n").unwrap();
+        let missing = unmapped_required(&context, &schema).unwrap();
+        let suggestion = suggest_fields("orders.csv", ORDERS.as_bytes(), &schema, &missing, Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        let targets: Vec<&str> = suggestion.report.fields.iter().map(|f| f.target.as_str()).collect();
+        assert_eq!(targets, ["creation_date", "customer.number"]);
+        let proposals = proposals(&suggestion.report);
+        let found: Vec<(&str, &str)> = proposals.iter().map(|p| (p.field.as_str(), p.source.as_str())).collect();
+        assert_eq!(found, [("creation_date", "ERDAT"), ("customer.number", "CUST_NO")]);
+
+        let merged = merge(&context, &proposals).unwrap();
+        assert!(merged.starts_with("# The submitted context plus the fields auto_map proposed"), "{merged}");
+        assert!(merged.contains("#   customer.number: "), "{merged}");
+        let t = helix_engine::compile(
+            Some(helix_engine::Source { name: "context.yaml", text: &merged }),
+            Some(helix_engine::Source { name: "schema.json", text: &schema.to_string() }),
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{merged}"));
+        let (mut out, mut rejects) = (Vec::new(), Vec::new());
+        let mut run = t.start(&mut out, &mut rejects).unwrap();
+        run.feed("orders.csv", &mut ORDERS.as_bytes()).unwrap();
+        run.finish().unwrap();
+        let records: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(records[0], json!({"order_id": "A-1", "creation_date": "2024-03-01", "customer": {"number": "4711"}}));
+    }
+}
