@@ -32,6 +32,10 @@ pub struct SubmitArgs {
     /// A name for the job.
     #[arg(long)]
     name: Option<String>,
+    /// Have the server propose the target fields the schema requires and the context leaves
+    /// unmapped (needs --context and --schema; the job lists the fields it proposed).
+    #[arg(long, requires_all = ["context", "schema"])]
+    auto_map: bool,
     /// Wait for the job to end, showing its status; exit 0 only if it COMPLETED (3 if it FAILED).
     #[arg(long)]
     wait: bool,
@@ -169,6 +173,9 @@ pub fn submit(context: &Context, args: SubmitArgs) -> Result<ExitCode, CliError>
     }
     if let Some(name) = &args.name {
         body["name"] = json!(name);
+    }
+    if args.auto_map {
+        body["auto_map"] = json!(true);
     }
     let job = api.create_job(&body)?;
     if !quiet {
