@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
+use helix_domain::AutoMappedField;
+
 use super::error::{from_response, CliError};
 
 pub const DEFAULT_API_URL: &str = "http://127.0.0.1:8000";
@@ -57,6 +59,8 @@ pub struct Job {
     pub records_out: Option<u64>,
     pub records_rejected: Option<u64>,
     pub error: Option<String>,
+    #[serde(default)]
+    pub auto_mapped_fields: Vec<AutoMappedField>,
 }
 
 impl Job {

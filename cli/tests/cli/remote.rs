@@ -222,6 +222,8 @@ async fn refusals_say_why_on_stderr_with_nonzero_exit() {
     assert!(run.stderr.contains("missing.csv") && run.stderr.contains("No such file"), "{run}");
     let error = me.run(&["submit", "--json", "--content", "orders.csv", "--schema", "missing.json"]).await.json_error();
     assert_eq!(error["code"], "file");
+    let run = me.run(&["submit", "--content", "orders.csv", "--schema", "orders.schema.json", "--auto-map"]).await;
+    assert!(run.code == 2 && run.stderr.contains("--context"), "--auto-map needs a context: {run}");
     assert_eq!(me.ok(&["jobs", "--json"]).await.json()["items"], json!([]), "nothing was submitted");
 
     std::fs::write(me.path("bad.schema.json"), r#"{"type": 12}"#).unwrap();
