@@ -1,7 +1,8 @@
 //! The GPU container worker: long-polls its own SQS queue (not a Lambda: the model stays loaded
 //! and the image can carry CUDA), runs `suggest-mapping` jobs and `auto_map` transform jobs
 //! through the same job lifecycle as the transform worker (claim, idempotency record, settle),
-//! and keeps each message invisible while its job runs. The binary and the local platform both drive it with [`poll`].
+//! and keeps each message invisible while its job runs. The binary and the local platform both
+//! drive it with [`poll`].
 
 use std::io::Read;
 use std::path::Path;
