@@ -185,11 +185,16 @@ impl Shape {
         Ok(())
     }
 
-    /// Whether the record is valid against the target (`true` without a target).
-    /// `false` means "not vouched for": the general path decides.
-    pub fn valid(&self, target: Option<&Target>, slots: &Slots<'_>, scratch: &mut String) -> bool {
+    /// The shape check, to be cloned once per thread (see `LeafCheck`'s `Clone`).
+    pub fn check(&self) -> Option<&ShapeCheck> {
+        self.check.as_ref()
+    }
+
+    /// Whether the record is valid against the target (`true` without a target), with this
+    /// thread's copy of [`Self::check`]. `false` means "not vouched for": the general path decides.
+    pub fn valid(&self, target: Option<&Target>, check: Option<&ShapeCheck>, slots: &Slots<'_>, scratch: &mut String) -> bool {
         let Some(target) = target else { return true };
-        match &self.check {
+        match check {
             Some(check) => check.is_valid(&self.root, slots, scratch),
             None => target.is_valid(&self.to_value(slots)),
         }

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::context::{OutputFormat, Plan};
 use crate::direct::{General, Shape};
+use crate::validate::ShapeCheck;
 use crate::error::EngineError;
 use crate::formats::csv::CsvChunk;
 use crate::formats::{self, RecordReader};
@@ -59,6 +60,8 @@ struct Worker {
     /// cores on every record.
     own_header: Option<(Arc<Header>, Arc<Header>)>,
     own_input: Option<(Arc<str>, Arc<str>)>,
+    /// This thread's copy of the direct path's shape check (`None` until first used).
+    own_check: Option<Option<ShapeCheck>>,
 }
 
 impl Worker {
@@ -156,7 +159,8 @@ fn direct(t: &Transformation, shape: &Shape, worker: &mut Worker, unit: &Unit, o
     }
     let mut slots = Vec::with_capacity(mapping.fields.len());
     shape.eval(&mapping.fields, &ev, columns, &mut scope, &mut slots)?;
-    if !shape.valid(t.target.as_ref(), &slots, &mut worker.scratch) {
+    let check = worker.own_check.get_or_insert_with(|| shape.check().cloned());
+    if !shape.valid(t.target.as_ref(), check.as_ref(), &slots, &mut worker.scratch) {
         return Err(General);
     }
     if plan.output == OutputFormat::Json {
@@ -300,7 +304,7 @@ impl<'t, 'w> Run<'t, 'w> {
         let split = plan.group.is_none();
         let t = self.t;
         std::thread::scope(|s| {
-            let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Work)>(threads * 2);
+            let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Work)>(threads * 8);
             let work_rx = Arc::new(Mutex::new(work_rx));
             let (done_tx, done_rx) = mpsc::channel::<(u64, Batch)>();
             for _ in 0..threads {

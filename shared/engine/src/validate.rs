@@ -35,6 +35,7 @@ pub struct LeafCast {
 /// The target schema compiled for one record shape (see `direct`): object structure checked
 /// here, every leaf by the jsonschema validator of its own subschema. Compiled only from
 /// keywords whose meaning on that shape is exactly this, so it agrees with the full validator.
+#[derive(Clone)]
 pub enum ShapeCheck {
     Any,
     Never,
@@ -98,6 +99,27 @@ pub struct LeafCheck {
     /// `enum` (or `const` as a one-element enum).
     one_of_values: Vec<Vec<Value>>,
     rest: Option<jsonschema::Validator>,
+    /// The schema `rest` was compiled from.
+    rest_schema: Option<Value>,
+}
+
+/// A clone compiles its own validator: a validator's regexes keep their scratch space in a pool,
+/// and threads sharing one pool contend for it on every record.
+impl Clone for LeafCheck {
+    fn clone(&self) -> Self {
+        LeafCheck {
+            types: self.types,
+            min_length: self.min_length,
+            max_length: self.max_length,
+            minimum: self.minimum,
+            maximum: self.maximum,
+            exclusive_minimum: self.exclusive_minimum,
+            exclusive_maximum: self.exclusive_maximum,
+            one_of_values: self.one_of_values.clone(),
+            rest: self.rest_schema.as_ref().map(|schema| validator_options().build(schema).expect("this schema compiled before")),
+            rest_schema: self.rest_schema.clone(),
+        }
+    }
 }
 
 const TYPE_NULL: u8 = 1;
@@ -188,7 +210,9 @@ impl LeafCheck {
             if let Some(d) = draft {
                 rest.insert("$schema".into(), d.clone());
             }
-            leaf.rest = Some(validator_options().build(&Value::Object(rest)).ok()?);
+            let rest = Value::Object(rest);
+            leaf.rest = Some(validator_options().build(&rest).ok()?);
+            leaf.rest_schema = Some(rest);
         }
         Some(leaf)
     }

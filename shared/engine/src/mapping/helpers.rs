@@ -23,9 +23,9 @@ pub fn capitalize_words(s: &str) -> String {
             out.push(' ');
         }
         if word.is_ascii() {
-            let (first, rest) = word.split_at(1);
-            out.push_str(&first.to_ascii_uppercase());
-            out.extend(rest.bytes().map(|b| b.to_ascii_lowercase() as char));
+            let (first, rest) = word.as_bytes().split_first().expect("words are not empty");
+            out.push(first.to_ascii_uppercase() as char);
+            out.extend(rest.iter().map(|b| b.to_ascii_lowercase() as char));
             continue;
         }
         let mut chars = word.chars();
