@@ -29,6 +29,9 @@ pub struct SubmitArgs {
     /// The target JSON Schema every record is validated against.
     #[arg(long, value_name = "FILE")]
     schema: Option<PathBuf>,
+    /// A CSV lookup table the context's `lookups:` reads, matched by file name (repeat for several).
+    #[arg(long = "lookup", value_name = "FILE", requires = "context")]
+    lookups: Vec<PathBuf>,
     /// A name for the job.
     #[arg(long)]
     name: Option<String>,
@@ -149,7 +152,7 @@ fn wait_job(api: &Api, id: &str, quiet: bool) -> Result<Answer<Job>, CliError> {
 pub fn submit(context: &Context, args: SubmitArgs) -> Result<ExitCode, CliError> {
     let quiet = context.json;
     let mut files = Vec::new();
-    for path in &args.contents {
+    for path in args.contents.iter().chain(&args.lookups) {
         files.push(Upload::of(path, "content")?);
     }
     if let Some(path) = &args.context {
@@ -167,8 +170,12 @@ pub fn submit(context: &Context, args: SubmitArgs) -> Result<ExitCode, CliError>
         wait_available(&api, file, id)?;
     }
 
-    let mut body = json!({ "content_artifact_ids": ids[..args.contents.len()] });
-    for (file, id) in files.iter().zip(&ids).skip(args.contents.len()) {
+    let (contents, lookups) = (args.contents.len(), args.lookups.len());
+    let mut body = json!({ "content_artifact_ids": ids[..contents] });
+    if lookups > 0 {
+        body["lookup_artifact_ids"] = json!(ids[contents..contents + lookups]);
+    }
+    for (file, id) in files.iter().zip(&ids).skip(contents + lookups) {
         body[format!("{}_artifact_id", file.kind)] = Value::String(id.clone());
     }
     if let Some(name) = &args.name {

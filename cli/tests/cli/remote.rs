@@ -190,6 +190,13 @@ async fn login_submit_wait_download_and_rejects() {
     assert_eq!(report["rejects"][0]["line"], 3);
     assert_eq!(report["summary"]["records_rejected"], 1);
 
+    std::fs::write(me.path("plants.csv"), "code;city\nA-1;Hamburg\n").unwrap();
+    std::fs::write(me.path("lookup.yaml"), "lookups:\n  plants: { file: plants.csv, key: code }\nfields:\n  city: \"{{ lookup('plants', order_no, 'city') }}\"\n").unwrap();
+    let run = me.ok(&["submit", "--content", "orders.csv", "--context", "lookup.yaml", "--lookup", "plants.csv", "--wait", "--json"]).await;
+    let job = run.json();
+    assert_eq!((job["status"].as_str(), job["records_out"].as_u64()), (Some("COMPLETED"), Some(2)), "{run}");
+    assert_eq!(me.ok(&["download", job["id"].as_str().unwrap()]).await.json(), json!([{"city": "Hamburg"}, {"city": null}]));
+
     let run = me.ok(&["logout"]).await;
     assert!(run.stdout.contains("Logged out"), "{run}");
     assert!(!me.credentials().exists());

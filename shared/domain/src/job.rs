@@ -75,16 +75,9 @@ pub struct JobInputs {
     pub content_artifact_ids: Vec<String>,
     pub context_artifact_id: Option<String>,
     pub schema_artifact_id: Option<String>,
-}
-
-impl JobInputs {
-    pub fn all_ids(&self) -> impl Iterator<Item = &str> {
-        self.content_artifact_ids
-            .iter()
-            .chain(&self.context_artifact_id)
-            .chain(&self.schema_artifact_id)
-            .map(String::as_str)
-    }
+    /// The CSV tables the context's `lookups:` read, matched to them by file name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lookup_artifact_ids: Vec<String>,
 }
 
 /// A job as stored. `owner_status` exists only for the status-filtered listing index. Unset

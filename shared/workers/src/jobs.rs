@@ -180,6 +180,20 @@ impl JobWorkerDeps {
         Ok(contents)
     }
 
+    /// The job's lookup tables, downloaded to `scratch`: `(file name, path)`.
+    async fn lookups(&self, job: &Job, scratch: &Path) -> Result<Vec<(String, PathBuf)>, AttemptError> {
+        let mut lookups = Vec::new();
+        for (i, id) in job.inputs.lookup_artifact_ids.iter().enumerate() {
+            let artifact = self.input_artifact(id).await?;
+            let path = scratch.join(format!("lookup-{i}"));
+            self.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
+                AttemptError::Transient(format!("lookup file {} could not be read from storage: {e}", artifact.filename))
+            })?;
+            lookups.push((artifact.filename, path));
+        }
+        Ok(lookups)
+    }
+
     /// Runs the engine over the downloaded `contents` and stores the result and the reject
     /// report. The job only points at the results once both objects are written, and their ids
     /// derive from the job's, so a retried attempt overwrites rather than duplicates.
@@ -192,11 +206,12 @@ impl JobWorkerDeps {
         scratch: &Path,
         auto_mapped: Option<AutoMapped>,
     ) -> Result<JobOutcome, AttemptError> {
+        let lookups = self.lookups(job, scratch).await?;
         let result_path = scratch.join("result.json");
         let errors_path = scratch.join("errors.json");
         let summary = {
             let (result_path, errors_path) = (result_path.clone(), errors_path.clone());
-            tokio::task::spawn_blocking(move || run_engine(context, schema, &contents, &result_path, &errors_path))
+            tokio::task::spawn_blocking(move || run_engine(context, schema, &lookups, &contents, &result_path, &errors_path))
                 .await
                 .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??
         };
@@ -281,6 +296,7 @@ fn starts_with_array(path: &Path) -> bool {
 fn run_engine(
     context: Option<(String, String)>,
     schema: Option<(String, String)>,
+    lookups: &[(String, PathBuf)],
     contents: &[(String, PathBuf)],
     result_path: &Path,
     errors_path: &Path,
@@ -290,6 +306,14 @@ fn run_engine(
         schema.as_ref().map(|(name, text)| Source { name, text }),
     )?;
     let io = |e: std::io::Error| AttemptError::Transient(format!("scratch storage: {e}"));
+    // A table without its file fails the run when it starts, naming the table and the file.
+    for (name, file) in transformation.lookup_files() {
+        let file_name = file.rsplit(['/', '\\']).next().unwrap_or(&file);
+        if let Some((filename, path)) = lookups.iter().find(|(f, _)| f == file_name) {
+            let text = std::fs::read_to_string(path).map_err(|_| AttemptError::Input(format!("lookup file {filename} is not UTF-8 text")))?;
+            transformation.add_lookup(&name, Source { name: filename, text: &text })?;
+        }
+    }
     let mut records = std::io::BufWriter::new(std::fs::File::create(result_path).map_err(io)?);
     let mut rejects = std::io::BufWriter::new(std::fs::File::create(errors_path).map_err(io)?);
     let summary = {

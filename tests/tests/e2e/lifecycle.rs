@@ -96,6 +96,35 @@ async fn inline_context_and_schema_and_no_context_conversion() {
     assert_eq!(result, json!([{"a": 1}]));
 }
 
+/// A context's `lookups:` read CSV artifacts the job lists in `lookup_artifact_ids`, matched by
+/// file name; a job missing one, or listing a file the context does not read, is refused.
+#[tokio::test]
+async fn lookup_tables_come_from_the_jobs_lookup_artifacts() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let content = t.upload(&user.token, "orders.csv", "text/csv", "content", b"order;plant\nA-1;DE01\nA-2;XX99\n").await;
+    let plants = t.upload(&user.token, "plants.csv", "text/csv", "content", b"PLANT;CITY\nDE01;Hamburg\n").await;
+    let context = "lookups:\n  plants: { file: plants.csv, key: PLANT }\n\
+        fields:\n  order: '{{ order }}'\n  city: \"{{ lookup('plants', plant, 'CITY') or 'unknown' }}\"\n";
+    let submit = |lookups: Value| json!({"content_artifact_ids": [content], "context": context, "lookup_artifact_ids": lookups});
+
+    let (status, body) = t.post_json(&user.token, "/api/v1/jobs", &submit(json!([]))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_of(&body).1.as_deref(), Some("lookup_artifact_ids"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("plants.csv"), "{body}");
+    let (status, body) = t.post_json(&user.token, "/api/v1/jobs", &submit(json!([plants, content]))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_of(&body).1.as_deref(), Some("lookup_artifact_ids[1]"));
+
+    let (status, job) = t.post_json(&user.token, "/api/v1/jobs", &submit(json!([plants]))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["inputs"]["lookup_artifact_ids"], json!([plants]));
+    let job = t.wait_job(&user.token, job["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "COMPLETED", "{job}");
+    let result: Value = serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
+    assert_eq!(result, json!([{"order": "A-1", "city": "Hamburg"}, {"order": "A-2", "city": "unknown"}]));
+}
+
 #[tokio::test]
 async fn listing_is_newest_first_filtered_paged_and_private() {
     let t = TestPlatform::start_with(helix_e2e::Options { workers: false, ..Default::default() }).await;

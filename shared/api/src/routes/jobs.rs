@@ -52,6 +52,10 @@ pub struct JobCreate {
     /// `auto_mapped_fields`) and added to the context the job runs with.
     #[serde(default)]
     auto_map: bool,
+    /// The CSV tables the context's `lookups:` read (content artifacts), one per declared table,
+    /// matched to it by file name.
+    #[serde(default)]
+    lookup_artifact_ids: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -107,8 +111,43 @@ fn check_schema(name: &str, text: &str, field: &str) -> Result<(), ApiError> {
     helix_engine::check_schema(Source { name, text }).map_err(|e| ApiError::unprocessable(field, e.to_string()))
 }
 
-fn check_context(name: &str, text: &str, field: &str) -> Result<(), ApiError> {
-    helix_engine::check_context(Source { name, text }).map_err(|e| ApiError::unprocessable(field, e.to_string()))
+/// Checks a context; returns the lookup tables it declares: `(name, file)`.
+fn check_context(name: &str, text: &str, field: &str) -> Result<Vec<(String, String)>, ApiError> {
+    helix_engine::compile(Some(Source { name, text }), None)
+        .map(|t| t.lookup_files())
+        .map_err(|e| ApiError::unprocessable(field, e.to_string()))
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// Every table the context declares needs exactly one artifact of the same file name, and every
+/// artifact listed must be one of them: a job never starts without the data it looks up.
+async fn check_lookups(state: &AppState, owner: &str, ids: &[String], declared: &[(String, String)]) -> Result<(), ApiError> {
+    let mut found = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let field = format!("lookup_artifact_ids[{i}]");
+        if ids[..i].contains(id) {
+            return Err(ApiError::unprocessable(field, format!("artifact {id} is listed twice")));
+        }
+        let artifact = usable_artifact(state, owner, id, ArtifactKind::Content, field.clone()).await?;
+        if !declared.iter().any(|(_, file)| file_name(file) == artifact.filename) {
+            let files: Vec<&str> = declared.iter().map(|(_, f)| file_name(f)).collect();
+            let expected = if files.is_empty() { "the context declares no lookup tables".to_owned() } else { format!("the context's lookup files are {}", files.join(", ")) };
+            return Err(ApiError::unprocessable(field, format!("artifact {id} ({}) is not a lookup file of the context: {expected}", artifact.filename)));
+        }
+        found.push(artifact.filename);
+    }
+    for (name, file) in declared {
+        if !found.iter().any(|f| f == file_name(file)) {
+            return Err(ApiError::unprocessable(
+                "lookup_artifact_ids",
+                format!("the context's lookup table `{name}` reads {}: upload it and list its artifact id here", file_name(file)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Registers the document as pending, stores the object, then marks it available: the upload
@@ -205,13 +244,14 @@ pub async fn create_job(
     let job_id = uuid::Uuid::new_v4().to_string();
     let mut inline = Vec::new();
 
+    let mut lookups = Vec::new();
     if let Some(id) = &request.context_artifact_id {
         let artifact = usable_artifact(&state, owner, id, ArtifactKind::Context, "context_artifact_id".into()).await?;
         let text = artifact_text(&state, &artifact, "context_artifact_id").await?;
-        check_context(&artifact.filename, &text, "context_artifact_id")?;
+        lookups = check_context(&artifact.filename, &text, "context_artifact_id")?;
     }
     if let Some(text) = request.context {
-        check_context("context", &text, "context")?;
+        lookups = check_context("context", &text, "context")?;
         inline.push(InlineDocument {
             kind: ArtifactKind::Context,
             filename: "context.yaml".into(),
@@ -238,10 +278,13 @@ pub async fn create_job(
         });
     }
 
+    check_lookups(&state, owner, &request.lookup_artifact_ids, &lookups).await?;
+
     let mut inputs = JobInputs {
         content_artifact_ids: request.content_artifact_ids,
         context_artifact_id: request.context_artifact_id,
         schema_artifact_id: request.schema_artifact_id,
+        lookup_artifact_ids: request.lookup_artifact_ids,
     };
     for doc in inline {
         let kind = doc.kind;
@@ -303,11 +346,19 @@ pub async fn upload_job(
     if !docs.contains_key("content_file") {
         return Err(ApiError::bad_request("content_file", "is required"));
     }
-    for (key, check) in [("context_file", check_context as fn(&str, &str, &str) -> Result<(), ApiError>), ("schema_file", check_schema)] {
-        if let Some(doc) = docs.get(key) {
-            let text = std::str::from_utf8(&doc.bytes).map_err(|_| ApiError::unprocessable(key, "must be UTF-8 text"))?;
-            check(&doc.filename, text, key)?;
+    let text = |key: &'static str, doc: &InlineDocument| std::str::from_utf8(&doc.bytes).map(str::to_owned).map_err(|_| ApiError::unprocessable(key, "must be UTF-8 text"));
+    if let Some(doc) = docs.get("context_file") {
+        let lookups = check_context(&doc.filename, &text("context_file", doc)?, "context_file")?;
+        if !lookups.is_empty() {
+            let files: Vec<&str> = lookups.iter().map(|(_, f)| file_name(f)).collect();
+            return Err(ApiError::unprocessable("context_file", format!(
+                "the context reads lookup tables ({}): upload them as artifacts and submit with POST /api/v1/jobs and lookup_artifact_ids",
+                files.join(", ")
+            )));
         }
+    }
+    if let Some(doc) = docs.get("schema_file") {
+        check_schema(&doc.filename, &text("schema_file", doc)?, "schema_file")?;
     }
     let job_id = uuid::Uuid::new_v4().to_string();
     let mut inputs = JobInputs::default();
