@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -22,6 +22,8 @@ use crate::record::{Data, Header, SourceRecord, Unit};
 use crate::{Limits, Reject, Source, Summary, Transformation};
 
 const BATCH: usize = 512;
+/// Records per CSV chunk: larger than a batch, so the reading thread wakes up less often.
+const CHUNK: usize = 2048;
 /// Violations reported per rejected record.
 const MAX_VIOLATIONS: usize = 10;
 
@@ -40,6 +42,37 @@ struct Batch {
     counts: Counts,
     /// An error that ends the run, after the batch's records before it.
     fatal: Option<EngineError>,
+}
+
+/// Byte buffers that travel between the reading thread and the workers (chunks one way, result
+/// batches the other), kept for reuse: a buffer freed on another thread than the one that
+/// allocated it is not reused there, so every chunk and batch would take fresh, kernel-zeroed
+/// pages. Chunks and batches have pools of their own, so a buffer keeps the size its use needs.
+#[derive(Default)]
+struct Buffers {
+    chunks: Spares,
+    batches: Spares,
+}
+
+#[derive(Default)]
+struct Spares(Mutex<Vec<Vec<u8>>>);
+
+impl Spares {
+    /// Spares kept: enough for the buffers in flight.
+    const KEEP: usize = 64;
+
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().ok().and_then(|mut spares| spares.pop()).unwrap_or_default()
+    }
+
+    fn give(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        if let Ok(mut spares) = self.0.lock() {
+            if spares.len() < Self::KEEP {
+                spares.push(buffer);
+            }
+        }
+    }
 }
 
 /// What the reading thread hands to a worker.
@@ -173,7 +206,7 @@ fn direct(t: &Transformation, shape: &Shape, worker: &mut Worker, unit: &Unit, o
     Ok(true)
 }
 
-fn process(t: &Transformation, worker: &mut Worker, work: Work) -> Batch {
+fn process(t: &Transformation, worker: &mut Worker, work: Work, buffers: &Buffers) -> Batch {
     match work {
         Work::Units(units) => {
             let mut batch = Batch { bytes: Vec::with_capacity(units.len() * 256), ..Batch::default() };
@@ -183,7 +216,8 @@ fn process(t: &Transformation, worker: &mut Worker, work: Work) -> Batch {
             batch
         }
         Work::Csv { chunk, input, first_index } => {
-            let mut batch = Batch { bytes: Vec::with_capacity(chunk.records * 256), ..Batch::default() };
+            let mut batch = Batch { bytes: buffers.batches.take(), ..Batch::default() };
+            batch.bytes.reserve(chunk.records * 256);
             let (header, input) = worker.own_copies(chunk.header(), &input);
             let mut reader = chunk.reader(Some(header));
             for index in first_index.. {
@@ -199,6 +233,8 @@ fn process(t: &Transformation, worker: &mut Worker, work: Work) -> Batch {
                     }
                 }
             }
+            drop(reader);
+            buffers.chunks.give(chunk.into_buffer());
             batch
         }
     }
@@ -296,38 +332,45 @@ impl<'t, 'w> Run<'t, 'w> {
                 if units.is_empty() {
                     return Ok(());
                 }
-                let batch = process(self.t, &mut worker, Work::Units(units));
+                let batch = process(self.t, &mut worker, Work::Units(units), &Buffers::default());
                 self.write(batch)?;
             }
         }
         // Grouping needs parsed records on this thread.
         let split = plan.group.is_none();
         let t = self.t;
+        let buffers = Buffers::default();
+        let buffers = &buffers;
+        // `threads - 1` workers, and this thread maps the work it cannot queue: one thread per
+        // core, none waiting for a core (a reading thread of its own would share one with a worker).
+        let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Work)>(threads);
+        let work_rx = &Mutex::new(work_rx);
         std::thread::scope(|s| {
-            let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Work)>(threads * 8);
-            let work_rx = Arc::new(Mutex::new(work_rx));
+            // Owned here, so that leaving early (an error) hangs up and the workers stop.
+            let work_tx = work_tx;
             let (done_tx, done_rx) = mpsc::channel::<(u64, Batch)>();
-            for _ in 0..threads {
-                let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
+            for _ in 1..threads {
+                let done_tx = done_tx.clone();
                 s.spawn(move || {
                     let mut worker = Worker::default();
                     loop {
                         let job = work_rx.lock().map_err(drop).and_then(|rx| rx.recv().map_err(drop));
                         let Ok((seq, work)) = job else { return };
-                        if done_tx.send((seq, process(t, &mut worker, work))).is_err() {
+                        if done_tx.send((seq, process(t, &mut worker, work, buffers))).is_err() {
                             return;
                         }
                     }
                 });
             }
             drop(done_tx);
+            let mut own = Worker::default();
             let mut pending = BTreeMap::new();
             let (mut sent, mut next) = (0u64, 0u64);
             // A reading error comes after the records before it: it is returned once they are written.
             let mut read_error = None;
             (|| -> Result<(), EngineError> {
                 loop {
-                    let work = match self.next_work(reader.as_mut(), &input, split) {
+                    let work = match self.next_work(reader.as_mut(), &input, split, buffers) {
                         Ok(Some(work)) => work,
                         Ok(None) => return Ok(()),
                         Err(e) => {
@@ -335,35 +378,48 @@ impl<'t, 'w> Run<'t, 'w> {
                             return Ok(());
                         }
                     };
-                    if work_tx.send((sent, work)).is_err() {
-                        return Err(std::io::Error::other("a worker thread stopped").into());
+                    match work_tx.try_send((sent, work)) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full((seq, work))) => {
+                            pending.insert(seq, process(t, &mut own, work, buffers));
+                        }
+                        Err(TrySendError::Disconnected(_)) => return Err(std::io::Error::other("a worker thread stopped").into()),
                     }
                     sent += 1;
                     while let Ok((seq, b)) = done_rx.try_recv() {
                         pending.insert(seq, b);
                     }
                     while let Some(b) = pending.remove(&next) {
-                        self.write(b)?;
+                        buffers.batches.give(self.write(b)?);
                         next += 1;
                     }
                 }
             })()?;
             drop(work_tx);
+            // The queue's rest is shared out with the workers (`try_lock`: a worker waiting for
+            // work holds the lock until the queue is empty).
+            while let Some((seq, work)) = work_rx.try_lock().ok().and_then(|rx| rx.try_recv().ok()) {
+                pending.insert(seq, process(t, &mut own, work, buffers));
+            }
             for (seq, b) in done_rx {
                 pending.insert(seq, b);
                 while let Some(b) = pending.remove(&next) {
-                    self.write(b)?;
+                    buffers.batches.give(self.write(b)?);
                     next += 1;
                 }
+            }
+            while let Some(b) = pending.remove(&next) {
+                buffers.batches.give(self.write(b)?);
+                next += 1;
             }
             read_error.map_or(Ok(()), Err)
         })
     }
 
-    fn next_work(&mut self, reader: &mut dyn RecordReader, input: &Arc<str>, split: bool) -> Result<Option<Work>, EngineError> {
+    fn next_work(&mut self, reader: &mut dyn RecordReader, input: &Arc<str>, split: bool, buffers: &Buffers) -> Result<Option<Work>, EngineError> {
         if split {
             if let Some(splitter) = reader.splitter() {
-                let Some(chunk) = splitter.next_chunk(BATCH)? else { return Ok(None) };
+                let Some(chunk) = splitter.next_chunk(CHUNK, buffers.chunks.take())? else { return Ok(None) };
                 let first_index = self.index + 1;
                 self.index += chunk.records as u64;
                 return Ok(Some(Work::Csv { chunk, input: input.clone(), first_index }));
@@ -424,7 +480,8 @@ impl<'t, 'w> Run<'t, 'w> {
         }
     }
 
-    fn write(&mut self, mut batch: Batch) -> Result<(), EngineError> {
+    /// Writes the batch; returns its emptied byte buffer, for reuse.
+    fn write(&mut self, mut batch: Batch) -> Result<Vec<u8>, EngineError> {
         let mut bytes = &batch.bytes[..];
         if !self.wrote_record && !bytes.is_empty() {
             self.wrote_record = true;
@@ -445,7 +502,7 @@ impl<'t, 'w> Run<'t, 'w> {
         self.counts.out += batch.counts.out;
         self.counts.rejected += batch.counts.rejected;
         self.counts.filtered += batch.counts.filtered;
-        batch.fatal.take().map_or(Ok(()), Err)
+        batch.fatal.take().map_or(Ok(batch.bytes), Err)
     }
 
     /// Renders the whole-document template over all records.
@@ -486,7 +543,7 @@ impl<'t, 'w> Run<'t, 'w> {
                 }
             }
         }
-        self.write(batch)
+        self.write(batch).map(drop)
     }
 
     fn emit_document(&mut self, mut doc: Value) -> Result<(), EngineError> {
@@ -505,7 +562,7 @@ impl<'t, 'w> Run<'t, 'w> {
                     fatal: None,
                 };
                 self.records.write_all(b"null")?;
-                self.write(batch)
+                self.write(batch).map(drop)
             }
         }
     }
@@ -527,7 +584,7 @@ impl<'t, 'w> Run<'t, 'w> {
         if self.t.plan.document.is_some() {
             self.render_document()?;
         } else if let Some((_, g)) = self.open_group.take() {
-            let batch = process(self.t, &mut Worker::default(), Work::Units(vec![g]));
+            let batch = process(self.t, &mut Worker::default(), Work::Units(vec![g]), &Buffers::default());
             self.write(batch)?;
         }
         let json_array = self.t.plan.output == OutputFormat::Json;

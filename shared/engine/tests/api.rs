@@ -127,6 +127,11 @@ fn split_csv_parses_like_one_thread() {
     let one = run(None, None, &[("a.csv", &wide)], 1).unwrap_err().to_string();
     assert_eq!(one, run(None, None, &[("a.csv", &wide)], 4).unwrap_err().to_string());
     assert!(one.contains("limits.max_fields"), "{one}");
+    let early = format!("ID;QTY;NOTE\n1;1;{}\n{}", "x;".repeat(10_001), "2;1;y\n".repeat(50_000));
+    for threads in [2, 4] {
+        let e = run(None, None, &[("a.csv", &early)], threads).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("limits.max_fields"), "{e}");
+    }
     let long_quoted = format!("{input}5;1;\"{}\"\r\n", "line\n".repeat(40));
     let ctx = "limits: { max_field_bytes: 100 }\n";
     let one = run(Some(ctx), None, &[("a.csv", &long_quoted)], 1).unwrap_err().to_string();

@@ -216,13 +216,13 @@ impl<'a> CsvReader<'a> {
     /// Splits off the next `max_records` records as raw bytes, for parsing on another thread.
     /// Only record ends are looked for, so the reading thread stays light; the quoting rules
     /// are [`Self::parse_record`]'s (a quote opens a quoted field only at the field's start).
-    fn split_chunk(&mut self, max_records: usize) -> Result<Option<CsvChunk>, EngineError> {
+    fn split_chunk(&mut self, max_records: usize, mut bytes: Vec<u8>) -> Result<Option<CsvChunk>, EngineError> {
         if self.header.is_none() && self.opts.header {
             let Some((_, text, ends)) = self.parse_record()? else { return Ok(None) };
             self.header = Some(Arc::new(Header::new(cells(&text, &ends))));
         }
         let lines_before = self.lines.line;
-        let mut bytes = Vec::with_capacity(max_records * 128);
+        bytes.clear();
         let mut records = 0;
         while records < max_records {
             let start = bytes.len();
@@ -365,6 +365,11 @@ impl CsvChunk {
         &self.header
     }
 
+    /// The chunk's buffer, for the next chunk.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.bytes
+    }
+
     /// Parses the chunk's records. `header` is the chunk's header or a copy of it: each
     /// thread's own copy keeps rows' reference counting off a shared cache line.
     pub fn reader(&self, header: Option<Arc<Header>>) -> CsvReader<'_> {
@@ -375,8 +380,8 @@ impl CsvChunk {
 }
 
 impl ChunkSplitter for CsvReader<'_> {
-    fn next_chunk(&mut self, max_records: usize) -> Result<Option<CsvChunk>, EngineError> {
-        self.split_chunk(max_records)
+    fn next_chunk(&mut self, max_records: usize, buffer: Vec<u8>) -> Result<Option<CsvChunk>, EngineError> {
+        self.split_chunk(max_records, buffer)
     }
 }
 

@@ -28,8 +28,9 @@ pub trait RecordReader {
 }
 
 pub trait ChunkSplitter {
-    /// The next `max_records` records (fewer at the end; `None` after it), not parsed yet.
-    fn next_chunk(&mut self, max_records: usize) -> Result<Option<csv::CsvChunk>, EngineError>;
+    /// The next `max_records` records (fewer at the end; `None` after it), not parsed yet, in
+    /// `buffer` (a spare one, reused).
+    fn next_chunk(&mut self, max_records: usize, buffer: Vec<u8>) -> Result<Option<csv::CsvChunk>, EngineError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
