@@ -16,7 +16,7 @@ use serde_json::{Map, Number, Value};
 use crate::context::Plan;
 use crate::mapping::fast::{self, Columns, FVal};
 use crate::mapping::{cast_text, Cast, Evaluator, Expr, Field, LazyScope};
-use crate::validate::{LeafCast, ShapeCheck, Target};
+use crate::validate::{LeafCast, Scratch, ShapeCheck, Target};
 
 /// A field's value on the direct path.
 #[derive(Debug, Clone, PartialEq)]
@@ -192,7 +192,7 @@ impl Shape {
 
     /// Whether the record is valid against the target (`true` without a target), with this
     /// thread's copy of [`Self::check`]. `false` means "not vouched for": the general path decides.
-    pub fn valid(&self, target: Option<&Target>, check: Option<&ShapeCheck>, slots: &Slots<'_>, scratch: &mut String) -> bool {
+    pub fn valid(&self, target: Option<&Target>, check: Option<&ShapeCheck>, slots: &Slots<'_>, scratch: &mut Scratch) -> bool {
         let Some(target) = target else { return true };
         match check {
             Some(check) => check.is_valid(&self.root, slots, scratch),

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::context::{OutputFormat, Plan};
 use crate::direct::{General, Shape};
-use crate::validate::ShapeCheck;
+use crate::validate::{Scratch, ShapeCheck};
 use crate::error::EngineError;
 use crate::formats::csv::CsvChunk;
 use crate::formats::{self, RecordReader};
@@ -86,8 +86,8 @@ enum Work {
 struct Worker {
     header: Option<Arc<Header>>,
     columns: Columns,
-    /// Reused text buffer of the direct path's validation.
-    scratch: String,
+    /// The direct path's validation state.
+    scratch: Scratch,
     /// This thread's copies of the shared header and input name of CSV chunks (keyed by the
     /// shared ones): every row clones them, and a shared reference count would bounce between
     /// cores on every record.

@@ -1,6 +1,7 @@
 //! The target JSON Schema: compiled once (draft from `$schema`, 2020-12 by default; draft 7
 //! etc. honoured), used for schema-driven casts of mapped text and for per-record validation.
 
+use std::hash::Hasher;
 use serde_json::{Map, Value};
 
 use crate::direct::{Entry, Node, Scalar, Slots};
@@ -56,7 +57,7 @@ const OBJECT_KEYWORDS: [&str; 16] = [
 ];
 
 impl ShapeCheck {
-    pub fn is_valid(&self, entries: &[Entry], slots: &Slots<'_>, scratch: &mut String) -> bool {
+    pub fn is_valid(&self, entries: &[Entry], slots: &Slots<'_>, scratch: &mut Scratch) -> bool {
         match self {
             ShapeCheck::Object { required, entries: checks } => {
                 for &i in required {
@@ -218,7 +219,7 @@ impl LeafCheck {
     }
 
     /// `true`: valid. `false`: invalid, or not decidable here.
-    fn is_valid(&self, v: &Scalar<'_>, scratch: &mut String) -> bool {
+    fn is_valid(&self, v: &Scalar<'_>, scratch: &mut Scratch) -> bool {
         if let Some(types) = self.types {
             let bits = match v {
                 Scalar::Null => TYPE_NULL,
@@ -265,29 +266,73 @@ impl LeafCheck {
             }
         }
         match &self.rest {
-            Some(validator) => rest_valid(validator, v, scratch),
+            Some(validator) => rest_valid(self, validator, v, scratch),
             None => true,
         }
     }
 }
 
-fn rest_valid(validator: &jsonschema::Validator, v: &Scalar<'_>, scratch: &mut String) -> bool {
+/// Per-thread state of leaf validation: a reused text buffer and the recent outcomes of the
+/// `rest` validators on texts. Those are mostly pattern checks, costly next to everything else a
+/// record takes, while business data repeats its values (dates, codes, the order number on every
+/// line of an order); the outcome of a subschema on a value never changes.
+pub struct Scratch {
+    text: String,
+    /// Direct-mapped: (hash, leaf, text, valid); a collision just replaces the entry.
+    memo: Vec<(u64, usize, String, bool)>,
+}
+
+impl Scratch {
+    const MEMO_SLOTS: usize = 1024;
+    /// Longer texts are validated every time: they rarely repeat, and would fill the memo.
+    const MEMO_MAX_TEXT: usize = 64;
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch { text: String::new(), memo: vec![(0, 0, String::new(), false); Self::MEMO_SLOTS] }
+    }
+}
+
+fn rest_valid(leaf: &LeafCheck, validator: &jsonschema::Validator, v: &Scalar<'_>, scratch: &mut Scratch) -> bool {
+    if let Scalar::Str(s) = v {
+        if s.len() <= Scratch::MEMO_MAX_TEXT {
+            let id = leaf as *const LeafCheck as usize;
+            let mut hasher = rustc_hash::FxHasher::default();
+            hasher.write_usize(id);
+            hasher.write(s.as_bytes());
+            let hash = hasher.finish();
+            let slot = hash as usize % Scratch::MEMO_SLOTS;
+            let (h, l, text, valid) = &scratch.memo[slot];
+            if *h == hash && *l == id && text == s {
+                return *valid;
+            }
+            let valid = text_valid(validator, s, &mut scratch.text);
+            let entry = &mut scratch.memo[slot];
+            entry.2.clear();
+            entry.2.push_str(s);
+            (entry.0, entry.1, entry.3) = (hash, id, valid);
+            return valid;
+        }
+    }
     match v {
         Scalar::Null => validator.is_valid(&Value::Null),
         Scalar::Bool(b) => validator.is_valid(&Value::Bool(*b)),
         Scalar::Num(n) => validator.is_valid(&Value::Number(n.clone())),
-        Scalar::Str(s) => {
-            // The text goes into a reused buffer: no allocation per leaf.
-            scratch.clear();
-            scratch.push_str(s);
-            let value = Value::String(std::mem::take(scratch));
-            let valid = validator.is_valid(&value);
-            if let Value::String(buf) = value {
-                *scratch = buf;
-            }
-            valid
-        }
+        Scalar::Str(s) => text_valid(validator, s, &mut scratch.text),
     }
+}
+
+/// The text goes into a reused buffer: no allocation per leaf.
+fn text_valid(validator: &jsonschema::Validator, s: &str, buffer: &mut String) -> bool {
+    buffer.clear();
+    buffer.push_str(s);
+    let value = Value::String(std::mem::take(buffer));
+    let valid = validator.is_valid(&value);
+    if let Value::String(buf) = value {
+        *buffer = buf;
+    }
+    valid
 }
 
 fn mentions_references(schema: &Value) -> bool {
