@@ -139,6 +139,21 @@ fn split_csv_parses_like_one_thread() {
     assert!(one.contains("column 5: quoted field longer than 100 bytes"), "{one}");
 }
 
+/// Pattern outcomes are remembered per field and text: the same text under two patterns, and
+/// repeated texts, are judged by the right pattern every time.
+#[test]
+fn repeated_values_are_checked_against_their_own_field() {
+    let schema = r#"{"type":"object","properties":{"a":{"type":"string","pattern":"^x"},"b":{"type":"string","pattern":"^y"}}}"#;
+    let ctx = "fields:\n  a: '{{ A }}'\n  b: '{{ B }}'\n";
+    let input = format!("A;B\n{}", "xa;ya\nya;xa\nxa;ya\nya;xa\n".repeat(300));
+    for threads in [1, 2] {
+        let (_, rej, s) = run(Some(ctx), Some(schema), &[("a.csv", &input)], threads).unwrap();
+        assert_eq!((s.records_out, s.records_rejected), (600, 600));
+        let pointers: Vec<&str> = rej["rejects"].as_array().unwrap().iter().take(4).map(|r| r["pointer"].as_str().unwrap()).collect();
+        assert_eq!(pointers, ["/a", "/b", "/a", "/b"]);
+    }
+}
+
 #[test]
 fn reject_rate_fails_the_run() {
     let ctx = format!("{CONTEXT}rejects: {{ max_rate: 0.5 }}\n");
