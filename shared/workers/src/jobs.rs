@@ -168,30 +168,21 @@ impl JobWorkerDeps {
 
     /// The job's content files, downloaded to `scratch`: `(file name, path)` in the job's order.
     pub async fn contents(&self, job: &Job, scratch: &Path) -> Result<Vec<(String, PathBuf)>, AttemptError> {
-        let mut contents = Vec::new();
-        for (i, id) in job.inputs.content_artifact_ids.iter().enumerate() {
-            let artifact = self.input_artifact(id).await?;
-            let path = scratch.join(format!("content-{i}"));
-            self.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
-                AttemptError::Transient(format!("content file {} could not be read from storage: {e}", artifact.filename))
-            })?;
-            contents.push((artifact.filename, path));
-        }
-        Ok(contents)
+        self.download(&job.inputs.content_artifact_ids, "content", scratch).await
     }
 
-    /// The job's lookup tables, downloaded to `scratch`: `(file name, path)`.
-    async fn lookups(&self, job: &Job, scratch: &Path) -> Result<Vec<(String, PathBuf)>, AttemptError> {
-        let mut lookups = Vec::new();
-        for (i, id) in job.inputs.lookup_artifact_ids.iter().enumerate() {
+    /// Input artifacts downloaded to `scratch` as `{what}-{i}`: `(file name, path)` in order.
+    async fn download(&self, ids: &[String], what: &str, scratch: &Path) -> Result<Vec<(String, PathBuf)>, AttemptError> {
+        let mut files = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
             let artifact = self.input_artifact(id).await?;
-            let path = scratch.join(format!("lookup-{i}"));
+            let path = scratch.join(format!("{what}-{i}"));
             self.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
-                AttemptError::Transient(format!("lookup file {} could not be read from storage: {e}", artifact.filename))
+                AttemptError::Transient(format!("{what} file {} could not be read from storage: {e}", artifact.filename))
             })?;
-            lookups.push((artifact.filename, path));
+            files.push((artifact.filename, path));
         }
-        Ok(lookups)
+        Ok(files)
     }
 
     /// Runs the engine over the downloaded `contents` and stores the result and the reject
@@ -206,7 +197,7 @@ impl JobWorkerDeps {
         scratch: &Path,
         auto_mapped: Option<AutoMapped>,
     ) -> Result<JobOutcome, AttemptError> {
-        let lookups = self.lookups(job, scratch).await?;
+        let lookups = self.download(&job.inputs.lookup_artifact_ids, "lookup", scratch).await?;
         let result_path = scratch.join("result.json");
         let errors_path = scratch.join("errors.json");
         let summary = {
