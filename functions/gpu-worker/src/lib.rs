@@ -125,7 +125,8 @@ impl GpuWorker {
             if unmapped.is_empty() {
                 return Ok(None);
             }
-            let suggestion = helix_suggest::suggest_fields(&sample_name, &sample, &schema, &unmapped, Some(&*embedder), &options)?;
+            let taken = auto_map::read_variables(&context);
+            let suggestion = helix_suggest::suggest_fields(&sample_name, &sample, &schema, &unmapped, &taken, Some(&*embedder), &options)?;
             let proposals = auto_map::proposals(&suggestion.report);
             if proposals.is_empty() {
                 return Ok(None);

@@ -1,6 +1,8 @@
 //! `auto_map` on transform jobs: the target fields a schema requires and a context leaves
 //! unmapped, and the context with the proposals for them added to its `fields:`.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 use crate::{schema, Report, SuggestError};
@@ -41,6 +43,33 @@ pub fn unmapped_required(context: &Value, schema: &Value) -> Result<Vec<String>,
         .filter(|f| f.required && !mapped.iter().any(|key| maps(key, &f.path)))
         .map(|f| f.path)
         .collect())
+}
+
+/// The variables the context's `fields:` read: in templates (`"{{ KUNNR | trim }}"`) and in the
+/// expressions of `when:` and `each:`. A column read there is mapped already, and a proposal must
+/// not take it for another field.
+pub fn read_variables(context: &Value) -> BTreeSet<String> {
+    let env = minijinja::Environment::new();
+    let mut names = BTreeSet::new();
+    let mut stack: Vec<(Option<&str>, &Value)> = context.get("fields").map(|f| (None, f)).into_iter().collect();
+    while let Some((key, value)) = stack.pop() {
+        match value {
+            Value::String(text) if matches!(key, Some("when" | "each")) => {
+                if let Ok(expression) = env.compile_expression(text) {
+                    names.extend(expression.undeclared_variables(false));
+                }
+            }
+            Value::String(text) => {
+                if let Ok(template) = env.template_from_str(text) {
+                    names.extend(template.undeclared_variables(false));
+                }
+            }
+            Value::Object(map) => stack.extend(map.iter().map(|(k, v)| (Some(k.as_str()), v))),
+            Value::Array(items) => stack.extend(items.iter().map(|v| (None, v))),
+            _ => {}
+        }
+    }
+    names
 }
 
 fn maps(key: &str, path: &str) -> bool {
@@ -114,6 +143,26 @@ mod tests {
     }
 
     #[test]
+    fn columns_the_context_reads_are_not_proposed_again() {
+        let context = parse_context(
+            "c.yaml",
+            "fields:\n  order_id: \"{{ ORDER_NO | trim }}\"\n  note: { value: \"{{ coalesce(TEXT, NOTE2) }}\", when: \"FLAG == 'x'\" }\n  items: { each: \"POS\", fields: { n: \"{{ QTY }}\" } }\n  fixed: EUR\n",
+        )
+        .unwrap();
+        // Functions (`coalesce`) count too: no column is named like one.
+        let read: Vec<String> = read_variables(&context).into_iter().collect();
+        assert_eq!(read, ["FLAG", "NOTE2", "ORDER_NO", "POS", "QTY", "TEXT", "coalesce"]);
+
+        // The order number is mapped: the customer number must not be filled from it.
+        let orders = "ORDER_NO;ERDAT\nA-1;20240301\nA-2;20240302\n";
+        let schema = json!({"type": "object", "required": ["customer_number"], "properties": {"customer_number": {"type": "string", "title": "Order number of the customer"}}});
+        let context = parse_context("c.yaml", "fields:\n  order_id: \"{{ ORDER_NO }}\"\n").unwrap();
+        let missing = unmapped_required(&context, &schema).unwrap();
+        let suggestion = suggest_fields("o.csv", orders.as_bytes(), &schema, &missing, &read_variables(&context), Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        assert!(proposals(&suggestion.report).iter().all(|p| p.source != "ORDER_NO"), "{:?}", suggestion.report.fields);
+    }
+
+    #[test]
     fn only_contexts_with_a_fields_mapping_take_proposals() {
         for (name, text) in [("c.yaml", "input: {format: csv}\n"), ("c.yaml", "template: \"[]\"\n"), ("c.yaml.j2", "[]"), ("c.yaml", "fields: [a]\n")] {
             assert!(matches!(parse_context(name, text), Err(SuggestError::Context(_))), "{name}: {text}");
@@ -126,7 +175,8 @@ mod tests {
         let schema = schema();
         let context = parse_context("c.yaml", "# mine\nfields:\n  order_id: \"{{ ORDER_NO }}\"\n").unwrap();
         let missing = unmapped_required(&context, &schema).unwrap();
-        let suggestion = suggest_fields("orders.csv", ORDERS.as_bytes(), &schema, &missing, Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        let taken = read_variables(&context);
+        let suggestion = suggest_fields("orders.csv", ORDERS.as_bytes(), &schema, &missing, &taken, Some(&BagOfWords), &SuggestOptions::default()).unwrap();
         let targets: Vec<&str> = suggestion.report.fields.iter().map(|f| f.target.as_str()).collect();
         assert_eq!(targets, ["creation_date", "customer.number"]);
         let proposals = proposals(&suggestion.report);

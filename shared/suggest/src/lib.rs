@@ -31,6 +31,8 @@ pub use draft::{FieldReport, Report};
 pub use embed::{model_dir, Embedder, LazyMiniLm, MiniLm, MODEL_DIR_VAR};
 pub use matcher::{MatchOptions, Signals};
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -96,32 +98,35 @@ pub fn suggest(
 }
 
 /// Like [`suggest`] with a schema, for the target fields at `paths` only (dotted, as
-/// [`schema::target_fields`] names them): the other fields neither get proposals nor take columns.
+/// [`schema::target_fields`] names them): the other fields neither get proposals nor take columns,
+/// and the columns read by the expressions in `taken` (already mapped) are not proposed.
 pub fn suggest_fields(
     content_name: &str,
     content: &[u8],
     schema: &Value,
     paths: &[String],
+    taken: &BTreeSet<String>,
     embedder: Option<&dyn Embedder>,
     options: &SuggestOptions,
 ) -> Result<Suggestion, SuggestError> {
-    suggest_for(content_name, content, schema, Some(paths), embedder, options)
+    suggest_for(content_name, content, schema, Some((paths, taken)), embedder, options)
 }
 
 fn suggest_for(
     content_name: &str,
     content: &[u8],
     schema: &Value,
-    only: Option<&[String]>,
+    only: Option<(&[String], &BTreeSet<String>)>,
     embedder: Option<&dyn Embedder>,
     options: &SuggestOptions,
 ) -> Result<Suggestion, SuggestError> {
-    let columns = sample::read(content_name, content, options.sample_records)?;
+    let mut columns = sample::read(content_name, content, options.sample_records)?;
     let records_sampled = columns.first().map_or(0, |c| c.values.len());
     let (mut fields, mut skipped) = schema::target_fields(schema)?;
-    if let Some(only) = only {
+    if let Some((only, taken)) = only {
         fields.retain(|f| only.contains(&f.path));
         skipped.retain(|path| only.contains(path));
+        columns.retain(|c| !taken.contains(&c.expression));
     }
     let matrix = matcher::score(&columns, &fields, embedder, options.matching.signals)?;
     let matches = matrix.assign(options.matching.threshold);
