@@ -125,8 +125,9 @@ impl GpuWorker {
             if unmapped.is_empty() {
                 return Ok(None);
             }
-            let taken = auto_map::read_variables(&context);
-            let suggestion = helix_suggest::suggest_fields(&sample_name, &sample, &schema, &unmapped, &taken, Some(&*embedder), &options)?;
+            let (taken, input) = (auto_map::read_variables(&context), auto_map::input_options(&context)?);
+            let request = helix_suggest::FieldRequest { paths: &unmapped, taken: &taken, input: &input };
+            let suggestion = helix_suggest::suggest_fields(&sample_name, &sample, &schema, &request, Some(&*embedder), &options)?;
             let proposals = auto_map::proposals(&suggestion.report);
             if proposals.is_empty() {
                 return Ok(None);

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use helix_engine::formats::InputOptions;
 use serde_json::Value;
 
 use crate::{schema, Report, SuggestError};
@@ -43,6 +44,14 @@ pub fn unmapped_required(context: &Value, schema: &Value) -> Result<Vec<String>,
         .filter(|f| f.required && !mapped.iter().any(|key| maps(key, &f.path)))
         .map(|f| f.path)
         .collect())
+}
+
+/// The context's `input:` options (none: detect everything), as the engine reads them.
+pub fn input_options(context: &Value) -> Result<InputOptions, SuggestError> {
+    match context.get("input") {
+        None => Ok(InputOptions::default()),
+        Some(input) => serde_json::from_value(input.clone()).map_err(|e| SuggestError::Context(format!("input: {e}"))),
+    }
 }
 
 /// The variables the context's `fields:` read: in templates (`"{{ KUNNR | trim }}"`) and in the
@@ -113,7 +122,7 @@ mod tests {
 
     use super::*;
     use crate::testing::BagOfWords;
-    use crate::{suggest_fields, SuggestOptions};
+    use crate::{suggest_fields, FieldRequest, SuggestOptions};
 
     const ORDERS: &str = "ORDER_NO;CUST_NO;ERDAT\nA-1;4711;20240301\nA-2;4712;20240302\n";
 
@@ -158,8 +167,28 @@ mod tests {
         let schema = json!({"type": "object", "required": ["customer_number"], "properties": {"customer_number": {"type": "string", "title": "Order number of the customer"}}});
         let context = parse_context("c.yaml", "fields:\n  order_id: \"{{ ORDER_NO }}\"\n").unwrap();
         let missing = unmapped_required(&context, &schema).unwrap();
-        let suggestion = suggest_fields("o.csv", orders.as_bytes(), &schema, &missing, &read_variables(&context), Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        let request = FieldRequest { paths: &missing, taken: &read_variables(&context), input: &InputOptions::default() };
+        let suggestion = suggest_fields("o.csv", orders.as_bytes(), &schema, &request, Some(&BagOfWords), &SuggestOptions::default()).unwrap();
         assert!(proposals(&suggestion.report).iter().all(|p| p.source != "ORDER_NO"), "{:?}", suggestion.report.fields);
+    }
+
+    /// A fixed-width file has no columns without the context's field positions.
+    #[test]
+    fn the_sample_is_read_with_the_contexts_input_options() {
+        let context = parse_context(
+            "c.yaml",
+            "input:\n  format: fixed\n  fields:\n    - { name: ORDER_NO, start: 1, length: 6 }\n    - { name: CUST_NO, start: 7, length: 5 }\n    - { name: ERDAT, start: 12, length: 8 }\nfields:\n  order_id: \"{{ ORDER_NO }}\"\n",
+        )
+        .unwrap();
+        let content = "A-0001 471120240301\nA-0002 471220240302\n";
+        let schema = schema();
+        let missing = unmapped_required(&context, &schema).unwrap();
+        let (taken, input) = (read_variables(&context), input_options(&context).unwrap());
+        let request = FieldRequest { paths: &missing, taken: &taken, input: &input };
+        let suggestion = suggest_fields("orders.txt", content.as_bytes(), &schema, &request, Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        let found: Vec<(String, String)> = proposals(&suggestion.report).into_iter().map(|p| (p.field, p.source)).collect();
+        assert_eq!(found, [("creation_date".to_owned(), "ERDAT".to_owned()), ("customer.number".to_owned(), "CUST_NO".to_owned())]);
+        assert!(matches!(input_options(&json!({"input": {"colour": "red"}})), Err(SuggestError::Context(_))));
     }
 
     #[test]
@@ -175,8 +204,9 @@ mod tests {
         let schema = schema();
         let context = parse_context("c.yaml", "# mine\nfields:\n  order_id: \"{{ ORDER_NO }}\"\n").unwrap();
         let missing = unmapped_required(&context, &schema).unwrap();
-        let taken = read_variables(&context);
-        let suggestion = suggest_fields("orders.csv", ORDERS.as_bytes(), &schema, &missing, &taken, Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        let (taken, input) = (read_variables(&context), input_options(&context).unwrap());
+        let request = FieldRequest { paths: &missing, taken: &taken, input: &input };
+        let suggestion = suggest_fields("orders.csv", ORDERS.as_bytes(), &schema, &request, Some(&BagOfWords), &SuggestOptions::default()).unwrap();
         let targets: Vec<&str> = suggestion.report.fields.iter().map(|f| f.target.as_str()).collect();
         assert_eq!(targets, ["creation_date", "customer.number"]);
         let proposals = proposals(&suggestion.report);

@@ -33,6 +33,7 @@ pub use matcher::{MatchOptions, Signals};
 
 use std::collections::BTreeSet;
 
+use helix_engine::formats::InputOptions;
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -97,36 +98,47 @@ pub fn suggest(
     }
 }
 
-/// Like [`suggest`] with a schema, for the target fields at `paths` only (dotted, as
-/// [`schema::target_fields`] names them): the other fields neither get proposals nor take columns,
-/// and the columns read by the expressions in `taken` (already mapped) are not proposed.
+/// Which target fields [`suggest_fields`] proposes sources for, and how it reads the content.
+pub struct FieldRequest<'a> {
+    /// The target fields, dotted as [`schema::target_fields`] names them: the other fields
+    /// neither get proposals nor take columns.
+    pub paths: &'a [String],
+    /// Columns already mapped (the expressions that read them): not proposed again.
+    pub taken: &'a BTreeSet<String>,
+    /// The context's `input:` options, so the sample reads as the job will.
+    pub input: &'a InputOptions,
+}
+
+/// Like [`suggest`] with a schema, for the fields of `request` only.
 pub fn suggest_fields(
     content_name: &str,
     content: &[u8],
     schema: &Value,
-    paths: &[String],
-    taken: &BTreeSet<String>,
+    request: &FieldRequest<'_>,
     embedder: Option<&dyn Embedder>,
     options: &SuggestOptions,
 ) -> Result<Suggestion, SuggestError> {
-    suggest_for(content_name, content, schema, Some((paths, taken)), embedder, options)
+    suggest_for(content_name, content, schema, Some(request), embedder, options)
 }
 
 fn suggest_for(
     content_name: &str,
     content: &[u8],
     schema: &Value,
-    only: Option<(&[String], &BTreeSet<String>)>,
+    request: Option<&FieldRequest<'_>>,
     embedder: Option<&dyn Embedder>,
     options: &SuggestOptions,
 ) -> Result<Suggestion, SuggestError> {
-    let mut columns = sample::read(content_name, content, options.sample_records)?;
+    let mut columns = match request {
+        Some(r) => sample::read_as(content_name, content, r.input, options.sample_records)?,
+        None => sample::read(content_name, content, options.sample_records)?,
+    };
     let records_sampled = columns.first().map_or(0, |c| c.values.len());
     let (mut fields, mut skipped) = schema::target_fields(schema)?;
-    if let Some((only, taken)) = only {
-        fields.retain(|f| only.contains(&f.path));
-        skipped.retain(|path| only.contains(path));
-        columns.retain(|c| !taken.contains(&c.expression));
+    if let Some(r) = request {
+        fields.retain(|f| r.paths.contains(&f.path));
+        skipped.retain(|path| r.paths.contains(path));
+        columns.retain(|c| !r.taken.contains(&c.expression));
     }
     let matrix = matcher::score(&columns, &fields, embedder, options.matching.signals)?;
     let matches = matrix.assign(options.matching.threshold);

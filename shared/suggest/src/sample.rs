@@ -59,8 +59,14 @@ impl Column {
 
 /// The columns of the first `max_records` records of `content`, in first-seen order.
 pub fn read(name: &str, content: &[u8], max_records: usize) -> Result<Vec<Column>, SuggestError> {
+    read_as(name, content, &InputOptions::default(), max_records)
+}
+
+/// Like [`read`], with a context's `input:` options (format, delimiter, encoding, fixed-width
+/// fields, IDoc segments) instead of detection alone.
+pub fn read_as(name: &str, content: &[u8], options: &InputOptions, max_records: usize) -> Result<Vec<Column>, SuggestError> {
     let mut input = content;
-    let mut reader = formats::open(name, &mut input, &InputOptions::default(), Limits::default())
+    let mut reader = formats::open(name, &mut input, options, Limits::default())
         .map_err(|e| SuggestError::Content(e.to_string()))?;
     let mut records = Vec::new();
     while records.len() < max_records {
