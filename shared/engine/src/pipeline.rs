@@ -226,7 +226,11 @@ fn process(t: &Transformation, worker: &mut Worker, work: Work, buffers: &Buffer
                         let unit = Unit { input: input.clone(), index, record, items: None };
                         process_unit(t, worker, &unit, &mut batch);
                     }
-                    Ok(None) => break,
+                    Ok(None) => {
+                        // The splitter and the parser agree on where records end.
+                        debug_assert_eq!(index - first_index, chunk.records as u64, "records in a CSV chunk");
+                        break;
+                    }
                     Err(e) => {
                         batch.fatal = Some(e);
                         break;

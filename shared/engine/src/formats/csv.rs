@@ -150,7 +150,8 @@ impl<'a> CsvReader<'a> {
                                 field_start = true;
                                 i += 1;
                             } else {
-                                if out.last() == Some(&b'\r') {
+                                // The CR of a CRLF ends the last field; a CR before the field began is data.
+                                if out.len() > field_begin && out.last() == Some(&b'\r') {
                                     out.pop();
                                 }
                                 i = self.buf.len();
@@ -443,6 +444,12 @@ mod tests {
     fn unterminated_quote_has_position() {
         let e = read("a,b\n1,2\n3,\"open\n4,5\n", true).unwrap_err();
         assert_eq!(e.to_string(), "t.csv line 3, column 3: unterminated quoted field");
+    }
+
+    #[test]
+    fn a_cr_ending_an_earlier_field_stays_data() {
+        let rows = read("a;b\n\r;\n", true).unwrap();
+        assert_eq!(rows[0].1, ["\r", ""]);
     }
 
     #[test]
