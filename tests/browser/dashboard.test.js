@@ -289,6 +289,39 @@ test('jobs list: pages go back in time and return', async () => {
   await page.locator(`tr[data-job-id="${pastedJobId}"]`).waitFor();
 });
 
+test('job page: the fields auto_map proposed are listed, with the completed context', async () => {
+  // Through the API, reusing the first job's content: a context that leaves `customer` unmapped.
+  const id = await page.evaluate(async (firstJob) => {
+    const headers = { authorization: `Bearer ${sessionStorage.getItem('helix.token')}`, 'content-type': 'application/json' };
+    const first = await (await fetch(`/api/v1/jobs/${firstJob}`, { headers })).json();
+    const response = await fetch('/api/v1/jobs', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        name: 'auto-mapped orders',
+        content_artifact_ids: first.inputs.content_artifact_ids,
+        context: "fields:\n  order_id: '{{ order_no }}'\n",
+        schema: { type: 'object', required: ['order_id', 'customer'], properties: { order_id: { type: 'string' }, customer: { type: 'string', title: 'Customer' } } },
+        auto_map: true,
+      }),
+    });
+    return (await response.json()).id;
+  }, jobId);
+  assert.match(id ?? '', /^[0-9a-f-]{36}$/, 'the job was accepted');
+  await page.goto(`${baseUrl}/#/jobs/${id}`);
+  const badge = page.locator('.job-status .badge');
+  await badge.filter({ hasText: /COMPLETED|FAILED/ }).waitFor({ timeout: JOB_TIMEOUT_MS });
+  assert.equal(await badge.textContent(), 'COMPLETED', await page.locator('#job-error').textContent().catch(() => ''));
+  const proposed = page.locator('#auto-mapped-table tbody tr');
+  await proposed.first().waitFor();
+  const [field, source] = await proposed.first().locator('td').allTextContents();
+  assert.deepEqual([field, source], ['customer', 'customer']);
+  await page.locator('#download-auto-map-context').waitFor();
+  await page.locator('#preview-table').waitFor();
+  assert.deepEqual(await page.locator('#preview-table thead th').allTextContents(), ['#', 'order_id', 'customer']);
+  await shot('05-auto-map');
+});
+
 test('profile: an invalid value is shown at its field, valid values are saved', async () => {
   await page.getByRole('link', { name: 'Profile' }).click();
   await page.waitForURL(/#\/profile$/);

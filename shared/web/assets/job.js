@@ -111,10 +111,28 @@ function jobResults(job, signal) {
       h('div', { class: 'actions' }, downloads),
       job.result_path ? h('p', { class: 'muted small' }, 'Stored at ', h('code', {}, job.result_path)) : null));
   }
+  if (job.auto_mapped_fields?.length) parts.push(autoMapCard(job, signal));
   if (job.result_artifact_id) parts.push(resultPreview(job, signal));
   if (job.error_report_artifact_id) parts.push(rejectTable(job, signal));
   parts.push(inputsCard(job, signal));
   return parts;
+}
+
+/** What auto_map added to the context: to review before the context is reused. */
+function autoMapCard(job, signal) {
+  return h('section', { class: 'card', id: 'auto-mapped', 'aria-labelledby': 'auto-mapped-title' },
+    h('h2', { id: 'auto-mapped-title' }, 'Fields proposed by auto_map'),
+    h('p', { class: 'muted' }, 'The context left these required fields unmapped; the job filled them from the source columns below. Review them before you reuse the context.'),
+    h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Fields proposed by auto_map' },
+      h('table', { class: 'data-table', id: 'auto-mapped-table' },
+        h('thead', {}, h('tr', {}, ['Target field', 'Source column', 'Confidence'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, job.auto_mapped_fields.map((f) => h('tr', {},
+          h('td', {}, h('code', {}, f.field)),
+          h('td', {}, h('code', {}, f.source)),
+          h('td', { class: 'num' }, `${Math.round(f.score * 100)} %`)))))),
+    job.auto_map_context_artifact_id
+      ? h('div', { class: 'actions' }, downloadButton('Download the completed context', job.auto_map_context_artifact_id, 'download-auto-map-context', signal))
+      : null);
 }
 
 function downloadButton(label, artifactId, id, signal) {
@@ -234,6 +252,7 @@ function inputsCard(job, signal) {
     ...(inputs.content_artifact_ids ?? []).map((id) => ['Content', id]),
     ...(inputs.context_artifact_id ? [['Context', inputs.context_artifact_id]] : []),
     ...(inputs.schema_artifact_id ? [['Schema', inputs.schema_artifact_id]] : []),
+    ...(inputs.lookup_artifact_ids ?? []).map((id) => ['Lookup', id]),
   ];
   const list = h('ul', { class: 'input-list' });
   for (const [kind, id] of ids) {
