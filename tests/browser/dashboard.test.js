@@ -289,6 +289,17 @@ test('jobs list: pages go back in time and return', async () => {
   await page.locator(`tr[data-job-id="${pastedJobId}"]`).waitFor();
 });
 
+test('new job: auto_map without a context is refused at its checkbox', async () => {
+  await page.goto(`${baseUrl}/#/jobs/new`);
+  await page.setInputFiles('#content-files', join(fixtures, 'orders.csv'));
+  await page.getByLabel('Fill in the required fields the context leaves unmapped (auto_map)').check();
+  await page.getByRole('button', { name: 'Upload and start job' }).click();
+  const error = page.locator('#auto-map-error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /needs a context and a schema/);
+  assert.equal(await page.locator('#auto-map').getAttribute('aria-invalid'), 'true');
+});
+
 test('job page: the fields auto_map proposed are listed, with the completed context', async () => {
   // Through the API, reusing the first job's content: a context that leaves `customer` unmapped.
   const id = await page.evaluate(async (firstJob) => {

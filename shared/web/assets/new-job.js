@@ -25,11 +25,17 @@ export function renderNewJob({ main, signal, setTitle }) {
   };
   const name = h('input', { id: 'job-name', name: 'name', type: 'text', maxlength: 200, autocomplete: 'off', 'aria-describedby': 'job-name-error' });
   const nameError = h('p', { id: 'job-name-error', class: 'field-error', hidden: true });
+  const autoMap = h('input', { id: 'auto-map', name: 'auto_map', type: 'checkbox', 'aria-describedby': 'auto-map-hint auto-map-error' });
+  const autoMapError = h('p', { id: 'auto-map-error', class: 'field-error', hidden: true });
+  const autoMapField = h('div', { class: 'field' },
+    h('div', { class: 'field inline' }, autoMap, h('label', { for: 'auto-map' }, 'Fill in the required fields the context leaves unmapped (auto_map)')),
+    h('p', { id: 'auto-map-hint', class: 'muted small' }, 'Needs a context and a schema. The fields it proposes are listed on the job page, with the completed context.'),
+    autoMapError);
   const formMessage = h('div', { class: 'messages', id: 'form-message' });
   const submit = h('button', { type: 'submit', id: 'submit-job' }, 'Upload and start job');
   const controls = h('fieldset', { class: 'bare' },
     h('div', { class: 'field' }, h('label', { for: 'job-name' }, 'Job name (optional)'), name, nameError),
-    sections.content.element, sections.context.element, sections.schema.element);
+    sections.content.element, sections.context.element, sections.schema.element, autoMapField);
   const form = h('form', { id: 'new-job-form', novalidate: true }, controls, formMessage, h('div', { class: 'actions' }, submit));
 
   main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, 'New job')),
@@ -48,6 +54,7 @@ export function renderNewJob({ main, signal, setTitle }) {
     content: sections.content.setError,
     context: sections.context.setError,
     schema: sections.schema.setError,
+    autoMap: (text) => showFieldError(autoMap, autoMapError, text),
   };
 
   function clearErrors() {
@@ -128,6 +135,12 @@ export function renderNewJob({ main, signal, setTitle }) {
         }
       }
     }
+    if (autoMap.checked) {
+      const hasContext = sections.context.entries.length > 0 || contextText.trim();
+      const hasSchema = sections.schema.entries.length > 0 || schemaText.trim();
+      if (!hasContext || !hasSchema) fail('autoMap', 'auto_map needs a context and a schema: it adds the fields the schema requires and the context leaves unmapped.', autoMap);
+      else request.auto_map = true;
+    }
     if (firstInvalid) {
       formMessage.replaceChildren(notice('error', 'Some fields need attention.'));
       firstInvalid.focus();
@@ -165,6 +178,7 @@ export function renderNewJob({ main, signal, setTitle }) {
 function fieldFor(apiField) {
   if (!apiField) return null;
   if (apiField === 'name') return 'name';
+  if (apiField === 'auto_map') return 'autoMap';
   if (apiField.startsWith('content')) return 'content';
   if (apiField.startsWith('context')) return 'context';
   if (apiField.startsWith('schema')) return 'schema';
