@@ -2,7 +2,7 @@
 //! with the real model from .venv), and its draft context runs as a normal transform job; a
 //! transform job with `auto_map` has the required fields its context leaves unmapped proposed.
 
-use helix_e2e::{error_of, StatusCode, TestPlatform};
+use helix_e2e::{error_of, split, StatusCode, TestPlatform};
 use serde_json::{json, Value};
 
 const ORDERS: &[u8] = b"VBELN;KUNNR;ERDAT;NETWR;WAERS;Bemerkung\n\
@@ -145,4 +145,21 @@ async fn auto_map_is_refused_where_it_cannot_apply() {
     }
     let (status, answer) = t.post_json(&user.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content], "auto_map": "yes"})).await;
     assert_eq!((status, error_of(&answer).1.as_deref()), (StatusCode::BAD_REQUEST, Some("auto_map")), "{answer}");
+
+    // The same rules for the multipart upload.
+    let form = |auto_map: &str, with_context: bool| {
+        let part = |bytes: &[u8], name: &str| reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned());
+        let form = reqwest::multipart::Form::new()
+            .part("content_file", part(ORDERS, "orders.csv"))
+            .part("schema_file", part(schema.to_string().as_bytes(), "s.json"))
+            .text("auto_map", auto_map.to_owned());
+        if with_context { form.part("context_file", part(b"fields: {order_id: '{{ BELNR }}'}", "c.yaml")) } else { form }
+    };
+    let upload = |form| async { split(t.http.post(t.url("/api/v1/jobs/upload")).bearer_auth(&user.token).multipart(form).send().await.unwrap()).await };
+    let (status, answer) = upload(form("true", false)).await;
+    assert_eq!((status, error_of(&answer).1.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("auto_map")), "{answer}");
+    let (status, answer) = upload(form("maybe", true)).await;
+    assert_eq!((status, error_of(&answer).1.as_deref()), (StatusCode::BAD_REQUEST, Some("auto_map")), "{answer}");
+    let (status, job) = upload(form("true", true)).await;
+    assert_eq!((status, job["auto_map"].as_bool()), (StatusCode::CREATED, Some(true)), "{job}");
 }

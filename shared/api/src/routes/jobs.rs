@@ -111,6 +111,22 @@ fn check_schema(name: &str, text: &str, field: &str) -> Result<(), ApiError> {
     helix_engine::check_schema(Source { name, text }).map_err(|e| ApiError::unprocessable(field, e.to_string()))
 }
 
+fn check_auto_map(kind: JobKind, has_context: bool, has_schema: bool) -> Result<(), ApiError> {
+    if kind != JobKind::Transform {
+        return Err(ApiError::unprocessable("auto_map", "auto_map is for transform jobs; a suggest-mapping job proposes the whole context"));
+    }
+    if !has_schema {
+        return Err(ApiError::unprocessable("auto_map", "auto_map needs a target schema: it proposes the fields the schema requires"));
+    }
+    if !has_context {
+        return Err(ApiError::unprocessable(
+            "auto_map",
+            "auto_map needs a context: it adds the required fields the context leaves unmapped (without one, a suggest-mapping job proposes a whole context)",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a context; returns the lookup tables it declares: `(name, file)`.
 fn check_context(name: &str, text: &str, field: &str) -> Result<Vec<(String, String)>, ApiError> {
     helix_engine::compile(Some(Source { name, text }), None)
@@ -223,17 +239,12 @@ pub async fn create_job(
     if request.kind == JobKind::SuggestMapping && (request.context.is_some() || request.context_artifact_id.is_some()) {
         return Err(ApiError::unprocessable("context", "a suggest-mapping job proposes the context; give content and (optionally) a schema"));
     }
-    if request.auto_map && request.kind != JobKind::Transform {
-        return Err(ApiError::unprocessable("auto_map", "auto_map is for transform jobs; a suggest-mapping job proposes the whole context"));
-    }
-    if request.auto_map && request.schema.is_none() && request.schema_artifact_id.is_none() {
-        return Err(ApiError::unprocessable("auto_map", "auto_map needs a target schema: it proposes the fields the schema requires"));
-    }
-    if request.auto_map && request.context.is_none() && request.context_artifact_id.is_none() {
-        return Err(ApiError::unprocessable(
-            "auto_map",
-            "auto_map needs a context: it adds the required fields the context leaves unmapped (without one, a suggest-mapping job proposes a whole context)",
-        ));
+    if request.auto_map {
+        check_auto_map(
+            request.kind,
+            request.context.is_some() || request.context_artifact_id.is_some(),
+            request.schema.is_some() || request.schema_artifact_id.is_some(),
+        )?;
     }
     if request.context.is_some() && request.context_artifact_id.is_some() {
         return Err(ApiError::unprocessable("context", "give either context or context_artifact_id, not both"));
@@ -301,7 +312,7 @@ pub async fn create_job(
 
 
 #[utoipa::path(post, path = "/api/v1/jobs/upload", tag = "jobs", security(("oauth2" = [])),
-    request_body(content_type = "multipart/form-data", description = "content_file (required), context_file, schema_file"),
+    request_body(content_type = "multipart/form-data", description = "content_file (required), context_file, schema_file, name, auto_map (true/false, as for POST /jobs)"),
     responses((status = 201, body = JobRead), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_job(
     State(state): State<AppState>,
@@ -312,6 +323,7 @@ pub async fn upload_job(
     let owner = claims.sub.as_str();
     let mut docs: HashMap<&'static str, InlineDocument> = HashMap::new();
     let mut name = None;
+    let mut auto_map = false;
     loop {
         let field = multipart.next_field().await.map_err(multipart_error)?;
         let Some(field) = field else { break };
@@ -324,7 +336,15 @@ pub async fn upload_job(
                 name = Some(field.text().await.map_err(multipart_error)?);
                 continue;
             }
-            other => return Err(ApiError::bad_request(other, "unexpected form field; expected content_file, context_file, schema_file or name")),
+            "auto_map" => {
+                auto_map = match field.text().await.map_err(multipart_error)?.trim() {
+                    "true" | "on" => true,
+                    "false" | "" => false,
+                    _ => return Err(ApiError::bad_request("auto_map", "must be true or false")),
+                };
+                continue;
+            }
+            other => return Err(ApiError::bad_request(other, "unexpected form field; expected content_file, context_file, schema_file, name or auto_map")),
         };
         if docs.contains_key(key) {
             return Err(ApiError::bad_request(key, "given more than once"));
@@ -345,6 +365,9 @@ pub async fn upload_job(
     let name = validate_name(name)?;
     if !docs.contains_key("content_file") {
         return Err(ApiError::bad_request("content_file", "is required"));
+    }
+    if auto_map {
+        check_auto_map(JobKind::Transform, docs.contains_key("context_file"), docs.contains_key("schema_file"))?;
     }
     let text = |key: &'static str, doc: &InlineDocument| std::str::from_utf8(&doc.bytes).map(str::to_owned).map_err(|_| ApiError::unprocessable(key, "must be UTF-8 text"));
     if let Some(doc) = docs.get("context_file") {
@@ -372,7 +395,7 @@ pub async fn upload_job(
             }
         }
     }
-    let job = submit(&state, Job::new(job_id, owner.to_owned(), JobKind::Transform, name, inputs)).await?;
+    let job = submit(&state, Job { auto_map, ..Job::new(job_id, owner.to_owned(), JobKind::Transform, name, inputs) }).await?;
     Ok((StatusCode::CREATED, Json(JobRead::from(&job))))
 }
 
