@@ -12,13 +12,13 @@ use serde_json::Value;
 
 use crate::context::{OutputFormat, Plan};
 use crate::direct::{General, Shape};
-use crate::validate::{Scratch, ShapeCheck};
 use crate::error::EngineError;
 use crate::formats::csv::CsvChunk;
 use crate::formats::{self, RecordReader};
 use crate::mapping::jinja::{self, LookupTable};
 use crate::mapping::{fast::Columns, columns_for, Evaluator, LazyScope};
 use crate::record::{Data, Header, SourceRecord, Unit};
+use crate::validate::{Scratch, ShapeCheck};
 use crate::{Limits, Reject, Source, Summary, Transformation};
 
 const BATCH: usize = 512;
@@ -208,40 +208,45 @@ fn direct(t: &Transformation, shape: &Shape, worker: &mut Worker, unit: &Unit, o
 
 fn process(t: &Transformation, worker: &mut Worker, work: Work, buffers: &Buffers) -> Batch {
     match work {
-        Work::Units(units) => {
-            let mut batch = Batch { bytes: Vec::with_capacity(units.len() * 256), ..Batch::default() };
-            for unit in &units {
-                process_unit(t, worker, unit, &mut batch);
+        Work::Units(units) => process_units(t, worker, &units),
+        Work::Csv { chunk, input, first_index } => process_chunk(t, worker, chunk, &input, first_index, buffers),
+    }
+}
+
+fn process_units(t: &Transformation, worker: &mut Worker, units: &[Unit]) -> Batch {
+    let mut batch = Batch { bytes: Vec::with_capacity(units.len() * 256), ..Batch::default() };
+    for unit in units {
+        process_unit(t, worker, unit, &mut batch);
+    }
+    batch
+}
+
+/// Parses a CSV chunk and maps its records; a parse error ends the batch (and the run).
+fn process_chunk(t: &Transformation, worker: &mut Worker, chunk: CsvChunk, input: &Arc<str>, first_index: u64, buffers: &Buffers) -> Batch {
+    let mut batch = Batch { bytes: buffers.batches.take(), ..Batch::default() };
+    batch.bytes.reserve(chunk.records * 256);
+    let (header, input) = worker.own_copies(chunk.header(), input);
+    let mut reader = chunk.reader(Some(header));
+    for index in first_index.. {
+        match reader.next_record() {
+            Ok(Some(record)) => {
+                let unit = Unit { input: input.clone(), index, record, items: None };
+                process_unit(t, worker, &unit, &mut batch);
             }
-            batch
-        }
-        Work::Csv { chunk, input, first_index } => {
-            let mut batch = Batch { bytes: buffers.batches.take(), ..Batch::default() };
-            batch.bytes.reserve(chunk.records * 256);
-            let (header, input) = worker.own_copies(chunk.header(), &input);
-            let mut reader = chunk.reader(Some(header));
-            for index in first_index.. {
-                match reader.next_record() {
-                    Ok(Some(record)) => {
-                        let unit = Unit { input: input.clone(), index, record, items: None };
-                        process_unit(t, worker, &unit, &mut batch);
-                    }
-                    Ok(None) => {
-                        // The splitter and the parser agree on where records end.
-                        debug_assert_eq!(index - first_index, chunk.records as u64, "records in a CSV chunk");
-                        break;
-                    }
-                    Err(e) => {
-                        batch.fatal = Some(e);
-                        break;
-                    }
-                }
+            Ok(None) => {
+                // The splitter and the parser agree on where records end.
+                debug_assert_eq!(index - first_index, chunk.records as u64, "records in a CSV chunk");
+                break;
             }
-            drop(reader);
-            buffers.chunks.give(chunk.into_buffer());
-            batch
+            Err(e) => {
+                batch.fatal = Some(e);
+                break;
+            }
         }
     }
+    drop(reader);
+    buffers.chunks.give(chunk.into_buffer());
+    batch
 }
 
 fn process_unit(t: &Transformation, worker: &mut Worker, unit: &Unit, batch: &mut Batch) {
@@ -336,7 +341,7 @@ impl<'t, 'w> Run<'t, 'w> {
                 if units.is_empty() {
                     return Ok(());
                 }
-                let batch = process(self.t, &mut worker, Work::Units(units), &Buffers::default());
+                let batch = process_units(self.t, &mut worker, &units);
                 self.write(batch)?;
             }
         }
@@ -393,10 +398,7 @@ impl<'t, 'w> Run<'t, 'w> {
                     while let Ok((seq, b)) = done_rx.try_recv() {
                         pending.insert(seq, b);
                     }
-                    while let Some(b) = pending.remove(&next) {
-                        buffers.batches.give(self.write(b)?);
-                        next += 1;
-                    }
+                    self.write_ready(&mut pending, &mut next, buffers)?;
                 }
             })()?;
             drop(work_tx);
@@ -405,19 +407,22 @@ impl<'t, 'w> Run<'t, 'w> {
             while let Some((seq, work)) = work_rx.try_lock().ok().and_then(|rx| rx.try_recv().ok()) {
                 pending.insert(seq, process(t, &mut own, work, buffers));
             }
+            self.write_ready(&mut pending, &mut next, buffers)?;
             for (seq, b) in done_rx {
                 pending.insert(seq, b);
-                while let Some(b) = pending.remove(&next) {
-                    buffers.batches.give(self.write(b)?);
-                    next += 1;
-                }
-            }
-            while let Some(b) = pending.remove(&next) {
-                buffers.batches.give(self.write(b)?);
-                next += 1;
+                self.write_ready(&mut pending, &mut next, buffers)?;
             }
             read_error.map_or(Ok(()), Err)
         })
+    }
+
+    /// Writes the batches that are next in input order, returning their buffers for reuse.
+    fn write_ready(&mut self, pending: &mut BTreeMap<u64, Batch>, next: &mut u64, buffers: &Buffers) -> Result<(), EngineError> {
+        while let Some(b) = pending.remove(next) {
+            buffers.batches.give(self.write(b)?);
+            *next += 1;
+        }
+        Ok(())
     }
 
     fn next_work(&mut self, reader: &mut dyn RecordReader, input: &Arc<str>, split: bool, buffers: &Buffers) -> Result<Option<Work>, EngineError> {
@@ -588,7 +593,7 @@ impl<'t, 'w> Run<'t, 'w> {
         if self.t.plan.document.is_some() {
             self.render_document()?;
         } else if let Some((_, g)) = self.open_group.take() {
-            let batch = process(self.t, &mut Worker::default(), Work::Units(vec![g]), &Buffers::default());
+            let batch = process_units(self.t, &mut Worker::default(), &[g]);
             self.write(batch)?;
         }
         let json_array = self.t.plan.output == OutputFormat::Json;

@@ -2,6 +2,7 @@
 //! etc. honoured), used for schema-driven casts of mapped text and for per-record validation.
 
 use std::hash::Hasher;
+
 use serde_json::{Map, Value};
 
 use crate::direct::{Entry, Node, Scalar, Slots};
@@ -278,8 +279,18 @@ impl LeafCheck {
 /// line of an order); the outcome of a subschema on a value never changes.
 pub struct Scratch {
     text: String,
-    /// Direct-mapped: (hash, leaf, text, valid); a collision just replaces the entry.
-    memo: Vec<(u64, usize, String, bool)>,
+    /// Direct-mapped by hash; a collision replaces the entry.
+    memo: Vec<Remembered>,
+}
+
+/// A leaf validator's outcome on a text.
+#[derive(Clone, Default)]
+struct Remembered {
+    hash: u64,
+    /// The `LeafCheck`'s address: each thread validates with its own, which stays put.
+    leaf: usize,
+    text: String,
+    valid: bool,
 }
 
 impl Scratch {
@@ -290,7 +301,7 @@ impl Scratch {
 
 impl Default for Scratch {
     fn default() -> Self {
-        Scratch { text: String::new(), memo: vec![(0, 0, String::new(), false); Self::MEMO_SLOTS] }
+        Scratch { text: String::new(), memo: vec![Remembered::default(); Self::MEMO_SLOTS] }
     }
 }
 
@@ -303,15 +314,15 @@ fn rest_valid(leaf: &LeafCheck, validator: &jsonschema::Validator, v: &Scalar<'_
             hasher.write(s.as_bytes());
             let hash = hasher.finish();
             let slot = hash as usize % Scratch::MEMO_SLOTS;
-            let (h, l, text, valid) = &scratch.memo[slot];
-            if *h == hash && *l == id && text == s {
-                return *valid;
+            let seen = &scratch.memo[slot];
+            if seen.hash == hash && seen.leaf == id && seen.text == **s {
+                return seen.valid;
             }
             let valid = text_valid(validator, s, &mut scratch.text);
             let entry = &mut scratch.memo[slot];
-            entry.2.clear();
-            entry.2.push_str(s);
-            (entry.0, entry.1, entry.3) = (hash, id, valid);
+            entry.text.clear();
+            entry.text.push_str(s);
+            (entry.hash, entry.leaf, entry.valid) = (hash, id, valid);
             return valid;
         }
     }
