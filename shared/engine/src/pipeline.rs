@@ -67,10 +67,10 @@ impl Spares {
 
     fn give(&self, mut buffer: Vec<u8>) {
         buffer.clear();
-        if let Ok(mut spares) = self.0.lock() {
-            if spares.len() < Self::KEEP {
-                spares.push(buffer);
-            }
+        if let Ok(mut spares) = self.0.lock()
+            && spares.len() < Self::KEEP
+        {
+            spares.push(buffer);
         }
     }
 }
@@ -426,13 +426,13 @@ impl<'t, 'w> Run<'t, 'w> {
     }
 
     fn next_work(&mut self, reader: &mut dyn RecordReader, input: &Arc<str>, split: bool, buffers: &Buffers) -> Result<Option<Work>, EngineError> {
-        if split {
-            if let Some(splitter) = reader.splitter() {
-                let Some(chunk) = splitter.next_chunk(CHUNK, buffers.chunks.take())? else { return Ok(None) };
-                let first_index = self.index + 1;
-                self.index += chunk.records as u64;
-                return Ok(Some(Work::Csv { chunk, input: input.clone(), first_index }));
-            }
+        if split
+            && let Some(splitter) = reader.splitter()
+        {
+            let Some(chunk) = splitter.next_chunk(CHUNK, buffers.chunks.take())? else { return Ok(None) };
+            let first_index = self.index + 1;
+            self.index += chunk.records as u64;
+            return Ok(Some(Work::Csv { chunk, input: input.clone(), first_index }));
         }
         let units = self.read_batch(reader, input)?;
         Ok((!units.is_empty()).then_some(Work::Units(units)))

@@ -306,25 +306,25 @@ impl Default for Scratch {
 }
 
 fn rest_valid(leaf: &LeafCheck, validator: &jsonschema::Validator, v: &Scalar<'_>, scratch: &mut Scratch) -> bool {
-    if let Scalar::Str(s) = v {
-        if s.len() <= Scratch::MEMO_MAX_TEXT {
-            let id = leaf as *const LeafCheck as usize;
-            let mut hasher = rustc_hash::FxHasher::default();
-            hasher.write_usize(id);
-            hasher.write(s.as_bytes());
-            let hash = hasher.finish();
-            let slot = hash as usize % Scratch::MEMO_SLOTS;
-            let seen = &scratch.memo[slot];
-            if seen.hash == hash && seen.leaf == id && seen.text == **s {
-                return seen.valid;
-            }
-            let valid = text_valid(validator, s, &mut scratch.text);
-            let entry = &mut scratch.memo[slot];
-            entry.text.clear();
-            entry.text.push_str(s);
-            (entry.hash, entry.leaf, entry.valid) = (hash, id, valid);
-            return valid;
+    if let Scalar::Str(s) = v
+        && s.len() <= Scratch::MEMO_MAX_TEXT
+    {
+        let id = leaf as *const LeafCheck as usize;
+        let mut hasher = rustc_hash::FxHasher::default();
+        hasher.write_usize(id);
+        hasher.write(s.as_bytes());
+        let hash = hasher.finish();
+        let slot = hash as usize % Scratch::MEMO_SLOTS;
+        let seen = &scratch.memo[slot];
+        if seen.hash == hash && seen.leaf == id && seen.text == **s {
+            return seen.valid;
         }
+        let valid = text_valid(validator, s, &mut scratch.text);
+        let entry = &mut scratch.memo[slot];
+        entry.text.clear();
+        entry.text.push_str(s);
+        (entry.hash, entry.leaf, entry.valid) = (hash, id, valid);
+        return valid;
     }
     match v {
         Scalar::Null => validator.is_valid(&Value::Null),
