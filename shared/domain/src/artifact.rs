@@ -128,6 +128,12 @@ pub fn media_type_for(filename: &str, kind: ArtifactKind) -> &'static str {
     }
 }
 
+/// The artifact file name that supplies a file a context reads (`lookups: {…: {file: …}}`):
+/// the path's last component, since uploads keep only a file name.
+pub fn context_file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
 pub fn upload_key(owner_id: &str, artifact_id: &str, filename: &str) -> String {
     format!("uploads/{owner_id}/{artifact_id}/{}", safe_filename(filename))
 }
@@ -170,6 +176,13 @@ mod tests {
         assert_eq!(media_type_for("s.json", ArtifactKind::Schema), "application/schema+json");
         assert_eq!(media_type_for("s.json", ArtifactKind::Content), "application/json");
         assert_eq!(media_type_for("noextension", ArtifactKind::Content), "application/octet-stream");
+    }
+
+    #[test]
+    fn a_context_file_is_matched_by_its_last_path_component() {
+        assert_eq!(context_file_name("plants.csv"), "plants.csv");
+        assert_eq!(context_file_name("tables/plants.csv"), "plants.csv");
+        assert_eq!(context_file_name("C:\\data\\plants.csv"), "plants.csv");
     }
 
     #[test]

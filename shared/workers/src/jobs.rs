@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 
 use helix_aws::{AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, S3Blobs, Settings};
-use helix_domain::artifact::{error_report_key, result_key};
+use helix_domain::artifact::{context_file_name, error_report_key, result_key};
 use helix_domain::{
     Artifact, ArtifactKind, ArtifactStatus, ArtifactStore, AutoMapped, Blobs, IdempotencyStore, Job, JobMessage, JobOutcome,
     JobStore, Runner, StoreError, Timestamp,
@@ -299,8 +299,7 @@ fn run_engine(
     let io = |e: std::io::Error| AttemptError::Transient(format!("scratch storage: {e}"));
     // A table without its file fails the run when it starts, naming the table and the file.
     for (name, file) in transformation.lookup_files() {
-        let file_name = file.rsplit(['/', '\\']).next().unwrap_or(&file);
-        if let Some((filename, path)) = lookups.iter().find(|(f, _)| f == file_name) {
+        if let Some((filename, path)) = lookups.iter().find(|(f, _)| f == context_file_name(&file)) {
             let text = std::fs::read_to_string(path).map_err(|_| AttemptError::Input(format!("lookup file {filename} is not UTF-8 text")))?;
             transformation.add_lookup(&name, Source { name: filename, text: &text })?;
         }

@@ -112,9 +112,10 @@ async fn lookup_tables_come_from_the_jobs_lookup_artifacts() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_of(&body).1.as_deref(), Some("lookup_artifact_ids"));
     assert!(body["error"]["message"].as_str().unwrap().contains("plants.csv"), "{body}");
-    let (status, body) = t.post_json(&user.token, "/api/v1/jobs", &submit(json!([plants, content]))).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(error_of(&body).1.as_deref(), Some("lookup_artifact_ids[1]"));
+    for (listed, field) in [(json!([plants, content]), "lookup_artifact_ids[1]"), (json!([plants, plants]), "lookup_artifact_ids[1]")] {
+        let (status, body) = t.post_json(&user.token, "/api/v1/jobs", &submit(listed)).await;
+        assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{body}");
+    }
 
     let (status, job) = t.post_json(&user.token, "/api/v1/jobs", &submit(json!([plants]))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
@@ -123,6 +124,15 @@ async fn lookup_tables_come_from_the_jobs_lookup_artifacts() {
     assert_eq!(job["status"], "COMPLETED", "{job}");
     let result: Value = serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
     assert_eq!(result, json!([{"order": "A-1", "city": "Hamburg"}, {"order": "A-2", "city": "unknown"}]));
+
+    // A table without its key column fails the job, naming the file and the column.
+    let keyless = t.upload(&user.token, "plants.csv", "text/csv", "content", b"CODE;CITY\nDE01;Hamburg\n").await;
+    let (status, job) = t.post_json(&user.token, "/api/v1/jobs", &submit(json!([keyless]))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let job = t.wait_job(&user.token, job["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(error.contains("plants.csv") && error.contains("PLANT"), "{job}");
 }
 
 #[tokio::test]

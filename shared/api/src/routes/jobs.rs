@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use helix_domain::artifact::{media_type_for, upload_key};
+use helix_domain::artifact::{context_file_name, media_type_for, upload_key};
 use helix_domain::{
     Artifact, ArtifactKind, ArtifactStatus, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner,
     StoreError, Timestamp,
@@ -134,10 +134,6 @@ fn check_context(name: &str, text: &str, field: &str) -> Result<Vec<(String, Str
         .map_err(|e| ApiError::unprocessable(field, e.to_string()))
 }
 
-fn file_name(path: &str) -> &str {
-    path.rsplit(['/', '\\']).next().unwrap_or(path)
-}
-
 /// Every table the context declares needs exactly one artifact of the same file name, and every
 /// artifact listed must be one of them: a job never starts without the data it looks up.
 async fn check_lookups(state: &AppState, owner: &str, ids: &[String], declared: &[(String, String)]) -> Result<(), ApiError> {
@@ -148,18 +144,18 @@ async fn check_lookups(state: &AppState, owner: &str, ids: &[String], declared: 
             return Err(ApiError::unprocessable(field, format!("artifact {id} is listed twice")));
         }
         let artifact = usable_artifact(state, owner, id, ArtifactKind::Content, field.clone()).await?;
-        if !declared.iter().any(|(_, file)| file_name(file) == artifact.filename) {
-            let files: Vec<&str> = declared.iter().map(|(_, f)| file_name(f)).collect();
+        if !declared.iter().any(|(_, file)| context_file_name(file) == artifact.filename) {
+            let files: Vec<&str> = declared.iter().map(|(_, f)| context_file_name(f)).collect();
             let expected = if files.is_empty() { "the context declares no lookup tables".to_owned() } else { format!("the context's lookup files are {}", files.join(", ")) };
             return Err(ApiError::unprocessable(field, format!("artifact {id} ({}) is not a lookup file of the context: {expected}", artifact.filename)));
         }
         found.push(artifact.filename);
     }
     for (name, file) in declared {
-        if !found.iter().any(|f| f == file_name(file)) {
+        if !found.iter().any(|f| f == context_file_name(file)) {
             return Err(ApiError::unprocessable(
                 "lookup_artifact_ids",
-                format!("the context's lookup table `{name}` reads {}: upload it and list its artifact id here", file_name(file)),
+                format!("the context's lookup table `{name}` reads {}: upload it and list its artifact id here", context_file_name(file)),
             ));
         }
     }
@@ -373,7 +369,7 @@ pub async fn upload_job(
     if let Some(doc) = docs.get("context_file") {
         let lookups = check_context(&doc.filename, &text("context_file", doc)?, "context_file")?;
         if !lookups.is_empty() {
-            let files: Vec<&str> = lookups.iter().map(|(_, f)| file_name(f)).collect();
+            let files: Vec<&str> = lookups.iter().map(|(_, f)| context_file_name(f)).collect();
             return Err(ApiError::unprocessable("context_file", format!(
                 "the context reads lookup tables ({}): upload them as artifacts and submit with POST /api/v1/jobs and lookup_artifact_ids",
                 files.join(", ")
