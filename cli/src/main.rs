@@ -112,8 +112,9 @@ fn progress(total: u64, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
-    let style = ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-        .map(|s| s.progress_chars("=> "));
+    let style =
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .map(|s| s.progress_chars("=> "));
     if let Ok(style) = style {
         bar.set_style(style);
     }
@@ -121,7 +122,10 @@ fn progress(total: u64, quiet: bool) -> ProgressBar {
 }
 
 fn print_summary(s: &Summary, rejects: Option<&Path>) {
-    eprintln!("{} records in, {} out, {} rejected, {} filtered", s.records_in, s.records_out, s.records_rejected, s.records_filtered);
+    eprintln!(
+        "{} records in, {} out, {} rejected, {} filtered",
+        s.records_in, s.records_out, s.records_rejected, s.records_filtered
+    );
     for r in s.first_rejects.iter().take(10) {
         let at = if r.pointer.is_empty() { String::new() } else { format!(" {}", r.pointer) };
         eprintln!("  {} line {} (record {}){at} [{}]: {}", r.input, r.line, r.record, r.keyword, r.message);
@@ -147,7 +151,13 @@ fn feed_all(run: &mut helix_engine::Run<'_, '_>, inputs: &[PathBuf], quiet: bool
     Ok(())
 }
 
-fn transform(mapping: Mapping, output: Option<PathBuf>, rejects: Option<PathBuf>, quiet: bool, inputs: Vec<PathBuf>) -> Result<ExitCode, String> {
+fn transform(
+    mapping: Mapping,
+    output: Option<PathBuf>,
+    rejects: Option<PathBuf>,
+    quiet: bool,
+    inputs: Vec<PathBuf>,
+) -> Result<ExitCode, String> {
     let t = load(mapping.context.as_deref(), mapping.schema.as_deref(), mapping.threads)?;
     let rejects = rejects.or_else(|| output.as_ref().map(|o| o.with_extension("rejects.json")));
     let mut out: Box<dyn Write> = match &output {
@@ -197,7 +207,9 @@ fn preview(mapping: Mapping, count: usize, inputs: Vec<PathBuf>) -> Result<ExitC
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Transform { mapping, output, rejects, quiet, inputs } => transform(mapping, output, rejects, quiet, inputs),
+        Command::Transform { mapping, output, rejects, quiet, inputs } => {
+            transform(mapping, output, rejects, quiet, inputs)
+        }
         Command::Preview { mapping, count, inputs } => preview(mapping, count, inputs),
         Command::Test { paths } => cases::run(&paths),
         Command::Suggest(args) => suggest::run(args),

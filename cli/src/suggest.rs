@@ -60,8 +60,10 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         Some(MiniLm::load(&dir).map_err(|e| e.to_string())?)
     };
     let signals = if model.is_some() { Signals::Combined } else { Signals::WithoutEmbedding };
-    let options = SuggestOptions { sample_records: args.sample, matching: MatchOptions { signals, threshold: args.threshold } };
-    let name = args.input.file_name().map_or_else(|| args.input.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let options =
+        SuggestOptions { sample_records: args.sample, matching: MatchOptions { signals, threshold: args.threshold } };
+    let name =
+        args.input.file_name().map_or_else(|| args.input.display().to_string(), |n| n.to_string_lossy().into_owned());
     let suggestion = helix_suggest::suggest(&name, &content, schema.as_ref(), model.as_ref().map(|m| m as _), &options)
         .map_err(|e| e.to_string())?;
     match &args.output {
@@ -76,7 +78,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     }
     let report = &suggestion.report;
     let mapped = report.fields.len() - report.unmapped_fields.len();
-    eprintln!("{mapped} of {} target fields mapped from {} sampled records", report.fields.len(), report.records_sampled);
+    eprintln!(
+        "{mapped} of {} target fields mapped from {} sampled records",
+        report.fields.len(),
+        report.records_sampled
+    );
     if !report.unmapped_fields.is_empty() {
         eprintln!("not mapped: {}", report.unmapped_fields.join(", "));
     }

@@ -9,7 +9,8 @@ use libfuzzer_sys::fuzz_target;
 const CONTEXT: &str = "input: { format: csv, delimiter: ';', header: true }\n";
 
 fn run(content: &[u8], threads: usize) -> (Vec<u8>, Vec<u8>, Option<String>) {
-    let mut t = helix_engine::compile(Some(helix_engine::Source { name: "c.yaml", text: CONTEXT }), None).expect("the context compiles");
+    let mut t = helix_engine::compile(Some(helix_engine::Source { name: "c.yaml", text: CONTEXT }), None)
+        .expect("the context compiles");
     t.set_threads(threads);
     let (mut out, mut rejects) = (Vec::new(), Vec::new());
     let error = {

@@ -18,7 +18,9 @@ pub fn emulator_endpoint() -> String {
 
 /// The signature-checking S3 (s3s-fs) `make test` started, and its credentials.
 pub fn signing_s3() -> (String, String, String) {
-    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"));
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
+    };
     (var("HELIX_TEST_S3S_ENDPOINT"), var("HELIX_TEST_S3S_ACCESS_KEY"), var("HELIX_TEST_S3S_SECRET_KEY"))
 }
 
@@ -35,7 +37,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { workers: true, redelivery_seconds: 2, max_upload_bytes: 1024 * 1024, signing_s3: false, upload_url_ttl_seconds: 900 }
+        Self {
+            workers: true,
+            redelivery_seconds: 2,
+            max_upload_bytes: 1024 * 1024,
+            signing_s3: false,
+            upload_url_ttl_seconds: 900,
+        }
     }
 }
 

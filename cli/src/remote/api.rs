@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::{Method, Url};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use helix_domain::AutoMappedField;
 
-use super::error::{from_response, CliError};
+use super::error::{CliError, from_response};
 
 pub const DEFAULT_API_URL: &str = "http://127.0.0.1:8000";
 /// API calls are small; transfers to storage get no overall limit (a large file takes long).
@@ -131,8 +131,10 @@ impl Api {
         if !status.is_success() {
             return Err(from_response(status.as_u16(), &body, self.token.is_some()));
         }
-        let raw: Value = serde_json::from_str(&body).map_err(|e| CliError::Protocol { url: url.clone(), reason: e.to_string() })?;
-        let value = serde_json::from_value(raw.clone()).map_err(|e| CliError::Protocol { url, reason: e.to_string() })?;
+        let raw: Value =
+            serde_json::from_str(&body).map_err(|e| CliError::Protocol { url: url.clone(), reason: e.to_string() })?;
+        let value =
+            serde_json::from_value(raw.clone()).map_err(|e| CliError::Protocol { url, reason: e.to_string() })?;
         Ok(Answer { raw, value })
     }
 
@@ -145,7 +147,13 @@ impl Api {
         self.call(self.request(Method::GET, &["users", "me"])?)
     }
 
-    pub fn register_upload(&self, filename: &str, content_type: &str, size_bytes: u64, kind: &str) -> Result<UploadTicket, CliError> {
+    pub fn register_upload(
+        &self,
+        filename: &str,
+        content_type: &str,
+        size_bytes: u64,
+        kind: &str,
+    ) -> Result<UploadTicket, CliError> {
         let body = serde_json::json!({"filename": filename, "content_type": content_type, "size_bytes": size_bytes, "kind": kind});
         Ok(self.call(self.request(Method::POST, &["artifacts", "upload"])?.json(&body))?.value)
     }
@@ -166,7 +174,12 @@ impl Api {
         self.call(self.request(Method::GET, &["jobs", id])?)
     }
 
-    pub fn jobs(&self, status: Option<&str>, limit: Option<u32>, cursor: Option<&str>) -> Result<Answer<JobPage>, CliError> {
+    pub fn jobs(
+        &self,
+        status: Option<&str>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Answer<JobPage>, CliError> {
         let mut query: Vec<(&str, String)> = Vec::new();
         query.extend(status.map(|s| ("status", s.to_owned())));
         query.extend(limit.map(|l| ("limit", l.to_string())));
@@ -176,17 +189,23 @@ impl Api {
 
     /// Sends `body` to a presigned upload URL with exactly the headers the server signed.
     pub fn put_presigned(&self, ticket: &UploadTicket, body: reqwest::blocking::Body) -> Result<(), CliError> {
-        let method = Method::from_bytes(ticket.method.as_bytes())
-            .map_err(|_| CliError::Protocol { url: self.api_url.clone(), reason: format!("upload method {:?}", ticket.method) })?;
+        let method = Method::from_bytes(ticket.method.as_bytes()).map_err(|_| CliError::Protocol {
+            url: self.api_url.clone(),
+            reason: format!("upload method {:?}", ticket.method),
+        })?;
         let mut request = self.http.request(method, &ticket.upload_url);
         for (name, value) in &ticket.headers {
             request = request.header(name, value);
         }
-        let response = request.body(body).send().map_err(|e| CliError::network(&storage_host(&ticket.upload_url), &e))?;
+        let response =
+            request.body(body).send().map_err(|e| CliError::network(&storage_host(&ticket.upload_url), &e))?;
         if !response.status().is_success() {
             let status = response.status();
             let body = response.text().unwrap_or_default();
-            return Err(CliError::Transfer { code: "upload_failed", message: format!("the storage refused the upload: HTTP {status}{}", excerpt(&body)) });
+            return Err(CliError::Transfer {
+                code: "upload_failed",
+                message: format!("the storage refused the upload: HTTP {status}{}", excerpt(&body)),
+            });
         }
         Ok(())
     }
@@ -197,7 +216,10 @@ impl Api {
         if !response.status().is_success() {
             let status = response.status();
             let body = response.text().unwrap_or_default();
-            return Err(CliError::Transfer { code: "download_failed", message: format!("the storage refused the download: HTTP {status}{}", excerpt(&body)) });
+            return Err(CliError::Transfer {
+                code: "download_failed",
+                message: format!("the storage refused the download: HTTP {status}{}", excerpt(&body)),
+            });
         }
         Ok(response)
     }

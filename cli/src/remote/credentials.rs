@@ -47,9 +47,9 @@ pub fn load() -> Result<Option<Credentials>, CliError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(CliError::file(&path, e)),
     };
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| CliError::Input(format!("{}: unreadable ({e}); run `helix logout`, then log in again", path.display())))
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        CliError::Input(format!("{}: unreadable ({e}); run `helix logout`, then log in again", path.display()))
+    })
 }
 
 /// Writes the login to a private temporary file beside the target and renames it over: readers

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Everything a remote command can fail with, each turned into one message, one JSON error object
 /// and one exit code in `report`.
@@ -115,7 +115,17 @@ pub fn from_response(status: u16, body: &str, authenticated: bool) -> CliError {
     let message = text("message").unwrap_or_else(|| {
         let body = body.trim();
         let excerpt: String = body.chars().take(200).collect();
-        if excerpt.is_empty() { format!("the server answered HTTP {status}") } else { format!("the server answered HTTP {status}: {excerpt}") }
+        if excerpt.is_empty() {
+            format!("the server answered HTTP {status}")
+        } else {
+            format!("the server answered HTTP {status}: {excerpt}")
+        }
     });
-    CliError::Api { status, code: text("code").unwrap_or_else(|| format!("http_{status}")), message, field: text("field"), authenticated }
+    CliError::Api {
+        status,
+        code: text("code").unwrap_or_else(|| format!("http_{status}")),
+        message,
+        field: text("field"),
+        authenticated,
+    }
 }

@@ -4,14 +4,20 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::api::{Api, Job};
 use super::error::CliError;
 use super::output::{job_details, jobs_table, print_json, rejects_table, transfer_bar};
 use super::{Context, JobStatus};
 
-pub fn list(context: &Context, status: Option<JobStatus>, limit: Option<u32>, cursor: Option<String>, all: bool) -> Result<ExitCode, CliError> {
+pub fn list(
+    context: &Context,
+    status: Option<JobStatus>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+    all: bool,
+) -> Result<ExitCode, CliError> {
     let api = context.api()?;
     let status = status.map(JobStatus::as_str);
     let first = api.jobs(status, limit, cursor.as_deref())?;
@@ -62,9 +68,15 @@ fn output_of<'j>(job: &'j Job, artifact: Option<&'j String>, what: &str) -> Resu
         (Some(id), _) => Ok(id),
         (None, "FAILED") => Err(CliError::Transfer {
             code: "job_failed",
-            message: format!("job {} FAILED, so it has no {what}: {}", job.id, job.error.as_deref().unwrap_or("no reason given")),
+            message: format!(
+                "job {} FAILED, so it has no {what}: {}",
+                job.id,
+                job.error.as_deref().unwrap_or("no reason given")
+            ),
         }),
-        (None, "COMPLETED") => Err(CliError::Transfer { code: "no_output", message: format!("job {} has no {what}", job.id) }),
+        (None, "COMPLETED") => {
+            Err(CliError::Transfer { code: "no_output", message: format!("job {} has no {what}", job.id) })
+        }
         (None, status) => Err(CliError::Transfer {
             code: "job_not_finished",
             message: format!("job {} is {status}: no {what} yet (see `helix job {}`)", job.id, job.id),
@@ -81,7 +93,12 @@ fn copy(mut from: impl Read, to: &mut impl Write, target: &str) -> Result<u64, C
             Ok(0) => return Ok(total),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(CliError::Transfer { code: "download_failed", message: format!("the download broke off: {e}") }),
+            Err(e) => {
+                return Err(CliError::Transfer {
+                    code: "download_failed",
+                    message: format!("the download broke off: {e}"),
+                });
+            }
         };
         to.write_all(&buf[..n]).map_err(|e| CliError::Input(format!("writing {target}: {e}")))?;
         total += n as u64;
@@ -134,7 +151,8 @@ fn report(api: &Api, artifact: &str) -> Result<Value, CliError> {
     let link = api.download_link(artifact)?;
     let mut body = Vec::new();
     copy(api.open_presigned(&link.url)?, &mut body, "memory")?;
-    serde_json::from_slice(&body).map_err(|e| CliError::Protocol { url: "the reject report".into(), reason: e.to_string() })
+    serde_json::from_slice(&body)
+        .map_err(|e| CliError::Protocol { url: "the reject report".into(), reason: e.to_string() })
 }
 
 pub fn rejects(context: &Context, id: &str) -> Result<ExitCode, CliError> {

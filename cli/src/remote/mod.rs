@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use api::{normalize_url, Api, DEFAULT_API_URL};
+use api::{Api, DEFAULT_API_URL, normalize_url};
 use credentials::Credentials;
 use error::CliError;
 
@@ -143,7 +143,11 @@ impl Context {
         let stored = credentials::load().map_err(|e| e.to_string());
         let api_url = match &common.api_url {
             Some(url) => normalize_url(url)?,
-            None => stored.as_ref().ok().and_then(Option::as_ref).map_or_else(|| DEFAULT_API_URL.to_owned(), |c| c.api_url.clone()),
+            None => stored
+                .as_ref()
+                .ok()
+                .and_then(Option::as_ref)
+                .map_or_else(|| DEFAULT_API_URL.to_owned(), |c| c.api_url.clone()),
         };
         Ok(Self { api_url, json: common.json, stored })
     }
@@ -151,8 +155,10 @@ impl Context {
     /// A client carrying the stored token — only to the server it was issued by.
     fn api(&self) -> Result<Api, CliError> {
         let stored = self.stored.as_ref().map_err(|e| CliError::Input(e.clone()))?;
-        let credentials =
-            stored.as_ref().filter(|c| c.api_url == self.api_url).ok_or_else(|| CliError::NotLoggedIn(self.api_url.clone()))?;
+        let credentials = stored
+            .as_ref()
+            .filter(|c| c.api_url == self.api_url)
+            .ok_or_else(|| CliError::NotLoggedIn(self.api_url.clone()))?;
         if credentials.expired() {
             return Err(CliError::SessionExpired(self.api_url.clone()));
         }
@@ -164,7 +170,11 @@ impl Context {
     }
 
     fn login_command(&self) -> String {
-        if self.api_url == DEFAULT_API_URL { "helix login".into() } else { format!("helix login --api-url {}", self.api_url) }
+        if self.api_url == DEFAULT_API_URL {
+            "helix login".into()
+        } else {
+            format!("helix login --api-url {}", self.api_url)
+        }
     }
 }
 

@@ -89,11 +89,17 @@ pub fn job_details(job: &Job) -> String {
     if job.records_in.is_some() {
         lines.push((
             "Records",
-            format!("{} in, {} out, {} rejected", count(job.records_in), count(job.records_out), count(job.records_rejected)),
+            format!(
+                "{} in, {} out, {} rejected",
+                count(job.records_in),
+                count(job.records_out),
+                count(job.records_rejected)
+            ),
         ));
     }
     if !job.auto_mapped_fields.is_empty() {
-        let proposed: Vec<String> = job.auto_mapped_fields.iter().map(|f| format!("{} ← {} ({:.2})", f.field, f.source, f.score)).collect();
+        let proposed: Vec<String> =
+            job.auto_mapped_fields.iter().map(|f| format!("{} ← {} ({:.2})", f.field, f.source, f.score)).collect();
         lines.push(("Auto-map", proposed.join(", ")));
     }
     if job.result_artifact_id.is_some() {

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::credentials::{self, now, Credentials};
+use super::Context;
+use super::credentials::{self, Credentials, now};
 use super::error::CliError;
 use super::output::print_json;
-use super::Context;
 
 fn ask_username() -> Result<String, CliError> {
     if !io::stdin().is_terminal() {
@@ -24,7 +24,9 @@ fn ask_username() -> Result<String, CliError> {
 fn password(from_stdin: bool) -> Result<String, CliError> {
     if from_stdin {
         let mut text = String::new();
-        io::stdin().read_to_string(&mut text).map_err(|e| CliError::Input(format!("reading the password from standard input: {e}")))?;
+        io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| CliError::Input(format!("reading the password from standard input: {e}")))?;
         // `echo pw | helix login` adds a newline that is not part of the password.
         let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
         return Ok(text.to_owned());
@@ -65,7 +67,13 @@ pub fn login(context: &Context, username: Option<String>, password_stdin: bool) 
         }));
     } else {
         let minutes = token.expires_in / 60;
-        println!("Logged in to {} as {} (session valid for {}h{:02}m)", credentials.api_url, credentials.username, minutes / 60, minutes % 60);
+        println!(
+            "Logged in to {} as {} (session valid for {}h{:02}m)",
+            credentials.api_url,
+            credentials.username,
+            minutes / 60,
+            minutes % 60
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

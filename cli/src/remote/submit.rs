@@ -1,7 +1,7 @@
 //! `helix submit`: presigned uploads, the job, and optionally its whole run.
 
-use helix_domain::artifact::media_type_for;
 use helix_domain::ArtifactKind;
+use helix_domain::artifact::media_type_for;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +9,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::api::{Answer, Api, Job};
 use super::error::{CliError, EXIT_JOB_FAILED};
@@ -90,7 +90,9 @@ fn upload(api: &Api, file: &Upload, quiet: bool) -> Result<String, CliError> {
     let sent = api.put_presigned(&ticket, body);
     bar.finish_and_clear();
     sent.map_err(|e| match e {
-        CliError::Transfer { code, message } => CliError::Transfer { code, message: format!("{}: {message}", file.path.display()) },
+        CliError::Transfer { code, message } => {
+            CliError::Transfer { code, message: format!("{}: {message}", file.path.display()) }
+        }
         other => other,
     })?;
     if !quiet {
@@ -108,7 +110,10 @@ fn wait_available(api: &Api, file: &Upload, id: &str) -> Result<(), CliError> {
             "AVAILABLE" => return Ok(()),
             "REJECTED" => {
                 let reason = artifact.rejected_reason.unwrap_or_else(|| "no reason given".into());
-                return Err(CliError::Transfer { code: "upload_rejected", message: format!("{}: the server rejected the upload: {reason}", file.path.display()) });
+                return Err(CliError::Transfer {
+                    code: "upload_rejected",
+                    message: format!("{}: the server rejected the upload: {reason}", file.path.display()),
+                });
             }
             _ if Instant::now() >= deadline => {
                 return Err(CliError::Transfer {

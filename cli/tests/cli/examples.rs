@@ -26,11 +26,21 @@ fn example_test_suites_pass() {
 fn transform_writes_result_and_reject_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.ndjson");
-    let o = helix(&["transform", "-c", "orders/orders.yaml", "-s", "orders/order_line.schema.json", "orders/orders.csv", "-o", out.to_str().unwrap()]);
+    let o = helix(&[
+        "transform",
+        "-c",
+        "orders/orders.yaml",
+        "-s",
+        "orders/order_line.schema.json",
+        "orders/orders.csv",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().count(), 15);
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.rejects.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.rejects.json")).unwrap()).unwrap();
     assert_eq!(report["summary"]["records_out"], 15);
 
     let o = helix(&["transform", "-c", "idoc/orders05.yaml", "-s", "idoc/order.schema.json", "idoc/orders05.xml"]);

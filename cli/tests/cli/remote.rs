@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 use helix_e2e::TestPlatform;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 const ORDERS_CSV: &str = "order_no;customer;qty\nA-1;  Acme ;3\nA-2;Globex;x\n";
@@ -95,7 +95,8 @@ impl Run {
 
     /// The error object `--json` writes to stderr.
     fn json_error(&self) -> Value {
-        let value: Value = serde_json::from_str(self.stderr.trim()).unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {self}"));
+        let value: Value =
+            serde_json::from_str(self.stderr.trim()).unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {self}"));
         value["error"].clone()
     }
 }
@@ -192,10 +193,25 @@ async fn login_submit_wait_download_and_rejects() {
 
     std::fs::write(me.path("plants.csv"), "code;city\nA-1;Hamburg\n").unwrap();
     std::fs::write(me.path("lookup.yaml"), "lookups:\n  plants: { file: plants.csv, key: code }\nfields:\n  city: \"{{ lookup('plants', order_no, 'city') }}\"\n").unwrap();
-    let run = me.ok(&["submit", "--content", "orders.csv", "--context", "lookup.yaml", "--lookup", "plants.csv", "--wait", "--json"]).await;
+    let run = me
+        .ok(&[
+            "submit",
+            "--content",
+            "orders.csv",
+            "--context",
+            "lookup.yaml",
+            "--lookup",
+            "plants.csv",
+            "--wait",
+            "--json",
+        ])
+        .await;
     let job = run.json();
     assert_eq!((job["status"].as_str(), job["records_out"].as_u64()), (Some("COMPLETED"), Some(2)), "{run}");
-    assert_eq!(me.ok(&["download", job["id"].as_str().unwrap()]).await.json(), json!([{"city": "Hamburg"}, {"city": null}]));
+    assert_eq!(
+        me.ok(&["download", job["id"].as_str().unwrap()]).await.json(),
+        json!([{"city": "Hamburg"}, {"city": null}])
+    );
 
     let run = me.ok(&["logout"]).await;
     assert!(run.stdout.contains("Logged out"), "{run}");
@@ -265,7 +281,9 @@ async fn refusals_say_why_on_stderr_with_nonzero_exit() {
     // The stored token goes only to the server that issued it.
     let run = me.run(&["whoami", "--api-url", "http://127.0.0.1:9"]).await;
     assert!(run.code == 4 && run.stderr.contains("not logged in to http://127.0.0.1:9"), "{run}");
-    let run = me.run_with_stdin(&["login", "-u", &user.email, "--password-stdin", "--api-url", "http://127.0.0.1:9"], "pw").await;
+    let run = me
+        .run_with_stdin(&["login", "-u", &user.email, "--password-stdin", "--api-url", "http://127.0.0.1:9"], "pw")
+        .await;
     assert!(run.code == 1 && run.stderr.contains("cannot reach http://127.0.0.1:9"), "{run}");
 
     // A token the server no longer accepts: its message, and the way out.

@@ -13,7 +13,7 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use helix_domain::{ArtifactKind, AutoMapped, AutoMappedField, Job, JobKind, JobOutcome, Runner};
 use helix_suggest::auto_map::{self, Proposal};
 use helix_suggest::{Embedder, MatchOptions, Signals, SuggestError, SuggestOptions};
-use helix_workers::{run_job_once, AttemptError, JobWorkerDeps, MessageOutcome};
+use helix_workers::{AttemptError, JobWorkerDeps, MessageOutcome, run_job_once};
 
 /// Content read for the sample: the first records are all a suggestion looks at.
 const SAMPLE_BYTES: u64 = 8 << 20;
@@ -26,7 +26,10 @@ pub struct GpuWorker {
 
 impl GpuWorker {
     pub fn new(deps: JobWorkerDeps, embedder: Arc<dyn Embedder>) -> Self {
-        let options = SuggestOptions { matching: MatchOptions { signals: Signals::Combined, ..MatchOptions::default() }, ..SuggestOptions::default() };
+        let options = SuggestOptions {
+            matching: MatchOptions { signals: Signals::Combined, ..MatchOptions::default() },
+            ..SuggestOptions::default()
+        };
         Self { deps, embedder, options }
     }
 
@@ -73,15 +76,28 @@ impl GpuWorker {
         let context_path = scratch.path().join("context.yaml");
         std::fs::write(&context_path, &suggestion.context_yaml).map_err(io)?;
         let report_path = scratch.path().join("report.json");
-        let report_json = serde_json::to_vec_pretty(&suggestion.report).map_err(|e| AttemptError::Transient(e.to_string()))?;
+        let report_json =
+            serde_json::to_vec_pretty(&suggestion.report).map_err(|e| AttemptError::Transient(e.to_string()))?;
         std::fs::write(&report_path, report_json).map_err(io)?;
         let context = self
             .deps
-            .put_output(job, ArtifactKind::Context, format!("results/{}/context.yaml", job.id), &context_path, "application/yaml")
+            .put_output(
+                job,
+                ArtifactKind::Context,
+                format!("results/{}/context.yaml", job.id),
+                &context_path,
+                "application/yaml",
+            )
             .await?;
         let report = self
             .deps
-            .put_output(job, ArtifactKind::Result, format!("results/{}/report.json", job.id), &report_path, "application/json")
+            .put_output(
+                job,
+                ArtifactKind::Result,
+                format!("results/{}/report.json", job.id),
+                &report_path,
+                "application/json",
+            )
             .await?;
         let fields = suggestion.report.fields.len() as u64;
         let unmapped = suggestion.report.unmapped_fields.len() as u64;
@@ -109,7 +125,8 @@ impl GpuWorker {
             .map_err(|e| AttemptError::Transient(format!("scratch directory: {e}")))?;
         let context = self.deps.document(job.inputs.context_artifact_id.as_deref(), scratch.path()).await?;
         let schema = self.deps.document(job.inputs.schema_artifact_id.as_deref(), scratch.path()).await?;
-        let (Some((context_name, context_text)), Some((schema_name, schema_text))) = (context.clone(), schema.clone()) else {
+        let (Some((context_name, context_text)), Some((schema_name, schema_text))) = (context.clone(), schema.clone())
+        else {
             return Err(AttemptError::Input("auto_map needs a context and a target schema".into()));
         };
         let contents = self.deps.contents(job, scratch.path()).await?;
@@ -118,25 +135,33 @@ impl GpuWorker {
         let sample = read_sample(sample_path)?;
 
         let (embedder, options, sample_name) = (self.embedder.clone(), self.options, sample_name.clone());
-        let completion = tokio::task::spawn_blocking(move || -> Result<Option<(String, Vec<Proposal>)>, SuggestError> {
-            let context = auto_map::parse_context(&context_name, &context_text)?;
-            let schema = helix_suggest::parse_schema(&schema_name, &schema_text)?;
-            let unmapped = auto_map::unmapped_required(&context, &schema)?;
-            if unmapped.is_empty() {
-                return Ok(None);
-            }
-            let (taken, input) = (auto_map::read_variables(&context), auto_map::input_options(&context)?);
-            let request = helix_suggest::FieldRequest { paths: &unmapped, taken: &taken, input: &input };
-            let suggestion = helix_suggest::suggest_fields(&sample_name, &sample, &schema, &request, Some(&*embedder), &options)?;
-            let proposals = auto_map::proposals(&suggestion.report);
-            if proposals.is_empty() {
-                return Ok(None);
-            }
-            Ok(Some((auto_map::merge(&context, &proposals)?, proposals)))
-        })
-        .await
-        .map_err(crashed)?
-        .map_err(attempt_error)?;
+        let completion =
+            tokio::task::spawn_blocking(move || -> Result<Option<(String, Vec<Proposal>)>, SuggestError> {
+                let context = auto_map::parse_context(&context_name, &context_text)?;
+                let schema = helix_suggest::parse_schema(&schema_name, &schema_text)?;
+                let unmapped = auto_map::unmapped_required(&context, &schema)?;
+                if unmapped.is_empty() {
+                    return Ok(None);
+                }
+                let (taken, input) = (auto_map::read_variables(&context), auto_map::input_options(&context)?);
+                let request = helix_suggest::FieldRequest { paths: &unmapped, taken: &taken, input: &input };
+                let suggestion = helix_suggest::suggest_fields(
+                    &sample_name,
+                    &sample,
+                    &schema,
+                    &request,
+                    Some(&*embedder),
+                    &options,
+                )?;
+                let proposals = auto_map::proposals(&suggestion.report);
+                if proposals.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some((auto_map::merge(&context, &proposals)?, proposals)))
+            })
+            .await
+            .map_err(crashed)?
+            .map_err(attempt_error)?;
         let Some((merged, proposals)) = completion else {
             return self.deps.transform(job, context, schema, contents, scratch.path(), None).await;
         };
@@ -145,13 +170,30 @@ impl GpuWorker {
         std::fs::write(&merged_path, &merged).map_err(|e| AttemptError::Transient(format!("scratch storage: {e}")))?;
         let context_artifact = self
             .deps
-            .put_output(job, ArtifactKind::Context, format!("results/{}/context.yaml", job.id), &merged_path, "application/yaml")
+            .put_output(
+                job,
+                ArtifactKind::Context,
+                format!("results/{}/context.yaml", job.id),
+                &merged_path,
+                "application/yaml",
+            )
             .await?;
-        let fields: Vec<AutoMappedField> =
-            proposals.into_iter().map(|p| AutoMappedField { field: p.field, source: p.source, score: p.score }).collect();
+        let fields: Vec<AutoMappedField> = proposals
+            .into_iter()
+            .map(|p| AutoMappedField { field: p.field, source: p.source, score: p.score })
+            .collect();
         tracing::info!(job_id = %job.id, fields = fields.len(), "unmapped required fields proposed");
         let auto_mapped = AutoMapped { context_artifact_id: context_artifact.id, fields };
-        self.deps.transform(job, Some((context_artifact.filename, merged)), schema, contents, scratch.path(), Some(auto_mapped)).await
+        self.deps
+            .transform(
+                job,
+                Some((context_artifact.filename, merged)),
+                schema,
+                contents,
+                scratch.path(),
+                Some(auto_mapped),
+            )
+            .await
     }
 }
 
@@ -171,7 +213,9 @@ fn crashed(e: tokio::task::JoinError) -> AttemptError {
 fn attempt_error(e: SuggestError) -> AttemptError {
     match e {
         SuggestError::Model(_) => AttemptError::Transient(e.to_string()),
-        SuggestError::Content(_) | SuggestError::Schema(_) | SuggestError::Context(_) => AttemptError::Input(e.to_string()),
+        SuggestError::Content(_) | SuggestError::Schema(_) | SuggestError::Context(_) => {
+            AttemptError::Input(e.to_string())
+        }
     }
 }
 
@@ -197,7 +241,13 @@ impl Default for PollOptions {
 /// each kept invisible by a heartbeat (`ChangeMessageVisibility`) while its job runs, deleted
 /// when done and otherwise left to come back (and, after `maxReceiveCount`, to the DLQ). A
 /// shutdown stops receiving and lets the running batch finish.
-pub async fn poll(sqs: aws_sdk_sqs::Client, queue_url: String, worker: Arc<GpuWorker>, options: PollOptions, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn poll(
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    worker: Arc<GpuWorker>,
+    options: PollOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     tracing::info!(queue = %queue_url, "GPU worker polling");
     loop {
@@ -226,7 +276,13 @@ pub async fn poll(sqs: aws_sdk_sqs::Client, queue_url: String, worker: Arc<GpuWo
     tracing::info!(queue = %queue_url, "GPU worker stopped");
 }
 
-async fn process(sqs: &aws_sdk_sqs::Client, queue_url: &str, worker: &GpuWorker, options: PollOptions, message: Message) {
+async fn process(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    worker: &GpuWorker,
+    options: PollOptions,
+    message: Message,
+) {
     let Some(receipt) = message.receipt_handle.clone() else { return };
     let deliveries = message
         .attributes

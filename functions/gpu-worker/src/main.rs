@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use helix_aws::{AwsClients, Settings};
-use helix_gpu_worker::{poll, GpuWorker, PollOptions};
+use helix_gpu_worker::{GpuWorker, PollOptions, poll};
 use helix_suggest::MiniLm;
 use helix_workers::JobWorkerDeps;
 

@@ -2,7 +2,7 @@
 
 use helix_aws::{AwsClients, Settings};
 use helix_workers::JobSweeper;
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -3,7 +3,7 @@
 use aws_lambda_events::sqs::SqsEvent;
 use helix_aws::{AwsClients, Settings};
 use helix_workers::{JobWorker, JobWorkerDeps};
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -70,7 +70,9 @@ impl LocalAws {
         AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
-            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&s3_sdk).force_path_style(true).build()),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&s3_sdk).force_path_style(true).build(),
+            ),
         }
     }
 }
@@ -137,7 +139,8 @@ impl Platform {
         let addr = listener.local_addr().map_err(|source| PlatformError::Listen { addr: options.listen, source })?;
         // The browser PUTs and GETs presigned URLs on the S3 endpoint: the page's CSP must allow it.
         let s3_origin = options.aws.s3_endpoint.as_deref().unwrap_or(&options.aws.endpoint);
-        let dashboard = helix_web::DashboardConfig::parse(s3_origin).map_err(|e| PlatformError::Dashboard(e.to_string()))?;
+        let dashboard =
+            helix_web::DashboardConfig::parse(s3_origin).map_err(|e| PlatformError::Dashboard(e.to_string()))?;
         let app = helix_api::api_router(AppState::new(&settings, &clients)).merge(helix_web::router_with(&dashboard));
         let mut tasks = vec![tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -147,10 +150,14 @@ impl Platform {
 
         if options.run_job_worker {
             let worker = Arc::new(JobWorker::new(JobWorkerDeps::new(&settings, &clients)));
-            tasks.push(tokio::spawn(pollers::poll(clients.sqs.clone(), settings.jobs_queue_url.clone(), move |event| {
-                let worker = worker.clone();
-                async move { worker.handle(event).await }
-            })));
+            tasks.push(tokio::spawn(pollers::poll(
+                clients.sqs.clone(),
+                settings.jobs_queue_url.clone(),
+                move |event| {
+                    let worker = worker.clone();
+                    async move { worker.handle(event).await }
+                },
+            )));
         }
         let sweeper = JobSweeper::from_settings(&settings, &clients);
         tasks.push(tokio::spawn(async move {
@@ -197,7 +204,13 @@ fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<JoinHandle<()
     ));
     // Short polls, so that a stopping platform is not held up.
     let options = helix_gpu_worker::PollOptions { wait_seconds: 1, ..helix_gpu_worker::PollOptions::default() };
-    let poll = helix_gpu_worker::poll(clients.sqs.clone(), settings.gpu_queue_url.clone(), worker, options, std::future::pending());
+    let poll = helix_gpu_worker::poll(
+        clients.sqs.clone(),
+        settings.gpu_queue_url.clone(),
+        worker,
+        options,
+        std::future::pending(),
+    );
     Some(tokio::spawn(poll))
 }
 

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use helix_aws::DynamoUserStore;
 use helix_local::emulator::start_moto;
 use helix_local::provision::local_name;
-use helix_local::seed::{seed_demo_users, DEMO_USERS};
+use helix_local::seed::{DEMO_USERS, seed_demo_users};
 use helix_local::{LocalAws, Platform, PlatformOptions};
 
 /// Every local resource is named under this prefix, so `seed` and `show-users` find what `up` made.
@@ -98,7 +98,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("  dashboard  {origin}/");
             println!("  API docs   {origin}/api/v1/docs");
             println!("  health     {origin}/api/v1/health");
-            println!("  logins     {}", DEMO_USERS.iter().map(|u| format!("{} / {}", u.email, u.password)).collect::<Vec<_>>().join(", "));
+            println!(
+                "  logins     {}",
+                DEMO_USERS.iter().map(|u| format!("{} / {}", u.email, u.password)).collect::<Vec<_>>().join(", ")
+            );
             println!("Ctrl-C stops everything.\n");
             // SIGTERM too, so the moto child is stopped however the launcher is asked to end.
             let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

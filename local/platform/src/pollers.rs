@@ -46,7 +46,11 @@ where
             .enumerate()
             .filter(|(_, m)| !failed.contains(m.message_id().unwrap_or_default()))
             .filter_map(|(i, m)| {
-                DeleteMessageBatchRequestEntry::builder().id(i.to_string()).set_receipt_handle(m.receipt_handle.clone()).build().ok()
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .set_receipt_handle(m.receipt_handle.clone())
+                    .build()
+                    .ok()
             })
             .collect();
         if !done.is_empty() {
@@ -69,12 +73,8 @@ fn to_event(messages: &[Message]) -> SqsEvent {
             record.body = m.body.clone();
             record.md5_of_body = m.md5_of_body.clone();
             record.event_source = Some("aws:sqs".into());
-            record.attributes = m
-                .attributes
-                .iter()
-                .flatten()
-                .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
-                .collect();
+            record.attributes =
+                m.attributes.iter().flatten().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect();
             record
         })
         .collect();

@@ -7,11 +7,11 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification,
 };
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{
     CorsConfiguration, CorsRule, Event, FilterRule, FilterRuleName, NotificationConfiguration,
     NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
 };
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::template::{KeySchema, TableSpec, Template, Val};
@@ -73,7 +73,11 @@ pub struct Provisioner<'a> {
 
 impl Provisioner<'_> {
     /// Idempotent: resources that exist are left as they are.
-    pub async fn provision(&self, template: &Template, options: &ProvisionOptions) -> Result<Provisioned, ProvisionError> {
+    pub async fn provision(
+        &self,
+        template: &Template,
+        options: &ProvisionOptions,
+    ) -> Result<Provisioned, ProvisionError> {
         let mut made = Provisioned::default();
         let params = |name: &str| -> Option<String> {
             options.parameters.get(name).cloned().or_else(|| template.parameter_defaults.get(name).cloned().flatten())
@@ -90,15 +94,23 @@ impl Provisioner<'_> {
             let name = local_name(&options.prefix, &queue.logical_id);
             let mut create = self.sqs.create_queue().queue_name(&name);
             let number = |v: &Val| resolve_scalar(v, &params);
-            if let Some(timeout) = options.visibility_timeout_override.map(|t| t.to_string()).or_else(|| queue.visibility_timeout.as_ref().and_then(number)) {
+            if let Some(timeout) = options
+                .visibility_timeout_override
+                .map(|t| t.to_string())
+                .or_else(|| queue.visibility_timeout.as_ref().and_then(number))
+            {
                 create = create.attributes(QueueAttributeName::VisibilityTimeout, timeout);
             }
             if let Some(retention) = queue.retention_seconds.as_ref().and_then(number) {
                 create = create.attributes(QueueAttributeName::MessageRetentionPeriod, retention);
             }
             if let Some((target, max)) = &queue.redrive {
-                let arn = made.queue_arns.get(target).ok_or_else(|| ProvisionError::Unresolved(format!("dead-letter queue {target}")))?;
-                let max = number(max).ok_or_else(|| ProvisionError::Unresolved(format!("maxReceiveCount of {}", queue.logical_id)))?;
+                let arn = made
+                    .queue_arns
+                    .get(target)
+                    .ok_or_else(|| ProvisionError::Unresolved(format!("dead-letter queue {target}")))?;
+                let max = number(max)
+                    .ok_or_else(|| ProvisionError::Unresolved(format!("maxReceiveCount of {}", queue.logical_id)))?;
                 let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max}).to_string();
                 create = create.attributes(QueueAttributeName::RedrivePolicy, policy);
             }
@@ -130,7 +142,8 @@ impl Provisioner<'_> {
                 Val::Expression(_) => options.env_values.get(var).cloned(),
                 other => resolve_scalar(other, &params),
             };
-            made.env.insert(var.clone(), resolved.ok_or_else(|| ProvisionError::Unresolved(format!("{var} ({value:?})")))?);
+            made.env
+                .insert(var.clone(), resolved.ok_or_else(|| ProvisionError::Unresolved(format!("{var} ({value:?})")))?);
         }
         Ok(made)
     }
@@ -156,7 +169,9 @@ impl Provisioner<'_> {
                 GlobalSecondaryIndex::builder()
                     .index_name(&index.name)
                     .set_key_schema(Some(key_elements(&index.keys)))
-                    .projection(Projection::builder().projection_type(ProjectionType::from(index.projection.as_str())).build())
+                    .projection(
+                        Projection::builder().projection_type(ProjectionType::from(index.projection.as_str())).build(),
+                    )
                     .build()
                     .expect("name, keys and projection are set"),
             );
@@ -189,7 +204,9 @@ impl Provisioner<'_> {
     ) -> Result<(), ProvisionError> {
         match self.s3.create_bucket().bucket(name).send().await {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()) => {}
             Err(e) => return Err(aws(format!("creating bucket {name}"))(e)),
         }
         if !bucket.cors.is_empty() {
@@ -198,7 +215,10 @@ impl Provisioner<'_> {
                 let origins = rule
                     .origins
                     .iter()
-                    .map(|o| resolve_scalar(o, params).ok_or_else(|| ProvisionError::Unresolved(format!("CORS origin {o:?}"))))
+                    .map(|o| {
+                        resolve_scalar(o, params)
+                            .ok_or_else(|| ProvisionError::Unresolved(format!("CORS origin {o:?}")))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 rules.push(
                     CorsRule::builder()
@@ -214,7 +234,9 @@ impl Provisioner<'_> {
             self.s3
                 .put_bucket_cors()
                 .bucket(name)
-                .cors_configuration(CorsConfiguration::builder().set_cors_rules(Some(rules)).build().expect("rules set"))
+                .cors_configuration(
+                    CorsConfiguration::builder().set_cors_rules(Some(rules)).build().expect("rules set"),
+                )
                 .send()
                 .await
                 .map(drop)
@@ -228,11 +250,18 @@ impl Provisioner<'_> {
                     .queue_arns
                     .get(&notification.queue)
                     .ok_or_else(|| ProvisionError::Unresolved(format!("notification queue {}", notification.queue)))?;
-                let mut queue = QueueConfiguration::builder().queue_arn(arn).events(Event::from(notification.event.as_str()));
+                let mut queue =
+                    QueueConfiguration::builder().queue_arn(arn).events(Event::from(notification.event.as_str()));
                 if let Some(prefix) = &notification.prefix {
                     queue = queue.filter(
                         NotificationConfigurationFilter::builder()
-                            .key(S3KeyFilter::builder().filter_rules(FilterRule::builder().name(FilterRuleName::Prefix).value(prefix).build()).build())
+                            .key(
+                                S3KeyFilter::builder()
+                                    .filter_rules(
+                                        FilterRule::builder().name(FilterRuleName::Prefix).value(prefix).build(),
+                                    )
+                                    .build(),
+                            )
                             .build(),
                     );
                 }
@@ -257,7 +286,8 @@ impl Provisioner<'_> {
 fn tolerate_unimplemented<E: ProvideErrorMetadata>(
     e: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
 ) -> Result<(), aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>> {
-    let unimplemented = e.code() == Some("NotImplemented") || e.raw_response().is_some_and(|r| r.status().as_u16() == 501);
+    let unimplemented =
+        e.code() == Some("NotImplemented") || e.raw_response().is_some_and(|r| r.status().as_u16() == 501);
     if unimplemented {
         tracing::warn!("the S3 endpoint does not implement this bucket setting; skipped");
         Ok(())
@@ -270,7 +300,9 @@ fn key_elements(keys: &KeySchema) -> Vec<KeySchemaElement> {
     let element = |name: &str, kind: KeyType| {
         KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
     };
-    std::iter::once(element(&keys.hash, KeyType::Hash)).chain(keys.range.as_deref().map(|r| element(r, KeyType::Range))).collect()
+    std::iter::once(element(&keys.hash, KeyType::Hash))
+        .chain(keys.range.as_deref().map(|r| element(r, KeyType::Range)))
+        .collect()
 }
 
 fn resolve_scalar(value: &Val, params: &impl Fn(&str) -> Option<String>) -> Option<String> {

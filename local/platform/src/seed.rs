@@ -12,7 +12,12 @@ pub struct DemoUser {
 /// Listed in the README; never deployed.
 pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser { email: "admin@helixnet.local", password: "helix-admin-local", fullname: "Ada Admin", is_admin: true },
-    DemoUser { email: "alice@helixnet.local", password: "alice-local-pass", fullname: "Alice Analyst", is_admin: false },
+    DemoUser {
+        email: "alice@helixnet.local",
+        password: "alice-local-pass",
+        fullname: "Alice Analyst",
+        is_admin: false,
+    },
     DemoUser { email: "bob@helixnet.local", password: "bob-local-pass", fullname: "Bob Builder", is_admin: false },
 ];
 

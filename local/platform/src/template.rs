@@ -198,7 +198,10 @@ fn table(id: &str, props: &Value) -> Result<TableSpec, TemplateError> {
                 .iter()
                 .map(|index| {
                     Ok(IndexSpec {
-                        name: index.get("IndexName").and_then(scalar).ok_or_else(|| shape(id, "index without IndexName"))?,
+                        name: index
+                            .get("IndexName")
+                            .and_then(scalar)
+                            .ok_or_else(|| shape(id, "index without IndexName"))?,
                         keys: key_schema(id, index.get("KeySchema"))?,
                         projection: index
                             .get("Projection")
@@ -216,7 +219,13 @@ fn table(id: &str, props: &Value) -> Result<TableSpec, TemplateError> {
         .filter(|t| t.get("Enabled").and_then(Value::as_bool).unwrap_or(false))
         .and_then(|t| t.get("AttributeName"))
         .and_then(scalar);
-    Ok(TableSpec { logical_id: id.to_owned(), keys: key_schema(id, props.get("KeySchema"))?, attributes, indexes, ttl_attribute })
+    Ok(TableSpec {
+        logical_id: id.to_owned(),
+        keys: key_schema(id, props.get("KeySchema"))?,
+        attributes,
+        indexes,
+        ttl_attribute,
+    })
 }
 
 fn queue(id: &str, props: &Value) -> Result<QueueSpec, TemplateError> {
@@ -247,7 +256,11 @@ fn bucket(id: &str, props: &Value) -> Result<BucketSpec, TemplateError> {
             rules
                 .iter()
                 .map(|rule| CorsRuleSpec {
-                    origins: rule.get("AllowedOrigins").and_then(Value::as_sequence).map(|o| o.iter().map(val).collect()).unwrap_or_default(),
+                    origins: rule
+                        .get("AllowedOrigins")
+                        .and_then(Value::as_sequence)
+                        .map(|o| o.iter().map(val).collect())
+                        .unwrap_or_default(),
                     methods: strings(rule.get("AllowedMethods")),
                     headers: strings(rule.get("AllowedHeaders")),
                     exposed_headers: strings(rule.get("ExposedHeaders")),

@@ -3,8 +3,8 @@ use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{artifacts, auth, jobs, users};
 use crate::AppState;
+use crate::routes::{artifacts, auth, jobs, users};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -24,7 +24,10 @@ impl FromRequestParts<AppState> for CurrentUser {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let claims = state.tokens.verify(token.trim()).map_err(|_| ApiError::Unauthorized("the token is invalid or has expired"))?;
+        let claims = state
+            .tokens
+            .verify(token.trim())
+            .map_err(|_| ApiError::Unauthorized("the token is invalid or has expired"))?;
         Ok(Self(claims))
     }
 }
@@ -37,13 +40,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        let is_json =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+                ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType { message: "the body must be JSON (Content-Type: application/json)".into() });
+            return Err(ApiError::UnsupportedMediaType {
+                message: "the body must be JSON (Content-Type: application/json)".into(),
+            });
         }
         let bytes = Bytes::from_request(req, state)
             .await

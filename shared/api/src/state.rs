@@ -2,9 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use helix_auth::{TokenIssuer, TokenSettings};
-use helix_aws::{
-    AwsClients, DynamoArtifactStore, DynamoJobStore, DynamoUserStore, S3Blobs, Settings, SqsJobQueue,
-};
+use helix_aws::{AwsClients, DynamoArtifactStore, DynamoJobStore, DynamoUserStore, S3Blobs, Settings, SqsJobQueue};
 use helix_domain::{ArtifactStore, Blobs, JobQueue, JobStore, UserStore};
 
 /// The limits the handlers enforce, taken from `Settings` once.

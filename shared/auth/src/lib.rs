@@ -3,5 +3,5 @@
 mod password;
 mod token;
 
-pub use password::{hash_password, verify_password, PasswordError};
+pub use password::{PasswordError, hash_password, verify_password};
 pub use token::{Claims, IssuedToken, TokenError, TokenIssuer, TokenSettings};

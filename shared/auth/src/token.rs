@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
 use helix_domain::User;
@@ -73,8 +73,8 @@ impl TokenIssuer {
             iat: now,
             exp: now + self.settings.ttl.as_secs() as i64,
         };
-        let access_token = encode(&Header::new(ALGORITHM), &claims, &self.encoding)
-            .map_err(|e| TokenError::Signing(e.to_string()))?;
+        let access_token =
+            encode(&Header::new(ALGORITHM), &claims, &self.encoding).map_err(|e| TokenError::Signing(e.to_string()))?;
         Ok(IssuedToken { access_token, expires_in: self.settings.ttl.as_secs() })
     }
 

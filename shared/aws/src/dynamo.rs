@@ -1,9 +1,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use aws_sdk_dynamodb::Client;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
@@ -16,7 +16,9 @@ use helix_domain::{
 
 type Item = HashMap<String, AttributeValue>;
 
-pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
+    e: SdkError<E, R>,
+) -> StoreError {
     StoreError::Backend(DisplayErrorContext(e).to_string())
 }
 
@@ -54,13 +56,25 @@ fn n(value: impl ToString) -> AttributeValue {
 }
 
 /// A strongly consistent read of one item by its partition key.
-async fn get_by_key<T: serde::de::DeserializeOwned>(client: &Client, table: &str, key: &str, value: &str) -> Result<Option<T>, StoreError> {
-    let out = client.get_item().table_name(table).key(key, s(value)).consistent_read(true).send().await.map_err(backend)?;
+async fn get_by_key<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    table: &str,
+    key: &str,
+    value: &str,
+) -> Result<Option<T>, StoreError> {
+    let out =
+        client.get_item().table_name(table).key(key, s(value)).consistent_read(true).send().await.map_err(backend)?;
     out.item.map(from_item).transpose()
 }
 
 /// Writes a new item; `Conflict(taken)` when one with the same key exists.
-async fn create_new<T: Serialize>(client: &Client, table: &str, key: &str, value: &T, taken: &str) -> Result<(), StoreError> {
+async fn create_new<T: Serialize>(
+    client: &Client,
+    table: &str,
+    key: &str,
+    value: &T,
+    taken: &str,
+) -> Result<(), StoreError> {
     client
         .put_item()
         .table_name(table)
@@ -404,7 +418,9 @@ impl JobStore for DynamoJobStore {
             .update_item()
             .table_name(&self.table)
             .key("id", s(&claimed.id))
-            .update_expression("SET #status = :pending, owner_status = :os, #error = :error REMOVE lease_expires_at, leased")
+            .update_expression(
+                "SET #status = :pending, owner_status = :os, #error = :error REMOVE lease_expires_at, leased",
+            )
             .condition_expression("#status = :running AND attempts = :attempt")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#error", "error")
@@ -439,7 +455,12 @@ impl DynamoIdempotencyStore {
 
 #[async_trait]
 impl IdempotencyStore for DynamoIdempotencyStore {
-    async fn begin(&self, key: &str, now: Timestamp, in_progress_until: Timestamp) -> Result<IdempotencyClaim, StoreError> {
+    async fn begin(
+        &self,
+        key: &str,
+        now: Timestamp,
+        in_progress_until: Timestamp,
+    ) -> Result<IdempotencyClaim, StoreError> {
         let result = self
             .client
             .put_item()
@@ -460,10 +481,8 @@ impl IdempotencyStore for DynamoIdempotencyStore {
         match result {
             Ok(_) => Ok(IdempotencyClaim::Started),
             Err(e) => {
-                let existing = e
-                    .as_service_error()
-                    .filter(|s| s.is_conditional_check_failed_exception())
-                    .map(|s| match s {
+                let existing =
+                    e.as_service_error().filter(|s| s.is_conditional_check_failed_exception()).map(|s| match s {
                         aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
                             c.item().and_then(|i| i.get("status")).and_then(|v| v.as_s().ok()).cloned()
                         }

@@ -2,9 +2,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::Client;
 use tokio::io::AsyncWriteExt;
 
 use helix_domain::{Blobs, PresignedRequest, StoreError, Timestamp};

@@ -142,7 +142,9 @@ pub fn upload_key(owner_id: &str, artifact_id: &str, filename: &str) -> String {
 pub fn parse_upload_key(key: &str) -> Option<(&str, &str)> {
     let mut parts = key.splitn(4, '/');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("uploads"), Some(owner), Some(id), Some(name)) if !owner.is_empty() && !id.is_empty() && !name.is_empty() => {
+        (Some("uploads"), Some(owner), Some(id), Some(name))
+            if !owner.is_empty() && !id.is_empty() && !name.is_empty() =>
+        {
             Some((owner, id))
         }
         _ => None,

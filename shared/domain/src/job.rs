@@ -243,7 +243,8 @@ mod tests {
 
     #[test]
     fn transform_jobs_that_auto_map_run_on_the_gpu_worker() {
-        let job = |kind, auto_map| Job { auto_map, ..Job::new("j".into(), "u".into(), kind, None, JobInputs::default()) };
+        let job =
+            |kind, auto_map| Job { auto_map, ..Job::new("j".into(), "u".into(), kind, None, JobInputs::default()) };
         assert_eq!(job(JobKind::Transform, false).runner(), Runner::JobWorker);
         assert_eq!(job(JobKind::Transform, true).runner(), Runner::GpuWorker);
         assert_eq!(job(JobKind::SuggestMapping, false).runner(), Runner::GpuWorker);

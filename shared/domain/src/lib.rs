@@ -7,9 +7,11 @@ pub mod ports;
 pub mod timestamp;
 pub mod user;
 
-pub use artifact::{Artifact, ArtifactKind, ArtifactStatus};
 pub use artifact::ArtifactRead;
-pub use job::{AutoMapped, AutoMappedField, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner};
+pub use artifact::{Artifact, ArtifactKind, ArtifactStatus};
+pub use job::{
+    AutoMapped, AutoMappedField, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner,
+};
 pub use ports::{
     ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, PresignedRequest,
     StoreError, UserStore,

@@ -98,8 +98,12 @@ pub trait Blobs: Send + Sync {
         content_length: u64,
         expires_in: Duration,
     ) -> Result<PresignedRequest, StoreError>;
-    async fn presign_download(&self, key: &str, filename: &str, expires_in: Duration)
-    -> Result<PresignedRequest, StoreError>;
+    async fn presign_download(
+        &self,
+        key: &str,
+        filename: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError>;
     async fn put_bytes(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
     async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<(), StoreError>;
     /// The whole object, for small documents (schemas, contexts); `NotFound` when there is no such
@@ -130,8 +134,12 @@ pub enum IdempotencyClaim {
 
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    async fn begin(&self, key: &str, now: Timestamp, in_progress_until: Timestamp)
-    -> Result<IdempotencyClaim, StoreError>;
+    async fn begin(
+        &self,
+        key: &str,
+        now: Timestamp,
+        in_progress_until: Timestamp,
+    ) -> Result<IdempotencyClaim, StoreError>;
     async fn complete(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError>;
     /// Forgets a failed attempt so the next delivery may run.
     async fn abandon(&self, key: &str) -> Result<(), StoreError>;

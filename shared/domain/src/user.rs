@@ -132,8 +132,8 @@ fn validate_web_url(text: String) -> Result<String, ValidationError> {
     if text.len() > MAX_URL_CHARS {
         return Err(ValidationError::new("web_url", format!("must be at most {MAX_URL_CHARS} characters")));
     }
-    let parsed = url::Url::parse(&text)
-        .map_err(|e| ValidationError::new("web_url", format!("is not a valid URL ({e})")))?;
+    let parsed =
+        url::Url::parse(&text).map_err(|e| ValidationError::new("web_url", format!("is not a valid URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(ValidationError::new("web_url", "must be an http:// or https:// URL with a host"));
     }

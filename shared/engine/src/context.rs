@@ -7,12 +7,12 @@ use std::sync::{Arc, RwLock};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::Source;
 use crate::error::EngineError;
 use crate::formats::InputOptions;
 use crate::limits::Limits;
-use crate::mapping::{self, fast, jinja, Cast, Expr, Field, Jinja, Mapping, ValueMap};
+use crate::mapping::{self, Cast, Expr, Field, Jinja, Mapping, ValueMap, fast, jinja};
 use crate::yaml::{self, Document, YamlLimits};
-use crate::Source;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -81,7 +81,10 @@ pub struct Plan {
     pub lookup_specs: Vec<(String, LookupSpec)>,
 }
 
-const TOP_LEVEL: [&str; 12] = ["version", "input", "output", "rejects", "limits", "maps", "lookups", "filter", "group", "casts", "template", "fields"];
+const TOP_LEVEL: [&str; 12] = [
+    "version", "input", "output", "rejects", "limits", "maps", "lookups", "filter", "group", "casts", "template",
+    "fields",
+];
 const FIELD_KEYS: [&str; 7] = ["value", "default", "map", "when", "type", "each", "fields"];
 
 fn escape(key: &str) -> String {
@@ -101,7 +104,11 @@ struct Compiler<'d> {
 impl Compiler<'_> {
     fn err(&self, pointer: &str, message: impl Into<String>) -> EngineError {
         let pos = self.doc.position(pointer);
-        let at = if pointer.is_empty() { String::new() } else { format!("{}: ", pointer.trim_start_matches('/').replace('/', ".")) };
+        let at = if pointer.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", pointer.trim_start_matches('/').replace('/', "."))
+        };
         EngineError::context(self.file, pos, format!("{at}{}", message.into()))
     }
 
@@ -155,10 +162,14 @@ impl Compiler<'_> {
     }
 
     fn value_map(&self, v: &Value, pointer: &str) -> Result<ValueMap, EngineError> {
-        let Value::Object(obj) = v else { return Err(self.err(pointer, "a value map is a mapping of source value → target value")) };
+        let Value::Object(obj) = v else {
+            return Err(self.err(pointer, "a value map is a mapping of source value → target value"));
+        };
         let structured = obj.contains_key("values") && obj.keys().all(|k| k == "values" || k == "default");
         let (entries, default) = if structured {
-            let Some(Value::Object(values)) = obj.get("values") else { return Err(self.err(&format!("{pointer}/values"), "must be a mapping")) };
+            let Some(Value::Object(values)) = obj.get("values") else {
+                return Err(self.err(&format!("{pointer}/values"), "must be a mapping"));
+            };
             (values, obj.get("default").cloned())
         } else {
             (obj, None)
@@ -179,7 +190,10 @@ impl Compiler<'_> {
                 Value::String(s) => field.value = Some(self.value(s, &p)?),
                 Value::Object(spec) => {
                     if let Some(k) = spec.keys().find(|k| !FIELD_KEYS.contains(&k.as_str())) {
-                        return Err(self.err(&format!("{p}/{}", escape(k)), format!("unknown field option `{k}` (expected one of {})", FIELD_KEYS.join(", "))));
+                        return Err(self.err(
+                            &format!("{p}/{}", escape(k)),
+                            format!("unknown field option `{k}` (expected one of {})", FIELD_KEYS.join(", ")),
+                        ));
                     }
                     field.value = match spec.get("value") {
                         Some(Value::String(s)) => Some(self.value(s, &format!("{p}/value"))?),
@@ -193,7 +207,9 @@ impl Compiler<'_> {
                     }
                     field.map = match spec.get("map") {
                         None => None,
-                        Some(Value::String(name)) => Some(*self.map_names.get(name).ok_or_else(|| self.err(&format!("{p}/map"), format!("no value map named `{name}` under maps:")))?),
+                        Some(Value::String(name)) => Some(*self.map_names.get(name).ok_or_else(|| {
+                            self.err(&format!("{p}/map"), format!("no value map named `{name}` under maps:"))
+                        })?),
                         Some(inline) => {
                             let m = self.value_map(inline, &format!("{p}/map"))?;
                             self.maps.push(m);
@@ -206,7 +222,11 @@ impl Compiler<'_> {
                         Some(Some("integer")) => Some(Cast::Integer),
                         Some(Some("number")) => Some(Cast::Number),
                         Some(Some("boolean")) => Some(Cast::Boolean),
-                        Some(_) => return Err(self.err(&format!("{p}/type"), "type must be string, integer, number or boolean")),
+                        Some(_) => {
+                            return Err(
+                                self.err(&format!("{p}/type"), "type must be string, integer, number or boolean")
+                            );
+                        }
                     };
                     match (spec.get("each"), spec.get("fields")) {
                         (Some(Value::String(list)), Some(Value::Object(sub))) => {
@@ -215,7 +235,10 @@ impl Compiler<'_> {
                             field.each = Some((list, sub));
                         }
                         (None, None) => {}
-                        _ => return Err(self.err(&p, "`each` (an expression giving a list) and `fields` (a mapping) go together")),
+                        _ => {
+                            return Err(self
+                                .err(&p, "`each` (an expression giving a list) and `fields` (a mapping) go together"));
+                        }
                     }
                     if field.value.is_none() && field.each.is_none() && field.default.is_none() {
                         return Err(self.err(&p, "a field needs `value`, `default` or `each`"));
@@ -275,20 +298,38 @@ impl Plan {
         if src.name.ends_with(".j2") {
             return Plan::document(src, base);
         }
-        let doc = yaml::load(src.text, yaml_limits(&base)).map_err(|e| EngineError::context(src.name, e.pos, e.message))?;
+        let doc =
+            yaml::load(src.text, yaml_limits(&base)).map_err(|e| EngineError::context(src.name, e.pos, e.message))?;
         let Value::Object(top) = &doc.value else {
-            return Err(EngineError::context(src.name, doc.position(""), "a context is a YAML mapping (input:, fields:, …)"));
+            return Err(EngineError::context(
+                src.name,
+                doc.position(""),
+                "a context is a YAML mapping (input:, fields:, …)",
+            ));
         };
         if let Some(k) = top.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
-            return Err(EngineError::context(src.name, doc.position(&format!("/{}", escape(k))), format!("unknown key `{k}` (expected one of {})", TOP_LEVEL.join(", "))));
+            return Err(EngineError::context(
+                src.name,
+                doc.position(&format!("/{}", escape(k))),
+                format!("unknown key `{k}` (expected one of {})", TOP_LEVEL.join(", ")),
+            ));
         }
         let limits = match top.get("limits") {
-            Some(l) => merge_limits(&base, l).map_err(|e| EngineError::context(src.name, doc.position("/limits"), format!("limits: {e}")))?,
+            Some(l) => merge_limits(&base, l)
+                .map_err(|e| EngineError::context(src.name, doc.position("/limits"), format!("limits: {e}")))?,
             None => base,
         };
         let mut maps = Vec::new();
         let mut map_names = HashMap::new();
-        let probe = Compiler { file: src.name, doc: &doc, env: minijinja::Environment::new(), sources: Vec::new(), vars: Default::default(), map_names: Arc::new(HashMap::new()), maps: Vec::new() };
+        let probe = Compiler {
+            file: src.name,
+            doc: &doc,
+            env: minijinja::Environment::new(),
+            sources: Vec::new(),
+            vars: Default::default(),
+            map_names: Arc::new(HashMap::new()),
+            maps: Vec::new(),
+        };
         match top.get("maps") {
             None => {}
             Some(Value::Object(named)) => {
@@ -317,9 +358,14 @@ impl Plan {
         // `valuemap` filter only sees named maps, which are all known here.
         let lookups: jinja::Lookups = Arc::new(RwLock::new(HashMap::new()));
         let map_names = Arc::new(map_names);
-        let named_maps = Arc::new(maps.iter().map(|m| ValueMap { entries: m.entries.clone(), default: m.default.clone() }).collect::<Vec<_>>());
+        let named_maps = Arc::new(
+            maps.iter()
+                .map(|m| ValueMap { entries: m.entries.clone(), default: m.default.clone() })
+                .collect::<Vec<_>>(),
+        );
         let env = jinja::environment(&limits, named_maps, map_names.clone(), lookups.clone());
-        let mut c = Compiler { file: src.name, doc: &doc, env, sources: Vec::new(), vars: Default::default(), map_names, maps };
+        let mut c =
+            Compiler { file: src.name, doc: &doc, env, sources: Vec::new(), vars: Default::default(), map_names, maps };
 
         let filter = match top.get("filter") {
             Some(Value::String(f)) => Some(c.expression(f, "/filter")?),
@@ -345,7 +391,9 @@ impl Plan {
             None => None,
         };
         if document.is_some() && (mapping.is_some() || group.is_some()) {
-            return Err(c.err("/template", "a whole-document template replaces fields: and group:; use one or the other"));
+            return Err(
+                c.err("/template", "a whole-document template replaces fields: and group:; use one or the other")
+            );
         }
         let jinja = Jinja::build(c.env, &c.sources).map_err(|e| EngineError::context(src.name, None, e.to_string()))?;
         Ok(Plan {
@@ -372,7 +420,11 @@ impl Plan {
         let mut plan = Plan::passthrough(base);
         let mut env = jinja::environment(&base, plan.maps.clone(), Arc::new(HashMap::new()), plan.lookups.clone());
         env.add_template_owned(src.name.to_owned(), src.text.to_owned()).map_err(|e| {
-            EngineError::context(src.name, e.line().map(|l| (l as u64, 1)), format!("template error: {}", e.detail().unwrap_or("syntax error")))
+            EngineError::context(
+                src.name,
+                e.line().map(|l| (l as u64, 1)),
+                format!("template error: {}", e.detail().unwrap_or("syntax error")),
+            )
         })?;
         plan.jinja = Jinja::build(env, &[]).map_err(|e| EngineError::context(src.name, None, e.to_string()))?;
         plan.document = Some(src.name.to_owned());

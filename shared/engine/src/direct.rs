@@ -15,7 +15,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::context::Plan;
 use crate::mapping::fast::{self, Columns, FVal};
-use crate::mapping::{cast_text, Cast, Evaluator, Expr, Field, LazyScope};
+use crate::mapping::{Cast, Evaluator, Expr, Field, LazyScope, cast_text};
 use crate::validate::{LeafCast, Scratch, ShapeCheck, Target};
 
 /// A field's value on the direct path.
@@ -147,7 +147,14 @@ impl Shape {
     }
 
     /// Maps one record into `slots`; `Err(General)` when it needs the general path.
-    pub fn eval<'a>(&self, fields: &'a [Field], ev: &Evaluator<'a>, columns: &Columns, scope: &mut LazyScope<'a>, slots: &mut Slots<'a>) -> Result<(), General> {
+    pub fn eval<'a>(
+        &self,
+        fields: &'a [Field],
+        ev: &Evaluator<'a>,
+        columns: &Columns,
+        scope: &mut LazyScope<'a>,
+        slots: &mut Slots<'a>,
+    ) -> Result<(), General> {
         slots.clear();
         for (field, leaf_cast) in fields.iter().zip(&self.casts) {
             if let Some(when) = &field.when {
@@ -192,7 +199,13 @@ impl Shape {
 
     /// Whether the record is valid against the target (`true` without a target), with this
     /// thread's copy of [`Self::check`]. `false` means "not vouched for": the general path decides.
-    pub fn valid(&self, target: Option<&Target>, check: Option<&ShapeCheck>, slots: &Slots<'_>, scratch: &mut Scratch) -> bool {
+    pub fn valid(
+        &self,
+        target: Option<&Target>,
+        check: Option<&ShapeCheck>,
+        slots: &Slots<'_>,
+        scratch: &mut Scratch,
+    ) -> bool {
         let Some(target) = target else { return true };
         match check {
             Some(check) => check.is_valid(&self.root, slots, scratch),
@@ -284,7 +297,12 @@ fn write_scalar(out: &mut Vec<u8>, v: &Scalar<'_>) {
 }
 
 /// `Evaluator::value` for a scalar result, borrowing the source text where it can.
-fn scalar<'a>(ev: &Evaluator<'a>, e: &'a Expr, columns: &Columns, scope: &mut LazyScope<'a>) -> Result<Scalar<'a>, General> {
+fn scalar<'a>(
+    ev: &Evaluator<'a>,
+    e: &'a Expr,
+    columns: &Columns,
+    scope: &mut LazyScope<'a>,
+) -> Result<Scalar<'a>, General> {
     match e {
         Expr::Fast { fast: f, .. } => {
             let env = fast::Env { data: scope.data, columns, vars: ev.vars, maps: ev.maps };
@@ -330,7 +348,9 @@ fn schema_cast<'a>(value: Scalar<'a>, c: &LeafCast) -> Scalar<'a> {
             },
             None => Scalar::Str(s),
         },
-        v @ (Scalar::Num(_) | Scalar::Bool(_)) if c.to == Some(Cast::String) => Scalar::Str(Cow::Owned(v.to_value().to_string())),
+        v @ (Scalar::Num(_) | Scalar::Bool(_)) if c.to == Some(Cast::String) => {
+            Scalar::Str(Cow::Owned(v.to_value().to_string()))
+        }
         v => v,
     }
 }
@@ -338,12 +358,16 @@ fn schema_cast<'a>(value: Scalar<'a>, c: &LeafCast) -> Scalar<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{compile, Source};
+    use crate::{Source, compile};
 
     /// The direct path and the general path give the same bytes and the same rejects.
     fn both_paths(context: &str, schema: Option<&str>, input: &str) -> (String, String) {
         let run = |direct: bool| {
-            let mut t = compile(Some(Source { name: "c.yaml", text: context }), schema.map(|text| Source { name: "s.json", text })).unwrap();
+            let mut t = compile(
+                Some(Source { name: "c.yaml", text: context }),
+                schema.map(|text| Source { name: "s.json", text }),
+            )
+            .unwrap();
             t.set_threads(1);
             if !direct {
                 t.disable_direct();
@@ -361,7 +385,9 @@ mod tests {
     }
 
     fn has_shape(context: &str, schema: Option<&str>) -> (bool, bool) {
-        let t = compile(Some(Source { name: "c.yaml", text: context }), schema.map(|text| Source { name: "s.json", text })).unwrap();
+        let t =
+            compile(Some(Source { name: "c.yaml", text: context }), schema.map(|text| Source { name: "s.json", text }))
+                .unwrap();
         (t.direct.is_some(), t.direct.as_ref().is_some_and(|d| d.check.is_some()))
     }
 
@@ -399,7 +425,15 @@ fields:
 
     #[test]
     fn text_is_escaped_like_serde_json() {
-        for text in ["plain", "", "quote \" and \\ backslash", "tab\tnew\nline\r", "\u{1}\u{1f}\u{7f}", "ümlaut € 😀", "</script>"] {
+        for text in [
+            "plain",
+            "",
+            "quote \" and \\ backslash",
+            "tab\tnew\nline\r",
+            "\u{1}\u{1f}\u{7f}",
+            "ümlaut € 😀",
+            "</script>",
+        ] {
             let mut out = Vec::new();
             write_scalar(&mut out, &Scalar::Str(Cow::Borrowed(text)));
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(text).unwrap());
@@ -438,7 +472,8 @@ fields:
 
     #[test]
     fn non_scalar_values_take_the_general_path() {
-        let ctx = "fields:\n  list: \"{{ [ID, QTY] }}\"\n  id: \"{{ ID }}\"\n  f: \"{{ 1.0 / 0 if ID == '2' else 1 }}\"\n";
+        let ctx =
+            "fields:\n  list: \"{{ [ID, QTY] }}\"\n  id: \"{{ ID }}\"\n  f: \"{{ 1.0 / 0 if ID == '2' else 1 }}\"\n";
         both_paths(ctx, Some(r#"{"properties":{"list":{"type":"array"}}}"#), INPUT);
     }
 }

@@ -87,7 +87,11 @@ pub fn compile(context: Option<Source<'_>>, schema: Option<Source<'_>>) -> Resul
 
 /// Like [`compile`] with explicit limits (the context's `limits:` can still override them,
 /// except the YAML ones, which bound the reading of the context itself).
-pub fn compile_with_limits(context: Option<Source<'_>>, schema: Option<Source<'_>>, limits: Limits) -> Result<Transformation, EngineError> {
+pub fn compile_with_limits(
+    context: Option<Source<'_>>,
+    schema: Option<Source<'_>>,
+    limits: Limits,
+) -> Result<Transformation, EngineError> {
     let plan = match context {
         Some(c) => Plan::compile(c, limits)?,
         None => Plan::passthrough(limits),
@@ -136,16 +140,28 @@ impl Transformation {
             EngineError::context(&self.plan.name, None, format!("the context declares no lookup table `{name}`"))
         })?;
         let table = pipeline::load_lookup(csv, &spec.key, self.plan.limits)?;
-        self.plan.lookups.write().map_err(|_| std::io::Error::other("lookup tables poisoned"))?.insert(name.to_owned(), table);
+        self.plan
+            .lookups
+            .write()
+            .map_err(|_| std::io::Error::other("lookup tables poisoned"))?
+            .insert(name.to_owned(), table);
         Ok(())
     }
 
     /// Starts a run writing valid records to `records` (JSON array, or NDJSON if the context
     /// says so) and the reject report to `rejects` (`{"rejects": [...], "summary": {...}}`).
-    pub fn start<'w>(&self, records: &'w mut dyn std::io::Write, rejects: &'w mut dyn std::io::Write) -> Result<Run<'_, 'w>, EngineError> {
+    pub fn start<'w>(
+        &self,
+        records: &'w mut dyn std::io::Write,
+        rejects: &'w mut dyn std::io::Write,
+    ) -> Result<Run<'_, 'w>, EngineError> {
         for (name, spec) in &self.plan.lookup_specs {
             if !self.plan.lookups.read().map_or(false, |l| l.contains_key(name)) {
-                return Err(EngineError::context(&self.plan.name, None, format!("lookup table `{name}` ({}) was not provided", spec.file)));
+                return Err(EngineError::context(
+                    &self.plan.name,
+                    None,
+                    format!("lookup table `{name}` ({}) was not provided", spec.file),
+                ));
             }
         }
         Run::new(self, records, rejects)
@@ -158,5 +174,10 @@ pub fn load_yaml(src: Source<'_>) -> Result<serde_json::Value, EngineError> {
     let limits = Limits::default();
     yaml::load(src.text, yaml::YamlLimits { max_alias_nodes: limits.yaml_alias_nodes, max_depth: limits.yaml_depth })
         .map(|d| d.value)
-        .map_err(|e| EngineError::Context { file: src.name.to_owned(), line: e.pos.map(|p| p.0), column: e.pos.map(|p| p.1), message: e.message })
+        .map_err(|e| EngineError::Context {
+            file: src.name.to_owned(),
+            line: e.pos.map(|p| p.0),
+            column: e.pos.map(|p| p.1),
+            message: e.message,
+        })
 }

@@ -16,7 +16,7 @@ use crate::error::EngineError;
 use crate::formats::csv::CsvChunk;
 use crate::formats::{self, RecordReader};
 use crate::mapping::jinja::{self, LookupTable};
-use crate::mapping::{fast::Columns, columns_for, Evaluator, LazyScope};
+use crate::mapping::{Evaluator, LazyScope, columns_for, fast::Columns};
 use crate::record::{Data, Header, SourceRecord, Unit};
 use crate::validate::{Scratch, ShapeCheck};
 use crate::{Limits, Reject, Source, Summary, Transformation};
@@ -99,7 +99,10 @@ struct Worker {
 
 impl Worker {
     fn own_copies(&mut self, header: &Arc<Header>, input: &Arc<str>) -> (Arc<Header>, Arc<str>) {
-        (own_copy(&mut self.own_header, header, |h| Arc::new(Header::clone(h))), own_copy(&mut self.own_input, input, |i| Arc::from(&**i)))
+        (
+            own_copy(&mut self.own_header, header, |h| Arc::new(Header::clone(h))),
+            own_copy(&mut self.own_input, input, |i| Arc::from(&**i)),
+        )
     }
 
     fn columns(&mut self, plan: &Plan, data: &Data) -> &Columns {
@@ -113,7 +116,11 @@ impl Worker {
     }
 }
 
-fn own_copy<T: ?Sized>(slot: &mut Option<(Arc<T>, Arc<T>)>, shared: &Arc<T>, copy: impl FnOnce(&Arc<T>) -> Arc<T>) -> Arc<T> {
+fn own_copy<T: ?Sized>(
+    slot: &mut Option<(Arc<T>, Arc<T>)>,
+    shared: &Arc<T>,
+    copy: impl FnOnce(&Arc<T>) -> Arc<T>,
+) -> Arc<T> {
     match slot {
         Some((s, own)) if Arc::ptr_eq(s, shared) => own.clone(),
         _ => slot.insert((shared.clone(), copy(shared))).1.clone(),
@@ -130,11 +137,17 @@ fn evaluator(plan: &Plan) -> Evaluator<'_> {
 }
 
 fn meta(unit: &Unit) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(serde_json::json!({"input": &*unit.input, "line": unit.record.line, "index": unit.index})))
+    minijinja::Value::from(minijinja::value::Serde(
+        serde_json::json!({"input": &*unit.input, "line": unit.record.line, "index": unit.index}),
+    ))
 }
 
 /// Maps, casts and validates one unit: the target record, or its rejects.
-fn transform(t: &Transformation, worker: &mut Worker, unit: &Unit) -> Result<Option<Value>, Vec<(String, String, String)>> {
+fn transform(
+    t: &Transformation,
+    worker: &mut Worker,
+    unit: &Unit,
+) -> Result<Option<Value>, Vec<(String, String, String)>> {
     let plan = &t.plan;
     if let Some(problem) = &unit.record.problem {
         return Err(vec![(String::new(), "format".into(), problem.clone())]);
@@ -168,14 +181,24 @@ fn transform(t: &Transformation, worker: &mut Worker, unit: &Unit) -> Result<Opt
             target.cast(&mut value);
         }
         if !target.is_valid(&value) {
-            return Err(target.violations(&value, MAX_VIOLATIONS).into_iter().map(|v| (v.pointer, v.keyword, v.message)).collect());
+            return Err(target
+                .violations(&value, MAX_VIOLATIONS)
+                .into_iter()
+                .map(|v| (v.pointer, v.keyword, v.message))
+                .collect());
         }
     }
     Ok(Some(value))
 }
 
 /// The direct path (see `direct`): `Ok(true)` written, `Ok(false)` filtered out.
-fn direct(t: &Transformation, shape: &Shape, worker: &mut Worker, unit: &Unit, out: &mut Vec<u8>) -> Result<bool, General> {
+fn direct(
+    t: &Transformation,
+    shape: &Shape,
+    worker: &mut Worker,
+    unit: &Unit,
+    out: &mut Vec<u8>,
+) -> Result<bool, General> {
     let plan = &t.plan;
     let Some(mapping) = &plan.mapping else { return Err(General) };
     if unit.record.problem.is_some() {
@@ -222,7 +245,14 @@ fn process_units(t: &Transformation, worker: &mut Worker, units: &[Unit]) -> Bat
 }
 
 /// Parses a CSV chunk and maps its records; a parse error ends the batch (and the run).
-fn process_chunk(t: &Transformation, worker: &mut Worker, chunk: CsvChunk, input: &Arc<str>, first_index: u64, buffers: &Buffers) -> Batch {
+fn process_chunk(
+    t: &Transformation,
+    worker: &mut Worker,
+    chunk: CsvChunk,
+    input: &Arc<str>,
+    first_index: u64,
+    buffers: &Buffers,
+) -> Batch {
     let mut batch = Batch { bytes: buffers.batches.take(), ..Batch::default() };
     batch.bytes.reserve(chunk.records * 256);
     let (header, input) = worker.own_copies(chunk.header(), input);
@@ -273,7 +303,14 @@ fn process_unit(t: &Transformation, worker: &mut Worker, unit: &Unit, batch: &mu
         Err(violations) => {
             batch.counts.rejected += 1;
             for (pointer, keyword, message) in violations {
-                batch.rejects.push(Reject { input: unit.input.to_string(), line: unit.record.line, record: unit.index, pointer, keyword, message });
+                batch.rejects.push(Reject {
+                    input: unit.input.to_string(),
+                    line: unit.record.line,
+                    record: unit.index,
+                    pointer,
+                    keyword,
+                    message,
+                });
             }
         }
     }
@@ -307,12 +344,27 @@ pub struct Run<'t, 'w> {
 }
 
 impl<'t, 'w> Run<'t, 'w> {
-    pub(crate) fn new(t: &'t Transformation, records: &'w mut dyn Write, rejects: &'w mut dyn Write) -> Result<Self, EngineError> {
+    pub(crate) fn new(
+        t: &'t Transformation,
+        records: &'w mut dyn Write,
+        rejects: &'w mut dyn Write,
+    ) -> Result<Self, EngineError> {
         if t.plan.output == OutputFormat::Json && t.plan.document.is_none() {
             records.write_all(b"[")?;
         }
         rejects.write_all(b"{\"rejects\": [")?;
-        Ok(Run { t, records, rejects, counts: Counts::default(), first_rejects: Vec::new(), index: 0, wrote_record: false, wrote_reject: false, open_group: None, document: Vec::new() })
+        Ok(Run {
+            t,
+            records,
+            rejects,
+            counts: Counts::default(),
+            first_rejects: Vec::new(),
+            index: 0,
+            wrote_record: false,
+            wrote_reject: false,
+            open_group: None,
+            document: Vec::new(),
+        })
     }
 
     /// Feeds one content input; several inputs are processed in order into one result.
@@ -323,10 +375,15 @@ impl<'t, 'w> Run<'t, 'w> {
         if plan.document.is_some() {
             while let Some(rec) = reader.next_record()? {
                 if self.document.len() >= plan.limits.max_document_records {
-                    return Err(EngineError::input(name, Some(rec.line), None, format!(
-                        "more than {} records for a whole-document template (limits.max_document_records)",
-                        plan.limits.max_document_records
-                    )));
+                    return Err(EngineError::input(
+                        name,
+                        Some(rec.line),
+                        None,
+                        format!(
+                            "more than {} records for a whole-document template (limits.max_document_records)",
+                            plan.limits.max_document_records
+                        ),
+                    ));
                 }
                 self.index += 1;
                 self.document.push((input.clone(), rec));
@@ -392,7 +449,9 @@ impl<'t, 'w> Run<'t, 'w> {
                         Err(TrySendError::Full((seq, work))) => {
                             pending.insert(seq, process(t, &mut own, work, buffers));
                         }
-                        Err(TrySendError::Disconnected(_)) => return Err(std::io::Error::other("a worker thread stopped").into()),
+                        Err(TrySendError::Disconnected(_)) => {
+                            return Err(std::io::Error::other("a worker thread stopped").into());
+                        }
                     }
                     sent += 1;
                     while let Ok((seq, b)) = done_rx.try_recv() {
@@ -417,7 +476,12 @@ impl<'t, 'w> Run<'t, 'w> {
     }
 
     /// Writes the batches that are next in input order, returning their buffers for reuse.
-    fn write_ready(&mut self, pending: &mut BTreeMap<u64, Batch>, next: &mut u64, buffers: &Buffers) -> Result<(), EngineError> {
+    fn write_ready(
+        &mut self,
+        pending: &mut BTreeMap<u64, Batch>,
+        next: &mut u64,
+        buffers: &Buffers,
+    ) -> Result<(), EngineError> {
         while let Some(b) = pending.remove(next) {
             buffers.batches.give(self.write(b)?);
             *next += 1;
@@ -425,10 +489,14 @@ impl<'t, 'w> Run<'t, 'w> {
         Ok(())
     }
 
-    fn next_work(&mut self, reader: &mut dyn RecordReader, input: &Arc<str>, split: bool, buffers: &Buffers) -> Result<Option<Work>, EngineError> {
-        if split
-            && let Some(splitter) = reader.splitter()
-        {
+    fn next_work(
+        &mut self,
+        reader: &mut dyn RecordReader,
+        input: &Arc<str>,
+        split: bool,
+        buffers: &Buffers,
+    ) -> Result<Option<Work>, EngineError> {
+        if split && let Some(splitter) = reader.splitter() {
             let Some(chunk) = splitter.next_chunk(CHUNK, buffers.chunks.take())? else { return Ok(None) };
             let first_index = self.index + 1;
             self.index += chunk.records as u64;
@@ -473,10 +541,15 @@ impl<'t, 'w> Run<'t, 'w> {
             Some((k, g)) if *k == key && Arc::ptr_eq(&g.input, &unit.input) => {
                 let items = g.items.get_or_insert_with(Vec::new);
                 if items.len() >= plan.limits.max_group_records {
-                    return Err(EngineError::input(&unit.input, Some(unit.record.line), None, format!(
-                        "group `{key}` has more than {} records (limits.max_group_records)",
-                        plan.limits.max_group_records
-                    )));
+                    return Err(EngineError::input(
+                        &unit.input,
+                        Some(unit.record.line),
+                        None,
+                        format!(
+                            "group `{key}` has more than {} records (limits.max_group_records)",
+                            plan.limits.max_group_records
+                        ),
+                    ));
                 }
                 items.push(unit.record);
                 Ok(None)
@@ -521,12 +594,24 @@ impl<'t, 'w> Run<'t, 'w> {
         let records: Vec<minijinja::Value> = self.document.iter().map(|(_, r)| jinja::data_value(&r.data)).collect();
         let inputs: Vec<String> = self.document.iter().map(|(i, _)| i.to_string()).collect();
         let ctx = minijinja::context! { records => records, inputs => inputs };
-        let template = plan.jinja.borrow_owner().get_template(name).map_err(|e| EngineError::context(&plan.name, None, e.to_string()))?;
+        let template = plan
+            .jinja
+            .borrow_owner()
+            .get_template(name)
+            .map_err(|e| EngineError::context(&plan.name, None, e.to_string()))?;
         let text = template.render(ctx).map_err(|e| {
-            EngineError::context(&plan.name, e.line().map(|l| (l as u64, 1)), format!("rendering the template failed: {}", e.detail().unwrap_or("error")))
+            EngineError::context(
+                &plan.name,
+                e.line().map(|l| (l as u64, 1)),
+                format!("rendering the template failed: {}", e.detail().unwrap_or("error")),
+            )
         })?;
         let doc: Value = serde_json::from_str(&text).map_err(|e| {
-            EngineError::context(&plan.name, None, format!("the template did not render JSON (output line {}, column {}): {e}", e.line(), e.column()))
+            EngineError::context(
+                &plan.name,
+                None,
+                format!("the template did not render JSON (output line {}, column {}): {e}", e.line(), e.column()),
+            )
         })?;
         self.counts.records_in = self.document.len() as u64;
         let docs = match doc {
@@ -547,7 +632,12 @@ impl<'t, 'w> Run<'t, 'w> {
                 Err(violations) => {
                     batch.counts.rejected += 1;
                     batch.rejects.extend(violations.into_iter().map(|(pointer, keyword, message)| Reject {
-                        input: plan.name.clone(), line: 0, record: i as u64 + 1, pointer, keyword, message,
+                        input: plan.name.clone(),
+                        line: 0,
+                        record: i as u64 + 1,
+                        pointer,
+                        keyword,
+                        message,
                     }));
                 }
             }
@@ -566,7 +656,17 @@ impl<'t, 'w> Run<'t, 'w> {
                 let name = self.t.plan.name.clone();
                 let batch = Batch {
                     bytes: Vec::new(),
-                    rejects: violations.into_iter().map(|(pointer, keyword, message)| Reject { input: name.clone(), line: 0, record: 1, pointer, keyword, message }).collect(),
+                    rejects: violations
+                        .into_iter()
+                        .map(|(pointer, keyword, message)| Reject {
+                            input: name.clone(),
+                            line: 0,
+                            record: 1,
+                            pointer,
+                            keyword,
+                            message,
+                        })
+                        .collect(),
                     counts: Counts { records_in: 0, out: 0, rejected: 1, filtered: 0 },
                     fatal: None,
                 };
@@ -582,7 +682,11 @@ impl<'t, 'w> Run<'t, 'w> {
                 target.cast(v);
             }
             if !target.is_valid(v) {
-                return Err(target.violations(v, MAX_VIOLATIONS).into_iter().map(|v| (v.pointer, v.keyword, v.message)).collect());
+                return Err(target
+                    .violations(v, MAX_VIOLATIONS)
+                    .into_iter()
+                    .map(|v| (v.pointer, v.keyword, v.message))
+                    .collect());
             }
         }
         Ok(())
@@ -604,7 +708,13 @@ impl<'t, 'w> Run<'t, 'w> {
         }
         self.records.flush()?;
         let c = &self.counts;
-        let summary = Summary { records_in: c.records_in, records_out: c.out, records_rejected: c.rejected, records_filtered: c.filtered, first_rejects: std::mem::take(&mut self.first_rejects) };
+        let summary = Summary {
+            records_in: c.records_in,
+            records_out: c.out,
+            records_rejected: c.rejected,
+            records_filtered: c.filtered,
+            first_rejects: std::mem::take(&mut self.first_rejects),
+        };
         let counts = serde_json::json!({
             "records_in": summary.records_in, "records_out": summary.records_out,
             "records_rejected": summary.records_rejected, "records_filtered": summary.records_filtered,
@@ -629,7 +739,9 @@ pub(crate) fn load_lookup(csv: Source<'_>, key: &str, limits: Limits) -> Result<
     let mut table = LookupTable::default();
     while let Some(rec) = reader.next_record()? {
         let Data::Row(row) = &rec.data else { continue };
-        let k = row.by_name(key).ok_or_else(|| EngineError::input(csv.name, Some(rec.line), None, format!("no key column `{key}`")))?;
+        let k = row
+            .by_name(key)
+            .ok_or_else(|| EngineError::input(csv.name, Some(rec.line), None, format!("no key column `{key}`")))?;
         table.rows.entry(k.trim().to_owned()).or_insert_with(|| row.to_json());
     }
     Ok(table)

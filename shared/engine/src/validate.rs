@@ -5,10 +5,10 @@ use std::hash::Hasher;
 
 use serde_json::{Map, Value};
 
+use crate::Source;
 use crate::direct::{Entry, Node, Scalar, Slots};
 use crate::error::EngineError;
-use crate::mapping::{cast_text, Cast};
-use crate::Source;
+use crate::mapping::{Cast, cast_text};
 
 /// Where the schema wants which scalar type, so mapped text ("10", "1.5") can be converted.
 #[derive(Debug, Default)]
@@ -53,8 +53,22 @@ pub enum ShapeCheck {
 /// Keywords an object node of the shape may have: anything else makes the shape check
 /// unavailable (records are then validated as values by the full validator).
 const OBJECT_KEYWORDS: [&str; 16] = [
-    "type", "properties", "required", "additionalProperties", "$schema", "$id", "$comment", "title", "description", "default",
-    "examples", "deprecated", "readOnly", "writeOnly", "$defs", "definitions",
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "$schema",
+    "$id",
+    "$comment",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "$defs",
+    "definitions",
 ];
 
 impl ShapeCheck {
@@ -75,7 +89,9 @@ impl ShapeCheck {
                             _ => false,
                         },
                     },
-                    (Node::Object(children), check @ ShapeCheck::Object { .. }) => check.is_valid(children, slots, scratch),
+                    (Node::Object(children), check @ ShapeCheck::Object { .. }) => {
+                        check.is_valid(children, slots, scratch)
+                    }
                     (Node::Object(_), _) => false,
                 })
             }
@@ -118,7 +134,10 @@ impl Clone for LeafCheck {
             exclusive_minimum: self.exclusive_minimum,
             exclusive_maximum: self.exclusive_maximum,
             one_of_values: self.one_of_values.clone(),
-            rest: self.rest_schema.as_ref().map(|schema| validator_options().build(schema).expect("this schema compiled before")),
+            rest: self
+                .rest_schema
+                .as_ref()
+                .map(|schema| validator_options().build(schema).expect("this schema compiled before")),
             rest_schema: self.rest_schema.clone(),
         }
     }
@@ -179,7 +198,8 @@ fn type_bits(v: &Value) -> Option<u8> {
 }
 
 /// Keywords that assert nothing.
-const ANNOTATIONS: [&str; 9] = ["$schema", "$comment", "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly"];
+const ANNOTATIONS: [&str; 9] =
+    ["$schema", "$comment", "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly"];
 
 impl LeafCheck {
     fn compile(schema: &Map<String, Value>, draft: Option<&Value>) -> Option<LeafCheck> {
@@ -242,7 +262,12 @@ impl LeafCheck {
             }
             Scalar::Num(n) => {
                 use std::cmp::Ordering::*;
-                let checks = [(self.minimum, &[Greater, Equal][..]), (self.maximum, &[Less, Equal]), (self.exclusive_minimum, &[Greater]), (self.exclusive_maximum, &[Less])];
+                let checks = [
+                    (self.minimum, &[Greater, Equal][..]),
+                    (self.maximum, &[Less, Equal]),
+                    (self.exclusive_minimum, &[Greater]),
+                    (self.exclusive_maximum, &[Less]),
+                ];
                 for (bound, allowed) in checks {
                     if let Some(b) = bound {
                         if !b.cmp(n).is_some_and(|o| allowed.contains(&o)) {
@@ -348,7 +373,9 @@ fn text_valid(validator: &jsonschema::Validator, s: &str, buffer: &mut String) -
 
 fn mentions_references(schema: &Value) -> bool {
     match schema {
-        Value::Object(m) => m.iter().any(|(k, v)| matches!(k.as_str(), "$ref" | "$dynamicRef" | "$recursiveRef") || mentions_references(v)),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| matches!(k.as_str(), "$ref" | "$dynamicRef" | "$recursiveRef") || mentions_references(v)),
         Value::Array(items) => items.iter().any(mentions_references),
         _ => false,
     }
@@ -551,7 +578,9 @@ impl Target {
         match schema {
             Value::Bool(true) => Some(ShapeCheck::Any),
             Value::Bool(false) => Some(ShapeCheck::Never),
-            Value::Object(leaf) => LeafCheck::compile(leaf, self.schema.get("$schema")).map(|l| ShapeCheck::Leaf(Box::new(l))),
+            Value::Object(leaf) => {
+                LeafCheck::compile(leaf, self.schema.get("$schema")).map(|l| ShapeCheck::Leaf(Box::new(l)))
+            }
             _ => None,
         }
     }

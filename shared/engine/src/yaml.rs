@@ -78,8 +78,8 @@ fn scalar(text: String, style: TScalarStyle) -> Value {
     if let Ok(i) = text.parse::<i64>() {
         return Value::Number(i.into());
     }
-    let looks_numeric = text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
-        && text.bytes().any(|b| b.is_ascii_digit());
+    let looks_numeric =
+        text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) && text.bytes().any(|b| b.is_ascii_digit());
     if looks_numeric {
         if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
             return Value::Number(n);
@@ -96,10 +96,8 @@ pub fn load(text: &str, limits: YamlLimits) -> Result<Document, YamlError> {
     let mut alias_nodes = 0usize;
     let mut root: Option<Value> = None;
     loop {
-        let (event, mark) = parser.next_token().map_err(|e| YamlError {
-            pos: Some(pos(e.marker())),
-            message: e.info().to_owned(),
-        })?;
+        let (event, mark) =
+            parser.next_token().map_err(|e| YamlError { pos: Some(pos(e.marker())), message: e.info().to_owned() })?;
         let here = pos(&mark);
         let err = |message: String| YamlError { pos: Some(here), message };
         // The pointer a value completed now would get in its parent.

@@ -1,9 +1,14 @@
 //! The contract the job worker depends on, end to end through the public API.
 
-use helix_engine::{check_context, check_schema, compile, EngineError, Source, Summary};
-use serde_json::{json, Value};
+use helix_engine::{EngineError, Source, Summary, check_context, check_schema, compile};
+use serde_json::{Value, json};
 
-fn run(context: Option<&str>, schema: Option<&str>, inputs: &[(&str, &str)], threads: usize) -> Result<(String, Value, Summary), EngineError> {
+fn run(
+    context: Option<&str>,
+    schema: Option<&str>,
+    inputs: &[(&str, &str)],
+    threads: usize,
+) -> Result<(String, Value, Summary), EngineError> {
     let mut t = compile(
         context.map(|text| Source { name: "c.yaml", text }),
         schema.map(|text| Source { name: "s.json", text }),
@@ -31,7 +36,13 @@ fn csv_passthrough_without_context() {
 
 #[test]
 fn json_and_ndjson_pass_through_validated() {
-    let (out, rej, s) = run(None, Some(SCHEMA), &[("a.json", r#"[{"id":"1","qty":2},{"id":"2","qty":-1}]"#), ("b.ndjson", "{\"id\":\"3\",\"qty\":\"4\"}\n")], 1).unwrap();
+    let (out, rej, s) = run(
+        None,
+        Some(SCHEMA),
+        &[("a.json", r#"[{"id":"1","qty":2},{"id":"2","qty":-1}]"#), ("b.ndjson", "{\"id\":\"3\",\"qty\":\"4\"}\n")],
+        1,
+    )
+    .unwrap();
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v, json!([{"id": "1", "qty": 2}, {"id": "3", "qty": 4}]));
     assert_eq!((s.records_in, s.records_out, s.records_rejected), (3, 2, 1));
@@ -62,12 +73,21 @@ fn context_maps_validates_and_rejects_with_lines() {
     for threads in [1, 2] {
         let (out, rej, s) = run(Some(CONTEXT), Some(SCHEMA), &[("orders.csv", INPUT)], threads).unwrap();
         let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert_eq!(lines, vec![json!({"id": "45", "qty": 1250, "customer": {"name": "Müller, Hans"}, "status": "open",
-            "date": "2024-03-01", "label": "order 45 (open)", "note": "two\r\nlines"})]);
+        assert_eq!(
+            lines,
+            vec![json!({"id": "45", "qty": 1250, "customer": {"name": "Müller, Hans"}, "status": "open",
+            "date": "2024-03-01", "label": "order 45 (open)", "note": "two\r\nlines"})]
+        );
         assert_eq!((s.records_in, s.records_out, s.records_rejected), (3, 1, 2));
         let r = &rej["rejects"];
-        assert_eq!((r[0]["line"].as_u64(), r[0]["pointer"].as_str(), r[0]["keyword"].as_str()), (Some(4), Some("/qty"), Some("minimum")));
-        assert_eq!((r[1]["line"].as_u64(), r[1]["pointer"].as_str(), r[1]["keyword"].as_str()), (Some(5), Some("/qty"), Some("mapping")));
+        assert_eq!(
+            (r[0]["line"].as_u64(), r[0]["pointer"].as_str(), r[0]["keyword"].as_str()),
+            (Some(4), Some("/qty"), Some("minimum"))
+        );
+        assert_eq!(
+            (r[1]["line"].as_u64(), r[1]["pointer"].as_str(), r[1]["keyword"].as_str()),
+            (Some(5), Some("/qty"), Some("mapping"))
+        );
     }
 }
 
@@ -117,7 +137,10 @@ fn split_csv_parses_like_one_thread() {
     }
     let headless = "1;2\n\"3\n\";4\n".repeat(700);
     let ctx = "input: { header: false }\nfields:\n  a: '{{ col1 }}'\n  b: '{{ col2 }}'\n";
-    assert_eq!(run(Some(ctx), None, &[("h.csv", &headless)], 1).unwrap().0, run(Some(ctx), None, &[("h.csv", &headless)], 3).unwrap().0);
+    assert_eq!(
+        run(Some(ctx), None, &[("h.csv", &headless)], 1).unwrap().0,
+        run(Some(ctx), None, &[("h.csv", &headless)], 3).unwrap().0
+    );
 
     let unterminated = format!("{input}5;1;\"open\r\n6;1;x\r\n");
     let one = run(Some(ctx), None, &[("a.csv", &unterminated)], 1).unwrap_err().to_string();
@@ -143,13 +166,15 @@ fn split_csv_parses_like_one_thread() {
 /// repeated texts, are judged by the right pattern every time.
 #[test]
 fn repeated_values_are_checked_against_their_own_field() {
-    let schema = r#"{"type":"object","properties":{"a":{"type":"string","pattern":"^x"},"b":{"type":"string","pattern":"^y"}}}"#;
+    let schema =
+        r#"{"type":"object","properties":{"a":{"type":"string","pattern":"^x"},"b":{"type":"string","pattern":"^y"}}}"#;
     let ctx = "fields:\n  a: '{{ A }}'\n  b: '{{ B }}'\n";
     let input = format!("A;B\n{}", "xa;ya\nya;xa\nxa;ya\nya;xa\n".repeat(300));
     for threads in [1, 2] {
         let (_, rej, s) = run(Some(ctx), Some(schema), &[("a.csv", &input)], threads).unwrap();
         assert_eq!((s.records_out, s.records_rejected), (600, 600));
-        let pointers: Vec<&str> = rej["rejects"].as_array().unwrap().iter().take(4).map(|r| r["pointer"].as_str().unwrap()).collect();
+        let pointers: Vec<&str> =
+            rej["rejects"].as_array().unwrap().iter().take(4).map(|r| r["pointer"].as_str().unwrap()).collect();
         assert_eq!(pointers, ["/a", "/b", "/a", "/b"]);
     }
 }
@@ -203,12 +228,16 @@ fields:
       material: "{{ MAT }}"
   count: "{{ items | length }}"
 "#;
-    let (out, _, s) = run(Some(ctx), None, &[("a.csv", "ORDER,CUST,POS,MAT\n1,C1,10,M1\n1,C1,20,M2\n2,C2,10,M3\n")], 2).unwrap();
+    let (out, _, s) =
+        run(Some(ctx), None, &[("a.csv", "ORDER,CUST,POS,MAT\n1,C1,10,M1\n1,C1,20,M2\n2,C2,10,M3\n")], 2).unwrap();
     let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v, json!([
-        {"order": "1", "customer": "C1", "lines": [{"pos": 10, "material": "M1"}, {"pos": 20, "material": "M2"}], "count": 2},
-        {"order": "2", "customer": "C2", "lines": [{"pos": 10, "material": "M3"}], "count": 1},
-    ]));
+    assert_eq!(
+        v,
+        json!([
+            {"order": "1", "customer": "C1", "lines": [{"pos": 10, "material": "M1"}, {"pos": 20, "material": "M2"}], "count": 2},
+            {"order": "2", "customer": "C2", "lines": [{"pos": 10, "material": "M3"}], "count": 1},
+        ])
+    );
     assert_eq!((s.records_in, s.records_out), (3, 2));
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use helix_engine::formats::InputOptions;
 use serde_json::Value;
 
-use crate::{schema, Report, SuggestError};
+use crate::{Report, SuggestError, schema};
 
 /// A proposal added to a context: `field` is filled from the source column `source`.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,11 +22,13 @@ pub struct Proposal {
 /// without one passes records through or renders a whole-document template: there is no
 /// mapping to complete.
 pub fn parse_context(name: &str, text: &str) -> Result<Value, SuggestError> {
-    let not_a_mapping = || SuggestError::Context(format!("{name} has no `fields:` mapping for auto_map to add the unmapped fields to"));
+    let not_a_mapping =
+        || SuggestError::Context(format!("{name} has no `fields:` mapping for auto_map to add the unmapped fields to"));
     if name.ends_with(".j2") {
         return Err(not_a_mapping());
     }
-    let context = helix_engine::load_yaml(helix_engine::Source { name, text }).map_err(|e| SuggestError::Context(e.to_string()))?;
+    let context = helix_engine::load_yaml(helix_engine::Source { name, text })
+        .map_err(|e| SuggestError::Context(e.to_string()))?;
     if context.get("template").is_some() || !context.get("fields").is_some_and(Value::is_object) {
         return Err(not_a_mapping());
     }
@@ -37,7 +39,11 @@ pub fn parse_context(name: &str, text: &str) -> Result<Value, SuggestError> {
 /// key of the context's `fields:` maps, in schema order. A key maps the field at its path and
 /// every field below it (`customer` maps `customer.id`).
 pub fn unmapped_required(context: &Value, schema: &Value) -> Result<Vec<String>, SuggestError> {
-    let mapped: Vec<&str> = context.get("fields").and_then(Value::as_object).map(|f| f.keys().map(String::as_str).collect()).unwrap_or_default();
+    let mapped: Vec<&str> = context
+        .get("fields")
+        .and_then(Value::as_object)
+        .map(|f| f.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     let (fields, _) = schema::target_fields(schema)?;
     Ok(fields
         .into_iter()
@@ -91,7 +97,12 @@ pub fn proposals(report: &Report) -> Vec<Proposal> {
         .fields
         .iter()
         .filter_map(|f| {
-            Some(Proposal { field: f.target.clone(), source: f.source.clone()?, score: f.confidence?, expression: f.expression.clone()? })
+            Some(Proposal {
+                field: f.target.clone(),
+                source: f.source.clone()?,
+                score: f.confidence?,
+                expression: f.expression.clone()?,
+            })
         })
         .collect()
 }
@@ -107,8 +118,10 @@ pub fn merge(context: &Value, proposals: &[Proposal]) -> Result<String, SuggestE
     for p in proposals {
         fields.insert(p.field.clone(), Value::String(p.expression.clone()));
     }
-    let yaml = serde_yaml::to_string(&merged).map_err(|e| SuggestError::Context(format!("the merged context cannot be written: {e}")))?;
-    let mut text = String::from("# The submitted context plus the fields auto_map proposed (review them before reuse):\n");
+    let yaml = serde_yaml::to_string(&merged)
+        .map_err(|e| SuggestError::Context(format!("the merged context cannot be written: {e}")))?;
+    let mut text =
+        String::from("# The submitted context plus the fields auto_map proposed (review them before reuse):\n");
     for p in proposals {
         text.push_str(&format!("#   {}: {:.2} from {}\n", p.field, p.score, p.source.replace(['\n', '\r'], " ")));
     }
@@ -122,7 +135,7 @@ mod tests {
 
     use super::*;
     use crate::testing::BagOfWords;
-    use crate::{suggest_fields, FieldRequest, SuggestOptions};
+    use crate::{FieldRequest, SuggestOptions, suggest_fields};
 
     const ORDERS: &str = "ORDER_NO;CUST_NO;ERDAT\nA-1;4711;20240301\nA-2;4712;20240302\n";
 
@@ -167,8 +180,17 @@ mod tests {
         let schema = json!({"type": "object", "required": ["customer_number"], "properties": {"customer_number": {"type": "string", "title": "Order number of the customer"}}});
         let context = parse_context("c.yaml", "fields:\n  order_id: \"{{ ORDER_NO }}\"\n").unwrap();
         let missing = unmapped_required(&context, &schema).unwrap();
-        let request = FieldRequest { paths: &missing, taken: &read_variables(&context), input: &InputOptions::default() };
-        let suggestion = suggest_fields("o.csv", orders.as_bytes(), &schema, &request, Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        let request =
+            FieldRequest { paths: &missing, taken: &read_variables(&context), input: &InputOptions::default() };
+        let suggestion = suggest_fields(
+            "o.csv",
+            orders.as_bytes(),
+            &schema,
+            &request,
+            Some(&BagOfWords),
+            &SuggestOptions::default(),
+        )
+        .unwrap();
         assert!(proposals(&suggestion.report).iter().all(|p| p.source != "ORDER_NO"), "{:?}", suggestion.report.fields);
     }
 
@@ -185,15 +207,32 @@ mod tests {
         let missing = unmapped_required(&context, &schema).unwrap();
         let (taken, input) = (read_variables(&context), input_options(&context).unwrap());
         let request = FieldRequest { paths: &missing, taken: &taken, input: &input };
-        let suggestion = suggest_fields("orders.txt", content.as_bytes(), &schema, &request, Some(&BagOfWords), &SuggestOptions::default()).unwrap();
-        let found: Vec<(String, String)> = proposals(&suggestion.report).into_iter().map(|p| (p.field, p.source)).collect();
-        assert_eq!(found, [("creation_date".to_owned(), "ERDAT".to_owned()), ("customer.number".to_owned(), "CUST_NO".to_owned())]);
+        let suggestion = suggest_fields(
+            "orders.txt",
+            content.as_bytes(),
+            &schema,
+            &request,
+            Some(&BagOfWords),
+            &SuggestOptions::default(),
+        )
+        .unwrap();
+        let found: Vec<(String, String)> =
+            proposals(&suggestion.report).into_iter().map(|p| (p.field, p.source)).collect();
+        assert_eq!(
+            found,
+            [("creation_date".to_owned(), "ERDAT".to_owned()), ("customer.number".to_owned(), "CUST_NO".to_owned())]
+        );
         assert!(matches!(input_options(&json!({"input": {"colour": "red"}})), Err(SuggestError::Context(_))));
     }
 
     #[test]
     fn only_contexts_with_a_fields_mapping_take_proposals() {
-        for (name, text) in [("c.yaml", "input: {format: csv}\n"), ("c.yaml", "template: \"[]\"\n"), ("c.yaml.j2", "[]"), ("c.yaml", "fields: [a]\n")] {
+        for (name, text) in [
+            ("c.yaml", "input: {format: csv}\n"),
+            ("c.yaml", "template: \"[]\"\n"),
+            ("c.yaml.j2", "[]"),
+            ("c.yaml", "fields: [a]\n"),
+        ] {
             assert!(matches!(parse_context(name, text), Err(SuggestError::Context(_))), "{name}: {text}");
         }
         assert!(matches!(parse_context("c.yaml", "fields: {a: \"{{ x }\"\n"), Err(SuggestError::Context(_))));
@@ -206,7 +245,15 @@ mod tests {
         let missing = unmapped_required(&context, &schema).unwrap();
         let (taken, input) = (read_variables(&context), input_options(&context).unwrap());
         let request = FieldRequest { paths: &missing, taken: &taken, input: &input };
-        let suggestion = suggest_fields("orders.csv", ORDERS.as_bytes(), &schema, &request, Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        let suggestion = suggest_fields(
+            "orders.csv",
+            ORDERS.as_bytes(),
+            &schema,
+            &request,
+            Some(&BagOfWords),
+            &SuggestOptions::default(),
+        )
+        .unwrap();
         let targets: Vec<&str> = suggestion.report.fields.iter().map(|f| f.target.as_str()).collect();
         assert_eq!(targets, ["creation_date", "customer.number"]);
         let proposals = proposals(&suggestion.report);
@@ -226,6 +273,9 @@ mod tests {
         run.feed("orders.csv", &mut ORDERS.as_bytes()).unwrap();
         run.finish().unwrap();
         let records: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(records[0], json!({"order_id": "A-1", "creation_date": "2024-03-01", "customer": {"number": "4711"}}));
+        assert_eq!(
+            records[0],
+            json!({"order_id": "A-1", "creation_date": "2024-03-01", "customer": {"number": "4711"}})
+        );
     }
 }

@@ -3,11 +3,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::Suggestion;
 use crate::matcher::{Candidate, FieldMatch, MatchOptions, Signals};
 use crate::profile::{self, ValueKind};
 use crate::sample::Column;
 use crate::schema::TargetField;
-use crate::Suggestion;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -64,7 +64,8 @@ pub(crate) fn identity(columns: &[Column]) -> Vec<FieldMatch> {
 
 /// The template value of a field: the column read and converted to what the field wants.
 fn value_expression(column: &Column, field: &TargetField) -> String {
-    let conversion = if column.textual() { profile::conversion(&column.profile, &column.values, field) } else { String::new() };
+    let conversion =
+        if column.textual() { profile::conversion(&column.profile, &column.values, field) } else { String::new() };
     format!("{{{{ {}{conversion} }}}}", column.expression)
 }
 
@@ -135,14 +136,19 @@ pub(crate) fn build(
                     comment(&column.name),
                     comment(chosen.map_or("", |k| k.evidence.as_str()))
                 ));
-                let optional_with_gaps = !field.required && column.profile.empty > 0 && column.profile.kind != ValueKind::Empty;
+                let optional_with_gaps =
+                    !field.required && column.profile.empty > 0 && column.profile.kind != ValueKind::Empty;
                 if optional_with_gaps {
                     let when = if column.textual() {
                         format!("{} | default('') | trim != ''", column.expression)
                     } else {
                         format!("{0} is defined and {0} is not none", column.expression)
                     };
-                    yaml.push_str(&format!("  {key}: {{ value: {}, when: {} }}\n", yaml_string(&value), yaml_string(&when)));
+                    yaml.push_str(&format!(
+                        "  {key}: {{ value: {}, when: {} }}\n",
+                        yaml_string(&value),
+                        yaml_string(&when)
+                    ));
                 } else {
                     yaml.push_str(&format!("  {key}: {}\n", yaml_string(&value)));
                 }
@@ -157,7 +163,9 @@ pub(crate) fn build(
                         Some(other) if b.score >= options.threshold => {
                             format!("best candidate {} ({:.2}) fits {other} better", b.source, b.score)
                         }
-                        _ => format!("best candidate {} scored {:.2}, below {:.2}", b.source, b.score, options.threshold),
+                        _ => {
+                            format!("best candidate {} scored {:.2}, below {:.2}", b.source, b.score, options.threshold)
+                        }
                     },
                 );
                 let required = if field.required { ", required" } else { "" };
@@ -168,7 +176,10 @@ pub(crate) fn build(
         reports.push(report);
     }
     for path in &skipped_fields {
-        yaml.push_str(&format!("  # {} is a list: not proposed; map it with `each:` (docs/context-reference.md)\n", comment(path)));
+        yaml.push_str(&format!(
+            "  # {} is a list: not proposed; map it with `each:` (docs/context-reference.md)\n",
+            comment(path)
+        ));
     }
     let unused_columns = columns.iter().zip(&used).filter(|(_, u)| !**u).map(|(c, _)| c.name.clone()).collect();
     let report = Report {
@@ -191,7 +202,7 @@ mod tests {
     use serde_json::json;
 
     use crate::testing::BagOfWords;
-    use crate::{suggest, SuggestOptions};
+    use crate::{SuggestOptions, suggest};
 
     const ORDERS: &str = "KUNNR;ERDAT;NETWR;WAERS;Bemerkung\n\
         4711;20240301;1.234,50;EUR;eilig\n\
@@ -226,9 +237,18 @@ mod tests {
                 "lines": {"type": "array"}
             }
         });
-        let s = suggest("orders.csv", ORDERS.as_bytes(), Some(&schema), Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        let s = suggest("orders.csv", ORDERS.as_bytes(), Some(&schema), Some(&BagOfWords), &SuggestOptions::default())
+            .unwrap();
         let mapped: Vec<_> = s.report.fields.iter().map(|f| (f.target.as_str(), f.source.as_deref())).collect();
-        assert_eq!(mapped[..4], [("customer_number", Some("KUNNR")), ("creation_date", Some("ERDAT")), ("net_amount", Some("NETWR")), ("currency", Some("WAERS"))]);
+        assert_eq!(
+            mapped[..4],
+            [
+                ("customer_number", Some("KUNNR")),
+                ("creation_date", Some("ERDAT")),
+                ("net_amount", Some("NETWR")),
+                ("currency", Some("WAERS"))
+            ]
+        );
         assert_eq!(s.report.skipped_fields, ["lines"]);
         let (records, rejects) = run(&s.context_yaml, Some(&schema));
         assert_eq!(rejects["summary"]["records_rejected"], 0, "{rejects}\n{}", s.context_yaml);

@@ -43,9 +43,7 @@ pub fn model_dir() -> Result<PathBuf, SuggestError> {
 
 fn venv_model(venv: &Path) -> Option<PathBuf> {
     let lib = std::fs::read_dir(venv.join("lib")).ok()?;
-    lib.flatten()
-        .map(|python| python.path().join(VENV_MODEL))
-        .find(|dir| dir.join("model.safetensors").is_file())
+    lib.flatten().map(|python| python.path().join(VENV_MODEL)).find(|dir| dir.join("model.safetensors").is_file())
 }
 
 /// Texts per forward pass: big enough to keep the matrix units busy, padded per batch.
@@ -66,18 +64,21 @@ impl MiniLm {
     pub fn load(dir: &Path) -> Result<Self, SuggestError> {
         let device = device()?;
         let read = |name: &str| {
-            std::fs::read_to_string(dir.join(name)).map_err(|e| SuggestError::Model(format!("{}: {e}", dir.join(name).display())))
+            std::fs::read_to_string(dir.join(name))
+                .map_err(|e| SuggestError::Model(format!("{}: {e}", dir.join(name).display())))
         };
         let config: Config = serde_json::from_str(&read("config.json")?).map_err(model_error)?;
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(model_error)?;
         // The packaged tokenizer pads everything to 128 tokens; pad each batch to its longest text.
-        tokenizer.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..PaddingParams::default() }));
+        tokenizer
+            .with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..PaddingParams::default() }));
         tokenizer
             .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..TruncationParams::default() }))
             .map_err(model_error)?;
         let weights = dir.join("model.safetensors");
         // SAFETY: the weights file is not modified while it is mapped (it is part of the install).
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device) }.map_err(model_error)?;
+        let vb =
+            unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device) }.map_err(model_error)?;
         let model = BertModel::load(vb, &config).map_err(model_error)?;
         Ok(Self { model, tokenizer, device })
     }
@@ -90,7 +91,11 @@ impl MiniLm {
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, SuggestError> {
         let encodings = self.tokenizer.encode_batch(texts.to_vec(), true).map_err(model_error)?;
         let rows = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Result<Tensor, SuggestError> {
-            let rows = encodings.iter().map(|e| Tensor::new(f(e), &self.device)).collect::<Result<Vec<_>, _>>().map_err(model_error)?;
+            let rows = encodings
+                .iter()
+                .map(|e| Tensor::new(f(e), &self.device))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(model_error)?;
             Tensor::stack(&rows, 0).map_err(model_error)
         };
         let ids = rows(&|e| e.get_ids())?;

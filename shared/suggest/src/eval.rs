@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::embed::Embedder;
 use crate::matcher::{self, MatchOptions};
-use crate::{sample, schema, SuggestError};
+use crate::{SuggestError, sample, schema};
 
 pub struct Case {
     pub name: String,
@@ -31,7 +31,8 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> SuggestError + '_ {
 }
 
 pub fn load_cases(dir: &Path) -> Result<Vec<Case>, SuggestError> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir).map_err(io(dir))?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(dir).map_err(io(dir))?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
     dirs.iter()
         .map(|case| {
@@ -122,7 +123,10 @@ pub fn evaluate(case: &Case, embedder: Option<&dyn Embedder>, options: MatchOpti
         match label {
             Some(source) => {
                 if !columns.iter().any(|c| &c.name == source) {
-                    return Err(SuggestError::Content(format!("{}: label {source} is not a column of the input", case.name)));
+                    return Err(SuggestError::Content(format!(
+                        "{}: label {source} is not a column of the input",
+                        case.name
+                    )));
                 }
                 m.labelled += 1;
                 let rank = matrix.ranked(f).iter().position(|c| &c.source == source).map_or(usize::MAX, |p| p + 1);

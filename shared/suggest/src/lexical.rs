@@ -352,10 +352,8 @@ pub fn tokens(name: &str) -> Vec<String> {
         let mut start = 0;
         for i in 1..chars.len() {
             let camel = chars[i].is_uppercase() && chars[i - 1].is_lowercase();
-            let acronym_end = chars[i].is_lowercase()
-                && chars[i - 1].is_uppercase()
-                && i >= 2
-                && chars[i - 2].is_uppercase();
+            let acronym_end =
+                chars[i].is_lowercase() && chars[i - 1].is_uppercase() && i >= 2 && chars[i - 2].is_uppercase();
             if camel {
                 words.push(chars[start..i].iter().collect::<String>());
                 start = i;
@@ -368,7 +366,11 @@ pub fn tokens(name: &str) -> Vec<String> {
             words.push(chars[start..].iter().collect::<String>());
         }
     }
-    words.into_iter().map(|w| fold(&w)).flat_map(|w| w.split_whitespace().map(str::to_owned).collect::<Vec<_>>()).collect()
+    words
+        .into_iter()
+        .map(|w| fold(&w))
+        .flat_map(|w| w.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .collect()
 }
 
 /// A name as English words: tokens, each expanded through the abbreviation table, compounds
@@ -400,9 +402,15 @@ pub fn phrase(name: &str) -> String {
 fn split_compound(token: &str) -> Option<Vec<String>> {
     static KNOWN: OnceLock<HashSet<String>> = OnceLock::new();
     let known = KNOWN.get_or_init(|| {
-        let mut set: HashSet<String> = EXPANSIONS.iter().filter(|(k, v)| k.len() >= 3 && !v.is_empty()).map(|(k, _)| k.to_string()).collect();
-        set.extend(EXPANSIONS.iter().flat_map(|(_, v)| v.split_whitespace()).filter(|w| w.len() >= 3).map(str::to_owned));
-        set.extend(["name", "code", "date", "number", "status", "type", "text", "email", "order", "line", "total"].map(String::from));
+        let mut set: HashSet<String> =
+            EXPANSIONS.iter().filter(|(k, v)| k.len() >= 3 && !v.is_empty()).map(|(k, _)| k.to_string()).collect();
+        set.extend(
+            EXPANSIONS.iter().flat_map(|(_, v)| v.split_whitespace()).filter(|w| w.len() >= 3).map(str::to_owned),
+        );
+        set.extend(
+            ["name", "code", "date", "number", "status", "type", "text", "email", "order", "line", "total"]
+                .map(String::from),
+        );
         set
     });
     let chars: Vec<char> = token.chars().collect();
@@ -470,8 +478,10 @@ fn dice(a: &[String], b: &[String]) -> f32 {
 }
 
 fn trigrams(s: &str) -> Vec<[char; 3]> {
-    let chars: Vec<char> =
-        std::iter::once(' ').chain(fold(s).chars().filter(|c| c.is_alphanumeric() || *c == ' ')).chain(std::iter::once(' ')).collect();
+    let chars: Vec<char> = std::iter::once(' ')
+        .chain(fold(s).chars().filter(|c| c.is_alphanumeric() || *c == ' '))
+        .chain(std::iter::once(' '))
+        .collect();
     let mut grams: Vec<[char; 3]> = chars.windows(3).map(|w| [w[0], w[1], w[2]]).collect();
     grams.sort_unstable();
     grams.dedup();

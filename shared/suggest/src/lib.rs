@@ -28,7 +28,7 @@ pub mod schema;
 mod testing;
 
 pub use draft::{FieldReport, Report};
-pub use embed::{model_dir, Embedder, LazyMiniLm, MiniLm, MODEL_DIR_VAR};
+pub use embed::{Embedder, LazyMiniLm, MODEL_DIR_VAR, MiniLm, model_dir};
 pub use matcher::{MatchOptions, Signals};
 
 use std::collections::BTreeSet;
@@ -93,7 +93,16 @@ pub fn suggest(
             let inferred = schema::infer(&columns);
             let (fields, _) = schema::target_fields(&inferred)?;
             let matches = draft::identity(&columns);
-            Ok(draft::build(content_name, records_sampled, &columns, &fields, &matches, Vec::new(), options.matching, Some(inferred)))
+            Ok(draft::build(
+                content_name,
+                records_sampled,
+                &columns,
+                &fields,
+                &matches,
+                Vec::new(),
+                options.matching,
+                Some(inferred),
+            ))
         }
     }
 }
@@ -147,5 +156,6 @@ fn suggest_for(
 
 /// Parses a target schema document (JSON text).
 pub fn parse_schema(name: &str, text: &str) -> Result<Value, SuggestError> {
-    serde_json::from_str(text).map_err(|e| SuggestError::Schema(format!("{name} line {}, column {}: {e}", e.line(), e.column())))
+    serde_json::from_str(text)
+        .map_err(|e| SuggestError::Schema(format!("{name} line {}, column {}: {e}", e.line(), e.column())))
 }

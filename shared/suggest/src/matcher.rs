@@ -1,16 +1,16 @@
 //! Scores every (target field, source column) pair from three signals, then assigns columns to
 //! fields one-to-one (Hungarian algorithm), leaving a field unmapped when nothing is confident.
 
-use pathfinding::prelude::{kuhn_munkres, Matrix};
+use pathfinding::prelude::{Matrix, kuhn_munkres};
 use regex::Regex;
 use serde::Serialize;
 
-use crate::embed::{cosine, Embedder};
+use crate::SuggestError;
+use crate::embed::{Embedder, cosine};
 use crate::lexical::{self, Name};
 use crate::profile;
 use crate::sample::Column;
 use crate::schema::TargetField;
-use crate::SuggestError;
 
 /// Which signals score a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,7 +78,12 @@ fn rescale(cosine: f32) -> f32 {
     ((cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR)).clamp(0.0, 1.0)
 }
 
-pub fn score(columns: &[Column], fields: &[TargetField], embedder: Option<&dyn Embedder>, signals: Signals) -> Result<ScoreMatrix, SuggestError> {
+pub fn score(
+    columns: &[Column],
+    fields: &[TargetField],
+    embedder: Option<&dyn Embedder>,
+    signals: Signals,
+) -> Result<ScoreMatrix, SuggestError> {
     if signals == Signals::NameOnly {
         let scores = fields
             .iter()
@@ -88,7 +93,15 @@ pub fn score(columns: &[Column], fields: &[TargetField], embedder: Option<&dyn E
                     .enumerate()
                     .map(|(c, column)| {
                         let s = lexical::raw_name_similarity(&column.name, f.name());
-                        Candidate { source: column.name.clone(), score: s, embedding: None, lexical: s, profile: 0.0, evidence: "name spelling".into(), column: c }
+                        Candidate {
+                            source: column.name.clone(),
+                            score: s,
+                            embedding: None,
+                            lexical: s,
+                            profile: 0.0,
+                            evidence: "name spelling".into(),
+                            column: c,
+                        }
                     })
                     .collect()
             })
@@ -128,8 +141,17 @@ pub fn score(columns: &[Column], fields: &[TargetField], embedder: Option<&dyn E
                     Some(e) => EMBEDDING_WEIGHT * e + LEXICAL_WEIGHT * lex + PROFILE_WEIGHT * fit,
                     None => (EMBEDDING_WEIGHT + LEXICAL_WEIGHT) * lex + PROFILE_WEIGHT * fit,
                 };
-                let evidence = format!("name \"{}\" ~ \"{}\"; values: {why}", column_names[c].1, lexical::phrase(field.name()));
-                Candidate { source: column.name.clone(), score, embedding, lexical: lex, profile: fit, evidence, column: c }
+                let evidence =
+                    format!("name \"{}\" ~ \"{}\"; values: {why}", column_names[c].1, lexical::phrase(field.name()));
+                Candidate {
+                    source: column.name.clone(),
+                    score,
+                    embedding,
+                    lexical: lex,
+                    profile: fit,
+                    evidence,
+                    column: c,
+                }
             })
             .collect();
         scores.push(row);
@@ -201,7 +223,8 @@ mod tests {
         ];
         let mut date = field("created_date", "string");
         date.format = Some("date".into());
-        let fields = vec![field("customer_number", "string"), date, field("quantity", "integer"), field("shoe_size", "integer")];
+        let fields =
+            vec![field("customer_number", "string"), date, field("quantity", "integer"), field("shoe_size", "integer")];
         let matrix = score(&columns, &fields, Some(&BagOfWords), Signals::Combined).unwrap();
         let chosen: Vec<_> = matrix.assign(0.45).iter().map(|m| m.chosen).collect();
         assert_eq!(chosen, [Some(0), Some(1), Some(2), None]);

@@ -16,12 +16,21 @@ pub enum ValueKind {
     /// No non-empty value in the sample.
     Empty,
     Boolean,
-    Integer { leading_zeros: bool },
+    Integer {
+        leading_zeros: bool,
+    },
     /// Decimal numbers in a locale the engine's `decimal()` reads (`en`, `de`).
-    Decimal { locale: &'static str, grouped: bool },
+    Decimal {
+        locale: &'static str,
+        grouped: bool,
+    },
     /// Dates in an engine `date()` pattern (`YYYY-MM-DD`, `DD.MM.YYYY`, `YYYYMMDD`, …).
-    Date { pattern: &'static str },
-    DateTime { pattern: &'static str },
+    Date {
+        pattern: &'static str,
+    },
+    DateTime {
+        pattern: &'static str,
+    },
     Email,
     Text,
 }
@@ -41,7 +50,8 @@ fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("static pattern"))
 }
 
-const BOOLEAN_WORDS: &[&str] = &["true", "false", "yes", "no", "y", "n", "x", "ja", "nein", "oui", "non", "si", "t", "f"];
+const BOOLEAN_WORDS: &[&str] =
+    &["true", "false", "yes", "no", "y", "n", "x", "ja", "nein", "oui", "non", "si", "t", "f"];
 
 /// Date patterns the engine's `date()` reads, with the regex that recognises them, most specific first.
 fn date_patterns() -> &'static [(Regex, &'static str, bool)] {
@@ -124,7 +134,13 @@ fn classify(values: &[&str]) -> ValueKind {
         if all(regex) {
             let pattern = match *pattern {
                 // Day first when some first part cannot be a month.
-                "M/D/YYYY" if values.iter().any(|v| v.split('/').next().and_then(|d| d.parse::<u32>().ok()).is_some_and(|d| d > 12)) => "D/M/YYYY",
+                "M/D/YYYY"
+                    if values
+                        .iter()
+                        .any(|v| v.split('/').next().and_then(|d| d.parse::<u32>().ok()).is_some_and(|d| d > 12)) =>
+                {
+                    "D/M/YYYY"
+                }
                 p => p,
             };
             return if *time { ValueKind::DateTime { pattern } } else { ValueKind::Date { pattern } };
@@ -147,7 +163,10 @@ fn classify(values: &[&str]) -> ValueKind {
     }
     let fr = re(&DECIMAL_FR, "^[+-]?\\d{1,3}([ \u{a0}\u{202f}]\\d{3})*(,\\d+)?$");
     if all(fr) && values.iter().any(|v| v.contains(',') || v.contains([' ', '\u{a0}', '\u{202f}'])) {
-        return ValueKind::Decimal { locale: "fr", grouped: values.iter().any(|v| v.contains([' ', '\u{a0}', '\u{202f}'])) };
+        return ValueKind::Decimal {
+            locale: "fr",
+            grouped: values.iter().any(|v| v.contains([' ', '\u{a0}', '\u{202f}'])),
+        };
     }
     if all(re(&EMAIL, r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")) {
         return ValueKind::Email;
@@ -156,7 +175,12 @@ fn classify(values: &[&str]) -> ValueKind {
 }
 
 /// How well a column's values fit a target field's schema (0..1), and why.
-pub fn compatibility(profile: &Profile, values: &[String], field: &TargetField, pattern: Option<&Regex>) -> (f32, String) {
+pub fn compatibility(
+    profile: &Profile,
+    values: &[String],
+    field: &TargetField,
+    pattern: Option<&Regex>,
+) -> (f32, String) {
     use ValueKind::*;
     let kind = &profile.kind;
     let has = |t: &str| field.types.iter().any(|x| x == t);
@@ -244,10 +268,16 @@ pub fn conversion(profile: &Profile, values: &[String], field: &TargetField) -> 
     let has = |t: &str| field.types.iter().any(|x| x == t);
     let format = field.format.as_deref().unwrap_or("");
     match &profile.kind {
-        ValueKind::Decimal { locale, .. } if *locale != "en" && (has("number") || has("integer")) => format!(" | trim | decimal('{locale}')"),
+        ValueKind::Decimal { locale, .. } if *locale != "en" && (has("number") || has("integer")) => {
+            format!(" | trim | decimal('{locale}')")
+        }
         ValueKind::Decimal { grouped: true, .. } if has("number") || has("integer") => " | trim | decimal('en')".into(),
-        ValueKind::Date { pattern } if format == "date" && *pattern != "YYYY-MM-DD" => format!(" | trim | date('{pattern}')"),
-        ValueKind::DateTime { pattern } if format == "date-time" && !pattern.contains('T') => format!(" | trim | date('{pattern}')"),
+        ValueKind::Date { pattern } if format == "date" && *pattern != "YYYY-MM-DD" => {
+            format!(" | trim | date('{pattern}')")
+        }
+        ValueKind::DateTime { pattern } if format == "date-time" && !pattern.contains('T') => {
+            format!(" | trim | date('{pattern}')")
+        }
         _ => match &field.enum_values {
             Some(allowed) if !values.iter().all(|v| v.trim().is_empty() || allowed.iter().any(|a| a == v.trim())) => {
                 if allowed.iter().all(|a| a.chars().all(|c| !c.is_uppercase())) {

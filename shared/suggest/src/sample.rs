@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use helix_engine::formats::{self, InputOptions, Limits};
 
-use crate::profile::Profile;
 use crate::SuggestError;
+use crate::profile::Profile;
 
 /// Records read for a suggestion: enough to see the values' shape, few enough to stay quick.
 pub const DEFAULT_SAMPLE_RECORDS: usize = 200;
@@ -64,7 +64,12 @@ pub fn read(name: &str, content: &[u8], max_records: usize) -> Result<Vec<Column
 
 /// Like [`read`], with a context's `input:` options (format, delimiter, encoding, fixed-width
 /// fields, IDoc segments) instead of detection alone.
-pub fn read_as(name: &str, content: &[u8], options: &InputOptions, max_records: usize) -> Result<Vec<Column>, SuggestError> {
+pub fn read_as(
+    name: &str,
+    content: &[u8],
+    options: &InputOptions,
+    max_records: usize,
+) -> Result<Vec<Column>, SuggestError> {
     let mut input = content;
     let mut reader = formats::open(name, &mut input, options, Limits::default())
         .map_err(|e| SuggestError::Content(e.to_string()))?;
@@ -118,7 +123,13 @@ pub fn columns(records: &[Value]) -> Vec<Column> {
 
 const MAX_FLATTEN_DEPTH: usize = 6;
 
-fn flatten(path: String, expression: String, value: &Value, depth: usize, out: &mut Vec<(String, String, String, bool)>) {
+fn flatten(
+    path: String,
+    expression: String,
+    value: &Value,
+    depth: usize,
+    out: &mut Vec<(String, String, String, bool)>,
+) {
     match value {
         Value::Object(map) if depth < MAX_FLATTEN_DEPTH => {
             for (k, v) in map {
@@ -138,8 +149,8 @@ fn flatten(path: String, expression: String, value: &Value, depth: usize, out: &
 }
 
 const KEYWORDS: &[&str] = &[
-    "true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else", "for", "record", "meta",
-    "loop", "self", "parent", "items",
+    "true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else", "for", "record",
+    "meta", "loop", "self", "parent", "items",
 ];
 
 fn is_identifier(name: &str) -> bool {
@@ -180,7 +191,8 @@ mod tests {
             serde_json::json!({"id": 2, "customer": {"name": "B"}, "lines": []}),
         ];
         let columns = columns(&records);
-        let names: Vec<_> = columns.iter().map(|c| (c.name.as_str(), c.expression.as_str(), c.values.clone())).collect();
+        let names: Vec<_> =
+            columns.iter().map(|c| (c.name.as_str(), c.expression.as_str(), c.values.clone())).collect();
         assert_eq!(names[0], ("id", "id", vec!["1".to_owned(), "2".to_owned()]));
         assert_eq!(names[2], ("customer.e-mail", "customer['e-mail']", vec!["a@x.de".to_owned(), String::new()]));
         assert_eq!(names[3], ("lines[0].qty", "lines[0].qty", vec!["2".to_owned(), String::new()]));

@@ -1,12 +1,12 @@
 //! Target fields read from a JSON Schema, and a schema inferred from a sample when none is given.
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
+use crate::SuggestError;
 use crate::lexical;
 use crate::profile::ValueKind;
 use crate::sample::Column;
-use crate::SuggestError;
 
 /// One scalar field of the target schema; nested objects give dotted paths (`customer.name`),
 /// which is how a context names them.
@@ -88,7 +88,10 @@ fn resolve<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
         }
         // `anyOf: [{$ref}, {type: null}]`, the usual nullable reference.
     }
-    if let Some(first) = ["anyOf", "oneOf", "allOf"].iter().find_map(|k| node.get(*k)?.as_array()?.iter().find(|s| s.get("type") != Some(&json!("null")))) {
+    if let Some(first) = ["anyOf", "oneOf", "allOf"]
+        .iter()
+        .find_map(|k| node.get(*k)?.as_array()?.iter().find(|s| s.get("type") != Some(&json!("null"))))
+    {
         if node.get("properties").is_none() && node.get("type").is_none() {
             return resolve(root, first);
         }
@@ -106,10 +109,21 @@ fn types_of(node: &Value) -> Vec<String> {
     }
 }
 
-fn collect(root: &Value, node: &Value, prefix: &str, required: bool, depth: usize, out: &mut Vec<TargetField>, skipped: &mut Vec<String>) {
+fn collect(
+    root: &Value,
+    node: &Value,
+    prefix: &str,
+    required: bool,
+    depth: usize,
+    out: &mut Vec<TargetField>,
+    skipped: &mut Vec<String>,
+) {
     let Some(properties) = node.get("properties").and_then(Value::as_object) else { return };
-    let required_names: Vec<&str> =
-        node.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let required_names: Vec<&str> = node
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     for (name, raw) in properties {
         let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
         let schema = resolve(root, raw);
@@ -133,7 +147,11 @@ fn collect(root: &Value, node: &Value, prefix: &str, required: bool, depth: usiz
             types,
             format: text("format"),
             enum_values: schema.get("enum").and_then(Value::as_array).map(|values| {
-                values.iter().filter(|v| !v.is_null()).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect()
+                values
+                    .iter()
+                    .filter(|v| !v.is_null())
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect()
             }),
             pattern: text("pattern"),
             min_length: schema.get("minLength").and_then(Value::as_u64),

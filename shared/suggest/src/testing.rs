@@ -2,7 +2,7 @@
 //! vector. It knows what the abbreviation table knows and nothing more, and needs no model.
 
 use crate::embed::Embedder;
-use crate::{lexical, SuggestError};
+use crate::{SuggestError, lexical};
 
 pub struct BagOfWords;
 
@@ -15,7 +15,8 @@ impl Embedder for BagOfWords {
             .map(|text| {
                 let mut v = vec![0.0f32; DIMENSIONS];
                 for word in lexical::concepts(&lexical::expand(text)) {
-                    let bucket = word.bytes().fold(7usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % DIMENSIONS;
+                    let bucket =
+                        word.bytes().fold(7usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % DIMENSIONS;
                     v[bucket] += 1.0;
                 }
                 let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);

@@ -24,7 +24,8 @@ fn maps_an_sap_extract_with_the_real_model() {
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}}});
     let content = b"MATNR;KUNNR;MENGE;WAERS\nTG-1;0000100234;12;EUR\nTG-2;0000100871;3;USD\n";
     let model = model();
-    let s = helix_suggest::suggest("sap.csv", content, Some(&schema), Some(&model), &SuggestOptions::default()).unwrap();
+    let s =
+        helix_suggest::suggest("sap.csv", content, Some(&schema), Some(&model), &SuggestOptions::default()).unwrap();
     let mapped: Vec<_> = s.report.fields.iter().map(|f| f.source.as_deref()).collect();
     assert_eq!(mapped, [Some("KUNNR"), Some("MATNR"), Some("MENGE"), Some("WAERS")], "{}", s.context_yaml);
 }

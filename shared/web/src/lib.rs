@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use sha2::{Digest, Sha256};
 
 /// Extra `connect-src` origins (space-separated): where the page may PUT presigned uploads and
@@ -50,7 +50,9 @@ const INDEX_TEMPLATE: &str = include_str!("../assets/index.html");
 const ASSET_BASE_PLACEHOLDER: &str = "{{ASSETS}}";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("{0:?} is not an origin for the dashboard's connect-src ({CONNECT_SRC_VAR}, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL), such as http://127.0.0.1:4566 or https://my-bucket.s3.eu-west-1.amazonaws.com")]
+#[error(
+    "{0:?} is not an origin for the dashboard's connect-src ({CONNECT_SRC_VAR}, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL), such as http://127.0.0.1:4566 or https://my-bucket.s3.eu-west-1.amazonaws.com"
+)]
 pub struct InvalidOrigin(String);
 
 /// The dashboard's configuration, read once from the environment.
@@ -71,7 +73,8 @@ impl DashboardConfig {
         if let Some(list) = lookup(CONNECT_SRC_VAR) {
             return Self::parse(&list);
         }
-        match lookup("AWS_ENDPOINT_URL_S3").or_else(|| lookup("AWS_ENDPOINT_URL")).filter(|url| !url.trim().is_empty()) {
+        match lookup("AWS_ENDPOINT_URL_S3").or_else(|| lookup("AWS_ENDPOINT_URL")).filter(|url| !url.trim().is_empty())
+        {
             Some(endpoint) => Ok(Self { connect_src: vec![origin(endpoint_origin(endpoint.trim()))?] }),
             None => Ok(Self::default()),
         }
@@ -167,7 +170,12 @@ fn security_headers(config: &DashboardConfig) -> Vec<(HeaderName, HeaderValue)> 
     ]
 }
 
-fn respond(dashboard: &Dashboard, status: StatusCode, headers: &[(HeaderName, HeaderValue)], body: impl IntoResponse) -> Response {
+fn respond(
+    dashboard: &Dashboard,
+    status: StatusCode,
+    headers: &[(HeaderName, HeaderValue)],
+    body: impl IntoResponse,
+) -> Response {
     let mut response = (status, body).into_response();
     let map = response.headers_mut();
     for (name, value) in dashboard.security_headers.iter().chain(headers) {
@@ -211,7 +219,12 @@ async fn asset(State(dashboard): State<Arc<Dashboard>>, Path((version, name)): P
                 (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             ];
-            respond(&dashboard, StatusCode::NOT_FOUND, &headers, "not found: reload the page to get the current dashboard\n")
+            respond(
+                &dashboard,
+                StatusCode::NOT_FOUND,
+                &headers,
+                "not found: reload the page to get the current dashboard\n",
+            )
         }
     }
 }
@@ -219,7 +232,7 @@ async fn asset(State(dashboard): State<Arc<Dashboard>>, Path((version, name)): P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::{to_bytes, Body};
+    use axum::body::{Body, to_bytes};
     use axum::http::Request;
     use tower::ServiceExt;
 
@@ -244,11 +257,7 @@ mod tests {
 
     /// `/assets/…/x.js` paths named by `src`/`href` attributes of the page.
     fn asset_paths(index: &str) -> Vec<String> {
-        index
-            .split(['"', '\''])
-            .filter(|s| s.starts_with("/assets/"))
-            .map(str::to_owned)
-            .collect()
+        index.split(['"', '\'']).filter(|s| s.starts_with("/assets/")).map(str::to_owned).collect()
     }
 
     #[tokio::test]
@@ -301,7 +310,8 @@ mod tests {
             let source = std::str::from_utf8(asset.body).unwrap();
             for line in source.lines().filter(|l| l.starts_with("import ")) {
                 let target = line.rsplit(" from ").next().unwrap().trim_matches([' ', ';', '\'']);
-                let name = target.strip_prefix("./").unwrap_or_else(|| panic!("{}: non-relative import {target}", asset.name));
+                let name =
+                    target.strip_prefix("./").unwrap_or_else(|| panic!("{}: non-relative import {target}", asset.name));
                 assert!(ASSETS.iter().any(|a| a.name == name), "{} imports missing {name}", asset.name);
             }
         }
@@ -339,10 +349,13 @@ mod tests {
     fn connect_src_accepts_only_origins() {
         assert_eq!(DashboardConfig::parse("").unwrap().connect_src, Vec::<String>::new());
         assert_eq!(
-            DashboardConfig::parse(" https://b.s3.eu-west-1.amazonaws.com/  http://127.0.0.1:4566 ").unwrap().connect_src,
+            DashboardConfig::parse(" https://b.s3.eu-west-1.amazonaws.com/  http://127.0.0.1:4566 ")
+                .unwrap()
+                .connect_src,
             ["https://b.s3.eu-west-1.amazonaws.com", "http://127.0.0.1:4566"]
         );
-        for bad in ["127.0.0.1:4566", "https://", "https://x; script-src *", "http://a/b", "'unsafe-inline'", "ftp://x"] {
+        for bad in ["127.0.0.1:4566", "https://", "https://x; script-src *", "http://a/b", "'unsafe-inline'", "ftp://x"]
+        {
             assert!(DashboardConfig::parse(bad).is_err(), "{bad}");
         }
     }
@@ -355,7 +368,10 @@ mod tests {
         let from = |vars| DashboardConfig::from_lookup(env(vars)).unwrap().connect_src;
         assert_eq!(from(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")]), ["http://127.0.0.1:4566"]);
         assert_eq!(
-            from(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"), ("AWS_ENDPOINT_URL_S3", "http://localhost:9000/s3/")]),
+            from(&[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+                ("AWS_ENDPOINT_URL_S3", "http://localhost:9000/s3/")
+            ]),
             ["http://localhost:9000"]
         );
         assert_eq!(

@@ -35,7 +35,9 @@ where
             tracing::info!(%key, "payload already handled; acknowledging the duplicate");
             return MessageOutcome::Done;
         }
-        Ok(IdempotencyClaim::InProgress) => return MessageOutcome::Retry("the payload is being handled elsewhere".into()),
+        Ok(IdempotencyClaim::InProgress) => {
+            return MessageOutcome::Retry("the payload is being handled elsewhere".into());
+        }
         Err(e) => return MessageOutcome::Retry(format!("idempotency store: {e}")),
     }
     let outcome = handler().await;

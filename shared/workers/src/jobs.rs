@@ -8,14 +8,14 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use helix_aws::{AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, S3Blobs, Settings};
 use helix_domain::artifact::{context_file_name, error_report_key, result_key};
 use helix_domain::{
-    Artifact, ArtifactKind, ArtifactStatus, ArtifactStore, AutoMapped, Blobs, IdempotencyStore, Job, JobMessage, JobOutcome,
-    JobStore, Runner, StoreError, Timestamp,
+    Artifact, ArtifactKind, ArtifactStatus, ArtifactStore, AutoMapped, Blobs, IdempotencyStore, Job, JobMessage,
+    JobOutcome, JobStore, Runner, StoreError, Timestamp,
 };
 use helix_engine::{EngineError, Source, Summary};
 
+use crate::MessageOutcome;
 use crate::batch::{handle_batch, receive_count};
 use crate::idempotency::{payload_key, run_once};
-use crate::MessageOutcome;
 
 pub struct JobWorkerDeps {
     pub jobs: Arc<dyn JobStore>,
@@ -71,7 +71,14 @@ impl From<EngineError> for AttemptError {
 /// `FAILED` for bad input or on the last delivery, or handed back for the next delivery.
 /// `handler` names the worker in the idempotency key; `runner` is the worker, which takes only
 /// the jobs [`Job::runner`] routes to it.
-pub async fn run_job_once<F, Fut>(deps: &JobWorkerDeps, handler: &str, runner: Runner, body: &str, deliveries: u32, attempt: F) -> MessageOutcome
+pub async fn run_job_once<F, Fut>(
+    deps: &JobWorkerDeps,
+    handler: &str,
+    runner: Runner,
+    body: &str,
+    deliveries: u32,
+    attempt: F,
+) -> MessageOutcome
 where
     F: FnOnce(Job) -> Fut,
     Fut: Future<Output = Result<JobOutcome, AttemptError>>,
@@ -80,7 +87,13 @@ where
     run_once(&*deps.idempotency, &key, deps.lease, || run_job(deps, runner, body, deliveries, attempt)).await
 }
 
-async fn run_job<F, Fut>(deps: &JobWorkerDeps, runner: Runner, body: &str, deliveries: u32, attempt: F) -> MessageOutcome
+async fn run_job<F, Fut>(
+    deps: &JobWorkerDeps,
+    runner: Runner,
+    body: &str,
+    deliveries: u32,
+    attempt: F,
+) -> MessageOutcome
 where
     F: FnOnce(Job) -> Fut,
     Fut: Future<Output = Result<JobOutcome, AttemptError>>,
@@ -172,13 +185,21 @@ impl JobWorkerDeps {
     }
 
     /// Input artifacts downloaded to `scratch` as `{what}-{i}`: `(file name, path)` in order.
-    async fn download(&self, ids: &[String], what: &str, scratch: &Path) -> Result<Vec<(String, PathBuf)>, AttemptError> {
+    async fn download(
+        &self,
+        ids: &[String],
+        what: &str,
+        scratch: &Path,
+    ) -> Result<Vec<(String, PathBuf)>, AttemptError> {
         let mut files = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             let artifact = self.input_artifact(id).await?;
             let path = scratch.join(format!("{what}-{i}"));
             self.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
-                AttemptError::Transient(format!("{what} file {} could not be read from storage: {e}", artifact.filename))
+                AttemptError::Transient(format!(
+                    "{what} file {} could not be read from storage: {e}",
+                    artifact.filename
+                ))
             })?;
             files.push((artifact.filename, path));
         }
@@ -202,14 +223,18 @@ impl JobWorkerDeps {
         let errors_path = scratch.join("errors.json");
         let summary = {
             let (result_path, errors_path) = (result_path.clone(), errors_path.clone());
-            tokio::task::spawn_blocking(move || run_engine(context, schema, &lookups, &contents, &result_path, &errors_path))
-                .await
-                .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??
+            tokio::task::spawn_blocking(move || {
+                run_engine(context, schema, &lookups, &contents, &result_path, &errors_path)
+            })
+            .await
+            .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??
         };
         let result_type = if starts_with_array(&result_path) { "application/json" } else { "application/x-ndjson" };
-        let result_artifact = self.put_output(job, ArtifactKind::Result, result_key(&job.id), &result_path, result_type).await?;
-        let report_artifact =
-            self.put_output(job, ArtifactKind::ErrorReport, error_report_key(&job.id), &errors_path, "application/json").await?;
+        let result_artifact =
+            self.put_output(job, ArtifactKind::Result, result_key(&job.id), &result_path, result_type).await?;
+        let report_artifact = self
+            .put_output(job, ArtifactKind::ErrorReport, error_report_key(&job.id), &errors_path, "application/json")
+            .await?;
         Ok(JobOutcome::Completed {
             result_path: result_artifact.s3_key,
             result_artifact_id: result_artifact.id,
@@ -223,7 +248,14 @@ impl JobWorkerDeps {
 
     /// Uploads a file the job produced and records it as the owner's artifact. Its id derives
     /// from the key, so a retried attempt overwrites rather than duplicates.
-    pub async fn put_output(&self, job: &Job, kind: ArtifactKind, key: String, path: &Path, content_type: &str) -> Result<Artifact, AttemptError> {
+    pub async fn put_output(
+        &self,
+        job: &Job,
+        kind: ArtifactKind,
+        key: String,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<Artifact, AttemptError> {
         self.blobs.put_file(&key, path, content_type).await?;
         let size_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
         let filename = key.rsplit('/').next().unwrap_or("result.json").to_owned();
@@ -263,7 +295,10 @@ impl JobWorker {
     async fn handle_message(&self, message: SqsMessage) -> MessageOutcome {
         let deliveries = receive_count(&message);
         let body = message.body.unwrap_or_default();
-        run_job_once(&self.deps, "job-worker", Runner::JobWorker, &body, deliveries, |job| async move { self.attempt(&job).await }).await
+        run_job_once(&self.deps, "job-worker", Runner::JobWorker, &body, deliveries, |job| async move {
+            self.attempt(&job).await
+        })
+        .await
     }
 
     /// One run of the job: inputs from S3 to scratch files, the engine, results back to S3.
@@ -300,7 +335,8 @@ fn run_engine(
     // A table without its file fails the run when it starts, naming the table and the file.
     for (name, file) in transformation.lookup_files() {
         if let Some((filename, path)) = lookups.iter().find(|(f, _)| f == context_file_name(&file)) {
-            let text = std::fs::read_to_string(path).map_err(|_| AttemptError::Input(format!("lookup file {filename} is not UTF-8 text")))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|_| AttemptError::Input(format!("lookup file {filename} is not UTF-8 text")))?;
             transformation.add_lookup(&name, Source { name: filename, text: &text })?;
         }
     }

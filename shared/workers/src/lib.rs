@@ -9,6 +9,6 @@ mod sweeper;
 pub mod uploads;
 
 pub use batch::MessageOutcome;
-pub use jobs::{run_job_once, AttemptError, JobWorker, JobWorkerDeps};
+pub use jobs::{AttemptError, JobWorker, JobWorkerDeps, run_job_once};
 pub use sweeper::JobSweeper;
 pub use uploads::{UploadWatcher, UploadWatcherDeps};

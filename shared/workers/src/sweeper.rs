@@ -21,7 +21,10 @@ impl JobSweeper {
     }
 
     pub fn from_settings(settings: &Settings, clients: &AwsClients) -> Self {
-        Self::new(Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &settings.jobs_table)), settings.job_stale_after)
+        Self::new(
+            Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &settings.jobs_table)),
+            settings.job_stale_after,
+        )
     }
 
     /// How many jobs it failed.

@@ -7,9 +7,9 @@ use helix_aws::{AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, S3Blobs
 use helix_domain::artifact::parse_upload_key;
 use helix_domain::{ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, StoreError};
 
+use crate::MessageOutcome;
 use crate::batch::handle_batch;
 use crate::idempotency::{payload_key, run_once};
-use crate::MessageOutcome;
 
 pub struct UploadWatcherDeps {
     pub artifacts: Arc<dyn ArtifactStore>,

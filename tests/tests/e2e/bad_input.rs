@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use helix_auth::{Claims, TokenIssuer, TokenSettings};
-use helix_e2e::{error_of, split, Options, StatusCode, TestPlatform, TEST_JWT_SECRET};
+use helix_e2e::{Options, StatusCode, TEST_JWT_SECRET, TestPlatform, error_of, split};
 use serde_json::json;
 
 fn issuer(secret: &str) -> TokenIssuer {
@@ -23,7 +23,15 @@ async fn credentials_and_tokens() {
     let login = |username: String, password: &'static str| {
         let t = &t;
         async move {
-            split(t.http.post(t.url("/api/v1/auth/token")).form(&[("username", username.as_str()), ("password", password)]).send().await.unwrap()).await
+            split(
+                t.http
+                    .post(t.url("/api/v1/auth/token"))
+                    .form(&[("username", username.as_str()), ("password", password)])
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
         }
     };
     let (status, wrong_password) = login(user.email.clone(), "not the password").await;
@@ -32,7 +40,10 @@ async fn credentials_and_tokens() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong_password, unknown_user, "the answer must not tell which part was wrong");
 
-    let (status, body) = split(t.http.post(t.url("/api/v1/auth/token")).form(&[("username", user.email.as_str())]).send().await.unwrap()).await;
+    let (status, body) = split(
+        t.http.post(t.url("/api/v1/auth/token")).form(&[("username", user.email.as_str())]).send().await.unwrap(),
+    )
+    .await;
     assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::BAD_REQUEST, Some("password")));
 
     let me = "/api/v1/users/me";
@@ -65,10 +76,15 @@ async fn other_users_jobs_and_artifacts_are_not_found() {
     let content = t.upload(&alice.token, "a.csv", "text/csv", "content", b"x\n1\n").await;
     let (_, job) = t.post_json(&alice.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content]})).await;
     let job_id = job["id"].as_str().unwrap();
-    for path in [format!("/api/v1/jobs/{job_id}"), format!("/api/v1/artifacts/{content}"), format!("/api/v1/artifacts/{content}/download")] {
+    for path in [
+        format!("/api/v1/jobs/{job_id}"),
+        format!("/api/v1/artifacts/{content}"),
+        format!("/api/v1/artifacts/{content}/download"),
+    ] {
         let (status, body) = t.get(&mallory.token, &path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
-        let (status, _) = t.get(&mallory.token, &path.replace(job_id, "no-such-id").replace(&content, "no-such-id")).await;
+        let (status, _) =
+            t.get(&mallory.token, &path.replace(job_id, "no-such-id").replace(&content, "no-such-id")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 }
@@ -80,7 +96,11 @@ async fn jobs_citing_unusable_artifacts_are_refused() {
     let mine = t.upload(&alice.token, "a.csv", "text/csv", "content", b"x\n1\n").await;
     let theirs = t.upload(&bob.token, "b.csv", "text/csv", "content", b"x\n1\n").await;
     let (_, pending) = t
-        .post_json(&alice.token, "/api/v1/artifacts/upload", &json!({"filename": "p.csv", "content_type": "text/csv", "size_bytes": 10, "kind": "content"}))
+        .post_json(
+            &alice.token,
+            "/api/v1/artifacts/upload",
+            &json!({"filename": "p.csv", "content_type": "text/csv", "size_bytes": 10, "kind": "content"}),
+        )
         .await;
     let pending = pending["artifact_id"].as_str().unwrap();
     let schema = t.upload(&alice.token, "s.json", "application/json", "schema", b"{\"type\": \"object\"}").await;
@@ -115,7 +135,14 @@ async fn malformed_bodies_name_the_field() {
         let token = user.token.clone();
         async move {
             split(
-                t.http.post(t.url("/api/v1/artifacts/upload")).bearer_auth(token).header("content-type", "application/json").body(body).send().await.unwrap(),
+                t.http
+                    .post(t.url("/api/v1/artifacts/upload"))
+                    .bearer_auth(token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap(),
             )
             .await
         }
@@ -127,31 +154,61 @@ async fn malformed_bodies_name_the_field() {
         (r#"{"content_type": "text/csv", "size_bytes": 1, "kind": "content"}"#, "filename"),
         (r#"{"filename": "a.csv", "content_type": "text/csv", "size_bytes": "ten", "kind": "content"}"#, "size_bytes"),
         (r#"{"filename": "a.csv", "content_type": "text/csv", "size_bytes": 1, "kind": "movie"}"#, "kind"),
-        (r#"{"filename": "a.csv", "content_type": "text/csv", "size_bytes": 1, "kind": "content", "acl": "public"}"#, "acl"),
+        (
+            r#"{"filename": "a.csv", "content_type": "text/csv", "size_bytes": 1, "kind": "content", "acl": "public"}"#,
+            "acl",
+        ),
     ] {
         let (status, body) = raw(payload).await;
         assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::BAD_REQUEST, Some(field)), "{payload}: {body}");
     }
-    let (status, body) = split(t.http.post(t.url("/api/v1/jobs")).bearer_auth(&user.token).body("{}").send().await.unwrap()).await;
+    let (status, body) =
+        split(t.http.post(t.url("/api/v1/jobs")).bearer_auth(&user.token).body("{}").send().await.unwrap()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
 
     for (payload, status_code, field) in [
-        (json!({"filename": "a.csv", "content_type": "text/csv", "size_bytes": 2_000_000, "kind": "content"}), StatusCode::PAYLOAD_TOO_LARGE, "size_bytes"),
-        (json!({"filename": "a.csv", "content_type": "text/csv", "size_bytes": 0, "kind": "content"}), StatusCode::UNPROCESSABLE_ENTITY, "size_bytes"),
-        (json!({"filename": "a.csv", "content_type": "csv", "size_bytes": 1, "kind": "content"}), StatusCode::UNPROCESSABLE_ENTITY, "content_type"),
-        (json!({"filename": "r.json", "content_type": "application/json", "size_bytes": 1, "kind": "result"}), StatusCode::UNPROCESSABLE_ENTITY, "kind"),
-        (json!({"filename": "", "content_type": "text/csv", "size_bytes": 1, "kind": "content"}), StatusCode::UNPROCESSABLE_ENTITY, "filename"),
+        (
+            json!({"filename": "a.csv", "content_type": "text/csv", "size_bytes": 2_000_000, "kind": "content"}),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "size_bytes",
+        ),
+        (
+            json!({"filename": "a.csv", "content_type": "text/csv", "size_bytes": 0, "kind": "content"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "size_bytes",
+        ),
+        (
+            json!({"filename": "a.csv", "content_type": "csv", "size_bytes": 1, "kind": "content"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "content_type",
+        ),
+        (
+            json!({"filename": "r.json", "content_type": "application/json", "size_bytes": 1, "kind": "result"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "kind",
+        ),
+        (
+            json!({"filename": "", "content_type": "text/csv", "size_bytes": 1, "kind": "content"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "filename",
+        ),
     ] {
         let (status, body) = t.post_json(&user.token, "/api/v1/artifacts/upload", &payload).await;
         assert_eq!((status, error_of(&body).1.as_deref()), (status_code, Some(field)), "{payload}: {body}");
     }
 
     let big = vec![b'a'; 300 * 1024];
-    let form = reqwest::multipart::Form::new().part("content_file", reqwest::multipart::Part::bytes(big).file_name("big.csv"));
-    let (status, body) = split(t.http.post(t.url("/api/v1/jobs/upload")).bearer_auth(&user.token).multipart(form).send().await.unwrap()).await;
+    let form =
+        reqwest::multipart::Form::new().part("content_file", reqwest::multipart::Part::bytes(big).file_name("big.csv"));
+    let (status, body) =
+        split(t.http.post(t.url("/api/v1/jobs/upload")).bearer_auth(&user.token).multipart(form).send().await.unwrap())
+            .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    let form = reqwest::multipart::Form::new().part("context_file", reqwest::multipart::Part::bytes(b"fields: {}".to_vec()).file_name("c.yaml"));
-    let (status, body) = split(t.http.post(t.url("/api/v1/jobs/upload")).bearer_auth(&user.token).multipart(form).send().await.unwrap()).await;
+    let form = reqwest::multipart::Form::new()
+        .part("context_file", reqwest::multipart::Part::bytes(b"fields: {}".to_vec()).file_name("c.yaml"));
+    let (status, body) =
+        split(t.http.post(t.url("/api/v1/jobs/upload")).bearer_auth(&user.token).multipart(form).send().await.unwrap())
+            .await;
     assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::BAD_REQUEST, Some("content_file")));
 }
 
@@ -160,7 +217,11 @@ async fn an_upload_larger_than_declared_is_rejected_and_deleted() {
     let t = TestPlatform::start().await;
     let user = t.user().await;
     let (status, ticket) = t
-        .post_json(&user.token, "/api/v1/artifacts/upload", &json!({"filename": "a.csv", "content_type": "text/csv", "size_bytes": 4, "kind": "content"}))
+        .post_json(
+            &user.token,
+            "/api/v1/artifacts/upload",
+            &json!({"filename": "a.csv", "content_type": "text/csv", "size_bytes": 4, "kind": "content"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     // moto does not check the signed Content-Length; the upload watcher does.
@@ -179,14 +240,18 @@ async fn an_upload_larger_than_declared_is_rejected_and_deleted() {
     let head = t.platform.clients.s3.head_object().bucket(&t.platform.settings.artifacts_bucket).key(key).send().await;
     assert!(head.is_err(), "the oversized object is deleted");
     let (status, body) = t.post_json(&user.token, "/api/v1/jobs", &json!({"content_artifact_ids": [id]})).await;
-    assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("content_artifact_ids[0]")));
+    assert_eq!(
+        (status, error_of(&body).1.as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("content_artifact_ids[0]"))
+    );
 }
 
 #[tokio::test]
 async fn malformed_csv_fails_the_job_with_the_line_number() {
     let t = TestPlatform::start().await;
     let user = t.user().await;
-    let content = t.upload(&user.token, "broken.csv", "text/csv", "content", b"id,name\n1,ok\n2,\"unterminated\n3,x\n").await;
+    let content =
+        t.upload(&user.token, "broken.csv", "text/csv", "content", b"id,name\n1,ok\n2,\"unterminated\n3,x\n").await;
     let (status, job) = t.post_json(&user.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content]})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let job = t.wait_job(&user.token, job["id"].as_str().unwrap()).await;

@@ -27,10 +27,14 @@ async fn submitted_job(t: &TestPlatform) -> (helix_e2e::TestUser, String) {
 
 fn start_workers(t: &TestPlatform) -> tokio::task::JoinHandle<()> {
     let worker = Arc::new(JobWorker::new(JobWorkerDeps::new(&t.platform.settings, &t.platform.clients)));
-    tokio::spawn(helix_local::pollers::poll(t.platform.clients.sqs.clone(), t.platform.settings.jobs_queue_url.clone(), move |event| {
-        let worker = worker.clone();
-        async move { worker.handle(event).await }
-    }))
+    tokio::spawn(helix_local::pollers::poll(
+        t.platform.clients.sqs.clone(),
+        t.platform.settings.jobs_queue_url.clone(),
+        move |event| {
+            let worker = worker.clone();
+            async move { worker.handle(event).await }
+        },
+    ))
 }
 
 #[tokio::test]

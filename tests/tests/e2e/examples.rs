@@ -78,7 +78,8 @@ async fn every_example_runs_as_a_job_and_gives_its_expected_output() {
     for ex in &EXAMPLES {
         let content = t.upload(&user.token, ex.content, ex.content_type, "content", &read(ex.dir, ex.content)).await;
         let context = t.upload(&user.token, ex.context, "application/yaml", "context", &read(ex.dir, ex.context)).await;
-        let schema = t.upload(&user.token, ex.schema, "application/schema+json", "schema", &read(ex.dir, ex.schema)).await;
+        let schema =
+            t.upload(&user.token, ex.schema, "application/schema+json", "schema", &read(ex.dir, ex.schema)).await;
         let (status, job) = t
             .post_json(
                 &user.token,
@@ -98,6 +99,12 @@ async fn every_example_runs_as_a_job_and_gives_its_expected_output() {
         );
         let result = t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await;
         let expected = read(ex.dir, ex.expected);
-        assert_eq!(String::from_utf8_lossy(&result), String::from_utf8_lossy(&expected), "{}: result differs from {}", ex.dir, ex.expected);
+        assert_eq!(
+            String::from_utf8_lossy(&result),
+            String::from_utf8_lossy(&expected),
+            "{}: result differs from {}",
+            ex.dir,
+            ex.expected
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! The job lifecycle end to end over HTTP: the original platform's QA workflow, the same through
 //! presigned uploads, listings, profile, docs.
 
-use helix_e2e::{error_of, StatusCode, TestPlatform};
-use serde_json::{json, Value};
+use helix_e2e::{StatusCode, TestPlatform, error_of};
+use serde_json::{Value, json};
 
 const ORDERS_CSV: &str = "order_no;customer;qty\nA-1;  Acme ;3\nA-2;Globex;x\n";
 const CONTEXT: &str = "fields:\n  order: '{{ order_no }}'\n  customer: '{{ customer | trim }}'\n  qty: '{{ qty }}'\n";
@@ -23,7 +23,8 @@ async fn qa_workflow_through_the_api() {
         .part("content_file", reqwest::multipart::Part::bytes(ORDERS_CSV.as_bytes().to_vec()).file_name("orders.csv"))
         .part("context_file", reqwest::multipart::Part::bytes(CONTEXT.as_bytes().to_vec()).file_name("context.yaml"))
         .text("name", "QA run");
-    let response = t.http.post(t.url("/api/v1/jobs/upload")).bearer_auth(&user.token).multipart(form).send().await.unwrap();
+    let response =
+        t.http.post(t.url("/api/v1/jobs/upload")).bearer_auth(&user.token).multipart(form).send().await.unwrap();
     let (status, job) = helix_e2e::split(response).await;
     assert_eq!(status, StatusCode::CREATED, "{job}");
     assert_eq!(job["status"], "PENDING");
@@ -35,7 +36,8 @@ async fn qa_workflow_through_the_api() {
     assert_eq!((job["records_in"].as_u64(), job["records_out"].as_u64()), (Some(2), Some(2)));
     assert!(job["started_at"].is_string() && job["finished_at"].is_string());
 
-    let result: Value = serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
+    let result: Value =
+        serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
     assert_eq!(
         result,
         json!([{"order": "A-1", "customer": "Acme", "qty": "3"}, {"order": "A-2", "customer": "Globex", "qty": "x"}])
@@ -67,16 +69,19 @@ async fn presigned_upload_workflow_with_schema_and_rejects() {
     assert_eq!(job["status"], "COMPLETED", "{job}");
     assert_eq!((job["records_out"].as_u64(), job["records_rejected"].as_u64()), (Some(1), Some(1)));
 
-    let result: Value = serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
+    let result: Value =
+        serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
     assert_eq!(result, json!([{"order": "A-1", "customer": "Acme", "qty": "3"}]));
     let report: Value =
-        serde_json::from_slice(&t.download(&user.token, job["error_report_artifact_id"].as_str().unwrap()).await).unwrap();
+        serde_json::from_slice(&t.download(&user.token, job["error_report_artifact_id"].as_str().unwrap()).await)
+            .unwrap();
     let reject = &report["rejects"][0];
     assert_eq!((reject["line"].as_u64(), reject["record"].as_u64()), (Some(3), Some(2)), "{report}");
     assert_eq!(reject["pointer"], "/qty");
     assert_eq!(reject["input"], "orders.csv");
 
-    let (_, result_artifact) = t.get(&user.token, &format!("/api/v1/artifacts/{}", job["result_artifact_id"].as_str().unwrap())).await;
+    let (_, result_artifact) =
+        t.get(&user.token, &format!("/api/v1/artifacts/{}", job["result_artifact_id"].as_str().unwrap())).await;
     assert_eq!(result_artifact["kind"], "result");
     assert_eq!(result_artifact["job_id"], job["id"]);
 }
@@ -85,14 +90,18 @@ async fn presigned_upload_workflow_with_schema_and_rejects() {
 async fn inline_context_and_schema_and_no_context_conversion() {
     let t = TestPlatform::start().await;
     let user = t.user().await;
-    let content = t.upload(&user.token, "lines.ndjson", "application/x-ndjson", "content", b"{\"a\": 1}\n{\"a\": \"two\"}\n").await;
+    let content = t
+        .upload(&user.token, "lines.ndjson", "application/x-ndjson", "content", b"{\"a\": 1}\n{\"a\": \"two\"}\n")
+        .await;
     let schema: Value = json!({"type": "object", "properties": {"a": {"type": "integer"}}});
-    let (status, job) = t.post_json(&user.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content], "schema": schema})).await;
+    let (status, job) =
+        t.post_json(&user.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content], "schema": schema})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let job = t.wait_job(&user.token, job["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "COMPLETED", "{job}");
     assert_eq!((job["records_out"].as_u64(), job["records_rejected"].as_u64()), (Some(1), Some(1)));
-    let result: Value = serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
+    let result: Value =
+        serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
     assert_eq!(result, json!([{"a": 1}]));
 }
 
@@ -102,17 +111,21 @@ async fn inline_context_and_schema_and_no_context_conversion() {
 async fn lookup_tables_come_from_the_jobs_lookup_artifacts() {
     let t = TestPlatform::start().await;
     let user = t.user().await;
-    let content = t.upload(&user.token, "orders.csv", "text/csv", "content", b"order;plant\nA-1;DE01\nA-2;XX99\n").await;
+    let content =
+        t.upload(&user.token, "orders.csv", "text/csv", "content", b"order;plant\nA-1;DE01\nA-2;XX99\n").await;
     let plants = t.upload(&user.token, "plants.csv", "text/csv", "content", b"PLANT;CITY\nDE01;Hamburg\n").await;
     let context = "lookups:\n  plants: { file: plants.csv, key: PLANT }\n\
         fields:\n  order: '{{ order }}'\n  city: \"{{ lookup('plants', plant, 'CITY') or 'unknown' }}\"\n";
-    let submit = |lookups: Value| json!({"content_artifact_ids": [content], "context": context, "lookup_artifact_ids": lookups});
+    let submit =
+        |lookups: Value| json!({"content_artifact_ids": [content], "context": context, "lookup_artifact_ids": lookups});
 
     let (status, body) = t.post_json(&user.token, "/api/v1/jobs", &submit(json!([]))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_of(&body).1.as_deref(), Some("lookup_artifact_ids"));
     assert!(body["error"]["message"].as_str().unwrap().contains("plants.csv"), "{body}");
-    for (listed, field) in [(json!([plants, content]), "lookup_artifact_ids[1]"), (json!([plants, plants]), "lookup_artifact_ids[1]")] {
+    for (listed, field) in
+        [(json!([plants, content]), "lookup_artifact_ids[1]"), (json!([plants, plants]), "lookup_artifact_ids[1]")]
+    {
         let (status, body) = t.post_json(&user.token, "/api/v1/jobs", &submit(listed)).await;
         assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{body}");
     }
@@ -122,7 +135,8 @@ async fn lookup_tables_come_from_the_jobs_lookup_artifacts() {
     assert_eq!(job["inputs"]["lookup_artifact_ids"], json!([plants]));
     let job = t.wait_job(&user.token, job["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "COMPLETED", "{job}");
-    let result: Value = serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
+    let result: Value =
+        serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
     assert_eq!(result, json!([{"order": "A-1", "city": "Hamburg"}, {"order": "A-2", "city": "unknown"}]));
 
     // A table without its key column fails the job, naming the file and the column.
@@ -142,7 +156,8 @@ async fn listing_is_newest_first_filtered_paged_and_private() {
     let content = t.upload(&alice.token, "a.csv", "text/csv", "content", b"x\n1\n").await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let (status, job) = t.post_json(&alice.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content]})).await;
+        let (status, job) =
+            t.post_json(&alice.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content]})).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{job}");
         ids.push(job["id"].as_str().unwrap().to_owned());
     }
@@ -151,8 +166,13 @@ async fn listing_is_newest_first_filtered_paged_and_private() {
     let (_, first) = t.get(&alice.token, "/api/v1/jobs?limit=2").await;
     let cursor = first["next_cursor"].as_str().expect("a second page").to_owned();
     let (_, second) = t.get(&alice.token, &format!("/api/v1/jobs?limit=2&cursor={cursor}")).await;
-    let listed: Vec<&str> =
-        first["items"].as_array().unwrap().iter().chain(second["items"].as_array().unwrap()).map(|j| j["id"].as_str().unwrap()).collect();
+    let listed: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["items"].as_array().unwrap())
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
     assert_eq!(listed, ids);
 
     let (_, pending) = t.get(&alice.token, "/api/v1/jobs?status=PENDING").await;
@@ -166,7 +186,13 @@ async fn listing_is_newest_first_filtered_paged_and_private() {
     let (status, body) = t.get(&bob.token, &format!("/api/v1/jobs?limit=2&cursor={cursor}")).await;
     assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::BAD_REQUEST, Some("cursor")));
 
-    for (query, field) in [("status=DONE", "status"), ("limit=0", "limit"), ("limit=1000", "limit"), ("cursor=%%%", "cursor"), ("sort=asc", "sort")] {
+    for (query, field) in [
+        ("status=DONE", "status"),
+        ("limit=0", "limit"),
+        ("limit=1000", "limit"),
+        ("cursor=%%%", "cursor"),
+        ("sort=asc", "sort"),
+    ] {
         let (status, body) = t.get(&alice.token, &format!("/api/v1/jobs?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_eq!(error_of(&body).1.as_deref(), Some(field), "{query}");
@@ -184,9 +210,15 @@ async fn profile_can_be_read_and_edited_with_validation() {
     let update = |body: Value| {
         let t = &t;
         let token = user.token.clone();
-        async move { helix_e2e::split(t.http.put(t.url("/api/v1/users/me")).bearer_auth(token).json(&body).send().await.unwrap()).await }
+        async move {
+            helix_e2e::split(t.http.put(t.url("/api/v1/users/me")).bearer_auth(token).json(&body).send().await.unwrap())
+                .await
+        }
     };
-    let (status, me) = update(json!({"fullname": "Grace Hopper", "phone_number": "+1 (202) 555-0100", "web_url": "https://example.com"})).await;
+    let (status, me) = update(
+        json!({"fullname": "Grace Hopper", "phone_number": "+1 (202) 555-0100", "web_url": "https://example.com"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!((me["fullname"].as_str(), me["phone_number"].as_str()), (Some("Grace Hopper"), Some("+12025550100")));
 
@@ -211,7 +243,9 @@ async fn health_openapi_and_swagger_ui_are_served() {
     let health: Value = t.http.get(t.url("/api/v1/health")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let doc: Value = t.http.get(t.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
-    for path in ["/api/v1/auth/token", "/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/artifacts/upload", "/api/v1/users/me"] {
+    for path in
+        ["/api/v1/auth/token", "/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/artifacts/upload", "/api/v1/users/me"]
+    {
         assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
     }
     assert_eq!(doc["components"]["securitySchemes"]["oauth2"]["flows"]["password"]["tokenUrl"], "/api/v1/auth/token");
@@ -226,16 +260,24 @@ async fn suggest_mapping_jobs_go_to_the_gpu_queue() {
     let user = t.user().await;
     let content = t.upload(&user.token, "a.csv", "text/csv", "content", b"CUST_NO,ERDAT\n1,01.02.2026\n").await;
     let (status, body) = t
-        .post_json(&user.token, "/api/v1/jobs", &json!({"kind": "suggest-mapping", "content_artifact_ids": [content], "context": "fields: {}"}))
+        .post_json(
+            &user.token,
+            "/api/v1/jobs",
+            &json!({"kind": "suggest-mapping", "content_artifact_ids": [content], "context": "fields: {}"}),
+        )
         .await;
     assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("context")));
-    let (status, job) = t.post_json(&user.token, "/api/v1/jobs", &json!({"kind": "suggest-mapping", "content_artifact_ids": [content]})).await;
+    let (status, job) = t
+        .post_json(&user.token, "/api/v1/jobs", &json!({"kind": "suggest-mapping", "content_artifact_ids": [content]}))
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     assert_eq!(job["kind"], "suggest-mapping");
     let sqs = &t.platform.clients.sqs;
-    let gpu = sqs.receive_message().queue_url(&t.platform.settings.gpu_queue_url).wait_time_seconds(2).send().await.unwrap();
+    let gpu =
+        sqs.receive_message().queue_url(&t.platform.settings.gpu_queue_url).wait_time_seconds(2).send().await.unwrap();
     let bodies: Vec<String> = gpu.messages().iter().filter_map(|m| m.body().map(str::to_owned)).collect();
     assert_eq!(bodies, vec![json!({"job_id": job["id"]}).to_string()]);
-    let jobs = sqs.receive_message().queue_url(&t.platform.settings.jobs_queue_url).wait_time_seconds(1).send().await.unwrap();
+    let jobs =
+        sqs.receive_message().queue_url(&t.platform.settings.jobs_queue_url).wait_time_seconds(1).send().await.unwrap();
     assert!(jobs.messages().is_empty(), "nothing on the transform queue");
 }

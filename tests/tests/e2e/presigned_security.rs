@@ -4,11 +4,15 @@
 use std::time::Duration;
 
 use helix_e2e::{Options, StatusCode, TestPlatform};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 async fn ticket(t: &TestPlatform, token: &str, size: usize) -> Value {
     let (status, ticket) = t
-        .post_json(token, "/api/v1/artifacts/upload", &json!({"filename": "a.csv", "content_type": "text/csv", "size_bytes": size, "kind": "content"}))
+        .post_json(
+            token,
+            "/api/v1/artifacts/upload",
+            &json!({"filename": "a.csv", "content_type": "text/csv", "size_bytes": size, "kind": "content"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{ticket}");
     ticket
@@ -31,7 +35,10 @@ async fn a_matching_upload_is_accepted_and_downloadable_only_as_signed() {
     // No event notifications on s3s-fs: settle the registration as the watcher would.
     let id = ticket["artifact_id"].as_str().unwrap();
     use helix_domain::ArtifactStore;
-    helix_aws::DynamoArtifactStore::new(t.platform.clients.dynamodb.clone(), &t.platform.settings.artifacts_table).mark_available(id).await.unwrap();
+    helix_aws::DynamoArtifactStore::new(t.platform.clients.dynamodb.clone(), &t.platform.settings.artifacts_table)
+        .mark_available(id)
+        .await
+        .unwrap();
     assert_eq!(t.download(&user.token, id).await, body);
 
     let (_, link) = t.get(&user.token, &format!("/api/v1/artifacts/{id}/download")).await;
@@ -58,10 +65,18 @@ async fn uploads_that_differ_from_the_signature_are_refused() {
 
     let mut wrong_type = t.http.put(ticket_value["upload_url"].as_str().unwrap());
     for (name, value) in ticket_value["headers"].as_object().unwrap() {
-        let value = if name.eq_ignore_ascii_case("content-type") { "application/octet-stream" } else { value.as_str().unwrap() };
+        let value = if name.eq_ignore_ascii_case("content-type") {
+            "application/octet-stream"
+        } else {
+            value.as_str().unwrap()
+        };
         wrong_type = wrong_type.header(name, value);
     }
-    assert_eq!(wrong_type.body(body.clone()).send().await.unwrap().status(), StatusCode::FORBIDDEN, "wrong content type");
+    assert_eq!(
+        wrong_type.body(body.clone()).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN,
+        "wrong content type"
+    );
 
     let tampered = json!({"upload_url": tamper_signature(ticket_value["upload_url"].as_str().unwrap()), "headers": ticket_value["headers"]});
     assert_eq!(t.put_presigned(&tampered, body.clone()).await.status(), StatusCode::FORBIDDEN, "tampered signature");

@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 use aws_sdk_sqs::types::QueueAttributeName;
 use helix_e2e::{Options, TestPlatform};
 use helix_local::provision::local_name;
-use helix_local::template::{default_path, IndexSpec, KeySchema, Template, Val};
+use helix_local::template::{IndexSpec, KeySchema, Template, Val, default_path};
 
 fn keys(elements: &[aws_sdk_dynamodb::types::KeySchemaElement]) -> KeySchema {
-    let find = |kind: &str| elements.iter().find(|e| e.key_type().as_str() == kind).map(|e| e.attribute_name().to_owned());
+    let find =
+        |kind: &str| elements.iter().find(|e| e.key_type().as_str() == kind).map(|e| e.attribute_name().to_owned());
     KeySchema { hash: find("HASH").unwrap(), range: find("RANGE") }
 }
 
@@ -18,9 +19,12 @@ async fn emulator_resources_match_the_template() {
     let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
     let clients = &t.platform.clients;
 
-    let all_tables: Vec<String> = clients.dynamodb.list_tables().into_paginator().items().send().collect::<Result<_, _>>().await.unwrap();
-    let tables: BTreeSet<String> = all_tables.into_iter().filter(|n| n.starts_with(&format!("{}-", t.prefix))).collect();
-    let declared: BTreeSet<String> = template.tables.iter().map(|table| local_name(&t.prefix, &table.logical_id)).collect();
+    let all_tables: Vec<String> =
+        clients.dynamodb.list_tables().into_paginator().items().send().collect::<Result<_, _>>().await.unwrap();
+    let tables: BTreeSet<String> =
+        all_tables.into_iter().filter(|n| n.starts_with(&format!("{}-", t.prefix))).collect();
+    let declared: BTreeSet<String> =
+        template.tables.iter().map(|table| local_name(&t.prefix, &table.logical_id)).collect();
     assert_eq!(tables, declared);
 
     for spec in &template.tables {
@@ -62,13 +66,23 @@ async fn emulator_resources_match_the_template() {
     assert_eq!(queues, declared);
     for spec in &template.queues {
         let url = &t.platform.provisioned.queue_urls[&spec.logical_id];
-        let attributes = clients.sqs.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::All).send().await.unwrap();
+        let attributes = clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
         let redrive = attributes.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy)).cloned();
         match &spec.redrive {
             None => assert_eq!(redrive, None, "{} has no dead-letter queue", spec.logical_id),
             Some((dlq, max)) => {
                 let policy: serde_json::Value = serde_json::from_str(&redrive.expect("a redrive policy")).unwrap();
-                assert_eq!(policy["deadLetterTargetArn"].as_str(), Some(t.platform.provisioned.queue_arns[dlq].as_str()));
+                assert_eq!(
+                    policy["deadLetterTargetArn"].as_str(),
+                    Some(t.platform.provisioned.queue_arns[dlq].as_str())
+                );
                 let expected = match max {
                     Val::Literal(n) => n.clone(),
                     Val::Ref(p) => template.parameter_defaults[p].clone().unwrap(),
@@ -86,12 +100,20 @@ async fn emulator_resources_match_the_template() {
             .queue_configurations()
             .iter()
             .map(|q| {
-                let prefix = q.filter().and_then(|f| f.key()).and_then(|k| k.filter_rules().first()).and_then(|r| r.value()).map(str::to_owned);
+                let prefix = q
+                    .filter()
+                    .and_then(|f| f.key())
+                    .and_then(|k| k.filter_rules().first())
+                    .and_then(|r| r.value())
+                    .map(str::to_owned);
                 (q.queue_arn().to_owned(), prefix)
             })
             .collect();
-        let expected: Vec<(String, Option<String>)> =
-            spec.notifications.iter().map(|n| (t.platform.provisioned.queue_arns[&n.queue].clone(), n.prefix.clone())).collect();
+        let expected: Vec<(String, Option<String>)> = spec
+            .notifications
+            .iter()
+            .map(|n| (t.platform.provisioned.queue_arns[&n.queue].clone(), n.prefix.clone()))
+            .collect();
         assert_eq!(targets, expected, "{bucket} notifications");
         let cors = clients.s3.get_bucket_cors().bucket(&bucket).send().await.unwrap();
         let rule = &cors.cors_rules()[0];

@@ -2,8 +2,8 @@
 //! with the real model from .venv), and its draft context runs as a normal transform job; a
 //! transform job with `auto_map` has the required fields its context leaves unmapped proposed.
 
-use helix_e2e::{error_of, split, StatusCode, TestPlatform};
-use serde_json::{json, Value};
+use helix_e2e::{StatusCode, TestPlatform, error_of, split};
+use serde_json::{Value, json};
 
 const ORDERS: &[u8] = b"VBELN;KUNNR;ERDAT;NETWR;WAERS;Bemerkung\n\
 0000012345;0000100234;20240301;1.234,50;EUR;eilig\n\
@@ -31,18 +31,29 @@ async fn a_suggested_mapping_runs_as_a_transform_job() {
     let user = t.user().await;
     let schema = order_schema();
     let content = t.upload(&user.token, "orders.csv", "text/csv", "content", ORDERS).await;
-    let schema_id = t.upload(&user.token, "order.schema.json", "application/json", "schema", schema.to_string().as_bytes()).await;
+    let schema_id =
+        t.upload(&user.token, "order.schema.json", "application/json", "schema", schema.to_string().as_bytes()).await;
     let (status, job) = t
-        .post_json(&user.token, "/api/v1/jobs", &json!({"kind": "suggest-mapping", "content_artifact_ids": [content], "schema_artifact_id": schema_id}))
+        .post_json(
+            &user.token,
+            "/api/v1/jobs",
+            &json!({"kind": "suggest-mapping", "content_artifact_ids": [content], "schema_artifact_id": schema_id}),
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let job = t.wait_job(&user.token, job["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "COMPLETED", "{job}");
     assert_eq!(job["result_path"], format!("results/{}/context.yaml", job["id"].as_str().unwrap()));
 
-    let report: Value = serde_json::from_slice(&t.download(&user.token, job["error_report_artifact_id"].as_str().unwrap()).await).unwrap();
-    let mapped: Vec<(&str, Option<&str>)> =
-        report["fields"].as_array().unwrap().iter().map(|f| (f["target"].as_str().unwrap(), f["source"].as_str())).collect();
+    let report: Value =
+        serde_json::from_slice(&t.download(&user.token, job["error_report_artifact_id"].as_str().unwrap()).await)
+            .unwrap();
+    let mapped: Vec<(&str, Option<&str>)> = report["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["target"].as_str().unwrap(), f["source"].as_str()))
+        .collect();
     assert_eq!(
         mapped,
         [
@@ -70,8 +81,14 @@ async fn a_suggested_mapping_runs_as_a_transform_job() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{transform}");
     let transform = t.wait_job(&user.token, transform["id"].as_str().unwrap()).await;
-    assert_eq!((transform["status"].as_str(), transform["records_out"].as_u64()), (Some("COMPLETED"), Some(3)), "{transform}");
-    let records: Value = serde_json::from_slice(&t.download(&user.token, transform["result_artifact_id"].as_str().unwrap()).await).unwrap();
+    assert_eq!(
+        (transform["status"].as_str(), transform["records_out"].as_u64()),
+        (Some("COMPLETED"), Some(3)),
+        "{transform}"
+    );
+    let records: Value =
+        serde_json::from_slice(&t.download(&user.token, transform["result_artifact_id"].as_str().unwrap()).await)
+            .unwrap();
     assert_eq!(
         records[0],
         json!({"order_number": "0000012345", "customer_id": "0000100234", "order_date": "2024-03-01", "net_value": 1234.5, "currency": "EUR"})
@@ -83,7 +100,9 @@ async fn unreadable_content_fails_the_suggestion_with_a_reason() {
     let t = TestPlatform::start().await;
     let user = t.user().await;
     let content = t.upload(&user.token, "broken.csv", "text/csv", "content", b"A;B\n1;\"unterminated\n").await;
-    let (status, job) = t.post_json(&user.token, "/api/v1/jobs", &json!({"kind": "suggest-mapping", "content_artifact_ids": [content]})).await;
+    let (status, job) = t
+        .post_json(&user.token, "/api/v1/jobs", &json!({"kind": "suggest-mapping", "content_artifact_ids": [content]}))
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let job = t.wait_job(&user.token, job["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "FAILED", "{job}");
@@ -95,7 +114,9 @@ async fn auto_map_fills_in_the_required_fields_a_context_leaves_unmapped() {
     let t = TestPlatform::start().await;
     let user = t.user().await;
     let content = t.upload(&user.token, "orders.csv", "text/csv", "content", ORDERS).await;
-    let schema = t.upload(&user.token, "order.schema.json", "application/json", "schema", order_schema().to_string().as_bytes()).await;
+    let schema = t
+        .upload(&user.token, "order.schema.json", "application/json", "schema", order_schema().to_string().as_bytes())
+        .await;
     // No customer_id, no order_date.
     let context = "fields:\n  order_number: \"{{ VBELN }}\"\n  net_value: \"{{ NETWR | decimal('de') }}\"\n  currency: \"{{ WAERS }}\"\n";
     let (status, job) = t
@@ -118,11 +139,21 @@ async fn auto_map_fills_in_the_required_fields_a_context_leaves_unmapped() {
         .map(|f| (f["field"].as_str().unwrap(), f["source"].as_str().unwrap()))
         .collect();
     assert_eq!(proposed, [("customer_id", "KUNNR"), ("order_date", "ERDAT")], "{job}");
-    assert!(job["auto_mapped_fields"].as_array().unwrap().iter().all(|f| f["score"].as_f64().is_some_and(|s| s > 0.4 && s <= 1.0)), "{job}");
+    assert!(
+        job["auto_mapped_fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["score"].as_f64().is_some_and(|s| s > 0.4 && s <= 1.0)),
+        "{job}"
+    );
 
-    let merged = String::from_utf8(t.download(&user.token, job["auto_map_context_artifact_id"].as_str().unwrap()).await).unwrap();
+    let merged =
+        String::from_utf8(t.download(&user.token, job["auto_map_context_artifact_id"].as_str().unwrap()).await)
+            .unwrap();
     assert!(merged.contains("customer_id") && merged.contains("KUNNR") && merged.contains("order_number"), "{merged}");
-    let records: Value = serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
+    let records: Value =
+        serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
     assert_eq!(
         records[0],
         json!({"order_number": "0000012345", "net_value": 1234.5, "currency": "EUR", "customer_id": "0000100234", "order_date": "2024-03-01"})
@@ -141,23 +172,40 @@ async fn auto_map_is_refused_where_it_cannot_apply() {
         json!({"content_artifact_ids": [content], "schema": schema, "auto_map": true}),
     ] {
         let (status, answer) = t.post_json(&user.token, "/api/v1/jobs", &body).await;
-        assert_eq!((status, error_of(&answer).1.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("auto_map")), "{body}: {answer}");
+        assert_eq!(
+            (status, error_of(&answer).1.as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("auto_map")),
+            "{body}: {answer}"
+        );
     }
-    let (status, answer) = t.post_json(&user.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content], "auto_map": "yes"})).await;
+    let (status, answer) =
+        t.post_json(&user.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content], "auto_map": "yes"})).await;
     assert_eq!((status, error_of(&answer).1.as_deref()), (StatusCode::BAD_REQUEST, Some("auto_map")), "{answer}");
 
     // The same rules for the multipart upload.
     let form = |auto_map: &str, with_context: bool| {
-        let part = |bytes: &[u8], name: &str| reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned());
+        let part =
+            |bytes: &[u8], name: &str| reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned());
         let form = reqwest::multipart::Form::new()
             .part("content_file", part(ORDERS, "orders.csv"))
             .part("schema_file", part(schema.to_string().as_bytes(), "s.json"))
             .text("auto_map", auto_map.to_owned());
-        if with_context { form.part("context_file", part(b"fields: {order_id: '{{ BELNR }}'}", "c.yaml")) } else { form }
+        if with_context {
+            form.part("context_file", part(b"fields: {order_id: '{{ BELNR }}'}", "c.yaml"))
+        } else {
+            form
+        }
     };
-    let upload = |form| async { split(t.http.post(t.url("/api/v1/jobs/upload")).bearer_auth(&user.token).multipart(form).send().await.unwrap()).await };
+    let upload = |form| async {
+        split(t.http.post(t.url("/api/v1/jobs/upload")).bearer_auth(&user.token).multipart(form).send().await.unwrap())
+            .await
+    };
     let (status, answer) = upload(form("true", false)).await;
-    assert_eq!((status, error_of(&answer).1.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("auto_map")), "{answer}");
+    assert_eq!(
+        (status, error_of(&answer).1.as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("auto_map")),
+        "{answer}"
+    );
     let (status, answer) = upload(form("maybe", true)).await;
     assert_eq!((status, error_of(&answer).1.as_deref()), (StatusCode::BAD_REQUEST, Some("auto_map")), "{answer}");
     let (status, job) = upload(form("true", true)).await;

@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use helix_domain::artifact::{upload_key, MAX_FILENAME_CHARS};
+use helix_domain::artifact::{MAX_FILENAME_CHARS, upload_key};
 use helix_domain::{Artifact, ArtifactKind, ArtifactRead, ArtifactStatus, PresignedRequest, Timestamp};
 
 use crate::extract::{CurrentUser, JsonBody};
@@ -55,10 +55,15 @@ pub(crate) async fn owned_artifact(state: &AppState, owner_id: &str, id: &str) -
 pub(crate) fn validate_content_type(content_type: &str) -> Result<(), ApiError> {
     let valid = content_type.len() <= MAX_CONTENT_TYPE_CHARS
         && content_type.split_once('/').is_some_and(|(t, s)| {
-            let token = |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
+            let token =
+                |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
             token(t) && token(s.split(';').next().unwrap_or_default().trim())
         });
-    if valid { Ok(()) } else { Err(ApiError::unprocessable("content_type", "content_type must be a media type such as text/csv")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable("content_type", "content_type must be a media type such as text/csv"))
+    }
 }
 
 pub(crate) fn validate_filename(filename: &str) -> Result<(), ApiError> {
@@ -66,7 +71,10 @@ pub(crate) fn validate_filename(filename: &str) -> Result<(), ApiError> {
         return Err(ApiError::unprocessable("filename", "filename must not be empty"));
     }
     if filename.chars().count() > MAX_FILENAME_CHARS {
-        return Err(ApiError::unprocessable("filename", format!("filename must be at most {MAX_FILENAME_CHARS} characters")));
+        return Err(ApiError::unprocessable(
+            "filename",
+            format!("filename must be at most {MAX_FILENAME_CHARS} characters"),
+        ));
     }
     Ok(())
 }
@@ -138,7 +146,9 @@ pub async fn download(
 ) -> Result<Json<DownloadLink>, ApiError> {
     let artifact = owned_artifact(&state, &claims.sub, &id).await?;
     if artifact.status != ArtifactStatus::Available {
-        return Err(ApiError::Conflict { message: format!("the artifact is {}, not AVAILABLE", artifact.status.as_str()) });
+        return Err(ApiError::Conflict {
+            message: format!("the artifact is {}, not AVAILABLE", artifact.status.as_str()),
+        });
     }
     let filename = helix_domain::artifact::safe_filename(&artifact.filename);
     let link = state.blobs.presign_download(&artifact.s3_key, &filename, state.settings.download_url_ttl).await?;

@@ -1,4 +1,4 @@
-use axum::extract::{rejection::FormRejection, State};
+use axum::extract::{State, rejection::FormRejection};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
@@ -37,13 +37,20 @@ pub async fn token(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let Form(form) = form.map_err(|e| ApiError::BadRequest {
         field: None,
-        message: format!("expected an application/x-www-form-urlencoded body with username and password: {}", e.body_text()),
+        message: format!(
+            "expected an application/x-www-form-urlencoded body with username and password: {}",
+            e.body_text()
+        ),
     })?;
     if form.grant_type.as_deref().is_some_and(|g| g != "password") {
         return Err(ApiError::bad_request("grant_type", "only the \"password\" grant is supported"));
     }
-    let username = form.username.filter(|u| !u.trim().is_empty()).ok_or_else(|| ApiError::bad_request("username", "is required"))?;
-    let password = form.password.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::bad_request("password", "is required"))?;
+    let username = form
+        .username
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("username", "is required"))?;
+    let password =
+        form.password.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::bad_request("password", "is required"))?;
     let user = state.users.get(&normalise_email(&username)).await?;
     // Same work and the same answer for an unknown account and a wrong password.
     if !verify_password(&password, user.as_ref().map(|u| u.password_hash.as_str())) {
@@ -52,7 +59,11 @@ pub async fn token(
     let user = user.ok_or(ApiError::InvalidCredentials)?;
     let issued = state.tokens.issue(&user).map_err(|e| ApiError::Internal(e.to_string()))?;
     tracing::info!(user_id = %user.id, "token issued");
-    Ok(Json(TokenResponse { access_token: issued.access_token, token_type: "bearer".into(), expires_in: issued.expires_in }))
+    Ok(Json(TokenResponse {
+        access_token: issued.access_token,
+        token_type: "bearer".into(),
+        expires_in: issued.expires_in,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -9,13 +9,13 @@ use utoipa::ToSchema;
 
 use helix_domain::artifact::{context_file_name, media_type_for, upload_key};
 use helix_domain::{
-    Artifact, ArtifactKind, ArtifactStatus, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner,
-    StoreError, Timestamp,
+    Artifact, ArtifactKind, ArtifactStatus, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus,
+    Runner, StoreError, Timestamp,
 };
 use helix_engine::Source;
 
 use crate::extract::{CurrentUser, JsonBody};
-use crate::routes::artifacts::{owned_artifact, validate_filename, PENDING_UPLOAD_TTL_SECONDS};
+use crate::routes::artifacts::{PENDING_UPLOAD_TTL_SECONDS, owned_artifact, validate_filename};
 use crate::{ApiError, AppState, ErrorBody};
 
 pub fn router(payload_limit: usize) -> Router<AppState> {
@@ -82,7 +82,13 @@ fn validate_name(name: Option<String>) -> Result<Option<String>, ApiError> {
 }
 
 /// An input artifact the job may use: the caller's, of the right kind, uploaded and checked.
-async fn usable_artifact(state: &AppState, owner: &str, id: &str, kind: ArtifactKind, field: String) -> Result<Artifact, ApiError> {
+async fn usable_artifact(
+    state: &AppState,
+    owner: &str,
+    id: &str,
+    kind: ArtifactKind,
+    field: String,
+) -> Result<Artifact, ApiError> {
     let artifact = owned_artifact(state, owner, id)
         .await
         .map_err(|_| ApiError::unprocessable(field.clone(), format!("artifact {id} does not exist")))?;
@@ -93,14 +99,19 @@ async fn usable_artifact(state: &AppState, owner: &str, id: &str, kind: Artifact
         ));
     }
     if artifact.kind != kind {
-        return Err(ApiError::unprocessable(field, format!("artifact {id} is a {:?} artifact, not {kind:?}", artifact.kind)));
+        return Err(ApiError::unprocessable(
+            field,
+            format!("artifact {id} is a {:?} artifact, not {kind:?}", artifact.kind),
+        ));
     }
     Ok(artifact)
 }
 
 async fn artifact_text(state: &AppState, artifact: &Artifact, field: &str) -> Result<String, ApiError> {
     let bytes = state.blobs.get_bytes(&artifact.s3_key, MAX_DOCUMENT_BYTES).await.map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::unprocessable(field, format!("must be at most {MAX_DOCUMENT_BYTES} bytes")),
+        StoreError::Conflict(_) => {
+            ApiError::unprocessable(field, format!("must be at most {MAX_DOCUMENT_BYTES} bytes"))
+        }
         StoreError::NotFound => ApiError::unprocessable(field, "the artifact's object is missing"),
         other => other.into(),
     })?;
@@ -113,10 +124,16 @@ fn check_schema(name: &str, text: &str, field: &str) -> Result<(), ApiError> {
 
 fn check_auto_map(kind: JobKind, has_context: bool, has_schema: bool) -> Result<(), ApiError> {
     if kind != JobKind::Transform {
-        return Err(ApiError::unprocessable("auto_map", "auto_map is for transform jobs; a suggest-mapping job proposes the whole context"));
+        return Err(ApiError::unprocessable(
+            "auto_map",
+            "auto_map is for transform jobs; a suggest-mapping job proposes the whole context",
+        ));
     }
     if !has_schema {
-        return Err(ApiError::unprocessable("auto_map", "auto_map needs a target schema: it proposes the fields the schema requires"));
+        return Err(ApiError::unprocessable(
+            "auto_map",
+            "auto_map needs a target schema: it proposes the fields the schema requires",
+        ));
     }
     if !has_context {
         return Err(ApiError::unprocessable(
@@ -136,7 +153,12 @@ fn check_context(name: &str, text: &str, field: &str) -> Result<Vec<(String, Str
 
 /// Every table the context declares needs exactly one artifact of the same file name, and every
 /// artifact listed must be one of them: a job never starts without the data it looks up.
-async fn check_lookups(state: &AppState, owner: &str, ids: &[String], declared: &[(String, String)]) -> Result<(), ApiError> {
+async fn check_lookups(
+    state: &AppState,
+    owner: &str,
+    ids: &[String],
+    declared: &[(String, String)],
+) -> Result<(), ApiError> {
     let mut found = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let field = format!("lookup_artifact_ids[{i}]");
@@ -146,8 +168,15 @@ async fn check_lookups(state: &AppState, owner: &str, ids: &[String], declared: 
         let artifact = usable_artifact(state, owner, id, ArtifactKind::Content, field.clone()).await?;
         if !declared.iter().any(|(_, file)| context_file_name(file) == artifact.filename) {
             let files: Vec<&str> = declared.iter().map(|(_, f)| context_file_name(f)).collect();
-            let expected = if files.is_empty() { "the context declares no lookup tables".to_owned() } else { format!("the context's lookup files are {}", files.join(", ")) };
-            return Err(ApiError::unprocessable(field, format!("artifact {id} ({}) is not a lookup file of the context: {expected}", artifact.filename)));
+            let expected = if files.is_empty() {
+                "the context declares no lookup tables".to_owned()
+            } else {
+                format!("the context's lookup files are {}", files.join(", "))
+            };
+            return Err(ApiError::unprocessable(
+                field,
+                format!("artifact {id} ({}) is not a lookup file of the context: {expected}", artifact.filename),
+            ));
         }
         found.push(artifact.filename);
     }
@@ -155,7 +184,10 @@ async fn check_lookups(state: &AppState, owner: &str, ids: &[String], declared: 
         if !found.iter().any(|f| f == context_file_name(file)) {
             return Err(ApiError::unprocessable(
                 "lookup_artifact_ids",
-                format!("the context's lookup table `{name}` reads {}: upload it and list its artifact id here", context_file_name(file)),
+                format!(
+                    "the context's lookup table `{name}` reads {}: upload it and list its artifact id here",
+                    context_file_name(file)
+                ),
             ));
         }
     }
@@ -224,16 +256,25 @@ pub async fn create_job(
         return Err(ApiError::unprocessable("content_artifact_ids", "at least one content artifact is required"));
     }
     if request.content_artifact_ids.len() > MAX_CONTENT_FILES {
-        return Err(ApiError::unprocessable("content_artifact_ids", format!("at most {MAX_CONTENT_FILES} content artifacts per job")));
+        return Err(ApiError::unprocessable(
+            "content_artifact_ids",
+            format!("at most {MAX_CONTENT_FILES} content artifacts per job"),
+        ));
     }
     for (i, id) in request.content_artifact_ids.iter().enumerate() {
         if request.content_artifact_ids[..i].contains(id) {
-            return Err(ApiError::unprocessable(format!("content_artifact_ids[{i}]"), format!("artifact {id} is listed twice")));
+            return Err(ApiError::unprocessable(
+                format!("content_artifact_ids[{i}]"),
+                format!("artifact {id} is listed twice"),
+            ));
         }
         usable_artifact(&state, owner, id, ArtifactKind::Content, format!("content_artifact_ids[{i}]")).await?;
     }
     if request.kind == JobKind::SuggestMapping && (request.context.is_some() || request.context_artifact_id.is_some()) {
-        return Err(ApiError::unprocessable("context", "a suggest-mapping job proposes the context; give content and (optionally) a schema"));
+        return Err(ApiError::unprocessable(
+            "context",
+            "a suggest-mapping job proposes the context; give content and (optionally) a schema",
+        ));
     }
     if request.auto_map {
         check_auto_map(
@@ -306,7 +347,6 @@ pub async fn create_job(
     Ok((StatusCode::ACCEPTED, Json(JobRead::from(&job))))
 }
 
-
 #[utoipa::path(post, path = "/api/v1/jobs/upload", tag = "jobs", security(("oauth2" = [])),
     request_body(content_type = "multipart/form-data", description = "content_file (required), context_file, schema_file, name, auto_map (true/false, as for POST /jobs)"),
     responses((status = 201, body = JobRead), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -340,7 +380,12 @@ pub async fn upload_job(
                 };
                 continue;
             }
-            other => return Err(ApiError::bad_request(other, "unexpected form field; expected content_file, context_file, schema_file, name or auto_map")),
+            other => {
+                return Err(ApiError::bad_request(
+                    other,
+                    "unexpected form field; expected content_file, context_file, schema_file, name or auto_map",
+                ));
+            }
         };
         if docs.contains_key(key) {
             return Err(ApiError::bad_request(key, "given more than once"));
@@ -365,15 +410,22 @@ pub async fn upload_job(
     if auto_map {
         check_auto_map(JobKind::Transform, docs.contains_key("context_file"), docs.contains_key("schema_file"))?;
     }
-    let text = |key: &'static str, doc: &InlineDocument| std::str::from_utf8(&doc.bytes).map(str::to_owned).map_err(|_| ApiError::unprocessable(key, "must be UTF-8 text"));
+    let text = |key: &'static str, doc: &InlineDocument| {
+        std::str::from_utf8(&doc.bytes)
+            .map(str::to_owned)
+            .map_err(|_| ApiError::unprocessable(key, "must be UTF-8 text"))
+    };
     if let Some(doc) = docs.get("context_file") {
         let lookups = check_context(&doc.filename, &text("context_file", doc)?, "context_file")?;
         if !lookups.is_empty() {
             let files: Vec<&str> = lookups.iter().map(|(_, f)| context_file_name(f)).collect();
-            return Err(ApiError::unprocessable("context_file", format!(
-                "the context reads lookup tables ({}): upload them as artifacts and submit with POST /api/v1/jobs and lookup_artifact_ids",
-                files.join(", ")
-            )));
+            return Err(ApiError::unprocessable(
+                "context_file",
+                format!(
+                    "the context reads lookup tables ({}): upload them as artifacts and submit with POST /api/v1/jobs and lookup_artifact_ids",
+                    files.join(", ")
+                ),
+            ));
         }
     }
     if let Some(doc) = docs.get("schema_file") {
@@ -391,7 +443,8 @@ pub async fn upload_job(
             }
         }
     }
-    let job = submit(&state, Job { auto_map, ..Job::new(job_id, owner.to_owned(), JobKind::Transform, name, inputs) }).await?;
+    let job = submit(&state, Job { auto_map, ..Job::new(job_id, owner.to_owned(), JobKind::Transform, name, inputs) })
+        .await?;
     Ok((StatusCode::CREATED, Json(JobRead::from(&job))))
 }
 
@@ -399,7 +452,9 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge {
             field: None,
-            message: "the upload exceeds the API's payload limit; upload large files with POST /api/v1/artifacts/upload".into(),
+            message:
+                "the upload exceeds the API's payload limit; upload large files with POST /api/v1/artifacts/upload"
+                    .into(),
         }
     } else {
         ApiError::BadRequest { field: None, message: format!("malformed multipart body: {}", e.body_text()) }
@@ -421,11 +476,19 @@ pub async fn list_jobs(
     }
     let status = params
         .get("status")
-        .map(|s| JobStatus::parse(&s.to_ascii_uppercase()).ok_or_else(|| ApiError::bad_request("status", "must be PENDING, RUNNING, COMPLETED or FAILED")))
+        .map(|s| {
+            JobStatus::parse(&s.to_ascii_uppercase())
+                .ok_or_else(|| ApiError::bad_request("status", "must be PENDING, RUNNING, COMPLETED or FAILED"))
+        })
         .transpose()?;
     let limit = params
         .get("limit")
-        .map(|l| l.parse::<u32>().ok().filter(|l| (1..=MAX_PAGE).contains(l)).ok_or_else(|| ApiError::bad_request("limit", format!("must be a number from 1 to {MAX_PAGE}"))))
+        .map(|l| {
+            l.parse::<u32>()
+                .ok()
+                .filter(|l| (1..=MAX_PAGE).contains(l))
+                .ok_or_else(|| ApiError::bad_request("limit", format!("must be a number from 1 to {MAX_PAGE}")))
+        })
         .transpose()?
         .unwrap_or(DEFAULT_PAGE);
     let page = state.jobs.list(&claims.sub, status, limit, params.get("cursor").map(String::as_str)).await?;

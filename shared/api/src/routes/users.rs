@@ -13,7 +13,10 @@ pub fn router() -> Router<AppState> {
 
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("oauth2" = [])),
     responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody)))]
-pub async fn me(State(state): State<AppState>, CurrentUser(claims): CurrentUser) -> Result<Json<UserProfile>, ApiError> {
+pub async fn me(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+) -> Result<Json<UserProfile>, ApiError> {
     let user = state.users.get(&claims.email).await?.filter(|u| u.id == claims.sub);
     let user = user.ok_or(ApiError::Unauthorized("the account no longer exists"))?;
     Ok(Json(UserProfile::from(&user)))

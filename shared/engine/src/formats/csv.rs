@@ -171,19 +171,31 @@ impl<'a> CsvReader<'a> {
                     break;
                 }
                 if out.len() - field_begin > self.limits.max_field_bytes {
-                    return Err(self.err(quote_at.0, Some(self.column(quote_at.1, quote_at.2)), format!(
-                        "quoted field longer than {} bytes (limits.max_field_bytes); is a closing quote missing?",
-                        self.limits.max_field_bytes
-                    )));
+                    return Err(self.err(
+                        quote_at.0,
+                        Some(self.column(quote_at.1, quote_at.2)),
+                        format!(
+                            "quoted field longer than {} bytes (limits.max_field_bytes); is a closing quote missing?",
+                            self.limits.max_field_bytes
+                        ),
+                    ));
                 }
                 line_start = self.buf.len();
                 if !self.read_line()? {
-                    return Err(self.err(quote_at.0, Some(self.column(quote_at.1, quote_at.2)), "unterminated quoted field"));
+                    return Err(self.err(
+                        quote_at.0,
+                        Some(self.column(quote_at.1, quote_at.2)),
+                        "unterminated quoted field",
+                    ));
                 }
             }
             self.end_field(&mut out, &mut ends, &mut field_begin)?;
             let text = String::from_utf8(out).map_err(|_| {
-                self.err(first_line, None, "text is not valid UTF-8; set input.encoding (e.g. windows-1252) in the context")
+                self.err(
+                    first_line,
+                    None,
+                    "text is not valid UTF-8; set input.encoding (e.g. windows-1252) in the context",
+                )
             })?;
             return Ok(Some((first_line, text, ends)));
         }
@@ -196,14 +208,22 @@ impl<'a> CsvReader<'a> {
 
     fn end_field(&self, out: &mut Vec<u8>, ends: &mut Vec<u32>, begin: &mut usize) -> Result<(), EngineError> {
         if out.len() - *begin > self.limits.max_field_bytes {
-            return Err(self.err(self.lines.line, None, format!(
-                "field {} is longer than {} bytes (limits.max_field_bytes)",
-                ends.len() + 1,
-                self.limits.max_field_bytes
-            )));
+            return Err(self.err(
+                self.lines.line,
+                None,
+                format!(
+                    "field {} is longer than {} bytes (limits.max_field_bytes)",
+                    ends.len() + 1,
+                    self.limits.max_field_bytes
+                ),
+            ));
         }
         if ends.len() >= self.limits.max_fields {
-            return Err(self.err(self.lines.line, None, format!("more than {} fields in a record (limits.max_fields)", self.limits.max_fields)));
+            return Err(self.err(
+                self.lines.line,
+                None,
+                format!("more than {} fields in a record (limits.max_fields)", self.limits.max_fields),
+            ));
         }
         ends.push(out.len() as u32);
         *begin = out.len();
@@ -240,7 +260,15 @@ impl<'a> CsvReader<'a> {
         if records == 0 {
             return Ok(None);
         }
-        let mut chunk = CsvChunk { bytes, lines_before, records, header: Arc::new(Header::numbered(0)), file: self.file.clone(), opts: self.opts.clone(), limits: self.limits };
+        let mut chunk = CsvChunk {
+            bytes,
+            lines_before,
+            records,
+            header: Arc::new(Header::numbered(0)),
+            file: self.file.clone(),
+            opts: self.opts.clone(),
+            limits: self.limits,
+        };
         let header = match &self.header {
             Some(h) => h.clone(),
             None => {
@@ -309,10 +337,14 @@ impl<'a> CsvReader<'a> {
                 return Ok(());
             }
             if quoted_len > self.limits.max_field_bytes {
-                return Err(self.err(quote_at.0, Some(column(&bytes[quote_at.1..quote_at.2])), format!(
-                    "quoted field longer than {} bytes (limits.max_field_bytes); is a closing quote missing?",
-                    self.limits.max_field_bytes
-                )));
+                return Err(self.err(
+                    quote_at.0,
+                    Some(column(&bytes[quote_at.1..quote_at.2])),
+                    format!(
+                        "quoted field longer than {} bytes (limits.max_field_bytes); is a closing quote missing?",
+                        self.limits.max_field_bytes
+                    ),
+                ));
             }
             line_start = bytes.len();
             // At the end of the input the parser reports the unterminated field, with its position.
@@ -326,10 +358,12 @@ impl<'a> CsvReader<'a> {
 fn read_line(lines: &mut Lines<'_>, buf: &mut Vec<u8>, file: &str, limits: Limits) -> Result<bool, EngineError> {
     match lines.read_into(buf) {
         Ok(more) => Ok(more),
-        Err(LineError::TooLong) => Err(EngineError::input(file, Some(lines.line + 1), None, format!(
-            "line longer than {} bytes (limits.max_field_bytes)",
-            limits.max_field_bytes
-        ))),
+        Err(LineError::TooLong) => Err(EngineError::input(
+            file,
+            Some(lines.line + 1),
+            None,
+            format!("line longer than {} bytes (limits.max_field_bytes)", limits.max_field_bytes),
+        )),
         Err(LineError::Io(e)) => Err(EngineError::Io(e)),
     }
 }
@@ -376,7 +410,14 @@ impl CsvChunk {
     pub fn reader(&self, header: Option<Arc<Header>>) -> CsvReader<'_> {
         let mut lines = Lines::new(Box::new(&self.bytes[..]), self.limits.max_record_bytes);
         lines.line = self.lines_before;
-        CsvReader { lines, file: self.file.clone(), opts: self.opts.clone(), header, limits: self.limits, buf: Vec::new() }
+        CsvReader {
+            lines,
+            file: self.file.clone(),
+            opts: self.opts.clone(),
+            header,
+            limits: self.limits,
+            buf: Vec::new(),
+        }
     }
 }
 
@@ -406,9 +447,8 @@ impl RecordReader for CsvReader<'_> {
                 h
             }
         };
-        let problem = (ends.len() != header.names.len()).then(|| {
-            format!("row has {} fields, the header has {}", ends.len(), header.names.len())
-        });
+        let problem = (ends.len() != header.names.len())
+            .then(|| format!("row has {} fields, the header has {}", ends.len(), header.names.len()));
         Ok(Some(SourceRecord { data: Data::Row(Row { header, text, ends }), line, problem }))
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::text::{LineError, Lines};
 use super::RecordReader;
+use super::text::{LineError, Lines};
 use crate::error::EngineError;
 use crate::record::{Data, Header, Row, SourceRecord};
 
@@ -57,7 +57,11 @@ pub struct FixedReader<'a> {
 
 impl<'a> FixedReader<'a> {
     pub fn new(lines: Lines<'a>, file: Arc<str>, fields: &[FixedField]) -> Result<Self, EngineError> {
-        let ranges = fields.iter().map(FixedField::range).collect::<Result<Vec<_>, _>>().map_err(|e| EngineError::input(&file, None, None, format!("input.fields: {e}")))?;
+        let ranges = fields
+            .iter()
+            .map(FixedField::range)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EngineError::input(&file, None, None, format!("input.fields: {e}")))?;
         let header = Arc::new(Header::new(fields.iter().map(|f| f.name.clone()).collect()));
         Ok(FixedReader { lines, file, header, ranges, buf: Vec::new() })
     }
@@ -70,18 +74,31 @@ impl RecordReader for FixedReader<'_> {
             match self.lines.read_into(&mut self.buf) {
                 Ok(true) => {}
                 Ok(false) => return Ok(None),
-                Err(LineError::TooLong) => return Err(EngineError::input(&self.file, Some(self.lines.line + 1), None, "line longer than limits.max_record_bytes")),
+                Err(LineError::TooLong) => {
+                    return Err(EngineError::input(
+                        &self.file,
+                        Some(self.lines.line + 1),
+                        None,
+                        "line longer than limits.max_record_bytes",
+                    ));
+                }
                 Err(LineError::Io(e)) => return Err(e.into()),
             }
             let line = self.lines.line;
-            let text = std::str::from_utf8(&self.buf).map_err(|_| EngineError::input(&self.file, Some(line), None, "text is not valid UTF-8; set input.encoding"))?;
+            let text = std::str::from_utf8(&self.buf).map_err(|_| {
+                EngineError::input(&self.file, Some(line), None, "text is not valid UTF-8; set input.encoding")
+            })?;
             let text = text.trim_end_matches(['\r', '\n']);
             if text.trim().is_empty() {
                 continue;
             }
             let (mut out, mut ends) = (String::with_capacity(text.len()), Vec::with_capacity(self.ranges.len()));
             slice_chars(text, &self.ranges, &mut out, &mut ends);
-            return Ok(Some(SourceRecord { data: Data::Row(Row { header: self.header.clone(), text: out, ends }), line, problem: None }));
+            return Ok(Some(SourceRecord {
+                data: Data::Row(Row { header: self.header.clone(), text: out, ends }),
+                line,
+                problem: None,
+            }));
         }
     }
 }

@@ -8,21 +8,49 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::RecordReader;
 use super::fixed::FixedField;
 use super::text::{LineError, Lines};
-use super::RecordReader;
 use crate::error::EngineError;
 use crate::record::{Data, SourceRecord};
 
 /// EDI_DC40 fields: name, first column (1-based), last column.
 const CONTROL: [(&str, usize, usize); 36] = [
-    ("TABNAM", 1, 10), ("MANDT", 11, 13), ("DOCNUM", 14, 29), ("DOCREL", 30, 33), ("STATUS", 34, 35),
-    ("DIRECT", 36, 36), ("OUTMOD", 37, 37), ("EXPRSS", 38, 38), ("TEST", 39, 39), ("IDOCTYP", 40, 69),
-    ("CIMTYP", 70, 99), ("MESTYP", 100, 129), ("MESCOD", 130, 132), ("MESFCT", 133, 135), ("STD", 136, 136),
-    ("STDVRS", 137, 142), ("STDMES", 143, 148), ("SNDPOR", 149, 158), ("SNDPRT", 159, 160), ("SNDPFC", 161, 162),
-    ("SNDPRN", 163, 172), ("SNDSAD", 173, 193), ("SNDLAD", 194, 263), ("RCVPOR", 264, 273), ("RCVPRT", 274, 275),
-    ("RCVPFC", 276, 277), ("RCVPRN", 278, 287), ("RCVSAD", 288, 308), ("RCVLAD", 309, 378), ("CREDAT", 379, 386),
-    ("CRETIM", 387, 392), ("REFINT", 393, 406), ("REFGRP", 407, 420), ("REFMES", 421, 434), ("ARCKEY", 435, 504),
+    ("TABNAM", 1, 10),
+    ("MANDT", 11, 13),
+    ("DOCNUM", 14, 29),
+    ("DOCREL", 30, 33),
+    ("STATUS", 34, 35),
+    ("DIRECT", 36, 36),
+    ("OUTMOD", 37, 37),
+    ("EXPRSS", 38, 38),
+    ("TEST", 39, 39),
+    ("IDOCTYP", 40, 69),
+    ("CIMTYP", 70, 99),
+    ("MESTYP", 100, 129),
+    ("MESCOD", 130, 132),
+    ("MESFCT", 133, 135),
+    ("STD", 136, 136),
+    ("STDVRS", 137, 142),
+    ("STDMES", 143, 148),
+    ("SNDPOR", 149, 158),
+    ("SNDPRT", 159, 160),
+    ("SNDPFC", 161, 162),
+    ("SNDPRN", 163, 172),
+    ("SNDSAD", 173, 193),
+    ("SNDLAD", 194, 263),
+    ("RCVPOR", 264, 273),
+    ("RCVPRT", 274, 275),
+    ("RCVPFC", 276, 277),
+    ("RCVPRN", 278, 287),
+    ("RCVSAD", 288, 308),
+    ("RCVLAD", 309, 378),
+    ("CREDAT", 379, 386),
+    ("CRETIM", 387, 392),
+    ("REFINT", 393, 406),
+    ("REFGRP", 407, 420),
+    ("REFMES", 421, 434),
+    ("ARCKEY", 435, 504),
     ("SERIAL", 505, 524),
 ];
 
@@ -88,11 +116,20 @@ impl<'a> IdocReader<'a> {
             match self.lines.read_into(&mut self.buf) {
                 Ok(true) => {}
                 Ok(false) => return Ok(None),
-                Err(LineError::TooLong) => return Err(EngineError::input(&self.file, Some(self.lines.line + 1), None, "line longer than limits.max_record_bytes")),
+                Err(LineError::TooLong) => {
+                    return Err(EngineError::input(
+                        &self.file,
+                        Some(self.lines.line + 1),
+                        None,
+                        "line longer than limits.max_record_bytes",
+                    ));
+                }
                 Err(LineError::Io(e)) => return Err(e.into()),
             }
             let n = self.lines.line;
-            let text = std::str::from_utf8(&self.buf).map_err(|_| EngineError::input(&self.file, Some(n), None, "text is not valid UTF-8; set input.encoding"))?;
+            let text = std::str::from_utf8(&self.buf).map_err(|_| {
+                EngineError::input(&self.file, Some(n), None, "text is not valid UTF-8; set input.encoding")
+            })?;
             let text = text.trim_end_matches(['\r', '\n']);
             if !text.trim().is_empty() {
                 return Ok(Some((n, text.chars().collect())));
@@ -113,7 +150,14 @@ impl RecordReader for IdocReader<'_> {
             None => match self.line()? {
                 None => return Ok(None),
                 Some((n, chars)) if Self::is_control(&chars) => (n, chars),
-                Some((n, _)) => return Err(EngineError::input(&self.file, Some(n), Some(1), "expected an EDI_DC40 control record at the start of an IDoc")),
+                Some((n, _)) => {
+                    return Err(EngineError::input(
+                        &self.file,
+                        Some(n),
+                        Some(1),
+                        "expected an EDI_DC40 control record at the start of an IDoc",
+                    ));
+                }
             },
         };
         let mut dc = Map::new();
@@ -140,12 +184,15 @@ impl RecordReader for IdocReader<'_> {
             match self.defs.get(&name) {
                 Some(defs) => {
                     for f in defs {
-                        let (a, b) = f.range().map_err(|e| EngineError::input(&self.file, Some(n), None, format!("input.segments.{name}: {e}")))?;
+                        let (a, b) = f.range().map_err(|e| {
+                            EngineError::input(&self.file, Some(n), None, format!("input.segments.{name}: {e}"))
+                        })?;
                         fields.insert(f.name.clone(), Value::String(cols(&sdata, a + 1, b)));
                     }
                 }
                 None => {
-                    fields.insert("SDATA".into(), Value::String(sdata.iter().collect::<String>().trim_end().to_owned()));
+                    fields
+                        .insert("SDATA".into(), Value::String(sdata.iter().collect::<String>().trim_end().to_owned()));
                 }
             }
             // PSGNUM 000000 means top level; blank or unknown PSGNUMs fall back to HLEVEL.
@@ -187,12 +234,27 @@ mod tests {
     }
 
     fn data(seg: &str, segnum: u32, parent: u32, level: u32, sdata: &str) -> String {
-        format!("{}{}{}{:06}{:06}{:02}{}", pad(seg, 30), "800", pad("0000000000001234", 16), segnum, parent, level, sdata)
+        format!(
+            "{}{}{}{:06}{:06}{:02}{}",
+            pad(seg, 30),
+            "800",
+            pad("0000000000001234", 16),
+            segnum,
+            parent,
+            level,
+            sdata
+        )
     }
 
     #[test]
     fn builds_the_segment_tree() {
-        let control = pad("EDI_DC40", 10) + "800" + "0000000000001234" + &" ".repeat(10) + &pad("ORDERS05", 30) + &" ".repeat(30) + "ORDERS";
+        let control = pad("EDI_DC40", 10)
+            + "800"
+            + "0000000000001234"
+            + &" ".repeat(10)
+            + &pad("ORDERS05", 30)
+            + &" ".repeat(30)
+            + "ORDERS";
         let text = [
             control,
             data("E2EDK01005", 1, 0, 1, "EUR"),
@@ -201,7 +263,9 @@ mod tests {
             data("E2EDP01007", 4, 0, 2, "000020"),
         ]
         .join("\n");
-        let opts: SegmentDefs = [("E1EDP01".to_owned(), vec![FixedField { name: "POSEX".into(), start: 1, length: Some(6), end: None }])].into();
+        let opts: SegmentDefs =
+            [("E1EDP01".to_owned(), vec![FixedField { name: "POSEX".into(), start: 1, length: Some(6), end: None }])]
+                .into();
         let mut r = IdocReader::new(Lines::new(Box::new(text.as_bytes()), 1 << 20), "o.idoc".into(), &opts);
         let rec = r.next_record().unwrap().unwrap();
         let Data::Tree(v) = rec.data else { unreachable!() };

@@ -70,7 +70,11 @@ impl<'a> JsonReader<'a> {
             let mut used = 0;
             let mut finished = false;
             for &b in chunk {
-                if !in_string && depth == 0 && !self.buf.is_empty() && matches!(b, b',' | b']' | b' ' | b'\t' | b'\r' | b'\n' | b'{' | b'[' | b'"') {
+                if !in_string
+                    && depth == 0
+                    && !self.buf.is_empty()
+                    && matches!(b, b',' | b']' | b' ' | b'\t' | b'\r' | b'\n' | b'{' | b'[' | b'"')
+                {
                     finished = true;
                     break;
                 }
@@ -94,7 +98,14 @@ impl<'a> JsonReader<'a> {
                         b'{' | b'[' => {
                             depth += 1;
                             if depth > self.limits.max_depth {
-                                return Err(self.err(line, column, format!("JSON nested deeper than {} levels (limits.max_depth)", self.limits.max_depth)));
+                                return Err(self.err(
+                                    line,
+                                    column,
+                                    format!(
+                                        "JSON nested deeper than {} levels (limits.max_depth)",
+                                        self.limits.max_depth
+                                    ),
+                                ));
                             }
                         }
                         b'}' | b']' => {
@@ -112,7 +123,11 @@ impl<'a> JsonReader<'a> {
             self.line += newlines;
             self.input.consume(used);
             if self.buf.len() > self.limits.max_record_bytes {
-                return Err(self.err(line, column, format!("JSON value larger than {} bytes (limits.max_record_bytes)", self.limits.max_record_bytes)));
+                return Err(self.err(
+                    line,
+                    column,
+                    format!("JSON value larger than {} bytes (limits.max_record_bytes)", self.limits.max_record_bytes),
+                ));
             }
             if finished {
                 return Ok(());
@@ -148,13 +163,23 @@ impl RecordReader for JsonReader<'_> {
                 Some(b']') => {
                     self.bump(b']');
                     if let Some(b) = self.skip_ws()? {
-                        return Err(self.err(self.line, self.column, format!("unexpected `{}` after the closing `]`", b as char)));
+                        return Err(self.err(
+                            self.line,
+                            self.column,
+                            format!("unexpected `{}` after the closing `]`", b as char),
+                        ));
                     }
                     self.done = true;
                     return Ok(None);
                 }
                 None => return Err(self.err(self.line, self.column, "the JSON array is not closed (missing `]`)")),
-                Some(b) => return Err(self.err(self.line, self.column, format!("expected `,` or `]` between array elements, found `{}`", b as char))),
+                Some(b) => {
+                    return Err(self.err(
+                        self.line,
+                        self.column,
+                        format!("expected `,` or `]` between array elements, found `{}`", b as char),
+                    ));
+                }
             }
         }
         if next.is_none() {

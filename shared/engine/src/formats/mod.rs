@@ -132,7 +132,10 @@ pub fn open<'a>(
     let file: Arc<str> = name.into();
     Ok(match format {
         Format::Csv => {
-            let delimiter = opts.delimiter.as_deref().and_then(single_byte)
+            let delimiter = opts
+                .delimiter
+                .as_deref()
+                .and_then(single_byte)
                 .unwrap_or_else(|| csv::sniff_delimiter(&decoded.sample, &name.to_ascii_lowercase()));
             let quote = opts.quote.as_deref().and_then(single_byte).unwrap_or(b'"');
             let header = opts.header.unwrap_or_else(|| csv::sniff_header(&decoded.sample, delimiter));
@@ -144,7 +147,11 @@ pub fn open<'a>(
             let fields = opts.fields.as_deref().unwrap_or_default();
             Box::new(fixed::FixedReader::new(text::Lines::new(decoded.reader, limits.max_record_bytes), file, fields)?)
         }
-        Format::Idoc => Box::new(idoc::IdocReader::new(text::Lines::new(decoded.reader, limits.max_record_bytes), file, &opts.segments)),
+        Format::Idoc => Box::new(idoc::IdocReader::new(
+            text::Lines::new(decoded.reader, limits.max_record_bytes),
+            file,
+            &opts.segments,
+        )),
         Format::IdocXml => Box::new(xml::XmlReader::new(decoded.reader, file, None, true, limits)),
         Format::Xml => Box::new(xml::XmlReader::new(decoded.reader, file, opts.record_element.clone(), false, limits)),
     })

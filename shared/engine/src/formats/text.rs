@@ -30,9 +30,9 @@ pub fn decode<'a>(input: &'a mut dyn Read, encoding: Option<&'static Encoding>) 
         Some((e, n)) => (Some(e), n),
         None => (None, 0),
     };
-    let encoding = bom.or(encoding).unwrap_or_else(|| {
-        if is_utf8_prefix(&head) { encoding_rs::UTF_8 } else { encoding_rs::WINDOWS_1252 }
-    });
+    let encoding = bom
+        .or(encoding)
+        .unwrap_or_else(|| if is_utf8_prefix(&head) { encoding_rs::UTF_8 } else { encoding_rs::WINDOWS_1252 });
     let sample = encoding.decode_without_bom_handling(&head[bom_len..]).0.into_owned();
     let chained = Cursor::new(head).chain(input);
     let reader: Box<dyn BufRead + 'a> = if encoding == encoding_rs::UTF_8 {

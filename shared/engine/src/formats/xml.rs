@@ -8,8 +8,8 @@ use std::io::BufRead;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use quick_xml::events::Event;
 use quick_xml::Reader;
+use quick_xml::events::Event;
 use serde_json::{Map, Value};
 
 use super::{Limits, RecordReader};
@@ -61,7 +61,13 @@ pub struct XmlReader<'a> {
 }
 
 impl<'a> XmlReader<'a> {
-    pub fn new(input: Box<dyn BufRead + 'a>, file: Arc<str>, record_element: Option<String>, idoc: bool, limits: Limits) -> Self {
+    pub fn new(
+        input: Box<dyn BufRead + 'a>,
+        file: Arc<str>,
+        record_element: Option<String>,
+        idoc: bool,
+        limits: Limits,
+    ) -> Self {
         let line = Rc::new(Cell::new(1));
         let reader = Reader::from_reader(LineCounter { inner: input, line: line.clone() });
         let record_element = if idoc { Some("IDOC".to_owned()) } else { record_element };
@@ -120,7 +126,10 @@ impl RecordReader for XmlReader<'_> {
                         self.depth += 1;
                     }
                     if self.depth > self.limits.max_depth {
-                        return Err(self.err(format!("XML nested deeper than {} levels (limits.max_depth)", self.limits.max_depth)));
+                        return Err(self.err(format!(
+                            "XML nested deeper than {} levels (limits.max_depth)",
+                            self.limits.max_depth
+                        )));
                     }
                     let starts_record = stack.is_empty()
                         && match &self.record_element {
@@ -140,7 +149,9 @@ impl RecordReader for XmlReader<'_> {
                             frame.segment = true;
                             continue;
                         }
-                        let value = attr.normalized_value(quick_xml::XmlVersion::default()).map_err(|e| self.err(format!("invalid XML attribute: {e}")))?;
+                        let value = attr
+                            .normalized_value(quick_xml::XmlVersion::default())
+                            .map_err(|e| self.err(format!("invalid XML attribute: {e}")))?;
                         size += value.len();
                         frame.map.insert(format!("@{key}"), Value::String(value.into_owned()));
                     }
@@ -208,7 +219,10 @@ impl RecordReader for XmlReader<'_> {
                 _ => {}
             }
             if size > self.limits.max_record_bytes {
-                return Err(self.err(format!("XML record larger than {} bytes (limits.max_record_bytes)", self.limits.max_record_bytes)));
+                return Err(self.err(format!(
+                    "XML record larger than {} bytes (limits.max_record_bytes)",
+                    self.limits.max_record_bytes
+                )));
             }
         }
     }
@@ -235,7 +249,13 @@ mod tests {
     use super::*;
 
     fn read(text: &str, record: Option<&str>, idoc: bool) -> Vec<(u64, Value)> {
-        let mut r = XmlReader::new(Box::new(text.as_bytes()), "x.xml".into(), record.map(str::to_owned), idoc, Limits::default());
+        let mut r = XmlReader::new(
+            Box::new(text.as_bytes()),
+            "x.xml".into(),
+            record.map(str::to_owned),
+            idoc,
+            Limits::default(),
+        );
         let mut out = Vec::new();
         while let Some(rec) = r.next_record().unwrap() {
             let Data::Tree(v) = rec.data else { unreachable!() };
@@ -246,14 +266,19 @@ mod tests {
 
     #[test]
     fn generic_xml() {
-        let recs = read("<orders>\n <order id=\"1\"><item>a</item><item>b &amp; c</item></order>\n <order id=\"2\"/>\n</orders>", None, false);
+        let recs = read(
+            "<orders>\n <order id=\"1\"><item>a</item><item>b &amp; c</item></order>\n <order id=\"2\"/>\n</orders>",
+            None,
+            false,
+        );
         assert_eq!(recs[0], (2, serde_json::json!({"@id": "1", "item": ["a", "b & c"]})));
         assert_eq!(recs[1], (3, serde_json::json!({"@id": "2"})));
     }
 
     #[test]
     fn idoc_xml_sample() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/idoc/orders05.xml")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/idoc/orders05.xml")).unwrap();
         let recs = read(&text, None, true);
         assert_eq!(recs.len(), 1);
         let v = &recs[0].1;

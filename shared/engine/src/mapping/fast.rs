@@ -316,7 +316,9 @@ fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>,
         Filter::CapitalizeWords => map_str(v, helpers::capitalize_words)?,
         Filter::Round(p) => match v {
             FVal::Int(_) if *p >= 0 => v,
-            FVal::Float(x) if (0..=300).contains(p) => FVal::Float(helpers::round_decimal(x, *p as u32).ok_or(Fallback)?),
+            FVal::Float(x) if (0..=300).contains(p) => {
+                FVal::Float(helpers::round_decimal(x, *p as u32).ok_or(Fallback)?)
+            }
             _ => return Err(Fallback),
         },
         Filter::Int => match v {
@@ -374,7 +376,8 @@ enum Tok {
 }
 
 fn lex(src: &str) -> Option<Vec<Tok>> {
-    const OPS: [&str; 18] = ["==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "~", "|", "(", ")", ",", ".", "=", "["];
+    const OPS: [&str; 18] =
+        ["==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "~", "|", "(", ")", ",", ".", "=", "["];
     let mut toks = Vec::new();
     let b = src.as_bytes();
     let mut i = 0;
@@ -483,7 +486,14 @@ impl Parser<'_> {
 
     fn cmp(&mut self) -> Option<Expr> {
         let l = self.add()?;
-        for (op, bin) in [("==", BinOp::Eq), ("!=", BinOp::Ne), ("<=", BinOp::Le), (">=", BinOp::Ge), ("<", BinOp::Lt), (">", BinOp::Gt)] {
+        for (op, bin) in [
+            ("==", BinOp::Eq),
+            ("!=", BinOp::Ne),
+            ("<=", BinOp::Le),
+            (">=", BinOp::Ge),
+            ("<", BinOp::Lt),
+            (">", BinOp::Gt),
+        ] {
             if self.eat_op(op) {
                 return Some(Expr::Bin(bin, Box::new(l), Box::new(self.add()?)));
             }
@@ -512,7 +522,9 @@ impl Parser<'_> {
         loop {
             let op = if self.eat_op("*") {
                 BinOp::Mul
-            } else if matches!(self.peek(), Some(Tok::Op("/"))) && !matches!(self.toks.get(self.pos + 1), Some(Tok::Op("/"))) {
+            } else if matches!(self.peek(), Some(Tok::Op("/")))
+                && !matches!(self.toks.get(self.pos + 1), Some(Tok::Op("/")))
+            {
                 self.pos += 1;
                 BinOp::Div
             } else {
@@ -606,7 +618,9 @@ impl Parser<'_> {
                     }
                     return self.eat_op(")").then_some(Expr::Coalesce(items));
                 }
-                if matches!(name.as_str(), "and" | "or" | "not" | "if" | "else" | "in" | "is") || matches!(self.peek(), Some(Tok::Op("("))) {
+                if matches!(name.as_str(), "and" | "or" | "not" | "if" | "else" | "in" | "is")
+                    || matches!(self.peek(), Some(Tok::Op("(")))
+                {
                     return None;
                 }
                 Some(Expr::Var(self.vars.slot(&name)))

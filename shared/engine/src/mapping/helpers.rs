@@ -52,7 +52,9 @@ pub fn separators(locale: &str) -> Result<(char, &'static [char]), String> {
     let lang = lower.split('-').next().unwrap_or("");
     Ok(match lang {
         "" | "c" | "en" | "us" | "uk" | "ja" | "zh" | "ko" | "he" | "th" => ('.', &[',']),
-        "de" | "at" | "es" | "it" | "nl" | "pt" | "da" | "id" | "tr" | "ro" | "el" | "hr" | "sl" | "sr" | "is" => (',', &['.']),
+        "de" | "at" | "es" | "it" | "nl" | "pt" | "da" | "id" | "tr" | "ro" | "el" | "hr" | "sl" | "sr" | "is" => {
+            (',', &['.'])
+        }
         "fr" | "sv" | "fi" | "nb" | "no" | "pl" | "cs" | "sk" | "ru" | "uk-ua" | "hu" | "bg" | "lt" | "lv" | "et" => {
             (',', &[' ', '\u{a0}', '\u{202f}', '.'])
         }
@@ -114,7 +116,10 @@ pub fn parse_decimal_with(text: &str, locale: &str, dec: char, groups: &[char]) 
             return Ok(Some(Num::Int(i)));
         }
     }
-    plain.parse::<f64>().map(|f| Some(Num::Float(f))).map_err(|_| format!("`{text}` is not a decimal number in locale {locale}"))
+    plain
+        .parse::<f64>()
+        .map(|f| Some(Num::Float(f)))
+        .map_err(|_| format!("`{text}` is not a decimal number in locale {locale}"))
 }
 
 /// The common case of [`parse_decimal_with`] without building the plain text: ASCII, at most 15
@@ -381,10 +386,35 @@ mod tests {
             }
             plain.parse::<f64>().map(|f| Some(Num::Float(f))).map_err(|_| "bad".into())
         };
-        let mut cases: Vec<String> = ["0", "-0", "+7", "-0,0", "1.250", "24.933,60", "12,5", ",5", "5,", "-,5", "1.2.3,4", "999.999.999.999.999", "0,1", "0,3", "123456789012345", "1234567890123456", "0,000000000000001", "1,23e5", "--1", "-", ",", "", "1,2,3", "١٢"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut cases: Vec<String> = [
+            "0",
+            "-0",
+            "+7",
+            "-0,0",
+            "1.250",
+            "24.933,60",
+            "12,5",
+            ",5",
+            "5,",
+            "-,5",
+            "1.2.3,4",
+            "999.999.999.999.999",
+            "0,1",
+            "0,3",
+            "123456789012345",
+            "1234567890123456",
+            "0,000000000000001",
+            "1,23e5",
+            "--1",
+            "-",
+            ",",
+            "",
+            "1,2,3",
+            "١٢",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         for _ in 0..50_000 {
             seed ^= seed << 13;
@@ -432,7 +462,21 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let mut cases = vec![0.0, -0.0, 0.005, 0.015, 0.125, 2.675, 1.005, -1.005, 0.004, -0.004, 1e-300, 123456.785, 4503599627370495.5];
+        let mut cases = vec![
+            0.0,
+            -0.0,
+            0.005,
+            0.015,
+            0.125,
+            2.675,
+            1.005,
+            -1.005,
+            0.004,
+            -0.004,
+            1e-300,
+            123456.785,
+            4503599627370495.5,
+        ];
         for _ in 0..20_000 {
             let r = next();
             let cents = (r % 100_000_000) as f64;

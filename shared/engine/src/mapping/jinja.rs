@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 use minijinja::value::{Enumerator, Object, Rest, Serde, Value};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 
-use super::helpers::{self, Num};
 use super::ValueMap;
+use super::helpers::{self, Num};
 use crate::limits::Limits;
 use crate::record::Data;
 
@@ -33,14 +33,15 @@ fn num(n: Num) -> Value {
 
 /// Text of a scalar argument; `None` for none/undefined (helpers pass those through as none).
 fn text(v: &Value) -> Option<String> {
-    if v.is_none() || v.is_undefined() {
-        None
-    } else {
-        Some(v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-    }
+    if v.is_none() || v.is_undefined() { None } else { Some(v.as_str().map_or_else(|| v.to_string(), str::to_owned)) }
 }
 
-pub fn environment(limits: &Limits, maps: Arc<Vec<ValueMap>>, map_names: Arc<HashMap<String, usize>>, lookups: Lookups) -> Environment<'static> {
+pub fn environment(
+    limits: &Limits,
+    maps: Arc<Vec<ValueMap>>,
+    map_names: Arc<HashMap<String, usize>>,
+    lookups: Lookups,
+) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(limits.fuel));
@@ -80,10 +81,7 @@ pub fn environment(limits: &Limits, maps: Arc<Vec<ValueMap>>, map_names: Arc<Has
     });
     env.add_filter("regex_search", |s: String, pattern: String, group: Option<usize>| -> Result<Value, Error> {
         let re = helpers::regex(&pattern).map_err(invalid)?;
-        Ok(re
-            .captures(&s)
-            .and_then(|c| c.get(group.unwrap_or(0)))
-            .map_or(Value::from(()), |m| Value::from(m.as_str())))
+        Ok(re.captures(&s).and_then(|c| c.get(group.unwrap_or(0))).map_or(Value::from(()), |m| Value::from(m.as_str())))
     });
     env.add_function("coalesce", |args: Rest<Value>| -> Value {
         args.iter()
@@ -93,7 +91,9 @@ pub fn environment(limits: &Limits, maps: Arc<Vec<ValueMap>>, map_names: Arc<Has
     });
     env.add_function("lookup", move |table: String, key: Value, column: Option<String>| -> Result<Value, Error> {
         let tables = lookups.read().map_err(|_| invalid("lookup tables poisoned".into()))?;
-        let t = tables.get(&table).ok_or_else(|| invalid(format!("no lookup table `{table}` (declare it under lookups: and provide its file)")))?;
+        let t = tables.get(&table).ok_or_else(|| {
+            invalid(format!("no lookup table `{table}` (declare it under lookups: and provide its file)"))
+        })?;
         let Some(row) = t.rows.get(&text(&key).unwrap_or_default()) else { return Ok(Value::from(())) };
         Ok(match column {
             Some(c) => row.get(&c).map_or(Value::from(()), |v| Value::from(Serde(v))),

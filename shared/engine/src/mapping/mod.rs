@@ -24,7 +24,10 @@ pub struct ValueMap {
 pub enum Expr {
     Const(Value),
     /// Fast evaluator, with the minijinja expression (by index) as fallback and authority.
-    Fast { fast: fast::Expr, slow: usize },
+    Fast {
+        fast: fast::Expr,
+        slow: usize,
+    },
     Slow(usize),
     /// A template mixing text and tags; renders a string.
     Text(String),
@@ -95,7 +98,12 @@ pub struct LazyScope<'a> {
 }
 
 impl<'a> LazyScope<'a> {
-    pub fn new(data: &'a Data, items: Option<&'a [SourceRecord]>, parent: Option<minijinja::Value>, meta: &'a dyn Fn() -> minijinja::Value) -> Self {
+    pub fn new(
+        data: &'a Data,
+        items: Option<&'a [SourceRecord]>,
+        parent: Option<minijinja::Value>,
+        meta: &'a dyn Fn() -> minijinja::Value,
+    ) -> Self {
         LazyScope { data, items, parent, meta, value: None }
     }
 
@@ -105,11 +113,23 @@ impl<'a> LazyScope<'a> {
                 let items = self.items.map(|items| {
                     let list: Vec<minijinja::Value> = items
                         .iter()
-                        .map(|r| minijinja::Value::from_object(jinja::Scope { data: r.data.clone(), items: None, parent: None, meta: minijinja::Value::from(()) }))
+                        .map(|r| {
+                            minijinja::Value::from_object(jinja::Scope {
+                                data: r.data.clone(),
+                                items: None,
+                                parent: None,
+                                meta: minijinja::Value::from(()),
+                            })
+                        })
                         .collect();
                     (group_var.to_owned(), minijinja::Value::from(list))
                 });
-                minijinja::Value::from_object(jinja::Scope { data: self.data.clone(), items, parent: self.parent.clone(), meta: (self.meta)() })
+                minijinja::Value::from_object(jinja::Scope {
+                    data: self.data.clone(),
+                    items,
+                    parent: self.parent.clone(),
+                    meta: (self.meta)(),
+                })
             })
             .clone()
     }
@@ -161,7 +181,13 @@ impl Evaluator<'_> {
     }
 
     /// Maps one record (or group) to an object; `Err((pointer, message))` on a mapping failure.
-    pub fn map(&self, m: &Mapping, columns: &Columns, scope: &mut LazyScope<'_>, base: &str) -> Result<Map<String, Value>, (String, String)> {
+    pub fn map(
+        &self,
+        m: &Mapping,
+        columns: &Columns,
+        scope: &mut LazyScope<'_>,
+        base: &str,
+    ) -> Result<Map<String, Value>, (String, String)> {
         let mut out = Map::new();
         for field in &m.fields {
             let pointer = || format!("{base}/{}", field.path.join("/"));
@@ -200,7 +226,14 @@ impl Evaluator<'_> {
         Ok(out)
     }
 
-    fn each(&self, list: &Expr, sub: &Mapping, columns: &Columns, scope: &mut LazyScope<'_>, pointer: &str) -> Result<Vec<Value>, (String, String)> {
+    fn each(
+        &self,
+        list: &Expr,
+        sub: &Mapping,
+        columns: &Columns,
+        scope: &mut LazyScope<'_>,
+        pointer: &str,
+    ) -> Result<Vec<Value>, (String, String)> {
         let parent = Some(scope.get(self.group_var));
         let mut out = Vec::new();
         let group_items = match list {
@@ -265,11 +298,18 @@ pub fn cast_text(s: &str, to: Cast) -> Option<Value> {
         Cast::String => Some(Value::String(s.to_owned())),
         Cast::Integer => match t.parse::<i64>() {
             Ok(i) => Some(Value::from(i)),
-            Err(_) => t.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| Value::from(f as i64)),
+            Err(_) => {
+                t.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| Value::from(f as i64))
+            }
         },
         Cast::Number => match t.parse::<i64>() {
             Ok(i) => Some(Value::from(i)),
-            Err(_) => t.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64).map(Value::Number),
+            Err(_) => t
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number),
         },
         Cast::Boolean => match t.to_ascii_lowercase().as_str() {
             "true" | "yes" | "y" | "1" | "x" | "on" => Some(Value::Bool(true)),
