@@ -1,6 +1,9 @@
 //! End-to-end harness: a whole local platform per test (unique resource prefix) on the emulator
 //! that `make test` started, driven over real HTTP.
 
+pub mod lambda_function;
+pub mod lambda_runtime_api;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -111,7 +114,7 @@ impl TestPlatform {
         let now = Timestamp::now();
         let user = User {
             email: email.clone(),
-            id: uuid::Uuid::new_v4().to_string(),
+            id: helix_domain::UserId::random(),
             password_hash: helix_auth::hash_password(&password).unwrap(),
             fullname: Some("Test User".into()),
             phone_number: None,
@@ -122,7 +125,7 @@ impl TestPlatform {
         };
         self.users().create(&user).await.unwrap();
         let token = self.login(&email, &password).await;
-        TestUser { id: user.id, email, password, token }
+        TestUser { id: user.id.to_string(), email, password, token }
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {

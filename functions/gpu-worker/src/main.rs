@@ -1,36 +1,24 @@
-//! Entry of the GPU container worker: settings and model once, then the poll loop until SIGTERM
-//! (ECS stopping the task) or Ctrl-C.
+//! Entry of the GPU container worker (not a Lambda: the model stays loaded and the image can carry
+//! CUDA): settings and model once, then it long-polls its own queue until SIGTERM (ECS stopping
+//! the task) or Ctrl-C. The jobs it runs live in `helix-jobs`.
 
 use std::sync::Arc;
 
-use helix_aws::{AwsClients, Settings};
-use helix_gpu_worker::{GpuWorker, PollOptions, poll};
-use helix_suggest::MiniLm;
-use helix_workers::JobWorkerDeps;
+use helix_aws::{ArtifactConfig, AwsClients, Env, PollOptions, SqsPoller, WorkerConfig, poller, wiring};
+use helix_jobs::{JobRunner, RunnerConfig, gpu_attempts};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     helix_aws::telemetry::init();
-    let settings = Settings::from_env()?;
-    let clients = AwsClients::from_env(&settings).await;
-    let model = MiniLm::load(&helix_suggest::model_dir()?)?;
+    let env = Env::process();
+    let (artifacts, worker, queue_url) =
+        (ArtifactConfig::read(&env)?, WorkerConfig::read(&env)?, env.required("GPU_QUEUE_URL")?);
+    let clients = AwsClients::from_env(&env).await;
+    let model = helix_suggest::MiniLm::load(&helix_suggest::model_dir()?)?;
     tracing::info!(device = model.device_name(), "embedding model loaded");
-    let worker = Arc::new(GpuWorker::new(JobWorkerDeps::new(&settings, &clients), Arc::new(model)));
-    poll(clients.sqs.clone(), settings.gpu_queue_url.clone(), worker, PollOptions::default(), shutdown()).await;
+    let config = RunnerConfig::for_worker("gpu-worker", worker.max_attempts, worker.lease);
+    let runner = JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, gpu_attempts(Arc::new(model)));
+    let poller = SqsPoller { sqs: clients.sqs, queue_url, options: PollOptions::long_running() };
+    poller.run(|event| runner.handle(event), poller::termination()).await;
     Ok(())
-}
-
-async fn shutdown() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::warn!(error = %e, "no SIGTERM handler; stopping on Ctrl-C only");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: finishing the running batch"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: finishing the running batch"),
-    }
 }

@@ -1,12 +1,21 @@
-//! Lambda entry of the `jobs` endpoint group; the routes live in `helix-api`.
+//! Lambda entry of the `jobs` endpoint group; the routes live in `helix-api`, the rules in
+//! `helix-jobs`.
 
-use helix_api::AppState;
-use helix_aws::{AwsClients, Settings};
+use std::sync::Arc;
+
+use helix_api::JobsState;
+use helix_aws::{ArtifactConfig, AwsClients, Env, JobConfig, TokenConfig, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     helix_aws::telemetry::init();
-    let settings = Settings::from_env()?;
-    let clients = AwsClients::from_env(&settings).await;
-    lambda_http::run(helix_api::jobs_router(AppState::new(&settings, &clients))).await
+    let env = Env::process();
+    let (artifacts, jobs, tokens) = (ArtifactConfig::read(&env)?, JobConfig::read(&env)?, TokenConfig::read(&env)?);
+    let clients = AwsClients::from_env(&env).await;
+    let state = JobsState {
+        jobs: Arc::new(wiring::job_service(&clients, &artifacts, &jobs)),
+        tokens: Arc::new(wiring::token_issuer(&tokens)),
+        payload_limit: jobs.api_payload_limit,
+    };
+    lambda_http::run(helix_api::jobs_router(state)).await
 }

@@ -1,15 +1,15 @@
 //! Lambda entry of the job sweeper, run on a schedule (EventBridge); the event carries nothing it needs.
 
-use helix_aws::{AwsClients, Settings};
-use helix_workers::JobSweeper;
+use helix_aws::{AwsClients, Env, SweeperConfig, wiring};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     helix_aws::telemetry::init();
-    let settings = Settings::from_env()?;
-    let clients = AwsClients::from_env(&settings).await;
-    let sweeper = JobSweeper::from_settings(&settings, &clients);
+    let env = Env::process();
+    let config = SweeperConfig::read(&env)?;
+    let clients = AwsClients::from_env(&env).await;
+    let sweeper = wiring::sweeper(&clients, &config);
     let sweeper = &sweeper;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
         let failed = sweeper.sweep().await?;

@@ -1,12 +1,17 @@
 //! Lambda entry of the `users` endpoint group; the routes live in `helix-api`.
 
-use helix_api::AppState;
-use helix_aws::{AwsClients, Settings};
+use std::sync::Arc;
+
+use helix_api::AccountsState;
+use helix_aws::{AwsClients, Env, TokenConfig, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     helix_aws::telemetry::init();
-    let settings = Settings::from_env()?;
-    let clients = AwsClients::from_env(&settings).await;
-    lambda_http::run(helix_api::users_router(AppState::new(&settings, &clients))).await
+    let env = Env::process();
+    let (users_table, tokens) = (env.required("USERS_TABLE")?, TokenConfig::read(&env)?);
+    let clients = AwsClients::from_env(&env).await;
+    let state =
+        AccountsState { users: wiring::user_store(&clients, &users_table), tokens: Arc::new(wiring::token_issuer(&tokens)) };
+    lambda_http::run(helix_api::users_router(state)).await
 }

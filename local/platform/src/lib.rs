@@ -3,7 +3,6 @@
 //! the Lambda shims call. `make dev` and the end-to-end tests both start the platform through here.
 
 pub mod emulator;
-pub mod pollers;
 pub mod provision;
 pub mod seed;
 pub mod template;
@@ -13,9 +12,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use helix_api::AppState;
-use helix_aws::{AwsClients, Settings};
-use helix_workers::{JobSweeper, JobWorker, JobWorkerDeps, UploadWatcher, UploadWatcherDeps};
+use helix_api::{AccountsState, ArtifactsState, JobsState};
+use helix_aws::{AwsClients, Env, PollOptions, Settings, SqsPoller, wiring};
+use helix_jobs::{Attempt, JobRunner, RunnerConfig, TransformAttempt, UploadWatcher};
 use tokio::task::JoinHandle;
 
 use crate::provision::{ProvisionOptions, Provisioned, Provisioner};
@@ -56,9 +55,10 @@ impl LocalAws {
     }
 
     pub fn clients(&self, settings: &Settings) -> AwsClients {
-        let main = AwsClients::new(&self.sdk_config(&self.endpoint), settings);
+        let path_style = settings.s3_force_path_style;
+        let main = AwsClients::new(&self.sdk_config(&self.endpoint), path_style);
         match &self.s3_endpoint {
-            Some(s3) => AwsClients { s3: AwsClients::new(&self.sdk_config(s3), settings).s3, ..main },
+            Some(s3) => AwsClients { s3: AwsClients::new(&self.sdk_config(s3), path_style).s3, ..main },
             None => main,
         }
     }
@@ -130,7 +130,7 @@ impl Platform {
         let mut env = provisioned.env.clone();
         env.insert("AWS_S3_FORCE_PATH_STYLE".into(), "true".into());
         env.extend(options.extra_env.clone());
-        let settings = Settings::from_lookup(|name| env.get(name).cloned())?;
+        let settings = Settings::read(&Env::from_map(env))?;
         let clients = options.aws.clients(&settings);
 
         let listener = tokio::net::TcpListener::bind(options.listen)
@@ -141,7 +141,20 @@ impl Platform {
         let s3_origin = options.aws.s3_endpoint.as_deref().unwrap_or(&options.aws.endpoint);
         let dashboard =
             helix_web::DashboardConfig::parse(s3_origin).map_err(|e| PlatformError::Dashboard(e.to_string()))?;
-        let app = helix_api::api_router(AppState::new(&settings, &clients)).merge(helix_web::router_with(&dashboard));
+        let tokens = Arc::new(wiring::token_issuer(&settings.tokens));
+        let api = helix_api::api_router(
+            AccountsState { users: wiring::user_store(&clients, &settings.users_table), tokens: tokens.clone() },
+            ArtifactsState {
+                artifacts: Arc::new(wiring::artifact_service(&clients, &settings.artifacts)),
+                tokens: tokens.clone(),
+            },
+            JobsState {
+                jobs: Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs)),
+                tokens,
+                payload_limit: settings.jobs.api_payload_limit,
+            },
+        );
+        let app = api.merge(helix_web::router_with(&dashboard));
         let mut tasks = vec![tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "HTTP server stopped");
@@ -149,17 +162,10 @@ impl Platform {
         })];
 
         if options.run_job_worker {
-            let worker = Arc::new(JobWorker::new(JobWorkerDeps::new(&settings, &clients)));
-            tasks.push(tokio::spawn(pollers::poll(
-                clients.sqs.clone(),
-                settings.jobs_queue_url.clone(),
-                move |event| {
-                    let worker = worker.clone();
-                    async move { worker.handle(event).await }
-                },
-            )));
+            tasks.push(spawn_job_worker(&settings, &clients));
+            tasks.extend(gpu_worker(&settings, &clients));
         }
-        let sweeper = JobSweeper::from_settings(&settings, &clients);
+        let sweeper = wiring::sweeper(&clients, &settings.sweeper);
         tasks.push(tokio::spawn(async move {
             // The cloud's schedule is every 5 minutes; locally leases and timeouts are short.
             let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
@@ -170,15 +176,16 @@ impl Platform {
                 }
             }
         }));
-        if options.run_job_worker {
-            tasks.extend(gpu_worker(&settings, &clients));
-        }
-        let watcher = Arc::new(UploadWatcher::new(UploadWatcherDeps::new(&settings, &clients)));
+        let watcher = Arc::new(UploadWatcher::new(wiring::upload_watcher_ports(
+            &clients,
+            &settings.artifacts,
+            &settings.worker.idempotency_table,
+        )));
         let uploads_url = provisioned.queue_urls.get("UploadEventsQueue").cloned().unwrap_or_default();
-        tasks.push(tokio::spawn(pollers::poll(clients.sqs.clone(), uploads_url, move |event| {
-            let watcher = watcher.clone();
-            async move { watcher.handle(event).await }
-        })));
+        let poller = local_poller(&clients, uploads_url, PollOptions::default());
+        tasks.push(tokio::spawn(async move {
+            poller.run(|event| watcher.handle(event), std::future::pending()).await;
+        }));
         Ok(Self { addr, settings, clients, provisioned, tasks })
     }
 
@@ -187,9 +194,43 @@ impl Platform {
     }
 }
 
-/// The GPU container worker's loop, on the CPU, against the emulated GPU queue; the model loads
-/// on the first job. Without a model (`scripts/setup.sh` installs it) suggest-mapping and
-/// `auto_map` jobs wait.
+/// What Lambda's SQS event source does (or the GPU container's poll loop, `options`), on an
+/// emulated queue, with short polls so that a stopping platform is not held up.
+fn local_poller(clients: &AwsClients, queue_url: String, options: PollOptions) -> SqsPoller {
+    SqsPoller { sqs: clients.sqs.clone(), queue_url, options: PollOptions { wait_seconds: 1, ..options } }
+}
+
+fn runner(settings: &Settings, clients: &AwsClients, name: &'static str, attempts: Vec<Arc<dyn Attempt>>) -> JobRunner {
+    let config = RunnerConfig::for_worker(name, settings.worker.max_attempts, settings.worker.lease);
+    JobRunner::new(wiring::runner_ports(clients, &settings.artifacts, &settings.worker), config, attempts)
+}
+
+/// The transform job worker, as its Lambda runs it.
+pub fn job_worker(settings: &Settings, clients: &AwsClients) -> JobRunner {
+    runner(settings, clients, "job-worker", vec![Arc::new(TransformAttempt)])
+}
+
+/// The transform job worker, driven from its emulated queue.
+pub fn spawn_job_worker(settings: &Settings, clients: &AwsClients) -> JoinHandle<()> {
+    let runner = job_worker(settings, clients);
+    let poller = local_poller(clients, settings.jobs.queue_url.clone(), PollOptions::default());
+    tokio::spawn(async move { poller.run(|event| runner.handle(event), std::future::pending()).await })
+}
+
+fn spawn_runner(
+    settings: &Settings,
+    clients: &AwsClients,
+    (name, queue_url, options): (&'static str, String, PollOptions),
+    attempts: Vec<Arc<dyn Attempt>>,
+) -> JoinHandle<()> {
+    let runner = runner(settings, clients, name, attempts);
+    let poller = local_poller(clients, queue_url, options);
+    tokio::spawn(async move { poller.run(|event| runner.handle(event), std::future::pending()).await })
+}
+
+/// The GPU container worker, on the CPU, against the emulated GPU queue; the model loads on the
+/// first job. Without a model (`scripts/setup.sh` installs it) suggest-mapping and `auto_map`
+/// jobs wait.
 fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<JoinHandle<()>> {
     let dir = match helix_suggest::model_dir() {
         Ok(dir) => dir,
@@ -198,20 +239,9 @@ fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<JoinHandle<()
             return None;
         }
     };
-    let worker = Arc::new(helix_gpu_worker::GpuWorker::new(
-        JobWorkerDeps::new(settings, clients),
-        Arc::new(helix_suggest::LazyMiniLm::new(dir)),
-    ));
-    // Short polls, so that a stopping platform is not held up.
-    let options = helix_gpu_worker::PollOptions { wait_seconds: 1, ..helix_gpu_worker::PollOptions::default() };
-    let poll = helix_gpu_worker::poll(
-        clients.sqs.clone(),
-        settings.gpu_queue_url.clone(),
-        worker,
-        options,
-        std::future::pending(),
-    );
-    Some(tokio::spawn(poll))
+    let attempts = helix_jobs::gpu_attempts(Arc::new(helix_suggest::LazyMiniLm::new(dir)));
+    let queue = ("gpu-worker", settings.jobs.gpu_queue_url.clone(), PollOptions::long_running());
+    Some(spawn_runner(settings, clients, queue, attempts))
 }
 
 impl Drop for Platform {

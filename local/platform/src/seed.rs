@@ -31,7 +31,7 @@ pub async fn seed_demo_users(users: &dyn UserStore) -> Result<(), StoreError> {
         let now = Timestamp::now();
         let user = User {
             email: demo.email.to_owned(),
-            id: uuid::Uuid::new_v4().to_string(),
+            id: helix_domain::UserId::random(),
             password_hash: helix_auth::hash_password(demo.password).map_err(|e| StoreError::Backend(e.to_string()))?,
             fullname: Some(demo.fullname.to_owned()),
             phone_number: None,

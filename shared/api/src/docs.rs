@@ -3,7 +3,6 @@ use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::AppState;
 use crate::routes::{artifacts, auth, jobs, users};
 
 #[derive(OpenApi)]
@@ -33,7 +32,7 @@ impl Modify for PasswordFlow {
 }
 
 /// Swagger UI's assets are compiled in (the `vendored` feature): nothing is fetched at build or run time.
-pub fn router() -> Router<AppState> {
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
 }
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use helix_domain::{StoreError, ValidationError};
+use helix_jobs::JobError;
 
 /// Every way a request can fail, mapped to one HTTP answer in `into_response` and nowhere else.
 #[derive(Debug, thiserror::Error)]
@@ -102,5 +103,19 @@ impl From<StoreError> for ApiError {
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
         Self::unprocessable(e.field, format!("{} {}", e.field, e.reason))
+    }
+}
+
+impl From<JobError> for ApiError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::Malformed { field, message } => Self::BadRequest { field: Some(field), message },
+            JobError::Invalid { field, message } => Self::Unprocessable { field: Some(field), message },
+            JobError::TooLarge { field, message } => Self::PayloadTooLarge { field: Some(field), message },
+            JobError::NotFound(what) => Self::NotFound(what),
+            JobError::Conflict(message) => Self::Conflict { message },
+            JobError::Unavailable(detail) => Self::Unavailable(detail),
+            JobError::Internal(detail) => Self::Internal(detail),
+        }
     }
 }

@@ -1,20 +1,32 @@
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use helix_auth::Claims;
+use helix_auth::{Claims, TokenIssuer};
+use helix_jobs::Actor;
 
-use crate::{ApiError, AppState};
+use crate::ApiError;
 
 /// The caller, proven by a valid bearer token.
 pub struct CurrentUser(pub Claims);
 
-impl FromRequestParts<AppState> for CurrentUser {
+impl CurrentUser {
+    pub fn actor(&self) -> Actor {
+        Actor::user(self.0.sub.as_str().into())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
+where
+    Arc<TokenIssuer>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -24,8 +36,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let claims = state
-            .tokens
+        let claims = Arc::<TokenIssuer>::from_ref(state)
             .verify(token.trim())
             .map_err(|_| ApiError::Unauthorized("the token is invalid or has expired"))?;
         Ok(Self(claims))

@@ -66,7 +66,7 @@ impl TokenIssuer {
     pub fn issue(&self, user: &User) -> Result<IssuedToken, TokenError> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
-            sub: user.id.clone(),
+            sub: user.id.to_string(),
             email: user.email.clone(),
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),

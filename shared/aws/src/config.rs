@@ -1,35 +1,9 @@
-use std::time::Duration;
+//! Configuration, read once at start-up from the environment into typed sections, so a
+//! misconfigured deployment fails at once with the variable's name. Each function reads only the
+//! sections it uses; the one-process local platform reads them all ([`Settings`]).
 
-/// Everything a function needs from its environment, read and checked once at start-up so a
-/// misconfigured deployment fails on its first request with the variable's name, not on some later
-/// code path.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub users_table: String,
-    pub jobs_table: String,
-    pub artifacts_table: String,
-    pub idempotency_table: String,
-    pub artifacts_bucket: String,
-    pub jobs_queue_url: String,
-    /// The GPU container worker's queue (`suggest-mapping` jobs).
-    pub gpu_queue_url: String,
-    pub jwt_secret: Vec<u8>,
-    pub jwt_issuer: String,
-    pub jwt_audience: String,
-    pub token_ttl: Duration,
-    pub max_upload_bytes: u64,
-    pub job_max_attempts: u32,
-    /// How long a worker owns a claimed job; a redelivery after that may take it over.
-    pub job_lease: Duration,
-    /// How long after its lease ran out a still-`RUNNING` job counts as abandoned: longer than the
-    /// job queue's visibility timeout, after which its message would have come back.
-    pub job_stale_after: Duration,
-    pub upload_url_ttl: Duration,
-    pub download_url_ttl: Duration,
-    /// Bound of `POST /jobs/upload` bodies (API Gateway and Lambda cap payloads at about 6 MB).
-    pub api_payload_limit: usize,
-    pub s3_force_path_style: bool,
-}
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration variable {var}: {reason}")]
@@ -43,73 +17,186 @@ pub const MAX_UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
 pub const MAX_DOWNLOAD_URL_TTL: Duration = Duration::from_secs(5 * 60);
 const MIN_JWT_SECRET_BYTES: usize = 32;
 
-impl Settings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+/// Where configuration comes from: the process environment, or a map (the local platform, tests).
+pub struct Env(Box<dyn Fn(&str) -> Option<String> + Send + Sync>);
+
+impl Env {
+    pub fn process() -> Self {
+        Self(Box::new(|name| std::env::var(name).ok()))
     }
 
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(&lookup);
-        let jwt_secret = env.required("JWT_SECRET")?.into_bytes();
-        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
-            return Err(ConfigError {
-                var: "JWT_SECRET",
-                reason: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
-            });
-        }
-        let endpoint_overridden = lookup("AWS_ENDPOINT_URL").is_some() || lookup("AWS_ENDPOINT_URL_S3").is_some();
-        Ok(Self {
-            users_table: env.required("USERS_TABLE")?,
-            jobs_table: env.required("JOBS_TABLE")?,
-            artifacts_table: env.required("ARTIFACTS_TABLE")?,
-            idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
-            artifacts_bucket: env.required("ARTIFACTS_BUCKET")?,
-            jobs_queue_url: env.required("JOBS_QUEUE_URL")?,
-            gpu_queue_url: env.required("GPU_QUEUE_URL")?,
-            jwt_secret,
-            jwt_issuer: env.required("JWT_ISSUER")?,
-            jwt_audience: env.required("JWT_AUDIENCE")?,
-            token_ttl: Duration::from_secs(env.number("TOKEN_TTL_SECONDS", 3600)?),
-            max_upload_bytes: env.number("MAX_UPLOAD_BYTES", 100 * 1024 * 1024)?,
-            job_max_attempts: env.number("JOB_MAX_ATTEMPTS", 3)?,
-            job_lease: Duration::from_secs(env.number("JOB_LEASE_SECONDS", 300)?),
-            job_stale_after: Duration::from_secs(env.number("JOB_STALE_AFTER_SECONDS", 2100)?),
-            upload_url_ttl: Duration::from_secs(env.number("UPLOAD_URL_TTL_SECONDS", 900)?).min(MAX_UPLOAD_URL_TTL),
-            download_url_ttl: Duration::from_secs(env.number("DOWNLOAD_URL_TTL_SECONDS", 300)?)
-                .min(MAX_DOWNLOAD_URL_TTL),
-            api_payload_limit: env.number("API_PAYLOAD_LIMIT_BYTES", 5 * 1024 * 1024)?,
-            s3_force_path_style: match lookup("AWS_S3_FORCE_PATH_STYLE") {
-                Some(v) => v == "true" || v == "1",
-                None => endpoint_overridden,
-            },
-        })
+    pub fn from_map(vars: BTreeMap<String, String>) -> Self {
+        Self(Box::new(move |name| vars.get(name).cloned()))
     }
-}
 
-struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
+    fn get(&self, var: &str) -> Option<String> {
+        (self.0)(var)
+    }
 
-impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
-    fn required(&self, var: &'static str) -> Result<String, ConfigError> {
-        match (self.0)(var) {
+    pub fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        match self.get(var) {
             Some(v) if !v.trim().is_empty() => Ok(v),
             _ => Err(ConfigError { var, reason: "is not set".into() }),
         }
     }
 
-    fn number<T: std::str::FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError> {
-        match (self.0)(var) {
+    pub fn number<T: std::str::FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError> {
+        match self.get(var) {
             None => Ok(default),
             Some(v) => v.trim().parse().map_err(|_| ConfigError { var, reason: format!("{v:?} is not a number") }),
         }
+    }
+
+    fn seconds(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        self.number(var, default).map(Duration::from_secs)
+    }
+
+    /// Emulators serve buckets under the path, not as virtual hosts on 127.0.0.1: path style is
+    /// the default whenever the S3 endpoint is overridden.
+    pub fn s3_force_path_style(&self) -> bool {
+        match self.get("AWS_S3_FORCE_PATH_STYLE") {
+            Some(v) => v == "true" || v == "1",
+            None => self.get("AWS_ENDPOINT_URL").is_some() || self.get("AWS_ENDPOINT_URL_S3").is_some(),
+        }
+    }
+}
+
+/// Issuing and verifying access tokens.
+#[derive(Clone, Debug)]
+pub struct TokenConfig {
+    pub secret: Vec<u8>,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+}
+
+impl TokenConfig {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        let secret = env.required("JWT_SECRET")?.into_bytes();
+        if secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError { var: "JWT_SECRET", reason: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes") });
+        }
+        Ok(Self {
+            secret,
+            issuer: env.required("JWT_ISSUER")?,
+            audience: env.required("JWT_AUDIENCE")?,
+            ttl: env.seconds("TOKEN_TTL_SECONDS", 3600)?,
+        })
+    }
+}
+
+/// The artifact table and bucket, and the limits on what users put there.
+#[derive(Clone, Debug)]
+pub struct ArtifactConfig {
+    pub table: String,
+    pub bucket: String,
+    pub max_upload_bytes: u64,
+    pub upload_url_ttl: Duration,
+    pub download_url_ttl: Duration,
+}
+
+impl ArtifactConfig {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: env.required("ARTIFACTS_TABLE")?,
+            bucket: env.required("ARTIFACTS_BUCKET")?,
+            max_upload_bytes: env.number("MAX_UPLOAD_BYTES", 100 * 1024 * 1024)?,
+            upload_url_ttl: env.seconds("UPLOAD_URL_TTL_SECONDS", 900)?.min(MAX_UPLOAD_URL_TTL),
+            download_url_ttl: env.seconds("DOWNLOAD_URL_TTL_SECONDS", 300)?.min(MAX_DOWNLOAD_URL_TTL),
+        })
+    }
+}
+
+/// The job table and the queues jobs are sent to.
+#[derive(Clone, Debug)]
+pub struct JobConfig {
+    pub table: String,
+    pub queue_url: String,
+    /// The GPU container worker's queue (`suggest-mapping` and `auto_map` jobs).
+    pub gpu_queue_url: String,
+    /// Bound of `POST /jobs/upload` bodies (API Gateway and Lambda cap payloads at about 6 MB).
+    pub api_payload_limit: usize,
+}
+
+impl JobConfig {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: env.required("JOBS_TABLE")?,
+            queue_url: env.required("JOBS_QUEUE_URL")?,
+            gpu_queue_url: env.required("GPU_QUEUE_URL")?,
+            api_payload_limit: env.number("API_PAYLOAD_LIMIT_BYTES", 5 * 1024 * 1024)?,
+        })
+    }
+}
+
+/// What a job worker needs beyond the artifacts: the job table, its idempotency records, and how
+/// long and how often it may try.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    pub jobs_table: String,
+    pub idempotency_table: String,
+    /// The queue's `maxReceiveCount`.
+    pub max_attempts: u32,
+    /// How long a worker owns a claimed job; a redelivery after that may take it over.
+    pub lease: Duration,
+}
+
+impl WorkerConfig {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            jobs_table: env.required("JOBS_TABLE")?,
+            idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
+            max_attempts: env.number("JOB_MAX_ATTEMPTS", 3)?,
+            lease: env.seconds("JOB_LEASE_SECONDS", 300)?,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SweeperConfig {
+    pub jobs_table: String,
+    /// How long after its lease ran out a still-`RUNNING` job counts as abandoned: longer than the
+    /// job queue's visibility timeout, after which its message would have come back.
+    pub stale_after: Duration,
+}
+
+impl SweeperConfig {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self { jobs_table: env.required("JOBS_TABLE")?, stale_after: env.seconds("JOB_STALE_AFTER_SECONDS", 2100)? })
+    }
+}
+
+/// Every section, as the one-process local platform reads them.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub users_table: String,
+    pub tokens: TokenConfig,
+    pub artifacts: ArtifactConfig,
+    pub jobs: JobConfig,
+    pub worker: WorkerConfig,
+    pub sweeper: SweeperConfig,
+    pub s3_force_path_style: bool,
+}
+
+impl Settings {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            users_table: env.required("USERS_TABLE")?,
+            tokens: TokenConfig::read(env)?,
+            artifacts: ArtifactConfig::read(env)?,
+            jobs: JobConfig::read(env)?,
+            worker: WorkerConfig::read(env)?,
+            sweeper: SweeperConfig::read(env)?,
+            s3_force_path_style: env.s3_force_path_style(),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn base() -> HashMap<&'static str, String> {
+    fn base() -> BTreeMap<String, String> {
         [
             ("USERS_TABLE", "u"),
             ("JOBS_TABLE", "j"),
@@ -123,30 +210,40 @@ mod tests {
             ("JWT_AUDIENCE", "aud"),
         ]
         .into_iter()
-        .map(|(k, v)| (k, v.to_owned()))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
+    }
+
+    fn with(changes: &[(&str, Option<&str>)]) -> Env {
+        let mut env = base();
+        for (k, v) in changes {
+            match v {
+                Some(v) => env.insert((*k).to_owned(), (*v).to_owned()),
+                None => env.remove(*k),
+            };
+        }
+        Env::from_map(env)
     }
 
     #[test]
     fn reads_defaults_and_caps_url_lifetimes() {
-        let mut env = base();
-        env.insert("UPLOAD_URL_TTL_SECONDS", "86400".into());
-        let s = Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
-        assert_eq!(s.upload_url_ttl, MAX_UPLOAD_URL_TTL);
-        assert_eq!(s.job_max_attempts, 3);
+        let s = Settings::read(&with(&[("UPLOAD_URL_TTL_SECONDS", Some("86400"))])).unwrap();
+        assert_eq!(s.artifacts.upload_url_ttl, MAX_UPLOAD_URL_TTL);
+        assert_eq!(s.worker.max_attempts, 3);
         assert!(!s.s3_force_path_style);
     }
 
     #[test]
     fn names_the_missing_or_bad_variable() {
-        let mut env = base();
-        env.remove("JOBS_TABLE");
-        assert_eq!(Settings::from_lookup(|k| env.get(k).cloned()).unwrap_err().var, "JOBS_TABLE");
-        let mut env = base();
-        env.insert("JOB_MAX_ATTEMPTS", "three".into());
-        assert_eq!(Settings::from_lookup(|k| env.get(k).cloned()).unwrap_err().var, "JOB_MAX_ATTEMPTS");
-        let mut env = base();
-        env.insert("JWT_SECRET", "short".into());
-        assert_eq!(Settings::from_lookup(|k| env.get(k).cloned()).unwrap_err().var, "JWT_SECRET");
+        assert_eq!(Settings::read(&with(&[("JOBS_TABLE", None)])).unwrap_err().var, "JOBS_TABLE");
+        assert_eq!(Settings::read(&with(&[("JOB_MAX_ATTEMPTS", Some("three"))])).unwrap_err().var, "JOB_MAX_ATTEMPTS");
+        assert_eq!(Settings::read(&with(&[("JWT_SECRET", Some("short"))])).unwrap_err().var, "JWT_SECRET");
+    }
+
+    #[test]
+    fn a_function_reads_only_its_own_sections() {
+        let env = Env::from_map(BTreeMap::from([("JOBS_TABLE".to_owned(), "j".to_owned())]));
+        assert!(SweeperConfig::read(&env).is_ok());
+        assert_eq!(TokenConfig::read(&env).unwrap_err().var, "JWT_SECRET");
     }
 }

@@ -3,15 +3,14 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use helix_domain::job::JobOutcome;
 use helix_domain::{
-    Artifact, ArtifactStatus, ArtifactStore, IdempotencyClaim, IdempotencyStore, Job, JobPage, JobStatus, JobStore,
-    StoreError, Timestamp, User, UserStore,
+    Artifact, ArtifactId, ArtifactStatus, ArtifactStore, IdempotencyClaim, IdempotencyStore, Job, JobId, JobPage,
+    JobStatus, JobStore, StoreError, Timestamp, User, UserId, UserStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -41,10 +40,6 @@ fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
 
 fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(format!("cannot decode item: {e}")))
-}
-
-fn to_attribute<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
-    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Backend(format!("cannot encode attribute: {e}")))
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -139,12 +134,12 @@ impl DynamoArtifactStore {
         Self { client, table: table.into() }
     }
 
-    async fn leave_pending(&self, id: &str, to: ArtifactStatus, reason: Option<&str>) -> Result<(), StoreError> {
+    async fn leave_pending(&self, id: &ArtifactId, to: ArtifactStatus, reason: Option<&str>) -> Result<(), StoreError> {
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", s(id))
+            .key("id", s(id.as_str()))
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", s(ArtifactStatus::PendingUpload.as_str()))
@@ -163,8 +158,8 @@ impl DynamoArtifactStore {
 
 #[async_trait]
 impl ArtifactStore for DynamoArtifactStore {
-    async fn get(&self, id: &str) -> Result<Option<Artifact>, StoreError> {
-        get_by_key(&self.client, &self.table, "id", id).await
+    async fn get(&self, id: &ArtifactId) -> Result<Option<Artifact>, StoreError> {
+        get_by_key(&self.client, &self.table, "id", id.as_str()).await
     }
 
     async fn create(&self, artifact: &Artifact) -> Result<(), StoreError> {
@@ -182,11 +177,11 @@ impl ArtifactStore for DynamoArtifactStore {
         Ok(())
     }
 
-    async fn mark_available(&self, id: &str) -> Result<(), StoreError> {
+    async fn mark_available(&self, id: &ArtifactId) -> Result<(), StoreError> {
         self.leave_pending(id, ArtifactStatus::Available, None).await
     }
 
-    async fn mark_rejected(&self, id: &str, reason: &str) -> Result<(), StoreError> {
+    async fn mark_rejected(&self, id: &ArtifactId, reason: &str) -> Result<(), StoreError> {
         self.leave_pending(id, ArtifactStatus::Rejected, Some(reason)).await
     }
 }
@@ -203,8 +198,19 @@ const LEASE_INDEX: &str = "lease-expiry-index";
 const LEASED: &str = "RUNNING";
 
 /// The attribute behind the status-filtered listing index; rewritten with every status change.
-fn owner_status(owner_id: &str, status: JobStatus) -> String {
+fn owner_status(owner_id: &UserId, status: JobStatus) -> String {
     format!("{owner_id}#{}", status.as_str())
+}
+
+/// A job as stored, with the attributes its indexes need: `owner_status` always, `leased`
+/// exactly while a worker holds the job.
+fn job_item(job: &Job) -> Result<Item, StoreError> {
+    let mut item = to_item(job)?;
+    item.insert("owner_status".into(), s(owner_status(&job.owner_id, job.status)));
+    if job.status == JobStatus::Running && job.lease_expires_at.is_some() {
+        item.insert("leased".into(), s(LEASED));
+    }
+    Ok(item)
 }
 
 impl DynamoJobStore {
@@ -232,8 +238,7 @@ impl DynamoJobStore {
 #[async_trait]
 impl JobStore for DynamoJobStore {
     async fn create(&self, job: &Job) -> Result<(), StoreError> {
-        let mut item = to_item(job)?;
-        item.insert("owner_status".into(), s(owner_status(&job.owner_id, job.status)));
+        let item = job_item(job)?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -245,20 +250,20 @@ impl JobStore for DynamoJobStore {
         Ok(())
     }
 
-    async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        get_by_key(&self.client, &self.table, "id", id).await
+    async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        get_by_key(&self.client, &self.table, "id", id.as_str()).await
     }
 
     async fn list(
         &self,
-        owner_id: &str,
+        owner_id: &UserId,
         status: Option<JobStatus>,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<JobPage, StoreError> {
         let (index, attr, partition) = match status {
             Some(status) => (OWNER_STATUS_INDEX, "owner_status", owner_status(owner_id, status)),
-            None => (OWNER_INDEX, "owner_id", owner_id.to_owned()),
+            None => (OWNER_INDEX, "owner_id", owner_id.to_string()),
         };
         let start = cursor.map(|c| Self::decode_cursor(c, attr, &partition)).transpose()?;
         let out = self
@@ -280,93 +285,28 @@ impl JobStore for DynamoJobStore {
         Ok(JobPage { jobs, next_cursor })
     }
 
-    async fn claim(&self, job: &Job, now: Timestamp, lease_until: Timestamp) -> Result<Job, StoreError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(&job.id))
-            .update_expression(
-                "SET #status = :running, owner_status = :os, started_at = if_not_exists(started_at, :now), \
-                 lease_expires_at = :lease, leased = :leased, attempts = attempts + :one",
-            )
-            .condition_expression("#status = :pending OR (#status = :running AND lease_expires_at < :now_epoch)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
-            .expression_attribute_values(":os", s(owner_status(&job.owner_id, JobStatus::Running)))
-            .expression_attribute_values(":now", s(now.to_string()))
-            .expression_attribute_values(":now_epoch", n(now.unix()))
-            .expression_attribute_values(":lease", n(lease_until.unix()))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":leased", s(LEASED))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(|e| conditional(e, "the job is finished or another worker holds it"))?;
-        from_item(out.attributes.unwrap_or_default())
-    }
-
-    async fn finish(&self, claimed: &Job, outcome: &JobOutcome) -> Result<Job, StoreError> {
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(&claimed.id))
-            .condition_expression("#status = :running AND attempts = :attempt")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":attempt", n(claimed.attempts))
-            .expression_attribute_values(":now", s(Timestamp::now().to_string()))
-            .return_values(ReturnValue::AllNew);
-        let update = match outcome {
-            JobOutcome::Completed {
-                result_artifact_id,
-                result_path,
-                error_report_artifact_id,
-                records_in,
-                records_out,
-                records_rejected,
-                auto_mapped,
-            } => {
-                let (auto_mapped_set, update) = match auto_mapped {
-                    Some(auto_mapped) => (
-                        ", auto_mapped_fields = :amf, auto_map_context_artifact_id = :amc",
-                        update
-                            .expression_attribute_values(":amf", to_attribute(&auto_mapped.fields)?)
-                            .expression_attribute_values(":amc", s(&auto_mapped.context_artifact_id)),
-                    ),
-                    None => ("", update),
-                };
-                update
-                    .update_expression(format!(
-                        "SET #status = :to, owner_status = :os, finished_at = :now, result_artifact_id = :ra, \
-                         result_path = :rp, error_report_artifact_id = :ea, records_in = :ri, records_out = :ro, \
-                         records_rejected = :rr, #error = :null{auto_mapped_set} REMOVE lease_expires_at, leased",
-                    ))
-                    .expression_attribute_names("#error", "error")
-                    .expression_attribute_values(":to", s(JobStatus::Completed.as_str()))
-                    .expression_attribute_values(":os", s(owner_status(&claimed.owner_id, JobStatus::Completed)))
-                    .expression_attribute_values(":ra", s(result_artifact_id))
-                    .expression_attribute_values(":rp", s(result_path))
-                    .expression_attribute_values(":ea", s(error_report_artifact_id))
-                    .expression_attribute_values(":ri", n(records_in))
-                    .expression_attribute_values(":ro", n(records_out))
-                    .expression_attribute_values(":rr", n(records_rejected))
-                    .expression_attribute_values(":null", AttributeValue::Null(true))
-            }
-            JobOutcome::Failed { error } => update
-                .update_expression(
-                    "SET #status = :to, owner_status = :os, finished_at = :now, #error = :error \
-                     REMOVE lease_expires_at, leased",
-                )
-                .expression_attribute_names("#error", "error")
-                .expression_attribute_values(":to", s(JobStatus::Failed.as_str()))
-                .expression_attribute_values(":os", s(owner_status(&claimed.owner_id, JobStatus::Failed)))
-                .expression_attribute_values(":error", s(error)),
+    async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {
+        // The lifecycle (helix-domain) decided the transition from `seen`; the write only lands
+        // if the stored job is still `seen`. Every transition changes the status, the attempt or
+        // the lease, so those three identify the state it was decided from.
+        let lease_condition = match seen.lease_expires_at {
+            Some(_) => "lease_expires_at = :seen_lease",
+            None => "attribute_not_exists(lease_expires_at)",
         };
-        let out = update.send().await.map_err(|e| conditional(e, "the attempt lost its claim on the job"))?;
-        from_item(out.attributes.unwrap_or_default())
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(job_item(next)?))
+            .condition_expression(format!("#status = :seen_status AND attempts = :seen_attempts AND {lease_condition}"))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":seen_status", s(seen.status.as_str()))
+            .expression_attribute_values(":seen_attempts", n(seen.attempts));
+        if let Some(lease) = seen.lease_expires_at {
+            put = put.expression_attribute_values(":seen_lease", n(lease));
+        }
+        put.send().await.map_err(|e| conditional(e, "the job moved on"))?;
+        Ok(())
     }
 
     async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
@@ -383,56 +323,6 @@ impl JobStore for DynamoJobStore {
             .await
             .map_err(backend)?;
         out.items.unwrap_or_default().into_iter().map(from_item).collect()
-    }
-
-    async fn fail_abandoned(&self, job: &Job, error: &str) -> Result<Job, StoreError> {
-        let lease = job.lease_expires_at.ok_or_else(|| StoreError::Conflict("the job holds no lease".into()))?;
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(&job.id))
-            .update_expression(
-                "SET #status = :failed, owner_status = :os, finished_at = :now, #error = :error \
-                 REMOVE lease_expires_at, leased",
-            )
-            .condition_expression("#status = :running AND attempts = :attempt AND lease_expires_at = :lease")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#error", "error")
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
-            .expression_attribute_values(":os", s(owner_status(&job.owner_id, JobStatus::Failed)))
-            .expression_attribute_values(":now", s(Timestamp::now().to_string()))
-            .expression_attribute_values(":error", s(error))
-            .expression_attribute_values(":attempt", n(job.attempts))
-            .expression_attribute_values(":lease", n(lease))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(|e| conditional(e, "the job moved on"))?;
-        from_item(out.attributes.unwrap_or_default())
-    }
-
-    async fn release(&self, claimed: &Job, error: &str) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(&claimed.id))
-            .update_expression(
-                "SET #status = :pending, owner_status = :os, #error = :error REMOVE lease_expires_at, leased",
-            )
-            .condition_expression("#status = :running AND attempts = :attempt")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#error", "error")
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
-            .expression_attribute_values(":os", s(owner_status(&claimed.owner_id, JobStatus::Pending)))
-            .expression_attribute_values(":attempt", n(claimed.attempts))
-            .expression_attribute_values(":error", s(error))
-            .send()
-            .await
-            .map_err(|e| conditional(e, "the attempt lost its claim on the job"))?;
-        Ok(())
     }
 }
 

@@ -1,16 +1,20 @@
-//! The AWS side of the platform's edges: DynamoDB stores, S3 blobs, the SQS job queue, plus the
-//! typed configuration every function reads once at start-up and the tracing set-up.
+//! The AWS side of the platform's edges: DynamoDB stores, S3 blobs, the SQS job queue and the SQS
+//! poller, plus the typed configuration every function reads once at start-up, the assembly of
+//! the ports from it, and the tracing set-up.
 
 pub mod config;
 mod dynamo;
+pub mod poller;
 mod s3;
 mod sqs;
 pub mod telemetry;
+pub mod wiring;
 
-pub use config::{ConfigError, Settings};
+pub use config::{ArtifactConfig, ConfigError, Env, JobConfig, Settings, SweeperConfig, TokenConfig, WorkerConfig};
 pub use dynamo::{DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoUserStore};
+pub use poller::{Heartbeat, PollOptions, SqsPoller};
 pub use s3::S3Blobs;
-pub use sqs::SqsJobQueue;
+pub use sqs::{SqsJobQueue, TRACEPARENT};
 
 /// The SDK clients a function needs, built once per process from one `SdkConfig`.
 #[derive(Clone)]
@@ -23,14 +27,13 @@ pub struct AwsClients {
 impl AwsClients {
     /// Reads region, credentials and endpoints the SDK's usual way, so `AWS_ENDPOINT_URL` and
     /// `AWS_ENDPOINT_URL_S3` / `_SQS` / `_DYNAMODB` point the same binary at an emulator.
-    pub async fn from_env(settings: &Settings) -> Self {
+    pub async fn from_env(env: &Env) -> Self {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::new(&sdk, settings)
+        Self::new(&sdk, env.s3_force_path_style())
     }
 
-    pub fn new(sdk: &aws_config::SdkConfig, settings: &Settings) -> Self {
-        // Emulators serve buckets under the path, not as virtual hosts on 127.0.0.1.
-        let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(settings.s3_force_path_style).build();
+    pub fn new(sdk: &aws_config::SdkConfig, s3_force_path_style: bool) -> Self {
+        let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(s3_force_path_style).build();
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),

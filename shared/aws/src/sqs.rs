@@ -1,9 +1,13 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::MessageAttributeValue;
 
 use helix_domain::{JobMessage, JobQueue, StoreError};
 
 use crate::dynamo::backend;
+
+/// The message attribute that carries the W3C trace context of the request that queued a job.
+pub const TRACEPARENT: &str = "traceparent";
 
 pub struct SqsJobQueue {
     client: Client,
@@ -20,7 +24,16 @@ impl SqsJobQueue {
 impl JobQueue for SqsJobQueue {
     async fn send(&self, message: &JobMessage) -> Result<(), StoreError> {
         let body = serde_json::to_string(message).map_err(|e| StoreError::Backend(e.to_string()))?;
-        self.client.send_message().queue_url(&self.queue_url).message_body(body).send().await.map_err(backend)?;
+        let mut send = self.client.send_message().queue_url(&self.queue_url).message_body(body);
+        if let Some(traceparent) = &message.traceparent {
+            let value = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(traceparent)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            send = send.message_attributes(TRACEPARENT, value);
+        }
+        send.send().await.map_err(backend)?;
         Ok(())
     }
 }

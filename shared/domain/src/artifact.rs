@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::Timestamp;
+use crate::{ArtifactId, JobId, Timestamp, UserId};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -48,32 +48,86 @@ impl ArtifactStatus {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Artifact {
-    pub id: String,
-    pub owner_id: String,
+    pub id: ArtifactId,
+    pub owner_id: UserId,
     pub kind: ArtifactKind,
     pub filename: String,
     pub content_type: String,
     pub size_bytes: u64,
     pub status: ArtifactStatus,
     pub s3_key: String,
-    pub job_id: Option<String>,
+    pub job_id: Option<JobId>,
     pub created_at: Timestamp,
     pub rejected_reason: Option<String>,
     /// Epoch seconds after which DynamoDB's TTL removes a registration whose upload never came.
     pub expires_at: Option<i64>,
 }
 
+/// How long an upload registration waits for its object before DynamoDB's TTL removes it.
+pub const PENDING_UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// What a user declares of a file before uploading it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileDeclaration {
+    pub kind: ArtifactKind,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+}
+
+impl Artifact {
+    /// A registration awaiting its upload: `PENDING_UPLOAD` until the upload watcher (or the
+    /// API, for files it stores itself) has seen the object, removed by DynamoDB's TTL if the
+    /// object never comes.
+    pub fn pending_upload(owner_id: UserId, file: FileDeclaration, job_id: Option<JobId>, now: Timestamp) -> Self {
+        let id = ArtifactId::random();
+        Self {
+            s3_key: upload_key(owner_id.as_str(), id.as_str(), &file.filename),
+            id,
+            owner_id,
+            kind: file.kind,
+            filename: file.filename,
+            content_type: file.content_type,
+            size_bytes: file.size_bytes,
+            status: ArtifactStatus::PendingUpload,
+            job_id,
+            created_at: now,
+            rejected_reason: None,
+            expires_at: Some(now.plus(PENDING_UPLOAD_TTL).unix()),
+        }
+    }
+
+    /// A file a job wrote at `key`. Its id derives from the key, so a retried attempt that
+    /// writes the same key records the same artifact again instead of a second one.
+    pub fn output(job_id: &JobId, owner_id: UserId, kind: ArtifactKind, key: String, content_type: &str, size_bytes: u64, now: Timestamp) -> Self {
+        Self {
+            id: ArtifactId::for_key(&key),
+            owner_id,
+            kind,
+            filename: key.rsplit('/').next().unwrap_or("result.json").to_owned(),
+            content_type: content_type.to_owned(),
+            size_bytes,
+            status: ArtifactStatus::Available,
+            s3_key: key,
+            job_id: Some(job_id.clone()),
+            created_at: now,
+            rejected_reason: None,
+            expires_at: None,
+        }
+    }
+}
+
 /// The artifact as its owner sees it.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct ArtifactRead {
-    pub id: String,
+    pub id: ArtifactId,
     pub kind: ArtifactKind,
     pub filename: String,
     pub content_type: String,
     pub size_bytes: u64,
     pub status: ArtifactStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<String>,
+    pub job_id: Option<JobId>,
     pub created_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_reason: Option<String>,
@@ -151,12 +205,22 @@ pub fn parse_upload_key(key: &str) -> Option<(&str, &str)> {
     }
 }
 
-pub fn result_key(job_id: &str) -> String {
+pub fn result_key(job_id: &JobId) -> String {
     format!("results/{job_id}/result.json")
 }
 
-pub fn error_report_key(job_id: &str) -> String {
+pub fn error_report_key(job_id: &JobId) -> String {
     format!("results/{job_id}/errors.json")
+}
+
+/// Where a job stores the context it ran with (`auto_map`) or the draft it proposed
+/// (`suggest-mapping`).
+pub fn job_context_key(job_id: &JobId) -> String {
+    format!("results/{job_id}/context.yaml")
+}
+
+pub fn suggestion_report_key(job_id: &JobId) -> String {
+    format!("results/{job_id}/report.json")
 }
 
 #[cfg(test)]

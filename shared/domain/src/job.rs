@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::Timestamp;
+use crate::{ArtifactId, JobId, Timestamp, UserId};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -10,25 +10,30 @@ pub enum JobStatus {
     Running,
     Completed,
     Failed,
+    /// Stopped at a user's request (pipelines' cancel); nothing sets it yet.
+    Cancelled,
 }
 
 impl JobStatus {
+    pub const ALL: [Self; 5] = [Self::Pending, Self::Running, Self::Completed, Self::Failed, Self::Cancelled];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "PENDING",
             Self::Running => "RUNNING",
             Self::Completed => "COMPLETED",
             Self::Failed => "FAILED",
+            Self::Cancelled => "CANCELLED",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Pending, Self::Running, Self::Completed, Self::Failed].into_iter().find(|s| s.as_str() == text)
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
     /// A finished job never moves again, whatever a late or duplicated message says.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed)
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
     }
 }
 
@@ -66,26 +71,26 @@ pub struct AutoMappedField {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AutoMapped {
     /// The context the job ran with: the submitted one plus the proposals.
-    pub context_artifact_id: String,
+    pub context_artifact_id: ArtifactId,
     pub fields: Vec<AutoMappedField>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct JobInputs {
-    pub content_artifact_ids: Vec<String>,
-    pub context_artifact_id: Option<String>,
-    pub schema_artifact_id: Option<String>,
+    pub content_artifact_ids: Vec<ArtifactId>,
+    pub context_artifact_id: Option<ArtifactId>,
+    pub schema_artifact_id: Option<ArtifactId>,
     /// The CSV tables the context's `lookups:` read, matched to them by file name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub lookup_artifact_ids: Vec<String>,
+    pub lookup_artifact_ids: Vec<ArtifactId>,
 }
 
 /// A job as stored. `owner_status` exists only for the status-filtered listing index. Unset
 /// fields are left out of the item, not stored as NULL, so `if_not_exists` updates see them unset.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Job {
-    pub id: String,
-    pub owner_id: String,
+    pub id: JobId,
+    pub owner_id: UserId,
     #[serde(default)]
     pub kind: JobKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,13 +110,13 @@ pub struct Job {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub auto_mapped_fields: Vec<AutoMappedField>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_map_context_artifact_id: Option<String>,
+    pub auto_map_context_artifact_id: Option<ArtifactId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result_artifact_id: Option<String>,
+    pub result_artifact_id: Option<ArtifactId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_report_artifact_id: Option<String>,
+    pub error_report_artifact_id: Option<ArtifactId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records_in: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,14 +132,21 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn new(id: String, owner_id: String, kind: JobKind, name: Option<String>, inputs: JobInputs) -> Self {
+    pub fn new(
+        id: JobId,
+        owner_id: UserId,
+        kind: JobKind,
+        name: Option<String>,
+        inputs: JobInputs,
+        created_at: Timestamp,
+    ) -> Self {
         Self {
             id,
             owner_id,
             kind,
             name,
             status: JobStatus::Pending,
-            created_at: Timestamp::now(),
+            created_at,
             started_at: None,
             finished_at: None,
             attempts: 0,
@@ -162,10 +174,11 @@ impl Job {
     }
 }
 
-/// The job as its owner sees it (`JobRead` in the API).
+/// The job as its owner sees it (`JobRead` in the API): the stored job less the worker's lease
+/// bookkeeping and the owner, with every optional field present (`null` when unset).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct JobRead {
-    pub id: String,
+    pub id: JobId,
     pub kind: JobKind,
     pub name: Option<String>,
     pub status: JobStatus,
@@ -178,55 +191,82 @@ pub struct JobRead {
     /// The fields `auto_map` proposed, once the job has completed.
     pub auto_mapped_fields: Vec<AutoMappedField>,
     /// The context the job ran with when `auto_map` added fields to it: review it, reuse it.
-    pub auto_map_context_artifact_id: Option<String>,
-    pub result_artifact_id: Option<String>,
+    pub auto_map_context_artifact_id: Option<ArtifactId>,
+    pub result_artifact_id: Option<ArtifactId>,
     pub result_path: Option<String>,
-    pub error_report_artifact_id: Option<String>,
+    pub error_report_artifact_id: Option<ArtifactId>,
     pub records_in: Option<u64>,
     pub records_out: Option<u64>,
     pub records_rejected: Option<u64>,
     pub error: Option<String>,
 }
 
-impl From<&Job> for JobRead {
-    fn from(j: &Job) -> Self {
+impl From<Job> for JobRead {
+    fn from(j: Job) -> Self {
+        let Job {
+            id,
+            owner_id: _,
+            kind,
+            name,
+            status,
+            created_at,
+            started_at,
+            finished_at,
+            attempts,
+            inputs,
+            auto_map,
+            auto_mapped_fields,
+            auto_map_context_artifact_id,
+            result_artifact_id,
+            result_path,
+            error_report_artifact_id,
+            records_in,
+            records_out,
+            records_rejected,
+            error,
+            lease_expires_at: _,
+        } = j;
         Self {
-            id: j.id.clone(),
-            kind: j.kind,
-            name: j.name.clone(),
-            status: j.status,
-            created_at: j.created_at,
-            started_at: j.started_at,
-            finished_at: j.finished_at,
-            attempts: j.attempts,
-            inputs: j.inputs.clone(),
-            auto_map: j.auto_map,
-            auto_mapped_fields: j.auto_mapped_fields.clone(),
-            auto_map_context_artifact_id: j.auto_map_context_artifact_id.clone(),
-            result_artifact_id: j.result_artifact_id.clone(),
-            result_path: j.result_path.clone(),
-            error_report_artifact_id: j.error_report_artifact_id.clone(),
-            records_in: j.records_in,
-            records_out: j.records_out,
-            records_rejected: j.records_rejected,
-            error: j.error.clone(),
+            id,
+            kind,
+            name,
+            status,
+            created_at,
+            started_at,
+            finished_at,
+            attempts,
+            inputs,
+            auto_map,
+            auto_mapped_fields,
+            auto_map_context_artifact_id,
+            result_artifact_id,
+            result_path,
+            error_report_artifact_id,
+            records_in,
+            records_out,
+            records_rejected,
+            error,
         }
     }
 }
 
-/// What travels on the job queue: only the id; the job record is the truth.
+/// What travels on the job queue: only the id; the job record is the truth. The W3C
+/// `traceparent` of the request that queued it travels beside the body, as a message attribute,
+/// so that the job's API request and its worker run share one trace.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct JobMessage {
-    pub job_id: String,
+    pub job_id: JobId,
+    #[serde(skip)]
+    pub traceparent: Option<String>,
 }
 
 /// How a finished run is recorded on the job.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobOutcome {
     Completed {
-        result_artifact_id: String,
+        result_artifact_id: ArtifactId,
         result_path: String,
-        error_report_artifact_id: String,
+        error_report_artifact_id: ArtifactId,
         records_in: u64,
         records_out: u64,
         records_rejected: u64,
@@ -244,7 +284,7 @@ mod tests {
     #[test]
     fn transform_jobs_that_auto_map_run_on_the_gpu_worker() {
         let job =
-            |kind, auto_map| Job { auto_map, ..Job::new("j".into(), "u".into(), kind, None, JobInputs::default()) };
+            |kind, auto_map| Job { auto_map, ..Job::new("j".into(), "u".into(), kind, None, JobInputs::default(), Timestamp::now()) };
         assert_eq!(job(JobKind::Transform, false).runner(), Runner::JobWorker);
         assert_eq!(job(JobKind::Transform, true).runner(), Runner::GpuWorker);
         assert_eq!(job(JobKind::SuggestMapping, false).runner(), Runner::GpuWorker);

@@ -2,13 +2,20 @@
 //! rest of the platform reaches storage, blobs and queues. No AWS types live here.
 
 pub mod artifact;
+pub mod clock;
+pub mod ids;
 pub mod job;
+pub mod lifecycle;
+pub mod memory;
 pub mod ports;
 pub mod timestamp;
 pub mod user;
 
 pub use artifact::ArtifactRead;
-pub use artifact::{Artifact, ArtifactKind, ArtifactStatus};
+pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use ids::{ArtifactId, JobId, UserId};
+pub use lifecycle::{Refused, Transition};
 pub use job::{
     AutoMapped, AutoMappedField, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner,
 };

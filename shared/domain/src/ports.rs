@@ -1,5 +1,5 @@
-//! The platform's edges: one small trait per kind of storage, each with one AWS adapter in
-//! `helix-aws`.
+//! The platform's edges: one small trait per kind of storage, each with an AWS adapter in
+//! `helix-aws` and an in-memory one in [`crate::memory`].
 
 use std::path::Path;
 use std::time::Duration;
@@ -8,8 +8,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::job::JobOutcome;
-use crate::{Artifact, Job, JobMessage, JobStatus, Timestamp, User};
+use crate::{Artifact, ArtifactId, Job, JobId, JobMessage, JobStatus, Timestamp, User, UserId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -34,16 +33,16 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait ArtifactStore: Send + Sync {
-    async fn get(&self, id: &str) -> Result<Option<Artifact>, StoreError>;
+    async fn get(&self, id: &ArtifactId) -> Result<Option<Artifact>, StoreError>;
     /// Fails with `Conflict` when the id is taken.
     async fn create(&self, artifact: &Artifact) -> Result<(), StoreError>;
     /// Creates or replaces: for platform-written artifacts whose ids are derived from the job, so a
     /// retried run writes the same record again.
     async fn put(&self, artifact: &Artifact) -> Result<(), StoreError>;
     /// `PENDING_UPLOAD` → `AVAILABLE`; `Conflict` from any other state.
-    async fn mark_available(&self, id: &str) -> Result<(), StoreError>;
+    async fn mark_available(&self, id: &ArtifactId) -> Result<(), StoreError>;
     /// `PENDING_UPLOAD` → `REJECTED`; `Conflict` from any other state.
-    async fn mark_rejected(&self, id: &str, reason: &str) -> Result<(), StoreError>;
+    async fn mark_rejected(&self, id: &ArtifactId, reason: &str) -> Result<(), StoreError>;
 }
 
 pub struct JobPage {
@@ -53,30 +52,23 @@ pub struct JobPage {
 
 #[async_trait]
 pub trait JobStore: Send + Sync {
+    /// Fails with `Conflict` when the id is taken.
     async fn create(&self, job: &Job) -> Result<(), StoreError>;
-    async fn get(&self, id: &str) -> Result<Option<Job>, StoreError>;
+    async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError>;
     /// The owner's jobs, newest first. `cursor` is what an earlier page returned as `next_cursor`.
     async fn list(
         &self,
-        owner_id: &str,
+        owner_id: &UserId,
         status: Option<JobStatus>,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<JobPage, StoreError>;
-    /// `PENDING` (or `RUNNING` whose lease has run out) → `RUNNING`, one more attempt, leased until
-    /// `lease_until`. `Conflict` when another worker holds it or it has finished.
-    async fn claim(&self, job: &Job, now: Timestamp, lease_until: Timestamp) -> Result<Job, StoreError>;
-    /// Records the outcome of the attempt `claimed` (as `claim` returned it), only if the job is
-    /// still `RUNNING` in that attempt: a worker whose lease was taken over cannot overwrite the
-    /// newer attempt.
-    async fn finish(&self, claimed: &Job, outcome: &JobOutcome) -> Result<Job, StoreError>;
-    /// Hands a job whose attempt failed for a passing reason back to `PENDING` for the next delivery.
-    async fn release(&self, claimed: &Job, error: &str) -> Result<(), StoreError>;
+    /// Stores `next` (what [`Job::apply`] made of `seen`) only if the stored job is still `seen`:
+    /// same status, attempt and lease. `Conflict` when another writer moved it in between, so
+    /// that every transition is taken from the state the lifecycle checked.
+    async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError>;
     /// Jobs still `RUNNING` whose lease ran out before `expired_before`, oldest first.
     async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError>;
-    /// `FAILED` for a job whose worker vanished, only if it is still in the attempt and lease the
-    /// caller saw (`Conflict` otherwise: a redelivery took it over meanwhile).
-    async fn fail_abandoned(&self, job: &Job, error: &str) -> Result<Job, StoreError>;
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema, PartialEq)]
@@ -118,6 +110,7 @@ pub trait Blobs: Send + Sync {
 
 #[async_trait]
 pub trait JobQueue: Send + Sync {
+    /// Queues the message, its `traceparent` as a message attribute.
     async fn send(&self, message: &JobMessage) -> Result<(), StoreError>;
 }
 

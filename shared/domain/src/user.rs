@@ -1,14 +1,14 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::Timestamp;
+use crate::{Timestamp, UserId};
 
 /// A platform account. Stored keyed by its normalised e-mail, which never changes; `id` is the
 /// stable subject of every token and the owner of every job and artifact.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct User {
     pub email: String,
-    pub id: String,
+    pub id: UserId,
     pub password_hash: String,
     pub fullname: Option<String>,
     pub phone_number: Option<String>,
@@ -22,7 +22,7 @@ pub struct User {
 /// What a user may see and change of their own account.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct UserProfile {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub fullname: Option<String>,
     pub phone_number: Option<String>,

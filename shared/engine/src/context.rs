@@ -1,7 +1,7 @@
 //! The context: YAML → a compiled plan. Every error names the context file and the line and
 //! column of the offending node.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use serde::Deserialize;
@@ -295,35 +295,46 @@ impl Plan {
     }
 
     pub fn compile(src: Source<'_>, base: Limits) -> Result<Plan, EngineError> {
+        Plan::read(src, base).map(|(plan, _)| plan)
+    }
+
+    /// The plan and the YAML document it was compiled from (`None` for a `.j2` template).
+    fn read(src: Source<'_>, base: Limits) -> Result<(Plan, Option<Value>), EngineError> {
         if src.name.ends_with(".j2") {
-            return Plan::document(src, base);
+            return Ok((Plan::document(src, base)?, None));
         }
         let doc =
             yaml::load(src.text, yaml_limits(&base)).map_err(|e| EngineError::context(src.name, e.pos, e.message))?;
+        let plan = Plan::from_document(src.name, &doc, base)?;
+        Ok((plan, Some(doc.value)))
+    }
+
+    /// A context read from YAML into `doc` (named `name` in error messages).
+    fn from_document(name: &str, doc: &Document, base: Limits) -> Result<Plan, EngineError> {
         let Value::Object(top) = &doc.value else {
             return Err(EngineError::context(
-                src.name,
+                name,
                 doc.position(""),
                 "a context is a YAML mapping (input:, fields:, …)",
             ));
         };
         if let Some(k) = top.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
             return Err(EngineError::context(
-                src.name,
+                name,
                 doc.position(&format!("/{}", escape(k))),
                 format!("unknown key `{k}` (expected one of {})", TOP_LEVEL.join(", ")),
             ));
         }
         let limits = match top.get("limits") {
             Some(l) => merge_limits(&base, l)
-                .map_err(|e| EngineError::context(src.name, doc.position("/limits"), format!("limits: {e}")))?,
+                .map_err(|e| EngineError::context(name, doc.position("/limits"), format!("limits: {e}")))?,
             None => base,
         };
         let mut maps = Vec::new();
         let mut map_names = HashMap::new();
         let probe = Compiler {
-            file: src.name,
-            doc: &doc,
+            file: name,
+            doc,
             env: minijinja::Environment::new(),
             sources: Vec::new(),
             vars: Default::default(),
@@ -333,9 +344,9 @@ impl Plan {
         match top.get("maps") {
             None => {}
             Some(Value::Object(named)) => {
-                for (name, m) in named {
-                    maps.push(probe.value_map(m, &format!("/maps/{}", escape(name)))?);
-                    map_names.insert(name.clone(), maps.len() - 1);
+                for (map_name, m) in named {
+                    maps.push(probe.value_map(m, &format!("/maps/{}", escape(map_name)))?);
+                    map_names.insert(map_name.clone(), maps.len() - 1);
                 }
             }
             Some(_) => return Err(probe.err("/maps", "maps: is a mapping of map name → value map")),
@@ -344,10 +355,10 @@ impl Plan {
         input.validate().map_err(|e| probe.err("/input", e))?;
         let output: OutputSpec = probe.section("output")?.unwrap_or_default();
         let rejects: Option<RejectSpec> = probe.section("rejects")?;
-        if let Some(r) = &rejects {
-            if !(0.0..=1.0).contains(&r.max_rate) {
-                return Err(probe.err("/rejects/max_rate", "max_rate is a fraction between 0 and 1 (0.05 = 5 %)"));
-            }
+        if let Some(r) = &rejects
+            && !(0.0..=1.0).contains(&r.max_rate)
+        {
+            return Err(probe.err("/rejects/max_rate", "max_rate is a fraction between 0 and 1 (0.05 = 5 %)"));
         }
         let group_spec: Option<GroupSpec> = probe.section("group")?;
         let lookup_specs: HashMap<String, LookupSpec> = probe.section("lookups")?.unwrap_or_default();
@@ -364,8 +375,7 @@ impl Plan {
                 .collect::<Vec<_>>(),
         );
         let env = jinja::environment(&limits, named_maps, map_names.clone(), lookups.clone());
-        let mut c =
-            Compiler { file: src.name, doc: &doc, env, sources: Vec::new(), vars: Default::default(), map_names, maps };
+        let mut c = Compiler { file: name, doc, env, sources: Vec::new(), vars: Default::default(), map_names, maps };
 
         let filter = match top.get("filter") {
             Some(Value::String(f)) => Some(c.expression(f, "/filter")?),
@@ -378,9 +388,9 @@ impl Plan {
         };
         let document = match top.get("template") {
             Some(Value::String(t)) => {
-                let name = format!("{}#template", src.name);
-                c.env.add_template_owned(name.clone(), t.clone()).map_err(|e| c.jinja_err("/template", &e))?;
-                Some(name)
+                let template = format!("{name}#template");
+                c.env.add_template_owned(template.clone(), t.clone()).map_err(|e| c.jinja_err("/template", &e))?;
+                Some(template)
             }
             Some(_) => return Err(c.err("/template", "template is a Jinja template text")),
             None => None,
@@ -395,9 +405,9 @@ impl Plan {
                 c.err("/template", "a whole-document template replaces fields: and group:; use one or the other")
             );
         }
-        let jinja = Jinja::build(c.env, &c.sources).map_err(|e| EngineError::context(src.name, None, e.to_string()))?;
+        let jinja = Jinja::build(c.env, &c.sources).map_err(|e| EngineError::context(name, None, e.to_string()))?;
         Ok(Plan {
-            name: src.name.to_owned(),
+            name: name.to_owned(),
             input,
             output: output.format,
             max_rate: rejects.map(|r| r.max_rate),
@@ -430,5 +440,160 @@ impl Plan {
         plan.document = Some(src.name.to_owned());
         plan.name = src.name.to_owned();
         Ok(plan)
+    }
+}
+
+/// A context as the engine reads it, for tools that inspect or extend its field mapping without
+/// knowing the context format (auto_map: which target fields are mapped, which columns are read).
+/// It is checked like [`crate::check_context`]: a context that does not compile is not read.
+#[derive(Debug, Clone)]
+pub struct ContextDocument {
+    name: String,
+    /// The YAML document as JSON; `None` for a `.j2` template context.
+    value: Option<Value>,
+    input: InputOptions,
+    field_mapping: bool,
+    targets: Vec<Vec<String>>,
+    variables: BTreeSet<String>,
+}
+
+impl ContextDocument {
+    /// Reads and checks a context (default limits, as [`crate::check_context`]).
+    pub fn parse(src: Source<'_>) -> Result<ContextDocument, EngineError> {
+        let (plan, value) = Plan::read(src, Limits::default())?;
+        Ok(ContextDocument::of(&plan, value))
+    }
+
+    fn of(plan: &Plan, value: Option<Value>) -> ContextDocument {
+        let mut variables = BTreeSet::new();
+        let field_mapping = plan.document.is_none() && plan.mapping.is_some();
+        let mut targets = Vec::new();
+        if let Some(mapping) = &plan.mapping {
+            mapping.variables(&plan.jinja, &mut variables);
+            targets.extend(mapping.fields.iter().map(|f| f.path.clone()));
+        }
+        ContextDocument { name: plan.name.clone(), value, input: plan.input.clone(), field_mapping, targets, variables }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The YAML document as JSON, key order kept; `None` for a `.j2` template context.
+    pub fn value(&self) -> Option<&Value> {
+        self.value.as_ref()
+    }
+
+    /// Whether records are mapped field by field (`fields:`), rather than passed through or
+    /// rendered by a whole-document template.
+    pub fn is_field_mapping(&self) -> bool {
+        self.field_mapping
+    }
+
+    /// The `input:` options (default: detect everything).
+    pub fn input_options(&self) -> &InputOptions {
+        &self.input
+    }
+
+    /// The target paths the `fields:` keys write, in order (`customer.id` → `["customer", "id"]`).
+    pub fn target_paths(&self) -> &[Vec<String>] {
+        &self.targets
+    }
+
+    /// Whether a field writes the target at `path`: a field maps its own path and everything
+    /// below it (`customer` maps `customer.id`).
+    pub fn maps<S: AsRef<str>>(&self, path: &[S]) -> bool {
+        self.targets.iter().any(|t| t.len() <= path.len() && t.iter().zip(path).all(|(a, b)| a == b.as_ref()))
+    }
+
+    /// The variables the fields read, in their templates and in their `when` and `each`
+    /// expressions (nested fields included): source columns, and names such as the functions
+    /// the expressions call.
+    pub fn read_variables(&self) -> &BTreeSet<String> {
+        &self.variables
+    }
+
+    /// Adds fields (dotted target, template) to the `fields:` mapping, after the others (a target
+    /// already there keeps its place and takes the new template). The context is checked again;
+    /// on an error it is left as it was.
+    pub fn add_fields<'f>(&mut self, fields: impl IntoIterator<Item = (&'f str, &'f str)>) -> Result<(), EngineError> {
+        let missing =
+            || EngineError::context(&self.name, None, "the context has no `fields:` mapping to add fields to");
+        let mut value = self.value.clone().filter(|_| self.field_mapping).ok_or_else(missing)?;
+        let Some(Value::Object(map)) = value.get_mut("fields") else { return Err(missing()) };
+        for (target, template) in fields {
+            map.insert(target.to_owned(), Value::String(template.to_owned()));
+        }
+        let doc = Document { value, positions: HashMap::new() };
+        let plan = Plan::from_document(&self.name, &doc, Limits::default())?;
+        *self = ContextDocument::of(&plan, Some(doc.value));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::Format;
+
+    fn parse(name: &str, text: &str) -> Result<ContextDocument, EngineError> {
+        ContextDocument::parse(Source { name, text })
+    }
+
+    #[test]
+    fn a_document_tells_what_its_fields_map_and_read() {
+        let c = parse(
+            "c.yaml",
+            r##"
+input: { format: csv, delimiter: ";" }
+filter: "STATUS != 'X'"
+fields:
+  id: "{{ ID | trim }}"
+  customer.name: { value: "#{{ NAME }} ({{ CITY }})", when: "{{ KIND == 'c' }}", default: "{{ NOT_READ }}" }
+  items: { each: "POS", fields: { n: "{{ QTY }}" } }
+  fixed: EUR
+"##,
+        )
+        .unwrap();
+        assert!(c.is_field_mapping());
+        assert_eq!(c.input_options().format, Some(Format::Csv));
+        assert_eq!(c.input_options().delimiter.as_deref(), Some(";"));
+        let targets: Vec<String> = c.target_paths().iter().map(|p| p.join(".")).collect();
+        assert_eq!(targets, ["id", "customer.name", "items", "fixed"]);
+        assert!(c.maps(&["customer", "name"]) && c.maps(&["items", "n"]) && c.maps(&["id"]));
+        assert!(!c.maps(&["customer"]) && !c.maps(&["customer", "id"]) && !c.maps(&["fixed_x"]));
+        // Defaults are constants and the filter is not a field: neither reads a column.
+        let read: Vec<&str> = c.read_variables().iter().map(String::as_str).collect();
+        assert_eq!(read, ["CITY", "ID", "KIND", "NAME", "POS", "QTY"]);
+        assert!(c.value().is_some_and(|v| v["fields"]["fixed"] == "EUR"));
+    }
+
+    #[test]
+    fn only_field_mappings_take_fields() {
+        for (name, text) in [("c.yaml", "input: { format: csv }\n"), ("c.yaml", "template: '[]'\n"), ("c.j2", "[]")] {
+            let mut c = parse(name, text).unwrap();
+            assert!(!c.is_field_mapping(), "{name}: {text}");
+            assert!(c.add_fields([("a", "{{ A }}")]).is_err());
+        }
+        assert_eq!(parse("c.j2", "[]").unwrap().value(), None);
+        assert!(parse("c.yaml", "fields: [a]\n").is_err());
+        assert!(parse("c.yaml", "input: { colour: red }\nfields: { a: x }\n").is_err());
+    }
+
+    #[test]
+    fn added_fields_are_checked_and_read() {
+        let mut c = parse("c.yaml", "fields:\n  a: \"{{ A }}\"\n  b: x\n").unwrap();
+        c.add_fields([("c.d", "{{ D | trim }}"), ("a", "{{ A2 }}")]).unwrap();
+        let keys: Vec<&String> = c.value().unwrap()["fields"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["a", "b", "c.d"]);
+        assert!(c.maps(&["c", "d"]));
+        let read: Vec<&str> = c.read_variables().iter().map(String::as_str).collect();
+        assert_eq!(read, ["A2", "D"]);
+
+        let before = c.clone();
+        let e = c.add_fields([("e", "{{ E ")]).unwrap_err();
+        assert!(e.to_string().contains("template error"), "{e}");
+        assert_eq!(c.value(), before.value());
+        assert!(!c.maps(&["e"]));
     }
 }

@@ -16,67 +16,8 @@ use serde_json::{Map, Number, Value};
 use crate::context::Plan;
 use crate::mapping::fast::{self, Columns, FVal};
 use crate::mapping::{Cast, Evaluator, Expr, Field, LazyScope, cast_text};
+use crate::slots::{Entry, Node, Scalar, Slots};
 use crate::validate::{LeafCast, Scratch, ShapeCheck, Target};
-
-/// A field's value on the direct path.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Scalar<'a> {
-    Null,
-    Bool(bool),
-    Num(Number),
-    Str(Cow<'a, str>),
-}
-
-impl<'a> Scalar<'a> {
-    fn owned(v: Value) -> Option<Scalar<'a>> {
-        Some(match v {
-            Value::Null => Scalar::Null,
-            Value::Bool(b) => Scalar::Bool(b),
-            Value::Number(n) => Scalar::Num(n),
-            Value::String(s) => Scalar::Str(Cow::Owned(s)),
-            Value::Array(_) | Value::Object(_) => return None,
-        })
-    }
-
-    fn borrowed(v: &'a Value) -> Option<Scalar<'a>> {
-        Some(match v {
-            Value::Null => Scalar::Null,
-            Value::Bool(b) => Scalar::Bool(*b),
-            Value::Number(n) => Scalar::Num(n.clone()),
-            Value::String(s) => Scalar::Str(Cow::Borrowed(s)),
-            Value::Array(_) | Value::Object(_) => return None,
-        })
-    }
-
-    pub fn to_value(&self) -> Value {
-        match self {
-            Scalar::Null => Value::Null,
-            Scalar::Bool(b) => Value::Bool(*b),
-            Scalar::Num(n) => Value::Number(n.clone()),
-            Scalar::Str(s) => Value::String(s.to_string()),
-        }
-    }
-
-    fn is_null_or_empty(&self) -> bool {
-        matches!(self, Scalar::Null) || matches!(self, Scalar::Str(s) if s.is_empty())
-    }
-}
-
-/// One key of an output object.
-#[derive(Debug)]
-pub struct Entry {
-    pub key: String,
-    /// `"key":` as serde_json writes it.
-    json_key: Vec<u8>,
-    pub node: Node,
-}
-
-#[derive(Debug)]
-pub enum Node {
-    /// The value of field (and slot) N.
-    Leaf(usize),
-    Object(Vec<Entry>),
-}
 
 /// The record shape of a mapping, with what the target schema says about it.
 pub struct Shape {
@@ -89,9 +30,6 @@ pub struct Shape {
 
 /// The record left the direct path: map it the general way.
 pub struct General;
-
-/// Slots of one record: `None` where a field's `when` was false.
-pub type Slots<'a> = Vec<Option<Scalar<'a>>>;
 
 fn insert(entries: &mut Vec<Entry>, path: &[String], slot: usize) -> Option<()> {
     let (first, rest) = path.split_first()?;
@@ -157,11 +95,11 @@ impl Shape {
     ) -> Result<(), General> {
         slots.clear();
         for (field, leaf_cast) in fields.iter().zip(&self.casts) {
-            if let Some(when) = &field.when {
-                if !ev.truth(when, columns, scope).map_err(|_| General)? {
-                    slots.push(None);
-                    continue;
-                }
+            if let Some(when) = &field.when
+                && !ev.truth(when, columns, scope).map_err(|_| General)?
+            {
+                slots.push(None);
+                continue;
             }
             let mut value = match &field.value {
                 Some(e) => scalar(ev, e, columns, scope)?,
@@ -179,10 +117,10 @@ impl Shape {
                     value = Scalar::borrowed(v).ok_or(General)?;
                 }
             }
-            if let Some(d) = &field.default {
-                if value.is_null_or_empty() {
-                    value = Scalar::borrowed(d).ok_or(General)?;
-                }
+            if let Some(d) = &field.default
+                && value.is_null_or_empty()
+            {
+                value = Scalar::borrowed(d).ok_or(General)?;
             }
             if let Some(c) = field.cast {
                 value = explicit_cast(value, c)?;
@@ -465,7 +403,7 @@ fields:
             "fields:\n  a: 1\n  a.b: 2\n",
             "fields:\n  items: { each: \"[1, 2]\", fields: { v: \"{{ x }}\" } }\n",
         ] {
-            assert_eq!(has_shape(ctx, None).0, false, "{ctx}");
+            assert!(!has_shape(ctx, None).0, "{ctx}");
             both_paths(ctx, None, INPUT);
         }
     }

@@ -20,10 +20,11 @@ mod limits;
 mod mapping;
 mod pipeline;
 mod record;
+mod slots;
 mod validate;
 mod yaml;
 
-pub use context::OutputFormat;
+pub use context::{ContextDocument, OutputFormat};
 pub use error::EngineError;
 pub use limits::Limits;
 pub use pipeline::Run;
@@ -156,7 +157,7 @@ impl Transformation {
         rejects: &'w mut dyn std::io::Write,
     ) -> Result<Run<'_, 'w>, EngineError> {
         for (name, spec) in &self.plan.lookup_specs {
-            if !self.plan.lookups.read().map_or(false, |l| l.contains_key(name)) {
+            if !self.plan.lookups.read().is_ok_and(|l| l.contains_key(name)) {
                 return Err(EngineError::context(
                     &self.plan.name,
                     None,

@@ -106,11 +106,11 @@ impl Worker {
     }
 
     fn columns(&mut self, plan: &Plan, data: &Data) -> &Columns {
-        if let Data::Row(row) = data {
-            if !self.header.as_ref().is_some_and(|h| Arc::ptr_eq(h, &row.header)) {
-                self.header = Some(row.header.clone());
-                self.columns = columns_for(&plan.vars, data);
-            }
+        if let Data::Row(row) = data
+            && !self.header.as_ref().is_some_and(|h| Arc::ptr_eq(h, &row.header))
+        {
+            self.header = Some(row.header.clone());
+            self.columns = columns_for(&plan.vars, data);
         }
         &self.columns
     }
@@ -208,10 +208,10 @@ fn direct(
     let ev = evaluator(plan);
     let meta_fn = || meta(unit);
     let mut scope = LazyScope::new(&unit.record.data, unit.items.as_deref(), None, &meta_fn);
-    if let Some(f) = &plan.filter {
-        if !ev.truth(f, columns, &mut scope).map_err(|_| General)? {
-            return Ok(false);
-        }
+    if let Some(f) = &plan.filter
+        && !ev.truth(f, columns, &mut scope).map_err(|_| General)?
+    {
+        return Ok(false);
     }
     let mut slots = Vec::with_capacity(mapping.fields.len());
     shape.eval(&mapping.fields, &ev, columns, &mut scope, &mut slots)?;

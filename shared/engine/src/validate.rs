@@ -6,9 +6,9 @@ use std::hash::Hasher;
 use serde_json::{Map, Value};
 
 use crate::Source;
-use crate::direct::{Entry, Node, Scalar, Slots};
 use crate::error::EngineError;
 use crate::mapping::{Cast, cast_text};
+use crate::slots::{Entry, Node, Scalar, Slots};
 
 /// Where the schema wants which scalar type, so mapped text ("10", "1.5") can be converted.
 #[derive(Debug, Default)]
@@ -269,10 +269,10 @@ impl LeafCheck {
                     (self.exclusive_maximum, &[Less]),
                 ];
                 for (bound, allowed) in checks {
-                    if let Some(b) = bound {
-                        if !b.cmp(n).is_some_and(|o| allowed.contains(&o)) {
-                            return false;
-                        }
+                    if let Some(b) = bound
+                        && !b.cmp(n).is_some_and(|o| allowed.contains(&o))
+                    {
+                        return false;
                     }
                 }
             }
@@ -463,10 +463,10 @@ fn apply(node: &CastNode, value: &mut Value) {
         Value::String(s) if node.empty_is_null && s.trim().is_empty() => *value = Value::Null,
         Value::String(s) => {
             // A failed cast keeps the text: validation then rejects it with the schema's words.
-            if let Some(to) = node.to.filter(|&t| t != Cast::String) {
-                if let Some(v) = cast_text(s, to) {
-                    *value = v;
-                }
+            if let Some(to) = node.to.filter(|&t| t != Cast::String)
+                && let Some(v) = cast_text(s, to)
+            {
+                *value = v;
             }
         }
         Value::Number(_) | Value::Bool(_) if node.to == Some(Cast::String) => {

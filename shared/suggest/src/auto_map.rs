@@ -1,8 +1,10 @@
 //! `auto_map` on transform jobs: the target fields a schema requires and a context leaves
-//! unmapped, and the context with the proposals for them added to its `fields:`.
+//! unmapped, and the context with the proposals for them added to its `fields:`. The context is
+//! read by the engine ([`ContextDocument`]): its rules are not repeated here.
 
 use std::collections::BTreeSet;
 
+use helix_engine::ContextDocument;
 use helix_engine::formats::InputOptions;
 use serde_json::Value;
 
@@ -18,77 +20,42 @@ pub struct Proposal {
     pub expression: String,
 }
 
-/// Parses a context that proposals can be added to: YAML with a `fields:` mapping. A context
-/// without one passes records through or renders a whole-document template: there is no
-/// mapping to complete.
-pub fn parse_context(name: &str, text: &str) -> Result<Value, SuggestError> {
-    let not_a_mapping =
-        || SuggestError::Context(format!("{name} has no `fields:` mapping for auto_map to add the unmapped fields to"));
-    if name.ends_with(".j2") {
-        return Err(not_a_mapping());
-    }
-    let context = helix_engine::load_yaml(helix_engine::Source { name, text })
+/// Parses a context that proposals can be added to: one the engine accepts, with a `fields:`
+/// mapping. A context without one passes records through or renders a whole-document template:
+/// there is no mapping to complete.
+pub fn parse_context(name: &str, text: &str) -> Result<ContextDocument, SuggestError> {
+    let context = ContextDocument::parse(helix_engine::Source { name, text })
         .map_err(|e| SuggestError::Context(e.to_string()))?;
-    if context.get("template").is_some() || !context.get("fields").is_some_and(Value::is_object) {
-        return Err(not_a_mapping());
+    if !context.is_field_mapping() {
+        return Err(SuggestError::Context(format!(
+            "{name} has no `fields:` mapping for auto_map to add the unmapped fields to"
+        )));
     }
     Ok(context)
 }
 
 /// The scalar target fields that `schema` requires (here and in every enclosing object) and no
-/// key of the context's `fields:` maps, in schema order. A key maps the field at its path and
-/// every field below it (`customer` maps `customer.id`).
-pub fn unmapped_required(context: &Value, schema: &Value) -> Result<Vec<String>, SuggestError> {
-    let mapped: Vec<&str> = context
-        .get("fields")
-        .and_then(Value::as_object)
-        .map(|f| f.keys().map(String::as_str).collect())
-        .unwrap_or_default();
+/// field of the context maps, in schema order. A field maps the target at its path and every
+/// target below it (`customer` maps `customer.id`).
+pub fn unmapped_required(context: &ContextDocument, schema: &Value) -> Result<Vec<String>, SuggestError> {
     let (fields, _) = schema::target_fields(schema)?;
     Ok(fields
         .into_iter()
-        .filter(|f| f.required && !mapped.iter().any(|key| maps(key, &f.path)))
+        .filter(|f| f.required && !context.maps(&f.path.split('.').collect::<Vec<_>>()))
         .map(|f| f.path)
         .collect())
 }
 
 /// The context's `input:` options (none: detect everything), as the engine reads them.
-pub fn input_options(context: &Value) -> Result<InputOptions, SuggestError> {
-    match context.get("input") {
-        None => Ok(InputOptions::default()),
-        Some(input) => serde_json::from_value(input.clone()).map_err(|e| SuggestError::Context(format!("input: {e}"))),
-    }
+pub fn input_options(context: &ContextDocument) -> Result<InputOptions, SuggestError> {
+    Ok(context.input_options().clone())
 }
 
 /// The variables the context's `fields:` read: in templates (`"{{ KUNNR | trim }}"`) and in the
 /// expressions of `when:` and `each:`. A column read there is mapped already, and a proposal must
 /// not take it for another field.
-pub fn read_variables(context: &Value) -> BTreeSet<String> {
-    let env = minijinja::Environment::new();
-    let mut names = BTreeSet::new();
-    let mut stack: Vec<(Option<&str>, &Value)> = context.get("fields").map(|f| (None, f)).into_iter().collect();
-    while let Some((key, value)) = stack.pop() {
-        match value {
-            Value::String(text) if matches!(key, Some("when" | "each")) => {
-                if let Ok(expression) = env.compile_expression(text) {
-                    names.extend(expression.undeclared_variables(false));
-                }
-            }
-            Value::String(text) => {
-                if let Ok(template) = env.template_from_str(text) {
-                    names.extend(template.undeclared_variables(false));
-                }
-            }
-            Value::Object(map) => stack.extend(map.iter().map(|(k, v)| (Some(k.as_str()), v))),
-            Value::Array(items) => stack.extend(items.iter().map(|v| (None, v))),
-            _ => {}
-        }
-    }
-    names
-}
-
-fn maps(key: &str, path: &str) -> bool {
-    path.strip_prefix(key).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+pub fn read_variables(context: &ContextDocument) -> BTreeSet<String> {
+    context.read_variables().clone()
 }
 
 /// The fields of a suggestion's report that got a confident source column.
@@ -109,16 +76,14 @@ pub fn proposals(report: &Report) -> Vec<Proposal> {
 
 /// The context as YAML with each proposal appended to its `fields:`, under a comment that lists
 /// them for review. Comments of the original text are not kept.
-pub fn merge(context: &Value, proposals: &[Proposal]) -> Result<String, SuggestError> {
+pub fn merge(context: &ContextDocument, proposals: &[Proposal]) -> Result<String, SuggestError> {
     let mut merged = context.clone();
-    let fields = merged
-        .get_mut("fields")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| SuggestError::Context("the context has no `fields:` mapping".into()))?;
-    for p in proposals {
-        fields.insert(p.field.clone(), Value::String(p.expression.clone()));
-    }
-    let yaml = serde_yaml::to_string(&merged)
+    merged
+        .add_fields(proposals.iter().map(|p| (p.field.as_str(), p.expression.as_str())))
+        .map_err(|e| SuggestError::Context(e.to_string()))?;
+    let document =
+        merged.value().ok_or_else(|| SuggestError::Context("the context has no `fields:` mapping".into()))?;
+    let yaml = serde_yaml::to_string(document)
         .map_err(|e| SuggestError::Context(format!("the merged context cannot be written: {e}")))?;
     let mut text =
         String::from("# The submitted context plus the fields auto_map proposed (review them before reuse):\n");
@@ -222,7 +187,9 @@ mod tests {
             found,
             [("creation_date".to_owned(), "ERDAT".to_owned()), ("customer.number".to_owned(), "CUST_NO".to_owned())]
         );
-        assert!(matches!(input_options(&json!({"input": {"colour": "red"}})), Err(SuggestError::Context(_))));
+        let unknown_option =
+            parse_context("c.yaml", "input: { colour: red }\nfields: { order_id: \"{{ ORDER_NO }}\" }\n");
+        assert!(matches!(unknown_option, Err(SuggestError::Context(_))));
     }
 
     #[test]

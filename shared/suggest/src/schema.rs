@@ -41,10 +41,10 @@ impl TargetField {
     /// What the field means, in words: its expanded name, title and description.
     pub fn text(&self) -> String {
         let mut text = lexical::phrase(self.name());
-        if let Some(title) = &self.title {
-            if lexical::fold(title) != text {
-                text = format!("{text}; {title}");
-            }
+        if let Some(title) = &self.title
+            && lexical::fold(title) != text
+        {
+            text = format!("{text}; {title}");
         }
         if let Some(description) = &self.description {
             text = format!("{text}: {description}");
@@ -91,10 +91,10 @@ fn resolve<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
     if let Some(first) = ["anyOf", "oneOf", "allOf"]
         .iter()
         .find_map(|k| node.get(*k)?.as_array()?.iter().find(|s| s.get("type") != Some(&json!("null"))))
+        && node.get("properties").is_none()
+        && node.get("type").is_none()
     {
-        if node.get("properties").is_none() && node.get("type").is_none() {
-            return resolve(root, first);
-        }
+        return resolve(root, first);
     }
     node
 }

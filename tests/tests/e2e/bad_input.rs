@@ -237,7 +237,7 @@ async fn an_upload_larger_than_declared_is_rejected_and_deleted() {
     let artifact = t.wait_artifact(&user.token, id, "REJECTED").await;
     assert!(artifact["rejected_reason"].as_str().unwrap().contains("declared"), "{artifact}");
     let key = format!("uploads/{}/{id}/a.csv", user.id);
-    let head = t.platform.clients.s3.head_object().bucket(&t.platform.settings.artifacts_bucket).key(key).send().await;
+    let head = t.platform.clients.s3.head_object().bucket(&t.platform.settings.artifacts.bucket).key(key).send().await;
     assert!(head.is_err(), "the oversized object is deleted");
     let (status, body) = t.post_json(&user.token, "/api/v1/jobs", &json!({"content_artifact_ids": [id]})).await;
     assert_eq!(

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use helix_domain::{JobStore, SystemClock, Transition};
+
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use helix_domain::Timestamp;
 use helix_e2e::{Options, StatusCode, TestPlatform};
-use helix_workers::{JobWorker, JobWorkerDeps};
 use serde_json::json;
 
 fn message(id: &str, body: &str, receive_count: u32) -> SqsMessage {
@@ -25,23 +26,27 @@ async fn submitted_job(t: &TestPlatform) -> (helix_e2e::TestUser, String) {
     (user, job["id"].as_str().unwrap().to_owned())
 }
 
+fn runner_ports(t: &TestPlatform) -> helix_jobs::RunnerPorts {
+    let settings = &t.platform.settings;
+    helix_aws::wiring::runner_ports(&t.platform.clients, &settings.artifacts, &settings.worker)
+}
+
+/// Claims the job as a worker would, leased until `lease`.
+async fn claim(jobs: &dyn JobStore, job_id: &str, lease: Timestamp) {
+    let job = jobs.get(&job_id.into()).await.unwrap().unwrap();
+    let claimed = job.apply(Transition::Claim { lease_until: lease }, Timestamp::now()).unwrap();
+    jobs.replace(&job, &claimed).await.unwrap();
+}
+
 fn start_workers(t: &TestPlatform) -> tokio::task::JoinHandle<()> {
-    let worker = Arc::new(JobWorker::new(JobWorkerDeps::new(&t.platform.settings, &t.platform.clients)));
-    tokio::spawn(helix_local::pollers::poll(
-        t.platform.clients.sqs.clone(),
-        t.platform.settings.jobs_queue_url.clone(),
-        move |event| {
-            let worker = worker.clone();
-            async move { worker.handle(event).await }
-        },
-    ))
+    helix_local::spawn_job_worker(&t.platform.settings, &t.platform.clients)
 }
 
 #[tokio::test]
 async fn the_same_message_twice_gives_one_result() {
     let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
     let (user, job_id) = submitted_job(&t).await;
-    let worker = JobWorker::new(JobWorkerDeps::new(&t.platform.settings, &t.platform.clients));
+    let worker = helix_local::job_worker(&t.platform.settings, &t.platform.clients);
     let body = json!({"job_id": job_id}).to_string();
 
     let mut batch = SqsEvent::default();
@@ -63,7 +68,7 @@ async fn the_same_message_twice_gives_one_result() {
         .clients
         .s3
         .list_objects_v2()
-        .bucket(&t.platform.settings.artifacts_bucket)
+        .bucket(&t.platform.settings.artifacts.bucket)
         .prefix(format!("results/{job_id}/"))
         .send()
         .await
@@ -83,19 +88,18 @@ async fn a_worker_killed_mid_job_leaves_it_to_the_next_delivery() {
         .clients
         .sqs
         .receive_message()
-        .queue_url(&t.platform.settings.jobs_queue_url)
+        .queue_url(&t.platform.settings.jobs.queue_url)
         .wait_time_seconds(5)
         .send()
         .await
         .unwrap();
     let dead_message = received.messages.unwrap_or_default().pop().expect("the job's message");
-    let deps = JobWorkerDeps::new(&t.platform.settings, &t.platform.clients);
-    let job = deps.jobs.get(&job_id).await.unwrap().unwrap();
+    let ports = runner_ports(&t);
     let now = Timestamp::now();
     let lease = now.plus(Duration::from_secs(1));
-    deps.jobs.claim(&job, now, lease).await.unwrap();
+    claim(&*ports.jobs, &job_id, lease).await;
     let key = format!("job-worker#{}", sha256_hex(dead_message.body().unwrap()));
-    deps.idempotency.begin(&key, now, lease).await.unwrap();
+    ports.idempotency.begin(&key, now, lease).await.unwrap();
     let (_, running) = t.get(&user.token, &format!("/api/v1/jobs/{job_id}")).await;
     assert_eq!(running["status"], "RUNNING");
 
@@ -115,7 +119,7 @@ async fn a_job_that_always_fails_ends_failed_with_its_message_in_the_dead_letter
     // Storage loses the input: every attempt fails for a reason that retrying might cure.
     let prefix = format!("uploads/{}/{content_id}/", user.id);
     let s3 = &t.platform.clients.s3;
-    let bucket = &t.platform.settings.artifacts_bucket;
+    let bucket = &t.platform.settings.artifacts.bucket;
     for object in s3.list_objects_v2().bucket(bucket).prefix(&prefix).send().await.unwrap().contents() {
         s3.delete_object().bucket(bucket).key(object.key().unwrap()).send().await.unwrap();
     }
@@ -149,19 +153,17 @@ fn sha256_hex(text: &str) -> String {
 async fn a_job_whose_worker_died_on_the_last_delivery_is_failed_by_the_sweeper() {
     let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
     let (user, job_id) = submitted_job(&t).await;
-    let deps = JobWorkerDeps::new(&t.platform.settings, &t.platform.clients);
+    let ports = runner_ports(&t);
     let sqs = &t.platform.clients.sqs;
-    let queue = &t.platform.settings.jobs_queue_url;
+    let queue = &t.platform.settings.jobs.queue_url;
     // The last delivery: claimed, then its worker died, and SQS moved the message to the
     // dead-letter queue instead of delivering it again.
     let received = sqs.receive_message().queue_url(queue).wait_time_seconds(5).send().await.unwrap();
     let message = received.messages.unwrap_or_default().pop().expect("the job's message");
     sqs.delete_message().queue_url(queue).receipt_handle(message.receipt_handle().unwrap()).send().await.unwrap();
-    let job = deps.jobs.get(&job_id).await.unwrap().unwrap();
-    let now = Timestamp::now();
-    deps.jobs.claim(&job, now, now.plus(Duration::from_secs(1))).await.unwrap();
+    claim(&*ports.jobs, &job_id, Timestamp::now().plus(Duration::from_secs(1))).await;
 
-    let sweeper = helix_workers::JobSweeper::new(deps.jobs.clone(), Duration::from_secs(1));
+    let sweeper = helix_jobs::JobSweeper::new(ports.jobs.clone(), Arc::new(SystemClock), Duration::from_secs(1));
     assert_eq!(sweeper.sweep().await.unwrap(), 0, "a live lease is left alone");
     tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(sweeper.sweep().await.unwrap(), 1);

@@ -35,8 +35,8 @@ async fn a_matching_upload_is_accepted_and_downloadable_only_as_signed() {
     // No event notifications on s3s-fs: settle the registration as the watcher would.
     let id = ticket["artifact_id"].as_str().unwrap();
     use helix_domain::ArtifactStore;
-    helix_aws::DynamoArtifactStore::new(t.platform.clients.dynamodb.clone(), &t.platform.settings.artifacts_table)
-        .mark_available(id)
+    helix_aws::DynamoArtifactStore::new(t.platform.clients.dynamodb.clone(), &t.platform.settings.artifacts.table)
+        .mark_available(&id.into())
         .await
         .unwrap();
     assert_eq!(t.download(&user.token, id).await, body);

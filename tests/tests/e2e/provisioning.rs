@@ -120,5 +120,5 @@ async fn emulator_resources_match_the_template() {
         assert_eq!(rule.allowed_origins(), ["http://127.0.0.1:8000"]);
         assert_eq!(rule.allowed_methods(), spec.cors[0].methods.as_slice());
     }
-    assert_eq!(t.platform.settings.job_max_attempts, 3);
+    assert_eq!(t.platform.settings.worker.max_attempts, 3);
 }

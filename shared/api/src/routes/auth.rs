@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 use helix_auth::verify_password;
 use helix_domain::normalise_email;
 
-use crate::{ApiError, AppState, ErrorBody};
+use crate::{AccountsState, ApiError, ErrorBody};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<AccountsState> {
     Router::new().route("/api/v1/auth/token", post(token)).route("/api/v1/health", get(health))
 }
 
@@ -32,7 +32,7 @@ pub struct TokenResponse {
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn token(
-    State(state): State<AppState>,
+    State(state): State<AccountsState>,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let Form(form) = form.map_err(|e| ApiError::BadRequest {

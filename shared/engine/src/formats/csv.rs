@@ -146,7 +146,7 @@ impl<'a> CsvReader<'a> {
                             out.extend_from_slice(&self.buf[i..i + k]);
                             i += k;
                             if self.buf[i] == d {
-                                self.end_field(&mut out, &mut ends, &mut field_begin)?;
+                                self.end_field(&out, &mut ends, &mut field_begin)?;
                                 field_start = true;
                                 i += 1;
                             } else {
@@ -189,7 +189,7 @@ impl<'a> CsvReader<'a> {
                     ));
                 }
             }
-            self.end_field(&mut out, &mut ends, &mut field_begin)?;
+            self.end_field(&out, &mut ends, &mut field_begin)?;
             let text = String::from_utf8(out).map_err(|_| {
                 self.err(
                     first_line,
@@ -206,7 +206,7 @@ impl<'a> CsvReader<'a> {
         column(&self.buf[start..end])
     }
 
-    fn end_field(&self, out: &mut Vec<u8>, ends: &mut Vec<u32>, begin: &mut usize) -> Result<(), EngineError> {
+    fn end_field(&self, out: &[u8], ends: &mut Vec<u32>, begin: &mut usize) -> Result<(), EngineError> {
         if out.len() - *begin > self.limits.max_field_bytes {
             return Err(self.err(
                 self.lines.line,
@@ -458,7 +458,10 @@ mod tests {
     use super::*;
     use crate::formats::text::decode;
 
-    fn read(input: &str, header: bool) -> Result<Vec<(u64, Vec<String>, Option<String>)>, EngineError> {
+    /// Line, fields and problem of a record.
+    type Row = (u64, Vec<String>, Option<String>);
+
+    fn read(input: &str, header: bool) -> Result<Vec<Row>, EngineError> {
         let mut bytes = input.as_bytes();
         let d = decode(&mut bytes, None).unwrap();
         let delimiter = sniff_delimiter(&d.sample, "x.csv");

@@ -36,7 +36,7 @@ impl FixedField {
 }
 
 /// Slices one line by character ranges; missing characters are blanks.
-pub fn slice_chars<'s>(line: &'s str, ranges: &[(usize, usize)], out: &mut String, ends: &mut Vec<u32>) {
+pub fn slice_chars(line: &str, ranges: &[(usize, usize)], out: &mut String, ends: &mut Vec<u32>) {
     let offsets: Vec<usize> = line.char_indices().map(|(i, _)| i).chain(std::iter::once(line.len())).collect();
     let chars = offsets.len() - 1;
     for &(from, to) in ranges {

@@ -111,10 +111,8 @@ pub fn parse_decimal_with(text: &str, locale: &str, dec: char, groups: &[char]) 
     if digits.is_empty() || digits == "." || digits.starts_with('.') && digits.len() == 1 {
         return Err(format!("`{text}` is not a decimal number in locale {locale}"));
     }
-    if !seen_dec {
-        if let Ok(i) = plain.parse::<i64>() {
-            return Ok(Some(Num::Int(i)));
-        }
+    if !seen_dec && let Ok(i) = plain.parse::<i64>() {
+        return Ok(Some(Num::Int(i)));
     }
     plain
         .parse::<f64>()
@@ -379,10 +377,8 @@ mod tests {
                     return Err("bad".into());
                 }
             }
-            if !seen_dec {
-                if let Ok(i) = plain.parse::<i64>() {
-                    return Ok(Some(Num::Int(i)));
-                }
+            if !seen_dec && let Ok(i) = plain.parse::<i64>() {
+                return Ok(Some(Num::Int(i)));
             }
             plain.parse::<f64>().map(|f| Some(Num::Float(f))).map_err(|_| "bad".into())
         };
@@ -420,7 +416,7 @@ mod tests {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let digits = (seed % 10_000_000_000) as u64;
+            let digits = seed % 10_000_000_000;
             let mut s = digits.to_string();
             let k = (seed >> 40) as usize % (s.len() + 1);
             if (seed >> 50) & 1 == 1 {

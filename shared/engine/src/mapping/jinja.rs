@@ -116,10 +116,10 @@ pub struct Scope {
 impl Object for Scope {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let key = key.as_str()?;
-        if let Some((name, items)) = &self.items {
-            if name == key {
-                return Some(items.clone());
-            }
+        if let Some((name, items)) = &self.items
+            && name == key
+        {
+            return Some(items.clone());
         }
         match key {
             "record" => return Some(data_value(&self.data)),

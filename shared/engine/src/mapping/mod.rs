@@ -5,7 +5,7 @@ pub mod fast;
 pub mod helpers;
 pub mod jinja;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use minijinja::Environment;
 use serde_json::{Map, Value};
@@ -77,6 +77,37 @@ impl std::fmt::Debug for Jinja {
 impl Jinja {
     pub fn build(env: Environment<'static>, sources: &[String]) -> Result<Jinja, minijinja::Error> {
         Jinja::try_new(env, |env| sources.iter().map(|s| env.compile_expression_owned(s.clone())).collect())
+    }
+
+    /// The variables an expression reads (columns, and names such as functions it calls).
+    fn variables(&self, e: &Expr, names: &mut BTreeSet<String>) {
+        match e {
+            Expr::Const(_) => {}
+            Expr::Fast { slow: i, .. } | Expr::Slow(i) => {
+                names.extend(self.borrow_dependent()[*i].undeclared_variables(false));
+            }
+            Expr::Text(name) => {
+                if let Ok(t) = self.borrow_owner().get_template(name) {
+                    names.extend(t.undeclared_variables(false));
+                }
+            }
+        }
+    }
+}
+
+impl Mapping {
+    /// The variables the fields read: in their values and in their `when` and `each`
+    /// expressions, nested fields included.
+    pub fn variables(&self, jinja: &Jinja, names: &mut BTreeSet<String>) {
+        for field in &self.fields {
+            let list = field.each.as_ref().map(|(list, _)| list);
+            for e in [field.value.as_ref(), field.when.as_ref(), list].into_iter().flatten() {
+                jinja.variables(e, names);
+            }
+            if let Some((_, sub)) = &field.each {
+                sub.variables(jinja, names);
+            }
+        }
     }
 }
 
@@ -191,10 +222,10 @@ impl Evaluator<'_> {
         let mut out = Map::new();
         for field in &m.fields {
             let pointer = || format!("{base}/{}", field.path.join("/"));
-            if let Some(when) = &field.when {
-                if !self.truth(when, columns, scope).map_err(|e| (pointer(), e))? {
-                    continue;
-                }
+            if let Some(when) = &field.when
+                && !self.truth(when, columns, scope).map_err(|e| (pointer(), e))?
+            {
+                continue;
             }
             let mut value = match (&field.each, &field.value) {
                 (Some((list, sub)), _) => Value::Array(self.each(list, sub, columns, scope, &pointer())?),
@@ -213,10 +244,10 @@ impl Evaluator<'_> {
                     value = v.clone();
                 }
             }
-            if let Some(d) = &field.default {
-                if value.is_null() || value.as_str() == Some("") {
-                    value = d.clone();
-                }
+            if let Some(d) = &field.default
+                && (value.is_null() || value.as_str() == Some(""))
+            {
+                value = d.clone();
             }
             if let Some(c) = field.cast {
                 value = cast(value, c).map_err(|e| (pointer(), e))?;

@@ -13,12 +13,12 @@ pub enum MessageOutcome {
 }
 
 /// The receive count SQS reports (`1` on the first delivery).
-pub(crate) fn receive_count(message: &SqsMessage) -> u32 {
+pub fn receive_count(message: &SqsMessage) -> u32 {
     message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1)
 }
 
 /// Handles every message of the batch at once and reports the ones to retry by id.
-pub(crate) async fn handle_batch<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+pub async fn handle_batch<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
 where
     F: Fn(SqsMessage) -> Fut,
     Fut: Future<Output = MessageOutcome>,
@@ -43,4 +43,32 @@ fn batch_response(outcomes: impl IntoIterator<Item = (Option<String>, MessageOut
         }
     }
     response
+}
+
+/// The span of one message: its worker, its id, the job it is about (recorded once known) and
+/// the trace id of the request that sent it, from its `traceparent` message attribute, so that
+/// the request's logs and the worker's share one trace id.
+pub fn message_span(worker: &'static str, message: &SqsMessage) -> tracing::Span {
+    let trace_id = message
+        .message_attributes
+        .get(TRACEPARENT)
+        .and_then(|a| a.string_value.as_deref())
+        .and_then(trace_id_of);
+    tracing::info_span!(
+        "message",
+        worker,
+        message_id = message.message_id.as_deref().unwrap_or(""),
+        job_id = tracing::field::Empty,
+        trace_id = trace_id.unwrap_or(""),
+    )
+}
+
+/// The message attribute that carries the W3C trace context.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`).
+pub fn trace_id_of(traceparent: &str) -> Option<&str> {
+    let mut parts = traceparent.split('-');
+    let (_version, trace_id) = (parts.next()?, parts.next()?);
+    (trace_id.len() == 32 && trace_id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(trace_id)
 }

@@ -1,8 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use helix_aws::{AwsClients, DynamoJobStore, Settings};
-use helix_domain::{JobStore, StoreError, Timestamp};
+use helix_domain::{Clock, JobStore, StoreError, Transition};
 
 /// Settles jobs whose worker died on their last delivery. Such a job stays `RUNNING` with a lease
 /// that has run out, and its message went to the dead-letter queue instead of coming back: no
@@ -10,26 +9,21 @@ use helix_domain::{JobStore, StoreError, Timestamp};
 /// means the message did not come back (a redelivery would have claimed the job anew).
 pub struct JobSweeper {
     jobs: Arc<dyn JobStore>,
+    clock: Arc<dyn Clock>,
     stale_after: Duration,
 }
 
 const PAGE: u32 = 100;
 
 impl JobSweeper {
-    pub fn new(jobs: Arc<dyn JobStore>, stale_after: Duration) -> Self {
-        Self { jobs, stale_after }
-    }
-
-    pub fn from_settings(settings: &Settings, clients: &AwsClients) -> Self {
-        Self::new(
-            Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &settings.jobs_table)),
-            settings.job_stale_after,
-        )
+    pub fn new(jobs: Arc<dyn JobStore>, clock: Arc<dyn Clock>, stale_after: Duration) -> Self {
+        Self { jobs, clock, stale_after }
     }
 
     /// How many jobs it failed.
     pub async fn sweep(&self) -> Result<u64, StoreError> {
-        let cutoff = Timestamp::from_unix(Timestamp::now().unix() - self.stale_after.as_secs() as i64)
+        let now = self.clock.now();
+        let cutoff = helix_domain::Timestamp::from_unix(now.unix() - self.stale_after.as_secs() as i64)
             .ok_or_else(|| StoreError::Backend("stale_after is out of range".into()))?;
         let mut failed = 0;
         loop {
@@ -40,8 +34,9 @@ impl JobSweeper {
                     "the worker running attempt {} stopped responding and the job was not delivered again; submit it again",
                     job.attempts
                 );
-                match self.jobs.fail_abandoned(job, &error).await {
-                    Ok(_) => {
+                let Ok(abandoned) = job.apply(Transition::Abandon { error }, now) else { continue };
+                match self.jobs.replace(job, &abandoned).await {
+                    Ok(()) => {
                         tracing::warn!(job_id = %job.id, attempts = job.attempts, "abandoned job failed");
                         failed += 1;
                         settled += 1;

@@ -2,31 +2,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use tracing::Instrument;
 
-use helix_aws::{AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, S3Blobs, Settings};
 use helix_domain::artifact::parse_upload_key;
-use helix_domain::{ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, StoreError};
+use helix_domain::{ArtifactId, ArtifactStatus, ArtifactStore, Blobs, Clock, IdempotencyStore, StoreError};
 
 use crate::MessageOutcome;
-use crate::batch::handle_batch;
+use crate::batch::{handle_batch, message_span};
 use crate::idempotency::{payload_key, run_once};
 
-pub struct UploadWatcherDeps {
+pub struct UploadWatcherPorts {
     pub artifacts: Arc<dyn ArtifactStore>,
     pub blobs: Arc<dyn Blobs>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub clock: Arc<dyn Clock>,
     pub max_upload_bytes: u64,
-}
-
-impl UploadWatcherDeps {
-    pub fn new(settings: &Settings, clients: &AwsClients) -> Self {
-        Self {
-            artifacts: Arc::new(DynamoArtifactStore::new(clients.dynamodb.clone(), &settings.artifacts_table)),
-            blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &settings.artifacts_bucket)),
-            idempotency: Arc::new(DynamoIdempotencyStore::new(clients.dynamodb.clone(), &settings.idempotency_table)),
-            max_upload_bytes: settings.max_upload_bytes,
-        }
-    }
 }
 
 /// A check takes a HEAD and one or two writes; a minute is plenty before a redelivery may retry.
@@ -36,11 +26,11 @@ const CHECK_LEASE: Duration = Duration::from_secs(60);
 /// matches its registration becomes `AVAILABLE`; anything else is deleted, and its registration,
 /// if any, `REJECTED`.
 pub struct UploadWatcher {
-    deps: UploadWatcherDeps,
+    deps: UploadWatcherPorts,
 }
 
 impl UploadWatcher {
-    pub fn new(deps: UploadWatcherDeps) -> Self {
+    pub fn new(deps: UploadWatcherPorts) -> Self {
         Self { deps }
     }
 
@@ -49,9 +39,12 @@ impl UploadWatcher {
     }
 
     async fn handle_message(&self, message: SqsMessage) -> MessageOutcome {
+        let span = message_span("on-upload", &message);
         let body = message.body.unwrap_or_default();
         let key = payload_key("on-upload", &body);
-        run_once(&*self.deps.idempotency, &key, CHECK_LEASE, || self.check_event(&body)).await
+        run_once(&*self.deps.idempotency, &*self.deps.clock, &key, CHECK_LEASE, || self.check_event(&body))
+            .instrument(span)
+            .await
     }
 
     async fn check_event(&self, body: &str) -> MessageOutcome {
@@ -84,8 +77,9 @@ impl UploadWatcher {
             tracing::warn!(%key, "object outside any upload registration; deleting it");
             return self.deps.blobs.delete(key).await;
         };
-        let artifact = self.deps.artifacts.get(artifact_id).await?;
-        let Some(artifact) = artifact.filter(|a| a.owner_id == owner_id && a.s3_key == key) else {
+        let artifact_id = ArtifactId::from(artifact_id);
+        let artifact = self.deps.artifacts.get(&artifact_id).await?;
+        let Some(artifact) = artifact.filter(|a| a.owner_id == *owner_id && a.s3_key == key) else {
             tracing::warn!(%key, "object without a matching registration; deleting it");
             return self.deps.blobs.delete(key).await;
         };
@@ -106,12 +100,12 @@ impl UploadWatcher {
         let settled = match &problem {
             Some(reason) => {
                 self.deps.blobs.delete(key).await?;
-                tracing::warn!(artifact_id, %reason, "upload rejected");
-                self.deps.artifacts.mark_rejected(artifact_id, reason).await
+                tracing::warn!(%artifact_id, %reason, "upload rejected");
+                self.deps.artifacts.mark_rejected(&artifact_id, reason).await
             }
             None => {
-                tracing::info!(artifact_id, size, "upload available");
-                self.deps.artifacts.mark_available(artifact_id).await
+                tracing::info!(%artifact_id, size, "upload available");
+                self.deps.artifacts.mark_available(&artifact_id).await
             }
         };
         match settled {

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use helix_domain::{IdempotencyClaim, IdempotencyStore, Timestamp};
+use helix_domain::{Clock, IdempotencyClaim, IdempotencyStore};
 
 use crate::MessageOutcome;
 
@@ -20,6 +20,7 @@ pub(crate) fn payload_key(handler: &str, body: &str) -> String {
 /// A failed run forgets its record so that the redelivery runs.
 pub(crate) async fn run_once<F, Fut>(
     store: &dyn IdempotencyStore,
+    clock: &dyn Clock,
     key: &str,
     in_progress_for: Duration,
     handler: F,
@@ -28,7 +29,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = MessageOutcome>,
 {
-    let now = Timestamp::now();
+    let now = clock.now();
     match store.begin(key, now, now.plus(in_progress_for)).await {
         Ok(IdempotencyClaim::Started) => {}
         Ok(IdempotencyClaim::AlreadyCompleted) => {
@@ -42,7 +43,7 @@ where
     }
     let outcome = handler().await;
     let recorded = match &outcome {
-        MessageOutcome::Done => store.complete(key, Timestamp::now().plus(REMEMBER_COMPLETED)).await,
+        MessageOutcome::Done => store.complete(key, clock.now().plus(REMEMBER_COMPLETED)).await,
         MessageOutcome::Retry(_) => store.abandon(key).await,
     };
     if let Err(e) = recorded {

@@ -1,0 +1,262 @@
+//! The job state machine: which transitions exist, from which state each may be taken, where it
+//! leads and what it records. Stores do not re-derive it: they store the job that
+//! [`Job::apply`] returns, and only if the stored job is still the one it was computed from.
+
+use std::fmt;
+
+use crate::{Job, JobOutcome, JobStatus, Timestamp};
+
+/// A change a job may go through, with what it needs to record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Transition {
+    /// A worker starts an attempt: one more attempt, leased until `lease_until`.
+    Claim { lease_until: Timestamp },
+    /// The attempt's outcome.
+    Finish(JobOutcome),
+    /// The attempt failed for a passing reason: back to `PENDING` for the next delivery.
+    Release { error: String },
+    /// The worker vanished on the job's last delivery (the sweeper).
+    Abandon { error: String },
+    /// The job could not be queued: it fails without ever having run.
+    Unqueued { error: String },
+    /// A user stopped the job.
+    Cancel,
+}
+
+/// The name of a transition, as the lifecycle table lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Claim,
+    Complete,
+    Fail,
+    Release,
+    Abandon,
+    Unqueued,
+    Cancel,
+}
+
+/// A condition on the job beyond its status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guard {
+    Always,
+    /// The worker's lease has run out: it died, or lost its message.
+    LeaseExpired,
+    /// No attempt has started.
+    NeverStarted,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub step: Step,
+    pub from: JobStatus,
+    pub guard: Guard,
+    pub to: JobStatus,
+}
+
+const fn rule(step: Step, from: JobStatus, guard: Guard, to: JobStatus) -> Rule {
+    Rule { step, from, guard, to }
+}
+
+use Guard::*;
+use JobStatus::*;
+
+/// Every transition a job may take. Anything not listed is refused.
+///
+/// | step | records |
+/// |---|---|
+/// | `Claim` | `attempts + 1`, `started_at` (first attempt only), the lease |
+/// | `Complete` | `finished_at`, the result and report ids, the record counts, the `auto_map` proposals; clears the error and the lease |
+/// | `Fail`, `Abandon`, `Unqueued` | `finished_at`, the error; clears the lease |
+/// | `Release` | the error; clears the lease |
+/// | `Cancel` | `finished_at`; clears the lease |
+pub const LIFECYCLE: &[Rule] = &[
+    rule(Step::Claim, Pending, Always, Running),
+    rule(Step::Claim, Running, LeaseExpired, Running),
+    rule(Step::Complete, Running, Always, Completed),
+    rule(Step::Fail, Running, Always, Failed),
+    rule(Step::Release, Running, Always, Pending),
+    rule(Step::Abandon, Running, LeaseExpired, Failed),
+    rule(Step::Unqueued, Pending, NeverStarted, Failed),
+    rule(Step::Cancel, Pending, Always, Cancelled),
+    rule(Step::Cancel, Running, Always, Cancelled),
+];
+
+/// A transition the lifecycle does not allow from the job's present state.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct Refused {
+    pub step: Step,
+    pub status: JobStatus,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.status.as_str();
+        match (self.step, self.status) {
+            (Step::Claim, Running) => f.write_str("another worker holds the job and its lease has not run out"),
+            (Step::Abandon, Running) => f.write_str("the job's lease has not run out"),
+            (Step::Unqueued, Pending) => f.write_str("the job has already started"),
+            (step, _) => write!(f, "a {status} job cannot take the step {step:?}"),
+        }
+    }
+}
+
+impl Transition {
+    pub fn step(&self) -> Step {
+        match self {
+            Self::Claim { .. } => Step::Claim,
+            Self::Finish(JobOutcome::Completed { .. }) => Step::Complete,
+            Self::Finish(JobOutcome::Failed { .. }) => Step::Fail,
+            Self::Release { .. } => Step::Release,
+            Self::Abandon { .. } => Step::Abandon,
+            Self::Unqueued { .. } => Step::Unqueued,
+            Self::Cancel => Step::Cancel,
+        }
+    }
+}
+
+impl Guard {
+    fn holds(self, job: &Job, now: Timestamp) -> bool {
+        match self {
+            Always => true,
+            LeaseExpired => job.lease_expires_at.is_some_and(|lease| lease < now.unix()),
+            NeverStarted => job.attempts == 0,
+        }
+    }
+}
+
+impl Job {
+    /// The rule that lets this job take `step` at `now`, if any.
+    pub fn rule_for(&self, step: Step, now: Timestamp) -> Option<&'static Rule> {
+        LIFECYCLE.iter().find(|r| r.step == step && r.from == self.status && r.guard.holds(self, now))
+    }
+
+    /// The job after `transition` at `now`, or why the lifecycle refuses it.
+    pub fn apply(&self, transition: Transition, now: Timestamp) -> Result<Job, Refused> {
+        let step = transition.step();
+        let rule = self.rule_for(step, now).ok_or(Refused { step, status: self.status })?;
+        let mut next = self.clone();
+        next.status = rule.to;
+        next.lease_expires_at = None;
+        match transition {
+            Transition::Claim { lease_until } => {
+                next.attempts += 1;
+                next.started_at.get_or_insert(now);
+                next.lease_expires_at = Some(lease_until.unix());
+            }
+            Transition::Finish(JobOutcome::Completed {
+                result_artifact_id,
+                result_path,
+                error_report_artifact_id,
+                records_in,
+                records_out,
+                records_rejected,
+                auto_mapped,
+            }) => {
+                next.finished_at = Some(now);
+                next.result_artifact_id = Some(result_artifact_id);
+                next.result_path = Some(result_path);
+                next.error_report_artifact_id = Some(error_report_artifact_id);
+                next.records_in = Some(records_in);
+                next.records_out = Some(records_out);
+                next.records_rejected = Some(records_rejected);
+                next.error = None;
+                if let Some(auto_mapped) = auto_mapped {
+                    next.auto_mapped_fields = auto_mapped.fields;
+                    next.auto_map_context_artifact_id = Some(auto_mapped.context_artifact_id);
+                }
+            }
+            Transition::Finish(JobOutcome::Failed { error })
+            | Transition::Abandon { error }
+            | Transition::Unqueued { error } => {
+                next.finished_at = Some(now);
+                next.error = Some(error);
+            }
+            Transition::Release { error } => next.error = Some(error),
+            Transition::Cancel => next.finished_at = Some(now),
+        }
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{JobInputs, JobKind};
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_unix(1_800_000_000 + seconds).unwrap()
+    }
+
+    fn pending() -> Job {
+        Job::new("j".into(), "u".into(), JobKind::Transform, None, JobInputs::default(), at(0))
+    }
+
+    fn claim(job: &Job, now: Timestamp) -> Result<Job, Refused> {
+        job.apply(Transition::Claim { lease_until: now.plus(Duration::from_secs(60)) }, now)
+    }
+
+    #[test]
+    fn a_claim_starts_an_attempt_under_a_lease() {
+        let running = claim(&pending(), at(1)).unwrap();
+        assert_eq!((running.status, running.attempts, running.started_at), (Running, 1, Some(at(1))));
+        assert_eq!(running.lease_expires_at, Some(at(61).unix()));
+    }
+
+    #[test]
+    fn a_held_lease_cannot_be_taken_until_it_runs_out() {
+        let running = claim(&pending(), at(1)).unwrap();
+        assert_eq!(claim(&running, at(30)).unwrap_err(), Refused { step: Step::Claim, status: Running });
+        let retaken = claim(&running, at(62)).unwrap();
+        assert_eq!((retaken.attempts, retaken.started_at), (2, Some(at(1))));
+    }
+
+    #[test]
+    fn a_release_hands_the_job_back_with_its_error() {
+        let running = claim(&pending(), at(1)).unwrap();
+        let released = running.apply(Transition::Release { error: "S3 timed out".into() }, at(2)).unwrap();
+        assert_eq!((released.status, released.lease_expires_at, released.error.as_deref()), (Pending, None, Some("S3 timed out")));
+    }
+
+    #[test]
+    fn finished_jobs_never_move_again() {
+        let running = claim(&pending(), at(1)).unwrap();
+        let failed = running.apply(Transition::Finish(JobOutcome::Failed { error: "bad".into() }), at(2)).unwrap();
+        assert_eq!((failed.status, failed.finished_at), (Failed, Some(at(2))));
+        for transition in [
+            Transition::Claim { lease_until: at(100) },
+            Transition::Release { error: "x".into() },
+            Transition::Abandon { error: "x".into() },
+            Transition::Cancel,
+        ] {
+            assert!(failed.apply(transition, at(200)).is_err());
+        }
+    }
+
+    #[test]
+    fn an_unqueued_job_fails_without_an_attempt() {
+        let failed = pending().apply(Transition::Unqueued { error: "queue down".into() }, at(1)).unwrap();
+        assert_eq!((failed.status, failed.attempts, failed.started_at), (Failed, 0, None));
+        let running = claim(&pending(), at(1)).unwrap();
+        assert!(running.apply(Transition::Unqueued { error: "x".into() }, at(2)).is_err());
+    }
+
+    #[test]
+    fn only_an_expired_lease_is_abandoned() {
+        let running = claim(&pending(), at(1)).unwrap();
+        assert!(running.apply(Transition::Abandon { error: "gone".into() }, at(30)).is_err());
+        let failed = running.apply(Transition::Abandon { error: "gone".into() }, at(62)).unwrap();
+        assert_eq!((failed.status, failed.lease_expires_at), (Failed, None));
+    }
+
+    #[test]
+    fn every_terminal_state_is_a_dead_end_in_the_table() {
+        for rule in LIFECYCLE {
+            assert!(!rule.from.is_terminal(), "{rule:?} leaves a terminal state");
+        }
+        for status in JobStatus::ALL {
+            assert_eq!(JobStatus::parse(status.as_str()), Some(status));
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! In-memory implementations of every port, with the same contracts as the AWS adapters: the
+//! rules above them (jobs, artifacts, the lifecycle) are tested in-process, in milliseconds.
+//! Each can be told to fail, to test how the rules handle a storage fault.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ports::{IdempotencyClaim, JobPage};
+use crate::{
+    Artifact, ArtifactId, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, Job, JobId, JobMessage, JobQueue,
+    JobStatus, JobStore, PresignedRequest, StoreError, Timestamp, User, UserId, UserStore,
+};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A switch that makes an adapter's calls fail as a backend outage would.
+#[derive(Debug, Default)]
+pub struct Outage(AtomicBool);
+
+impl Outage {
+    pub fn set(&self, down: bool) {
+        self.0.store(down, Ordering::SeqCst);
+    }
+
+    fn check(&self, what: &str) -> Result<(), StoreError> {
+        if self.0.load(Ordering::SeqCst) { Err(StoreError::Backend(format!("{what} is unavailable"))) } else { Ok(()) }
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryUserStore {
+    users: Mutex<HashMap<String, User>>,
+}
+
+#[async_trait]
+impl UserStore for MemoryUserStore {
+    async fn get(&self, email: &str) -> Result<Option<User>, StoreError> {
+        Ok(lock(&self.users).get(email).cloned())
+    }
+
+    async fn create(&self, user: &User) -> Result<(), StoreError> {
+        let mut users = lock(&self.users);
+        if users.contains_key(&user.email) {
+            return Err(StoreError::Conflict("an account with this e-mail exists".into()));
+        }
+        users.insert(user.email.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn save_profile(&self, user: &User) -> Result<(), StoreError> {
+        let mut users = lock(&self.users);
+        let stored = users.get_mut(&user.email).ok_or(StoreError::NotFound)?;
+        stored.fullname.clone_from(&user.fullname);
+        stored.phone_number.clone_from(&user.phone_number);
+        stored.web_url.clone_from(&user.web_url);
+        stored.updated_at = user.updated_at;
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryArtifactStore {
+    artifacts: Mutex<HashMap<ArtifactId, Artifact>>,
+    pub outage: Outage,
+}
+
+impl MemoryArtifactStore {
+    fn leave_pending(&self, id: &ArtifactId, to: ArtifactStatus, reason: Option<&str>) -> Result<(), StoreError> {
+        self.outage.check("the artifact table")?;
+        let mut artifacts = lock(&self.artifacts);
+        let artifact = artifacts
+            .get_mut(id)
+            .filter(|a| a.status == ArtifactStatus::PendingUpload)
+            .ok_or_else(|| StoreError::Conflict("the artifact is no longer pending upload".into()))?;
+        artifact.status = to;
+        match reason {
+            Some(reason) => artifact.rejected_reason = Some(reason.to_owned()),
+            None => artifact.expires_at = None,
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ArtifactStore for MemoryArtifactStore {
+    async fn get(&self, id: &ArtifactId) -> Result<Option<Artifact>, StoreError> {
+        self.outage.check("the artifact table")?;
+        Ok(lock(&self.artifacts).get(id).cloned())
+    }
+
+    async fn create(&self, artifact: &Artifact) -> Result<(), StoreError> {
+        self.outage.check("the artifact table")?;
+        let mut artifacts = lock(&self.artifacts);
+        if artifacts.contains_key(&artifact.id) {
+            return Err(StoreError::Conflict("artifact id taken".into()));
+        }
+        artifacts.insert(artifact.id.clone(), artifact.clone());
+        Ok(())
+    }
+
+    async fn put(&self, artifact: &Artifact) -> Result<(), StoreError> {
+        self.outage.check("the artifact table")?;
+        lock(&self.artifacts).insert(artifact.id.clone(), artifact.clone());
+        Ok(())
+    }
+
+    async fn mark_available(&self, id: &ArtifactId) -> Result<(), StoreError> {
+        self.leave_pending(id, ArtifactStatus::Available, None)
+    }
+
+    async fn mark_rejected(&self, id: &ArtifactId, reason: &str) -> Result<(), StoreError> {
+        self.leave_pending(id, ArtifactStatus::Rejected, Some(reason))
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryJobStore {
+    jobs: Mutex<HashMap<JobId, Job>>,
+    pub outage: Outage,
+}
+
+impl MemoryJobStore {
+    /// Every stored job, for assertions.
+    pub fn all(&self) -> Vec<Job> {
+        lock(&self.jobs).values().cloned().collect()
+    }
+}
+
+/// The fields a conditional write compares: the lifecycle changes at least one of them in every
+/// transition.
+fn version(job: &Job) -> (JobStatus, u32, Option<i64>) {
+    (job.status, job.attempts, job.lease_expires_at)
+}
+
+#[async_trait]
+impl JobStore for MemoryJobStore {
+    async fn create(&self, job: &Job) -> Result<(), StoreError> {
+        self.outage.check("the job table")?;
+        let mut jobs = lock(&self.jobs);
+        if jobs.contains_key(&job.id) {
+            return Err(StoreError::Conflict("job id taken".into()));
+        }
+        jobs.insert(job.id.clone(), job.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        self.outage.check("the job table")?;
+        Ok(lock(&self.jobs).get(id).cloned())
+    }
+
+    async fn list(
+        &self,
+        owner_id: &UserId,
+        status: Option<JobStatus>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<JobPage, StoreError> {
+        self.outage.check("the job table")?;
+        let mut jobs: Vec<Job> = lock(&self.jobs)
+            .values()
+            .filter(|j| &j.owner_id == owner_id && status.is_none_or(|s| j.status == s))
+            .cloned()
+            .collect();
+        jobs.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        let start = match cursor {
+            None => 0,
+            Some(cursor) => jobs.iter().position(|j| j.id == cursor).ok_or(StoreError::InvalidCursor)? + 1,
+        };
+        let page: Vec<Job> = jobs.into_iter().skip(start).collect();
+        let more = page.len() > limit as usize;
+        let jobs: Vec<Job> = page.into_iter().take(limit as usize).collect();
+        let next_cursor = if more { jobs.last().map(|j| j.id.to_string()) } else { None };
+        Ok(JobPage { jobs, next_cursor })
+    }
+
+    async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {
+        self.outage.check("the job table")?;
+        let mut jobs = lock(&self.jobs);
+        let stored = jobs.get_mut(&seen.id).ok_or(StoreError::NotFound)?;
+        if version(stored) != version(seen) {
+            return Err(StoreError::Conflict("the job moved on".into()));
+        }
+        *stored = next.clone();
+        Ok(())
+    }
+
+    async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
+        self.outage.check("the job table")?;
+        let mut expired: Vec<Job> = lock(&self.jobs)
+            .values()
+            .filter(|j| j.status == JobStatus::Running && j.lease_expires_at.is_some_and(|l| l < expired_before.unix()))
+            .cloned()
+            .collect();
+        expired.sort_by_key(|j| j.lease_expires_at);
+        expired.truncate(limit as usize);
+        Ok(expired)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredBlob {
+    pub body: Vec<u8>,
+    pub content_type: String,
+}
+
+#[derive(Default)]
+pub struct MemoryBlobs {
+    objects: Mutex<BTreeMap<String, StoredBlob>>,
+    pub outage: Outage,
+}
+
+impl MemoryBlobs {
+    pub fn object(&self, key: &str) -> Option<StoredBlob> {
+        lock(&self.objects).get(key).cloned()
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        lock(&self.objects).keys().cloned().collect()
+    }
+
+    fn presigned(key: &str, method: &str, expires_in: Duration, headers: BTreeMap<String, String>) -> PresignedRequest {
+        PresignedRequest {
+            url: format!("memory://blobs/{key}"),
+            method: method.to_owned(),
+            headers,
+            expires_at: Timestamp::now().plus(expires_in),
+        }
+    }
+}
+
+#[async_trait]
+impl Blobs for MemoryBlobs {
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        self.outage.check("the bucket")?;
+        let headers = BTreeMap::from([
+            ("content-type".to_owned(), content_type.to_owned()),
+            ("content-length".to_owned(), content_length.to_string()),
+        ]);
+        Ok(Self::presigned(key, "PUT", expires_in, headers))
+    }
+
+    async fn presign_download(
+        &self,
+        key: &str,
+        _filename: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        self.outage.check("the bucket")?;
+        Ok(Self::presigned(key, "GET", expires_in, BTreeMap::new()))
+    }
+
+    async fn put_bytes(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.outage.check("the bucket")?;
+        lock(&self.objects).insert(key.to_owned(), StoredBlob { body, content_type: content_type.to_owned() });
+        Ok(())
+    }
+
+    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<(), StoreError> {
+        let body = std::fs::read(path).map_err(|e| StoreError::Backend(format!("reading {}: {e}", path.display())))?;
+        self.put_bytes(key, body, content_type).await
+    }
+
+    async fn get_bytes(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
+        self.outage.check("the bucket")?;
+        let object = self.object(key).ok_or(StoreError::NotFound)?;
+        if object.body.len() as u64 > limit {
+            return Err(StoreError::Conflict(format!("larger than {limit} bytes")));
+        }
+        Ok(object.body)
+    }
+
+    async fn download_to(&self, key: &str, path: &Path) -> Result<u64, StoreError> {
+        self.outage.check("the bucket")?;
+        let object = self.object(key).ok_or(StoreError::NotFound)?;
+        std::fs::write(path, &object.body).map_err(|e| StoreError::Backend(format!("writing {}: {e}", path.display())))?;
+        Ok(object.body.len() as u64)
+    }
+
+    async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        self.outage.check("the bucket")?;
+        Ok(self.object(key).map(|o| o.body.len() as u64))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.outage.check("the bucket")?;
+        lock(&self.objects).remove(key);
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryJobQueue {
+    messages: Mutex<Vec<JobMessage>>,
+    pub outage: Outage,
+}
+
+impl MemoryJobQueue {
+    /// The messages sent so far, oldest first; the queue is left empty.
+    pub fn take(&self) -> Vec<JobMessage> {
+        std::mem::take(&mut *lock(&self.messages))
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryJobQueue {
+    async fn send(&self, message: &JobMessage) -> Result<(), StoreError> {
+        self.outage.check("the queue")?;
+        lock(&self.messages).push(message.clone());
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Record {
+    InProgress { until: i64 },
+    Completed { until: i64 },
+}
+
+#[derive(Default)]
+pub struct MemoryIdempotencyStore {
+    records: Mutex<HashMap<String, Record>>,
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryIdempotencyStore {
+    async fn begin(
+        &self,
+        key: &str,
+        now: Timestamp,
+        in_progress_until: Timestamp,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        let mut records = lock(&self.records);
+        let claim = match records.get(key) {
+            Some(Record::Completed { until }) if *until >= now.unix() => IdempotencyClaim::AlreadyCompleted,
+            Some(Record::InProgress { until }) if *until >= now.unix() => IdempotencyClaim::InProgress,
+            _ => IdempotencyClaim::Started,
+        };
+        if claim == IdempotencyClaim::Started {
+            records.insert(key.to_owned(), Record::InProgress { until: in_progress_until.unix() });
+        }
+        Ok(claim)
+    }
+
+    async fn complete(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError> {
+        lock(&self.records).insert(key.to_owned(), Record::Completed { until: keep_until.unix() });
+        Ok(())
+    }
+
+    async fn abandon(&self, key: &str) -> Result<(), StoreError> {
+        lock(&self.records).remove(key);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{JobInputs, JobKind, Transition};
+
+    fn job(id: &str, owner: &str, second: i64) -> Job {
+        let at = Timestamp::from_unix(1_800_000_000 + second).unwrap();
+        Job::new(id.into(), owner.into(), JobKind::Transform, None, JobInputs::default(), at)
+    }
+
+    #[tokio::test]
+    async fn listing_is_newest_first_per_owner_and_pages_by_cursor() {
+        let store = MemoryJobStore::default();
+        for (i, owner) in ["a", "a", "b", "a"].into_iter().enumerate() {
+            store.create(&job(&format!("j{i}"), owner, i as i64)).await.unwrap();
+        }
+        let owner = UserId::from("a");
+        let first = store.list(&owner, None, 2, None).await.unwrap();
+        assert_eq!(first.jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["j3", "j1"]);
+        let rest = store.list(&owner, None, 2, first.next_cursor.as_deref()).await.unwrap();
+        assert_eq!(rest.jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["j0"]);
+        assert!(rest.next_cursor.is_none());
+        assert!(matches!(store.list(&owner, None, 2, Some("j2")).await, Err(StoreError::InvalidCursor)));
+    }
+
+    #[tokio::test]
+    async fn a_replace_from_a_stale_view_loses() {
+        let store = MemoryJobStore::default();
+        let pending = job("j", "a", 0);
+        store.create(&pending).await.unwrap();
+        let now = Timestamp::now();
+        let claimed = pending.apply(Transition::Claim { lease_until: now.plus(Duration::from_secs(60)) }, now).unwrap();
+        store.replace(&pending, &claimed).await.unwrap();
+        assert!(matches!(store.replace(&pending, &claimed).await, Err(StoreError::Conflict(_))));
+    }
+
+    #[tokio::test]
+    async fn idempotency_records_block_duplicates_until_they_expire() {
+        let store = MemoryIdempotencyStore::default();
+        let now = Timestamp::from_unix(1_800_000_000).unwrap();
+        let later = now.plus(Duration::from_secs(60));
+        assert_eq!(store.begin("k", now, later).await.unwrap(), IdempotencyClaim::Started);
+        assert_eq!(store.begin("k", now, later).await.unwrap(), IdempotencyClaim::InProgress);
+        assert_eq!(store.begin("k", later.plus(Duration::from_secs(1)), later).await.unwrap(), IdempotencyClaim::Started);
+        store.complete("k", later).await.unwrap();
+        assert_eq!(store.begin("k", now, later).await.unwrap(), IdempotencyClaim::AlreadyCompleted);
+    }
+}

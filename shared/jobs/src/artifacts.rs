@@ -1,0 +1,148 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use helix_domain::artifact::{MAX_FILENAME_CHARS, safe_filename};
+use helix_domain::{
+    Artifact, ArtifactId, ArtifactKind, ArtifactStatus, ArtifactStore, Blobs, Clock, FileDeclaration, JobId,
+    PresignedRequest, StoreError, UserId,
+};
+
+use crate::{Actor, JobError};
+
+const MAX_CONTENT_TYPE_CHARS: usize = 255;
+
+#[derive(Clone, Debug)]
+pub struct ArtifactLimits {
+    pub max_upload_bytes: u64,
+    pub upload_url_ttl: Duration,
+    pub download_url_ttl: Duration,
+}
+
+/// A presigned upload for a registered artifact.
+#[derive(Clone, Debug)]
+pub struct UploadTicket {
+    pub artifact: Artifact,
+    pub upload: PresignedRequest,
+}
+
+/// A file that arrives with the request (a multipart part, an inline context or schema), to be
+/// stored by the platform as an artifact of the job.
+#[derive(Clone, Debug)]
+pub struct InlineFile {
+    pub kind: ArtifactKind,
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The artifact use cases: upload registrations, reads, downloads, and the files a job's
+/// request carries inline.
+pub struct ArtifactService {
+    pub artifacts: Arc<dyn ArtifactStore>,
+    pub blobs: Arc<dyn Blobs>,
+    pub clock: Arc<dyn Clock>,
+    pub limits: ArtifactLimits,
+}
+
+pub fn validate_filename(filename: &str) -> Result<(), JobError> {
+    if filename.trim().is_empty() {
+        return Err(JobError::invalid("filename", "filename must not be empty"));
+    }
+    if filename.chars().count() > MAX_FILENAME_CHARS {
+        return Err(JobError::invalid("filename", format!("filename must be at most {MAX_FILENAME_CHARS} characters")));
+    }
+    Ok(())
+}
+
+pub fn validate_content_type(content_type: &str) -> Result<(), JobError> {
+    let token = |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
+    let valid = content_type.len() <= MAX_CONTENT_TYPE_CHARS
+        && content_type
+            .split_once('/')
+            .is_some_and(|(t, s)| token(t) && token(s.split(';').next().unwrap_or_default().trim()));
+    if valid { Ok(()) } else { Err(JobError::invalid("content_type", "content_type must be a media type such as text/csv")) }
+}
+
+impl ArtifactService {
+    /// Registers a file the caller is about to upload and hands out the presigned PUT for it.
+    pub async fn request_upload(&self, actor: &Actor, file: FileDeclaration) -> Result<UploadTicket, JobError> {
+        validate_filename(&file.filename)?;
+        validate_content_type(&file.content_type)?;
+        if !file.kind.is_user_upload() {
+            return Err(JobError::invalid("kind", "kind must be content, context or schema"));
+        }
+        if file.size_bytes == 0 {
+            return Err(JobError::invalid("size_bytes", "size_bytes must be at least 1"));
+        }
+        let max = self.limits.max_upload_bytes;
+        if file.size_bytes > max {
+            return Err(JobError::TooLarge {
+                field: "size_bytes".into(),
+                message: format!("size_bytes {} exceeds the upload limit of {max} bytes", file.size_bytes),
+            });
+        }
+        let artifact = Artifact::pending_upload(actor.user_id.clone(), file, None, self.clock.now());
+        self.artifacts.create(&artifact).await?;
+        let upload = self
+            .blobs
+            .presign_upload(&artifact.s3_key, &artifact.content_type, artifact.size_bytes, self.limits.upload_url_ttl)
+            .await?;
+        tracing::info!(artifact_id = %artifact.id, user_id = %actor.user_id, size = artifact.size_bytes, "upload registered");
+        Ok(UploadTicket { artifact, upload })
+    }
+
+    /// The caller's artifact; 404 for unknown and foreign ids alike.
+    pub async fn get(&self, actor: &Actor, id: &ArtifactId) -> Result<Artifact, JobError> {
+        self.artifacts.get(id).await?.filter(|a| actor.owns(&a.owner_id)).ok_or(JobError::NotFound("artifact"))
+    }
+
+    /// A short-lived presigned GET for the caller's available artifact.
+    pub async fn download(&self, actor: &Actor, id: &ArtifactId) -> Result<PresignedRequest, JobError> {
+        let artifact = self.get(actor, id).await?;
+        if artifact.status != ArtifactStatus::Available {
+            return Err(JobError::Conflict(format!("the artifact is {}, not AVAILABLE", artifact.status.as_str())));
+        }
+        let filename = safe_filename(&artifact.filename);
+        Ok(self.blobs.presign_download(&artifact.s3_key, &filename, self.limits.download_url_ttl).await?)
+    }
+
+    /// An input a job may use: the caller's, of the right kind, uploaded and checked. Errors
+    /// name `field`, the request field that listed it.
+    pub async fn usable(&self, actor: &Actor, id: &ArtifactId, kind: ArtifactKind, field: &str) -> Result<Artifact, JobError> {
+        let artifact = self
+            .get(actor, id)
+            .await
+            .map_err(|_| JobError::invalid(field, format!("artifact {id} does not exist")))?;
+        if artifact.status != ArtifactStatus::Available {
+            return Err(JobError::invalid(
+                field,
+                format!("artifact {id} is {}, not AVAILABLE: upload it first", artifact.status.as_str()),
+            ));
+        }
+        if artifact.kind != kind {
+            return Err(JobError::invalid(field, format!("artifact {id} is a {:?} artifact, not {kind:?}", artifact.kind)));
+        }
+        Ok(artifact)
+    }
+
+    /// Stores a file that came with a request as an available artifact of `job_id`. It is
+    /// registered as pending first, then stored, then marked available: the upload watcher sees
+    /// an object only after its registration exists, and a failed PUT leaves a pending
+    /// registration for the TTL to sweep instead of a record pointing at nothing.
+    pub async fn store_inline(&self, owner: &UserId, job_id: &JobId, file: InlineFile) -> Result<ArtifactId, JobError> {
+        let declaration = FileDeclaration {
+            kind: file.kind,
+            filename: file.filename,
+            content_type: file.content_type,
+            size_bytes: file.bytes.len() as u64,
+        };
+        let artifact = Artifact::pending_upload(owner.clone(), declaration, Some(job_id.clone()), self.clock.now());
+        self.artifacts.create(&artifact).await?;
+        self.blobs.put_bytes(&artifact.s3_key, file.bytes, &artifact.content_type).await?;
+        match self.artifacts.mark_available(&artifact.id).await {
+            // The upload watcher got there first.
+            Ok(()) | Err(StoreError::Conflict(_)) => Ok(artifact.id),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+use helix_domain::{Refused, StoreError};
+
+/// Every way a use case of this crate refuses or fails, naming the request field at fault. The
+/// API maps it to one HTTP status each; the CLI and the dashboard show the same field.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Malformed: a value of the wrong form (400).
+    #[error("{message}")]
+    Malformed { field: String, message: String },
+    /// Well-formed but refused by a rule: an artifact not ready, an invalid schema (422).
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    /// Over a size limit (413).
+    #[error("{message}")]
+    TooLarge { field: String, message: String },
+    /// Unknown, or not the caller's: the two are indistinguishable on purpose (404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The resource is not in a state that allows the request (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// A dependency failed for a passing reason; the request may be retried (503).
+    #[error("the service is temporarily unavailable, try again")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl JobError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.into(), message: message.into() }
+    }
+
+    pub fn malformed(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Malformed { field: field.into(), message: message.into() }
+    }
+
+    /// The request field at fault, if the error is about one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Malformed { field, .. } | Self::Invalid { field, .. } | Self::TooLarge { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("resource"),
+            StoreError::Conflict(message) => Self::Conflict(message),
+            StoreError::InvalidCursor => Self::malformed("cursor", "is not a cursor this listing returned"),
+            StoreError::Backend(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+impl From<Refused> for JobError {
+    fn from(e: Refused) -> Self {
+        Self::Conflict(e.to_string())
+    }
+}

@@ -1,0 +1,37 @@
+//! The jobs core: every use case of jobs and of the artifacts they read and write, below every
+//! transport. The HTTP handlers, the SQS workers, the GPU container and the local platform only
+//! parse, authorize and call in here; storage, blobs, queues and time come in as the ports of
+//! `helix-domain`, so every rule is tested in-process against the in-memory adapters.
+//!
+//! - [`JobService`]: submitting a job (every submission rule), reading and listing jobs.
+//! - [`ArtifactService`]: upload tickets, downloads, the documents a job stores itself.
+//! - [`JobRunner`]: one job message → claim, one [`Attempt`] per job kind, settle.
+//! - [`UploadWatcher`]: S3 upload events → artifact state.
+//! - [`JobSweeper`]: settles jobs whose worker vanished.
+
+mod actor;
+mod artifacts;
+mod batch;
+mod documents;
+mod error;
+mod idempotency;
+mod runner;
+mod submit;
+#[cfg(feature = "suggest")]
+mod suggest;
+mod sweeper;
+mod transform;
+mod uploads;
+
+pub use actor::Actor;
+pub use artifacts::{ArtifactLimits, ArtifactService, InlineFile, UploadTicket, validate_content_type, validate_filename};
+pub use batch::{MessageOutcome, handle_batch};
+pub use documents::MAX_DOCUMENT_BYTES;
+pub use error::JobError;
+pub use runner::{Attempt, AttemptError, AttemptKind, JobRunner, RunnerConfig, RunnerPorts, Workspace};
+pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, Queues};
+#[cfg(feature = "suggest")]
+pub use suggest::{AutoMapAttempt, SuggestMappingAttempt, gpu_attempts};
+pub use sweeper::JobSweeper;
+pub use transform::TransformAttempt;
+pub use uploads::{UploadWatcher, UploadWatcherPorts};

@@ -1,0 +1,341 @@
+use std::sync::Arc;
+
+use helix_domain::artifact::context_file_name;
+use helix_domain::{
+    ArtifactId, ArtifactKind, Clock, Job, JobId, JobInputs, JobKind, JobMessage, JobQueue, JobStatus, JobStore,
+    Runner, Transition,
+};
+
+use crate::artifacts::{ArtifactService, InlineFile};
+use crate::documents::{Document, check_context, check_schema, read_document};
+use crate::{Actor, JobError};
+
+const MAX_CONTENT_FILES: usize = 20;
+const MAX_NAME_CHARS: usize = 200;
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+/// The queues jobs are sent to, one per [`Runner`].
+pub struct Queues {
+    /// Transform jobs, for the Lambda job worker.
+    pub jobs: Arc<dyn JobQueue>,
+    /// Suggest-mapping and `auto_map` jobs, for the GPU container worker.
+    pub gpu: Arc<dyn JobQueue>,
+}
+
+/// Where an input of a job comes from.
+#[derive(Clone, Debug)]
+pub enum InputSource {
+    /// An artifact the caller uploaded earlier.
+    Artifact(ArtifactId),
+    /// A file that came with the request.
+    File(InlineFile),
+    /// A context or schema given inline as text.
+    Text(String),
+}
+
+/// An input of a job and the request field that gave it, which its errors name.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub field: String,
+    pub source: InputSource,
+}
+
+impl Input {
+    pub fn new(field: impl Into<String>, source: InputSource) -> Self {
+        Self { field: field.into(), source }
+    }
+}
+
+/// A job as a transport received it.
+#[derive(Clone, Debug, Default)]
+pub struct JobRequest {
+    pub kind: JobKind,
+    pub name: Option<String>,
+    /// The request field that lists the content files, for errors about the list as a whole.
+    pub content_field: &'static str,
+    pub content: Vec<Input>,
+    pub context: Option<Input>,
+    pub schema: Option<Input>,
+    /// The lookup tables the context reads, `None` where the transport cannot carry them.
+    pub lookups: Option<Vec<ArtifactId>>,
+    pub auto_map: bool,
+    /// The W3C trace context of the request, handed on to the worker.
+    pub traceparent: Option<String>,
+}
+
+/// A page of the caller's jobs.
+#[derive(Clone, Debug, Default)]
+pub struct JobQuery {
+    pub status: Option<JobStatus>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+pub struct JobList {
+    pub jobs: Vec<Job>,
+    pub next_cursor: Option<String>,
+}
+
+/// The job use cases: submit, read, list.
+pub struct JobService {
+    pub artifacts: Arc<ArtifactService>,
+    pub jobs: Arc<dyn JobStore>,
+    pub queues: Queues,
+    pub clock: Arc<dyn Clock>,
+}
+
+fn validate_name(name: Option<String>) -> Result<Option<String>, JobError> {
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
+        return Err(JobError::invalid("name", format!("name must be at most {MAX_NAME_CHARS} characters")));
+    }
+    Ok(name)
+}
+
+fn check_auto_map(kind: JobKind, has_context: bool, has_schema: bool) -> Result<(), JobError> {
+    if kind != JobKind::Transform {
+        return Err(JobError::invalid(
+            "auto_map",
+            "auto_map is for transform jobs; a suggest-mapping job proposes the whole context",
+        ));
+    }
+    if !has_schema {
+        return Err(JobError::invalid(
+            "auto_map",
+            "auto_map needs a target schema: it proposes the fields the schema requires",
+        ));
+    }
+    if !has_context {
+        return Err(JobError::invalid(
+            "auto_map",
+            "auto_map needs a context: it adds the required fields the context leaves unmapped (without one, a suggest-mapping job proposes a whole context)",
+        ));
+    }
+    Ok(())
+}
+
+fn inline_file(kind: ArtifactKind, source: InputSource) -> Option<InlineFile> {
+    match (kind, source) {
+        (_, InputSource::File(file)) => Some(InlineFile { kind, ..file }),
+        (ArtifactKind::Schema, InputSource::Text(text)) => Some(InlineFile {
+            kind,
+            filename: "schema.json".into(),
+            content_type: "application/schema+json".into(),
+            bytes: text.into_bytes(),
+        }),
+        (_, InputSource::Text(text)) => Some(InlineFile {
+            kind,
+            filename: "context.yaml".into(),
+            content_type: "application/yaml".into(),
+            bytes: text.into_bytes(),
+        }),
+        (_, InputSource::Artifact(_)) => None,
+    }
+}
+
+/// A checked input: an artifact the job reads as it is, or a file to store with the job.
+enum Checked {
+    Artifact(ArtifactId),
+    File(InlineFile),
+}
+
+impl JobService {
+    /// Checks the request against every submission rule, stores the files it carries, records
+    /// the job and queues it for its worker.
+    pub async fn submit(&self, actor: &Actor, request: JobRequest) -> Result<Job, JobError> {
+        let name = validate_name(request.name)?;
+        let content = self.check_content(actor, request.content_field, request.content).await?;
+        if request.kind == JobKind::SuggestMapping && request.context.is_some() {
+            return Err(JobError::invalid(
+                "context",
+                "a suggest-mapping job proposes the context; give content and (optionally) a schema",
+            ));
+        }
+        if request.auto_map {
+            check_auto_map(request.kind, request.context.is_some(), request.schema.is_some())?;
+        }
+        let mut declared = Vec::new();
+        let context = match request.context {
+            Some(input) => {
+                let field = input.field.clone();
+                let (checked, document) = self.document(actor, input, ArtifactKind::Context).await?;
+                declared = check_context(&document, &field)?;
+                if request.lookups.is_none() && !declared.is_empty() {
+                    let files: Vec<&str> = declared.iter().map(|(_, f)| context_file_name(f)).collect();
+                    return Err(JobError::invalid(
+                        field,
+                        format!(
+                            "the context reads lookup tables ({}): upload them as artifacts and submit with POST /api/v1/jobs and lookup_artifact_ids",
+                            files.join(", ")
+                        ),
+                    ));
+                }
+                Some(checked)
+            }
+            None => None,
+        };
+        let schema = match request.schema {
+            Some(input) => {
+                let field = input.field.clone();
+                let (checked, document) = self.document(actor, input, ArtifactKind::Schema).await?;
+                check_schema(&document, &field)?;
+                Some(checked)
+            }
+            None => None,
+        };
+        let lookups = request.lookups.unwrap_or_default();
+        self.check_lookups(actor, &lookups, &declared).await?;
+
+        let id = JobId::random();
+        let owner = &actor.user_id;
+        let mut inputs = JobInputs { lookup_artifact_ids: lookups, ..JobInputs::default() };
+        for input in content {
+            inputs.content_artifact_ids.push(self.store(owner, &id, input).await?);
+        }
+        if let Some(context) = context {
+            inputs.context_artifact_id = Some(self.store(owner, &id, context).await?);
+        }
+        if let Some(schema) = schema {
+            inputs.schema_artifact_id = Some(self.store(owner, &id, schema).await?);
+        }
+        let job = Job {
+            auto_map: request.auto_map,
+            ..Job::new(id, owner.clone(), request.kind, name, inputs, self.clock.now())
+        };
+        self.enqueue(job, request.traceparent).await
+    }
+
+    async fn check_content(&self, actor: &Actor, field: &str, content: Vec<Input>) -> Result<Vec<Checked>, JobError> {
+        if content.is_empty() {
+            return Err(JobError::invalid(field, "at least one content artifact is required"));
+        }
+        if content.len() > MAX_CONTENT_FILES {
+            return Err(JobError::invalid(field, format!("at most {MAX_CONTENT_FILES} content artifacts per job")));
+        }
+        let mut checked = Vec::with_capacity(content.len());
+        for (i, input) in content.iter().enumerate() {
+            match &input.source {
+                InputSource::Artifact(id) => {
+                    let listed_before = content[..i].iter().any(|c| matches!(&c.source, InputSource::Artifact(x) if x == id));
+                    if listed_before {
+                        return Err(JobError::invalid(&input.field, format!("artifact {id} is listed twice")));
+                    }
+                    self.artifacts.usable(actor, id, ArtifactKind::Content, &input.field).await?;
+                    checked.push(Checked::Artifact(id.clone()));
+                }
+                InputSource::File(file) if file.bytes.is_empty() => {
+                    return Err(JobError::invalid(&input.field, "the file is empty"));
+                }
+                source => checked.push(Checked::File(inline_file(ArtifactKind::Content, source.clone()).expect("not an artifact"))),
+            }
+        }
+        Ok(checked)
+    }
+
+    /// A context or schema input, read as the worker will read it.
+    async fn document(&self, actor: &Actor, input: Input, kind: ArtifactKind) -> Result<(Checked, Document), JobError> {
+        let field = input.field;
+        match input.source {
+            InputSource::Artifact(id) => {
+                let artifact = self.artifacts.usable(actor, &id, kind, &field).await?;
+                let document = read_document(&*self.artifacts.blobs, &artifact)
+                    .await
+                    .map_err(|e| JobError::invalid(&field, e.to_string()))?;
+                Ok((Checked::Artifact(id), document))
+            }
+            InputSource::File(file) if file.bytes.is_empty() => Err(JobError::invalid(field, "the file is empty")),
+            source => {
+                let name = match &source {
+                    InputSource::File(file) => file.filename.clone(),
+                    _ if kind == ArtifactKind::Schema => "schema".to_owned(),
+                    _ => "context".to_owned(),
+                };
+                let file = inline_file(kind, source).expect("not an artifact");
+                let text = std::str::from_utf8(&file.bytes).map_err(|_| JobError::invalid(&field, "must be UTF-8 text"))?;
+                let document = Document { name, text: text.to_owned() };
+                Ok((Checked::File(file), document))
+            }
+        }
+    }
+
+    /// Every table the context declares needs exactly one artifact of the same file name, and
+    /// every artifact listed must be one of them: a job never starts without the data it looks up.
+    async fn check_lookups(&self, actor: &Actor, ids: &[ArtifactId], declared: &[(String, String)]) -> Result<(), JobError> {
+        let mut found = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let field = format!("lookup_artifact_ids[{i}]");
+            if ids[..i].contains(id) {
+                return Err(JobError::invalid(field, format!("artifact {id} is listed twice")));
+            }
+            let artifact = self.artifacts.usable(actor, id, ArtifactKind::Content, &field).await?;
+            if !declared.iter().any(|(_, file)| context_file_name(file) == artifact.filename) {
+                let files: Vec<&str> = declared.iter().map(|(_, f)| context_file_name(f)).collect();
+                let expected = if files.is_empty() {
+                    "the context declares no lookup tables".to_owned()
+                } else {
+                    format!("the context's lookup files are {}", files.join(", "))
+                };
+                return Err(JobError::invalid(
+                    field,
+                    format!("artifact {id} ({}) is not a lookup file of the context: {expected}", artifact.filename),
+                ));
+            }
+            found.push(artifact.filename);
+        }
+        for (name, file) in declared {
+            if !found.iter().any(|f| f == context_file_name(file)) {
+                return Err(JobError::invalid(
+                    "lookup_artifact_ids",
+                    format!(
+                        "the context's lookup table `{name}` reads {}: upload it and list its artifact id here",
+                        context_file_name(file)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn store(&self, owner: &helix_domain::UserId, job_id: &JobId, input: Checked) -> Result<ArtifactId, JobError> {
+        match input {
+            Checked::Artifact(id) => Ok(id),
+            Checked::File(file) => self.artifacts.store_inline(owner, job_id, file).await,
+        }
+    }
+
+    /// Records the job and queues it. A job that cannot be queued fails at once (it never ran)
+    /// rather than staying PENDING with no message that would ever run it.
+    async fn enqueue(&self, job: Job, traceparent: Option<String>) -> Result<Job, JobError> {
+        self.jobs.create(&job).await?;
+        let queue = match job.runner() {
+            Runner::JobWorker => &self.queues.jobs,
+            Runner::GpuWorker => &self.queues.gpu,
+        };
+        if let Err(e) = queue.send(&JobMessage { job_id: job.id.clone(), traceparent }).await {
+            let error = "the job could not be queued; submit it again".to_owned();
+            if let Ok(failed) = job.apply(Transition::Unqueued { error }, self.clock.now()) {
+                let _ = self.jobs.replace(&job, &failed).await;
+            }
+            return Err(JobError::Unavailable(format!("queueing job {}: {e}", job.id)));
+        }
+        tracing::info!(job_id = %job.id, user_id = %job.owner_id, "job queued");
+        Ok(job)
+    }
+
+    /// The caller's job; 404 for unknown and foreign ids alike.
+    pub async fn get(&self, actor: &Actor, id: &JobId) -> Result<Job, JobError> {
+        self.jobs.get(id).await?.filter(|j| actor.owns(&j.owner_id)).ok_or(JobError::NotFound("job"))
+    }
+
+    /// The caller's jobs, newest first.
+    pub async fn list(&self, actor: &Actor, query: JobQuery) -> Result<JobList, JobError> {
+        let limit = match query.limit {
+            None => DEFAULT_PAGE,
+            Some(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
+            Some(_) => return Err(JobError::malformed("limit", format!("must be a number from 1 to {MAX_PAGE}"))),
+        };
+        let page = self.jobs.list(&actor.user_id, query.status, limit, query.cursor.as_deref()).await?;
+        Ok(JobList { jobs: page.jobs, next_cursor: page.next_cursor })
+    }
+}
