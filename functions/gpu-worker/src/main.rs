@@ -17,7 +17,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = helix_suggest::MiniLm::load(&helix_suggest::model_dir()?)?;
     tracing::info!(device = model.device_name(), "embedding model loaded");
     let config = RunnerConfig::for_worker("gpu-worker", worker.max_attempts, worker.lease);
-    let runner = JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, gpu_attempts(Arc::new(model)));
+    let runner =
+        JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, gpu_attempts(Arc::new(model)));
     let poller = SqsPoller { sqs: clients.sqs, queue_url, options: PollOptions::long_running() };
     poller.run(|event| runner.handle(event), poller::termination()).await;
     Ok(())

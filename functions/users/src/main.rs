@@ -11,7 +11,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let env = Env::process();
     let (users_table, tokens) = (env.required("USERS_TABLE")?, TokenConfig::read(&env)?);
     let clients = AwsClients::from_env(&env).await;
-    let state =
-        AccountsState { users: wiring::user_store(&clients, &users_table), tokens: Arc::new(wiring::token_issuer(&tokens)) };
+    let state = AccountsState {
+        users: wiring::user_store(&clients, &users_table),
+        tokens: Arc::new(wiring::token_issuer(&tokens)),
+    };
     lambda_http::run(helix_api::users_router(state)).await
 }

@@ -14,7 +14,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (artifacts, worker) = (ArtifactConfig::read(&env)?, WorkerConfig::read(&env)?);
     let clients = AwsClients::from_env(&env).await;
     let config = RunnerConfig::for_worker("job-worker", worker.max_attempts, worker.lease);
-    let runner = JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, vec![Arc::new(TransformAttempt)]);
+    let runner =
+        JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, vec![Arc::new(TransformAttempt)]);
     let runner = &runner;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, lambda_runtime::Error>(runner.handle(event.payload).await)

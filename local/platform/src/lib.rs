@@ -121,7 +121,13 @@ impl Platform {
         let provision_options = ProvisionOptions {
             prefix: options.prefix.clone(),
             parameters: BTreeMap::from([("DashboardOrigin".to_owned(), options.dashboard_origin.clone())]),
-            env_values: BTreeMap::from([("JWT_SECRET".to_owned(), options.jwt_secret.clone())]),
+            env_values: BTreeMap::from([
+                ("JWT_SECRET".to_owned(), options.jwt_secret.clone()),
+                (
+                    "DASHBOARD_CONNECT_SRC".to_owned(),
+                    options.aws.s3_endpoint.clone().unwrap_or(options.aws.endpoint.clone()),
+                ),
+            ]),
             visibility_timeout_override: options.visibility_timeout_override,
         };
         let provisioned = Provisioner { dynamodb: &raw.dynamodb, sqs: &raw.sqs, s3: &raw.s3 }

@@ -48,10 +48,10 @@ fn repo_root() -> PathBuf {
 /// Generated once and kept in `.local/` (ignored by git): tokens survive a restart of `make dev`.
 fn local_jwt_secret(root: &std::path::Path) -> std::io::Result<String> {
     let path = root.join(".local/jwt-secret");
-    if let Ok(secret) = std::fs::read_to_string(&path) {
-        if secret.trim().len() >= 32 {
-            return Ok(secret.trim().to_owned());
-        }
+    if let Ok(secret) = std::fs::read_to_string(&path)
+        && secret.trim().len() >= 32
+    {
+        return Ok(secret.trim().to_owned());
     }
     use rand::RngCore;
     let mut bytes = [0u8; 32];

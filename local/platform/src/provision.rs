@@ -283,6 +283,7 @@ impl Provisioner<'_> {
 
 /// MinIO and s3s-fs implement neither bucket CORS nor event notifications; the platform still
 /// runs there, without browser uploads or the upload watcher.
+#[expect(clippy::result_large_err, reason = "hands the SDK's own error back, for the caller to describe")]
 fn tolerate_unimplemented<E: ProvideErrorMetadata>(
     e: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
 ) -> Result<(), aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>> {

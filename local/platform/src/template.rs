@@ -87,7 +87,8 @@ pub struct Template {
     pub tables: Vec<TableSpec>,
     pub queues: Vec<QueueSpec>,
     pub buckets: Vec<BucketSpec>,
-    /// `Globals.Function.Environment.Variables`: what every function is given.
+    /// `Globals.Function.Environment.Variables` and every function's own `Environment.Variables`:
+    /// what the one-process platform, which is every function at once, is given.
     pub function_env: BTreeMap<String, Val>,
     /// Parameter name → default.
     pub parameter_defaults: BTreeMap<String, Option<String>>,
@@ -124,6 +125,14 @@ impl Template {
         for (id, resource) in &resources {
             let id = id.as_str().unwrap_or_default().to_owned();
             let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
+            if resource.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function")
+                && let Some(vars) =
+                    props.get("Environment").and_then(|e| e.get("Variables")).and_then(Value::as_mapping)
+            {
+                for (name, value) in vars {
+                    template.function_env.insert(name.as_str().unwrap_or_default().to_owned(), val(value));
+                }
+            }
             match resource.get("Type").and_then(Value::as_str) {
                 Some("AWS::DynamoDB::Table") => template.tables.push(table(&id, &props)?),
                 Some("AWS::SQS::Queue") => template.queues.push(queue(&id, &props)?),

@@ -40,5 +40,8 @@ pub fn jobs_router(state: JobsState) -> Router {
 
 /// Every endpoint group on one router, as `make dev` and the end-to-end tests serve it.
 pub fn api_router(accounts: AccountsState, artifacts: ArtifactsState, jobs: JobsState) -> Router {
-    auth_router(accounts.clone()).merge(users_router(accounts)).merge(artifacts_router(artifacts)).merge(jobs_router(jobs))
+    auth_router(accounts.clone())
+        .merge(users_router(accounts))
+        .merge(artifacts_router(artifacts))
+        .merge(jobs_router(jobs))
 }

@@ -17,8 +17,10 @@ pub const MAX_UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
 pub const MAX_DOWNLOAD_URL_TTL: Duration = Duration::from_secs(5 * 60);
 const MIN_JWT_SECRET_BYTES: usize = 32;
 
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Where configuration comes from: the process environment, or a map (the local platform, tests).
-pub struct Env(Box<dyn Fn(&str) -> Option<String> + Send + Sync>);
+pub struct Env(Lookup);
 
 impl Env {
     pub fn process() -> Self {
@@ -74,7 +76,10 @@ impl TokenConfig {
     pub fn read(env: &Env) -> Result<Self, ConfigError> {
         let secret = env.required("JWT_SECRET")?.into_bytes();
         if secret.len() < MIN_JWT_SECRET_BYTES {
-            return Err(ConfigError { var: "JWT_SECRET", reason: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes") });
+            return Err(ConfigError {
+                var: "JWT_SECRET",
+                reason: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+            });
         }
         Ok(Self {
             secret,

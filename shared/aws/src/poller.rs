@@ -132,7 +132,8 @@ impl SqsPoller {
             })
             .collect();
         if !done.is_empty()
-            && let Err(e) = self.sqs.delete_message_batch().queue_url(&self.queue_url).set_entries(Some(done)).send().await
+            && let Err(e) =
+                self.sqs.delete_message_batch().queue_url(&self.queue_url).set_entries(Some(done)).send().await
         {
             // Not lost: the messages come back and the idempotent handlers acknowledge them.
             tracing::warn!(queue = %self.queue_url, error = %DisplayErrorContext(e), "delete failed");

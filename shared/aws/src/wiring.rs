@@ -47,7 +47,11 @@ pub fn runner_ports(clients: &AwsClients, artifacts: &ArtifactConfig, worker: &W
     }
 }
 
-pub fn upload_watcher_ports(clients: &AwsClients, artifacts: &ArtifactConfig, idempotency_table: &str) -> UploadWatcherPorts {
+pub fn upload_watcher_ports(
+    clients: &AwsClients,
+    artifacts: &ArtifactConfig,
+    idempotency_table: &str,
+) -> UploadWatcherPorts {
     UploadWatcherPorts {
         artifacts: Arc::new(DynamoArtifactStore::new(clients.dynamodb.clone(), &artifacts.table)),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &artifacts.bucket)),

@@ -99,7 +99,15 @@ impl Artifact {
 
     /// A file a job wrote at `key`. Its id derives from the key, so a retried attempt that
     /// writes the same key records the same artifact again instead of a second one.
-    pub fn output(job_id: &JobId, owner_id: UserId, kind: ArtifactKind, key: String, content_type: &str, size_bytes: u64, now: Timestamp) -> Self {
+    pub fn output(
+        job_id: &JobId,
+        owner_id: UserId,
+        kind: ArtifactKind,
+        key: String,
+        content_type: &str,
+        size_bytes: u64,
+        now: Timestamp,
+    ) -> Self {
         Self {
             id: ArtifactId::for_key(&key),
             owner_id,

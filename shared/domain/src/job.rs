@@ -283,8 +283,10 @@ mod tests {
 
     #[test]
     fn transform_jobs_that_auto_map_run_on_the_gpu_worker() {
-        let job =
-            |kind, auto_map| Job { auto_map, ..Job::new("j".into(), "u".into(), kind, None, JobInputs::default(), Timestamp::now()) };
+        let job = |kind, auto_map| Job {
+            auto_map,
+            ..Job::new("j".into(), "u".into(), kind, None, JobInputs::default(), Timestamp::now())
+        };
         assert_eq!(job(JobKind::Transform, false).runner(), Runner::JobWorker);
         assert_eq!(job(JobKind::Transform, true).runner(), Runner::GpuWorker);
         assert_eq!(job(JobKind::SuggestMapping, false).runner(), Runner::GpuWorker);

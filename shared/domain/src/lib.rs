@@ -15,10 +15,10 @@ pub use artifact::ArtifactRead;
 pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{ArtifactId, JobId, UserId};
-pub use lifecycle::{Refused, Transition};
 pub use job::{
     AutoMapped, AutoMappedField, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner,
 };
+pub use lifecycle::{Refused, Transition};
 pub use ports::{
     ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, PresignedRequest,
     StoreError, UserStore,

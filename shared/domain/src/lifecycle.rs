@@ -216,7 +216,10 @@ mod tests {
     fn a_release_hands_the_job_back_with_its_error() {
         let running = claim(&pending(), at(1)).unwrap();
         let released = running.apply(Transition::Release { error: "S3 timed out".into() }, at(2)).unwrap();
-        assert_eq!((released.status, released.lease_expires_at, released.error.as_deref()), (Pending, None, Some("S3 timed out")));
+        assert_eq!(
+            (released.status, released.lease_expires_at, released.error.as_deref()),
+            (Pending, None, Some("S3 timed out"))
+        );
     }
 
     #[test]

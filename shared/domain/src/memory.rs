@@ -286,7 +286,8 @@ impl Blobs for MemoryBlobs {
     async fn download_to(&self, key: &str, path: &Path) -> Result<u64, StoreError> {
         self.outage.check("the bucket")?;
         let object = self.object(key).ok_or(StoreError::NotFound)?;
-        std::fs::write(path, &object.body).map_err(|e| StoreError::Backend(format!("writing {}: {e}", path.display())))?;
+        std::fs::write(path, &object.body)
+            .map_err(|e| StoreError::Backend(format!("writing {}: {e}", path.display())))?;
         Ok(object.body.len() as u64)
     }
 
@@ -409,7 +410,10 @@ mod tests {
         let later = now.plus(Duration::from_secs(60));
         assert_eq!(store.begin("k", now, later).await.unwrap(), IdempotencyClaim::Started);
         assert_eq!(store.begin("k", now, later).await.unwrap(), IdempotencyClaim::InProgress);
-        assert_eq!(store.begin("k", later.plus(Duration::from_secs(1)), later).await.unwrap(), IdempotencyClaim::Started);
+        assert_eq!(
+            store.begin("k", later.plus(Duration::from_secs(1)), later).await.unwrap(),
+            IdempotencyClaim::Started
+        );
         store.complete("k", later).await.unwrap();
         assert_eq!(store.begin("k", now, later).await.unwrap(), IdempotencyClaim::AlreadyCompleted);
     }

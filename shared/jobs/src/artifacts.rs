@@ -60,7 +60,11 @@ pub fn validate_content_type(content_type: &str) -> Result<(), JobError> {
         && content_type
             .split_once('/')
             .is_some_and(|(t, s)| token(t) && token(s.split(';').next().unwrap_or_default().trim()));
-    if valid { Ok(()) } else { Err(JobError::invalid("content_type", "content_type must be a media type such as text/csv")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(JobError::invalid("content_type", "content_type must be a media type such as text/csv"))
+    }
 }
 
 impl ArtifactService {
@@ -108,11 +112,15 @@ impl ArtifactService {
 
     /// An input a job may use: the caller's, of the right kind, uploaded and checked. Errors
     /// name `field`, the request field that listed it.
-    pub async fn usable(&self, actor: &Actor, id: &ArtifactId, kind: ArtifactKind, field: &str) -> Result<Artifact, JobError> {
-        let artifact = self
-            .get(actor, id)
-            .await
-            .map_err(|_| JobError::invalid(field, format!("artifact {id} does not exist")))?;
+    pub async fn usable(
+        &self,
+        actor: &Actor,
+        id: &ArtifactId,
+        kind: ArtifactKind,
+        field: &str,
+    ) -> Result<Artifact, JobError> {
+        let artifact =
+            self.get(actor, id).await.map_err(|_| JobError::invalid(field, format!("artifact {id} does not exist")))?;
         if artifact.status != ArtifactStatus::Available {
             return Err(JobError::invalid(
                 field,
@@ -120,7 +128,10 @@ impl ArtifactService {
             ));
         }
         if artifact.kind != kind {
-            return Err(JobError::invalid(field, format!("artifact {id} is a {:?} artifact, not {kind:?}", artifact.kind)));
+            return Err(JobError::invalid(
+                field,
+                format!("artifact {id} is a {:?} artifact, not {kind:?}", artifact.kind),
+            ));
         }
         Ok(artifact)
     }

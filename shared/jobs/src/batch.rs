@@ -49,11 +49,8 @@ fn batch_response(outcomes: impl IntoIterator<Item = (Option<String>, MessageOut
 /// the trace id of the request that sent it, from its `traceparent` message attribute, so that
 /// the request's logs and the worker's share one trace id.
 pub fn message_span(worker: &'static str, message: &SqsMessage) -> tracing::Span {
-    let trace_id = message
-        .message_attributes
-        .get(TRACEPARENT)
-        .and_then(|a| a.string_value.as_deref())
-        .and_then(trace_id_of);
+    let trace_id =
+        message.message_attributes.get(TRACEPARENT).and_then(|a| a.string_value.as_deref()).and_then(trace_id_of);
     tracing::info_span!(
         "message",
         worker,

@@ -24,7 +24,9 @@ mod transform;
 mod uploads;
 
 pub use actor::Actor;
-pub use artifacts::{ArtifactLimits, ArtifactService, InlineFile, UploadTicket, validate_content_type, validate_filename};
+pub use artifacts::{
+    ArtifactLimits, ArtifactService, InlineFile, UploadTicket, validate_content_type, validate_filename,
+};
 pub use batch::{MessageOutcome, handle_batch};
 pub use documents::MAX_DOCUMENT_BYTES;
 pub use error::JobError;

@@ -130,8 +130,10 @@ impl JobRunner {
     /// One message's body, on its `deliveries`-th delivery.
     pub async fn run(&self, body: &str, deliveries: u32) -> MessageOutcome {
         let key = payload_key(self.config.name, body);
-        run_once(&*self.ports.idempotency, &*self.ports.clock, &key, self.config.lease, || self.run_job(body, deliveries))
-            .await
+        run_once(&*self.ports.idempotency, &*self.ports.clock, &key, self.config.lease, || {
+            self.run_job(body, deliveries)
+        })
+        .await
     }
 
     async fn run_job(&self, body: &str, deliveries: u32) -> MessageOutcome {
@@ -251,13 +253,20 @@ impl<'a> Workspace<'a> {
     }
 
     /// Input artifacts downloaded to scratch files named `{what}-{i}`: `(file name, path)` in order.
-    pub async fn download(&self, ids: &[helix_domain::ArtifactId], what: &str) -> Result<Vec<(String, PathBuf)>, AttemptError> {
+    pub async fn download(
+        &self,
+        ids: &[helix_domain::ArtifactId],
+        what: &str,
+    ) -> Result<Vec<(String, PathBuf)>, AttemptError> {
         let mut files = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             let artifact = self.input(id).await?;
             let path = self.scratch().join(format!("{what}-{i}"));
             self.ports.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
-                AttemptError::Transient(format!("{what} file {} could not be read from storage: {e}", artifact.filename))
+                AttemptError::Transient(format!(
+                    "{what} file {} could not be read from storage: {e}",
+                    artifact.filename
+                ))
             })?;
             files.push((artifact.filename, path));
         }

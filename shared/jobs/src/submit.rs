@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use helix_domain::artifact::context_file_name;
 use helix_domain::{
-    ArtifactId, ArtifactKind, Clock, Job, JobId, JobInputs, JobKind, JobMessage, JobQueue, JobStatus, JobStore,
-    Runner, Transition,
+    ArtifactId, ArtifactKind, Clock, Job, JobId, JobInputs, JobKind, JobMessage, JobQueue, JobStatus, JobStore, Runner,
+    Transition,
 };
 
 use crate::artifacts::{ArtifactService, InlineFile};
@@ -217,7 +217,8 @@ impl JobService {
         for (i, input) in content.iter().enumerate() {
             match &input.source {
                 InputSource::Artifact(id) => {
-                    let listed_before = content[..i].iter().any(|c| matches!(&c.source, InputSource::Artifact(x) if x == id));
+                    let listed_before =
+                        content[..i].iter().any(|c| matches!(&c.source, InputSource::Artifact(x) if x == id));
                     if listed_before {
                         return Err(JobError::invalid(&input.field, format!("artifact {id} is listed twice")));
                     }
@@ -227,7 +228,8 @@ impl JobService {
                 InputSource::File(file) if file.bytes.is_empty() => {
                     return Err(JobError::invalid(&input.field, "the file is empty"));
                 }
-                source => checked.push(Checked::File(inline_file(ArtifactKind::Content, source.clone()).expect("not an artifact"))),
+                source => checked
+                    .push(Checked::File(inline_file(ArtifactKind::Content, source.clone()).expect("not an artifact"))),
             }
         }
         Ok(checked)
@@ -252,7 +254,8 @@ impl JobService {
                     _ => "context".to_owned(),
                 };
                 let file = inline_file(kind, source).expect("not an artifact");
-                let text = std::str::from_utf8(&file.bytes).map_err(|_| JobError::invalid(&field, "must be UTF-8 text"))?;
+                let text =
+                    std::str::from_utf8(&file.bytes).map_err(|_| JobError::invalid(&field, "must be UTF-8 text"))?;
                 let document = Document { name, text: text.to_owned() };
                 Ok((Checked::File(file), document))
             }
@@ -261,7 +264,12 @@ impl JobService {
 
     /// Every table the context declares needs exactly one artifact of the same file name, and
     /// every artifact listed must be one of them: a job never starts without the data it looks up.
-    async fn check_lookups(&self, actor: &Actor, ids: &[ArtifactId], declared: &[(String, String)]) -> Result<(), JobError> {
+    async fn check_lookups(
+        &self,
+        actor: &Actor,
+        ids: &[ArtifactId],
+        declared: &[(String, String)],
+    ) -> Result<(), JobError> {
         let mut found = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             let field = format!("lookup_artifact_ids[{i}]");
@@ -297,7 +305,12 @@ impl JobService {
         Ok(())
     }
 
-    async fn store(&self, owner: &helix_domain::UserId, job_id: &JobId, input: Checked) -> Result<ArtifactId, JobError> {
+    async fn store(
+        &self,
+        owner: &helix_domain::UserId,
+        job_id: &JobId,
+        input: Checked,
+    ) -> Result<ArtifactId, JobError> {
         match input {
             Checked::Artifact(id) => Ok(id),
             Checked::File(file) => self.artifacts.store_inline(owner, job_id, file).await,

@@ -79,7 +79,13 @@ impl Attempt for SuggestMappingAttempt {
             )
             .await?;
         let report = workspace
-            .put_output_bytes(job, ArtifactKind::Result, suggestion_report_key(&job.id), &report_json, "application/json")
+            .put_output_bytes(
+                job,
+                ArtifactKind::Result,
+                suggestion_report_key(&job.id),
+                &report_json,
+                "application/json",
+            )
             .await?;
         let fields = suggestion.report.fields.len() as u64;
         let unmapped = suggestion.report.unmapped_fields.len() as u64;
@@ -125,15 +131,23 @@ impl Attempt for AutoMapAttempt {
         let sample = read_sample(sample_path)?;
 
         let (embedder, options, sample_name) = (self.embedder.clone(), self.options, sample_name.clone());
-        let completion = tokio::task::spawn_blocking(move || complete_context(&context_doc, &schema_doc, &sample_name, &sample, &*embedder, &options))
-            .await
-            .map_err(crashed)?
-            .map_err(attempt_error)?;
+        let completion = tokio::task::spawn_blocking(move || {
+            complete_context(&context_doc, &schema_doc, &sample_name, &sample, &*embedder, &options)
+        })
+        .await
+        .map_err(crashed)?
+        .map_err(attempt_error)?;
         let Some((merged, proposals)) = completion else {
             return transform(job, workspace, context, schema, contents, None).await;
         };
         let stored = workspace
-            .put_output_bytes(job, ArtifactKind::Context, job_context_key(&job.id), merged.as_bytes(), "application/yaml")
+            .put_output_bytes(
+                job,
+                ArtifactKind::Context,
+                job_context_key(&job.id),
+                merged.as_bytes(),
+                "application/yaml",
+            )
             .await?;
         let fields: Vec<AutoMappedField> = proposals
             .into_iter()
@@ -187,6 +201,8 @@ fn crashed(e: tokio::task::JoinError) -> AttemptError {
 fn attempt_error(e: SuggestError) -> AttemptError {
     match e {
         SuggestError::Model(_) => AttemptError::Transient(e.to_string()),
-        SuggestError::Content(_) | SuggestError::Schema(_) | SuggestError::Context(_) => AttemptError::Input(e.to_string()),
+        SuggestError::Content(_) | SuggestError::Schema(_) | SuggestError::Context(_) => {
+            AttemptError::Input(e.to_string())
+        }
     }
 }

@@ -42,15 +42,18 @@ pub(crate) async fn transform(
     let errors_path = workspace.scratch().join("errors.json");
     let (summary, format) = {
         let (result_path, errors_path) = (result_path.clone(), errors_path.clone());
-        tokio::task::spawn_blocking(move || run_engine(context, schema, &lookups, &contents, &result_path, &errors_path))
-            .await
-            .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??
+        tokio::task::spawn_blocking(move || {
+            run_engine(context, schema, &lookups, &contents, &result_path, &errors_path)
+        })
+        .await
+        .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??
     };
     let result_type = match format {
         OutputFormat::Json => "application/json",
         OutputFormat::Ndjson => "application/x-ndjson",
     };
-    let result = workspace.put_output(job, ArtifactKind::Result, result_key(&job.id), &result_path, result_type).await?;
+    let result =
+        workspace.put_output(job, ArtifactKind::Result, result_key(&job.id), &result_path, result_type).await?;
     let report = workspace
         .put_output(job, ArtifactKind::ErrorReport, error_report_key(&job.id), &errors_path, "application/json")
         .await?;

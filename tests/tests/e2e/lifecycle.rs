@@ -273,8 +273,13 @@ async fn suggest_mapping_jobs_go_to_the_gpu_queue() {
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     assert_eq!(job["kind"], "suggest-mapping");
     let sqs = &t.platform.clients.sqs;
-    let gpu =
-        sqs.receive_message().queue_url(&t.platform.settings.jobs.gpu_queue_url).wait_time_seconds(2).send().await.unwrap();
+    let gpu = sqs
+        .receive_message()
+        .queue_url(&t.platform.settings.jobs.gpu_queue_url)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
     let bodies: Vec<String> = gpu.messages().iter().filter_map(|m| m.body().map(str::to_owned)).collect();
     assert_eq!(bodies, vec![json!({"job_id": job["id"]}).to_string()]);
     let jobs =

@@ -144,7 +144,9 @@ pub async fn upload_job(
                 };
                 continue;
             }
-            other => return Err(ApiError::bad_request(other, format!("unexpected form field; expected {UPLOAD_FIELDS}"))),
+            other => {
+                return Err(ApiError::bad_request(other, format!("unexpected form field; expected {UPLOAD_FIELDS}")));
+            }
         };
         if files.contains_key(key) {
             return Err(ApiError::bad_request(key, "given more than once"));
@@ -160,7 +162,8 @@ pub async fn upload_job(
         let file = InlineFile { kind, filename, content_type, bytes };
         files.insert(key, Input::new(key, InputSource::File(file)));
     }
-    request.content = vec![files.remove("content_file").ok_or_else(|| ApiError::bad_request("content_file", "is required"))?];
+    request.content =
+        vec![files.remove("content_file").ok_or_else(|| ApiError::bad_request("content_file", "is required"))?];
     request.context = files.remove("context_file");
     request.schema = files.remove("schema_file");
     let job = state.jobs.submit(&user.actor(), request).await?;
@@ -171,8 +174,9 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge {
             field: None,
-            message: "the upload exceeds the API's payload limit; upload large files with POST /api/v1/artifacts/upload"
-                .into(),
+            message:
+                "the upload exceeds the API's payload limit; upload large files with POST /api/v1/artifacts/upload"
+                    .into(),
         }
     } else {
         ApiError::BadRequest { field: None, message: format!("malformed multipart body: {}", e.body_text()) }

@@ -1,0 +1,115 @@
+//! The jobs function's own cost per request, with every store in memory: what our code adds to
+//! a Lambda invocation, without the network. Prints a table; `make bench-api` runs it.
+//!
+//! `init` builds the ports, the service and the router, as a function's `main` does once.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use tower::ServiceExt;
+
+use helix_api::JobsState;
+use helix_auth::{TokenIssuer, TokenSettings};
+use helix_domain::memory::{MemoryArtifactStore, MemoryBlobs, MemoryJobQueue, MemoryJobStore};
+use helix_domain::{Job, JobInputs, JobKind, JobStore, SystemClock, Timestamp, User};
+use helix_jobs::{ArtifactLimits, ArtifactService, JobService, Queues};
+
+const REQUESTS: usize = 20_000;
+
+fn init() -> (axum::Router, Arc<MemoryJobStore>, Arc<TokenIssuer>) {
+    let jobs = Arc::new(MemoryJobStore::default());
+    let blobs = Arc::new(MemoryBlobs::default());
+    let artifacts = Arc::new(ArtifactService {
+        artifacts: Arc::new(MemoryArtifactStore::default()),
+        blobs,
+        clock: Arc::new(SystemClock),
+        limits: ArtifactLimits {
+            max_upload_bytes: 1 << 20,
+            upload_url_ttl: Duration::from_secs(900),
+            download_url_ttl: Duration::from_secs(300),
+        },
+    });
+    let service = JobService {
+        artifacts,
+        jobs: jobs.clone(),
+        queues: Queues { jobs: Arc::new(MemoryJobQueue::default()), gpu: Arc::new(MemoryJobQueue::default()) },
+        clock: Arc::new(SystemClock),
+    };
+    let tokens = Arc::new(TokenIssuer::new(TokenSettings {
+        secret: b"benchmark-secret-benchmark-secret-benchmark".to_vec(),
+        issuer: "helixnet".into(),
+        audience: "helixnet-api".into(),
+        ttl: Duration::from_secs(3600),
+    }));
+    let router =
+        helix_api::jobs_router(JobsState { jobs: Arc::new(service), tokens: tokens.clone(), payload_limit: 1 << 20 });
+    (router, jobs, tokens)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn measure(router: &axum::Router, request: impl Fn() -> Request<Body>, expect: StatusCode) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(REQUESTS);
+    for _ in 0..REQUESTS {
+        let started = Instant::now();
+        let response = router.clone().oneshot(request()).await.unwrap();
+        let status = response.status();
+        axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        times.push(started.elapsed());
+        assert_eq!(status, expect);
+    }
+    times.sort();
+    times
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let started = Instant::now();
+        let (router, jobs, tokens) = init();
+        let init_time = started.elapsed();
+
+        let now = Timestamp::now();
+        let user = User {
+            email: "bench@example.test".into(),
+            id: "bench-user".into(),
+            password_hash: String::new(),
+            fullname: None,
+            phone_number: None,
+            web_url: None,
+            is_admin: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let job = Job::new("bench-job".into(), user.id.clone(), JobKind::Transform, None, JobInputs::default(), now);
+        jobs.create(&job).await.unwrap();
+        let bearer = format!("Bearer {}", tokens.issue(&user).unwrap().access_token);
+
+        let unauthorized = measure(
+            &router,
+            || Request::get("/api/v1/jobs/bench-job").body(Body::empty()).unwrap(),
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+        let get_job = measure(
+            &router,
+            || Request::get("/api/v1/jobs/bench-job").header("authorization", &bearer).body(Body::empty()).unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+
+        println!("jobs function, stores in memory, {REQUESTS} requests each, one thread");
+        println!();
+        println!("| measure | p50 | p95 | p99 |");
+        println!("|---|---|---|---|");
+        println!("| init (ports + service + router) | {init_time:.1?} | | |");
+        for (name, times) in [("401 (no token)", &unauthorized), ("GET /jobs/{id} (valid token)", &get_job)] {
+            let (p50, p95, p99) = (percentile(times, 0.5), percentile(times, 0.95), percentile(times, 0.99));
+            println!("| {name} | {p50:.1?} | {p95:.1?} | {p99:.1?} |");
+        }
+    });
+}
