@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use helix_domain::AutoMappedField;
+use helix_domain::{ArtifactId, ArtifactRead, JobRead};
 
 use super::error::{CliError, from_response};
 
@@ -27,46 +27,15 @@ pub struct TokenResponse {
 
 #[derive(Deserialize)]
 pub struct UploadTicket {
-    pub artifact_id: String,
+    pub artifact_id: ArtifactId,
     pub upload_url: String,
     pub method: String,
     pub headers: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
-pub struct Artifact {
-    pub status: String,
-    pub rejected_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
 pub struct DownloadLink {
     pub url: String,
-}
-
-#[derive(Deserialize)]
-pub struct Job {
-    pub id: String,
-    pub name: Option<String>,
-    pub status: String,
-    pub created_at: String,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-    pub attempts: u32,
-    pub result_artifact_id: Option<String>,
-    pub error_report_artifact_id: Option<String>,
-    pub records_in: Option<u64>,
-    pub records_out: Option<u64>,
-    pub records_rejected: Option<u64>,
-    pub error: Option<String>,
-    #[serde(default)]
-    pub auto_mapped_fields: Vec<AutoMappedField>,
-}
-
-impl Job {
-    pub fn finished(&self) -> bool {
-        matches!(self.status.as_str(), "COMPLETED" | "FAILED")
-    }
 }
 
 /// The server's answer as sent (what `--json` prints) and read into `T` (what the command uses).
@@ -158,7 +127,7 @@ impl Api {
         Ok(self.call(self.request(Method::POST, &["artifacts", "upload"])?.json(&body))?.value)
     }
 
-    pub fn artifact(&self, id: &str) -> Result<Artifact, CliError> {
+    pub fn artifact(&self, id: &str) -> Result<ArtifactRead, CliError> {
         Ok(self.call(self.request(Method::GET, &["artifacts", id])?)?.value)
     }
 
@@ -166,11 +135,11 @@ impl Api {
         Ok(self.call(self.request(Method::GET, &["artifacts", artifact_id, "download"])?)?.value)
     }
 
-    pub fn create_job(&self, body: &Value) -> Result<Answer<Job>, CliError> {
+    pub fn create_job(&self, body: &Value) -> Result<Answer<JobRead>, CliError> {
         self.call(self.request(Method::POST, &["jobs"])?.json(body))
     }
 
-    pub fn job(&self, id: &str) -> Result<Answer<Job>, CliError> {
+    pub fn job(&self, id: &str) -> Result<Answer<JobRead>, CliError> {
         self.call(self.request(Method::GET, &["jobs", id])?)
     }
 
@@ -227,7 +196,7 @@ impl Api {
 
 #[derive(Deserialize)]
 pub struct JobPage {
-    pub items: Vec<Job>,
+    pub items: Vec<JobRead>,
     pub next_cursor: Option<String>,
 }
 

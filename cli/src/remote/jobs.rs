@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use super::api::{Api, Job};
+use helix_domain::{ArtifactId, JobRead, JobStatus};
+
+use super::Context;
+use super::api::Api;
 use super::error::CliError;
 use super::output::{job_details, jobs_table, print_json, rejects_table, transfer_bar};
-use super::{Context, JobStatus};
 
 pub fn list(
     context: &Context,
@@ -63,10 +65,10 @@ pub fn show(context: &Context, id: &str) -> Result<ExitCode, CliError> {
 }
 
 /// One of a finished job's outputs, or why there is none (yet).
-fn output_of<'j>(job: &'j Job, artifact: Option<&'j String>, what: &str) -> Result<&'j str, CliError> {
-    match (artifact, job.status.as_str()) {
-        (Some(id), _) => Ok(id),
-        (None, "FAILED") => Err(CliError::Transfer {
+fn output_of<'j>(job: &'j JobRead, artifact: Option<&'j ArtifactId>, what: &str) -> Result<&'j str, CliError> {
+    match (artifact, job.status) {
+        (Some(id), _) => Ok(id.as_str()),
+        (None, JobStatus::Failed) => Err(CliError::Transfer {
             code: "job_failed",
             message: format!(
                 "job {} FAILED, so it has no {what}: {}",
@@ -74,12 +76,16 @@ fn output_of<'j>(job: &'j Job, artifact: Option<&'j String>, what: &str) -> Resu
                 job.error.as_deref().unwrap_or("no reason given")
             ),
         }),
-        (None, "COMPLETED") => {
+        (None, JobStatus::Completed) => {
             Err(CliError::Transfer { code: "no_output", message: format!("job {} has no {what}", job.id) })
         }
-        (None, status) => Err(CliError::Transfer {
+        (None, JobStatus::Cancelled) => Err(CliError::Transfer {
+            code: "no_output",
+            message: format!("job {} was CANCELLED, so it has no {what}", job.id),
+        }),
+        (None, status @ (JobStatus::Pending | JobStatus::Running)) => Err(CliError::Transfer {
             code: "job_not_finished",
-            message: format!("job {} is {status}: no {what} yet (see `helix job {}`)", job.id, job.id),
+            message: format!("job {} is {}: no {what} yet (see `helix job {}`)", job.id, status.as_str(), job.id),
         }),
     }
 }

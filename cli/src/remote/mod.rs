@@ -11,7 +11,9 @@ mod submit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Subcommand};
+use helix_domain::JobStatus;
 
 use api::{Api, DEFAULT_API_URL, normalize_url};
 use credentials::Credentials;
@@ -27,24 +29,10 @@ pub struct Common {
     api_url: Option<String>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-#[value(rename_all = "UPPER")]
-pub enum JobStatus {
-    Pending,
-    Running,
-    Completed,
-    Failed,
-}
-
-impl JobStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Running => "RUNNING",
-            Self::Completed => "COMPLETED",
-            Self::Failed => "FAILED",
-        }
-    }
+/// `--status`: one of the API's job statuses, in any case.
+fn job_status() -> impl TypedValueParser<Value = JobStatus> {
+    PossibleValuesParser::new(JobStatus::ALL.map(JobStatus::as_str))
+        .map(|status| JobStatus::parse(&status.to_ascii_uppercase()).expect("one of the possible values"))
 }
 
 #[derive(Subcommand)]
@@ -77,7 +65,7 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
         /// Only jobs with this status.
-        #[arg(long, value_enum, ignore_case = true)]
+        #[arg(long, value_parser = job_status(), ignore_case = true)]
         status: Option<JobStatus>,
         /// Jobs per page (1 to 100; the server's default is 20).
         #[arg(long)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
-use super::api::Job;
+use helix_domain::{JobRead, Timestamp};
 
 pub fn print_json(value: &Value) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
@@ -35,8 +35,9 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// `2024-05-01T12:00:00.123456Z` → `2024-05-01 12:00:00` (all times are UTC).
-pub fn time(text: &str) -> String {
-    text.get(..19).map(|t| t.replacen('T', " ", 1)).unwrap_or_else(|| text.to_owned())
+pub fn time(at: Timestamp) -> String {
+    let text = at.to_string();
+    text.get(..19).map(|t| t.replacen('T', " ", 1)).unwrap_or(text)
 }
 
 fn count(n: Option<u64>) -> String {
@@ -54,14 +55,14 @@ pub fn cell(text: &str, max: usize) -> String {
     cut
 }
 
-pub fn jobs_table(jobs: &[Job]) -> String {
+pub fn jobs_table(jobs: &[JobRead]) -> String {
     let rows: Vec<Vec<String>> = jobs
         .iter()
         .map(|j| {
             vec![
-                j.id.clone(),
-                j.status.clone(),
-                time(&j.created_at),
+                j.id.to_string(),
+                j.status.as_str().to_owned(),
+                time(j.created_at),
                 count(j.records_in),
                 count(j.records_out),
                 count(j.records_rejected),
@@ -72,17 +73,17 @@ pub fn jobs_table(jobs: &[Job]) -> String {
     table(&["ID", "STATUS", "CREATED (UTC)", "IN", "OUT", "REJECTED", "NAME"], &rows)
 }
 
-pub fn job_details(job: &Job) -> String {
-    let mut lines: Vec<(&str, String)> = vec![("Job", job.id.clone())];
+pub fn job_details(job: &JobRead) -> String {
+    let mut lines: Vec<(&str, String)> = vec![("Job", job.id.to_string())];
     if let Some(name) = &job.name {
         lines.push(("Name", name.clone()));
     }
-    lines.push(("Status", job.status.clone()));
-    lines.push(("Created", format!("{} UTC", time(&job.created_at))));
-    if let Some(t) = &job.started_at {
+    lines.push(("Status", job.status.as_str().to_owned()));
+    lines.push(("Created", format!("{} UTC", time(job.created_at))));
+    if let Some(t) = job.started_at {
         lines.push(("Started", format!("{} UTC", time(t))));
     }
-    if let Some(t) = &job.finished_at {
+    if let Some(t) = job.finished_at {
         lines.push(("Finished", format!("{} UTC", time(t))));
     }
     lines.push(("Attempts", job.attempts.to_string()));

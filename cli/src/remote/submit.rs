@@ -1,7 +1,5 @@
 //! `helix submit`: presigned uploads, the job, and optionally its whole run.
 
-use helix_domain::ArtifactKind;
-use helix_domain::artifact::media_type_for;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,9 +7,11 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use serde_json::{Value, json};
+use helix_domain::artifact::media_type_for;
+use helix_domain::{ArtifactId, ArtifactKind, ArtifactStatus, JobRead, JobStatus};
+use serde_json::json;
 
-use super::api::{Answer, Api, Job};
+use super::api::{Answer, Api};
 use super::error::{CliError, EXIT_JOB_FAILED};
 use super::output::{job_details, print_json, spinner, transfer_bar};
 use super::{Common, Context};
@@ -82,7 +82,7 @@ impl Upload {
 }
 
 /// Registers the upload, then streams the file to the presigned URL with the signed headers.
-fn upload(api: &Api, file: &Upload, quiet: bool) -> Result<String, CliError> {
+fn upload(api: &Api, file: &Upload, quiet: bool) -> Result<ArtifactId, CliError> {
     let ticket = api.register_upload(&file.filename, file.content_type(), file.size, file.kind)?;
     let reader = File::open(&file.path).map_err(|e| CliError::file(&file.path, e))?;
     let bar = transfer_bar(Some(file.size), &file.filename);
@@ -102,13 +102,13 @@ fn upload(api: &Api, file: &Upload, quiet: bool) -> Result<String, CliError> {
 }
 
 /// The server checks each object after it lands (real size, type) before a job may use it.
-fn wait_available(api: &Api, file: &Upload, id: &str) -> Result<(), CliError> {
+fn wait_available(api: &Api, file: &Upload, id: &ArtifactId) -> Result<(), CliError> {
     let deadline = Instant::now() + AVAILABLE_WITHIN;
     loop {
-        let artifact = api.artifact(id)?;
-        match artifact.status.as_str() {
-            "AVAILABLE" => return Ok(()),
-            "REJECTED" => {
+        let artifact = api.artifact(id.as_str())?;
+        match artifact.status {
+            ArtifactStatus::Available => return Ok(()),
+            ArtifactStatus::Rejected => {
                 let reason = artifact.rejected_reason.unwrap_or_else(|| "no reason given".into());
                 return Err(CliError::Transfer {
                     code: "upload_rejected",
@@ -131,24 +131,25 @@ fn wait_available(api: &Api, file: &Upload, id: &str) -> Result<(), CliError> {
 }
 
 /// Polls with a growing interval, showing the status while it runs; every change is a line.
-fn wait_job(api: &Api, id: &str, quiet: bool) -> Result<Answer<Job>, CliError> {
+fn wait_job(api: &Api, id: &str, quiet: bool) -> Result<Answer<JobRead>, CliError> {
     let bar = spinner(format!("job {id}: waiting"));
     let mut delay = FIRST_POLL;
-    let mut last_status = String::new();
+    let mut last_status = None;
     loop {
         let job = api.job(id)?;
-        if job.value.status != last_status {
-            last_status = job.value.status.clone();
+        let status = job.value.status;
+        if last_status != Some(status) {
+            last_status = Some(status);
             if !quiet {
-                bar.suspend(|| eprintln!("job {id}: {last_status}"));
+                bar.suspend(|| eprintln!("job {id}: {}", status.as_str()));
             }
             delay = FIRST_POLL;
         }
-        if job.value.finished() {
+        if status.is_terminal() {
             bar.finish_and_clear();
             return Ok(job);
         }
-        bar.set_message(format!("job {id}: {} (attempt {})", job.value.status, job.value.attempts));
+        bar.set_message(format!("job {id}: {} (attempt {})", status.as_str(), job.value.attempts));
         sleep(delay);
         delay = (delay * 3 / 2).min(LONGEST_POLL);
     }
@@ -181,7 +182,7 @@ pub fn submit(context: &Context, args: SubmitArgs) -> Result<ExitCode, CliError>
         body["lookup_artifact_ids"] = json!(ids[contents..contents + lookups]);
     }
     for (file, id) in files.iter().zip(&ids).skip(contents + lookups) {
-        body[format!("{}_artifact_id", file.kind)] = Value::String(id.clone());
+        body[format!("{}_artifact_id", file.kind)] = json!(id);
     }
     if let Some(name) = &args.name {
         body["name"] = json!(name);
@@ -193,7 +194,7 @@ pub fn submit(context: &Context, args: SubmitArgs) -> Result<ExitCode, CliError>
     if !quiet {
         eprintln!("submitted job {}", job.value.id);
     }
-    let job = if args.wait { wait_job(&api, &job.value.id, quiet)? } else { job };
+    let job = if args.wait { wait_job(&api, job.value.id.as_str(), quiet)? } else { job };
 
     if context.json {
         print_json(&job.raw);
@@ -203,8 +204,9 @@ pub fn submit(context: &Context, args: SubmitArgs) -> Result<ExitCode, CliError>
         println!("{}", job.value.id);
         eprintln!("follow it with: helix job {}", job.value.id);
     }
-    Ok(match job.value.status.as_str() {
-        "FAILED" => ExitCode::from(EXIT_JOB_FAILED),
-        _ => ExitCode::SUCCESS,
+    // With --wait, only a COMPLETED job exits 0; a job that ended any other way exits 3.
+    Ok(match job.value.status {
+        JobStatus::Failed | JobStatus::Cancelled => ExitCode::from(EXIT_JOB_FAILED),
+        JobStatus::Pending | JobStatus::Running | JobStatus::Completed => ExitCode::SUCCESS,
     })
 }

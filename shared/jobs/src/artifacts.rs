@@ -119,8 +119,11 @@ impl ArtifactService {
         kind: ArtifactKind,
         field: &str,
     ) -> Result<Artifact, JobError> {
-        let artifact =
-            self.get(actor, id).await.map_err(|_| JobError::invalid(field, format!("artifact {id} does not exist")))?;
+        // Unknown and foreign ids read as missing; a storage fault stays one.
+        let artifact = self.get(actor, id).await.map_err(|e| match e {
+            JobError::NotFound(_) => JobError::invalid(field, format!("artifact {id} does not exist")),
+            other => other,
+        })?;
         if artifact.status != ArtifactStatus::Available {
             return Err(JobError::invalid(
                 field,

@@ -7,7 +7,7 @@ use helix_domain::{
 };
 
 use crate::artifacts::{ArtifactService, InlineFile};
-use crate::documents::{Document, check_context, check_schema, read_document};
+use crate::documents::{Document, DocumentError, MAX_DOCUMENT_BYTES, check_context, check_schema, read_document};
 use crate::{Actor, JobError};
 
 const MAX_CONTENT_FILES: usize = 20;
@@ -241,9 +241,10 @@ impl JobService {
         match input.source {
             InputSource::Artifact(id) => {
                 let artifact = self.artifacts.usable(actor, &id, kind, &field).await?;
-                let document = read_document(&*self.artifacts.blobs, &artifact)
-                    .await
-                    .map_err(|e| JobError::invalid(&field, e.to_string()))?;
+                let document = read_document(&*self.artifacts.blobs, &artifact).await.map_err(|e| match e {
+                    DocumentError::Store(e) => JobError::from(e),
+                    other => JobError::invalid(&field, other.to_string()),
+                })?;
                 Ok((Checked::Artifact(id), document))
             }
             InputSource::File(file) if file.bytes.is_empty() => Err(JobError::invalid(field, "the file is empty")),
@@ -254,6 +255,10 @@ impl JobService {
                     _ => "context".to_owned(),
                 };
                 let file = inline_file(kind, source).expect("not an artifact");
+                // The worker reads it under the same cap.
+                if file.bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+                    return Err(JobError::invalid(&field, DocumentError::TooLarge.to_string()));
+                }
                 let text =
                     std::str::from_utf8(&file.bytes).map_err(|_| JobError::invalid(&field, "must be UTF-8 text"))?;
                 let document = Document { name, text: text.to_owned() };

@@ -1,0 +1,9 @@
+//! The jobs core's rules, in-process against the in-memory adapters of every port: one test
+//! binary, no network, no emulator.
+
+mod artifacts;
+mod runner;
+mod submit;
+mod support;
+mod sweeper;
+mod uploads;

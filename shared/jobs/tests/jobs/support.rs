@@ -1,0 +1,230 @@
+//! One in-memory platform per test: every port's memory adapter, a clock that moves only when
+//! told, and the services of the jobs core wired over them.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use helix_domain::memory::{MemoryArtifactStore, MemoryBlobs, MemoryIdempotencyStore, MemoryJobQueue, MemoryJobStore};
+use helix_domain::{
+    Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobStore,
+    ManualClock, Timestamp, UserId,
+};
+use helix_jobs::{
+    Actor, ArtifactLimits, ArtifactService, Input, InputSource, JobError, JobRequest, JobRunner, JobService,
+    JobSweeper, Queues, RunnerConfig, RunnerPorts, TransformAttempt, UploadWatcher, UploadWatcherPorts,
+};
+
+pub const ALICE: &str = "alice";
+pub const BOB: &str = "bob";
+pub const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
+pub const MAX_ATTEMPTS: u32 = 3;
+pub const LEASE: Duration = Duration::from_secs(300);
+
+/// A context that maps the two columns of [`CSV`].
+pub const CONTEXT: &str = "fields:\n  id: \"{{ id }}\"\n  qty: \"{{ qty }}\"\n";
+/// The same, written as NDJSON.
+pub const NDJSON_CONTEXT: &str = "output:\n  format: ndjson\nfields:\n  id: \"{{ id }}\"\n  qty: \"{{ qty }}\"\n";
+/// A context that reads one lookup table, from a path whose last component names the artifact.
+pub const LOOKUP_CONTEXT: &str = "lookups:\n  plants: { file: tables/plants.csv, key: PLANT }\nfields:\n  id: \"{{ id }}\"\n  plant: \"{{ lookup('plants', PLANT, 'NAME') }}\"\n";
+pub const SCHEMA: &str = r#"{
+  "type": "object",
+  "required": ["id", "qty"],
+  "properties": {"id": {"type": "string"}, "qty": {"type": "integer", "minimum": 0}}
+}"#;
+/// Three records, the last rejected by the schema (a negative quantity).
+pub const CSV: &str = "id,qty\na,1\nb,2\nc,-1\n";
+
+pub fn start() -> Timestamp {
+    Timestamp::from_unix(1_800_000_000).unwrap()
+}
+
+pub fn actor(user: &str) -> Actor {
+    Actor::user(UserId::from(user))
+}
+
+pub struct World {
+    pub jobs: Arc<MemoryJobStore>,
+    pub artifacts: Arc<MemoryArtifactStore>,
+    pub blobs: Arc<MemoryBlobs>,
+    pub job_queue: Arc<MemoryJobQueue>,
+    pub gpu_queue: Arc<MemoryJobQueue>,
+    pub idempotency: Arc<MemoryIdempotencyStore>,
+    pub clock: Arc<ManualClock>,
+    pub scratch: tempfile::TempDir,
+}
+
+pub fn world() -> World {
+    World {
+        jobs: Arc::default(),
+        artifacts: Arc::default(),
+        blobs: Arc::default(),
+        job_queue: Arc::default(),
+        gpu_queue: Arc::default(),
+        idempotency: Arc::default(),
+        clock: Arc::new(ManualClock::at(start())),
+        scratch: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl World {
+    pub fn artifact_service(&self) -> ArtifactService {
+        ArtifactService {
+            artifacts: self.artifacts.clone(),
+            blobs: self.blobs.clone(),
+            clock: self.clock.clone(),
+            limits: ArtifactLimits {
+                max_upload_bytes: MAX_UPLOAD_BYTES,
+                upload_url_ttl: Duration::from_secs(900),
+                download_url_ttl: Duration::from_secs(300),
+            },
+        }
+    }
+
+    pub fn service(&self) -> JobService {
+        JobService {
+            artifacts: Arc::new(self.artifact_service()),
+            jobs: self.jobs.clone(),
+            queues: Queues { jobs: self.job_queue.clone(), gpu: self.gpu_queue.clone() },
+            clock: self.clock.clone(),
+        }
+    }
+
+    pub fn ports(&self) -> RunnerPorts {
+        RunnerPorts {
+            jobs: self.jobs.clone(),
+            artifacts: self.artifacts.clone(),
+            blobs: self.blobs.clone(),
+            idempotency: self.idempotency.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// The transform worker: three deliveries, a five-minute lease.
+    pub fn runner(&self) -> JobRunner {
+        let config = RunnerConfig {
+            name: "worker",
+            max_attempts: MAX_ATTEMPTS,
+            lease: LEASE,
+            scratch_dir: self.scratch.path().to_owned(),
+        };
+        JobRunner::new(self.ports(), config, vec![Arc::new(TransformAttempt)])
+    }
+
+    pub fn watcher(&self) -> UploadWatcher {
+        UploadWatcher::new(UploadWatcherPorts {
+            artifacts: self.artifacts.clone(),
+            blobs: self.blobs.clone(),
+            idempotency: self.idempotency.clone(),
+            clock: self.clock.clone(),
+            max_upload_bytes: MAX_UPLOAD_BYTES,
+        })
+    }
+
+    pub fn sweeper(&self, stale_after: Duration) -> JobSweeper {
+        JobSweeper::new(self.jobs.clone(), self.clock.clone(), stale_after)
+    }
+
+    /// An artifact `owner` uploaded and the watcher accepted.
+    pub async fn upload(&self, owner: &str, kind: ArtifactKind, filename: &str, bytes: &[u8]) -> ArtifactId {
+        let artifact = self.register(owner, kind, filename, bytes.len() as u64).await;
+        self.blobs.put_bytes(&artifact.s3_key, bytes.to_vec(), &artifact.content_type).await.unwrap();
+        self.artifacts.mark_available(&artifact.id).await.unwrap();
+        artifact.id
+    }
+
+    /// A registration whose upload has not arrived.
+    pub async fn register(&self, owner: &str, kind: ArtifactKind, filename: &str, size_bytes: u64) -> Artifact {
+        let file =
+            FileDeclaration { kind, filename: filename.into(), content_type: content_type(kind).into(), size_bytes };
+        let artifact = Artifact::pending_upload(UserId::from(owner), file, None, self.clock.now());
+        self.artifacts.create(&artifact).await.unwrap();
+        artifact
+    }
+
+    pub async fn artifact(&self, id: &ArtifactId) -> Artifact {
+        self.artifacts.get(id).await.unwrap().expect("the artifact exists")
+    }
+
+    pub async fn job(&self, id: &JobId) -> Job {
+        self.jobs.get(id).await.unwrap().expect("the job exists")
+    }
+
+    /// Alice's transform job over [`CSV`] with [`CONTEXT`] and [`SCHEMA`], submitted and queued.
+    pub async fn submitted(&self, context: &str, csv: &str) -> Job {
+        let content = self.upload(ALICE, ArtifactKind::Content, "orders.csv", csv.as_bytes()).await;
+        let request = JobRequest {
+            context: Some(text("context", context)),
+            schema: Some(text("schema", SCHEMA)),
+            ..transform(vec![content])
+        };
+        let job = self.service().submit(&actor(ALICE), request).await.unwrap();
+        assert_eq!(self.job_queue.take().len(), 1);
+        job
+    }
+}
+
+pub fn content_type(kind: ArtifactKind) -> &'static str {
+    match kind {
+        ArtifactKind::Content => "text/csv",
+        ArtifactKind::Context => "application/yaml",
+        ArtifactKind::Schema => "application/schema+json",
+        ArtifactKind::Result | ArtifactKind::ErrorReport => "application/json",
+    }
+}
+
+/// A transform request over uploaded content, as the JSON API sends it (it carries lookups).
+pub fn transform(content: Vec<ArtifactId>) -> JobRequest {
+    JobRequest {
+        kind: JobKind::Transform,
+        content_field: "content_artifact_ids",
+        content: content
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| Input::new(format!("content_artifact_ids[{i}]"), InputSource::Artifact(id)))
+            .collect(),
+        lookups: Some(Vec::new()),
+        ..JobRequest::default()
+    }
+}
+
+pub fn text(field: &str, text: &str) -> Input {
+    Input::new(field, InputSource::Text(text.into()))
+}
+
+pub fn artifact(field: &str, id: &ArtifactId) -> Input {
+    Input::new(field, InputSource::Artifact(id.clone()))
+}
+
+/// The message body a job's queue message carries.
+pub fn body(id: &JobId) -> String {
+    format!(r#"{{"job_id":"{id}"}}"#)
+}
+
+/// An SQS message as Lambda hands it over.
+pub fn message(id: &str, body: &str, receive_count: u32) -> SqsMessage {
+    let mut message = SqsMessage::default();
+    message.message_id = Some(id.into());
+    message.body = Some(body.into());
+    message.attributes.insert("ApproximateReceiveCount".into(), receive_count.to_string());
+    message
+}
+
+pub fn event(messages: Vec<SqsMessage>) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = messages;
+    event
+}
+
+/// Asserts that `result` is an `Invalid` refusal naming `field`, with `needle` in its message.
+#[track_caller]
+pub fn assert_invalid<T: Debug>(result: Result<T, JobError>, field: &str, needle: &str) {
+    match result {
+        Err(JobError::Invalid { field: f, message }) => {
+            assert_eq!(f, field, "wrong field; message: {message}");
+            assert!(message.contains(needle), "{message:?} does not mention {needle:?}");
+        }
+        other => panic!("expected Invalid on {field}, got {other:?}"),
+    }
+}
