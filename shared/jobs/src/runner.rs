@@ -146,14 +146,14 @@ impl JobRunner {
             Ok(None) => return MessageOutcome::Retry(format!("job {job_id} does not exist")),
             Err(e) => return MessageOutcome::Retry(e.to_string()),
         };
-        let kind = AttemptKind::of(&job);
-        let Some(attempt) = self.attempts.iter().find(|a| a.kind() == kind).cloned() else {
-            return MessageOutcome::Retry(format!("job {job_id} is for the {:?}, not this worker", job.runner()));
-        };
         if job.status.is_terminal() {
             tracing::info!(%job_id, status = job.status.as_str(), "job already finished; duplicate message");
             return MessageOutcome::Done;
         }
+        let kind = AttemptKind::of(&job);
+        let Some(attempt) = self.attempts.iter().find(|a| a.kind() == kind).cloned() else {
+            return MessageOutcome::Retry(format!("job {job_id} is for the {:?}, not this worker", job.runner()));
+        };
         let now = self.ports.clock.now();
         let claimed = match job.apply(Transition::Claim { lease_until: now.plus(self.config.lease) }, now) {
             Ok(claimed) => claimed,
