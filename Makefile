@@ -1,5 +1,5 @@
 # The two commands of the README, and their helpers. Every install step lives in scripts/setup.sh.
-.PHONY: dev test setup seed-data show-users lint bench
+.PHONY: dev test setup seed-data show-users lint bench bench-lambda package
 
 dev: setup
 	cargo run --quiet -p helix-local --bin helix-dev -- up
@@ -21,3 +21,12 @@ lint: setup
 
 bench:
 	bash bench/run.sh
+
+# Cold start and warm latency of the release-built functions run as Lambda runs them (a table).
+bench-lambda:
+	bash bench/lambda.sh
+
+# Every function built for arm64 Lambda with cargo-lambda: target/lambda/<bin>/bootstrap.zip and
+# the `sam build` layout in target/sam-build/ (not part of `make test`).
+package:
+	scripts/package.sh

@@ -8,6 +8,10 @@ root=$PWD
 
 scripts/setup.sh --test
 
+echo "== cargo fmt --check, cargo clippy -D warnings"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
 echo "== cfn-lint infra/template.yaml"
 .venv/bin/cfn-lint infra/template.yaml
 
@@ -47,6 +51,9 @@ export HELIX_TEST_S3S_ACCESS_KEY=$s3s_key
 export HELIX_TEST_S3S_SECRET_KEY=$s3s_secret
 
 echo "== cargo test"
+# The function binaries, which tests/tests/e2e/lambdas.rs runs as Lambda runs them. The whole
+# workspace's bins: the same feature resolution as `cargo test --workspace`, so no dependency twice.
+cargo build --workspace --bins --quiet
 cargo test --workspace --quiet
 
 if [ -f tests/browser/run.sh ]; then

@@ -3,6 +3,7 @@
 mod bad_input;
 mod delivery;
 mod examples;
+mod lambdas;
 mod lifecycle;
 mod presigned_security;
 mod provisioning;
