@@ -9,7 +9,7 @@
 #                                             `sam deploy --template-file $SAM_BUILD_DIR/template.yaml --guided` ships these builds
 #
 # SAM_BUILD_DIR defaults to target/sam-build (inside the ignored target/; `.aws-sam/build` works too).
-# Idempotent: installs cargo-lambda and zig (pinned in local/requirements.txt) into .venv and the
+# Idempotent: installs cargo-lambda and zig (pinned in local/package-requirements.txt) into .venv and the
 # aarch64-unknown-linux-gnu standard library with rustup when missing, and rebuilds only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ SAM_BUILD_DIR=${SAM_BUILD_DIR:-target/sam-build}
 TEMPLATE=infra/template.yaml
 
 # Tools: the pinned cargo-lambda and zig, in the project's .venv.
-pin() { grep -E "^$1==" local/requirements.txt | head -1; }
+pin() { grep -E "^$1==" local/package-requirements.txt | head -1; }
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
