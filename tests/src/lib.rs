@@ -63,6 +63,8 @@ pub struct TestUser {
     pub token: String,
 }
 
+/// Every test platform's token signing secret (the template's `JwtSecret`, provisioned on the
+/// emulator with this value). Tests that forge tokens derive the same Ed25519 key from it.
 pub const TEST_JWT_SECRET: &str = "end-to-end-test-secret-end-to-end-test-secret";
 
 impl TestPlatform {
@@ -87,7 +89,9 @@ impl TestPlatform {
             jwt_secret: TEST_JWT_SECRET.into(),
             visibility_timeout_override: Some(options.redelivery_seconds),
             extra_env: BTreeMap::from([
-                ("JOB_LEASE_SECONDS".to_owned(), options.redelivery_seconds.to_string()),
+                // Shorter than the redelivery by 2 s where it can be (leases have a resolution of a
+                // second), as everywhere: a dead worker's lease is over when its message comes back.
+                ("JOB_LEASE_SECONDS".to_owned(), (options.redelivery_seconds - 2).max(1).to_string()),
                 ("MAX_UPLOAD_BYTES".to_owned(), options.max_upload_bytes.to_string()),
                 ("UPLOAD_URL_TTL_SECONDS".to_owned(), options.upload_url_ttl_seconds.to_string()),
                 ("API_PAYLOAD_LIMIT_BYTES".to_owned(), (256 * 1024).to_string()),
@@ -97,6 +101,12 @@ impl TestPlatform {
         .await
         .expect("the local platform starts");
         Self { platform, http: reqwest::Client::new(), prefix }
+    }
+
+    /// A token signer for `secret` with the platform's issuer, audience and lifetime.
+    pub fn signer(&self, secret: &str) -> helix_auth::TokenSigner {
+        let settings = helix_aws::wiring::token_settings(&self.platform.settings.tokens);
+        helix_auth::TokenSigner::new(secret.as_bytes(), settings).expect("a long enough secret")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -17,6 +17,8 @@ use super::error::{CliError, from_response};
 pub const DEFAULT_API_URL: &str = "http://127.0.0.1:8000";
 /// API calls are small; transfers to storage get no overall limit (a large file takes long).
 const API_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often a request that creates something is sent, with the same key, when the connection fails.
+const IDEMPOTENT_TRIES: u64 = 3;
 
 #[derive(Deserialize)]
 pub struct TokenResponse {
@@ -107,6 +109,26 @@ impl Api {
         Ok(Answer { raw, value })
     }
 
+    /// A request that creates something, sent with an `Idempotency-Key`: a connection lost before
+    /// the answer is retried with the same key, and the server answers the retry with the first
+    /// answer instead of creating a second job or upload.
+    fn call_idempotent<T: DeserializeOwned>(
+        &self,
+        request: impl Fn() -> Result<RequestBuilder, CliError>,
+    ) -> Result<Answer<T>, CliError> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.call(request()?.header("Idempotency-Key", &key)) {
+                Err(CliError::Network { .. }) if tries < IDEMPOTENT_TRIES => {
+                    std::thread::sleep(Duration::from_millis(500 * tries));
+                }
+                answer => return answer,
+            }
+        }
+    }
+
     pub fn login(&self, username: &str, password: &str) -> Result<TokenResponse, CliError> {
         let form = [("username", username), ("password", password)];
         Ok(self.call(self.request(Method::POST, &["auth", "token"])?.form(&form))?.value)
@@ -124,7 +146,7 @@ impl Api {
         kind: &str,
     ) -> Result<UploadTicket, CliError> {
         let body = serde_json::json!({"filename": filename, "content_type": content_type, "size_bytes": size_bytes, "kind": kind});
-        Ok(self.call(self.request(Method::POST, &["artifacts", "upload"])?.json(&body))?.value)
+        Ok(self.call_idempotent(|| Ok(self.request(Method::POST, &["artifacts", "upload"])?.json(&body)))?.value)
     }
 
     pub fn artifact(&self, id: &str) -> Result<ArtifactRead, CliError> {
@@ -136,7 +158,7 @@ impl Api {
     }
 
     pub fn create_job(&self, body: &Value) -> Result<Answer<JobRead>, CliError> {
-        self.call(self.request(Method::POST, &["jobs"])?.json(body))
+        self.call_idempotent(|| Ok(self.request(Method::POST, &["jobs"])?.json(body)))
     }
 
     pub fn job(&self, id: &str) -> Result<Answer<JobRead>, CliError> {

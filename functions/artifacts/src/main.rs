@@ -2,18 +2,23 @@
 
 use std::sync::Arc;
 
-use helix_api::ArtifactsState;
+use helix_api::{ArtifactsState, RequestKeys};
 use helix_aws::{ArtifactConfig, AwsClients, Env, TokenConfig, wiring};
+
+/// An upload request is a small JSON document.
+const UPLOAD_REQUEST_LIMIT: usize = 64 * 1024;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     helix_aws::telemetry::init();
     let env = Env::process();
     let (artifacts, tokens) = (ArtifactConfig::read(&env)?, TokenConfig::read(&env)?);
+    let idempotency_table = env.required("IDEMPOTENCY_TABLE")?;
     let clients = AwsClients::from_env(&env).await;
     let state = ArtifactsState {
         artifacts: Arc::new(wiring::artifact_service(&clients, &artifacts)),
-        tokens: Arc::new(wiring::token_issuer(&tokens)),
+        tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
+        request_keys: RequestKeys::new(wiring::request_key_store(&clients, &idempotency_table), UPLOAD_REQUEST_LIMIT),
     };
     lambda_http::run(helix_api::artifacts_router(state)).await
 }

@@ -1,19 +1,24 @@
 //! Lambda entry of the `auth` endpoint group; the routes live in `helix-api`.
+//!
+//! The only function that signs tokens: at start-up it fetches the signing secret from Secrets
+//! Manager (`JWT_SIGNING_SECRET_ARN`), derives the key pair and publishes the public key to the
+//! artifacts bucket, where the other functions read it.
 
 use std::sync::Arc;
 
-use helix_api::AccountsState;
-use helix_aws::{AwsClients, Env, TokenConfig, wiring};
+use helix_api::AuthState;
+use helix_aws::{AwsClients, Env, SigningConfig, TokenConfig, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     helix_aws::telemetry::init();
     let env = Env::process();
-    let (users_table, tokens) = (env.required("USERS_TABLE")?, TokenConfig::read(&env)?);
+    let (users_table, tokens, signing) =
+        (env.required("USERS_TABLE")?, TokenConfig::read(&env)?, SigningConfig::read(&env)?);
     let clients = AwsClients::from_env(&env).await;
-    let state = AccountsState {
+    let state = AuthState {
         users: wiring::user_store(&clients, &users_table),
-        tokens: Arc::new(wiring::token_issuer(&tokens)),
+        signer: Arc::new(wiring::token_signer(&clients, &tokens, &signing).await?),
     };
     lambda_http::run(helix_api::auth_router(state)).await
 }

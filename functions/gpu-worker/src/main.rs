@@ -19,7 +19,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = RunnerConfig::for_worker("gpu-worker", worker.max_attempts, worker.lease);
     let runner =
         JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, gpu_attempts(Arc::new(model)));
-    let poller = SqsPoller { sqs: clients.sqs, queue_url, options: PollOptions::long_running() };
+    let poller = SqsPoller { sqs: clients.sqs, queue_url, options: PollOptions::long_running(worker.lease) };
     poller.run(|event| runner.handle(event), poller::termination()).await;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use helix_api::JobsState;
+use helix_api::{JobsState, RequestKeys};
 use helix_aws::{ArtifactConfig, AwsClients, Env, JobConfig, TokenConfig, wiring};
 
 #[tokio::main]
@@ -11,11 +11,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     helix_aws::telemetry::init();
     let env = Env::process();
     let (artifacts, jobs, tokens) = (ArtifactConfig::read(&env)?, JobConfig::read(&env)?, TokenConfig::read(&env)?);
+    let idempotency_table = env.required("IDEMPOTENCY_TABLE")?;
     let clients = AwsClients::from_env(&env).await;
     let state = JobsState {
         jobs: Arc::new(wiring::job_service(&clients, &artifacts, &jobs)),
-        tokens: Arc::new(wiring::token_issuer(&tokens)),
+        tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
         payload_limit: jobs.api_payload_limit,
+        request_keys: RequestKeys::new(wiring::request_key_store(&clients, &idempotency_table), jobs.api_payload_limit),
     };
     lambda_http::run(helix_api::jobs_router(state)).await
 }

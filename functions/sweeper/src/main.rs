@@ -12,8 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sweeper = wiring::sweeper(&clients, &config);
     let sweeper = &sweeper;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-        let failed = sweeper.sweep().await?;
-        Ok::<_, lambda_runtime::Error>(serde_json::json!({ "failed_jobs": failed }))
+        Ok::<_, lambda_runtime::Error>(sweeper.sweep().await?)
     }))
     .await
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use helix_api::AccountsState;
+use helix_api::UsersState;
 use helix_aws::{AwsClients, Env, TokenConfig, wiring};
 
 #[tokio::main]
@@ -11,9 +11,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let env = Env::process();
     let (users_table, tokens) = (env.required("USERS_TABLE")?, TokenConfig::read(&env)?);
     let clients = AwsClients::from_env(&env).await;
-    let state = AccountsState {
+    let state = UsersState {
         users: wiring::user_store(&clients, &users_table),
-        tokens: Arc::new(wiring::token_issuer(&tokens)),
+        tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
     };
     lambda_http::run(helix_api::users_router(state)).await
 }

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use helix_api::{AccountsState, ArtifactsState, JobsState};
+use helix_api::{ArtifactsState, AuthState, JobsState, RequestKeys, UsersState};
 use helix_aws::{AwsClients, Env, PollOptions, Settings, SqsPoller, wiring};
 use helix_jobs::{Attempt, JobRunner, RunnerConfig, TransformAttempt, UploadWatcher};
 use tokio::task::JoinHandle;
@@ -70,6 +70,7 @@ impl LocalAws {
         AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(&s3_sdk).force_path_style(true).build(),
             ),
@@ -83,6 +84,8 @@ pub struct PlatformOptions {
     pub listen: SocketAddr,
     /// The browser origin the bucket's CORS rule allows (the dashboard's).
     pub dashboard_origin: String,
+    /// The token signing secret: the template's `JwtSecret` (provisioned on the emulator with this
+    /// value); the platform signs with it directly.
     pub jwt_secret: String,
     pub visibility_timeout_override: Option<i32>,
     /// Settings beyond the template's (`JOB_LEASE_SECONDS`, `MAX_UPLOAD_BYTES`, ...).
@@ -103,6 +106,10 @@ pub enum PlatformError {
     Dashboard(String),
     #[error("listening on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("token signer: {0}")]
+    Signer(#[from] wiring::SignerError),
+    #[error("JOB_LEASE_SECONDS ({lease}) must be shorter than the queues' visibility timeout ({visibility} s)")]
+    Timing { lease: u64, visibility: i32 },
 }
 
 /// A running local platform; dropping it stops the server and the workers.
@@ -121,22 +128,28 @@ impl Platform {
         let provision_options = ProvisionOptions {
             prefix: options.prefix.clone(),
             parameters: BTreeMap::from([("DashboardOrigin".to_owned(), options.dashboard_origin.clone())]),
-            env_values: BTreeMap::from([
-                ("JWT_SECRET".to_owned(), options.jwt_secret.clone()),
-                (
-                    "DASHBOARD_CONNECT_SRC".to_owned(),
-                    options.aws.s3_endpoint.clone().unwrap_or(options.aws.endpoint.clone()),
-                ),
-            ]),
+            env_values: BTreeMap::from([(
+                "DASHBOARD_CONNECT_SRC".to_owned(),
+                options.aws.s3_endpoint.clone().unwrap_or(options.aws.endpoint.clone()),
+            )]),
+            secret_values: BTreeMap::from([("JwtSecret".to_owned(), options.jwt_secret.clone())]),
             visibility_timeout_override: options.visibility_timeout_override,
         };
-        let provisioned = Provisioner { dynamodb: &raw.dynamodb, sqs: &raw.sqs, s3: &raw.s3 }
-            .provision(&template, &provision_options)
-            .await?;
+        let provisioned =
+            Provisioner { dynamodb: &raw.dynamodb, sqs: &raw.sqs, s3: &raw.s3, secretsmanager: &raw.secretsmanager }
+                .provision(&template, &provision_options)
+                .await?;
         let mut env = provisioned.env.clone();
         env.insert("AWS_S3_FORCE_PATH_STYLE".into(), "true".into());
         env.extend(options.extra_env.clone());
         let settings = Settings::read(&Env::from_map(env))?;
+        // A killed worker's job is taken over by the first redelivery only if its lease (and its
+        // idempotency record, which lasts as long) has run out when the message comes back.
+        if let Some(visibility) = options.visibility_timeout_override
+            && settings.worker.lease.as_secs() >= visibility as u64
+        {
+            return Err(PlatformError::Timing { lease: settings.worker.lease.as_secs(), visibility });
+        }
         let clients = options.aws.clients(&settings);
 
         let listener = tokio::net::TcpListener::bind(options.listen)
@@ -147,17 +160,26 @@ impl Platform {
         let s3_origin = options.aws.s3_endpoint.as_deref().unwrap_or(&options.aws.endpoint);
         let dashboard =
             helix_web::DashboardConfig::parse(s3_origin).map_err(|e| PlatformError::Dashboard(e.to_string()))?;
-        let tokens = Arc::new(wiring::token_issuer(&settings.tokens));
+        // What the auth function does at start-up (with the secret in hand, not fetched): the key
+        // pair derived, its public key published to the bucket, where the verifiers read it.
+        let signer =
+            Arc::new(wiring::publishing_signer(&clients, &settings.tokens, options.jwt_secret.as_bytes()).await?);
+        let tokens = Arc::new(wiring::token_verifier(&clients, &settings.tokens));
+        let users = wiring::user_store(&clients, &settings.users_table);
+        let request_keys = wiring::request_key_store(&clients, &settings.worker.idempotency_table);
         let api = helix_api::api_router(
-            AccountsState { users: wiring::user_store(&clients, &settings.users_table), tokens: tokens.clone() },
+            AuthState { users: users.clone(), signer },
+            UsersState { users, tokens: tokens.clone() },
             ArtifactsState {
                 artifacts: Arc::new(wiring::artifact_service(&clients, &settings.artifacts)),
                 tokens: tokens.clone(),
+                request_keys: RequestKeys::new(request_keys.clone(), settings.jobs.api_payload_limit),
             },
             JobsState {
                 jobs: Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs)),
                 tokens,
                 payload_limit: settings.jobs.api_payload_limit,
+                request_keys: RequestKeys::new(request_keys, settings.jobs.api_payload_limit),
             },
         );
         let app = api.merge(helix_web::router_with(&dashboard));
@@ -246,7 +268,7 @@ fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<JoinHandle<()
         }
     };
     let attempts = helix_jobs::gpu_attempts(Arc::new(helix_suggest::LazyMiniLm::new(dir)));
-    let queue = ("gpu-worker", settings.jobs.gpu_queue_url.clone(), PollOptions::long_running());
+    let queue = ("gpu-worker", settings.jobs.gpu_queue_url.clone(), PollOptions::long_running(settings.worker.lease));
     Some(spawn_runner(settings, clients, queue, attempts))
 }
 

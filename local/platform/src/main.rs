@@ -86,8 +86,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 jwt_secret: local_jwt_secret(&root)?,
                 visibility_timeout_override: Some(60),
                 extra_env: BTreeMap::from([
-                    ("JOB_LEASE_SECONDS".to_owned(), "60".to_owned()),
+                    // Shorter than the visibility timeout: a redelivery finds a dead worker's lease over.
+                    ("JOB_LEASE_SECONDS".to_owned(), "45".to_owned()),
                     ("JOB_STALE_AFTER_SECONDS".to_owned(), "120".to_owned()),
+                    ("JOB_RELAY_AFTER_SECONDS".to_owned(), "10".to_owned()),
                 ]),
                 run_job_worker: true,
             })

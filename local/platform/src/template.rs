@@ -1,4 +1,4 @@
-//! Reads the data resources (tables, queues, bucket) and the functions' environment out of
+//! Reads the data resources (tables, queues, bucket, secrets) and the functions' environment out of
 //! `infra/template.yaml`, so that local provisioning creates what the cloud gets, from one source.
 
 use std::collections::BTreeMap;
@@ -87,6 +87,9 @@ pub struct Template {
     pub tables: Vec<TableSpec>,
     pub queues: Vec<QueueSpec>,
     pub buckets: Vec<BucketSpec>,
+    /// Logical ids of the `AWS::SecretsManager::Secret`s (their values are generated in the cloud,
+    /// given by the local platform).
+    pub secrets: Vec<String>,
     /// `Globals.Function.Environment.Variables` and every function's own `Environment.Variables`:
     /// what the one-process platform, which is every function at once, is given.
     pub function_env: BTreeMap<String, Val>,
@@ -137,6 +140,7 @@ impl Template {
                 Some("AWS::DynamoDB::Table") => template.tables.push(table(&id, &props)?),
                 Some("AWS::SQS::Queue") => template.queues.push(queue(&id, &props)?),
                 Some("AWS::S3::Bucket") => template.buckets.push(bucket(&id, &props)?),
+                Some("AWS::SecretsManager::Secret") => template.secrets.push(id),
                 _ => {}
             }
         }
@@ -324,5 +328,8 @@ mod tests {
         assert_eq!(queue.redrive, Some(("JobsDeadLetterQueue".into(), Val::Ref("JobMaxAttempts".into()))));
         assert_eq!(template.function_env.get("JOBS_TABLE"), Some(&Val::Ref("JobsTable".into())));
         assert_eq!(template.buckets[0].notifications[0].prefix.as_deref(), Some("uploads/"));
+        assert_eq!(template.secrets, ["JwtSecret"]);
+        assert_eq!(template.function_env.get("JWT_SIGNING_SECRET_ARN"), Some(&Val::Ref("JwtSecret".into())));
+        assert!(!template.function_env.contains_key("JWT_SECRET"), "no secret passes through the environment");
     }
 }

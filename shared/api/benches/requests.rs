@@ -10,15 +10,15 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
 
-use helix_api::JobsState;
-use helix_auth::{TokenIssuer, TokenSettings};
-use helix_domain::memory::{MemoryArtifactStore, MemoryBlobs, MemoryJobQueue, MemoryJobStore};
+use helix_api::{JobsState, RequestKeys};
+use helix_auth::{MemoryKeyDirectory, TokenSettings, TokenSigner, TokenVerifier};
+use helix_domain::memory::{MemoryArtifactStore, MemoryBlobs, MemoryJobQueue, MemoryJobStore, MemoryRequestKeyStore};
 use helix_domain::{Job, JobInputs, JobKind, JobStore, SystemClock, Timestamp, User};
 use helix_jobs::{ArtifactLimits, ArtifactService, JobService, Queues};
 
 const REQUESTS: usize = 20_000;
 
-fn init() -> (axum::Router, Arc<MemoryJobStore>, Arc<TokenIssuer>) {
+fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
     let jobs = Arc::new(MemoryJobStore::default());
     let blobs = Arc::new(MemoryBlobs::default());
     let artifacts = Arc::new(ArtifactService {
@@ -37,15 +37,16 @@ fn init() -> (axum::Router, Arc<MemoryJobStore>, Arc<TokenIssuer>) {
         queues: Queues { jobs: Arc::new(MemoryJobQueue::default()), gpu: Arc::new(MemoryJobQueue::default()) },
         clock: Arc::new(SystemClock),
     };
-    let tokens = Arc::new(TokenIssuer::new(TokenSettings {
-        secret: b"benchmark-secret-benchmark-secret-benchmark".to_vec(),
-        issuer: "helixnet".into(),
-        audience: "helixnet-api".into(),
-        ttl: Duration::from_secs(3600),
-    }));
+    let settings =
+        TokenSettings { issuer: "helixnet".into(), audience: "helixnet-api".into(), ttl: Duration::from_secs(3600) };
+    // The signer stands for the auth function; the jobs function holds only the verifier, whose
+    // keys (here in memory, in the cloud an S3 object) are read on the first token.
+    let signer = TokenSigner::new(b"benchmark-secret-benchmark-secret-benchmark", settings.clone()).unwrap();
+    let tokens = Arc::new(TokenVerifier::new(&settings, Arc::new(MemoryKeyDirectory::with(signer.jwks()))));
+    let request_keys = RequestKeys::new(Arc::new(MemoryRequestKeyStore::default()), 1 << 20);
     let router =
-        helix_api::jobs_router(JobsState { jobs: Arc::new(service), tokens: tokens.clone(), payload_limit: 1 << 20 });
-    (router, jobs, tokens)
+        helix_api::jobs_router(JobsState { jobs: Arc::new(service), tokens, payload_limit: 1 << 20, request_keys });
+    (router, jobs, signer)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -9,7 +9,7 @@ use crate::routes::{artifacts, auth, jobs, users};
 #[openapi(
     info(title = "HelixNet API", description = "Messy business files in, schema-valid JSON out, as asynchronous jobs."),
     paths(
-        auth::token, auth::health,
+        auth::token, auth::jwks, auth::health,
         users::me, users::update_me,
         artifacts::request_upload, artifacts::get_artifact, artifacts::download,
         jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job,
@@ -49,5 +49,25 @@ mod tests {
             assert!(schemas["JobRead"]["properties"].get(field).is_some(), "JobRead.{field}");
         }
         assert!(schemas["AutoMappedField"]["properties"].get("score").is_some(), "{:#}", schemas["AutoMappedField"]);
+    }
+
+    #[test]
+    fn the_documented_key_set_is_the_served_one() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert!(doc["paths"]["/api/v1/auth/jwks.json"]["get"].is_object());
+        let documented: Vec<&String> =
+            doc["components"]["schemas"]["Jwk"]["properties"].as_object().unwrap().keys().collect();
+        let settings = helix_auth::TokenSettings {
+            issuer: "i".into(),
+            audience: "a".into(),
+            ttl: std::time::Duration::from_secs(1),
+        };
+        let signer = helix_auth::TokenSigner::new(&[7; 32], settings).unwrap();
+        let served = serde_json::to_value(signer.jwks()).unwrap();
+        let mut served: Vec<&String> = served["keys"][0].as_object().unwrap().keys().collect();
+        let mut documented = documented;
+        served.sort();
+        documented.sort();
+        assert_eq!(documented, served);
     }
 }

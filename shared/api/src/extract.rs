@@ -6,12 +6,12 @@ use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use helix_auth::{Claims, TokenIssuer};
+use helix_auth::{Claims, TokenError, TokenVerifier};
 use helix_jobs::Actor;
 
 use crate::ApiError;
 
-/// The caller, proven by a valid bearer token.
+/// The caller, proven by a valid bearer token (checked against the published public keys).
 pub struct CurrentUser(pub Claims);
 
 impl CurrentUser {
@@ -22,7 +22,7 @@ impl CurrentUser {
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
 where
-    Arc<TokenIssuer>: FromRef<S>,
+    Arc<TokenVerifier>: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -36,9 +36,10 @@ where
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let claims = Arc::<TokenIssuer>::from_ref(state)
-            .verify(token.trim())
-            .map_err(|_| ApiError::Unauthorized("the token is invalid or has expired"))?;
+        let claims = Arc::<TokenVerifier>::from_ref(state).verify(token.trim()).await.map_err(|e| match e {
+            TokenError::KeysUnavailable(detail) => ApiError::Unavailable(detail),
+            _ => ApiError::Unauthorized("the token is invalid or has expired"),
+        })?;
         Ok(Self(claims))
     }
 }
@@ -122,6 +123,76 @@ mod tests {
         assert_eq!(field(r#"{"name": 3, "ids": []}"#).as_deref(), Some("name"));
         assert_eq!(field(r#"{"name": "a", "ids": ["x", 2]}"#).as_deref(), Some("ids[1]"));
         assert_eq!(field(r#"{"name": "a", "ids": [], "extra": 1}"#).as_deref(), Some("extra"));
+    }
+
+    mod bearer {
+        use std::time::Duration;
+
+        use axum::Router;
+        use axum::body::Body;
+        use axum::http::{Request, StatusCode};
+        use axum::routing::get;
+        use helix_auth::{MemoryKeyDirectory, TokenSettings, TokenSigner};
+        use helix_domain::{Timestamp, User};
+        use tower::ServiceExt;
+
+        use super::super::*;
+
+        fn settings() -> TokenSettings {
+            TokenSettings { issuer: "helixnet".into(), audience: "helixnet-api".into(), ttl: Duration::from_secs(60) }
+        }
+
+        fn token(signer: &TokenSigner) -> String {
+            let now = Timestamp::now();
+            let user = User {
+                email: "a@example.test".into(),
+                id: "u1".into(),
+                password_hash: String::new(),
+                fullname: None,
+                phone_number: None,
+                web_url: None,
+                is_admin: false,
+                created_at: now,
+                updated_at: now,
+            };
+            signer.issue(&user).unwrap().access_token
+        }
+
+        async fn status(app: &Router, token: Option<&str>) -> StatusCode {
+            let mut request = Request::get("/me");
+            if let Some(token) = token {
+                request = request.header("authorization", format!("Bearer {token}"));
+            }
+            app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap().status()
+        }
+
+        fn app(directory: Arc<MemoryKeyDirectory>) -> Router {
+            let verifier = Arc::new(TokenVerifier::new(&settings(), directory));
+            Router::new()
+                .route("/me", get(|CurrentUser(claims): CurrentUser| async move { claims.sub }))
+                .with_state(verifier)
+        }
+
+        #[tokio::test]
+        async fn the_verifier_checks_the_token_and_reads_keys_only_for_one() {
+            let signer = TokenSigner::new(b"api-test-secret-api-test-secret-api-test", settings()).unwrap();
+            let directory = Arc::new(MemoryKeyDirectory::with(signer.jwks()));
+            let app = app(directory.clone());
+            assert_eq!(status(&app, None).await, StatusCode::UNAUTHORIZED);
+            assert_eq!(directory.loads(), 0, "a request without a token reads no keys");
+            assert_eq!(status(&app, Some(&token(&signer))).await, StatusCode::OK);
+            let foreign = TokenSigner::new(b"another-secret-another-secret-another", settings()).unwrap();
+            assert_eq!(status(&app, Some(&token(&foreign))).await, StatusCode::UNAUTHORIZED);
+            assert_eq!(status(&app, Some("not-a-jwt")).await, StatusCode::UNAUTHORIZED);
+        }
+
+        #[tokio::test]
+        async fn unreadable_keys_are_a_503_not_a_401() {
+            let signer = TokenSigner::new(b"api-test-secret-api-test-secret-api-test", settings()).unwrap();
+            let directory = Arc::new(MemoryKeyDirectory::with(signer.jwks()));
+            directory.set_failing(true);
+            assert_eq!(status(&app(directory), Some(&token(&signer))).await, StatusCode::SERVICE_UNAVAILABLE);
+        }
     }
 
     #[test]

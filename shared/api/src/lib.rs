@@ -5,6 +5,7 @@
 mod docs;
 mod error;
 mod extract;
+mod idempotency;
 mod routes;
 mod state;
 mod trace;
@@ -12,7 +13,8 @@ mod trace;
 use axum::Router;
 
 pub use error::{ApiError, ErrorBody};
-pub use state::{AccountsState, ArtifactsState, JobsState};
+pub use idempotency::RequestKeys;
+pub use state::{ArtifactsState, AuthState, JobsState, UsersState};
 pub use trace::TraceContext;
 
 /// Every router is traced: one span per request, carrying its trace id.
@@ -20,28 +22,26 @@ fn traced(router: Router) -> Router {
     router.layer(trace::trace_layer()).layer(axum::middleware::from_fn(trace::attach_trace_context))
 }
 
-/// `POST /auth/token`, `GET /health`, the OpenAPI document and Swagger UI.
-pub fn auth_router(state: AccountsState) -> Router {
+/// `POST /auth/token`, `GET /auth/jwks.json`, `GET /health`, the OpenAPI document and Swagger UI.
+pub fn auth_router(state: AuthState) -> Router {
     traced(routes::auth::router().merge(docs::router()).with_state(state))
 }
 
-pub fn users_router(state: AccountsState) -> Router {
+pub fn users_router(state: UsersState) -> Router {
     traced(routes::users::router().with_state(state))
 }
 
 pub fn artifacts_router(state: ArtifactsState) -> Router {
-    traced(routes::artifacts::router().with_state(state))
+    let keys = state.request_keys.clone();
+    traced(routes::artifacts::router(keys).with_state(state))
 }
 
 pub fn jobs_router(state: JobsState) -> Router {
-    let limit = state.payload_limit;
-    traced(routes::jobs::router(limit).with_state(state))
+    let (limit, keys) = (state.payload_limit, state.request_keys.clone());
+    traced(routes::jobs::router(limit, keys).with_state(state))
 }
 
 /// Every endpoint group on one router, as `make dev` and the end-to-end tests serve it.
-pub fn api_router(accounts: AccountsState, artifacts: ArtifactsState, jobs: JobsState) -> Router {
-    auth_router(accounts.clone())
-        .merge(users_router(accounts))
-        .merge(artifacts_router(artifacts))
-        .merge(jobs_router(jobs))
+pub fn api_router(auth: AuthState, users: UsersState, artifacts: ArtifactsState, jobs: JobsState) -> Router {
+    auth_router(auth).merge(users_router(users)).merge(artifacts_router(artifacts)).merge(jobs_router(jobs))
 }

@@ -1,7 +1,12 @@
-//! Who is calling: argon2id password hashes and the platform's JWT access tokens.
+//! Who is calling: argon2id password hashes and the platform's JWT access tokens, signed with an
+//! Ed25519 key that only the signing function holds and checked with its published public key.
 
+mod keys;
 mod password;
 mod token;
 
+pub use keys::{
+    Jwk, Jwks, KeyDirectory, KeyDirectoryError, KeyError, MIN_SECRET_BYTES, MemoryKeyDirectory, SigningKey, kid_of,
+};
 pub use password::{PasswordError, hash_password, verify_password};
-pub use token::{Claims, IssuedToken, TokenError, TokenIssuer, TokenSettings};
+pub use token::{Claims, IssuedToken, KEY_RELOAD_INTERVAL, TokenError, TokenSettings, TokenSigner, TokenVerifier};

@@ -15,7 +15,6 @@ pub struct ConfigError {
 /// Presigned uploads never live longer than this, whatever the configuration asks.
 pub const MAX_UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
 pub const MAX_DOWNLOAD_URL_TTL: Duration = Duration::from_secs(5 * 60);
-const MIN_JWT_SECRET_BYTES: usize = 32;
 
 type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -63,30 +62,44 @@ impl Env {
     }
 }
 
-/// Issuing and verifying access tokens.
+/// Checking access tokens (every HTTP function) and, with [`SigningConfig`], issuing them: what a
+/// token says, and the bucket where the signer publishes its public keys (`keys/jwks.json`).
 #[derive(Clone, Debug)]
 pub struct TokenConfig {
-    pub secret: Vec<u8>,
     pub issuer: String,
     pub audience: String,
     pub ttl: Duration,
+    pub keys_bucket: String,
 }
 
 impl TokenConfig {
     pub fn read(env: &Env) -> Result<Self, ConfigError> {
-        let secret = env.required("JWT_SECRET")?.into_bytes();
-        if secret.len() < MIN_JWT_SECRET_BYTES {
-            return Err(ConfigError {
-                var: "JWT_SECRET",
-                reason: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
-            });
-        }
         Ok(Self {
-            secret,
             issuer: env.required("JWT_ISSUER")?,
             audience: env.required("JWT_AUDIENCE")?,
             ttl: env.seconds("TOKEN_TTL_SECONDS", 3600)?,
+            keys_bucket: env.required("ARTIFACTS_BUCKET")?,
         })
+    }
+}
+
+/// Where the token signing secret is: read by the one function that signs (auth), which fetches
+/// the secret from Secrets Manager at start-up. The variable holds the secret's ARN, never the
+/// secret.
+#[derive(Clone, Debug)]
+pub struct SigningConfig {
+    pub secret_arn: String,
+}
+
+impl SigningConfig {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        let var = "JWT_SIGNING_SECRET_ARN";
+        let secret_arn = env.required(var)?;
+        // Never echoed: a secret pasted here by mistake must not reach the logs.
+        if !(secret_arn.starts_with("arn:") && secret_arn.contains(":secretsmanager:")) {
+            return Err(ConfigError { var, reason: "must be the ARN of a Secrets Manager secret".into() });
+        }
+        Ok(Self { secret_arn })
     }
 }
 
@@ -160,14 +173,25 @@ impl WorkerConfig {
 #[derive(Clone, Debug)]
 pub struct SweeperConfig {
     pub jobs_table: String,
+    pub queue_url: String,
+    pub gpu_queue_url: String,
     /// How long after its lease ran out a still-`RUNNING` job counts as abandoned: longer than the
     /// job queue's visibility timeout, after which its message would have come back.
     pub stale_after: Duration,
+    /// How long a job's queue message may stay owed before the sweeper sends it: longer than an
+    /// API request takes from writing the job to sending its message.
+    pub relay_after: Duration,
 }
 
 impl SweeperConfig {
     pub fn read(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { jobs_table: env.required("JOBS_TABLE")?, stale_after: env.seconds("JOB_STALE_AFTER_SECONDS", 2100)? })
+        Ok(Self {
+            jobs_table: env.required("JOBS_TABLE")?,
+            queue_url: env.required("JOBS_QUEUE_URL")?,
+            gpu_queue_url: env.required("GPU_QUEUE_URL")?,
+            stale_after: env.seconds("JOB_STALE_AFTER_SECONDS", 2100)?,
+            relay_after: env.seconds("JOB_RELAY_AFTER_SECONDS", 30)?,
+        })
     }
 }
 
@@ -210,7 +234,6 @@ mod tests {
             ("ARTIFACTS_BUCKET", "b"),
             ("JOBS_QUEUE_URL", "http://q"),
             ("GPU_QUEUE_URL", "http://g"),
-            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("JWT_ISSUER", "iss"),
             ("JWT_AUDIENCE", "aud"),
         ]
@@ -242,13 +265,25 @@ mod tests {
     fn names_the_missing_or_bad_variable() {
         assert_eq!(Settings::read(&with(&[("JOBS_TABLE", None)])).unwrap_err().var, "JOBS_TABLE");
         assert_eq!(Settings::read(&with(&[("JOB_MAX_ATTEMPTS", Some("three"))])).unwrap_err().var, "JOB_MAX_ATTEMPTS");
-        assert_eq!(Settings::read(&with(&[("JWT_SECRET", Some("short"))])).unwrap_err().var, "JWT_SECRET");
+        assert_eq!(Settings::read(&with(&[("JWT_AUDIENCE", None)])).unwrap_err().var, "JWT_AUDIENCE");
     }
 
     #[test]
     fn a_function_reads_only_its_own_sections() {
         let env = Env::from_map(BTreeMap::from([("JOBS_TABLE".to_owned(), "j".to_owned())]));
-        assert!(SweeperConfig::read(&env).is_ok());
-        assert_eq!(TokenConfig::read(&env).unwrap_err().var, "JWT_SECRET");
+        assert!(WorkerConfig::read(&env).is_err());
+        assert_eq!(SweeperConfig::read(&env).unwrap_err().var, "JOBS_QUEUE_URL");
+        assert_eq!(TokenConfig::read(&env).unwrap_err().var, "JWT_ISSUER");
+        assert_eq!(SigningConfig::read(&env).unwrap_err().var, "JWT_SIGNING_SECRET_ARN");
+    }
+
+    #[test]
+    fn the_signing_section_takes_an_arn_not_a_secret() {
+        let env =
+            |value: &str| Env::from_map(BTreeMap::from([("JWT_SIGNING_SECRET_ARN".to_owned(), value.to_owned())]));
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:JwtSecret-AbCdEf";
+        assert_eq!(SigningConfig::read(&env(arn)).unwrap().secret_arn, arn);
+        let error = SigningConfig::read(&env("0123456789abcdef0123456789abcdef")).unwrap_err();
+        assert!(!error.to_string().contains("0123456789abcdef"), "the value is not echoed: {error}");
     }
 }

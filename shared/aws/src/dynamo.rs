@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use helix_domain::{
     Artifact, ArtifactId, ArtifactStatus, ArtifactStore, IdempotencyClaim, IdempotencyStore, Job, JobId, JobPage,
-    JobStatus, JobStore, StoreError, Timestamp, User, UserId, UserStore,
+    JobStatus, JobStore, KeyClaim, RequestKeyStore, StoreError, StoredResponse, Timestamp, User, UserId, UserStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -194,6 +194,9 @@ pub struct DynamoJobStore {
 const OWNER_INDEX: &str = "owner-created-index";
 const OWNER_STATUS_INDEX: &str = "owner-status-index";
 const LEASE_INDEX: &str = "lease-expiry-index";
+const OUTBOX_INDEX: &str = "outbox-index";
+/// The `outbox` attribute's one value: present exactly while the job's message is owed.
+const UNSENT: &str = "UNSENT";
 /// The `leased` attribute's one value: present exactly while a worker holds the job.
 const LEASED: &str = "RUNNING";
 
@@ -209,6 +212,9 @@ fn job_item(job: &Job) -> Result<Item, StoreError> {
     item.insert("owner_status".into(), s(owner_status(&job.owner_id, job.status)));
     if job.status == JobStatus::Running && job.lease_expires_at.is_some() {
         item.insert("leased".into(), s(LEASED));
+    }
+    if job.unsent_since.is_some() {
+        item.insert("outbox".into(), s(UNSENT));
     }
     Ok(item)
 }
@@ -324,6 +330,38 @@ impl JobStore for DynamoJobStore {
             .map_err(backend)?;
         out.items.unwrap_or_default().into_iter().map(from_item).collect()
     }
+
+    async fn mark_sent(&self, id: &JobId) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .update_expression("REMOVE unsent_since, outbox")
+            .condition_expression("attribute_exists(id)")
+            .send()
+            .await
+            .map_err(|e| match conditional(e, "") {
+                StoreError::Conflict(_) => StoreError::NotFound,
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    async fn unsent(&self, before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(OUTBOX_INDEX)
+            .key_condition_expression("outbox = :unsent AND unsent_since < :before")
+            .expression_attribute_values(":unsent", s(UNSENT))
+            .expression_attribute_values(":before", n(before.unix()))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
 }
 
 /// Powertools' idempotency record: one item per payload key, `INPROGRESS` while a handler runs
@@ -396,6 +434,104 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":completed", s(COMPLETED))
             .expression_attribute_values(":exp", n(keep_until.unix()))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn abandon(&self, key: &str) -> Result<(), StoreError> {
+        self.client.delete_item().table_name(&self.table).key("id", s(key)).send().await.map_err(backend)?;
+        Ok(())
+    }
+}
+
+/// Records of clients' `Idempotency-Key`s, in the idempotency table beside the workers' payload
+/// records (their keys start with `http#`): `INPROGRESS` while the request runs, then
+/// `COMPLETED` with its response until `expiration` (the table's TTL).
+pub struct DynamoRequestKeyStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoRequestKeyStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+#[async_trait]
+impl RequestKeyStore for DynamoRequestKeyStore {
+    async fn begin(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+        in_progress_until: Timestamp,
+    ) -> Result<KeyClaim, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(key))
+            .item("status", s(IN_PROGRESS))
+            .item("fingerprint", s(fingerprint))
+            .item("in_progress_expiry", n(in_progress_until.unix()))
+            .item("expiration", n(in_progress_until.unix()))
+            .condition_expression(
+                "attribute_not_exists(id) OR expiration < :now OR (#status = :in_progress AND in_progress_expiry < :now)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now", n(now.unix()))
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let e = match result {
+            Ok(_) => return Ok(KeyClaim::Started),
+            Err(e) => e,
+        };
+        let existing = match e.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
+                c.item().cloned().unwrap_or_default()
+            }
+            _ => return Err(backend(e)),
+        };
+        let text = |name: &str| existing.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        if text("fingerprint") != fingerprint {
+            return Ok(KeyClaim::Mismatch);
+        }
+        if text("status") != COMPLETED {
+            return Ok(KeyClaim::InProgress);
+        }
+        let status = existing.get("response_status").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
+        let body = existing.get("response_body").and_then(|v| v.as_b().ok()).map(|b| b.as_ref().to_vec());
+        match (status, body) {
+            (Some(status), Some(body)) => {
+                Ok(KeyClaim::Replay(StoredResponse { status, content_type: text("response_content_type"), body }))
+            }
+            _ => Err(StoreError::Backend(format!("the record of {key} has no response"))),
+        }
+    }
+
+    async fn complete(&self, key: &str, response: &StoredResponse, keep_until: Timestamp) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(key))
+            .update_expression(
+                "SET #status = :completed, expiration = :exp, response_status = :rs, response_content_type = :rct, \
+                 response_body = :rb REMOVE in_progress_expiry",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":completed", s(COMPLETED))
+            .expression_attribute_values(":exp", n(keep_until.unix()))
+            .expression_attribute_values(":rs", n(response.status))
+            .expression_attribute_values(":rct", s(&response.content_type))
+            .expression_attribute_values(
+                ":rb",
+                AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(response.body.clone())),
+            )
             .send()
             .await
             .map_err(backend)?;

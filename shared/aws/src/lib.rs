@@ -4,14 +4,18 @@
 
 pub mod config;
 mod dynamo;
+pub mod keys;
 pub mod poller;
 mod s3;
 mod sqs;
 pub mod telemetry;
 pub mod wiring;
 
-pub use config::{ArtifactConfig, ConfigError, Env, JobConfig, Settings, SweeperConfig, TokenConfig, WorkerConfig};
-pub use dynamo::{DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoUserStore};
+pub use config::{
+    ArtifactConfig, ConfigError, Env, JobConfig, Settings, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig,
+};
+pub use dynamo::{DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore, DynamoUserStore};
+pub use keys::{JWKS_OBJECT_KEY, S3KeyDirectory};
 pub use poller::{Heartbeat, PollOptions, SqsPoller};
 pub use s3::S3Blobs;
 pub use sqs::{SqsJobQueue, TRACEPARENT};
@@ -22,11 +26,13 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// Only the signing function calls it (`GetSecretValue`, once at start-up).
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
 }
 
 impl AwsClients {
     /// Reads region, credentials and endpoints the SDK's usual way, so `AWS_ENDPOINT_URL` and
-    /// `AWS_ENDPOINT_URL_S3` / `_SQS` / `_DYNAMODB` point the same binary at an emulator.
+    /// `AWS_ENDPOINT_URL_S3` / `_SQS` / `_DYNAMODB` / `_SECRETS_MANAGER` point the same binary at an emulator.
     pub async fn from_env(env: &Env) -> Self {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Self::new(&sdk, env.s3_force_path_style())
@@ -38,6 +44,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
             sqs: aws_sdk_sqs::Client::new(sdk),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(sdk),
         }
     }
 }

@@ -37,13 +37,12 @@ impl Default for PollOptions {
 
 impl PollOptions {
     /// For jobs that may outlast the queue's visibility timeout (the GPU worker's): a few at a
-    /// time, kept invisible by a heartbeat while they run.
-    pub fn long_running() -> Self {
-        Self {
-            batch: 4,
-            wait_seconds: 20,
-            heartbeat: Some(Heartbeat { visibility_seconds: 120, every: Duration::from_secs(40) }),
-        }
+    /// time, kept invisible by a heartbeat while they run. The runner renews the job's `lease`
+    /// on the same beat; the message stays invisible a minute longer than the lease, so that the
+    /// redelivery after a crash finds the lease run out and takes the job over at once.
+    pub fn long_running(lease: Duration) -> Self {
+        let visibility_seconds = i32::try_from(lease.as_secs() + 60).unwrap_or(i32::MAX);
+        Self { batch: 4, wait_seconds: 20, heartbeat: Some(Heartbeat { visibility_seconds, every: lease / 3 }) }
     }
 }
 

@@ -3,13 +3,15 @@
 
 use std::sync::Arc;
 
-use helix_auth::{TokenIssuer, TokenSettings};
-use helix_domain::{SystemClock, UserStore};
+use helix_auth::{KeyDirectory, KeyDirectoryError, TokenError, TokenSettings, TokenSigner, TokenVerifier};
+use helix_domain::{RequestKeyStore, SystemClock, UserStore};
 use helix_jobs::{ArtifactLimits, ArtifactService, JobService, JobSweeper, Queues, RunnerPorts, UploadWatcherPorts};
 
-use crate::config::{ArtifactConfig, JobConfig, SweeperConfig, TokenConfig, WorkerConfig};
+use crate::config::{ArtifactConfig, JobConfig, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig};
+use crate::keys::{S3KeyDirectory, SecretError, fetch_secret};
 use crate::{
-    AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoUserStore, S3Blobs, SqsJobQueue,
+    AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore, DynamoUserStore,
+    S3Blobs, SqsJobQueue,
 };
 
 pub fn artifact_service(clients: &AwsClients, config: &ArtifactConfig) -> ArtifactService {
@@ -62,22 +64,70 @@ pub fn upload_watcher_ports(
 }
 
 pub fn sweeper(clients: &AwsClients, config: &SweeperConfig) -> JobSweeper {
-    JobSweeper::new(
-        Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &config.jobs_table)),
-        Arc::new(SystemClock),
-        config.stale_after,
-    )
+    JobSweeper {
+        jobs: Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &config.jobs_table)),
+        queues: Queues {
+            jobs: Arc::new(SqsJobQueue::new(clients.sqs.clone(), &config.queue_url)),
+            gpu: Arc::new(SqsJobQueue::new(clients.sqs.clone(), &config.gpu_queue_url)),
+        },
+        clock: Arc::new(SystemClock),
+        stale_after: config.stale_after,
+        relay_after: config.relay_after,
+    }
 }
 
-pub fn token_issuer(config: &TokenConfig) -> TokenIssuer {
-    TokenIssuer::new(TokenSettings {
-        secret: config.secret.clone(),
-        issuer: config.issuer.clone(),
-        audience: config.audience.clone(),
-        ttl: config.ttl,
-    })
+pub fn token_settings(config: &TokenConfig) -> TokenSettings {
+    TokenSettings { issuer: config.issuer.clone(), audience: config.audience.clone(), ttl: config.ttl }
+}
+
+/// Where the signer publishes its public keys and the verifiers read them: `keys/jwks.json` in the
+/// artifacts bucket.
+pub fn key_directory(clients: &AwsClients, config: &TokenConfig) -> Arc<dyn KeyDirectory> {
+    Arc::new(S3KeyDirectory::new(clients.s3.clone(), &config.keys_bucket))
+}
+
+/// Every HTTP function's token check. Reads nothing until the first token comes.
+pub fn token_verifier(clients: &AwsClients, config: &TokenConfig) -> TokenVerifier {
+    TokenVerifier::new(&token_settings(config), key_directory(clients, config))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignerError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("the signing key: {0}")]
+    Key(#[from] TokenError),
+    #[error("publishing the public key: {0}")]
+    Publish(#[from] KeyDirectoryError),
+}
+
+/// The token signer of the function that signs: the secret fetched from Secrets Manager, the key
+/// pair derived from it, and its public key published for the verifiers.
+pub async fn token_signer(
+    clients: &AwsClients,
+    config: &TokenConfig,
+    signing: &SigningConfig,
+) -> Result<TokenSigner, SignerError> {
+    let secret = fetch_secret(&clients.secretsmanager, &signing.secret_arn).await?;
+    publishing_signer(clients, config, &secret).await
+}
+
+/// A signer from a secret already in hand (the local platform's), its public key published.
+pub async fn publishing_signer(
+    clients: &AwsClients,
+    config: &TokenConfig,
+    secret: &[u8],
+) -> Result<TokenSigner, SignerError> {
+    let signer = TokenSigner::new(secret, token_settings(config))?;
+    key_directory(clients, config).publish(&signer.jwks()).await?;
+    tracing::info!(kid = signer.kid(), "token signing key published");
+    Ok(signer)
 }
 
 pub fn user_store(clients: &AwsClients, table: &str) -> Arc<dyn UserStore> {
     Arc::new(DynamoUserStore::new(clients.dynamodb.clone(), table))
+}
+
+pub fn request_key_store(clients: &AwsClients, idempotency_table: &str) -> Arc<dyn RequestKeyStore> {
+    Arc::new(DynamoRequestKeyStore::new(clients.dynamodb.clone(), idempotency_table))
 }

@@ -129,6 +129,15 @@ pub struct Job {
     /// message may claim the job again (its worker died).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_expires_at: Option<i64>,
+    /// The transactional outbox: epoch seconds since the job's queue message is owed. Written
+    /// with the job itself, cleared once the message is sent (or a worker claims the job); the
+    /// sweeper sends the message of a job whose mark has stood too long (its API process died
+    /// between the write and the send).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsent_since: Option<i64>,
+    /// The W3C trace context of the request that submitted the job, for its queue message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Job {
@@ -162,7 +171,14 @@ impl Job {
             records_rejected: None,
             error: None,
             lease_expires_at: None,
+            unsent_since: None,
+            traceparent: None,
         }
+    }
+
+    /// The message that runs the job.
+    pub fn message(&self) -> JobMessage {
+        JobMessage { job_id: self.id.clone(), traceparent: self.traceparent.clone() }
     }
 
     pub fn runner(&self) -> Runner {
@@ -225,6 +241,8 @@ impl From<Job> for JobRead {
             records_rejected,
             error,
             lease_expires_at: _,
+            unsent_since: _,
+            traceparent: _,
         } = j;
         Self {
             id,

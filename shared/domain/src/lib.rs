@@ -20,8 +20,8 @@ pub use job::{
 };
 pub use lifecycle::{Refused, Transition};
 pub use ports::{
-    ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, PresignedRequest,
-    StoreError, UserStore,
+    ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, KeyClaim, PresignedRequest,
+    RequestKeyStore, StoreError, StoredResponse, UserStore,
 };
 pub use timestamp::Timestamp;
 pub use user::{ProfileUpdate, User, UserProfile, ValidationError, normalise_email};

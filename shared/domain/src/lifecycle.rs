@@ -11,14 +11,14 @@ use crate::{Job, JobOutcome, JobStatus, Timestamp};
 pub enum Transition {
     /// A worker starts an attempt: one more attempt, leased until `lease_until`.
     Claim { lease_until: Timestamp },
+    /// The worker of a long attempt extends its lease (its heartbeat).
+    Renew { lease_until: Timestamp },
     /// The attempt's outcome.
     Finish(JobOutcome),
     /// The attempt failed for a passing reason: back to `PENDING` for the next delivery.
     Release { error: String },
     /// The worker vanished on the job's last delivery (the sweeper).
     Abandon { error: String },
-    /// The job could not be queued: it fails without ever having run.
-    Unqueued { error: String },
     /// A user stopped the job.
     Cancel,
 }
@@ -27,11 +27,11 @@ pub enum Transition {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     Claim,
+    Renew,
     Complete,
     Fail,
     Release,
     Abandon,
-    Unqueued,
     Cancel,
 }
 
@@ -41,8 +41,6 @@ pub enum Guard {
     Always,
     /// The worker's lease has run out: it died, or lost its message.
     LeaseExpired,
-    /// No attempt has started.
-    NeverStarted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,19 +62,20 @@ use JobStatus::*;
 ///
 /// | step | records |
 /// |---|---|
-/// | `Claim` | `attempts + 1`, `started_at` (first attempt only), the lease |
+/// | `Claim` | `attempts + 1`, `started_at` (first attempt only), the lease; clears the outbox mark (the message got through) |
+/// | `Renew` | the new lease |
 /// | `Complete` | `finished_at`, the result and report ids, the record counts, the `auto_map` proposals; clears the error and the lease |
-/// | `Fail`, `Abandon`, `Unqueued` | `finished_at`, the error; clears the lease |
+/// | `Fail`, `Abandon` | `finished_at`, the error; clears the lease |
 /// | `Release` | the error; clears the lease |
 /// | `Cancel` | `finished_at`; clears the lease |
 pub const LIFECYCLE: &[Rule] = &[
     rule(Step::Claim, Pending, Always, Running),
     rule(Step::Claim, Running, LeaseExpired, Running),
+    rule(Step::Renew, Running, Always, Running),
     rule(Step::Complete, Running, Always, Completed),
     rule(Step::Fail, Running, Always, Failed),
     rule(Step::Release, Running, Always, Pending),
     rule(Step::Abandon, Running, LeaseExpired, Failed),
-    rule(Step::Unqueued, Pending, NeverStarted, Failed),
     rule(Step::Cancel, Pending, Always, Cancelled),
     rule(Step::Cancel, Running, Always, Cancelled),
 ];
@@ -94,7 +93,6 @@ impl fmt::Display for Refused {
         match (self.step, self.status) {
             (Step::Claim, Running) => f.write_str("another worker holds the job and its lease has not run out"),
             (Step::Abandon, Running) => f.write_str("the job's lease has not run out"),
-            (Step::Unqueued, Pending) => f.write_str("the job has already started"),
             (step, _) => write!(f, "a {status} job cannot take the step {step:?}"),
         }
     }
@@ -104,11 +102,11 @@ impl Transition {
     pub fn step(&self) -> Step {
         match self {
             Self::Claim { .. } => Step::Claim,
+            Self::Renew { .. } => Step::Renew,
             Self::Finish(JobOutcome::Completed { .. }) => Step::Complete,
             Self::Finish(JobOutcome::Failed { .. }) => Step::Fail,
             Self::Release { .. } => Step::Release,
             Self::Abandon { .. } => Step::Abandon,
-            Self::Unqueued { .. } => Step::Unqueued,
             Self::Cancel => Step::Cancel,
         }
     }
@@ -119,7 +117,6 @@ impl Guard {
         match self {
             Always => true,
             LeaseExpired => job.lease_expires_at.is_some_and(|lease| lease < now.unix()),
-            NeverStarted => job.attempts == 0,
         }
     }
 }
@@ -142,7 +139,9 @@ impl Job {
                 next.attempts += 1;
                 next.started_at.get_or_insert(now);
                 next.lease_expires_at = Some(lease_until.unix());
+                next.unsent_since = None;
             }
+            Transition::Renew { lease_until } => next.lease_expires_at = Some(lease_until.unix()),
             Transition::Finish(JobOutcome::Completed {
                 result_artifact_id,
                 result_path,
@@ -165,9 +164,7 @@ impl Job {
                     next.auto_map_context_artifact_id = Some(auto_mapped.context_artifact_id);
                 }
             }
-            Transition::Finish(JobOutcome::Failed { error })
-            | Transition::Abandon { error }
-            | Transition::Unqueued { error } => {
+            Transition::Finish(JobOutcome::Failed { error }) | Transition::Abandon { error } => {
                 next.finished_at = Some(now);
                 next.error = Some(error);
             }
@@ -238,11 +235,17 @@ mod tests {
     }
 
     #[test]
-    fn an_unqueued_job_fails_without_an_attempt() {
-        let failed = pending().apply(Transition::Unqueued { error: "queue down".into() }, at(1)).unwrap();
-        assert_eq!((failed.status, failed.attempts, failed.started_at), (Failed, 0, None));
+    fn a_renewal_moves_the_lease_of_the_same_attempt() {
         let running = claim(&pending(), at(1)).unwrap();
-        assert!(running.apply(Transition::Unqueued { error: "x".into() }, at(2)).is_err());
+        let renewed = running.apply(Transition::Renew { lease_until: at(200) }, at(50)).unwrap();
+        assert_eq!((renewed.status, renewed.attempts, renewed.lease_expires_at), (Running, 1, Some(at(200).unix())));
+        assert!(pending().apply(Transition::Renew { lease_until: at(200) }, at(50)).is_err());
+    }
+
+    #[test]
+    fn a_claim_clears_the_outbox_mark() {
+        let unsent = Job { unsent_since: Some(at(0).unix()), ..pending() };
+        assert_eq!(claim(&unsent, at(1)).unwrap().unsent_since, None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::ports::{IdempotencyClaim, JobPage};
+use crate::ports::{IdempotencyClaim, JobPage, KeyClaim, RequestKeyStore, StoredResponse};
 use crate::{
     Artifact, ArtifactId, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, Job, JobId, JobMessage, JobQueue,
     JobStatus, JobStore, PresignedRequest, StoreError, Timestamp, User, UserId, UserStore,
@@ -203,6 +203,21 @@ impl JobStore for MemoryJobStore {
         expired.truncate(limit as usize);
         Ok(expired)
     }
+
+    async fn mark_sent(&self, id: &JobId) -> Result<(), StoreError> {
+        self.outage.check("the job table")?;
+        lock(&self.jobs).get_mut(id).ok_or(StoreError::NotFound)?.unsent_since = None;
+        Ok(())
+    }
+
+    async fn unsent(&self, before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
+        self.outage.check("the job table")?;
+        let mut unsent: Vec<Job> =
+            lock(&self.jobs).values().filter(|j| j.unsent_since.is_some_and(|t| t < before.unix())).cloned().collect();
+        unsent.sort_by_key(|j| j.unsent_since);
+        unsent.truncate(limit as usize);
+        Ok(unsent)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -358,6 +373,65 @@ impl IdempotencyStore for MemoryIdempotencyStore {
 
     async fn complete(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError> {
         lock(&self.records).insert(key.to_owned(), Record::Completed { until: keep_until.unix() });
+        Ok(())
+    }
+
+    async fn abandon(&self, key: &str) -> Result<(), StoreError> {
+        lock(&self.records).remove(key);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+enum KeyRecord {
+    InProgress { fingerprint: String, until: i64 },
+    Completed { fingerprint: String, response: StoredResponse, until: i64 },
+}
+
+#[derive(Default)]
+pub struct MemoryRequestKeyStore {
+    records: Mutex<HashMap<String, KeyRecord>>,
+}
+
+#[async_trait]
+impl RequestKeyStore for MemoryRequestKeyStore {
+    async fn begin(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+        in_progress_until: Timestamp,
+    ) -> Result<KeyClaim, StoreError> {
+        let mut records = lock(&self.records);
+        let claim = match records.get(key) {
+            Some(
+                KeyRecord::Completed { fingerprint: f, until, .. } | KeyRecord::InProgress { fingerprint: f, until },
+            ) if *until >= now.unix() && f != fingerprint => KeyClaim::Mismatch,
+            Some(KeyRecord::Completed { response, until, .. }) if *until >= now.unix() => {
+                KeyClaim::Replay(response.clone())
+            }
+            Some(KeyRecord::InProgress { until, .. }) if *until >= now.unix() => KeyClaim::InProgress,
+            _ => KeyClaim::Started,
+        };
+        if claim == KeyClaim::Started {
+            let record = KeyRecord::InProgress { fingerprint: fingerprint.to_owned(), until: in_progress_until.unix() };
+            records.insert(key.to_owned(), record);
+        }
+        Ok(claim)
+    }
+
+    async fn complete(&self, key: &str, response: &StoredResponse, keep_until: Timestamp) -> Result<(), StoreError> {
+        let mut records = lock(&self.records);
+        let fingerprint = match records.get(key) {
+            Some(KeyRecord::InProgress { fingerprint, .. } | KeyRecord::Completed { fingerprint, .. }) => {
+                fingerprint.clone()
+            }
+            None => return Err(StoreError::NotFound),
+        };
+        records.insert(
+            key.to_owned(),
+            KeyRecord::Completed { fingerprint, response: response.clone(), until: keep_until.unix() },
+        );
         Ok(())
     }
 

@@ -69,6 +69,11 @@ pub trait JobStore: Send + Sync {
     async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError>;
     /// Jobs still `RUNNING` whose lease ran out before `expired_before`, oldest first.
     async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError>;
+    /// Clears the job's outbox mark: its message has been sent.
+    async fn mark_sent(&self, id: &JobId) -> Result<(), StoreError>;
+    /// Jobs whose outbox mark was set before `before`, oldest first: their message may never
+    /// have been sent.
+    async fn unsent(&self, before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError>;
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema, PartialEq)]
@@ -135,5 +140,44 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> Result<IdempotencyClaim, StoreError>;
     async fn complete(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError>;
     /// Forgets a failed attempt so the next delivery may run.
+    async fn abandon(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// The response a request with an `Idempotency-Key` got, kept to answer its retries with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// What the record of an `Idempotency-Key` said when a request asked to run under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyClaim {
+    /// No record, or an expired one: the caller runs the request and then records its response.
+    Started,
+    /// The same request ran before: answer with its response.
+    Replay(StoredResponse),
+    /// The same key is on a request that has not finished.
+    InProgress,
+    /// The key was used with another request body.
+    Mismatch,
+}
+
+/// Client-chosen idempotency keys of HTTP requests (the IETF `Idempotency-Key` draft): a retried
+/// request gets the first response instead of running twice.
+#[async_trait]
+pub trait RequestKeyStore: Send + Sync {
+    /// Claims `key` for a request whose body hashes to `fingerprint`.
+    async fn begin(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+        in_progress_until: Timestamp,
+    ) -> Result<KeyClaim, StoreError>;
+    /// Keeps the response until `keep_until`.
+    async fn complete(&self, key: &str, response: &StoredResponse, keep_until: Timestamp) -> Result<(), StoreError>;
+    /// Forgets a request that failed for a passing reason, so that its retry runs.
     async fn abandon(&self, key: &str) -> Result<(), StoreError>;
 }

@@ -14,6 +14,7 @@ mod artifacts;
 mod batch;
 mod documents;
 mod error;
+pub mod fault;
 mod idempotency;
 mod runner;
 mod submit;
@@ -34,6 +35,6 @@ pub use runner::{Attempt, AttemptError, AttemptKind, JobRunner, RunnerConfig, Ru
 pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, Queues};
 #[cfg(feature = "suggest")]
 pub use suggest::{AutoMapAttempt, SuggestMappingAttempt, gpu_attempts};
-pub use sweeper::JobSweeper;
+pub use sweeper::{JobSweeper, Swept};
 pub use transform::TransformAttempt;
 pub use uploads::{UploadWatcher, UploadWatcherPorts};

@@ -165,10 +165,17 @@ impl JobRunner {
             Err(e) => return MessageOutcome::Retry(e.to_string()),
         }
         tracing::info!(%job_id, attempt = claimed.attempts, deliveries, "job started");
+        crate::fault::crash_point(crate::fault::MID_JOB);
+        let held = tokio::sync::Mutex::new(claimed.clone());
         let result = match Workspace::new(&self.ports, &self.config.scratch_dir) {
-            Ok(workspace) => attempt.run(&claimed, &workspace).await,
+            Ok(workspace) => tokio::select! {
+                result = attempt.run(&claimed, &workspace) => result,
+                () = self.keep_lease(&held) => unreachable!("the heartbeat never ends"),
+            },
             Err(e) => Err(e),
         };
+        // The version of the job the last renewal stored: the outcome is recorded against it.
+        let claimed = held.into_inner();
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(AttemptError::Input(error)) => JobOutcome::Failed { error },
@@ -185,6 +192,23 @@ impl JobRunner {
             }
         };
         self.settle(&claimed, Transition::Finish(outcome)).await
+    }
+
+    /// Renews the attempt's lease every third of it while the attempt runs, so a long job is not
+    /// taken for abandoned; a renewal that loses (the job moved on) is left to the settling.
+    async fn keep_lease(&self, held: &tokio::sync::Mutex<Job>) {
+        loop {
+            tokio::time::sleep(self.config.lease / 3).await;
+            let mut job = held.lock().await;
+            let now = self.ports.clock.now();
+            let Ok(renewed) = job.apply(Transition::Renew { lease_until: now.plus(self.config.lease) }, now) else {
+                continue;
+            };
+            match self.ports.jobs.replace(&job, &renewed).await {
+                Ok(()) => *job = renewed,
+                Err(e) => tracing::warn!(job_id = %job.id, error = %e, "could not renew the lease"),
+            }
+        }
     }
 
     async fn settle(&self, claimed: &Job, transition: Transition) -> MessageOutcome {

@@ -2,8 +2,7 @@ use std::sync::Arc;
 
 use helix_domain::artifact::context_file_name;
 use helix_domain::{
-    ArtifactId, ArtifactKind, Clock, Job, JobId, JobInputs, JobKind, JobMessage, JobQueue, JobStatus, JobStore, Runner,
-    Transition,
+    ArtifactId, ArtifactKind, Clock, Job, JobId, JobInputs, JobKind, JobQueue, JobStatus, JobStore, Runner,
 };
 
 use crate::artifacts::{ArtifactService, InlineFile};
@@ -201,9 +200,10 @@ impl JobService {
         }
         let job = Job {
             auto_map: request.auto_map,
+            traceparent: request.traceparent,
             ..Job::new(id, owner.clone(), request.kind, name, inputs, self.clock.now())
         };
-        self.enqueue(job, request.traceparent).await
+        self.enqueue(job).await
     }
 
     async fn check_content(&self, actor: &Actor, field: &str, content: Vec<Input>) -> Result<Vec<Checked>, JobError> {
@@ -322,23 +322,31 @@ impl JobService {
         }
     }
 
-    /// Records the job and queues it. A job that cannot be queued fails at once (it never ran)
-    /// rather than staying PENDING with no message that would ever run it.
-    async fn enqueue(&self, job: Job, traceparent: Option<String>) -> Result<Job, JobError> {
+    /// Records the job with its outbox mark, then sends its message and clears the mark. The
+    /// write is the commit point: if the process dies before the send, or the send fails, the
+    /// sweeper sends the owed message later, so an accepted job always runs.
+    async fn enqueue(&self, job: Job) -> Result<Job, JobError> {
+        let job = Job { unsent_since: Some(self.clock.now().unix()), ..job };
         self.jobs.create(&job).await?;
+        crate::fault::crash_point(crate::fault::AFTER_JOB_WRITE);
         let queue = match job.runner() {
             Runner::JobWorker => &self.queues.jobs,
             Runner::GpuWorker => &self.queues.gpu,
         };
-        if let Err(e) = queue.send(&JobMessage { job_id: job.id.clone(), traceparent }).await {
-            let error = "the job could not be queued; submit it again".to_owned();
-            if let Ok(failed) = job.apply(Transition::Unqueued { error }, self.clock.now()) {
-                let _ = self.jobs.replace(&job, &failed).await;
+        match queue.send(&job.message()).await {
+            Ok(()) => {
+                if let Err(e) = self.jobs.mark_sent(&job.id).await {
+                    // The sweeper sends it again; the worker takes a duplicate as a no-op.
+                    tracing::warn!(job_id = %job.id, error = %e, "could not clear the outbox mark");
+                }
+                tracing::info!(job_id = %job.id, user_id = %job.owner_id, "job queued");
+                Ok(Job { unsent_since: None, ..job })
             }
-            return Err(JobError::Unavailable(format!("queueing job {}: {e}", job.id)));
+            Err(e) => {
+                tracing::warn!(job_id = %job.id, error = %e, "job recorded; its message is left to the sweeper");
+                Ok(job)
+            }
         }
-        tracing::info!(job_id = %job.id, user_id = %job.owner_id, "job queued");
-        Ok(job)
     }
 
     /// The caller's job; 404 for unknown and foreign ids alike.

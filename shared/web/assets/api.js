@@ -53,10 +53,12 @@ async function readBody(response) {
 
 /**
  * api('GET', '/jobs?limit=20') → parsed JSON. Options: body (sent as JSON), form (sent as
- * application/x-www-form-urlencoded), signal (AbortSignal).
+ * application/x-www-form-urlencoded), signal (AbortSignal), idempotencyKey (sent as the
+ * Idempotency-Key header: the server answers a repeated request with its first answer).
  */
-export async function api(method, path, { body, form, signal } = {}) {
+export async function api(method, path, { body, form, signal, idempotencyKey } = {}) {
   const headers = { Accept: 'application/json' };
+  if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
   const token = session.token;
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;

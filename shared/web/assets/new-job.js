@@ -2,6 +2,17 @@ import { api } from './api.js';
 import { formatBytes, h, notice } from './dom.js';
 import { errorText, uploadArtifact } from './upload.js';
 
+/**
+ * The Idempotency-Key of a job request: the same while the same request is submitted again after
+ * a failure (a lost answer must not start a second job), new for any other request.
+ */
+let pendingSubmission = null;
+function submissionKey(body) {
+  const text = JSON.stringify(body);
+  if (pendingSubmission?.text !== text) pendingSubmission = { text, key: crypto.randomUUID() };
+  return pendingSubmission.key;
+}
+
 const PARALLEL_UPLOADS = 3;
 
 export function renderNewJob({ main, signal, setTitle }) {
@@ -86,7 +97,8 @@ export function renderNewJob({ main, signal, setTitle }) {
       };
       if (sections.context.entries[0]) body.context_artifact_id = sections.context.entries[0].artifactId;
       if (sections.schema.entries[0]) body.schema_artifact_id = sections.schema.entries[0].artifactId;
-      const job = await api('POST', '/jobs', { body, signal });
+      const job = await api('POST', '/jobs', { body, signal, idempotencyKey: submissionKey(body) });
+      pendingSubmission = null;
       location.hash = `#/jobs/${encodeURIComponent(job.id)}`;
     } catch (error) {
       if (error?.name === 'AbortError' || signal.aborted) return;

@@ -49,6 +49,7 @@ export async function uploadArtifact(file, kind, { signal, onProgress = () => {}
   const ticket = await api('POST', '/artifacts/upload', {
     body: { filename: file.name, content_type: contentType, size_bytes: file.size, kind },
     signal,
+    idempotencyKey: crypto.randomUUID(),
   });
   onPhase('Uploading…');
   await put(ticket, file.slice(0, file.size, contentType), onProgress, signal);

@@ -1,19 +1,19 @@
 //! Every kind of bad input gets its status code and an error body naming the field; bad content
 //! fails the job with a line number.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use helix_auth::{Claims, TokenIssuer, TokenSettings};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use helix_auth::{Claims, KeyDirectory, MemoryKeyDirectory, TokenVerifier};
+use helix_aws::S3KeyDirectory;
 use helix_e2e::{Options, StatusCode, TEST_JWT_SECRET, TestPlatform, error_of, split};
 use serde_json::json;
 
-fn issuer(secret: &str) -> TokenIssuer {
-    TokenIssuer::new(TokenSettings {
-        secret: secret.as_bytes().to_vec(),
-        issuer: "helixnet".into(),
-        audience: "helixnet-api".into(),
-        ttl: Duration::from_secs(600),
-    })
+/// `token` with its header replaced (payload and signature kept).
+fn with_header(token: &str, header: &serde_json::Value) -> String {
+    let (_, rest) = token.split_once('.').unwrap();
+    format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()))
 }
 
 #[tokio::test]
@@ -50,16 +50,44 @@ async fn credentials_and_tokens() {
     let (status, _) = split(t.http.get(t.url(me)).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "missing token");
 
-    let good = issuer(TEST_JWT_SECRET).verify(&user.token).unwrap();
+    // The platform signs with the key derived from the test secret and published its public half
+    // to the bucket, where the verifiers read it; the auth routes serve the same key set.
+    let signer = t.signer(TEST_JWT_SECRET);
+    let bucket = &t.platform.settings.artifacts.bucket;
+    let published = S3KeyDirectory::new(t.platform.clients.s3.clone(), bucket).load().await.unwrap();
+    assert_eq!(published, Some(signer.jwks()), "keys/jwks.json holds the signing key's public half");
+    let (status, served) = split(t.http.get(t.url("/api/v1/auth/jwks.json")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(served, serde_json::to_value(signer.jwks()).unwrap());
+    let settings = helix_aws::wiring::token_settings(&t.platform.settings.tokens);
+    let verifier = TokenVerifier::new(&settings, Arc::new(MemoryKeyDirectory::with(signer.jwks())));
+
+    let good = verifier.verify(&user.token).await.unwrap();
     let now = good.iat;
     let expired = Claims { iat: now - 7200, exp: now - 3600, ..good.clone() };
     let wrong_audience = Claims { aud: "another-api".into(), ..good.clone() };
+    let wrong_issuer = Claims { iss: "someone-else".into(), ..good.clone() };
     let mut tampered = user.token.clone();
     tampered.replace_range(tampered.len() - 4.., "AAAA");
+    let foreign = t.signer("another-secret-another-secret-another-secret").sign_claims(&good).unwrap();
+    let our_kid = json!({"typ": "JWT", "alg": "EdDSA", "kid": signer.kid()});
+    // The old scheme: HS256 with the test secret, and with the public key as the HMAC key.
+    let hs256 = |key: &[u8]| {
+        let header = jsonwebtoken::Header {
+            kid: Some(signer.kid().to_owned()),
+            ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
+        };
+        jsonwebtoken::encode(&header, &good, &jsonwebtoken::EncodingKey::from_secret(key)).unwrap()
+    };
+    let public_key = URL_SAFE_NO_PAD.decode(&signer.jwks().keys[0].x).unwrap();
     for (what, token) in [
-        ("expired", issuer(TEST_JWT_SECRET).sign_claims(&expired).unwrap()),
-        ("wrong audience", issuer(TEST_JWT_SECRET).sign_claims(&wrong_audience).unwrap()),
-        ("foreign key", issuer("another-secret-another-secret-another-secret").sign_claims(&good).unwrap()),
+        ("expired", signer.sign_claims(&expired).unwrap()),
+        ("wrong audience", signer.sign_claims(&wrong_audience).unwrap()),
+        ("wrong issuer", signer.sign_claims(&wrong_issuer).unwrap()),
+        ("foreign key", foreign.clone()),
+        ("foreign key naming ours", with_header(&foreign, &our_kid)),
+        ("HS256 with the secret", hs256(TEST_JWT_SECRET.as_bytes())),
+        ("HS256 with the public key", hs256(&public_key)),
         ("tampered", tampered),
         ("garbage", "not-a-jwt".into()),
     ] {
@@ -67,6 +95,8 @@ async fn credentials_and_tokens() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
         assert_eq!(error_of(&body).0, "unauthorized");
     }
+    let (status, body) = t.get(&user.token, me).await;
+    assert_eq!(status, StatusCode::OK, "the platform's own token still opens the profile: {body}");
 }
 
 #[tokio::test]

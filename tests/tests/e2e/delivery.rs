@@ -1,9 +1,8 @@
 //! At-least-once delivery: duplicates, a worker that dies mid-job, a job that always fails.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use helix_domain::{JobStore, SystemClock, Transition};
+use helix_domain::{JobStore, Transition};
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use helix_domain::Timestamp;
@@ -112,7 +111,7 @@ async fn a_worker_killed_mid_job_leaves_it_to_the_next_delivery() {
 
 #[tokio::test]
 async fn a_job_that_always_fails_ends_failed_with_its_message_in_the_dead_letter_queue() {
-    let t = TestPlatform::start_with(Options { workers: false, redelivery_seconds: 1, ..Default::default() }).await;
+    let t = TestPlatform::start_with(Options { workers: false, redelivery_seconds: 2, ..Default::default() }).await;
     let (user, job_id) = submitted_job(&t).await;
     let (_, job) = t.get(&user.token, &format!("/api/v1/jobs/{job_id}")).await;
     let content_id = job["inputs"]["content_artifact_ids"][0].as_str().unwrap();
@@ -163,11 +162,13 @@ async fn a_job_whose_worker_died_on_the_last_delivery_is_failed_by_the_sweeper()
     sqs.delete_message().queue_url(queue).receipt_handle(message.receipt_handle().unwrap()).send().await.unwrap();
     claim(&*ports.jobs, &job_id, Timestamp::now().plus(Duration::from_secs(1))).await;
 
-    let sweeper = helix_jobs::JobSweeper::new(ports.jobs.clone(), Arc::new(SystemClock), Duration::from_secs(1));
-    assert_eq!(sweeper.sweep().await.unwrap(), 0, "a live lease is left alone");
+    let mut config = t.platform.settings.sweeper.clone();
+    config.stale_after = Duration::from_secs(1);
+    let sweeper = helix_aws::wiring::sweeper(&t.platform.clients, &config);
+    assert_eq!(sweeper.sweep().await.unwrap().failed_jobs, 0, "a live lease is left alone");
     tokio::time::sleep(Duration::from_millis(3100)).await;
-    assert_eq!(sweeper.sweep().await.unwrap(), 1);
-    assert_eq!(sweeper.sweep().await.unwrap(), 0, "once");
+    assert_eq!(sweeper.sweep().await.unwrap().failed_jobs, 1);
+    assert_eq!(sweeper.sweep().await.unwrap().failed_jobs, 0, "once");
     let (_, job) = t.get(&user.token, &format!("/api/v1/jobs/{job_id}")).await;
     assert_eq!(job["status"], "FAILED", "{job}");
     assert!(job["error"].as_str().unwrap().contains("stopped responding"));

@@ -10,13 +10,14 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use helix_aws::JWKS_OBJECT_KEY;
 use helix_e2e::lambda_function::{
     LAMBDA_FUNCTIONS, LambdaFunction, function_binary, function_settings, own_profile_dir,
 };
 use helix_e2e::lambda_runtime_api::{
     HttpRequest, HttpResponse, SqsRecord, s3_object_created, scheduled_event, sqs_event,
 };
-use helix_e2e::{Options, StatusCode, TestPlatform, error_of};
+use helix_e2e::{Options, StatusCode, TEST_JWT_SECRET, TestPlatform, error_of};
 use serde_json::{Value, json};
 
 async fn spawn(t: &TestPlatform, name: &str) -> LambdaFunction {
@@ -61,6 +62,21 @@ fn every_function_of_the_template_is_run_here() {
 async fn the_http_functions_answer_api_gateway_events() {
     let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
     let user = t.user().await;
+
+    // No function's environment holds the signing secret; only auth is told where it is (an ARN
+    // on the emulated Secrets Manager, provisioned from the template's JwtSecret).
+    for name in LAMBDA_FUNCTIONS {
+        let settings = function_settings(&t, name);
+        assert!(!settings.values().any(|v| v.contains(TEST_JWT_SECRET)), "{name}'s environment holds the secret");
+        assert_eq!(settings.contains_key("JWT_SIGNING_SECRET_ARN"), *name == "helix-fn-auth", "{name}");
+    }
+    assert!(function_settings(&t, "helix-fn-auth")["JWT_SIGNING_SECRET_ARN"].starts_with("arn:aws:secretsmanager:"));
+    // The platform published its key at start; removed, so that what the verifying functions read
+    // below can only be what the auth function publishes at its own start-up.
+    let bucket = t.platform.provisioned.env["ARTIFACTS_BUCKET"].clone();
+    let s3 = &t.platform.clients.s3;
+    s3.delete_object().bucket(&bucket).key(JWKS_OBJECT_KEY).send().await.unwrap();
+
     let (auth, users, artifacts, jobs, web) = tokio::join!(
         spawn(&t, "helix-fn-auth"),
         spawn(&t, "helix-fn-users"),
@@ -79,6 +95,16 @@ async fn the_http_functions_answer_api_gateway_events() {
     let login = login.json();
     assert_eq!(login["token_type"].as_str().map(str::to_ascii_lowercase).as_deref(), Some("bearer"), "{login}");
     let token = login["access_token"].as_str().expect("an access token").to_owned();
+
+    // The auth function fetched the secret, derived the same key as the platform and published
+    // its public half; it serves the same key set.
+    let jwks = auth.http(&HttpRequest::get("/api/v1/auth/jwks.json")).await;
+    assert_status(&jwks, 200, "GET /api/v1/auth/jwks.json");
+    let expected = serde_json::to_value(t.signer(TEST_JWT_SECRET).jwks()).unwrap();
+    assert_eq!(jwks.json(), expected);
+    let object = s3.get_object().bucket(&bucket).key(JWKS_OBJECT_KEY).send().await.expect("keys/jwks.json");
+    let published: Value = serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(published, expected);
     let refused = auth
         .http(
             &HttpRequest::post("/api/v1/auth/token")

@@ -8,11 +8,13 @@ use utoipa::ToSchema;
 use helix_domain::{ArtifactId, ArtifactKind, ArtifactRead, FileDeclaration, Timestamp};
 
 use crate::extract::{CurrentUser, JsonBody};
-use crate::{ApiError, ArtifactsState, ErrorBody};
+use crate::idempotency::honour_idempotency_key;
+use crate::{ApiError, ArtifactsState, ErrorBody, RequestKeys};
 
-pub fn router() -> Router<ArtifactsState> {
+pub fn router(keys: RequestKeys) -> Router<ArtifactsState> {
+    let idempotent = axum::middleware::from_fn_with_state(keys, honour_idempotency_key);
     Router::new()
-        .route("/api/v1/artifacts/upload", post(request_upload))
+        .route("/api/v1/artifacts/upload", post(request_upload).layer(idempotent))
         .route("/api/v1/artifacts/{id}", get(get_artifact))
         .route("/api/v1/artifacts/{id}/download", get(download))
 }

@@ -12,12 +12,14 @@ use helix_domain::{ArtifactId, ArtifactKind, JobId, JobKind, JobRead, JobStatus}
 use helix_jobs::{InlineFile, Input, InputSource, JobQuery, JobRequest, validate_filename};
 
 use crate::extract::{CurrentUser, JsonBody};
-use crate::{ApiError, ErrorBody, JobsState, TraceContext};
+use crate::idempotency::honour_idempotency_key;
+use crate::{ApiError, ErrorBody, JobsState, RequestKeys, TraceContext};
 
-pub fn router(payload_limit: usize) -> Router<JobsState> {
+pub fn router(payload_limit: usize, keys: RequestKeys) -> Router<JobsState> {
+    let idempotent = axum::middleware::from_fn_with_state(keys, honour_idempotency_key);
     Router::new()
-        .route("/api/v1/jobs", post(create_job).get(list_jobs))
-        .route("/api/v1/jobs/upload", post(upload_job).layer(DefaultBodyLimit::max(payload_limit)))
+        .route("/api/v1/jobs", post(create_job).layer(idempotent.clone()).get(list_jobs))
+        .route("/api/v1/jobs/upload", post(upload_job).layer(DefaultBodyLimit::max(payload_limit)).layer(idempotent))
         .route("/api/v1/jobs/{id}", get(get_job))
 }
 

@@ -5,16 +5,16 @@ use axum::{Json, Router};
 use helix_domain::{ProfileUpdate, Timestamp, UserProfile};
 
 use crate::extract::{CurrentUser, JsonBody};
-use crate::{AccountsState, ApiError, ErrorBody};
+use crate::{ApiError, ErrorBody, UsersState};
 
-pub fn router() -> Router<AccountsState> {
+pub fn router() -> Router<UsersState> {
     Router::new().route("/api/v1/users/me", get(me).put(update_me))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("oauth2" = [])),
     responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody)))]
 pub async fn me(
-    State(state): State<AccountsState>,
+    State(state): State<UsersState>,
     CurrentUser(claims): CurrentUser,
 ) -> Result<Json<UserProfile>, ApiError> {
     let user = state.users.get(&claims.email).await?.filter(|u| u.id == claims.sub.as_str());
@@ -25,7 +25,7 @@ pub async fn me(
 #[utoipa::path(put, path = "/api/v1/users/me", tag = "users", security(("oauth2" = [])), request_body = ProfileUpdate,
     responses((status = 200, body = UserProfile), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_me(
-    State(state): State<AccountsState>,
+    State(state): State<UsersState>,
     CurrentUser(claims): CurrentUser,
     JsonBody(update): JsonBody<ProfileUpdate>,
 ) -> Result<Json<UserProfile>, ApiError> {

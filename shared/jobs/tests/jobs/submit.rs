@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use helix_domain::{ArtifactKind, ArtifactStatus, JobId, JobKind, JobStatus};
+use helix_domain::{ArtifactKind, ArtifactStatus, JobId, JobKind, JobStatus, JobStore};
 use helix_jobs::{InlineFile, Input, InputSource, JobError, JobQuery, JobRequest, MAX_DOCUMENT_BYTES};
 
 use crate::support::*;
@@ -288,19 +288,56 @@ async fn inline_files_are_stored_as_available_artifacts_of_the_job() {
 }
 
 #[tokio::test]
-async fn a_job_that_cannot_be_queued_fails_without_running() {
+async fn a_queued_job_owes_no_message() {
+    let w = world();
+    let content = w.upload(ALICE, ArtifactKind::Content, "orders.csv", CSV.as_bytes()).await;
+    let job = w.service().submit(&actor(ALICE), transform(vec![content])).await.unwrap();
+    assert_eq!(job.unsent_since, None);
+    assert_eq!(w.jobs.all()[0].unsent_since, None, "the outbox mark is cleared once the message is sent");
+}
+
+/// The crash between the job's write and its message's send, injected as a queue that never
+/// takes the message: the job is accepted, and the sweeper sends the message it still owes.
+#[tokio::test]
+async fn a_job_whose_message_was_never_sent_is_relayed_by_the_sweeper_and_runs() {
     let w = world();
     let content = w.upload(ALICE, ArtifactKind::Content, "orders.csv", CSV.as_bytes()).await;
     w.job_queue.outage.set(true);
-    let error = w.service().submit(&actor(ALICE), transform(vec![content])).await.unwrap_err();
-    assert!(matches!(error, JobError::Unavailable(_)), "{error:?}");
+    let request = JobRequest { traceparent: Some(TRACEPARENT.into()), ..transform(vec![content]) };
+    let job = w.service().submit(&actor(ALICE), request).await.unwrap();
+    assert_eq!(job.status, JobStatus::Pending);
+    assert_eq!(w.jobs.all()[0].unsent_since, Some(start().unix()), "the outbox mark stays");
+    w.job_queue.outage.set(false);
 
-    let jobs = w.jobs.all();
-    assert_eq!(jobs.len(), 1);
-    let job = &jobs[0];
-    assert_eq!((job.status, job.attempts, job.started_at), (JobStatus::Failed, 0, None));
-    assert_eq!(job.finished_at, Some(start()));
-    assert!(job.error.as_deref().is_some_and(|e| e.contains("could not be queued")), "{:?}", job.error);
+    let sweeper = w.sweeper(Duration::from_secs(3600));
+    assert_eq!(sweeper.sweep().await.unwrap().relayed_jobs, 0, "a fresh mark is left to the API's own send");
+    w.clock.advance(RELAY_AFTER + Duration::from_secs(1));
+    assert_eq!(sweeper.sweep().await.unwrap().relayed_jobs, 1);
+    assert_eq!(sweeper.sweep().await.unwrap().relayed_jobs, 0, "once");
+    let sent = w.job_queue.take();
+    assert_eq!(sent.len(), 1);
+    assert_eq!((&sent[0].job_id, sent[0].traceparent.as_deref()), (&job.id, Some(TRACEPARENT)));
+
+    w.runner().run(&body(&job.id), 1).await;
+    assert_eq!(w.jobs.get(&job.id).await.unwrap().unwrap().status, JobStatus::Completed);
+}
+
+#[tokio::test]
+async fn an_owed_message_of_a_job_that_already_ran_is_not_sent() {
+    let w = world();
+    let content = w.upload(ALICE, ArtifactKind::Content, "orders.csv", CSV.as_bytes()).await;
+    let job = w.service().submit(&actor(ALICE), transform(vec![content])).await.unwrap();
+    w.job_queue.take();
+    // The API sent the message but died before clearing the mark; the worker ran the job.
+    let mut stored = w.jobs.get(&job.id).await.unwrap().unwrap();
+    let seen = stored.clone();
+    stored.unsent_since = Some(start().unix());
+    w.jobs.replace(&seen, &stored).await.unwrap();
+    w.runner().run(&body(&job.id), 1).await;
+
+    w.clock.advance(RELAY_AFTER + Duration::from_secs(1));
+    assert_eq!(w.sweeper(Duration::from_secs(3600)).sweep().await.unwrap().relayed_jobs, 0);
+    assert!(w.job_queue.take().is_empty());
 }
 
 #[tokio::test]

@@ -44,6 +44,9 @@ pub fn actor(user: &str) -> Actor {
     Actor::user(UserId::from(user))
 }
 
+/// How long the sweeper leaves a job's message owed before it sends it.
+pub const RELAY_AFTER: Duration = Duration::from_secs(30);
+
 pub struct World {
     pub jobs: Arc<MemoryJobStore>,
     pub artifacts: Arc<MemoryArtifactStore>,
@@ -123,7 +126,13 @@ impl World {
     }
 
     pub fn sweeper(&self, stale_after: Duration) -> JobSweeper {
-        JobSweeper::new(self.jobs.clone(), self.clock.clone(), stale_after)
+        JobSweeper {
+            jobs: self.jobs.clone(),
+            queues: Queues { jobs: self.job_queue.clone(), gpu: self.gpu_queue.clone() },
+            clock: self.clock.clone(),
+            stale_after,
+            relay_after: RELAY_AFTER,
+        }
     }
 
     /// An artifact `owner` uploaded and the watcher accepted.

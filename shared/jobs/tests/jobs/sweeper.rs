@@ -26,14 +26,14 @@ async fn a_lease_that_ran_out_long_ago_fails_the_job_once() {
     let live = running(&w, "live").await;
     let sweeper = w.sweeper(STALE_AFTER);
 
-    assert_eq!(sweeper.sweep().await.unwrap(), 1);
+    assert_eq!(sweeper.sweep().await.unwrap().failed_jobs, 1);
     let failed = w.job(&abandoned.id).await;
     assert_eq!((failed.status, failed.attempts, failed.lease_expires_at), (JobStatus::Failed, 1, None));
     assert_eq!(failed.finished_at, Some(w.clock.now()));
     assert!(failed.error.as_deref().is_some_and(|e| e.contains("stopped responding")), "{:?}", failed.error);
     assert_eq!(w.job(&live.id).await, live, "a live lease is left alone");
 
-    assert_eq!(sweeper.sweep().await.unwrap(), 0, "a failed job is not failed again");
+    assert_eq!(sweeper.sweep().await.unwrap().failed_jobs, 0, "a failed job is not failed again");
     assert_eq!(w.job(&abandoned.id).await, failed);
 }
 
@@ -43,13 +43,13 @@ async fn a_lease_that_ran_out_recently_is_left_for_its_redelivery() {
     let job = running(&w, "j").await;
     let sweeper = w.sweeper(STALE_AFTER);
     w.clock.advance(LEASE / 2);
-    assert_eq!(sweeper.sweep().await.unwrap(), 0);
+    assert_eq!(sweeper.sweep().await.unwrap().failed_jobs, 0);
     // Expired, but not longer ago than the queue's visibility timeout: its message may come back.
     w.clock.advance(LEASE / 2 + STALE_AFTER / 2);
-    assert_eq!(sweeper.sweep().await.unwrap(), 0);
+    assert_eq!(sweeper.sweep().await.unwrap().failed_jobs, 0);
     assert_eq!(w.job(&job.id).await, job);
     w.clock.advance(STALE_AFTER);
-    assert_eq!(sweeper.sweep().await.unwrap(), 1);
+    assert_eq!(sweeper.sweep().await.unwrap().failed_jobs, 1);
 }
 
 #[tokio::test]
@@ -62,7 +62,7 @@ async fn pending_and_finished_jobs_are_not_swept() {
     let released = claimed.apply(Transition::Release { error: "S3 timed out".into() }, now).unwrap();
     w.jobs.replace(&claimed, &released).await.unwrap();
     w.clock.advance(LEASE + STALE_AFTER * 10);
-    assert_eq!(w.sweeper(STALE_AFTER).sweep().await.unwrap(), 0);
+    assert_eq!(w.sweeper(STALE_AFTER).sweep().await.unwrap().failed_jobs, 0);
     assert_eq!(w.job(&pending.id).await.status, JobStatus::Pending);
     assert_eq!(w.job(&released.id).await.status, JobStatus::Pending);
 }
