@@ -14,7 +14,7 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use helix_api::{ArtifactsState, AuthState, JobsState, RequestKeys, UsersState};
 use helix_aws::{AwsClients, Env, PollOptions, Settings, SqsPoller, wiring};
-use helix_jobs::{Attempt, JobRunner, RunnerConfig, TransformAttempt, UploadWatcher};
+use helix_jobs::{Attempt, JobRunner, RunnerConfig, StopSignal, TransformAttempt, UploadWatcher};
 use tokio::task::JoinHandle;
 
 use crate::provision::{ProvisionOptions, Provisioned, Provisioner};
@@ -119,6 +119,7 @@ pub struct Platform {
     pub clients: AwsClients,
     pub provisioned: Provisioned,
     tasks: Vec<JoinHandle<()>>,
+    workers: Vec<Worker>,
 }
 
 impl Platform {
@@ -189,9 +190,12 @@ impl Platform {
             }
         })];
 
+        let mut workers = Vec::new();
         if options.run_job_worker {
-            tasks.push(spawn_job_worker(&settings, &clients));
-            tasks.extend(gpu_worker(&settings, &clients));
+            let runner = job_worker(&settings, &clients);
+            let poller = local_poller(&clients, settings.jobs.queue_url.clone(), job_queue_options());
+            workers.push(spawn_runner(runner, poller));
+            workers.extend(gpu_worker(&settings, &clients));
         }
         let sweeper = wiring::sweeper(&clients, &settings.sweeper);
         tasks.push(tokio::spawn(async move {
@@ -214,12 +218,40 @@ impl Platform {
         tasks.push(tokio::spawn(async move {
             poller.run(|event| watcher.handle(event), std::future::pending()).await;
         }));
-        Ok(Self { addr, settings, clients, provisioned, tasks })
+        Ok(Self { addr, settings, clients, provisioned, tasks, workers })
     }
 
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// Stops the workers as a stopping Lambda or container would be stopped, but handing their
+    /// running jobs back at once (they run again on their next delivery) instead of leaving them
+    /// to their leases; then everything else.
+    pub async fn stop(mut self) {
+        for worker in &self.workers {
+            worker.stop.stop();
+        }
+        for worker in self.workers.drain(..) {
+            if tokio::time::timeout(STOP_GRACE, worker.task).await.is_err() {
+                tracing::warn!("a worker did not stop in time");
+            }
+        }
+    }
+}
+
+/// How long a stopping worker has to hand its jobs back.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A job runner polling its queue, and how to stop it.
+struct Worker {
+    task: JoinHandle<()>,
+    stop: StopSignal,
+}
+
+/// As the job queue's event source mapping (`MaximumConcurrency` 10): batches in flight at once.
+fn job_queue_options() -> PollOptions {
+    PollOptions { batch: 5, concurrency: 4, ..PollOptions::default() }
 }
 
 /// What Lambda's SQS event source does (or the GPU container's poll loop, `options`), on an
@@ -241,25 +273,23 @@ pub fn job_worker(settings: &Settings, clients: &AwsClients) -> JobRunner {
 /// The transform job worker, driven from its emulated queue.
 pub fn spawn_job_worker(settings: &Settings, clients: &AwsClients) -> JoinHandle<()> {
     let runner = job_worker(settings, clients);
-    let poller = local_poller(clients, settings.jobs.queue_url.clone(), PollOptions::default());
+    let poller = local_poller(clients, settings.jobs.queue_url.clone(), job_queue_options());
     tokio::spawn(async move { poller.run(|event| runner.handle(event), std::future::pending()).await })
 }
 
-fn spawn_runner(
-    settings: &Settings,
-    clients: &AwsClients,
-    (name, queue_url, options): (&'static str, String, PollOptions),
-    attempts: Vec<Arc<dyn Attempt>>,
-) -> JoinHandle<()> {
-    let runner = runner(settings, clients, name, attempts);
-    let poller = local_poller(clients, queue_url, options);
-    tokio::spawn(async move { poller.run(|event| runner.handle(event), std::future::pending()).await })
+/// Polls until stopped: a stopped runner hands its running jobs back, and the poller stops
+/// receiving.
+fn spawn_runner(runner: JobRunner, poller: SqsPoller) -> Worker {
+    let stop = runner.stop_signal();
+    let stopped = stop.clone();
+    let task = tokio::spawn(async move { poller.run(|event| runner.handle(event), stopped.wait()).await });
+    Worker { task, stop }
 }
 
 /// The GPU container worker, on the CPU, against the emulated GPU queue; the model loads on the
 /// first job. Without a model (`scripts/setup.sh` installs it) suggest-mapping and `auto_map`
 /// jobs wait.
-fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<JoinHandle<()>> {
+fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<Worker> {
     let dir = match helix_suggest::model_dir() {
         Ok(dir) => dir,
         Err(e) => {
@@ -268,13 +298,14 @@ fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<JoinHandle<()
         }
     };
     let attempts = helix_jobs::gpu_attempts(Arc::new(helix_suggest::LazyMiniLm::new(dir)));
-    let queue = ("gpu-worker", settings.jobs.gpu_queue_url.clone(), PollOptions::long_running(settings.worker.lease));
-    Some(spawn_runner(settings, clients, queue, attempts))
+    let runner = runner(settings, clients, "gpu-worker", attempts);
+    let options = PollOptions::long_running(settings.worker.lease);
+    Some(spawn_runner(runner, local_poller(clients, settings.jobs.gpu_queue_url.clone(), options)))
 }
 
 impl Drop for Platform {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in self.tasks.iter().chain(self.workers.iter().map(|w| &w.task)) {
             task.abort();
         }
     }

@@ -111,8 +111,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 result = tokio::signal::ctrl_c() => result?,
                 _ = terminate.recv() => {}
             }
-            println!("stopping");
-            drop(platform);
+            println!("stopping: running jobs are handed back");
+            platform.stop().await;
         }
         Command::Seed => {
             let aws = LocalAws::at(cli.endpoint.unwrap_or_else(|| format!("http://127.0.0.1:{}", cli.emulator_port)));

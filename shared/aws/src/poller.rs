@@ -11,11 +11,15 @@ use std::time::Duration;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+use futures::FutureExt;
 
 #[derive(Clone, Copy, Debug)]
 pub struct PollOptions {
     /// Messages taken per receive (SQS allows 1..=10); the handler runs them concurrently.
     pub batch: i32,
+    /// Batches in flight at once, as the event source mapping's `MaximumConcurrency` runs that
+    /// many Lambda invocations: a small job does not wait behind a long one.
+    pub concurrency: usize,
     /// Long-poll wait.
     pub wait_seconds: i32,
     /// Keeps a running batch invisible: every `every`, its visibility is set to `visibility`
@@ -31,7 +35,7 @@ pub struct Heartbeat {
 
 impl Default for PollOptions {
     fn default() -> Self {
-        Self { batch: 10, wait_seconds: 20, heartbeat: None }
+        Self { batch: 10, wait_seconds: 20, heartbeat: None, concurrency: 1 }
     }
 }
 
@@ -42,7 +46,12 @@ impl PollOptions {
     /// redelivery after a crash finds the lease run out and takes the job over at once.
     pub fn long_running(lease: Duration) -> Self {
         let visibility_seconds = i32::try_from(lease.as_secs() + 60).unwrap_or(i32::MAX);
-        Self { batch: 4, wait_seconds: 20, heartbeat: Some(Heartbeat { visibility_seconds, every: lease / 3 }) }
+        Self {
+            batch: 4,
+            wait_seconds: 20,
+            heartbeat: Some(Heartbeat { visibility_seconds, every: lease / 3 }),
+            concurrency: 1,
+        }
     }
 }
 
@@ -69,15 +78,26 @@ pub struct SqsPoller {
 }
 
 impl SqsPoller {
-    /// Polls until `shutdown` completes; a shutdown stops receiving and lets the running batch
-    /// finish.
+    /// Polls until `shutdown` completes, with `concurrency` batches in flight; a shutdown stops
+    /// receiving and lets the running batches finish.
     pub async fn run<F, Fut>(&self, handler: F, shutdown: impl Future<Output = ()>)
     where
         F: Fn(SqsEvent) -> Fut,
         Fut: Future<Output = SqsBatchResponse>,
     {
+        let shutdown = shutdown.shared();
+        tracing::info!(queue = %self.queue_url, concurrency = self.options.concurrency, "polling");
+        futures::future::join_all((0..self.options.concurrency.max(1)).map(|_| self.poll(&handler, shutdown.clone())))
+            .await;
+        tracing::info!(queue = %self.queue_url, "stopped polling");
+    }
+
+    async fn poll<F, Fut>(&self, handler: &F, shutdown: impl Future<Output = ()>)
+    where
+        F: Fn(SqsEvent) -> Fut,
+        Fut: Future<Output = SqsBatchResponse>,
+    {
         tokio::pin!(shutdown);
-        tracing::info!(queue = %self.queue_url, "polling");
         loop {
             let receive = self
                 .sqs
@@ -102,10 +122,9 @@ impl SqsPoller {
                 }
             };
             if !messages.is_empty() {
-                self.handle(&messages, &handler).await;
+                self.handle(&messages, handler).await;
             }
         }
-        tracing::info!(queue = %self.queue_url, "stopped polling");
     }
 
     async fn handle<F, Fut>(&self, messages: &[Message], handler: &F)

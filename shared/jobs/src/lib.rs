@@ -31,7 +31,7 @@ pub use artifacts::{
 pub use batch::{MessageOutcome, handle_batch};
 pub use documents::MAX_DOCUMENT_BYTES;
 pub use error::JobError;
-pub use runner::{Attempt, AttemptError, AttemptKind, JobRunner, RunnerConfig, RunnerPorts, Workspace};
+pub use runner::{Attempt, AttemptError, AttemptKind, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace};
 pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, Queues};
 #[cfg(feature = "suggest")]
 pub use suggest::{AutoMapAttempt, SuggestMappingAttempt, gpu_attempts};

@@ -105,11 +105,36 @@ pub struct JobRunner {
     ports: RunnerPorts,
     config: RunnerConfig,
     attempts: Vec<Arc<dyn Attempt>>,
+    stop: StopSignal,
+}
+
+/// Tells a runner's running attempts to stop and hand their jobs back at once (a process told
+/// to stop), instead of leaving them to run out their leases.
+#[derive(Clone, Default)]
+pub struct StopSignal(Arc<(std::sync::atomic::AtomicBool, tokio::sync::Notify)>);
+
+impl StopSignal {
+    pub fn stop(&self) {
+        self.0.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+
+    /// Completes once [`StopSignal::stop`] has been called.
+    pub async fn wait(&self) {
+        let notified = self.0.1.notified();
+        if !self.0.0.load(std::sync::atomic::Ordering::SeqCst) {
+            notified.await;
+        }
+    }
 }
 
 impl JobRunner {
     pub fn new(ports: RunnerPorts, config: RunnerConfig, attempts: Vec<Arc<dyn Attempt>>) -> Self {
-        Self { ports, config, attempts }
+        Self { ports, config, attempts, stop: StopSignal::default() }
+    }
+
+    pub fn stop_signal(&self) -> StopSignal {
+        self.stop.clone()
     }
 
     /// The Lambda handler: every message of the batch at once, failures reported by id.
@@ -169,13 +194,20 @@ impl JobRunner {
         let held = tokio::sync::Mutex::new(claimed.clone());
         let result = match Workspace::new(&self.ports, &self.config.scratch_dir) {
             Ok(workspace) => tokio::select! {
-                result = attempt.run(&claimed, &workspace) => result,
+                result = attempt.run(&claimed, &workspace) => Some(result),
                 () = self.keep_lease(&held) => unreachable!("the heartbeat never ends"),
+                () = self.stop.wait() => None,
             },
-            Err(e) => Err(e),
+            Err(e) => Some(Err(e)),
         };
         // The version of the job the last renewal stored: the outcome is recorded against it.
         let claimed = held.into_inner();
+        let Some(result) = result else {
+            let error = "the worker was stopped; the job runs again on its next delivery".to_owned();
+            tracing::warn!(%job_id, "worker stopping; job handed back");
+            self.settle(&claimed, Transition::Release { error: error.clone() }).await;
+            return MessageOutcome::Retry(error);
+        };
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(AttemptError::Input(error)) => JobOutcome::Failed { error },

@@ -234,3 +234,45 @@ async fn a_batch_reports_exactly_the_messages_to_retry() {
     let second = w.job(&second.id).await;
     assert_eq!((second.status, second.attempts), (JobStatus::Completed, 1));
 }
+
+/// An attempt that runs until it is stopped.
+struct Endless;
+
+#[async_trait::async_trait]
+impl helix_jobs::Attempt for Endless {
+    fn kind(&self) -> helix_jobs::AttemptKind {
+        helix_jobs::AttemptKind::Transform
+    }
+
+    async fn run(
+        &self,
+        _: &helix_domain::Job,
+        _: &helix_jobs::Workspace<'_>,
+    ) -> Result<helix_domain::JobOutcome, helix_jobs::AttemptError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_stopping_worker_hands_its_running_job_back_at_once() {
+    let w = world();
+    let job = w.submitted(CONTEXT, CSV).await;
+    let config =
+        RunnerConfig { name: "worker", max_attempts: 3, lease: LEASE, scratch_dir: w.scratch.path().to_owned() };
+    let runner = JobRunner::new(w.ports(), config, vec![Arc::new(Endless)]);
+    let stop = runner.stop_signal();
+    let body = body(&job.id);
+    let run = runner.run(&body, 1);
+    let stopping = async {
+        while w.job(&job.id).await.status != JobStatus::Running {
+            tokio::task::yield_now().await;
+        }
+        stop.stop();
+    };
+    let (outcome, ()) = tokio::join!(run, stopping);
+    assert_retry(outcome, "stopped");
+    let handed_back = w.job(&job.id).await;
+    assert_eq!((handed_back.status, handed_back.lease_expires_at), (JobStatus::Pending, None));
+    assert_done(w.runner().run(&body, 2).await);
+    assert_eq!(w.job(&job.id).await.status, JobStatus::Completed, "the next delivery runs it at once");
+}
