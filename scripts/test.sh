@@ -69,3 +69,9 @@ if [ -f tests/browser/run.sh ]; then
   HELIX_URL="http://127.0.0.1:$web_port" HELIX_TEST_USER=alice@helixnet.local HELIX_TEST_PASSWORD=alice-local-pass \
     bash tests/browser/run.sh || { echo "--- platform log"; tail -50 "$scratch/dev.log"; exit 1; }
 fi
+
+if [ -n "${web_port:-}" ] && [ -f tests/schemathesis.sh ]; then
+  echo "== schemathesis (the API against its OpenAPI document)"
+  HELIX_URL="http://127.0.0.1:$web_port" HELIX_TEST_USER=alice@helixnet.local HELIX_TEST_PASSWORD=alice-local-pass \
+    bash tests/schemathesis.sh || { echo "--- platform log"; tail -50 "$scratch/dev.log"; exit 1; }
+fi

@@ -52,6 +52,34 @@ mod tests {
     }
 
     #[test]
+    fn the_document_states_the_enforced_limits() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let ids = &schemas["JobCreate"]["properties"]["content_artifact_ids"];
+        assert_eq!((ids["minItems"].as_u64(), ids["maxItems"].as_u64()), (Some(1), Some(20)), "{ids:#}");
+        let params = doc["paths"]["/api/v1/jobs"]["get"]["parameters"].as_array().unwrap();
+        let limit = &params.iter().find(|p| p["name"] == "limit").unwrap()["schema"];
+        assert_eq!((limit["minimum"].as_u64(), limit["maximum"].as_u64()), (Some(1), Some(100)), "{limit:#}");
+        let phone = &schemas["ProfileUpdate"]["properties"]["phone_number"];
+        assert!(phone["pattern"].as_str().is_some_and(|p| p.starts_with("^(\\+")), "{phone:#}");
+        let upload = &doc["paths"]["/api/v1/jobs/upload"]["post"]["requestBody"]["content"]["multipart/form-data"];
+        let upload = match upload["schema"]["$ref"].as_str() {
+            Some(reference) => &schemas[reference.rsplit('/').next().unwrap()],
+            None => &upload["schema"],
+        };
+        assert_eq!(upload["required"], serde_json::json!(["content_file"]), "{upload:#}");
+        for part in ["content_file", "context_file", "schema_file"] {
+            assert_eq!(upload["properties"][part]["format"], "binary", "{upload:#}");
+        }
+        assert_eq!(upload["properties"]["auto_map"]["type"], "boolean", "{upload:#}");
+        assert_eq!(upload["properties"]["name"]["type"], "string", "{upload:#}");
+        for path in ["/api/v1/jobs", "/api/v1/artifacts/upload"] {
+            assert!(doc["paths"][path]["post"]["responses"]["415"].is_object(), "{path}");
+        }
+        assert!(doc["paths"]["/api/v1/users/me"]["put"]["responses"]["415"].is_object());
+    }
+
+    #[test]
     fn the_documented_key_set_is_the_served_one() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         assert!(doc["paths"]["/api/v1/auth/jwks.json"]["get"].is_object());

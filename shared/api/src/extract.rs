@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
@@ -61,11 +61,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 message: "the body must be JSON (Content-Type: application/json)".into(),
             });
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadRequest { field: None, message: e.body_text() })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { field: None, message: "the body exceeds the API's payload limit".into() }
+            } else {
+                ApiError::BadRequest { field: None, message: e.body_text() }
+            }
+        })?;
         parse_json(&bytes).map(Self)
     }
+}
+
+/// The most bytes an id may have: ids are UUIDs. An empty or oversized id cannot name anything,
+/// and the table would refuse it as a key (a fault, not "not found"): it is answered as unknown
+/// without a look-up.
+const MAX_ID_BYTES: usize = 128;
+
+pub fn could_exist(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_BYTES
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -193,6 +206,25 @@ mod tests {
             directory.set_failing(true);
             assert_eq!(status(&app(directory), Some(&token(&signer))).await, StatusCode::SERVICE_UNAVAILABLE);
         }
+    }
+
+    #[tokio::test]
+    async fn an_oversized_json_body_is_a_413_with_the_error_body() {
+        use axum::extract::DefaultBodyLimit;
+        use axum::http::{Request, StatusCode};
+        use tower::ServiceExt;
+
+        let app = axum::Router::new()
+            .route("/", axum::routing::post(|JsonBody(_): JsonBody<serde_json::Value>| async { "ok" }))
+            .layer(DefaultBodyLimit::max(64));
+        let body = format!("[{}1]", "1,".repeat(100));
+        let request =
+            Request::post("/").header("content-type", "application/json").body(axum::body::Body::from(body)).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
     }
 
     #[test]

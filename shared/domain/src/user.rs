@@ -49,11 +49,18 @@ impl From<&User> for UserProfile {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdate {
+    /// At most 200 characters, no control characters.
     #[serde(default, deserialize_with = "clearable")]
+    #[schema(max_length = 200)]
     pub fullname: Option<Option<String>>,
+    /// E.164: a `+` and 7 to 15 digits (no leading zero); spaces, dashes, dots and brackets
+    /// between them are removed.
     #[serde(default, deserialize_with = "clearable")]
+    #[schema(pattern = r"^(\+[ ().-]*[1-9]([ ().-]*[0-9]){6,14}[ ().-]*)?$")]
     pub phone_number: Option<Option<String>>,
+    /// An `http://` or `https://` URL with a host, at most 2048 characters.
     #[serde(default, deserialize_with = "clearable")]
+    #[schema(max_length = 2048)]
     pub web_url: Option<Option<String>>,
 }
 

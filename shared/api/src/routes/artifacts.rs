@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use helix_domain::{ArtifactId, ArtifactKind, ArtifactRead, FileDeclaration, Timestamp};
 
-use crate::extract::{CurrentUser, JsonBody};
+use crate::extract::{CurrentUser, JsonBody, could_exist};
 use crate::idempotency::honour_idempotency_key;
 use crate::{ApiError, ArtifactsState, ErrorBody, RequestKeys};
 
@@ -45,7 +45,10 @@ pub struct DownloadLink {
 }
 
 #[utoipa::path(post, path = "/api/v1/artifacts/upload", tag = "artifacts", security(("oauth2" = [])), request_body = UploadRequest,
-    responses((status = 201, body = UploadTicket), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = UploadTicket), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "A request with the same Idempotency-Key is still running"),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
+        (status = 422, body = ErrorBody)))]
 pub async fn request_upload(
     State(state): State<ArtifactsState>,
     user: CurrentUser,
@@ -72,23 +75,32 @@ pub async fn request_upload(
 }
 
 #[utoipa::path(get, path = "/api/v1/artifacts/{id}", tag = "artifacts", security(("oauth2" = [])),
-    responses((status = 200, body = ArtifactRead), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path, description = "The artifact's id")),
+    responses((status = 200, body = ArtifactRead), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_artifact(
     State(state): State<ArtifactsState>,
     user: CurrentUser,
     Path(id): Path<ArtifactId>,
 ) -> Result<Json<ArtifactRead>, ApiError> {
+    if !could_exist(id.as_str()) {
+        return Err(ApiError::NotFound("artifact"));
+    }
     let artifact = state.artifacts.get(&user.actor(), &id).await?;
     Ok(Json(ArtifactRead::from(&artifact)))
 }
 
 #[utoipa::path(get, path = "/api/v1/artifacts/{id}/download", tag = "artifacts", security(("oauth2" = [])),
-    responses((status = 200, body = DownloadLink), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("id" = String, Path, description = "The artifact's id")),
+    responses((status = 200, body = DownloadLink), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn download(
     State(state): State<ArtifactsState>,
     user: CurrentUser,
     Path(id): Path<ArtifactId>,
 ) -> Result<Json<DownloadLink>, ApiError> {
+    if !could_exist(id.as_str()) {
+        return Err(ApiError::NotFound("artifact"));
+    }
     let link = state.artifacts.download(&user.actor(), &id).await?;
     Ok(Json(DownloadLink { url: link.url, expires_at: link.expires_at }))
 }

@@ -11,7 +11,7 @@ use helix_domain::artifact::media_type_for;
 use helix_domain::{ArtifactId, ArtifactKind, JobId, JobKind, JobRead, JobStatus};
 use helix_jobs::{InlineFile, Input, InputSource, JobQuery, JobRequest, validate_filename};
 
-use crate::extract::{CurrentUser, JsonBody};
+use crate::extract::{CurrentUser, JsonBody, could_exist};
 use crate::idempotency::honour_idempotency_key;
 use crate::{ApiError, ErrorBody, JobsState, RequestKeys, TraceContext};
 
@@ -29,6 +29,8 @@ pub struct JobCreate {
     /// `transform` (the default) or `suggest-mapping` (a draft context from content + schema).
     #[serde(default)]
     kind: JobKind,
+    /// The content artifacts to transform, 1 to 20.
+    #[schema(min_items = 1, max_items = 20)]
     content_artifact_ids: Vec<ArtifactId>,
     context_artifact_id: Option<ArtifactId>,
     schema_artifact_id: Option<ArtifactId>,
@@ -37,6 +39,8 @@ pub struct JobCreate {
     /// The target JSON Schema (an object, or its JSON text), instead of `schema_artifact_id`.
     #[schema(value_type = Object)]
     schema: Option<serde_json::Value>,
+    /// At most 200 characters (after trimming).
+    #[schema(max_length = 200)]
     name: Option<String>,
     /// `transform` only, with a context and a schema: the target fields the schema requires and
     /// the context leaves unmapped are proposed by the mapping suggestion (recorded on the job as
@@ -47,6 +51,28 @@ pub struct JobCreate {
     /// matched to it by file name.
     #[serde(default)]
     lookup_artifact_ids: Vec<ArtifactId>,
+}
+
+/// `POST /jobs/upload`: the files themselves in one `multipart/form-data` body (for documentation:
+/// the handler reads the parts one by one).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct JobUpload {
+    /// The content file (CSV, fixed-width, SAP IDoc, JSON/NDJSON, XML).
+    #[schema(value_type = String, format = Binary)]
+    content_file: Vec<u8>,
+    /// Mapping rules (YAML).
+    #[schema(value_type = String, format = Binary, required = false)]
+    context_file: Option<Vec<u8>>,
+    /// The target JSON Schema.
+    #[schema(value_type = String, format = Binary, required = false)]
+    schema_file: Option<Vec<u8>>,
+    /// UTF-8 text, at most 200 characters (after trimming).
+    #[schema(max_length = 200, nullable = false)]
+    name: Option<String>,
+    /// As for `POST /jobs`.
+    #[schema(nullable = false)]
+    auto_map: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -74,7 +100,29 @@ fn either(
 }
 
 impl JobCreate {
+    /// An id that cannot exist is answered as an unknown one is (422, naming the field), without
+    /// a look-up.
+    fn check_ids(&self) -> Result<(), ApiError> {
+        let listed = |field: &'static str, ids: &[ArtifactId]| {
+            ids.iter().enumerate().map(move |(i, id)| (format!("{field}[{i}]"), id.clone())).collect::<Vec<_>>()
+        };
+        let single =
+            |field: &str, id: &Option<ArtifactId>| id.iter().map(|id| (field.to_owned(), id.clone())).collect();
+        let all: Vec<(String, ArtifactId)> = [
+            listed("content_artifact_ids", &self.content_artifact_ids),
+            single("context_artifact_id", &self.context_artifact_id),
+            single("schema_artifact_id", &self.schema_artifact_id),
+            listed("lookup_artifact_ids", &self.lookup_artifact_ids),
+        ]
+        .concat();
+        match all.into_iter().find(|(_, id)| !could_exist(id.as_str())) {
+            Some((field, id)) => Err(ApiError::unprocessable(field, format!("artifact {id} does not exist"))),
+            None => Ok(()),
+        }
+    }
+
     fn into_request(self, traceparent: Option<String>) -> Result<JobRequest, ApiError> {
+        self.check_ids()?;
         let schema_text = self.schema.map(|schema| match schema {
             serde_json::Value::String(text) => text,
             value => value.to_string(),
@@ -99,7 +147,10 @@ impl JobCreate {
 }
 
 #[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("oauth2" = [])), request_body = JobCreate,
-    responses((status = 202, body = JobRead), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 202, body = JobRead), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "A request with the same Idempotency-Key is still running"),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
+        (status = 422, body = ErrorBody)))]
 pub async fn create_job(
     State(state): State<JobsState>,
     user: CurrentUser,
@@ -114,8 +165,10 @@ pub async fn create_job(
 const UPLOAD_FIELDS: &str = "content_file, context_file, schema_file, name or auto_map";
 
 #[utoipa::path(post, path = "/api/v1/jobs/upload", tag = "jobs", security(("oauth2" = [])),
-    request_body(content_type = "multipart/form-data", description = "content_file (required), context_file, schema_file, name, auto_map (true/false, as for POST /jobs)"),
-    responses((status = 201, body = JobRead), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    request_body(content = JobUpload, content_type = "multipart/form-data"),
+    responses((status = 201, body = JobRead), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "A request with the same Idempotency-Key is still running"),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_job(
     State(state): State<JobsState>,
     user: CurrentUser,
@@ -135,11 +188,11 @@ pub async fn upload_job(
             "context_file" => ("context_file", ArtifactKind::Context),
             "schema_file" => ("schema_file", ArtifactKind::Schema),
             "name" => {
-                request.name = Some(field.text().await.map_err(multipart_error)?);
+                request.name = Some(text_part(field, "name").await?);
                 continue;
             }
             "auto_map" => {
-                request.auto_map = match field.text().await.map_err(multipart_error)?.trim() {
+                request.auto_map = match text_part(field, "auto_map").await?.trim() {
                     "true" | "on" => true,
                     "false" | "" => false,
                     _ => return Err(ApiError::bad_request("auto_map", "must be true or false")),
@@ -172,6 +225,13 @@ pub async fn upload_job(
     Ok((StatusCode::CREATED, Json(JobRead::from(job))))
 }
 
+/// A text part's value: UTF-8 or refused. (`Field::text` would decode invalid bytes as U+FFFD and
+/// a part led by a UTF-16 byte-order mark as UTF-16.)
+async fn text_part(field: axum::extract::multipart::Field<'_>, part: &'static str) -> Result<String, ApiError> {
+    let bytes = field.bytes().await.map_err(multipart_error)?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::bad_request(part, format!("{part} must be UTF-8 text")))
+}
+
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge {
@@ -186,10 +246,10 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("oauth2" = [])),
-    params(("status" = Option<String>, Query, description = "PENDING, RUNNING, COMPLETED, FAILED or CANCELLED"),
-           ("limit" = Option<u32>, Query, description = "1 to 100, default 20"),
+    params(("status" = Option<JobStatus>, Query, description = "PENDING, RUNNING, COMPLETED, FAILED or CANCELLED"),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1 to 100, default 20"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
-    responses((status = 200, body = JobList), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = JobList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_jobs(
     State(state): State<JobsState>,
     user: CurrentUser,
@@ -216,11 +276,48 @@ pub async fn list_jobs(
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("oauth2" = [])),
-    responses((status = 200, body = JobRead), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path, description = "The job's id")),
+    responses((status = 200, body = JobRead), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_job(
     State(state): State<JobsState>,
     user: CurrentUser,
     Path(id): Path<JobId>,
 ) -> Result<Json<JobRead>, ApiError> {
+    if !could_exist(id.as_str()) {
+        return Err(ApiError::NotFound("job"));
+    }
     Ok(Json(JobRead::from(state.jobs.get(&user.actor(), &id).await?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::{FromRequest, Multipart};
+    use axum::http::Request;
+
+    use super::*;
+
+    async fn text_of(value: &[u8]) -> Result<String, ApiError> {
+        let mut body = b"--B\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n".to_vec();
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n--B--\r\n");
+        let request = Request::post("/")
+            .header("content-type", "multipart/form-data; boundary=B")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let mut multipart = Multipart::from_request(request, &()).await.unwrap();
+        let field = multipart.next_field().await.unwrap().unwrap();
+        text_part(field, "name").await
+    }
+
+    #[tokio::test]
+    async fn text_parts_must_be_utf8() {
+        assert_eq!(text_of("Bestellungen Zürich".as_bytes()).await.unwrap(), "Bestellungen Zürich");
+        let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain("ab".encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        for bad in [&b"caf\xE9"[..], &utf16] {
+            match text_of(bad).await.unwrap_err() {
+                ApiError::BadRequest { field, .. } => assert_eq!(field.as_deref(), Some("name")),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
 }

@@ -23,7 +23,9 @@ pub async fn me(
 }
 
 #[utoipa::path(put, path = "/api/v1/users/me", tag = "users", security(("oauth2" = [])), request_body = ProfileUpdate,
-    responses((status = 200, body = UserProfile), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = UserProfile), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
+        (status = 422, body = ErrorBody)))]
 pub async fn update_me(
     State(state): State<UsersState>,
     CurrentUser(claims): CurrentUser,
