@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! HELIX_TEST_AWS_ENDPOINT=http://127.0.0.1:4566 cargo run -p helix-e2e --features bench \
-//!     --example lambda-bench -- --bin-dir target/release [--cold 10] [--warm 300] [--only helix-fn-jobs,...]
+//!     --example lambda-bench -- --bin-dir target/release [--cold 10] [--warm 300] [--only helix-fn-jobs,...] [--env K=V]
 //! ```
 //!
 //! - cold start: process spawn → the runtime's first `next` poll ("init") and → the first answer,
@@ -26,10 +26,12 @@ struct Args {
     cold: usize,
     warm: usize,
     only: Option<Vec<String>>,
+    /// Extra environment for every function (`--env RUST_LOG=warn`, `--env MALLOC_ARENA_MAX=2`).
+    env: Vec<(String, String)>,
 }
 
 fn args() -> Args {
-    let mut args = Args { bin_dir: PathBuf::from("target/release"), cold: 10, warm: 300, only: None };
+    let mut args = Args { bin_dir: PathBuf::from("target/release"), cold: 10, warm: 300, only: None, env: Vec::new() };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -38,7 +40,12 @@ fn args() -> Args {
             "--cold" => args.cold = value().parse().expect("--cold N"),
             "--warm" => args.warm = value().parse().expect("--warm N"),
             "--only" => args.only = Some(value().split(',').map(str::to_owned).collect()),
-            other => panic!("unknown argument {other} (--bin-dir DIR, --cold N, --warm N, --only a,b)"),
+            "--env" => {
+                let pair = value();
+                let (k, v) = pair.split_once('=').unwrap_or_else(|| panic!("--env KEY=VALUE, not {pair}"));
+                args.env.push((k.to_owned(), v.to_owned()));
+            }
+            other => panic!("unknown argument {other} (--bin-dir DIR, --cold N, --warm N, --only a,b, --env K=V)"),
         }
     }
     args
@@ -178,8 +185,10 @@ async fn main() {
     assert_eq!(done["status"], "COMPLETED", "{done}");
     let names =
         ["helix-fn-auth", "helix-fn-users", "helix-fn-artifacts", "helix-fn-jobs", "helix-fn-web", "helix-fn-worker"];
-    let settings: BTreeMap<&str, BTreeMap<String, String>> =
-        names.iter().map(|name| (*name, function_settings(&t, name))).collect();
+    let settings: BTreeMap<&str, BTreeMap<String, String>> = names
+        .iter()
+        .map(|name| (*name, function_settings(&t, name).into_iter().chain(a.env.clone()).collect()))
+        .collect();
     let jobs_queue_arn = t.platform.provisioned.queue_arns["JobsQueue"].clone();
     // The platform's own workers and sweeper stop here: only the functions under test run.
     drop(t);
