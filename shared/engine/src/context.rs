@@ -1,7 +1,7 @@
 //! The context: YAML → a compiled plan. Every error names the context file and the line and
 //! column of the offending node.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use crate::Source;
 use crate::error::EngineError;
 use crate::formats::InputOptions;
 use crate::limits::Limits;
-use crate::mapping::{self, Cast, Expr, Field, Jinja, Mapping, ValueMap, fast, jinja};
+use crate::mapping::{self, Cast, Expr, Field, Jinja, Mapping, ValueMap, check, fast, jinja};
 use crate::yaml::{self, Document, YamlLimits};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -93,12 +93,100 @@ fn escape(key: &str) -> String {
 
 struct Compiler<'d> {
     file: &'d str,
+    /// The context's text, to place errors inside templates (`None`: positions of nodes only).
+    text: Option<&'d str>,
     doc: &'d Document,
     env: minijinja::Environment<'static>,
+    /// What the environment defines: its globals, and the filters and tests asked about so far.
+    globals: HashSet<String>,
+    known: HashMap<(bool, String), bool>,
     sources: Vec<String>,
     vars: fast::Vars,
     map_names: Arc<HashMap<String, usize>>,
     maps: Vec<ValueMap>,
+    /// Literal text per loop iteration that needs no counting (see `check::prepare`).
+    free_text: usize,
+}
+
+/// Literal text per loop iteration that cannot reach `bound` within `fuel` iterations.
+fn free_text(bound: jinja::Bound, fuel: u64) -> usize {
+    usize::try_from(fuel).map_or(0, |fuel| bound.bytes / fuel.max(1))
+}
+
+/// The filters, tests and functions of an environment, for `check::prepare`.
+struct EnvNames<'c> {
+    env: &'c minijinja::Environment<'static>,
+    globals: &'c HashSet<String>,
+    known: &'c mut HashMap<(bool, String), bool>,
+}
+
+impl EnvNames<'_> {
+    /// Whether `name` is a filter (or a test): minijinja looks them up when an expression
+    /// applies one, so a tiny expression tells.
+    fn probe(&mut self, test: bool, name: &str) -> bool {
+        let env = self.env;
+        *self.known.entry((test, name.to_owned())).or_insert_with(|| {
+            let (src, unknown) = if test {
+                (format!("none is {name}"), minijinja::ErrorKind::UnknownTest)
+            } else {
+                (format!("none | {name}"), minijinja::ErrorKind::UnknownFilter)
+            };
+            match env.compile_expression_owned(src) {
+                Ok(e) => !matches!(e.eval(()), Err(err) if err.kind() == unknown),
+                Err(_) => false,
+            }
+        })
+    }
+}
+
+impl check::Names for EnvNames<'_> {
+    fn filter(&mut self, name: &str) -> bool {
+        self.probe(false, name)
+    }
+
+    fn test(&mut self, name: &str) -> bool {
+        self.probe(true, name)
+    }
+
+    fn function(&mut self, name: &str) -> bool {
+        self.globals.contains(name)
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (u64, u64) {
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (before.matches('\n').count() as u64 + 1, before[line_start..].chars().count() as u64 + 1)
+}
+
+/// Where byte `offset` of a scalar's `value` is in the YAML `file`, given the scalar's node
+/// position: exact when the text up to there appears in the file as it is (a plain or quoted
+/// scalar on one line, or a line of a `|` block scalar); `None` otherwise (escapes, folding).
+fn locate(file: &str, node: (u64, u64), value: &str, offset: usize) -> Option<(u64, u64)> {
+    let (line, column) = line_column(value, offset);
+    let prefix_start = value[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let prefix = &value[prefix_start..offset];
+    let lines: Vec<&str> = file.lines().collect();
+    let first = lines.get(usize::try_from(node.0).ok()?.checked_sub(1)?)?;
+    let skip = usize::try_from(node.1).ok()?.checked_sub(1)?;
+    let rest = first.char_indices().nth(skip).map(|(i, _)| &first[i..])?;
+    // A `|` block scalar's node is its first line of text; its lines are the file's lines.
+    let literal_block = (node.0 >= 2)
+        .then(|| lines.get(node.0 as usize - 2))
+        .flatten()
+        .and_then(|prev| prev.trim_end().rsplit(' ').next())
+        .is_some_and(|indicator| indicator.starts_with('|'));
+    let (file_line, content, content_column) = match rest.chars().next()? {
+        _ if literal_block => {
+            let l = lines.get(usize::try_from(node.0 + line - 2).ok()?)?;
+            (node.0 + line - 1, l.get(skip..)?, node.1)
+        }
+        '"' | '\'' if line == 1 => (node.0, &rest[1..], node.1 + 1),
+        _ if line == 1 => (node.0, rest, node.1),
+        _ => return None,
+    };
+    content.starts_with(prefix).then_some((file_line, content_column + column - 1))
 }
 
 impl Compiler<'_> {
@@ -133,13 +221,57 @@ impl Compiler<'_> {
         self.err(pointer, format!("template error: {detail}{line}"))
     }
 
+    /// An error at byte `offset` of the template `value` (the scalar at `pointer`).
+    fn err_in(&self, pointer: &str, value: &str, offset: usize, message: &str) -> EngineError {
+        let node = self.doc.position(pointer);
+        let exact = node.zip(self.text).and_then(|(node, text)| locate(text, node, value, offset));
+        let message = match exact {
+            Some(_) => message.to_owned(),
+            None => {
+                let (line, column) = line_column(value, offset);
+                format!("{message} (template line {line}, column {column})")
+            }
+        };
+        let at = pointer.trim_start_matches('/').replace('/', ".");
+        EngineError::context(self.file, exact.or(node), format!("{at}: {message}"))
+    }
+
+    /// Checks a template or expression (`src`, a part of the scalar `value` at `pointer`)
+    /// against the environment and returns it with the size guards; the source as it is when it
+    /// does not parse (compiling it then reports the error).
+    fn prepare(&mut self, src: &str, expression: bool, value: &str, pointer: &str) -> Result<String, EngineError> {
+        let mut names = EnvNames { env: &self.env, globals: &self.globals, known: &mut self.known };
+        match check::prepare(src, expression, &mut names, self.free_text) {
+            Ok(prepared) => Ok(prepared.unwrap_or_else(|| src.to_owned())),
+            Err(problem) => {
+                // `src` lies within `value`.
+                let base = src.as_ptr() as usize - value.as_ptr() as usize;
+                Err(self.err_in(pointer, value, base + problem.offset, &problem.message))
+            }
+        }
+    }
+
+    /// Checks that minijinja can compile `src` (a part of the scalar `value` at `pointer`)
+    /// without running out of stack.
+    fn chain_length(&self, src: &str, expression: bool, value: &str, pointer: &str) -> Result<(), EngineError> {
+        check::chain_length(src, expression).map_err(|problem| {
+            let base = src.as_ptr() as usize - value.as_ptr() as usize;
+            self.err_in(pointer, value, base + problem.offset, &problem.message)
+        })
+    }
+
     /// An expression (conditions, `each`, group keys): `{{ }}` around it is optional.
     fn expression(&mut self, src: &str, pointer: &str) -> Result<Expr, EngineError> {
         let inner = mapping::single_expression(src).unwrap_or(src.trim());
+        self.chain_length(inner, true, src, pointer)?;
         if let Err(e) = self.env.compile_expression(inner) {
             return Err(self.jinja_err(pointer, &e));
         }
-        self.sources.push(inner.to_owned());
+        let checked = self.prepare(inner, true, src, pointer)?;
+        if let Err(e) = self.env.compile_expression(&checked) {
+            return Err(self.jinja_err(pointer, &e));
+        }
+        self.sources.push(checked);
         let slow = self.sources.len() - 1;
         let names = self.map_names.clone();
         Ok(match fast::compile(inner, &mut self.vars, &|m| names.get(m).copied()) {
@@ -157,7 +289,10 @@ impl Compiler<'_> {
             return self.expression(src, pointer);
         }
         let name = format!("{}{pointer}", self.file);
+        self.chain_length(src, false, src, pointer)?;
         self.env.add_template_owned(name.clone(), src.to_owned()).map_err(|e| self.jinja_err(pointer, &e))?;
+        let checked = self.prepare(src, false, src, pointer)?;
+        self.env.add_template_owned(name.clone(), checked).map_err(|e| self.jinja_err(pointer, &e))?;
         Ok(Expr::Text(name))
     }
 
@@ -256,25 +391,48 @@ fn yaml_limits(limits: &Limits) -> YamlLimits {
     YamlLimits { max_alias_nodes: limits.yaml_alias_nodes, max_depth: limits.yaml_depth }
 }
 
-/// Overlays the context's `limits:` on the base limits.
-fn merge_limits(base: &Limits, overlay: &Value) -> Result<Limits, String> {
-    let mut merged = serde_json::to_value(base).map_err(|e| e.to_string())?;
-    if let (Value::Object(m), Value::Object(o)) = (&mut merged, overlay) {
-        for (k, v) in o {
-            if !m.contains_key(k) {
-                return Err(format!("unknown limit `{k}`"));
-            }
+/// Overlays the context's `limits:` on the base limits: a context may lower any limit, and
+/// raise one up to the platform's maximum ([`Limits::MAX`]). `Err((pointer, message))`.
+fn merge_limits(base: &Limits, overlay: &Value) -> Result<Limits, (String, String)> {
+    let Value::Object(overlay) = overlay else {
+        return Err(("/limits".into(), "limits: is a mapping of limit name → value".into()));
+    };
+    let mut merged = serde_json::to_value(base).map_err(|e| (String::from("/limits"), e.to_string()))?;
+    for (k, v) in overlay {
+        let pointer = format!("/limits/{}", escape(k));
+        let Some(maximum) = Limits::maximum(k) else {
+            let names: Vec<&str> = Limits::MAX.entries().iter().map(|(n, _)| *n).collect();
+            return Err((pointer, format!("unknown limit `{k}` (expected one of {})", names.join(", "))));
+        };
+        let Some(n) = v.as_u64() else {
+            return Err((pointer, format!("limits.{k} is a whole number (at most {maximum})")));
+        };
+        if n > maximum {
+            return Err((
+                pointer,
+                format!(
+                    "limits.{k}: {n} is above the maximum of {maximum}; a context may lower a limit, not raise it past the platform's maximum"
+                ),
+            ));
+        }
+        if let Value::Object(m) = &mut merged {
             m.insert(k.clone(), v.clone());
         }
     }
-    serde_json::from_value(merged).map_err(|e| e.to_string())
+    serde_json::from_value(merged).map_err(|e| (String::from("/limits"), e.to_string()))
 }
 
 impl Plan {
     pub fn passthrough(limits: Limits) -> Plan {
         let lookups: jinja::Lookups = Arc::new(RwLock::new(HashMap::new()));
         let maps = Arc::new(Vec::new());
-        let env = jinja::environment(&limits, maps.clone(), Arc::new(HashMap::new()), lookups.clone());
+        let env = jinja::environment(
+            &limits,
+            jinja::value_bound(&limits),
+            maps.clone(),
+            Arc::new(HashMap::new()),
+            lookups.clone(),
+        );
         Plan {
             name: String::new(),
             input: InputOptions::default(),
@@ -305,12 +463,13 @@ impl Plan {
         }
         let doc =
             yaml::load(src.text, yaml_limits(&base)).map_err(|e| EngineError::context(src.name, e.pos, e.message))?;
-        let plan = Plan::from_document(src.name, &doc, base)?;
+        let plan = Plan::from_document(src.name, Some(src.text), &doc, base)?;
         Ok((plan, Some(doc.value)))
     }
 
-    /// A context read from YAML into `doc` (named `name` in error messages).
-    fn from_document(name: &str, doc: &Document, base: Limits) -> Result<Plan, EngineError> {
+    /// A context read from YAML (`text`, if known, for error positions) into `doc` (named
+    /// `name` in error messages).
+    fn from_document(name: &str, text: Option<&str>, doc: &Document, base: Limits) -> Result<Plan, EngineError> {
         let Value::Object(top) = &doc.value else {
             return Err(EngineError::context(
                 name,
@@ -326,20 +485,26 @@ impl Plan {
             ));
         }
         let limits = match top.get("limits") {
-            Some(l) => merge_limits(&base, l)
-                .map_err(|e| EngineError::context(name, doc.position("/limits"), format!("limits: {e}")))?,
+            Some(l) => merge_limits(&base, l).map_err(|(pointer, e)| {
+                let message = if e.starts_with("limits.") { e } else { format!("limits: {e}") };
+                EngineError::context(name, doc.position(&pointer), message)
+            })?,
             None => base,
         };
         let mut maps = Vec::new();
         let mut map_names = HashMap::new();
         let probe = Compiler {
             file: name,
+            text,
             doc,
             env: minijinja::Environment::new(),
+            globals: HashSet::new(),
+            known: HashMap::new(),
             sources: Vec::new(),
             vars: Default::default(),
             map_names: Arc::new(HashMap::new()),
             maps: Vec::new(),
+            free_text: 0,
         };
         match top.get("maps") {
             None => {}
@@ -374,8 +539,26 @@ impl Plan {
                 .map(|m| ValueMap { entries: m.entries.clone(), default: m.default.clone() })
                 .collect::<Vec<_>>(),
         );
-        let env = jinja::environment(&limits, named_maps, map_names.clone(), lookups.clone());
-        let mut c = Compiler { file: name, doc, env, sources: Vec::new(), vars: Default::default(), map_names, maps };
+        // A whole-document template builds the whole result: it has a bound of its own.
+        let bound = match top.get("template") {
+            Some(_) => jinja::document_bound(&limits),
+            None => jinja::value_bound(&limits),
+        };
+        let env = jinja::environment(&limits, bound, named_maps, map_names.clone(), lookups.clone());
+        let globals = env.globals().map(|(n, _)| n.to_owned()).collect();
+        let mut c = Compiler {
+            file: name,
+            text,
+            doc,
+            env,
+            globals,
+            known: HashMap::new(),
+            sources: Vec::new(),
+            vars: Default::default(),
+            map_names,
+            maps,
+            free_text: free_text(bound, limits.fuel),
+        };
 
         let filter = match top.get("filter") {
             Some(Value::String(f)) => Some(c.expression(f, "/filter")?),
@@ -389,7 +572,10 @@ impl Plan {
         let document = match top.get("template") {
             Some(Value::String(t)) => {
                 let template = format!("{name}#template");
+                c.chain_length(t, false, t, "/template")?;
                 c.env.add_template_owned(template.clone(), t.clone()).map_err(|e| c.jinja_err("/template", &e))?;
+                let checked = c.prepare(t, false, t, "/template")?;
+                c.env.add_template_owned(template.clone(), checked).map_err(|e| c.jinja_err("/template", &e))?;
                 Some(template)
             }
             Some(_) => return Err(c.err("/template", "template is a Jinja template text")),
@@ -428,14 +614,29 @@ impl Plan {
     /// A `.j2` context: the whole text is a template rendered once over all records.
     fn document(src: Source<'_>, base: Limits) -> Result<Plan, EngineError> {
         let mut plan = Plan::passthrough(base);
-        let mut env = jinja::environment(&base, plan.maps.clone(), Arc::new(HashMap::new()), plan.lookups.clone());
-        env.add_template_owned(src.name.to_owned(), src.text.to_owned()).map_err(|e| {
+        let bound = jinja::document_bound(&base);
+        let mut env =
+            jinja::environment(&base, bound, plan.maps.clone(), Arc::new(HashMap::new()), plan.lookups.clone());
+        let syntax = |e: minijinja::Error| {
             EngineError::context(
                 src.name,
                 e.line().map(|l| (l as u64, 1)),
                 format!("template error: {}", e.detail().unwrap_or("syntax error")),
             )
-        })?;
+        };
+        let problem = |problem: check::Problem| {
+            let pos = line_column(src.text, problem.offset);
+            EngineError::context(src.name, Some(pos), format!("template error: {}", problem.message))
+        };
+        check::chain_length(src.text, false).map_err(problem)?;
+        env.add_template_owned(src.name.to_owned(), src.text.to_owned()).map_err(syntax)?;
+        let globals = env.globals().map(|(n, _)| n.to_owned()).collect();
+        let mut names = EnvNames { env: &env, globals: &globals, known: &mut HashMap::new() };
+        let checked = match check::prepare(src.text, false, &mut names, free_text(bound, base.fuel)) {
+            Ok(prepared) => prepared.unwrap_or_else(|| src.text.to_owned()),
+            Err(p) => return Err(problem(p)),
+        };
+        env.add_template_owned(src.name.to_owned(), checked).map_err(syntax)?;
         plan.jinja = Jinja::build(env, &[]).map_err(|e| EngineError::context(src.name, None, e.to_string()))?;
         plan.document = Some(src.name.to_owned());
         plan.name = src.name.to_owned();
@@ -525,7 +726,7 @@ impl ContextDocument {
             map.insert(target.to_owned(), Value::String(template.to_owned()));
         }
         let doc = Document { value, positions: HashMap::new() };
-        let plan = Plan::from_document(&self.name, &doc, Limits::default())?;
+        let plan = Plan::from_document(&self.name, None, &doc, Limits::default())?;
         *self = ContextDocument::of(&plan, Some(doc.value));
         Ok(())
     }

@@ -243,7 +243,7 @@ fn scalar<'a>(
 ) -> Result<Scalar<'a>, General> {
     match e {
         Expr::Fast { fast: f, .. } => {
-            let env = fast::Env { data: scope.data, columns, vars: ev.vars, maps: ev.maps };
+            let env = fast::Env { data: scope.data, columns, vars: ev.vars, maps: ev.maps, max_bytes: ev.bound.bytes };
             let direct = match fast::eval(f, &env) {
                 Ok(FVal::None) => Some(Scalar::Null),
                 Ok(FVal::Bool(b)) => Some(Scalar::Bool(b)),

@@ -16,7 +16,7 @@ use crate::error::EngineError;
 use crate::formats::csv::CsvChunk;
 use crate::formats::{self, RecordReader};
 use crate::mapping::jinja::{self, LookupTable};
-use crate::mapping::{Evaluator, LazyScope, columns_for, fast::Columns};
+use crate::mapping::{self, Evaluator, LazyScope, columns_for, fast::Columns};
 use crate::record::{Data, Header, SourceRecord, Unit};
 use crate::validate::{Scratch, ShapeCheck};
 use crate::{Limits, Reject, Source, Summary, Transformation};
@@ -24,6 +24,11 @@ use crate::{Limits, Reject, Source, Summary, Transformation};
 const BATCH: usize = 512;
 /// Records per CSV chunk: larger than a batch, so the reading thread wakes up less often.
 const CHUNK: usize = 2048;
+/// Output one batch collects before it is handed on: the records of its work not mapped yet
+/// follow in a batch of their own. With the batches waiting to be written bounded too (see
+/// `Run::feed`), a job buffers at most a few batches per thread of output, whatever its
+/// records make.
+const BATCH_BYTES: usize = 8 << 20;
 /// Violations reported per rejected record.
 const MAX_VIOLATIONS: usize = 10;
 
@@ -40,9 +45,16 @@ struct Batch {
     bytes: Vec<u8>,
     rejects: Vec<Reject>,
     counts: Counts,
-    /// An error that ends the run, after the batch's records before it.
+    /// The records of the work that were not mapped, the batch being full ([`BATCH_BYTES`]):
+    /// they follow this batch.
+    rest: Vec<Unit>,
+    /// An error that ends the run, after the batch's records (and its `rest`) before it.
     fatal: Option<EngineError>,
 }
+
+/// A batch's place in the output: the work's sequence number, and the part of its work (a
+/// batch with a `rest` is followed by the part of that rest).
+type Key = (u64, u32);
 
 /// Byte buffers that travel between the reading thread and the workers (chunks one way, result
 /// batches the other), kept for reuse: a buffer freed on another thread than the one that
@@ -78,7 +90,16 @@ impl Spares {
 /// What the reading thread hands to a worker.
 enum Work {
     Units(Vec<Unit>),
-    Csv { chunk: CsvChunk, input: Arc<str>, first_index: u64 },
+    Csv {
+        chunk: CsvChunk,
+        input: Arc<str>,
+        first_index: u64,
+    },
+    /// The rest of a full batch, and the error that came after it.
+    Rest {
+        units: Vec<Unit>,
+        fatal: Option<EngineError>,
+    },
 }
 
 /// Per-thread state: the column resolution of the last header seen.
@@ -133,6 +154,7 @@ fn evaluator(plan: &Plan) -> Evaluator<'_> {
         vars: &plan.vars,
         maps: &plan.maps,
         group_var: plan.group.as_ref().map_or("items", |g| g.var.as_str()),
+        bound: jinja::value_bound(&plan.limits),
     }
 }
 
@@ -219,6 +241,7 @@ fn direct(
     if !shape.valid(t.target.as_ref(), check.as_ref(), &slots, &mut worker.scratch) {
         return Err(General);
     }
+    let start = out.len();
     if plan.output == OutputFormat::Json {
         out.extend_from_slice(b",\n");
     }
@@ -226,21 +249,35 @@ fn direct(
     if plan.output == OutputFormat::Ndjson {
         out.push(b'\n');
     }
+    // A record too long is rejected by the general path.
+    too_long(out, start, plan.limits.max_output_bytes).map_err(|_| General)?;
     Ok(true)
 }
 
 fn process(t: &Transformation, worker: &mut Worker, work: Work, buffers: &Buffers) -> Batch {
     match work {
-        Work::Units(units) => process_units(t, worker, &units),
+        Work::Units(units) => process_units(t, worker, units),
         Work::Csv { chunk, input, first_index } => process_chunk(t, worker, chunk, &input, first_index, buffers),
+        Work::Rest { units, fatal } => {
+            let mut batch = process_units(t, worker, units);
+            batch.fatal = fatal;
+            batch
+        }
     }
 }
 
-fn process_units(t: &Transformation, worker: &mut Worker, units: &[Unit]) -> Batch {
-    let mut batch = Batch { bytes: Vec::with_capacity(units.len() * 256), ..Batch::default() };
-    for unit in units {
+/// Maps units until the batch is full; the units left are its `rest`.
+fn process_units(t: &Transformation, worker: &mut Worker, mut units: Vec<Unit>) -> Batch {
+    let mut batch = Batch { bytes: Vec::with_capacity(units.len().min(BATCH) * 256), ..Batch::default() };
+    let mut mapped = units.len();
+    for (i, unit) in units.iter().enumerate() {
         process_unit(t, worker, unit, &mut batch);
+        if batch.bytes.len() >= BATCH_BYTES {
+            mapped = i + 1;
+            break;
+        }
     }
+    batch.rest = units.split_off(mapped);
     batch
 }
 
@@ -261,7 +298,11 @@ fn process_chunk(
         match reader.next_record() {
             Ok(Some(record)) => {
                 let unit = Unit { input: input.clone(), index, record, items: None };
-                process_unit(t, worker, &unit, &mut batch);
+                if batch.bytes.len() >= BATCH_BYTES {
+                    batch.rest.push(unit);
+                } else {
+                    process_unit(t, worker, &unit, &mut batch);
+                }
             }
             Ok(None) => {
                 // The splitter and the parser agree on where records end.
@@ -294,12 +335,16 @@ fn process_unit(t: &Transformation, worker: &mut Worker, unit: &Unit, batch: &mu
             Err(General) => {}
         }
     }
-    match transform(t, worker, unit) {
-        Ok(Some(v)) => {
-            batch.counts.out += 1;
-            write_record(&mut batch.bytes, t.plan.output, &v);
+    let written = match transform(t, worker, unit) {
+        Ok(Some(v)) => write_record(&mut batch.bytes, t.plan.output, &v, t.plan.limits.max_output_bytes),
+        Ok(None) => {
+            batch.counts.filtered += 1;
+            return;
         }
-        Ok(None) => batch.counts.filtered += 1,
+        Err(violations) => Err(violations),
+    };
+    match written {
+        Ok(()) => batch.counts.out += 1,
         Err(violations) => {
             batch.counts.rejected += 1;
             for (pointer, keyword, message) in violations {
@@ -316,8 +361,75 @@ fn process_unit(t: &Transformation, worker: &mut Worker, unit: &Unit, batch: &mu
     }
 }
 
-/// Array mode writes `,\n` before every record; the run drops the very first comma.
-fn write_record(out: &mut Vec<u8>, format: OutputFormat, v: &Value) {
+/// Hands work to a worker, or maps it on this thread when the queue is full (or there are no
+/// workers any more).
+fn dispatch(
+    t: &Transformation,
+    key: Key,
+    work: Work,
+    pending: &mut BTreeMap<Key, (Batch, bool)>,
+    workers: Option<&mpsc::SyncSender<(Key, Work)>>,
+    own: &mut Worker,
+    buffers: &Buffers,
+) -> Result<(), EngineError> {
+    let mut todo = vec![(key, work)];
+    while let Some((key, work)) = todo.pop() {
+        let work = match workers {
+            Some(w) => match w.try_send((key, work)) {
+                Ok(()) => continue,
+                Err(TrySendError::Full((_, work))) => work,
+                Err(TrySendError::Disconnected(_)) => {
+                    return Err(std::io::Error::other("a worker thread stopped").into());
+                }
+            },
+            None => work,
+        };
+        let batch = process(t, own, work, buffers);
+        if let Some(rest) = split_rest(key, batch, pending) {
+            todo.push(rest);
+        }
+    }
+    Ok(())
+}
+
+/// Takes a batch back from a worker: it waits in `pending`, and its rest, if any, is handed on.
+fn receive(
+    t: &Transformation,
+    key: Key,
+    batch: Batch,
+    pending: &mut BTreeMap<Key, (Batch, bool)>,
+    workers: Option<&mpsc::SyncSender<(Key, Work)>>,
+    own: &mut Worker,
+    buffers: &Buffers,
+) -> Result<(), EngineError> {
+    match split_rest(key, batch, pending) {
+        Some((key, work)) => dispatch(t, key, work, pending, workers, own, buffers),
+        None => Ok(()),
+    }
+}
+
+/// Puts a batch into `pending` (marked as continued when it has a rest) and returns the work of
+/// its rest, with the error after it, as the next part.
+fn split_rest(key: Key, mut batch: Batch, pending: &mut BTreeMap<Key, (Batch, bool)>) -> Option<(Key, Work)> {
+    let rest = std::mem::take(&mut batch.rest);
+    if rest.is_empty() {
+        pending.insert(key, (batch, false));
+        return None;
+    }
+    let fatal = batch.fatal.take();
+    pending.insert(key, (batch, true));
+    Some(((key.0, key.1 + 1), Work::Rest { units: rest, fatal }))
+}
+
+/// Array mode writes `,\n` before every record; the run drops the very first comma. A record
+/// longer than `max_bytes` is not written: its reject is returned.
+fn write_record(
+    out: &mut Vec<u8>,
+    format: OutputFormat,
+    v: &Value,
+    max_bytes: usize,
+) -> Result<(), Vec<(String, String, String)>> {
+    let start = out.len();
     if format == OutputFormat::Json {
         out.extend_from_slice(b",\n");
     }
@@ -325,6 +437,21 @@ fn write_record(out: &mut Vec<u8>, format: OutputFormat, v: &Value) {
     if format == OutputFormat::Ndjson {
         out.push(b'\n');
     }
+    too_long(out, start, max_bytes)
+}
+
+/// Takes back a record written to `out` from `start` if it is longer than `max_bytes`.
+fn too_long(out: &mut Vec<u8>, start: usize, max_bytes: usize) -> Result<(), Vec<(String, String, String)>> {
+    // The separators (at most two bytes) do not count.
+    if out.len() - start <= max_bytes.saturating_add(2) {
+        return Ok(());
+    }
+    out.truncate(start);
+    Err(vec![(
+        String::new(),
+        "output".into(),
+        format!("the record's JSON is longer than {max_bytes} bytes (limits.max_output_bytes)"),
+    )])
 }
 
 pub struct Run<'t, 'w> {
@@ -398,8 +525,8 @@ impl<'t, 'w> Run<'t, 'w> {
                 if units.is_empty() {
                     return Ok(());
                 }
-                let batch = process_units(self.t, &mut worker, &units);
-                self.write(batch)?;
+                let batch = process_units(self.t, &mut worker, units);
+                self.write_through(batch, &mut worker)?;
             }
         }
         // Grouping needs parsed records on this thread.
@@ -409,20 +536,33 @@ impl<'t, 'w> Run<'t, 'w> {
         let buffers = &buffers;
         // `threads - 1` workers, and this thread maps the work it cannot queue: one thread per
         // core, none waiting for a core (a reading thread of its own would share one with a worker).
-        let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Work)>(threads);
+        let (work_tx, work_rx) = mpsc::sync_channel::<(Key, Work)>(threads);
         let work_rx = &Mutex::new(work_rx);
+        // Batches done but not written yet (a slow batch holds up the ones after it): beyond
+        // this many, this thread waits for the next one instead of reading on.
+        let max_pending = 2 * threads;
         std::thread::scope(|s| {
             // Owned here, so that leaving early (an error) hangs up and the workers stop.
             let work_tx = work_tx;
-            let (done_tx, done_rx) = mpsc::channel::<(u64, Batch)>();
+            let (done_tx, done_rx) = mpsc::channel::<(Key, Batch)>();
             for _ in 1..threads {
                 let done_tx = done_tx.clone();
                 s.spawn(move || {
                     let mut worker = Worker::default();
                     loop {
                         let job = work_rx.lock().map_err(drop).and_then(|rx| rx.recv().map_err(drop));
-                        let Ok((seq, work)) = job else { return };
-                        if done_tx.send((seq, process(t, &mut worker, work, buffers))).is_err() {
+                        let Ok((key, work)) = job else { return };
+                        // A batch lost to a panic would leave the writing waiting for it: it
+                        // comes back as the error that ends the run.
+                        let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            process(t, &mut worker, work, buffers)
+                        }));
+                        let failed = batch.is_err();
+                        let batch = batch.unwrap_or_else(|_| Batch {
+                            fatal: Some(std::io::Error::other("a worker thread failed").into()),
+                            ..Batch::default()
+                        });
+                        if done_tx.send((key, batch)).is_err() || failed {
                             return;
                         }
                     }
@@ -431,11 +571,18 @@ impl<'t, 'w> Run<'t, 'w> {
             drop(done_tx);
             let mut own = Worker::default();
             let mut pending = BTreeMap::new();
-            let (mut sent, mut next) = (0u64, 0u64);
+            let mut sent = 0u64;
+            let mut next: Key = (0, 0);
+            let stopped = || EngineError::from(std::io::Error::other("a worker thread stopped"));
             // A reading error comes after the records before it: it is returned once they are written.
             let mut read_error = None;
             (|| -> Result<(), EngineError> {
                 loop {
+                    while pending.len() >= max_pending {
+                        let (key, b) = done_rx.recv().map_err(|_| stopped())?;
+                        receive(t, key, b, &mut pending, Some(&work_tx), &mut own, buffers)?;
+                        self.write_ready(&mut pending, &mut next, buffers)?;
+                    }
                     let work = match self.next_work(reader.as_mut(), &input, split, buffers) {
                         Ok(Some(work)) => work,
                         Ok(None) => return Ok(()),
@@ -444,31 +591,24 @@ impl<'t, 'w> Run<'t, 'w> {
                             return Ok(());
                         }
                     };
-                    match work_tx.try_send((sent, work)) {
-                        Ok(()) => {}
-                        Err(TrySendError::Full((seq, work))) => {
-                            pending.insert(seq, process(t, &mut own, work, buffers));
-                        }
-                        Err(TrySendError::Disconnected(_)) => {
-                            return Err(std::io::Error::other("a worker thread stopped").into());
-                        }
-                    }
+                    dispatch(t, (sent, 0), work, &mut pending, Some(&work_tx), &mut own, buffers)?;
                     sent += 1;
-                    while let Ok((seq, b)) = done_rx.try_recv() {
-                        pending.insert(seq, b);
+                    while let Ok((key, b)) = done_rx.try_recv() {
+                        receive(t, key, b, &mut pending, Some(&work_tx), &mut own, buffers)?;
                     }
                     self.write_ready(&mut pending, &mut next, buffers)?;
                 }
             })()?;
-            drop(work_tx);
             // The queue's rest is shared out with the workers (`try_lock`: a worker waiting for
-            // work holds the lock until the queue is empty).
-            while let Some((seq, work)) = work_rx.try_lock().ok().and_then(|rx| rx.try_recv().ok()) {
-                pending.insert(seq, process(t, &mut own, work, buffers));
+            // work holds the lock until the queue is empty); the rests of batches that come
+            // back full are mapped here.
+            drop(work_tx);
+            while let Some((key, work)) = work_rx.try_lock().ok().and_then(|rx| rx.try_recv().ok()) {
+                dispatch(t, key, work, &mut pending, None, &mut own, buffers)?;
             }
             self.write_ready(&mut pending, &mut next, buffers)?;
-            for (seq, b) in done_rx {
-                pending.insert(seq, b);
+            for (key, b) in done_rx {
+                receive(t, key, b, &mut pending, None, &mut own, buffers)?;
                 self.write_ready(&mut pending, &mut next, buffers)?;
             }
             read_error.map_or(Ok(()), Err)
@@ -478,15 +618,28 @@ impl<'t, 'w> Run<'t, 'w> {
     /// Writes the batches that are next in input order, returning their buffers for reuse.
     fn write_ready(
         &mut self,
-        pending: &mut BTreeMap<u64, Batch>,
-        next: &mut u64,
+        pending: &mut BTreeMap<Key, (Batch, bool)>,
+        next: &mut Key,
         buffers: &Buffers,
     ) -> Result<(), EngineError> {
-        while let Some(b) = pending.remove(next) {
+        while let Some((b, continued)) = pending.remove(next) {
             buffers.batches.give(self.write(b)?);
-            *next += 1;
+            *next = if continued { (next.0, next.1 + 1) } else { (next.0 + 1, 0) };
         }
         Ok(())
+    }
+
+    /// Writes a batch, and maps and writes its rest on this thread.
+    fn write_through(&mut self, mut batch: Batch, worker: &mut Worker) -> Result<(), EngineError> {
+        loop {
+            let rest = std::mem::take(&mut batch.rest);
+            if rest.is_empty() {
+                return self.write(batch).map(drop);
+            }
+            let fatal = batch.fatal.take();
+            self.write(batch)?;
+            batch = process(self.t, worker, Work::Rest { units: rest, fatal }, &Buffers::default());
+        }
     }
 
     fn next_work(
@@ -599,11 +752,12 @@ impl<'t, 'w> Run<'t, 'w> {
             .borrow_owner()
             .get_template(name)
             .map_err(|e| EngineError::context(&plan.name, None, e.to_string()))?;
-        let text = template.render(ctx).map_err(|e| {
+        let bound = jinja::document_bound(&plan.limits);
+        let text = mapping::guard::render(&template, ctx, bound).map_err(|e| {
             EngineError::context(
                 &plan.name,
                 e.line().map(|l| (l as u64, 1)),
-                format!("rendering the template failed: {}", e.detail().unwrap_or("error")),
+                format!("rendering the template failed: {}", mapping::jinja_error(&e)),
             )
         })?;
         let doc: Value = serde_json::from_str(&text).map_err(|e| {
@@ -624,11 +778,11 @@ impl<'t, 'w> Run<'t, 'w> {
         self.records.write_all(b"[")?;
         let mut batch = Batch::default();
         for (i, mut v) in docs.into_iter().enumerate() {
-            match self.check(&mut v) {
-                Ok(()) => {
-                    batch.counts.out += 1;
-                    write_record(&mut batch.bytes, plan.output, &v);
-                }
+            let written = self
+                .check(&mut v)
+                .and_then(|()| write_record(&mut batch.bytes, plan.output, &v, plan.limits.max_output_bytes));
+            match written {
+                Ok(()) => batch.counts.out += 1,
                 Err(violations) => {
                     batch.counts.rejected += 1;
                     batch.rejects.extend(violations.into_iter().map(|(pointer, keyword, message)| Reject {
@@ -668,6 +822,7 @@ impl<'t, 'w> Run<'t, 'w> {
                         })
                         .collect(),
                     counts: Counts { records_in: 0, out: 0, rejected: 1, filtered: 0 },
+                    rest: Vec::new(),
                     fatal: None,
                 };
                 self.records.write_all(b"null")?;
@@ -697,8 +852,9 @@ impl<'t, 'w> Run<'t, 'w> {
         if self.t.plan.document.is_some() {
             self.render_document()?;
         } else if let Some((_, g)) = self.open_group.take() {
-            let batch = process_units(self.t, &mut Worker::default(), &[g]);
-            self.write(batch)?;
+            let mut worker = Worker::default();
+            let batch = process_units(self.t, &mut worker, vec![g]);
+            self.write_through(batch, &mut worker)?;
         }
         let json_array = self.t.plan.output == OutputFormat::Json;
         if json_array && (self.t.plan.document.is_none() || self.counts.out != 1 || self.wrote_record) {

@@ -166,6 +166,9 @@ pub struct Env<'a, 'c> {
     pub columns: &'c Columns,
     pub vars: &'a Vars,
     pub maps: &'a [super::ValueMap],
+    /// `limits.max_value_bytes`: text that would grow past it is left to minijinja, which
+    /// rejects it naming the limit.
+    pub max_bytes: usize,
 }
 
 impl<'a> Env<'a, '_> {
@@ -274,7 +277,11 @@ fn binary<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, env: &Env<'a, '_>) -> Result<
                     _ => Err(Fallback),
                 }
             };
-            FVal::Str(Cow::Owned(text(&a)? + &text(&b)?))
+            let (a, b) = (text(&a)?, text(&b)?);
+            if a.len() + b.len() > env.max_bytes {
+                return Err(Fallback);
+            }
+            FVal::Str(Cow::Owned(a + &b))
         }
         BinOp::Eq | BinOp::Ne => {
             let eq = match (&a, &b) {
@@ -312,7 +319,17 @@ fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>,
         },
         Filter::Upper => map_str(v, str::to_uppercase)?,
         Filter::Lower => map_str(v, str::to_lowercase)?,
-        Filter::Replace(from, to) => map_str(v, |s| s.replace(from.as_str(), to))?,
+        Filter::Replace(from, to) => {
+            let s = str_arg(v)?;
+            // At most this many matches, each growing the text by the difference.
+            if to.len() > from.len() {
+                let matches = if from.is_empty() { s.len() + 1 } else { s.len() / from.len() };
+                if matches.saturating_mul(to.len() - from.len()).saturating_add(s.len()) > env.max_bytes {
+                    return Err(Fallback);
+                }
+            }
+            FVal::Str(Cow::Owned(s.replace(from.as_str(), to)))
+        }
         Filter::CapitalizeWords => map_str(v, helpers::capitalize_words)?,
         Filter::Round(p) => match v {
             FVal::Int(_) if *p >= 0 => v,

@@ -8,6 +8,9 @@ use minijinja::value::{Enumerator, Object, Rest, Serde, Value};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 
 use super::ValueMap;
+pub use super::guard::Bound;
+
+use super::guard;
 use super::helpers::{self, Num};
 use crate::limits::Limits;
 use crate::record::Data;
@@ -36,8 +39,37 @@ fn text(v: &Value) -> Option<String> {
     if v.is_none() || v.is_undefined() { None } else { Some(v.as_str().map_or_else(|| v.to_string(), str::to_owned)) }
 }
 
+/// The size bound of per-record templates and expressions.
+pub fn value_bound(limits: &Limits) -> Bound {
+    Bound { bytes: limits.max_value_bytes, name: "max_value_bytes" }
+}
+
+/// The size bound of a whole-document template.
+pub fn document_bound(limits: &Limits) -> Bound {
+    Bound { bytes: limits.max_document_bytes, name: "max_document_bytes" }
+}
+
+/// `s` with every match of `re` replaced by `replacement` (`$1` for groups), like
+/// `Regex::replace_all`, stopping once the result would exceed `bound`.
+fn regex_replace(s: &str, re: &Arc<regex::Regex>, replacement: &str, bound: Bound) -> Result<String, Error> {
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in re.captures_iter(s) {
+        let m = caps.get(0).expect("group 0 is the match");
+        out.push_str(&s[last..m.start()]);
+        caps.expand(replacement, &mut out);
+        last = m.end();
+        if out.len() + (s.len() - last) > bound.bytes {
+            return Err(bound.exceeded("the `regex_replace` result"));
+        }
+    }
+    out.push_str(&s[last..]);
+    Ok(out)
+}
+
 pub fn environment(
     limits: &Limits,
+    bound: Bound,
     maps: Arc<Vec<ValueMap>>,
     map_names: Arc<HashMap<String, usize>>,
     lookups: Lookups,
@@ -46,6 +78,7 @@ pub fn environment(
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(limits.fuel));
     env.set_recursion_limit(limits.recursion);
+    guard::install(&mut env, bound);
     env.add_filter("capitalize_words", |s: String| helpers::capitalize_words(&s));
     env.add_filter("date", |v: Value, pattern: String| -> Result<Value, Error> {
         match text(&v) {
@@ -73,8 +106,8 @@ pub fn environment(
             None => v,
         })
     });
-    env.add_filter("regex_replace", |s: String, pattern: String, replacement: String| -> Result<String, Error> {
-        Ok(helpers::regex(&pattern).map_err(invalid)?.replace_all(&s, replacement.as_str()).into_owned())
+    env.add_filter("regex_replace", move |s: String, pattern: String, replacement: String| -> Result<String, Error> {
+        regex_replace(&s, &helpers::regex(&pattern).map_err(invalid)?, &replacement, bound)
     });
     env.add_filter("regex_match", |s: String, pattern: String| -> Result<bool, Error> {
         Ok(helpers::regex(&pattern).map_err(invalid)?.is_match(&s))

@@ -1,7 +1,9 @@
 //! Compiled mappings: per target field an expression (fast path and/or minijinja), value maps,
 //! defaults, conditions and nested `each` lists; evaluated per unit into a JSON object.
 
+pub mod check;
 pub mod fast;
+pub mod guard;
 pub mod helpers;
 pub mod jinja;
 
@@ -79,19 +81,18 @@ impl Jinja {
         Jinja::try_new(env, |env| sources.iter().map(|s| env.compile_expression_owned(s.clone())).collect())
     }
 
-    /// The variables an expression reads (columns, and names such as functions it calls).
+    /// The variables an expression reads (columns, and names such as functions it calls; not
+    /// the size guards the engine adds to templates).
     fn variables(&self, e: &Expr, names: &mut BTreeSet<String>) {
-        match e {
-            Expr::Const(_) => {}
-            Expr::Fast { slow: i, .. } | Expr::Slow(i) => {
-                names.extend(self.borrow_dependent()[*i].undeclared_variables(false));
-            }
-            Expr::Text(name) => {
-                if let Ok(t) = self.borrow_owner().get_template(name) {
-                    names.extend(t.undeclared_variables(false));
-                }
-            }
-        }
+        let read = match e {
+            Expr::Const(_) => return,
+            Expr::Fast { slow: i, .. } | Expr::Slow(i) => self.borrow_dependent()[*i].undeclared_variables(false),
+            Expr::Text(name) => match self.borrow_owner().get_template(name) {
+                Ok(t) => t.undeclared_variables(false),
+                Err(_) => return,
+            },
+        };
+        names.extend(read.into_iter().filter(|n| !n.starts_with(guard::PREFIX)));
     }
 }
 
@@ -117,6 +118,8 @@ pub struct Evaluator<'a> {
     pub vars: &'a Vars,
     pub maps: &'a [ValueMap],
     pub group_var: &'a str,
+    /// `limits.max_value_bytes`.
+    pub bound: guard::Bound,
 }
 
 /// The minijinja view of a unit, built on first use only (most fields never need it).
@@ -166,10 +169,18 @@ impl<'a> LazyScope<'a> {
     }
 }
 
-fn jinja_error(e: &minijinja::Error) -> String {
+/// A template error as a reject message; the bounds minijinja enforces name their limit.
+pub fn jinja_error(e: &minijinja::Error) -> String {
     let mut msg = e.detail().map_or_else(|| e.kind().to_string(), str::to_owned);
-    if e.kind() == minijinja::ErrorKind::UndefinedError && e.detail().is_none() {
-        msg = "undefined value (a missing column or key?)".into();
+    match e.kind() {
+        minijinja::ErrorKind::UndefinedError if e.detail().is_none() => {
+            msg = "undefined value (a missing column or key?)".into();
+        }
+        minijinja::ErrorKind::OutOfFuel => msg.push_str(" (limits.fuel)"),
+        minijinja::ErrorKind::InvalidOperation if msg == "recursion limit exceeded" => {
+            msg.push_str(" (limits.recursion)")
+        }
+        _ => {}
     }
     msg
 }
@@ -183,7 +194,13 @@ impl Evaluator<'_> {
         match e {
             Expr::Const(v) => Ok(v.clone()),
             Expr::Fast { fast: f, slow } => {
-                let env = fast::Env { data: scope.data, columns, vars: self.vars, maps: self.maps };
+                let env = fast::Env {
+                    data: scope.data,
+                    columns,
+                    vars: self.vars,
+                    maps: self.maps,
+                    max_bytes: self.bound.bytes,
+                };
                 if let Ok(v) = fast::eval(f, &env).and_then(fast::FVal::into_json) {
                     return Ok(v);
                 }
@@ -192,7 +209,7 @@ impl Evaluator<'_> {
             Expr::Slow(i) => jinja::to_json(&self.slow(*i, scope)?),
             Expr::Text(name) => {
                 let t = self.jinja.borrow_owner().get_template(name).map_err(|e| jinja_error(&e))?;
-                t.render(scope.get(self.group_var)).map(Value::String).map_err(|e| jinja_error(&e))
+                guard::render(&t, scope.get(self.group_var), self.bound).map(Value::String).map_err(|e| jinja_error(&e))
             }
         }
     }
@@ -200,7 +217,13 @@ impl Evaluator<'_> {
     pub fn truth(&self, e: &Expr, columns: &Columns, scope: &mut LazyScope<'_>) -> Result<bool, String> {
         match e {
             Expr::Fast { fast: f, slow } => {
-                let env = fast::Env { data: scope.data, columns, vars: self.vars, maps: self.maps };
+                let env = fast::Env {
+                    data: scope.data,
+                    columns,
+                    vars: self.vars,
+                    maps: self.maps,
+                    max_bytes: self.bound.bytes,
+                };
                 match fast::eval(f, &env) {
                     Ok(v) => Ok(v.is_true()),
                     Err(_) => Ok(self.slow(*slow, scope)?.is_true()),
