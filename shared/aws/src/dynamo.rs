@@ -364,6 +364,46 @@ impl JobStore for DynamoJobStore {
     }
 }
 
+/// Puts an `INPROGRESS` record of `key` (with `fields`) unless a live one exists: `None` when
+/// the caller now holds it, else the record that stands.
+async fn claim_record(
+    client: &Client,
+    table: &str,
+    key: &str,
+    mut fields: Item,
+    now: Timestamp,
+    in_progress_until: Timestamp,
+) -> Result<Option<Item>, StoreError> {
+    fields.extend([
+        ("id".to_owned(), s(key)),
+        ("status".to_owned(), s(IN_PROGRESS)),
+        ("in_progress_expiry".to_owned(), n(in_progress_until.unix())),
+        ("expiration".to_owned(), n(in_progress_until.unix())),
+    ]);
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(fields))
+        .condition_expression(
+            "attribute_not_exists(id) OR expiration < :now OR (#status = :in_progress AND in_progress_expiry < :now)",
+        )
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":now", n(now.unix()))
+        .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(None),
+        Err(e) => match e.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
+                Ok(Some(c.item().cloned().unwrap_or_default()))
+            }
+            _ => Err(backend(e)),
+        },
+    }
+}
+
 /// Powertools' idempotency record: one item per payload key, `INPROGRESS` while a handler runs
 /// (until `in_progress_expiry`, after which a redelivery may take over from a dead handler),
 /// `COMPLETED` until `expiration` (also the table's TTL attribute).
@@ -389,40 +429,13 @@ impl IdempotencyStore for DynamoIdempotencyStore {
         now: Timestamp,
         in_progress_until: Timestamp,
     ) -> Result<IdempotencyClaim, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("id", s(key))
-            .item("status", s(IN_PROGRESS))
-            .item("in_progress_expiry", n(in_progress_until.unix()))
-            .item("expiration", n(in_progress_until.unix()))
-            .condition_expression(
-                "attribute_not_exists(id) OR expiration < :now OR (#status = :in_progress AND in_progress_expiry < :now)",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":now", n(now.unix()))
-            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(IdempotencyClaim::Started),
-            Err(e) => {
-                let existing =
-                    e.as_service_error().filter(|s| s.is_conditional_check_failed_exception()).map(|s| match s {
-                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
-                            c.item().and_then(|i| i.get("status")).and_then(|v| v.as_s().ok()).cloned()
-                        }
-                        _ => None,
-                    });
-                match existing {
-                    Some(Some(status)) if status == COMPLETED => Ok(IdempotencyClaim::AlreadyCompleted),
-                    Some(_) => Ok(IdempotencyClaim::InProgress),
-                    None => Err(backend(e)),
-                }
-            }
-        }
+        let existing = claim_record(&self.client, &self.table, key, Item::new(), now, in_progress_until).await?;
+        let status = existing.as_ref().map(|item| item.get("status").and_then(|v| v.as_s().ok()));
+        Ok(match status {
+            None => IdempotencyClaim::Started,
+            Some(Some(status)) if status == COMPLETED => IdempotencyClaim::AlreadyCompleted,
+            Some(_) => IdempotencyClaim::InProgress,
+        })
     }
 
     async fn complete(&self, key: &str, keep_until: Timestamp) -> Result<(), StoreError> {
@@ -469,33 +482,9 @@ impl RequestKeyStore for DynamoRequestKeyStore {
         now: Timestamp,
         in_progress_until: Timestamp,
     ) -> Result<KeyClaim, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("id", s(key))
-            .item("status", s(IN_PROGRESS))
-            .item("fingerprint", s(fingerprint))
-            .item("in_progress_expiry", n(in_progress_until.unix()))
-            .item("expiration", n(in_progress_until.unix()))
-            .condition_expression(
-                "attribute_not_exists(id) OR expiration < :now OR (#status = :in_progress AND in_progress_expiry < :now)",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":now", n(now.unix()))
-            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let e = match result {
-            Ok(_) => return Ok(KeyClaim::Started),
-            Err(e) => e,
-        };
-        let existing = match e.as_service_error() {
-            Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
-                c.item().cloned().unwrap_or_default()
-            }
-            _ => return Err(backend(e)),
+        let fields = Item::from([("fingerprint".to_owned(), s(fingerprint))]);
+        let Some(existing) = claim_record(&self.client, &self.table, key, fields, now, in_progress_until).await? else {
+            return Ok(KeyClaim::Started);
         };
         let text = |name: &str| existing.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
         if text("fingerprint") != fingerprint {
