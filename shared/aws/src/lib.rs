@@ -18,7 +18,7 @@ pub use dynamo::{DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, Dy
 pub use keys::{JWKS_OBJECT_KEY, S3KeyDirectory};
 pub use poller::{Heartbeat, PollOptions, SqsPoller};
 pub use s3::S3Blobs;
-pub use sqs::{SqsJobQueue, TRACEPARENT};
+pub use sqs::SqsJobQueue;
 
 /// The SDK clients a function needs, built once per process from one `SdkConfig`.
 #[derive(Clone)]

@@ -2,12 +2,9 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageAttributeValue;
 
-use helix_domain::{JobMessage, JobQueue, StoreError};
+use helix_domain::{JobMessage, JobQueue, StoreError, TRACEPARENT_ATTRIBUTE};
 
 use crate::dynamo::backend;
-
-/// The message attribute that carries the W3C trace context of the request that queued a job.
-pub const TRACEPARENT: &str = "traceparent";
 
 pub struct SqsJobQueue {
     client: Client,
@@ -31,7 +28,7 @@ impl JobQueue for SqsJobQueue {
                 .string_value(traceparent)
                 .build()
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
-            send = send.message_attributes(TRACEPARENT, value);
+            send = send.message_attributes(TRACEPARENT_ATTRIBUTE, value);
         }
         send.send().await.map_err(backend)?;
         Ok(())

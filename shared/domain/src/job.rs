@@ -268,6 +268,9 @@ impl From<Job> for JobRead {
     }
 }
 
+/// The queue message attribute that carries a job message's W3C trace context.
+pub const TRACEPARENT_ATTRIBUTE: &str = "traceparent";
+
 /// What travels on the job queue: only the id; the job record is the truth. The W3C
 /// `traceparent` of the request that queued it travels beside the body, as a message attribute,
 /// so that the job's API request and its worker run share one trace.

@@ -49,8 +49,11 @@ fn batch_response(outcomes: impl IntoIterator<Item = (Option<String>, MessageOut
 /// the trace id of the request that sent it, from its `traceparent` message attribute, so that
 /// the request's logs and the worker's share one trace id.
 pub fn message_span(worker: &'static str, message: &SqsMessage) -> tracing::Span {
-    let trace_id =
-        message.message_attributes.get(TRACEPARENT).and_then(|a| a.string_value.as_deref()).and_then(trace_id_of);
+    let trace_id = message
+        .message_attributes
+        .get(helix_domain::TRACEPARENT_ATTRIBUTE)
+        .and_then(|a| a.string_value.as_deref())
+        .and_then(trace_id_of);
     tracing::info_span!(
         "message",
         worker,
@@ -60,12 +63,34 @@ pub fn message_span(worker: &'static str, message: &SqsMessage) -> tracing::Span
     )
 }
 
-/// The message attribute that carries the W3C trace context.
-pub const TRACEPARENT: &str = "traceparent";
-
 /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`).
-pub fn trace_id_of(traceparent: &str) -> Option<&str> {
+fn trace_id_of(traceparent: &str) -> Option<&str> {
     let mut parts = traceparent.split('-');
     let (_version, trace_id) = (parts.next()?, parts.next()?);
     (trace_id.len() == 32 && trace_id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(trace_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trace_id_comes_from_a_well_formed_traceparent_only() {
+        assert_eq!(
+            trace_id_of("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        assert_eq!(trace_id_of("00-not-hex-01"), None);
+        assert_eq!(trace_id_of(""), None);
+    }
+
+    #[test]
+    fn a_batch_reports_only_the_messages_to_retry() {
+        let response = batch_response([
+            (Some("m1".to_owned()), MessageOutcome::Done),
+            (Some("m2".to_owned()), MessageOutcome::Retry("storage down".into())),
+        ]);
+        let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["m2"]);
+    }
 }

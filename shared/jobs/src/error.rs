@@ -34,14 +34,6 @@ impl JobError {
     pub fn malformed(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Malformed { field: field.into(), message: message.into() }
     }
-
-    /// The request field at fault, if the error is about one.
-    pub fn field(&self) -> Option<&str> {
-        match self {
-            Self::Malformed { field, .. } | Self::Invalid { field, .. } | Self::TooLarge { field, .. } => Some(field),
-            _ => None,
-        }
-    }
 }
 
 impl From<StoreError> for JobError {
