@@ -126,6 +126,9 @@ fn print_summary(s: &Summary, rejects: Option<&Path>) {
         "{} records in, {} out, {} rejected, {} filtered",
         s.records_in, s.records_out, s.records_rejected, s.records_filtered
     );
+    for w in &s.warnings {
+        eprintln!("warning: {}: {}", w.input, w.message);
+    }
     for r in s.first_rejects.iter().take(10) {
         let at = if r.pointer.is_empty() { String::new() } else { format!(" {}", r.pointer) };
         eprintln!("  {} line {} (record {}){at} [{}]: {}", r.input, r.line, r.record, r.keyword, r.message);

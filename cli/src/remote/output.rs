@@ -112,6 +112,9 @@ pub fn job_details(job: &JobRead) -> String {
     if let Some(error) = &job.error {
         lines.push(("Error", error.clone()));
     }
+    for warning in &job.warnings {
+        lines.push(("Warning", warning.clone()));
+    }
     lines.iter().map(|(k, v)| format!("{k:<9} {v}\n")).collect()
 }
 

@@ -125,6 +125,10 @@ pub struct Job {
     pub records_rejected: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the run decided without being told, with its evidence ("orders.csv: decoded as
+    /// windows-1252 (detected) …"): the job completed, but its owner should check it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Epoch seconds until which the worker that claimed the job owns it; past it, a redelivered
     /// message may claim the job again (its worker died).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,6 +174,7 @@ impl Job {
             records_out: None,
             records_rejected: None,
             error: None,
+            warnings: Vec::new(),
             lease_expires_at: None,
             unsent_since: None,
             traceparent: None,
@@ -215,6 +220,8 @@ pub struct JobRead {
     pub records_out: Option<u64>,
     pub records_rejected: Option<u64>,
     pub error: Option<String>,
+    /// Decisions the run took without being told (such as a detected encoding), with evidence.
+    pub warnings: Vec<String>,
 }
 
 impl From<Job> for JobRead {
@@ -240,6 +247,7 @@ impl From<Job> for JobRead {
             records_out,
             records_rejected,
             error,
+            warnings,
             lease_expires_at: _,
             unsent_since: _,
             traceparent: _,
@@ -264,6 +272,7 @@ impl From<Job> for JobRead {
             records_out,
             records_rejected,
             error,
+            warnings,
         }
     }
 }
@@ -292,6 +301,7 @@ pub enum JobOutcome {
         records_out: u64,
         records_rejected: u64,
         auto_mapped: Option<AutoMapped>,
+        warnings: Vec<String>,
     },
     Failed {
         error: String,

@@ -150,6 +150,7 @@ impl Job {
                 records_out,
                 records_rejected,
                 auto_mapped,
+                warnings,
             }) => {
                 next.finished_at = Some(now);
                 next.result_artifact_id = Some(result_artifact_id);
@@ -158,6 +159,7 @@ impl Job {
                 next.records_in = Some(records_in);
                 next.records_out = Some(records_out);
                 next.records_rejected = Some(records_rejected);
+                next.warnings = warnings;
                 next.error = None;
                 if let Some(auto_mapped) = auto_mapped {
                     next.auto_mapped_fields = auto_mapped.fields;

@@ -49,6 +49,16 @@ pub struct Summary {
     pub records_filtered: u64,
     /// The first rejects (at most `Summary::SAMPLE`), for a quick look without reading the report.
     pub first_rejects: Vec<Reject>,
+    /// What the run decided on its own that the user should know, such as a detected encoding.
+    pub warnings: Vec<Warning>,
+}
+
+/// A decision the run took without being told, and its evidence (one per input at most).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Warning {
+    /// Content file name.
+    pub input: String,
+    pub message: String,
 }
 
 impl Summary {

@@ -19,7 +19,7 @@ use crate::mapping::jinja::{self, LookupTable};
 use crate::mapping::{self, Evaluator, LazyScope, columns_for, fast::Columns};
 use crate::record::{Data, Header, SourceRecord, Unit};
 use crate::validate::{Scratch, ShapeCheck};
-use crate::{Limits, Reject, Source, Summary, Transformation};
+use crate::{Limits, Reject, Source, Summary, Transformation, Warning};
 
 const BATCH: usize = 512;
 /// Records per CSV chunk: larger than a batch, so the reading thread wakes up less often.
@@ -460,6 +460,7 @@ pub struct Run<'t, 'w> {
     rejects: &'w mut dyn Write,
     counts: Counts,
     first_rejects: Vec<Reject>,
+    warnings: Vec<Warning>,
     /// Source records read so far (the next record's index is this + 1).
     index: u64,
     wrote_record: bool,
@@ -486,6 +487,7 @@ impl<'t, 'w> Run<'t, 'w> {
             rejects,
             counts: Counts::default(),
             first_rejects: Vec::new(),
+            warnings: Vec::new(),
             index: 0,
             wrote_record: false,
             wrote_reject: false,
@@ -497,7 +499,11 @@ impl<'t, 'w> Run<'t, 'w> {
     /// Feeds one content input; several inputs are processed in order into one result.
     pub fn feed(&mut self, name: &str, input: &mut dyn std::io::Read) -> Result<(), EngineError> {
         let plan = &self.t.plan;
-        let mut reader = formats::open(name, input, &plan.input, plan.limits)?;
+        let opened = formats::open(name, input, &plan.input, plan.limits)?;
+        if let Some(message) = opened.detected_encoding {
+            self.warnings.push(Warning { input: name.to_owned(), message });
+        }
+        let mut reader = opened.records;
         let input: Arc<str> = name.into();
         if plan.document.is_some() {
             while let Some(rec) = reader.next_record()? {
@@ -870,10 +876,12 @@ impl<'t, 'w> Run<'t, 'w> {
             records_rejected: c.rejected,
             records_filtered: c.filtered,
             first_rejects: std::mem::take(&mut self.first_rejects),
+            warnings: std::mem::take(&mut self.warnings),
         };
         let counts = serde_json::json!({
             "records_in": summary.records_in, "records_out": summary.records_out,
             "records_rejected": summary.records_rejected, "records_filtered": summary.records_filtered,
+            "warnings": summary.warnings,
         });
         write!(self.rejects, "{}],\n \"summary\": {counts}}}\n", if self.wrote_reject { "\n" } else { "" })?;
         self.rejects.flush()?;
@@ -891,7 +899,7 @@ impl<'t, 'w> Run<'t, 'w> {
 pub(crate) fn load_lookup(csv: Source<'_>, key: &str, limits: Limits) -> Result<LookupTable, EngineError> {
     let mut bytes = csv.text.as_bytes();
     let opts = formats::InputOptions { header: Some(true), format: Some(formats::Format::Csv), ..Default::default() };
-    let mut reader = formats::open(csv.name, &mut bytes, &opts, limits)?;
+    let mut reader = formats::open(csv.name, &mut bytes, &opts, limits)?.records;
     let mut table = LookupTable::default();
     while let Some(rec) = reader.next_record()? {
         let Data::Row(row) = &rec.data else { continue };

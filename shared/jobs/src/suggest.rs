@@ -99,6 +99,7 @@ impl Attempt for SuggestMappingAttempt {
             records_out: fields - unmapped,
             records_rejected: unmapped,
             auto_mapped: None,
+            warnings: Vec::new(),
         })
     }
 }

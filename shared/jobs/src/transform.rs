@@ -65,6 +65,7 @@ pub(crate) async fn transform(
         records_out: summary.records_out,
         records_rejected: summary.records_rejected,
         auto_mapped,
+        warnings: summary.warnings.iter().map(|w| format!("{}: {}", w.input, w.message)).collect(),
     })
 }
 

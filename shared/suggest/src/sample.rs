@@ -72,7 +72,8 @@ pub fn read_as(
 ) -> Result<Vec<Column>, SuggestError> {
     let mut input = content;
     let mut reader = formats::open(name, &mut input, options, Limits::default())
-        .map_err(|e| SuggestError::Content(e.to_string()))?;
+        .map_err(|e| SuggestError::Content(e.to_string()))?
+        .records;
     let mut records = Vec::new();
     while records.len() < max_records {
         match reader.next_record().map_err(|e| SuggestError::Content(e.to_string()))? {

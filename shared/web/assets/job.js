@@ -102,6 +102,12 @@ function jobResults(job, signal) {
       h('p', { class: 'error-text' }, job.error || 'The job failed without a recorded reason.'),
       h('p', { class: 'muted' }, 'Fix the input or the context named above, then ', h('a', { href: '#/jobs/new' }, 'submit a new job'), '.')));
   }
+  if (job.warnings?.length) {
+    parts.push(h('section', { class: 'card card-warning', 'aria-labelledby': 'warnings-title', id: 'job-warnings' },
+      h('h2', { id: 'warnings-title' }, 'Check these decisions'),
+      h('ul', {}, job.warnings.map((w) => h('li', {}, w))),
+      h('p', { class: 'muted' }, 'The job completed, but decided these on its own. Declare them in the context to be sure.')));
+  }
   const downloads = [];
   if (job.result_artifact_id) downloads.push(downloadButton('Download result', job.result_artifact_id, 'download-result', signal));
   if (job.error_report_artifact_id) downloads.push(downloadButton('Download reject report', job.error_report_artifact_id, 'download-rejects', signal));

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::text::{LineError, Lines};
+use super::text::{self, LineError, Lines};
 use super::{ChunkSplitter, Limits, RecordReader};
 use crate::error::EngineError;
 use crate::record::{Data, Header, Row, SourceRecord};
@@ -190,13 +190,7 @@ impl<'a> CsvReader<'a> {
                 }
             }
             self.end_field(&out, &mut ends, &mut field_begin)?;
-            let text = String::from_utf8(out).map_err(|_| {
-                self.err(
-                    first_line,
-                    None,
-                    "text is not valid UTF-8; set input.encoding (e.g. windows-1252) in the context",
-                )
-            })?;
+            let text = String::from_utf8(out).map_err(|_| text::not_utf8(&self.file, &self.buf, first_line))?;
             return Ok(Some((first_line, text, ends)));
         }
     }
@@ -463,7 +457,7 @@ mod tests {
 
     fn read(input: &str, header: bool) -> Result<Vec<Row>, EngineError> {
         let mut bytes = input.as_bytes();
-        let d = decode(&mut bytes, None).unwrap();
+        let d = decode("in.csv", &mut bytes, None).unwrap();
         let delimiter = sniff_delimiter(&d.sample, "x.csv");
         let opts = CsvOptions { delimiter, quote: b'"', header };
         let mut r = CsvReader::new(Lines::new(d.reader, 1 << 20), "t.csv".into(), opts, Limits::default());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::RecordReader;
-use super::text::{LineError, Lines};
+use super::text::{self, LineError, Lines};
 use crate::error::EngineError;
 use crate::record::{Data, Header, Row, SourceRecord};
 
@@ -85,9 +85,7 @@ impl RecordReader for FixedReader<'_> {
                 Err(LineError::Io(e)) => return Err(e.into()),
             }
             let line = self.lines.line;
-            let text = std::str::from_utf8(&self.buf).map_err(|_| {
-                EngineError::input(&self.file, Some(line), None, "text is not valid UTF-8; set input.encoding")
-            })?;
+            let text = std::str::from_utf8(&self.buf).map_err(|_| text::not_utf8(&self.file, &self.buf, line))?;
             let text = text.trim_end_matches(['\r', '\n']);
             if text.trim().is_empty() {
                 continue;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::RecordReader;
 use super::fixed::FixedField;
-use super::text::{LineError, Lines};
+use super::text::{self, LineError, Lines};
 use crate::error::EngineError;
 use crate::record::{Data, SourceRecord};
 
@@ -127,9 +127,7 @@ impl<'a> IdocReader<'a> {
                 Err(LineError::Io(e)) => return Err(e.into()),
             }
             let n = self.lines.line;
-            let text = std::str::from_utf8(&self.buf).map_err(|_| {
-                EngineError::input(&self.file, Some(n), None, "text is not valid UTF-8; set input.encoding")
-            })?;
+            let text = std::str::from_utf8(&self.buf).map_err(|_| text::not_utf8(&self.file, &self.buf, n))?;
             let text = text.trim_end_matches(['\r', '\n']);
             if !text.trim().is_empty() {
                 return Ok(Some((n, text.chars().collect())));

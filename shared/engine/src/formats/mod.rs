@@ -119,18 +119,25 @@ pub fn detect(sample: &str, name: &str) -> Format {
     }
 }
 
+/// An input opened as a record stream.
+pub struct Opened<'a> {
+    pub records: Box<dyn RecordReader + 'a>,
+    /// What was detected rather than declared, and on what evidence (for the run's warnings).
+    pub detected_encoding: Option<String>,
+}
+
 /// Opens `input` as a record stream according to the options (or what the content looks like).
 pub fn open<'a>(
     name: &str,
     input: &'a mut dyn Read,
     opts: &InputOptions,
     limits: Limits,
-) -> Result<Box<dyn RecordReader + 'a>, EngineError> {
+) -> Result<Opened<'a>, EngineError> {
     let encoding = opts.encoding.as_deref().and_then(|e| encoding_rs::Encoding::for_label(e.as_bytes()));
-    let decoded = text::decode(input, encoding)?;
+    let decoded = text::decode(name, input, encoding)?;
     let format = opts.format.unwrap_or_else(|| detect(&decoded.sample, name));
     let file: Arc<str> = name.into();
-    Ok(match format {
+    let records: Box<dyn RecordReader + 'a> = match format {
         Format::Csv => {
             let delimiter = opts
                 .delimiter
@@ -154,5 +161,6 @@ pub fn open<'a>(
         )),
         Format::IdocXml => Box::new(xml::XmlReader::new(decoded.reader, file, None, true, limits)),
         Format::Xml => Box::new(xml::XmlReader::new(decoded.reader, file, opts.record_element.clone(), false, limits)),
-    })
+    };
+    Ok(Opened { records, detected_encoding: decoded.detected })
 }

@@ -1,10 +1,12 @@
-//! Turning raw content bytes into UTF-8 text: BOM sniffing, explicit encodings, and a fallback to
-//! Windows-1252 for legacy exports that are not valid UTF-8.
+//! Turning raw content bytes into UTF-8 text: BOM sniffing, declared encodings, and, for text that
+//! is not UTF-8 and declares nothing, a detected legacy encoding that the run reports as a warning.
 
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 use encoding_rs::Encoding;
 use encoding_rs_io::DecodeReaderBytesBuilder;
+
+use crate::error::EngineError;
 
 const SAMPLE: usize = 64 * 1024;
 
@@ -13,26 +15,97 @@ pub struct Decoded<'a> {
     /// The beginning of the text, for format detection.
     pub sample: String,
     pub encoding: &'static Encoding,
+    /// How a detected encoding was chosen: a run records it for the user (never decided silently).
+    pub detected: Option<String>,
 }
 
-fn is_utf8_prefix(bytes: &[u8]) -> bool {
-    match std::str::from_utf8(bytes) {
-        Ok(_) => true,
-        // A sample may end inside a multi-byte character.
-        Err(e) => e.error_len().is_none() && bytes.len() - e.valid_up_to() < 4,
+/// The first byte of `bytes` that is not UTF-8: (line, column in characters, the byte), counting
+/// lines from `first_line`. `None` when the bytes are UTF-8 (or end inside a character).
+pub fn utf8_error_at(bytes: &[u8], first_line: u64) -> Option<(u64, u64, u8)> {
+    let e = std::str::from_utf8(bytes).err()?;
+    e.error_len()?;
+    let valid = &bytes[..e.valid_up_to()];
+    let line_start = memchr::memrchr(b'\n', valid).map_or(0, |i| i + 1);
+    let line = first_line + memchr::memchr_iter(b'\n', valid).count() as u64;
+    // The bytes before are UTF-8 (`valid_up_to`), so this counts characters.
+    let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() as u64 + 1;
+    Some((line, column, bytes[e.valid_up_to()]))
+}
+
+/// The error for text that is not UTF-8 where UTF-8 was expected, at the first bad byte.
+pub fn not_utf8(file: &str, bytes: &[u8], first_line: u64) -> EngineError {
+    let (line, column, byte) = utf8_error_at(bytes, first_line).unwrap_or((first_line, 1, 0));
+    EngineError::input(
+        file,
+        Some(line),
+        Some(column),
+        format!(
+            "byte 0x{byte:02X} is not valid UTF-8; fix the file, or declare its encoding in the context \
+             (input.encoding, e.g. windows-1252)"
+        ),
+    )
+}
+
+/// Whether `bytes` hold at least one well-formed multi-byte UTF-8 character.
+fn has_utf8_multibyte(bytes: &[u8]) -> bool {
+    bytes.utf8_chunks().any(|chunk| chunk.valid().bytes().any(|b| b >= 0x80))
+}
+
+/// The encoding of text that declares none: UTF-8 when it is UTF-8; a legacy encoding when the
+/// detector is confident and nothing in it is UTF-8; otherwise an error at the first bad byte.
+/// Text that is UTF-8 but for a stray byte is refused: decoding it as a legacy encoding would turn
+/// every accented letter into mojibake.
+fn choose(file: &str, head: &[u8], complete: bool) -> Result<(&'static Encoding, Option<String>), EngineError> {
+    let Some((line, column, byte)) = utf8_error_at(head, 1) else {
+        return Ok((encoding_rs::UTF_8, None));
+    };
+    let refuse = |why: &str| {
+        EngineError::input(
+            file,
+            Some(line),
+            Some(column),
+            format!(
+                "byte 0x{byte:02X} is not valid UTF-8 and {why}; fix the file, or declare its encoding in \
+                 the context (input.encoding, e.g. windows-1252)"
+            ),
+        )
+    };
+    if has_utf8_multibyte(head) {
+        return Err(refuse("the text before it is UTF-8"));
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(head, complete);
+    match detector.guess_assess(None, false) {
+        (encoding, true) => Ok((
+            encoding,
+            Some(format!(
+                "no encoding declared and the text is not UTF-8 (byte 0x{byte:02X} at line {line}, column \
+                 {column}); decoded as {} (detected); declare input.encoding to be sure",
+                encoding.name()
+            )),
+        )),
+        (encoding, false) => Err(refuse(&format!(
+            "no encoding can be told with confidence (the best guess is {})",
+            encoding.name()
+        ))),
     }
 }
 
-pub fn decode<'a>(input: &'a mut dyn Read, encoding: Option<&'static Encoding>) -> io::Result<Decoded<'a>> {
+pub fn decode<'a>(
+    file: &str,
+    input: &'a mut dyn Read,
+    declared: Option<&'static Encoding>,
+) -> Result<Decoded<'a>, EngineError> {
     let mut head = Vec::with_capacity(SAMPLE);
     (&mut *input).take(SAMPLE as u64).read_to_end(&mut head)?;
-    let (bom, bom_len) = match Encoding::for_bom(&head) {
-        Some((e, n)) => (Some(e), n),
-        None => (None, 0),
+    let (encoding, bom_len, detected) = match (Encoding::for_bom(&head), declared) {
+        (Some((e, n)), _) => (e, n, None),
+        (None, Some(e)) => (e, 0, None),
+        (None, None) => {
+            let (e, detected) = choose(file, &head, head.len() < SAMPLE)?;
+            (e, 0, detected)
+        }
     };
-    let encoding = bom
-        .or(encoding)
-        .unwrap_or_else(|| if is_utf8_prefix(&head) { encoding_rs::UTF_8 } else { encoding_rs::WINDOWS_1252 });
     let sample = encoding.decode_without_bom_handling(&head[bom_len..]).0.into_owned();
     let chained = Cursor::new(head).chain(input);
     let reader: Box<dyn BufRead + 'a> = if encoding == encoding_rs::UTF_8 {
@@ -45,7 +118,7 @@ pub fn decode<'a>(input: &'a mut dyn Read, encoding: Option<&'static Encoding>) 
         let decoder = DecodeReaderBytesBuilder::new().encoding(Some(encoding)).bom_override(true).build(chained);
         Box::new(BufReader::with_capacity(1 << 16, decoder))
     };
-    Ok(Decoded { reader, sample, encoding })
+    Ok(Decoded { reader, sample, encoding, detected })
 }
 
 /// Reads lines of at most `max` bytes, counting them.
@@ -98,18 +171,50 @@ impl<'a> Lines<'a> {
 mod tests {
     use super::*;
 
-    fn text(bytes: &[u8]) -> (String, &'static str) {
+    fn text(bytes: &[u8]) -> Result<(String, &'static str, Option<String>), String> {
         let mut input = bytes;
-        let mut d = decode(&mut input, None).unwrap();
+        let mut d = decode("in.csv", &mut input, None).map_err(|e| e.to_string())?;
         let mut s = String::new();
         d.reader.read_to_string(&mut s).unwrap();
-        (s, d.encoding.name())
+        Ok((s, d.encoding.name(), d.detected))
     }
 
     #[test]
-    fn utf8_bom_latin1_and_utf16() {
-        assert_eq!(text(b"\xEF\xBB\xBFa;b\n"), ("a;b\n".into(), "UTF-8"));
-        assert_eq!(text(b"M\xFCller\n"), ("Müller\n".into(), "windows-1252"));
-        assert_eq!(text(b"\xFF\xFEa\x00\n\x00"), ("a\n".into(), "UTF-16LE"));
+    fn boms_are_followed_without_a_warning() {
+        assert_eq!(text(b"\xEF\xBB\xBFa;b\n").unwrap(), ("a;b\n".into(), "UTF-8", None));
+        assert_eq!(text(b"\xFF\xFEa\x00\n\x00").unwrap(), ("a\n".into(), "UTF-16LE", None));
+    }
+
+    #[test]
+    fn a_detected_legacy_encoding_is_reported_with_its_evidence() {
+        let legacy = b"name;city\nM\xFCller;K\xF6ln\nKr\xFCger;S\xFCd\n";
+        let (s, encoding, detected) = text(legacy).unwrap();
+        assert_eq!((s.as_str(), encoding), ("name;city\nMüller;Köln\nKrüger;Süd\n", "windows-1252"));
+        let detected = detected.expect("a warning");
+        assert!(detected.contains("byte 0xFC at line 2, column 2"), "{detected}");
+        assert!(detected.contains("decoded as windows-1252"), "{detected}");
+    }
+
+    #[test]
+    fn utf8_with_a_stray_byte_is_refused_at_the_byte() {
+        let mixed = "name;city\nKrüger;Süd\nAbc;D".bytes().chain([0xFF]).chain(*b"ef\n").collect::<Vec<u8>>();
+        let e = text(&mixed).unwrap_err();
+        assert!(e.starts_with("in.csv line 3, column 6: byte 0xFF is not valid UTF-8"), "{e}");
+        assert!(e.contains("input.encoding"), "{e}");
+    }
+
+    #[test]
+    fn a_declared_encoding_is_used_as_is() {
+        let mut input: &[u8] = b"M\xFCller\n";
+        let mut d = decode("in.csv", &mut input, Some(encoding_rs::WINDOWS_1252)).unwrap();
+        let mut s = String::new();
+        d.reader.read_to_string(&mut s).unwrap();
+        assert_eq!((s.as_str(), d.detected), ("Müller\n", None));
+    }
+
+    #[test]
+    fn the_first_bad_byte_is_located_in_characters() {
+        assert_eq!(utf8_error_at("ab\nçd".as_bytes(), 1), None);
+        assert_eq!(utf8_error_at(b"ab\n\xC3\xA7d\xFF", 7), Some((8, 3, 0xFF)));
     }
 }

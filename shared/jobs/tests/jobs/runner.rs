@@ -106,6 +106,18 @@ async fn bad_content_fails_the_job_on_the_first_delivery() {
 }
 
 #[tokio::test]
+async fn a_detected_encoding_completes_the_job_with_a_warning() {
+    let w = world();
+    let job = w.submitted(CONTEXT, b"id,qty\n\xC4pfel,1\n\xD6l,2\n").await;
+    assert_done(w.runner().run(&body(&job.id), 1).await);
+
+    let done = w.job(&job.id).await;
+    assert_eq!((done.status, done.records_out), (JobStatus::Completed, Some(2)), "{:?}", done.error);
+    assert_eq!(done.warnings.len(), 1, "{:?}", done.warnings);
+    assert!(done.warnings[0].starts_with("orders.csv: no encoding declared"), "{:?}", done.warnings);
+}
+
+#[tokio::test]
 async fn a_storage_fault_hands_the_job_back_until_the_last_delivery() {
     let w = world();
     let runner = w.runner();

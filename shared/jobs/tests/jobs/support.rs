@@ -161,8 +161,8 @@ impl World {
     }
 
     /// Alice's transform job over [`CSV`] with [`CONTEXT`] and [`SCHEMA`], submitted and queued.
-    pub async fn submitted(&self, context: &str, csv: &str) -> Job {
-        let content = self.upload(ALICE, ArtifactKind::Content, "orders.csv", csv.as_bytes()).await;
+    pub async fn submitted(&self, context: &str, csv: impl AsRef<[u8]>) -> Job {
+        let content = self.upload(ALICE, ArtifactKind::Content, "orders.csv", csv.as_ref()).await;
         let request = JobRequest {
             context: Some(text("context", context)),
             schema: Some(text("schema", SCHEMA)),
