@@ -1,11 +1,16 @@
 # The two commands of the README, and their helpers. Every install step lives in scripts/setup.sh.
-.PHONY: dev test setup seed-data show-users lint bench bench-lambda package
+.PHONY: dev test test-localstack setup seed-data show-users lint bench bench-lambda package
 
 dev: setup
 	cargo run --quiet -p helix-local --bin helix-dev -- up
 
 test:
 	scripts/test.sh
+
+# The end-to-end suite alone, with S3 and SQS on LocalStack (signatures, expiry and CORS checked as
+# S3 does) and DynamoDB on moto; `make test` runs it too.
+test-localstack:
+	scripts/test-localstack.sh
 
 setup:
 	scripts/setup.sh

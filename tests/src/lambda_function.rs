@@ -199,15 +199,18 @@ pub fn template_env_names(binary: &str) -> BTreeSet<String> {
 }
 
 /// The function's settings on a test platform: the variables the template gives it (and only
-/// those), as provisioning resolved them, plus the emulator as every service's endpoint. A
-/// variable the template forgets makes the function fail at start-up, naming it.
+/// those), as provisioning resolved them, plus the platform's endpoints (the emulator for every
+/// service, S3's and SQS's own where they run elsewhere). A variable the template forgets makes
+/// the function fail at start-up, naming it.
 pub fn function_settings(t: &crate::TestPlatform, binary: &str) -> BTreeMap<String, String> {
     let resolved = &t.platform.provisioned.env;
     let mut env: BTreeMap<String, String> = template_env_names(binary)
         .into_iter()
         .filter_map(|name| resolved.get(&name).map(|value| (name, value.clone())))
         .collect();
-    env.insert("AWS_ENDPOINT_URL".into(), crate::emulator_endpoint());
+    env.insert("AWS_ENDPOINT_URL".into(), t.aws.endpoint.clone());
+    env.insert("AWS_ENDPOINT_URL_S3".into(), t.aws.s3_url().to_owned());
+    env.insert("AWS_ENDPOINT_URL_SQS".into(), t.aws.sqs_url().to_owned());
     env.insert("AWS_S3_FORCE_PATH_STYLE".into(), "true".into());
     env
 }

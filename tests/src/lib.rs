@@ -1,5 +1,5 @@
-//! End-to-end harness: a whole local platform per test (unique resource prefix) on the emulator
-//! that `make test` started, driven over real HTTP.
+//! End-to-end harness: a whole local platform per test (unique resource prefix) on the emulators
+//! that `make test` (or `make test-localstack`) started, driven over real HTTP.
 
 pub mod lambda_function;
 pub mod lambda_runtime_api;
@@ -19,7 +19,14 @@ pub fn emulator_endpoint() -> String {
         .expect("HELIX_TEST_AWS_ENDPOINT is not set: run the tests with `make test`, which starts the emulator")
 }
 
-/// The signature-checking S3 (s3s-fs) `make test` started, and its credentials.
+/// Where a service runs when not on the emulator: `HELIX_TEST_S3_ENDPOINT` and
+/// `HELIX_TEST_SQS_ENDPOINT` (LocalStack's, in `make test-localstack`); unset or empty, the emulator.
+fn service_endpoint(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.is_empty())
+}
+
+/// The signature-checking S3 `make test` started (s3s-fs; LocalStack's S3 in
+/// `make test-localstack`), and its credentials.
 pub fn signing_s3() -> (String, String, String) {
     let var = |name: &str| {
         std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
@@ -33,7 +40,7 @@ pub struct Options {
     /// Seconds before an unacknowledged message comes back (and a dead worker's lease runs out).
     pub redelivery_seconds: i32,
     pub max_upload_bytes: u64,
-    /// Serve S3 from the signature-checking server instead of moto.
+    /// Serve S3 from the signature-checking server (`signing_s3`).
     pub signing_s3: bool,
     pub upload_url_ttl_seconds: u64,
 }
@@ -52,6 +59,8 @@ impl Default for Options {
 
 pub struct TestPlatform {
     pub platform: Platform,
+    /// Where the platform's services are (the functions run as Lambdas are pointed there too).
+    pub aws: LocalAws,
     pub http: reqwest::Client,
     pub prefix: String,
 }
@@ -75,6 +84,8 @@ impl TestPlatform {
     pub async fn start_with(options: Options) -> Self {
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let mut aws = LocalAws::at(emulator_endpoint());
+        aws.s3_endpoint = service_endpoint("HELIX_TEST_S3_ENDPOINT");
+        aws.sqs_endpoint = service_endpoint("HELIX_TEST_SQS_ENDPOINT");
         if options.signing_s3 {
             let (endpoint, access_key, secret_key) = signing_s3();
             aws.s3_endpoint = Some(endpoint);
@@ -82,7 +93,7 @@ impl TestPlatform {
             aws.secret_key = secret_key;
         }
         let platform = Platform::start(PlatformOptions {
-            aws,
+            aws: aws.clone(),
             prefix: prefix.clone(),
             listen: "127.0.0.1:0".parse().unwrap(),
             dashboard_origin: "http://127.0.0.1:8000".into(),
@@ -100,7 +111,7 @@ impl TestPlatform {
         })
         .await
         .expect("the local platform starts");
-        Self { platform, http: reqwest::Client::new(), prefix }
+        Self { platform, aws, http: reqwest::Client::new(), prefix }
     }
 
     /// A token signer for `secret` with the platform's issuer, audience and lifetime.

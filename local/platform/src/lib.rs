@@ -20,12 +20,14 @@ use tokio::task::JoinHandle;
 use crate::provision::{ProvisionOptions, Provisioned, Provisioner};
 use crate::template::Template;
 
-/// Where the emulated AWS services are. `s3_endpoint` sends S3 elsewhere (a signature-checking
-/// S3 for the presigned-URL tests) while DynamoDB and SQS stay on `endpoint`.
+/// Where the emulated AWS services are: DynamoDB and Secrets Manager on `endpoint`, S3 and SQS
+/// there too unless `s3_endpoint` / `sqs_endpoint` send them elsewhere (a signature-checking S3
+/// for the presigned-URL tests; LocalStack's S3 and SQS in `make test-localstack`).
 #[derive(Clone, Debug)]
 pub struct LocalAws {
     pub endpoint: String,
     pub s3_endpoint: Option<String>,
+    pub sqs_endpoint: Option<String>,
     pub access_key: String,
     pub secret_key: String,
     pub region: String,
@@ -37,10 +39,21 @@ impl LocalAws {
         Self {
             endpoint: endpoint.into(),
             s3_endpoint: None,
+            sqs_endpoint: None,
             access_key: "test".into(),
             secret_key: "test".into(),
             region: "us-east-1".into(),
         }
+    }
+
+    /// Where S3 requests (and the presigned URLs handed out) go.
+    pub fn s3_url(&self) -> &str {
+        self.s3_endpoint.as_deref().unwrap_or(&self.endpoint)
+    }
+
+    /// Where SQS requests go.
+    pub fn sqs_url(&self) -> &str {
+        self.sqs_endpoint.as_deref().unwrap_or(&self.endpoint)
     }
 
     fn sdk_config(&self, endpoint: &str) -> SdkConfig {
@@ -54,27 +67,26 @@ impl LocalAws {
             .build()
     }
 
-    pub fn clients(&self, settings: &Settings) -> AwsClients {
-        let path_style = settings.s3_force_path_style;
-        let main = AwsClients::new(&self.sdk_config(&self.endpoint), path_style);
-        match &self.s3_endpoint {
-            Some(s3) => AwsClients { s3: AwsClients::new(&self.sdk_config(s3), path_style).s3, ..main },
-            None => main,
+    fn clients_with(&self, s3_force_path_style: bool) -> AwsClients {
+        let sdk = self.sdk_config(&self.endpoint);
+        let s3_sdk = self.sdk_config(self.s3_url());
+        AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&self.sdk_config(self.sqs_url())),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(&sdk),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&s3_sdk).force_path_style(s3_force_path_style).build(),
+            ),
         }
+    }
+
+    pub fn clients(&self, settings: &Settings) -> AwsClients {
+        self.clients_with(settings.s3_force_path_style)
     }
 
     /// Clients for provisioning and inspection, before any `Settings` exist.
     pub fn raw_clients(&self) -> AwsClients {
-        let sdk = self.sdk_config(&self.endpoint);
-        let s3_sdk = self.sdk_config(self.s3_endpoint.as_deref().unwrap_or(&self.endpoint));
-        AwsClients {
-            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-            sqs: aws_sdk_sqs::Client::new(&sdk),
-            secretsmanager: aws_sdk_secretsmanager::Client::new(&sdk),
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&s3_sdk).force_path_style(true).build(),
-            ),
-        }
+        self.clients_with(true)
     }
 }
 
@@ -129,10 +141,7 @@ impl Platform {
         let provision_options = ProvisionOptions {
             prefix: options.prefix.clone(),
             parameters: BTreeMap::from([("DashboardOrigin".to_owned(), options.dashboard_origin.clone())]),
-            env_values: BTreeMap::from([(
-                "DASHBOARD_CONNECT_SRC".to_owned(),
-                options.aws.s3_endpoint.clone().unwrap_or(options.aws.endpoint.clone()),
-            )]),
+            env_values: BTreeMap::from([("DASHBOARD_CONNECT_SRC".to_owned(), options.aws.s3_url().to_owned())]),
             secret_values: BTreeMap::from([("JwtSecret".to_owned(), options.jwt_secret.clone())]),
             visibility_timeout_override: options.visibility_timeout_override,
         };
@@ -158,7 +167,7 @@ impl Platform {
             .map_err(|source| PlatformError::Listen { addr: options.listen, source })?;
         let addr = listener.local_addr().map_err(|source| PlatformError::Listen { addr: options.listen, source })?;
         // The browser PUTs and GETs presigned URLs on the S3 endpoint: the page's CSP must allow it.
-        let s3_origin = options.aws.s3_endpoint.as_deref().unwrap_or(&options.aws.endpoint);
+        let s3_origin = options.aws.s3_url();
         let dashboard =
             helix_web::DashboardConfig::parse(s3_origin).map_err(|e| PlatformError::Dashboard(e.to_string()))?;
         // What the auth function does at start-up (with the secret in hand, not fetched): the key
