@@ -153,13 +153,7 @@ impl Platform {
         env.insert("AWS_S3_FORCE_PATH_STYLE".into(), "true".into());
         env.extend(options.extra_env.clone());
         let settings = Settings::read(&Env::from_map(env))?;
-        // A killed worker's job is taken over by the first redelivery only if its lease (and its
-        // idempotency record, which lasts as long) has run out when the message comes back.
-        if let Some(visibility) = options.visibility_timeout_override
-            && settings.worker.lease.as_secs() >= visibility as u64
-        {
-            return Err(PlatformError::Timing { lease: settings.worker.lease.as_secs(), visibility });
-        }
+        check_timing(settings.worker.lease, options.visibility_timeout_override)?;
         let clients = options.aws.clients(&settings);
 
         let listener = tokio::net::TcpListener::bind(options.listen)
@@ -316,6 +310,37 @@ impl Drop for Platform {
     fn drop(&mut self) {
         for task in self.tasks.iter().chain(self.workers.iter().map(|w| &w.task)) {
             task.abort();
+        }
+    }
+}
+
+/// A killed worker's job is taken over by the first redelivery only if its lease (and its
+/// idempotency record, which lasts as long) has run out when the message comes back.
+fn check_timing(lease: std::time::Duration, visibility: Option<i32>) -> Result<(), PlatformError> {
+    match visibility {
+        Some(visibility) if lease.as_secs() >= visibility.max(0) as u64 => {
+            Err(PlatformError::Timing { lease: lease.as_secs(), visibility })
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_lease_as_long_as_the_visibility_timeout_is_refused() {
+        assert!(check_timing(Duration::from_secs(45), Some(60)).is_ok());
+        assert!(check_timing(Duration::from_secs(60), None).is_ok());
+        for lease in [60, 61] {
+            let e = check_timing(Duration::from_secs(lease), Some(60)).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("JOB_LEASE_SECONDS ({lease}) must be shorter than the queues' visibility timeout (60 s)")
+            );
         }
     }
 }
