@@ -1,5 +1,6 @@
 //! `helix`: run HelixNet mappings locally, exactly as a job would.
 
+mod atomic;
 mod cases;
 mod remote;
 mod suggest;
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use helix_engine::{EngineError, Source, Summary, Transformation};
+use helix_engine::{EngineError, OutputFormat, Source, Summary, Transformation};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[global_allocator]
@@ -31,7 +32,7 @@ struct Mapping {
     /// Target JSON Schema; none: no validation.
     #[arg(short, long)]
     schema: Option<PathBuf>,
-    /// Mapping/validation threads (default: all cores).
+    /// Mapping/validation threads (default: the available cores, at most 8).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
 }
@@ -39,15 +40,26 @@ struct Mapping {
 #[derive(Subcommand)]
 enum Command {
     /// Transform content files into one result (JSON array or NDJSON) and a reject report.
+    ///
+    /// Exit codes: 0 done, 1 an error (no result or report file is left behind), 2 bad usage,
+    /// 3 too many rejects (--fail-on-rejects, or the context's rejects.max_rate; the result and
+    /// the report are written all the same).
     Transform {
         #[command(flatten)]
         mapping: Mapping,
-        /// Result file (default: standard output).
+        /// Result file (default: standard output). Written whole or not at all. A name ending in
+        /// .ndjson or .jsonl gets NDJSON, other names a JSON array, unless the context sets
+        /// output.format.
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Reject report file (default: beside the output as NAME.rejects.json, else not written).
         #[arg(short, long)]
         rejects: Option<PathBuf>,
+        /// Exit with code 3 when more than PCT % of the records are rejected (bare flag: any
+        /// reject).
+        #[arg(long, value_name = "PCT", num_args = 0..=1, require_equals = true, default_missing_value = "0",
+              value_parser = percent)]
+        fail_on_rejects: Option<f64>,
         /// No progress bar and no summary.
         #[arg(short, long)]
         quiet: bool,
@@ -154,39 +166,99 @@ fn feed_all(run: &mut helix_engine::Run<'_, '_>, inputs: &[PathBuf], quiet: bool
     Ok(())
 }
 
+/// Exit code of `transform` when more records are rejected than tolerated.
+const TOO_MANY_REJECTS: u8 = 3;
+
+fn percent(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err("a percentage from 0 to 100".into()),
+    }
+}
+
+/// The format an output file's name asks for.
+fn format_of(path: &Path) -> Option<OutputFormat> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "ndjson" | "jsonl" => Some(OutputFormat::Ndjson),
+        "json" => Some(OutputFormat::Json),
+        _ => None,
+    }
+}
+
+fn format_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Json => "a JSON array",
+        OutputFormat::Ndjson => "NDJSON",
+    }
+}
+
 fn transform(
     mapping: Mapping,
     output: Option<PathBuf>,
     rejects: Option<PathBuf>,
+    fail_on_rejects: Option<f64>,
     quiet: bool,
     inputs: Vec<PathBuf>,
 ) -> Result<ExitCode, String> {
-    let t = load(mapping.context.as_deref(), mapping.schema.as_deref(), mapping.threads)?;
-    let rejects = rejects.or_else(|| output.as_ref().map(|o| o.with_extension("rejects.json")));
-    let mut out: Box<dyn Write> = match &output {
-        Some(p) => Box::new(File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
-        None => Box::new(io::stdout().lock()),
-    };
-    let mut out = BufWriter::with_capacity(1 << 20, &mut out);
-    let mut rej: Box<dyn Write> = match &rejects {
-        Some(p) => Box::new(BufWriter::new(File::create(p).map_err(|e| format!("{}: {e}", p.display()))?)),
-        None => Box::new(io::sink()),
-    };
-    let mut run = t.start(&mut out, &mut rej).map_err(|e| e.to_string())?;
-    feed_all(&mut run, &inputs, quiet)?;
-    match run.finish() {
-        Ok(s) => {
-            if !quiet {
-                print_summary(&s, rejects.as_deref());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e @ EngineError::RejectRateExceeded { .. }) => {
-            eprintln!("helix: {e}");
-            Ok(ExitCode::from(2))
-        }
-        Err(e) => Err(e.to_string()),
+    let mut t = load(mapping.context.as_deref(), mapping.schema.as_deref(), mapping.threads)?;
+    if let Some((path, wanted)) = output.as_deref().and_then(|p| Some((p, format_of(p)?)))
+        && !t.set_default_output_format(wanted)
+        && t.output_format() != wanted
+        && !quiet
+    {
+        eprintln!(
+            "warning: {} gets {}, as the context says (its name asks for {})",
+            path.display(),
+            format_name(t.output_format()),
+            format_name(wanted)
+        );
     }
+    // No report beside `/dev/null`.
+    let rejects = rejects
+        .or_else(|| output.as_ref().filter(|o| !atomic::is_special(o)).map(|o| o.with_extension("rejects.json")));
+    let out_file = output.as_deref().map(atomic::ResultFile::create).transpose()?;
+    let rej_file = rejects.as_deref().map(atomic::ResultFile::create).transpose()?;
+    let finished = {
+        let mut out: Box<dyn Write> = match &out_file {
+            Some(f) => Box::new(f.file()),
+            None => Box::new(io::stdout().lock()),
+        };
+        let mut out = BufWriter::with_capacity(1 << 20, &mut out);
+        let mut rej: Box<dyn Write> = match &rej_file {
+            Some(f) => Box::new(BufWriter::new(f.file())),
+            None => Box::new(io::sink()),
+        };
+        let mut run = t.start(&mut out, &mut rej).map_err(|e| e.to_string())?;
+        feed_all(&mut run, &inputs, quiet)?;
+        let finished = run.finish();
+        out.flush().and_then(|()| rej.flush()).map_err(|e| format!("writing the result: {e}"))?;
+        finished
+    };
+    let summary = match finished {
+        Ok(s) => s,
+        Err(e @ EngineError::RejectRateExceeded { .. }) => {
+            out_file.into_iter().chain(rej_file).try_for_each(atomic::ResultFile::persist)?;
+            eprintln!("helix: {e}");
+            return Ok(ExitCode::from(TOO_MANY_REJECTS));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    out_file.into_iter().chain(rej_file).try_for_each(atomic::ResultFile::persist)?;
+    if !quiet {
+        print_summary(&summary, rejects.as_deref());
+    }
+    let total = summary.records_out + summary.records_rejected;
+    if let Some(max) = fail_on_rejects
+        && summary.records_rejected as f64 * 100.0 > max * total as f64
+    {
+        eprintln!(
+            "helix: {} of {total} records were rejected ({:.2} %), more than --fail-on-rejects allows ({max} %)",
+            summary.records_rejected,
+            summary.records_rejected as f64 * 100.0 / total as f64,
+        );
+        return Ok(ExitCode::from(TOO_MANY_REJECTS));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn preview(mapping: Mapping, count: usize, inputs: Vec<PathBuf>) -> Result<ExitCode, String> {
@@ -210,8 +282,8 @@ fn preview(mapping: Mapping, count: usize, inputs: Vec<PathBuf>) -> Result<ExitC
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Transform { mapping, output, rejects, quiet, inputs } => {
-            transform(mapping, output, rejects, quiet, inputs)
+        Command::Transform { mapping, output, rejects, fail_on_rejects, quiet, inputs } => {
+            transform(mapping, output, rejects, fail_on_rejects, quiet, inputs)
         }
         Command::Preview { mapping, count, inputs } => preview(mapping, count, inputs),
         Command::Test { paths } => cases::run(&paths),

@@ -123,9 +123,7 @@ pub fn download(context: &Context, id: &str, output: Option<&Path>) -> Result<Ex
         stdout.flush().map_err(|e| CliError::Input(format!("writing standard output: {e}")))?;
         return Ok(ExitCode::SUCCESS);
     };
-    // Written beside the target and renamed over it: an interrupted download leaves no half file.
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut file = download_file(dir).map_err(|e| CliError::file(dir, e))?;
+    let mut file = crate::atomic::beside(path).map_err(|e| CliError::file(path, e))?;
     let bar = transfer_bar(response.content_length(), &path.display().to_string());
     let bytes = copy(bar.wrap_read(response), file.as_file_mut(), &path.display().to_string());
     bar.finish_and_clear();
@@ -138,19 +136,6 @@ pub fn download(context: &Context, id: &str, output: Option<&Path>) -> Result<Ex
         eprintln!("wrote {} ({bytes} bytes)", path.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A temporary file for a download, readable like any file the user creates (tempfile's
-/// default is owner-only, which suits secrets, not results).
-fn download_file(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".helix-download");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    builder.tempfile_in(dir)
 }
 
 fn report(api: &Api, artifact: &str) -> Result<Value, CliError> {

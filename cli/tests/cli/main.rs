@@ -1,3 +1,4 @@
 //! The CLI's suites, linked into one test binary (one link instead of two).
 mod examples;
 mod remote;
+mod transform;

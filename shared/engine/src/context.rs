@@ -25,8 +25,7 @@ pub enum OutputFormat {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OutputSpec {
-    #[serde(default)]
-    format: OutputFormat,
+    format: Option<OutputFormat>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +65,8 @@ pub struct Plan {
     pub name: String,
     pub input: InputOptions,
     pub output: OutputFormat,
+    /// The context says `output.format` (a caller's preference does not override it).
+    pub output_declared: bool,
     pub max_rate: Option<f64>,
     pub limits: Limits,
     pub mapping: Option<Mapping>,
@@ -437,6 +438,7 @@ impl Plan {
             name: String::new(),
             input: InputOptions::default(),
             output: OutputFormat::Json,
+            output_declared: false,
             max_rate: None,
             limits,
             mapping: None,
@@ -595,7 +597,8 @@ impl Plan {
         Ok(Plan {
             name: name.to_owned(),
             input,
-            output: output.format,
+            output: output.format.unwrap_or_default(),
+            output_declared: output.format.is_some(),
             max_rate: rejects.map(|r| r.max_rate),
             limits,
             mapping,

@@ -96,7 +96,7 @@ impl Shape {
         slots.clear();
         for (field, leaf_cast) in fields.iter().zip(&self.casts) {
             if let Some(when) = &field.when
-                && !ev.truth(when, columns, scope).map_err(|_| General)?
+                && !ev.try_truth(when, columns, scope).map_err(|_| General)?
             {
                 slots.push(None);
                 continue;
@@ -256,11 +256,11 @@ fn scalar<'a>(
             };
             match direct {
                 Some(v) => Ok(v),
-                None => Scalar::owned(ev.value(e, columns, scope).map_err(|_| General)?).ok_or(General),
+                None => Scalar::owned(ev.try_value(e, columns, scope).map_err(|_| General)?).ok_or(General),
             }
         }
         Expr::Const(v) => Scalar::borrowed(v).ok_or(General),
-        _ => Scalar::owned(ev.value(e, columns, scope).map_err(|_| General)?).ok_or(General),
+        _ => Scalar::owned(ev.try_value(e, columns, scope).map_err(|_| General)?).ok_or(General),
     }
 }
 

@@ -140,6 +140,16 @@ impl Transformation {
         self.plan.output
     }
 
+    /// Writes `format` where the context leaves the choice open (no `output.format`, no
+    /// whole-document template, whose result is one document); returns whether it does.
+    pub fn set_default_output_format(&mut self, format: OutputFormat) -> bool {
+        let open = !self.plan.output_declared && self.plan.document.is_none();
+        if open {
+            self.plan.output = format;
+        }
+        open
+    }
+
     /// Lookup tables the context declares: (name, file). Provide each with [`Self::add_lookup`].
     pub fn lookup_files(&self) -> Vec<(String, String)> {
         self.plan.lookup_specs.iter().map(|(n, s)| (n.clone(), s.file.clone())).collect()

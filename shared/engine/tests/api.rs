@@ -1,6 +1,6 @@
 //! The contract the job worker depends on, end to end through the public API.
 
-use helix_engine::{EngineError, Source, Summary, check_context, check_schema, compile};
+use helix_engine::{EngineError, OutputFormat, Source, Summary, check_context, check_schema, compile};
 use serde_json::{Value, json};
 
 fn run(
@@ -250,6 +250,30 @@ fn whole_document_template() {
     r.finish().unwrap();
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v, json!({"count": 2, "ids": ["1", "2"]}));
+}
+
+/// A caller's preferred output format (the CLI's `-o x.ndjson`) applies where the context does
+/// not choose one.
+#[test]
+fn default_output_format_applies_only_where_the_context_is_silent() {
+    let output = |context: Option<(&str, &str)>| {
+        let mut t = compile(context.map(|(name, text)| Source { name, text }), None).unwrap();
+        let applied = t.set_default_output_format(OutputFormat::Ndjson);
+        let (mut out, mut rej) = (Vec::new(), Vec::new());
+        let mut r = t.start(&mut out, &mut rej).unwrap();
+        r.feed("a.csv", &mut "ID\n1\n2\n".as_bytes()).unwrap();
+        r.finish().unwrap();
+        (applied, t.output_format(), String::from_utf8(out).unwrap())
+    };
+    let ndjson = "{\"ID\":\"1\"}\n{\"ID\":\"2\"}\n";
+    assert_eq!(output(None), (true, OutputFormat::Ndjson, ndjson.to_owned()));
+    assert_eq!(output(Some(("c.yaml", "fields:\n  ID: '{{ ID }}'\n"))).2, ndjson);
+    let (applied, format, out) = output(Some(("c.yaml", "output: { format: json }\n")));
+    assert_eq!((applied, format), (false, OutputFormat::Json));
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!([{"ID": "1"}, {"ID": "2"}]));
+    let (applied, _, out) = output(Some(("doc.j2", "{{ records | length }}")));
+    assert!(!applied);
+    assert_eq!(out.trim(), "2");
 }
 
 #[test]

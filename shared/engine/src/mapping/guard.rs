@@ -162,8 +162,9 @@ fn undefined_error(state: &State, v: &Value) -> Option<Error> {
     if !v.is_undefined() {
         return None;
     }
-    // `list` fails on an undefined value exactly when an operator does, with the same error.
-    filters::list(state, v.clone()).err()
+    // `string` fails on an undefined value exactly when an operator does, with the same error
+    // (`list` wraps it in "cannot convert value to list", which names nothing).
+    filters::string(state, v).err()
 }
 
 fn item_at(item: &Value, path: Option<&str>) -> Value {

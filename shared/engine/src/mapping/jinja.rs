@@ -186,9 +186,9 @@ pub fn data_value(data: &Data) -> Value {
 }
 
 /// The minijinja result as JSON (undefined and invalid values become errors).
-pub fn to_json(v: &Value) -> Result<serde_json::Value, String> {
+pub fn to_json(v: &Value) -> Result<serde_json::Value, Error> {
     if v.is_undefined() {
-        return Err("the expression is undefined".into());
+        return Err(Error::new(ErrorKind::UndefinedError, "the expression is undefined"));
     }
-    serde_json::to_value(v).map_err(|e| e.to_string())
+    serde_json::to_value(v).map_err(|e| Error::new(ErrorKind::BadSerialization, e.to_string()))
 }

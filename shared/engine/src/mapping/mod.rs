@@ -7,6 +7,7 @@ pub mod guard;
 pub mod helpers;
 pub mod jinja;
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use minijinja::Environment;
@@ -186,11 +187,16 @@ pub fn jinja_error(e: &minijinja::Error) -> String {
 }
 
 impl Evaluator<'_> {
-    fn slow(&self, i: usize, scope: &mut LazyScope<'_>) -> Result<minijinja::Value, String> {
-        self.jinja.borrow_dependent()[i].eval(scope.get(self.group_var)).map_err(|e| jinja_error(&e))
+    fn slow(&self, i: usize, scope: &mut LazyScope<'_>) -> Result<minijinja::Value, minijinja::Error> {
+        self.jinja.borrow_dependent()[i].eval(scope.get(self.group_var))
     }
 
     pub fn value(&self, e: &Expr, columns: &Columns, scope: &mut LazyScope<'_>) -> Result<Value, String> {
+        self.try_value(e, columns, scope).map_err(|err| self.failure(e, scope, &err))
+    }
+
+    /// [`Self::value`] failing with minijinja's error, for callers that need no message.
+    pub fn try_value(&self, e: &Expr, columns: &Columns, scope: &mut LazyScope<'_>) -> Result<Value, minijinja::Error> {
         match e {
             Expr::Const(v) => Ok(v.clone()),
             Expr::Fast { fast: f, slow } => {
@@ -208,13 +214,18 @@ impl Evaluator<'_> {
             }
             Expr::Slow(i) => jinja::to_json(&self.slow(*i, scope)?),
             Expr::Text(name) => {
-                let t = self.jinja.borrow_owner().get_template(name).map_err(|e| jinja_error(&e))?;
-                guard::render(&t, scope.get(self.group_var), self.bound).map(Value::String).map_err(|e| jinja_error(&e))
+                let t = self.jinja.borrow_owner().get_template(name)?;
+                guard::render(&t, scope.get(self.group_var), self.bound).map(Value::String)
             }
         }
     }
 
     pub fn truth(&self, e: &Expr, columns: &Columns, scope: &mut LazyScope<'_>) -> Result<bool, String> {
+        self.try_truth(e, columns, scope).map_err(|err| self.failure(e, scope, &err))
+    }
+
+    /// [`Self::truth`] failing with minijinja's error, for callers that need no message.
+    pub fn try_truth(&self, e: &Expr, columns: &Columns, scope: &mut LazyScope<'_>) -> Result<bool, minijinja::Error> {
         match e {
             Expr::Fast { fast: f, slow } => {
                 let env = fast::Env {
@@ -230,8 +241,77 @@ impl Evaluator<'_> {
                 }
             }
             Expr::Slow(i) => Ok(self.slow(*i, scope)?.is_true()),
-            other => Ok(truthy(&self.value(other, columns, scope)?)),
+            other => Ok(truthy(&self.try_value(other, columns, scope)?)),
         }
+    }
+
+    /// The reject message of a failed evaluation. An undefined value is most often a misspelt
+    /// or missing column: the message then names it, the record's columns, and the nearest
+    /// one. Worked out only here, once a record has failed, so a good record pays nothing.
+    #[cold]
+    fn failure(&self, e: &Expr, scope: &mut LazyScope<'_>, err: &minijinja::Error) -> String {
+        let detail = err.detail().unwrap_or_default();
+        // minijinja says "(`X` is undefined)" after other errors an undefined value caused.
+        if (err.kind() == minijinja::ErrorKind::UndefinedError || detail.contains("` is undefined"))
+            && let Some(hint) = self.undefined_name(e, scope, detail)
+        {
+            return hint;
+        }
+        jinja_error(err)
+    }
+
+    /// "`NAME` is undefined; did you mean `NEAR`? (columns: …)" for the first name the
+    /// expression reads that the record lacks (the one minijinja's message names, if several).
+    fn undefined_name(&self, e: &Expr, scope: &mut LazyScope<'_>, detail: &str) -> Option<String> {
+        let read = match e {
+            Expr::Const(_) => return None,
+            Expr::Fast { slow: i, .. } | Expr::Slow(i) => self.jinja.borrow_dependent()[*i].undeclared_variables(true),
+            Expr::Text(name) => self.jinja.borrow_owner().get_template(name).ok()?.undeclared_variables(true),
+        };
+        let env = self.jinja.borrow_owner();
+        let top = scope.get(self.group_var);
+        let mut missing: Vec<Missing> = Vec::new();
+        for path in read.iter().collect::<BTreeSet<_>>() {
+            let mut parts = path.split('.');
+            let head = parts.next().unwrap_or_default();
+            if head.starts_with(guard::PREFIX) || env.globals().any(|(g, _)| g == head) {
+                continue;
+            }
+            let mut value = top.clone();
+            let mut at = Vec::new();
+            for part in std::iter::once(head).chain(parts) {
+                let next = value.get_attr(part).unwrap_or_default();
+                if next.is_undefined() {
+                    // The record's own names, also through `record.` (the scope adds more).
+                    let within = if at.is_empty() || at == ["record"] { None } else { Some(value) };
+                    let prefix = at.iter().map(|p| format!("{p}.")).collect();
+                    missing.push(Missing { prefix, name: part.to_owned(), within });
+                    break;
+                }
+                if next.kind() != minijinja::value::ValueKind::Map {
+                    break;
+                }
+                at.push(part);
+                value = next;
+            }
+        }
+        let named = |m: &&Missing| {
+            detail
+                .match_indices(&format!("`{}{}", m.prefix, m.name))
+                .any(|(i, s)| matches!(detail[i + s.len()..].chars().next(), Some('`' | '.' | '[')))
+        };
+        let m = missing.iter().find(named).or(missing.first())?;
+        let (what, names) = match &m.within {
+            Some(v) => (format!("keys of `{}`", m.prefix.trim_end_matches('.')), Cow::Owned(keys(v))),
+            None => match scope.data {
+                Data::Row(row) => ("columns".to_owned(), Cow::Borrowed(&row.header.names[..])),
+                Data::Tree(serde_json::Value::Object(map)) => {
+                    ("keys".to_owned(), Cow::Owned(map.keys().cloned().collect()))
+                }
+                Data::Tree(_) => ("keys".to_owned(), Cow::Owned(Vec::new())),
+            },
+        };
+        Some(undefined_message(&m.prefix, &m.name, &what, &names))
     }
 
     /// Maps one record (or group) to an object; `Err((pointer, message))` on a mapping failure.
@@ -314,6 +394,52 @@ impl Evaluator<'_> {
         }
         Ok(out)
     }
+}
+
+/// A name an expression reads that the record lacks: the name, what it was read through
+/// (`record.`, `ORDER.`), and the object it was looked up in, when that is not the record.
+struct Missing {
+    prefix: String,
+    name: String,
+    within: Option<minijinja::Value>,
+}
+
+fn keys(v: &minijinja::Value) -> Vec<String> {
+    v.try_iter().map_or_else(|_| Vec::new(), |keys| keys.map(|k| k.to_string()).collect())
+}
+
+/// Names listed in an undefined-name message; a wide record lists the first ones.
+const LISTED_NAMES: usize = 20;
+
+/// "`X` is undefined; did you mean `Y`? (columns: A, B)" for `prefix` + `name`: the nearest of
+/// `names` by edit distance, ignoring case, if it is within a third of the name's length (one
+/// edit at least).
+fn undefined_message(prefix: &str, name: &str, what: &str, names: &[String]) -> String {
+    let lower = name.to_lowercase();
+    let len = lower.chars().count();
+    let max = (len / 3).max(1);
+    let near = names
+        .iter()
+        // The distance is at least the difference in length: most names are ruled out by that.
+        .filter(|n| n.chars().count().abs_diff(len) <= max)
+        .map(|n| (strsim::levenshtein(&lower, &n.to_lowercase()), n))
+        .filter(|(d, _)| *d <= max)
+        .min_by_key(|(d, _)| *d);
+    let mut msg = format!("`{prefix}{name}` is undefined");
+    if let Some((_, n)) = near {
+        msg.push_str(&format!("; did you mean `{prefix}{n}`?"));
+    }
+    if names.is_empty() {
+        msg.push_str(&format!(" (no {what})"));
+    } else {
+        let listed = names.iter().take(LISTED_NAMES).map(String::as_str).collect::<Vec<_>>().join(", ");
+        msg.push_str(&format!(" ({what}: {listed}"));
+        if names.len() > LISTED_NAMES {
+            msg.push_str(&format!(" … and {} more", names.len() - LISTED_NAMES));
+        }
+        msg.push(')');
+    }
+    msg
 }
 
 pub fn truthy(v: &Value) -> bool {
