@@ -141,6 +141,12 @@ fn print_summary(s: &Summary, rejects: Option<&Path>) {
     for w in &s.warnings {
         eprintln!("warning: {}: {}", w.input, w.message);
     }
+    // The engine's record and the job's have one JSON shape: shown as `helix jobs get` shows it.
+    for reading in s.inputs.iter().filter_map(|r| serde_json::to_value(r).ok()) {
+        if let Ok(reading) = serde_json::from_value::<helix_domain::InputReading>(reading) {
+            eprintln!("read {}", remote::output::input_reading(&reading));
+        }
+    }
     for r in s.first_rejects.iter().take(10) {
         let at = if r.pointer.is_empty() { String::new() } else { format!(" {}", r.pointer) };
         eprintln!("  {} line {} (record {}){at} [{}]: {}", r.input, r.line, r.record, r.keyword, r.message);

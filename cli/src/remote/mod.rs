@@ -4,7 +4,7 @@ mod api;
 mod credentials;
 mod error;
 mod jobs;
-mod output;
+pub mod output;
 mod session;
 mod submit;
 

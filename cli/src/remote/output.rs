@@ -6,7 +6,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
-use helix_domain::{JobRead, Timestamp};
+use helix_domain::{InputReading, JobRead, Timestamp};
 
 pub fn print_json(value: &Value) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
@@ -115,7 +115,36 @@ pub fn job_details(job: &JobRead) -> String {
     for warning in &job.warnings {
         lines.push(("Warning", warning.clone()));
     }
+    for reading in &job.inputs_read {
+        lines.push(("Read", input_reading(reading)));
+    }
     lines.iter().map(|(k, v)| format!("{k:<9} {v}\n")).collect()
+}
+
+/// "orders.csv: csv, windows-1252 (detected), CR lines, delimiter `;` (sep= line), header row 3
+/// (detected)": each setting and, unless the context declared it, what decided it.
+pub fn input_reading(r: &InputReading) -> String {
+    let by = |setting: &str| match r.decided_by.get(setting).map(String::as_str) {
+        None | Some("declared") => String::new(),
+        Some(by) => format!(" ({by})"),
+    };
+    let mut parts = vec![r.format.clone(), format!("{}{}", r.encoding, by("encoding"))];
+    if let Some(ending) = &r.line_ending {
+        parts.push(format!("{ending} line endings"));
+    }
+    if let Some(delimiter) = &r.delimiter {
+        let shown = if delimiter == "\t" { "tab".to_owned() } else { format!("`{delimiter}`") };
+        parts.push(format!("delimiter {shown}{}", by("delimiter")));
+    }
+    match r.header_row {
+        Some(row) => parts.push(format!("header row {row}{}", by("header"))),
+        None if r.delimiter.is_some() => parts.push(format!("no header row{}", by("header"))),
+        None => {}
+    }
+    if r.skipped_lines > 0 {
+        parts.push(format!("{} line(s) skipped{}", r.skipped_lines, by("skip_lines")));
+    }
+    format!("{}: {}", r.input, parts.join(", "))
 }
 
 /// The reject report (`{"rejects": [...], "summary": {...}}`) as a table and a count line.

@@ -129,6 +129,9 @@ pub struct Job {
     /// windows-1252 (detected) …"): the job completed, but its owner should check it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// How each content file was read, once the job has completed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs_read: Vec<InputReading>,
     /// Epoch seconds until which the worker that claimed the job owns it; past it, a redelivered
     /// message may claim the job again (its worker died).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,6 +178,7 @@ impl Job {
             records_rejected: None,
             error: None,
             warnings: Vec::new(),
+            inputs_read: Vec::new(),
             lease_expires_at: None,
             unsent_since: None,
             traceparent: None,
@@ -222,6 +226,31 @@ pub struct JobRead {
     pub error: Option<String>,
     /// Decisions the run took without being told (such as a detected encoding), with evidence.
     pub warnings: Vec<String>,
+    /// How each content file was read: format, encoding, layout, and what decided each.
+    pub inputs_read: Vec<InputReading>,
+}
+
+/// How one content file was read, as the engine decided it, and what decided each setting
+/// (`declared` in the context, `BOM`, `detected`, an Excel `sep=` line, the `file name`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct InputReading {
+    /// The content file's name.
+    pub input: String,
+    /// `csv`, `json`, `ndjson`, `fixed`, `idoc`, `idoc-xml` or `xml`.
+    pub format: String,
+    pub encoding: String,
+    /// `LF`, `CRLF` or `CR`, for formats read by line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_ending: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// The 1-based line of the header row, when the file has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_row: Option<u64>,
+    /// Lines passed over above the table (titles, a `sep=` line).
+    #[serde(default)]
+    pub skipped_lines: u64,
+    pub decided_by: std::collections::BTreeMap<String, String>,
 }
 
 impl From<Job> for JobRead {
@@ -248,6 +277,7 @@ impl From<Job> for JobRead {
             records_rejected,
             error,
             warnings,
+            inputs_read,
             lease_expires_at: _,
             unsent_since: _,
             traceparent: _,
@@ -273,6 +303,7 @@ impl From<Job> for JobRead {
             records_rejected,
             error,
             warnings,
+            inputs_read,
         }
     }
 }
@@ -302,6 +333,7 @@ pub enum JobOutcome {
         records_rejected: u64,
         auto_mapped: Option<AutoMapped>,
         warnings: Vec<String>,
+        inputs_read: Vec<InputReading>,
     },
     Failed {
         error: String,

@@ -16,8 +16,8 @@ pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{ArtifactId, JobId, UserId};
 pub use job::{
-    AutoMapped, AutoMappedField, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner,
-    TRACEPARENT_ATTRIBUTE,
+    AutoMapped, AutoMappedField, InputReading, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus,
+    Runner, TRACEPARENT_ATTRIBUTE,
 };
 pub use lifecycle::{Refused, Transition};
 pub use ports::{

@@ -151,6 +151,7 @@ impl Job {
                 records_rejected,
                 auto_mapped,
                 warnings,
+                inputs_read,
             }) => {
                 next.finished_at = Some(now);
                 next.result_artifact_id = Some(result_artifact_id);
@@ -160,6 +161,7 @@ impl Job {
                 next.records_out = Some(records_out);
                 next.records_rejected = Some(records_rejected);
                 next.warnings = warnings;
+                next.inputs_read = inputs_read;
                 next.error = None;
                 if let Some(auto_mapped) = auto_mapped {
                     next.auto_mapped_fields = auto_mapped.fields;

@@ -51,6 +51,8 @@ pub struct Summary {
     pub first_rejects: Vec<Reject>,
     /// What the run decided on its own that the user should know, such as a detected encoding.
     pub warnings: Vec<Warning>,
+    /// How each content input was read (format, encoding, layout) and what decided it.
+    pub inputs: Vec<formats::InputReading>,
 }
 
 /// A decision the run took without being told, and its evidence (one per input at most).

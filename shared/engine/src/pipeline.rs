@@ -14,7 +14,7 @@ use crate::context::{OutputFormat, Plan};
 use crate::direct::{General, Shape};
 use crate::error::EngineError;
 use crate::formats::csv::CsvChunk;
-use crate::formats::{self, RecordReader};
+use crate::formats::{self, InputReading, RecordReader};
 use crate::mapping::jinja::{self, LookupTable};
 use crate::mapping::{self, Evaluator, LazyScope, columns_for, fast::Columns};
 use crate::record::{Data, Header, SourceRecord, Unit};
@@ -461,6 +461,7 @@ pub struct Run<'t, 'w> {
     counts: Counts,
     first_rejects: Vec<Reject>,
     warnings: Vec<Warning>,
+    readings: Vec<InputReading>,
     /// Source records read so far (the next record's index is this + 1).
     index: u64,
     wrote_record: bool,
@@ -488,6 +489,7 @@ impl<'t, 'w> Run<'t, 'w> {
             counts: Counts::default(),
             first_rejects: Vec::new(),
             warnings: Vec::new(),
+            readings: Vec::new(),
             index: 0,
             wrote_record: false,
             wrote_reject: false,
@@ -503,6 +505,15 @@ impl<'t, 'w> Run<'t, 'w> {
         if let Some(message) = opened.detected_encoding {
             self.warnings.push(Warning { input: name.to_owned(), message });
         }
+        let reading = &opened.reading;
+        if reading.skipped_lines > 0 && reading.decided_by.get("skip_lines").is_some_and(|by| by == "detected") {
+            let message = format!(
+                "skipped {} line(s) above the table (detected as title lines); declare input.skip_lines to be sure",
+                reading.skipped_lines
+            );
+            self.warnings.push(Warning { input: name.to_owned(), message });
+        }
+        self.readings.push(opened.reading);
         let mut reader = opened.records;
         let input: Arc<str> = name.into();
         if plan.document.is_some() {
@@ -877,11 +888,12 @@ impl<'t, 'w> Run<'t, 'w> {
             records_filtered: c.filtered,
             first_rejects: std::mem::take(&mut self.first_rejects),
             warnings: std::mem::take(&mut self.warnings),
+            inputs: std::mem::take(&mut self.readings),
         };
         let counts = serde_json::json!({
             "records_in": summary.records_in, "records_out": summary.records_out,
             "records_rejected": summary.records_rejected, "records_filtered": summary.records_filtered,
-            "warnings": summary.warnings,
+            "warnings": summary.warnings, "input": summary.inputs,
         });
         write!(self.rejects, "{}],\n \"summary\": {counts}}}\n", if self.wrote_reject { "\n" } else { "" })?;
         self.rejects.flush()?;

@@ -100,6 +100,7 @@ impl Attempt for SuggestMappingAttempt {
             records_rejected: unmapped,
             auto_mapped: None,
             warnings: Vec::new(),
+            inputs_read: Vec::new(),
         })
     }
 }

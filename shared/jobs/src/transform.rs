@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use helix_domain::artifact::{context_file_name, error_report_key, result_key};
-use helix_domain::{ArtifactKind, AutoMapped, Job, JobOutcome};
+use helix_domain::{ArtifactKind, AutoMapped, InputReading, Job, JobOutcome};
 use helix_engine::{OutputFormat, Summary};
 
 use crate::documents::Document;
@@ -66,7 +66,21 @@ pub(crate) async fn transform(
         records_rejected: summary.records_rejected,
         auto_mapped,
         warnings: summary.warnings.iter().map(|w| format!("{}: {}", w.input, w.message)).collect(),
+        inputs_read: summary.inputs.into_iter().map(input_reading).collect(),
     })
+}
+
+fn input_reading(r: helix_engine::formats::InputReading) -> InputReading {
+    InputReading {
+        input: r.input,
+        format: r.format,
+        encoding: r.encoding,
+        line_ending: r.line_ending,
+        delimiter: r.delimiter,
+        header_row: r.header_row,
+        skipped_lines: r.skipped_lines,
+        decided_by: r.decided_by,
+    }
 }
 
 fn run_engine(

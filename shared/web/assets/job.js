@@ -120,8 +120,33 @@ function jobResults(job, signal) {
   if (job.auto_mapped_fields?.length) parts.push(autoMapCard(job, signal));
   if (job.result_artifact_id) parts.push(resultPreview(job, signal));
   if (job.error_report_artifact_id) parts.push(rejectTable(job, signal));
+  if (job.inputs_read?.length) parts.push(readingCard(job));
   parts.push(inputsCard(job, signal));
   return parts;
+}
+
+/** How each content file was read, and what decided each setting (declared settings say nothing). */
+function readingCard(job) {
+  const setting = (reading, key, value) => {
+    if (value === null || value === undefined) return h('td', { class: 'muted' }, '—');
+    const by = reading.decided_by?.[key];
+    return h('td', {}, h('code', {}, String(value)), by && by !== 'declared' ? h('span', { class: 'muted small' }, ` ${by}`) : null);
+  };
+  const delimiter = (d) => (d === '\t' ? 'tab' : d);
+  return h('section', { class: 'card', id: 'inputs-read', 'aria-labelledby': 'inputs-read-title' },
+    h('h2', { id: 'inputs-read-title' }, 'How the files were read'),
+    h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'How the files were read' },
+      h('table', { class: 'data-table', id: 'inputs-read-table' },
+        h('thead', {}, h('tr', {}, ['File', 'Format', 'Encoding', 'Line ends', 'Delimiter', 'Header row', 'Lines skipped'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, job.inputs_read.map((r) => h('tr', {},
+          h('td', {}, r.input),
+          setting(r, 'format', r.format),
+          setting(r, 'encoding', r.encoding),
+          setting(r, 'line_ending', r.line_ending),
+          setting(r, 'delimiter', r.delimiter === undefined ? null : delimiter(r.delimiter)),
+          setting(r, 'header', r.header_row ?? (r.delimiter === undefined ? null : 'none')),
+          setting(r, 'skip_lines', r.skipped_lines)))))),
+    h('p', { class: 'muted small' }, 'Settings marked "detected" were read from the file; declare them under input: in the context to be sure.'));
 }
 
 /** What auto_map added to the context: to review before the context is reused. */

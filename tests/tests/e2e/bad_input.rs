@@ -328,6 +328,12 @@ async fn undeclared_encodings_are_detected_with_a_warning_or_refused_at_the_byte
     assert_eq!(job["status"], "COMPLETED", "{job}");
     let warning = job["warnings"][0].as_str().unwrap_or_default();
     assert!(warning.starts_with("legacy.csv: ") && warning.contains("decoded as windows-1252"), "{job}");
+    let read = &job["inputs_read"][0];
+    assert_eq!(
+        (&read["input"], &read["encoding"], &read["delimiter"], &read["header_row"], &read["decided_by"]["encoding"]),
+        (&json!("legacy.csv"), &json!("windows-1252"), &json!(";"), &json!(1), &json!("detected")),
+        "{job}"
+    );
     let result: serde_json::Value =
         serde_json::from_slice(&t.download(&user.token, job["result_artifact_id"].as_str().unwrap()).await).unwrap();
     assert_eq!(result[0]["name"], "Krüger");

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::text::{self, LineError, Lines};
-use super::{ChunkSplitter, Limits, RecordReader};
+use super::{ChunkSplitter, InputOptions, Limits, RecordReader, single_byte};
 use crate::error::EngineError;
 use crate::record::{Data, Header, Row, SourceRecord};
 
@@ -14,65 +14,210 @@ pub struct CsvOptions {
     pub delimiter: u8,
     pub quote: u8,
     pub header: bool,
+    /// A list drawn as a table (SAP ALV list exports): each line starts and ends with the
+    /// delimiter, cells are blank-padded, and rule lines (`-----`) separate the parts.
+    pub framed: bool,
+}
+
+/// A line drawn to separate parts of a framed table: only rule characters, three dashes at least.
+fn is_rule(line: &[u8]) -> bool {
+    let drawn = line.iter().filter(|b| matches!(b, b'-' | b'=' | b'_')).count();
+    drawn >= 3 && line.iter().all(|b| matches!(b, b'-' | b'=' | b'_' | b'+' | b'|' | b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+/// Lines looked at for the layout, and the most title lines above a table that are skipped.
+const SAMPLE_LINES: usize = 50;
+const MAX_TITLE_LINES: usize = 10;
 
-/// Counts of `delim` outside quotes in each of the sample's first lines.
-fn counts_per_line(sample: &str, delim: u8) -> Vec<usize> {
-    let mut counts = Vec::new();
-    let (mut n, mut quoted) = (0, false);
-    for b in sample.bytes() {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => {
-                counts.push(n);
-                n = 0;
-                if counts.len() == 50 {
-                    break;
-                }
-            }
-            _ if b == delim && !quoted => n += 1,
-            _ => {}
-        }
-    }
-    if n > 0 {
-        counts.push(n);
-    }
-    counts
+/// How a delimited file is laid out: declared in `input:`, or detected from its first lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialect {
+    pub delimiter: u8,
+    pub header: bool,
+    /// Lines above the header (or the first record): an Excel `sep=` line, report title lines.
+    pub skip_lines: usize,
+    /// Lines framed by the delimiter (see [`CsvOptions::framed`]).
+    pub framed: bool,
+    /// What told each setting (`declared`, `detected`, `sep= line`, `file name`).
+    pub decided_by: Vec<(&'static str, &'static str)>,
 }
 
-/// The candidate that splits the most sample lines into the same, non-zero number of fields.
-pub fn sniff_delimiter(sample: &str, name_hint: &str) -> u8 {
-    if name_hint.ends_with(".tsv") || name_hint.ends_with(".tab") {
-        return b'\t';
-    }
-    let mut best = (b',', 0usize, 0usize);
-    for d in CANDIDATES {
-        let counts = counts_per_line(sample, d);
-        let Some(&first) = counts.first() else { continue };
-        if first == 0 {
+/// The sample's lines (at most [`SAMPLE_LINES`]), each with its count of `delim` outside quotes;
+/// a quoted line break continues the line's record, so its count goes on.
+fn counts_per_line(lines: &[&str], delim: u8) -> Vec<usize> {
+    let mut quoted = false;
+    lines
+        .iter()
+        .map(|line| {
+            let mut n = 0;
+            for b in line.bytes() {
+                match b {
+                    b'"' => quoted = !quoted,
+                    _ if b == delim && !quoted => n += 1,
+                    _ => {}
+                }
+            }
+            n
+        })
+        .collect()
+}
+
+/// Where the table starts for `delim`: (line index, lines that have its field count, its
+/// count). The first line, when at least half the lines split like it; else the first line
+/// below up to [`MAX_TITLE_LINES`] title lines (each with fewer delimiters) from which nearly
+/// all lines split alike.
+fn table_start(lines: &[&str], delim: u8) -> Option<(usize, usize, usize)> {
+    let counts = counts_per_line(lines, delim);
+    let rows: Vec<(usize, usize)> = counts
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, _)| !lines[i].trim().is_empty() && !is_rule(lines[i].as_bytes()))
+        .collect();
+    for s in 0..rows.len().min(MAX_TITLE_LINES + 1) {
+        let (line, count) = rows[s];
+        if count == 0 || rows[..s].iter().any(|&(_, c)| c >= count) {
             continue;
         }
-        let consistent = counts.iter().filter(|&&c| c == first).count();
-        if (consistent, first) > (best.1, best.2) {
-            best = (d, consistent, first);
+        let rest = &rows[s..];
+        let alike = rest.iter().filter(|&&(_, c)| c == count).count();
+        let needed = if s == 0 { rest.len().div_ceil(2) } else { (rest.len() * 4).div_ceil(5).max(2) };
+        if alike >= needed {
+            return Some((line, alike, count));
         }
     }
-    best.0
+    None
+}
+
+/// The line less a leading and a trailing delimiter.
+fn unframe(line: &str, delimiter: u8) -> &str {
+    let d = delimiter as char;
+    let line = line.strip_prefix(d).unwrap_or(line);
+    line.strip_suffix(d).unwrap_or(line)
+}
+
+fn split_cells(line: &str, delimiter: u8) -> Vec<&str> {
+    line.split(delimiter as char).map(|c| c.trim().trim_matches('"').trim()).collect()
 }
 
 fn looks_like_data(cell: &str) -> bool {
     let c = cell.trim();
-    c.is_empty() || c.bytes().all(|b| b.is_ascii_digit() || b".,-+ /:".contains(&b))
+    !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit() || b".,-+ /:".contains(&b))
 }
 
-/// A first row is a header when all its cells are non-empty, distinct and not numbers or dates.
-pub fn sniff_header(sample: &str, delimiter: u8) -> bool {
-    let first_line = sample.lines().next().unwrap_or("");
-    let cells: Vec<&str> = first_line.split(delimiter as char).map(|c| c.trim_matches('"')).collect();
+/// The first row is a header when none of its cells is a number or a date and either a later
+/// row has a number or date under one of its names, or its names are all present and distinct
+/// (a table of text only). Empty and repeated names are renamed (see `Header::new`).
+fn sniff_header(first: &str, later: &[&str], delimiter: u8) -> bool {
+    let cells = split_cells(first, delimiter);
+    if cells.iter().all(|c| c.is_empty()) || cells.iter().any(|c| looks_like_data(c)) {
+        return false;
+    }
+    let data_below = later.iter().take(SAMPLE_LINES).any(|line| {
+        split_cells(line, delimiter).iter().zip(&cells).any(|(value, name)| !name.is_empty() && looks_like_data(value))
+    });
     let distinct = cells.iter().collect::<std::collections::HashSet<_>>().len() == cells.len();
-    distinct && !cells.iter().any(|c| looks_like_data(c))
+    data_below || (distinct && cells.iter().all(|c| !c.is_empty()))
+}
+
+/// Decides the layout from the options and the sample's first lines.
+pub fn sniff(sample: &str, name_hint: &str, opts: &InputOptions) -> Result<Dialect, String> {
+    let mut lines: Vec<&str> = sample.split('\n').map(|l| l.trim_end_matches('\r')).take(SAMPLE_LINES).collect();
+    // A sample cut inside a line: its last line is partial.
+    if lines.len() == SAMPLE_LINES || !sample.ends_with('\n') {
+        lines.pop();
+    }
+    let mut decided_by = Vec::new();
+    let sep_line = lines
+        .first()
+        .and_then(|l| l.trim().strip_prefix("sep="))
+        .filter(|d| d.len() == 1 && d.is_ascii())
+        .map(|d| d.as_bytes()[0]);
+    let declared_skip = opts.header_row.map(|row| row.saturating_sub(1)).or(opts.skip_lines);
+    let body = |skip: usize| lines.get(skip.min(lines.len())..).unwrap_or_default();
+
+    let (delimiter, detected_start) = match (opts.delimiter.as_deref().and_then(single_byte), sep_line) {
+        (Some(d), _) => {
+            decided_by.push(("delimiter", "declared"));
+            (d, None)
+        }
+        (None, Some(d)) => {
+            decided_by.push(("delimiter", "sep= line"));
+            (d, None)
+        }
+        (None, None) if name_hint.ends_with(".tsv") || name_hint.ends_with(".tab") => {
+            decided_by.push(("delimiter", "file name"));
+            (b'\t', None)
+        }
+        (None, None) => {
+            decided_by.push(("delimiter", "detected"));
+            let lines = body(declared_skip.unwrap_or(0));
+            let best = CANDIDATES
+                .iter()
+                .filter_map(|&d| table_start(lines, d).map(|(start, alike, count)| (d, start, alike, count)))
+                // Most lines alike, then most fields, then the fewest lines skipped.
+                .max_by_key(|&(_, start, alike, count)| (alike, count, std::cmp::Reverse(start)));
+            match best {
+                Some((d, start, _, _)) => (d, Some(start)),
+                None => {
+                    let non_blank = lines.iter().filter(|l| !l.trim().is_empty()).count();
+                    let any_delimiter = lines.iter().any(|l| l.bytes().any(|b| CANDIDATES.contains(&b)));
+                    if non_blank >= 5 && any_delimiter {
+                        return Err(format!(
+                            "cannot tell the layout: no delimiter among , ; tab | splits most of the first {non_blank} \
+                             lines alike; declare input.delimiter (and input.skip_lines for lines above the table)"
+                        ));
+                    }
+                    (b',', None)
+                }
+            }
+        }
+    };
+    let skip_lines = match (declared_skip, sep_line) {
+        (Some(n), _) => {
+            decided_by.push(("skip_lines", "declared"));
+            n
+        }
+        (None, Some(_)) => {
+            decided_by.push(("skip_lines", "sep= line"));
+            1
+        }
+        (None, None) => {
+            decided_by.push(("skip_lines", "detected"));
+            detected_start.unwrap_or(0)
+        }
+    };
+    let header = match (opts.header, opts.header_row) {
+        (Some(h), _) => {
+            decided_by.push(("header", "declared"));
+            h
+        }
+        (None, Some(_)) => {
+            decided_by.push(("header", "declared"));
+            true
+        }
+        (None, None) => {
+            decided_by.push(("header", "detected"));
+            let rows: Vec<&str> = body(skip_lines)
+                .iter()
+                .copied()
+                .filter(|l| !l.trim().is_empty() && !is_rule(l.as_bytes()))
+                .map(|l| unframe(l.trim(), delimiter))
+                .collect();
+            rows.split_first().is_some_and(|(first, later)| sniff_header(first, later, delimiter))
+        }
+    };
+    let framed = {
+        let rows: Vec<&str> =
+            body(skip_lines).iter().map(|l| l.trim()).filter(|l| !l.is_empty() && !is_rule(l.as_bytes())).collect();
+        let d = delimiter as char;
+        let framed_rows = rows.iter().filter(|l| l.len() > 1 && l.starts_with(d) && l.ends_with(d)).count();
+        delimiter == b'|' && !rows.is_empty() && framed_rows * 5 >= rows.len() * 4
+    };
+    if framed {
+        decided_by.push(("frame", "detected"));
+    }
+    Ok(Dialect { delimiter, header, skip_lines, framed, decided_by })
 }
 
 pub struct CsvReader<'a> {
@@ -101,8 +246,11 @@ impl<'a> CsvReader<'a> {
             if !self.read_line()? {
                 return Ok(None);
             }
-            if self.buf.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+            if self.buf.iter().all(|b| matches!(b, b'\r' | b'\n')) || (self.opts.framed && is_rule(&self.buf)) {
                 continue;
+            }
+            if self.opts.framed {
+                unframe_line(&mut self.buf, self.opts.delimiter);
             }
             let first_line = self.lines.line;
             let mut out: Vec<u8> = Vec::with_capacity(self.buf.len());
@@ -191,6 +339,10 @@ impl<'a> CsvReader<'a> {
             }
             self.end_field(&out, &mut ends, &mut field_begin)?;
             let text = String::from_utf8(out).map_err(|_| text::not_utf8(&self.file, &self.buf, first_line))?;
+            if self.opts.framed {
+                let (text, ends) = trim_cells(&text, &ends);
+                return Ok(Some((first_line, text, ends)));
+            }
             return Ok(Some((first_line, text, ends)));
         }
     }
@@ -245,7 +397,9 @@ impl<'a> CsvReader<'a> {
                 break;
             }
             // Blank lines stay in the chunk (line numbers) but are no records, as in parse_record.
-            if bytes[start..].iter().all(|b| matches!(b, b'\r' | b'\n')) {
+            if bytes[start..].iter().all(|b| matches!(b, b'\r' | b'\n'))
+                || (self.opts.framed && is_rule(&bytes[start..]))
+            {
                 continue;
             }
             self.split_record(&mut bytes, start)?;
@@ -356,7 +510,7 @@ fn read_line(lines: &mut Lines<'_>, buf: &mut Vec<u8>, file: &str, limits: Limit
             file,
             Some(lines.line + 1),
             None,
-            format!("line longer than {} bytes (limits.max_field_bytes)", limits.max_field_bytes),
+            format!("line longer than {} bytes (limits.max_record_bytes)", limits.max_record_bytes),
         )),
         Err(LineError::Io(e)) => Err(EngineError::Io(e)),
     }
@@ -365,6 +519,33 @@ fn read_line(lines: &mut Lines<'_>, buf: &mut Vec<u8>, file: &str, limits: Limit
 /// 1-based column (in characters) after `before`, the start of a line.
 fn column(before: &[u8]) -> u64 {
     String::from_utf8_lossy(before).chars().count() as u64 + 1
+}
+
+/// Takes the frame off a line in place: its leading delimiter (after blanks) and its trailing one
+/// (before blanks and the line break).
+fn unframe_line(buf: &mut Vec<u8>, delimiter: u8) {
+    let body_end = buf.iter().rposition(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n')).map_or(0, |i| i + 1);
+    if body_end > 0 && buf[body_end - 1] == delimiter {
+        buf.remove(body_end - 1);
+    }
+    if let Some(first) = buf.iter().position(|b| !matches!(b, b' ' | b'\t'))
+        && buf[first] == delimiter
+    {
+        buf.drain(..=first);
+    }
+}
+
+/// The cells less their blank padding, as one text and its field ends.
+fn trim_cells(text: &str, ends: &[u32]) -> (String, Vec<u32>) {
+    let mut out = String::with_capacity(text.len());
+    let mut out_ends = Vec::with_capacity(ends.len());
+    let mut start = 0;
+    for &end in ends {
+        out.push_str(text[start..end as usize].trim());
+        out_ends.push(out.len() as u32);
+        start = end as usize;
+    }
+    (out, out_ends)
 }
 
 fn cells(text: &str, ends: &[u32]) -> Vec<String> {
@@ -458,8 +639,8 @@ mod tests {
     fn read(input: &str, header: bool) -> Result<Vec<Row>, EngineError> {
         let mut bytes = input.as_bytes();
         let d = decode("in.csv", &mut bytes, None).unwrap();
-        let delimiter = sniff_delimiter(&d.sample, "x.csv");
-        let opts = CsvOptions { delimiter, quote: b'"', header };
+        let delimiter = sniff(&d.sample, "x.csv", &InputOptions::default()).unwrap().delimiter;
+        let opts = CsvOptions { delimiter, quote: b'"', header, framed: false };
         let mut r = CsvReader::new(Lines::new(d.reader, 1 << 20), "t.csv".into(), opts, Limits::default());
         let mut out = Vec::new();
         while let Some(rec) = r.next_record()? {
@@ -495,11 +676,45 @@ mod tests {
         assert_eq!(rows[0].2.as_deref(), Some("row has 2 fields, the header has 3"));
     }
 
+    fn dialect(sample: &str) -> (char, bool, usize) {
+        let d = sniff(sample, "x.csv", &InputOptions::default()).unwrap();
+        (d.delimiter as char, d.header, d.skip_lines)
+    }
+
     #[test]
     fn sniffing() {
-        assert_eq!(sniff_delimiter("a;b;c\n1;2,5;3\n", "x"), b';');
-        assert_eq!(sniff_delimiter("a\tb\n1\t2\n", "x"), b'\t');
-        assert!(sniff_header("ORDER_NO;POS\n1;2\n", b';'));
-        assert!(!sniff_header("4500;10\n1;2\n", b';'));
+        assert_eq!(dialect("a;b;c\n1;2,5;3\n"), (';', true, 0));
+        assert_eq!(dialect("a\tb\n1\t2\n"), ('\t', true, 0));
+        assert_eq!(dialect("ORDER_NO;POS\n1;2\n"), (';', true, 0));
+        assert_eq!(dialect("4500;10\n1;2\n"), (';', false, 0));
+    }
+
+    #[test]
+    fn headers_with_empty_or_repeated_names_are_headers() {
+        assert_eq!(dialect("id;name;;\n1;Anna;;\n2;Bert;;\n"), (';', true, 0));
+        assert_eq!(dialect("id;name;name\n1;Anna;Berlin\n"), (';', true, 0));
+        assert_eq!(dialect("name;city\nAnna;Berlin\n"), (';', true, 0));
+    }
+
+    #[test]
+    fn an_excel_sep_line_names_the_delimiter_and_is_skipped() {
+        let d = sniff("sep=;\nid;name\n1;Anna\n", "x.csv", &InputOptions::default()).unwrap();
+        assert_eq!((d.delimiter, d.header, d.skip_lines), (b';', true, 1));
+        assert!(d.decided_by.contains(&("delimiter", "sep= line")));
+    }
+
+    #[test]
+    fn title_lines_above_the_table_are_skipped() {
+        let report = "Sales report\nGenerated 2026-01-01, by SAP\n\nid;name;qty\n1;Anna;3\n2;Bert;4\n3;Carl;5\n";
+        assert_eq!(dialect(report), (';', true, 3));
+        let declared = InputOptions { header_row: Some(2), ..Default::default() };
+        let d = sniff("Title\nid,name\n1,a\n", "x.csv", &declared).unwrap();
+        assert_eq!((d.delimiter, d.header, d.skip_lines), (b',', true, 1));
+    }
+
+    #[test]
+    fn a_layout_that_cannot_be_told_is_refused() {
+        let e = sniff("a,b\nc;d;e\nf|g|h|i\nj\tk\nl,m,n,o,p\nq;r\n", "x.csv", &InputOptions::default()).unwrap_err();
+        assert!(e.starts_with("cannot tell the layout"), "{e}");
     }
 }

@@ -7,10 +7,11 @@ pub mod json;
 pub mod text;
 pub mod xml;
 
-use std::io::Read;
+use std::collections::BTreeMap;
+use std::io::{BufReader, Read};
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
 pub use crate::limits::Limits;
@@ -57,6 +58,11 @@ pub struct InputOptions {
     pub delimiter: Option<String>,
     pub quote: Option<String>,
     pub header: Option<bool>,
+    /// Lines above the table to pass over (report titles, an Excel `sep=` line). Detected when
+    /// unset.
+    pub skip_lines: Option<usize>,
+    /// The 1-based line of the header row: the lines above it are skipped.
+    pub header_row: Option<usize>,
     /// Fixed-width field positions.
     pub fields: Option<Vec<fixed::FixedField>>,
     /// IDoc segment definitions (segment type → fields within SDATA).
@@ -87,6 +93,16 @@ impl InputOptions {
                 f.range().map_err(|e| format!("segments.{seg}: {e}"))?;
             }
         }
+        match (self.header_row, self.skip_lines, self.header) {
+            (Some(0), _, _) => return Err("input.header_row counts lines from 1".into()),
+            (Some(row), Some(skip), _) if skip + 1 != row => {
+                return Err(format!(
+                    "input.header_row ({row}) and input.skip_lines ({skip}) disagree: set one of them"
+                ));
+            }
+            (Some(_), _, Some(false)) => return Err("input.header_row needs a header: drop input.header: false".into()),
+            _ => {}
+        }
         if self.format == Some(Format::Fixed) && self.fields.is_none() {
             return Err("format fixed needs input.fields (name, start, length)".into());
         }
@@ -94,11 +110,30 @@ impl InputOptions {
     }
 }
 
-fn single_byte(s: &str) -> Option<u8> {
+pub(crate) fn single_byte(s: &str) -> Option<u8> {
     match s {
         "\\t" | "tab" => Some(b'\t'),
         _ if s.len() == 1 && s.is_ascii() => Some(s.as_bytes()[0]),
         _ => None,
+    }
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+            Format::Fixed => "fixed",
+            Format::Idoc => "idoc",
+            Format::IdocXml => "idoc-xml",
+            Format::Xml => "xml",
+        }
+    }
+
+    /// Whether the format is read line by line (line endings and leading lines matter).
+    fn is_lines(self) -> bool {
+        matches!(self, Format::Csv | Format::Fixed | Format::Idoc)
     }
 }
 
@@ -122,8 +157,30 @@ pub fn detect(sample: &str, name: &str) -> Format {
 /// An input opened as a record stream.
 pub struct Opened<'a> {
     pub records: Box<dyn RecordReader + 'a>,
-    /// What was detected rather than declared, and on what evidence (for the run's warnings).
+    /// How it is read, and what decided each setting.
+    pub reading: InputReading,
+    /// A legacy encoding detected rather than declared, and on what evidence.
     pub detected_encoding: Option<String>,
+}
+
+/// How one content input was read: every decision, and what decided it (`declared`, `BOM`,
+/// `detected`, `sep= line`, `file name`), for the job's record and the user's check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputReading {
+    pub input: String,
+    pub format: String,
+    pub encoding: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_ending: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// The 1-based line of the header row, when the file has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_row: Option<u64>,
+    /// Lines passed over above the table.
+    #[serde(default)]
+    pub skipped_lines: u64,
+    pub decided_by: BTreeMap<String, String>,
 }
 
 /// Opens `input` as a record stream according to the options (or what the content looks like).
@@ -136,31 +193,72 @@ pub fn open<'a>(
     let encoding = opts.encoding.as_deref().and_then(|e| encoding_rs::Encoding::for_label(e.as_bytes()));
     let decoded = text::decode(name, input, encoding)?;
     let format = opts.format.unwrap_or_else(|| detect(&decoded.sample, name));
+    let mut reading = InputReading {
+        input: name.to_owned(),
+        format: format.name().to_owned(),
+        encoding: decoded.encoding.name().to_owned(),
+        line_ending: None,
+        delimiter: None,
+        header_row: None,
+        skipped_lines: 0,
+        decided_by: BTreeMap::from([
+            ("encoding".to_owned(), decoded.encoding_decided_by.to_owned()),
+            ("format".to_owned(), if opts.format.is_some() { "declared" } else { "detected" }.to_owned()),
+        ]),
+    };
     let file: Arc<str> = name.into();
+    let (mut reader, mut sample) = (decoded.reader, decoded.sample);
+    if format.is_lines() {
+        let ending = text::LineEnding::of(&sample);
+        reading.line_ending = Some(ending.name().to_owned());
+        reading.decided_by.insert("line_ending".to_owned(), "detected".to_owned());
+        if ending == text::LineEnding::Cr {
+            reader = Box::new(BufReader::with_capacity(1 << 16, text::CrAsLf(reader)));
+            sample = sample.replace('\r', "\n");
+        }
+    }
+    let skip = |lines: &mut text::Lines<'_>, n: usize| {
+        lines.skip(n).map_err(|e| match e {
+            text::LineError::TooLong => EngineError::input(
+                name,
+                Some(lines.line + 1),
+                None,
+                format!("line longer than {} bytes (limits.max_record_bytes)", limits.max_record_bytes),
+            ),
+            text::LineError::Io(e) => EngineError::Io(e),
+        })
+    };
     let records: Box<dyn RecordReader + 'a> = match format {
         Format::Csv => {
-            let delimiter = opts
-                .delimiter
-                .as_deref()
-                .and_then(single_byte)
-                .unwrap_or_else(|| csv::sniff_delimiter(&decoded.sample, &name.to_ascii_lowercase()));
+            let dialect = csv::sniff(&sample, &name.to_ascii_lowercase(), opts)
+                .map_err(|message| EngineError::input(name, None, None, message))?;
             let quote = opts.quote.as_deref().and_then(single_byte).unwrap_or(b'"');
-            let header = opts.header.unwrap_or_else(|| csv::sniff_header(&decoded.sample, delimiter));
-            let lines = text::Lines::new(decoded.reader, limits.max_record_bytes);
-            Box::new(csv::CsvReader::new(lines, file, csv::CsvOptions { delimiter, quote, header }, limits))
+            let mut lines = text::Lines::new(reader, limits.max_record_bytes);
+            skip(&mut lines, dialect.skip_lines)?;
+            reading.delimiter = Some(char::from(dialect.delimiter).to_string());
+            reading.skipped_lines = dialect.skip_lines as u64;
+            reading.header_row = dialect.header.then_some(dialect.skip_lines as u64 + 1);
+            for (setting, by) in &dialect.decided_by {
+                reading.decided_by.insert((*setting).to_owned(), (*by).to_owned());
+            }
+            let options =
+                csv::CsvOptions { delimiter: dialect.delimiter, quote, header: dialect.header, framed: dialect.framed };
+            Box::new(csv::CsvReader::new(lines, file, options, limits))
         }
-        Format::Json | Format::Ndjson => Box::new(json::JsonReader::new(decoded.reader, file, limits)),
+        Format::Json | Format::Ndjson => Box::new(json::JsonReader::new(reader, file, limits)),
         Format::Fixed => {
             let fields = opts.fields.as_deref().unwrap_or_default();
-            Box::new(fixed::FixedReader::new(text::Lines::new(decoded.reader, limits.max_record_bytes), file, fields)?)
+            let mut lines = text::Lines::new(reader, limits.max_record_bytes);
+            let n = opts.skip_lines.unwrap_or(0);
+            skip(&mut lines, n)?;
+            reading.skipped_lines = n as u64;
+            Box::new(fixed::FixedReader::new(lines, file, fields)?)
         }
-        Format::Idoc => Box::new(idoc::IdocReader::new(
-            text::Lines::new(decoded.reader, limits.max_record_bytes),
-            file,
-            &opts.segments,
-        )),
-        Format::IdocXml => Box::new(xml::XmlReader::new(decoded.reader, file, None, true, limits)),
-        Format::Xml => Box::new(xml::XmlReader::new(decoded.reader, file, opts.record_element.clone(), false, limits)),
+        Format::Idoc => {
+            Box::new(idoc::IdocReader::new(text::Lines::new(reader, limits.max_record_bytes), file, &opts.segments))
+        }
+        Format::IdocXml => Box::new(xml::XmlReader::new(reader, file, None, true, limits)),
+        Format::Xml => Box::new(xml::XmlReader::new(reader, file, opts.record_element.clone(), false, limits)),
     };
-    Ok(Opened { records, detected_encoding: decoded.detected })
+    Ok(Opened { records, reading, detected_encoding: decoded.detected })
 }

@@ -15,8 +15,49 @@ pub struct Decoded<'a> {
     /// The beginning of the text, for format detection.
     pub sample: String,
     pub encoding: &'static Encoding,
-    /// How a detected encoding was chosen: a run records it for the user (never decided silently).
+    /// `declared`, `BOM`, or `detected` (UTF-8 is detected too: it is valid as far as read).
+    pub encoding_decided_by: &'static str,
+    /// How a detected legacy encoding was chosen: a run records it for the user (never decided
+    /// silently).
     pub detected: Option<String>,
+}
+
+/// File signatures of formats that people upload by mistake, and what to do instead.
+const BINARY_SIGNATURES: [(&[u8], &str); 10] = [
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xFF\xD8\xFF", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one: export the sheet as CSV)"),
+    (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "an Office 97 file (an Excel .xls workbook: export the sheet as CSV)"),
+    (b"\x1F\x8B", "a gzip archive: unpack it first"),
+    (b"BZh", "a bzip2 archive: unpack it first"),
+    (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive: unpack it first"),
+    (b"\x7FELF", "an executable"),
+];
+
+/// Refuses content that is not text: a known binary signature, or NUL bytes (which text in any
+/// single-byte encoding or UTF-8 never holds; UTF-16 without a BOM must be declared).
+fn refuse_binary(file: &str, head: &[u8]) -> Result<(), EngineError> {
+    if let Some((_, what)) = BINARY_SIGNATURES.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return Err(EngineError::input(file, None, None, format!("this is {what}, not text")));
+    }
+    let nuls = memchr::memchr_iter(0, head).count();
+    if nuls > 0 {
+        let first = memchr::memchr(0, head).unwrap_or(0);
+        let line = 1 + memchr::memchr_iter(b'\n', &head[..first]).count() as u64;
+        return Err(EngineError::input(
+            file,
+            Some(line),
+            None,
+            format!(
+                "the content holds NUL bytes ({nuls} in its first {} bytes): it is binary, or UTF-16 without a \
+                 byte order mark (then declare input.encoding: utf-16le or utf-16be)",
+                head.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The first byte of `bytes` that is not UTF-8: (line, column in characters, the byte), counting
@@ -84,10 +125,9 @@ fn choose(file: &str, head: &[u8], complete: bool) -> Result<(&'static Encoding,
                 encoding.name()
             )),
         )),
-        (encoding, false) => Err(refuse(&format!(
-            "no encoding can be told with confidence (the best guess is {})",
-            encoding.name()
-        ))),
+        (encoding, false) => {
+            Err(refuse(&format!("no encoding can be told with confidence (the best guess is {})", encoding.name())))
+        }
     }
 }
 
@@ -98,12 +138,13 @@ pub fn decode<'a>(
 ) -> Result<Decoded<'a>, EngineError> {
     let mut head = Vec::with_capacity(SAMPLE);
     (&mut *input).take(SAMPLE as u64).read_to_end(&mut head)?;
-    let (encoding, bom_len, detected) = match (Encoding::for_bom(&head), declared) {
-        (Some((e, n)), _) => (e, n, None),
-        (None, Some(e)) => (e, 0, None),
+    let (encoding, bom_len, encoding_decided_by, detected) = match (Encoding::for_bom(&head), declared) {
+        (Some((e, n)), _) => (e, n, "BOM", None),
+        (None, Some(e)) => (e, 0, "declared", None),
         (None, None) => {
+            refuse_binary(file, &head)?;
             let (e, detected) = choose(file, &head, head.len() < SAMPLE)?;
-            (e, 0, detected)
+            (e, 0, "detected", detected)
         }
     };
     let sample = encoding.decode_without_bom_handling(&head[bom_len..]).0.into_owned();
@@ -118,7 +159,56 @@ pub fn decode<'a>(
         let decoder = DecodeReaderBytesBuilder::new().encoding(Some(encoding)).bom_override(true).build(chained);
         Box::new(BufReader::with_capacity(1 << 16, decoder))
     };
-    Ok(Decoded { reader, sample, encoding, detected })
+    Ok(Decoded { reader, sample, encoding, encoding_decided_by, detected })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    Lf,
+    CrLf,
+    /// Classic Mac OS: a CR alone ends each line.
+    Cr,
+}
+
+impl LineEnding {
+    /// The line ending most lines of the sample use (LF when there is no line break).
+    pub fn of(sample: &str) -> LineEnding {
+        let bytes = sample.as_bytes();
+        let crlf = memchr::memmem::find_iter(bytes, b"\r\n").count();
+        let lf = memchr::memchr_iter(b'\n', bytes).count() - crlf;
+        let cr = memchr::memchr_iter(b'\r', bytes).count() - crlf;
+        if cr > 0 && lf == 0 && crlf == 0 {
+            LineEnding::Cr
+        } else if crlf > lf {
+            LineEnding::CrLf
+        } else {
+            LineEnding::Lf
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LineEnding::Lf => "LF",
+            LineEnding::CrLf => "CRLF",
+            LineEnding::Cr => "CR",
+        }
+    }
+}
+
+/// Text whose lines end in a lone CR, read as if they ended in LF: the line readers split on LF
+/// only. Such a file holds no LF, so nothing else changes.
+pub struct CrAsLf<R>(pub R);
+
+impl<R: Read> Read for CrAsLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(out)?;
+        for b in &mut out[..n] {
+            if *b == b'\r' {
+                *b = b'\n';
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Reads lines of at most `max` bytes, counting them.
@@ -136,6 +226,18 @@ pub enum LineError {
 impl<'a> Lines<'a> {
     pub fn new(inner: Box<dyn BufRead + 'a>, max: usize) -> Self {
         Lines { inner, line: 0, max }
+    }
+
+    /// Passes over the first `n` lines (title lines, a `sep=` line).
+    pub fn skip(&mut self, n: usize) -> Result<(), LineError> {
+        let mut buf = Vec::new();
+        for _ in 0..n {
+            buf.clear();
+            if !self.read_into(&mut buf)? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Appends the next line (with its `\n`, if any) to `buf`; false at the end of the input.
