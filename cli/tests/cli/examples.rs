@@ -14,7 +14,7 @@ fn helix(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn example_test_suites_pass() {
-    for suite in ["orders", "fixed-width", "grouping"] {
+    for suite in ["orders", "fixed-width", "grouping", "idoc"] {
         let out = helix(&["test", suite]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{suite}:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));

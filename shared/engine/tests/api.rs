@@ -283,3 +283,15 @@ fn fuel_limit_stops_runaway_templates() {
     assert_eq!(s.records_rejected, 1);
     assert!(rej["rejects"][0]["message"].as_str().unwrap().contains("fuel"), "{rej}");
 }
+
+#[test]
+fn segment_picks_the_first_entry_with_the_given_fields() {
+    let context = "fields:\n  sold_to: \"{{ segment(partners, role='AG', active='X').id }}\"\n  ship_to: \"{{ coalesce(segment(partners, role='WE').id, none) }}\"\n  only: \"{{ segment(single, role='AG').id }}\"\n";
+    let input = r#"{"partners": [{"role": "AG", "id": 1}, {"role": "AG", "active": "X", "id": 2}], "single": {"role": "AG", "id": 3}}"#;
+    let (out, _, s) = run(Some(context), None, &[("p.ndjson", input)], 1).unwrap();
+    assert_eq!(s.records_out, 1, "{:?}", s.first_rejects);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v, json!([{"sold_to": 2, "ship_to": null, "only": 3}]));
+    let (_, _, s) = run(Some("fields:\n  x: \"{{ segment(partners) }}\"\n"), None, &[("p.ndjson", input)], 1).unwrap();
+    assert!(s.first_rejects[0].message.contains("segment() needs at least one field=value"), "{s:?}");
+}

@@ -78,16 +78,23 @@ impl<'a> XmlReader<'a> {
         EngineError::input(&self.file, Some(self.line.get()), None, message)
     }
 
-    fn close(&self, frame: Frame, parent: &mut Map<String, Value>) {
+    fn close(&self, mut frame: Frame, parent: &mut Map<String, Value>) {
+        // IDoc fields are fixed-width text: leading blanks can be data (a right-aligned number),
+        // trailing ones are padding. Elsewhere both ends are the document's indentation.
+        let text = if self.idoc { frame.text.trim_end() } else { frame.text.trim() };
         let value = if frame.map.is_empty() {
-            Value::String(frame.text.trim().to_owned())
+            Value::String(text.to_owned())
         } else {
             let mut map = frame.map;
-            if !frame.text.trim().is_empty() {
-                map.insert("#text".into(), Value::String(frame.text.trim().to_owned()));
+            if !text.trim_start().is_empty() {
+                map.insert("#text".into(), Value::String(text.to_owned()));
             }
             Value::Object(map)
         };
+        if self.idoc && frame.segment {
+            // Named by segment type, as flat IDocs are: `E2EDK01005` → `E1EDK01`.
+            frame.name = super::idoc::segment_type(&frame.name);
+        }
         let as_list = self.idoc && frame.segment && frame.name != "EDI_DC40";
         match parent.get_mut(&frame.name) {
             Some(Value::Array(items)) if as_list || !self.idoc => items.push(value),
@@ -285,5 +292,14 @@ mod tests {
         assert_eq!(v["EDI_DC40"]["IDOCTYP"], "ORDERS05");
         assert!(v["E1EDK14"].as_array().unwrap().len() > 1);
         assert!(v["E1EDP01"][0]["E1EDP19"].is_array());
+    }
+
+    #[test]
+    fn idoc_xml_segments_go_by_type_and_values_keep_leading_blanks() {
+        let text = "<ORDERS05><IDOC BEGIN=\"1\"><EDI_DC40 SEGMENT=\"1\"><DOCNUM>17</DOCNUM></EDI_DC40>\
+                    <E2EDK01005 SEGMENT=\"1\"><BELNR>  4711   </BELNR></E2EDK01005></IDOC></ORDERS05>";
+        let recs = read(text, None, true);
+        assert_eq!(recs[0].1["E1EDK01"], serde_json::json!([{"BELNR": "  4711"}]));
+        assert_eq!(recs[0].1["EDI_DC40"]["DOCNUM"], "17");
     }
 }

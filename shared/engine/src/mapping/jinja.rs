@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use minijinja::value::{Enumerator, Object, Rest, Serde, Value};
+use minijinja::value::{Enumerator, Kwargs, Object, Rest, Serde, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 
 use super::ValueMap;
@@ -87,7 +87,7 @@ pub fn environment(
         }
     });
     env.add_filter("decimal", |v: Value, locale: Option<String>| -> Result<Value, Error> {
-        if v.as_i64().is_some() || v.kind() == minijinja::value::ValueKind::Number {
+        if v.as_i64().is_some() || v.kind() == ValueKind::Number {
             return Ok(v);
         }
         match text(&v) {
@@ -121,6 +121,26 @@ pub fn environment(
             .find(|v| !(v.is_none() || v.is_undefined() || v.as_str() == Some("")))
             .cloned()
             .unwrap_or(Value::from(()))
+    });
+    env.add_function("segment", |segments: Value, wanted: Kwargs| -> Result<Value, Error> {
+        // The first segment (IDoc partner, date or text segment…) whose fields have the given
+        // values: `segment(E1EDKA1, PARVW='AG')`. A lone object counts as a list of one.
+        let candidates: Vec<Value> = match segments.kind() {
+            ValueKind::Map => vec![segments],
+            ValueKind::Undefined | ValueKind::None => Vec::new(),
+            _ => segments.try_iter()?.collect(),
+        };
+        let conditions: Vec<(String, Value)> =
+            wanted.args().map(|key| Ok((key.to_owned(), wanted.get::<Value>(key)?))).collect::<Result<_, Error>>()?;
+        if conditions.is_empty() {
+            return Err(invalid("segment() needs at least one field=value, e.g. segment(E1EDKA1, PARVW='AG')".into()));
+        }
+        let matches = |segment: &Value| {
+            conditions.iter().all(|(key, value)| {
+                segment.get_attr(key).ok().is_some_and(|field| text(&field).is_some_and(|f| Some(f) == text(value)))
+            })
+        };
+        Ok(candidates.into_iter().find(matches).unwrap_or(Value::from(())))
     });
     env.add_function("lookup", move |table: String, key: Value, column: Option<String>| -> Result<Value, Error> {
         let tables = lookups.read().map_err(|_| invalid("lookup tables poisoned".into()))?;
