@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use helix_api::{ArtifactsState, AuthState, JobsState, RequestKeys, UsersState};
+use helix_api::{ArtifactsState, AuthState, JobsState, RequestKeys, TeamsState, UsersState};
 use helix_aws::{AwsClients, Env, PollOptions, Settings, SqsPoller, wiring};
 use helix_jobs::{Attempt, JobRunner, RunnerConfig, StopSignal, TransformAttempt, UploadWatcher};
 use tokio::task::JoinHandle;
@@ -171,16 +171,18 @@ impl Platform {
         let tokens = Arc::new(wiring::token_verifier(&clients, &settings.tokens));
         let users = wiring::user_store(&clients, &settings.users_table);
         let request_keys = wiring::request_key_store(&clients, &settings.worker.idempotency_table);
+        let access = wiring::access(&clients, &settings.teams_table);
         let api = helix_api::api_router(
             AuthState { users: users.clone(), signer },
             UsersState { users, tokens: tokens.clone() },
+            TeamsState { teams: Arc::new(wiring::team_service(access.clone())), tokens: tokens.clone() },
             ArtifactsState {
-                artifacts: Arc::new(wiring::artifact_service(&clients, &settings.artifacts)),
+                artifacts: Arc::new(wiring::artifact_service(&clients, &settings.artifacts, access.clone())),
                 tokens: tokens.clone(),
                 request_keys: RequestKeys::new(request_keys.clone(), settings.jobs.api_payload_limit),
             },
             JobsState {
-                jobs: Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs)),
+                jobs: Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs, access)),
                 tokens,
                 payload_limit: settings.jobs.api_payload_limit,
                 request_keys: RequestKeys::new(request_keys, settings.jobs.api_payload_limit),

@@ -323,10 +323,13 @@ mod tests {
         let template = Template::load(&default_path()).unwrap();
         let jobs = template.tables.iter().find(|t| t.logical_id == "JobsTable").unwrap();
         assert_eq!(jobs.keys.hash, "id");
-        assert!(jobs.indexes.iter().any(|i| i.name == "owner-status-index"));
+        assert!(jobs.indexes.iter().any(|i| i.name == "team-status-index"));
         let queue = template.queues.iter().find(|q| q.logical_id == "JobsQueue").unwrap();
         assert_eq!(queue.redrive, Some(("JobsDeadLetterQueue".into(), Val::Ref("JobMaxAttempts".into()))));
         assert_eq!(template.function_env.get("JOBS_TABLE"), Some(&Val::Ref("JobsTable".into())));
+        assert_eq!(template.function_env.get("TEAMS_TABLE"), Some(&Val::Ref("TeamsTable".into())));
+        let teams = template.tables.iter().find(|t| t.logical_id == "TeamsTable").unwrap();
+        assert_eq!(teams.keys, KeySchema { hash: "pk".into(), range: Some("sk".into()) });
         assert_eq!(template.buckets[0].notifications[0].prefix.as_deref(), Some("uploads/"));
         assert_eq!(template.secrets, ["JwtSecret"]);
         assert_eq!(template.function_env.get("JWT_SIGNING_SECRET_ARN"), Some(&Val::Ref("JwtSecret".into())));

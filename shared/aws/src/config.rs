@@ -199,6 +199,7 @@ impl SweeperConfig {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub users_table: String,
+    pub teams_table: String,
     pub tokens: TokenConfig,
     pub artifacts: ArtifactConfig,
     pub jobs: JobConfig,
@@ -211,6 +212,7 @@ impl Settings {
     pub fn read(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             users_table: env.required("USERS_TABLE")?,
+            teams_table: env.required("TEAMS_TABLE")?,
             tokens: TokenConfig::read(env)?,
             artifacts: ArtifactConfig::read(env)?,
             jobs: JobConfig::read(env)?,
@@ -228,6 +230,7 @@ mod tests {
     fn base() -> BTreeMap<String, String> {
         [
             ("USERS_TABLE", "u"),
+            ("TEAMS_TABLE", "t"),
             ("JOBS_TABLE", "j"),
             ("ARTIFACTS_TABLE", "a"),
             ("IDEMPOTENCY_TABLE", "i"),
@@ -264,6 +267,7 @@ mod tests {
     #[test]
     fn names_the_missing_or_bad_variable() {
         assert_eq!(Settings::read(&with(&[("JOBS_TABLE", None)])).unwrap_err().var, "JOBS_TABLE");
+        assert_eq!(Settings::read(&with(&[("TEAMS_TABLE", None)])).unwrap_err().var, "TEAMS_TABLE");
         assert_eq!(Settings::read(&with(&[("JOB_MAX_ATTEMPTS", Some("three"))])).unwrap_err().var, "JOB_MAX_ATTEMPTS");
         assert_eq!(Settings::read(&with(&[("JWT_AUDIENCE", None)])).unwrap_err().var, "JWT_AUDIENCE");
     }

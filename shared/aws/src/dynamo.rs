@@ -3,14 +3,17 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use helix_domain::{
-    Artifact, ArtifactId, ArtifactStatus, ArtifactStore, IdempotencyClaim, IdempotencyStore, Job, JobId, JobPage,
-    JobStatus, JobStore, KeyClaim, RequestKeyStore, StoreError, StoredResponse, Timestamp, User, UserId, UserStore,
+    Artifact, ArtifactId, ArtifactStatus, ArtifactStore, IdempotencyClaim, IdempotencyStore, Invitation, Job, JobId,
+    JobPage, JobStatus, JobStore, KeyClaim, Membership, RequestKeyStore, Role, StoreError, StoredResponse, Team,
+    TeamId, TeamStore, Timestamp, User, UserId, UserStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -38,8 +41,20 @@ fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::Backend(format!("cannot encode item: {e}")))
 }
 
-fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(format!("cannot decode item: {e}")))
+}
+
+/// Decodes a job or an artifact. Those stored before teams existed have no `team_id`: they
+/// belong to their owner's personal team, as everything the owner made then did.
+fn from_team_item<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
+    if !item.contains_key("team_id")
+        && let Some(AttributeValue::S(owner)) = item.get("owner_id")
+    {
+        let team = TeamId::personal(&UserId::from(owner.as_str()));
+        item.insert("team_id".into(), s(team.as_str()));
+    }
+    from_item(item)
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -50,16 +65,15 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// A strongly consistent read of one item by its partition key.
-async fn get_by_key<T: serde::de::DeserializeOwned>(
-    client: &Client,
-    table: &str,
-    key: &str,
-    value: &str,
-) -> Result<Option<T>, StoreError> {
+/// A strongly consistent read of one item by its key.
+async fn get_item(client: &Client, table: &str, key: Item) -> Result<Option<Item>, StoreError> {
     let out =
-        client.get_item().table_name(table).key(key, s(value)).consistent_read(true).send().await.map_err(backend)?;
-    out.item.map(from_item).transpose()
+        client.get_item().table_name(table).set_key(Some(key)).consistent_read(true).send().await.map_err(backend)?;
+    Ok(out.item)
+}
+
+fn id_key(name: &str, value: &str) -> Item {
+    Item::from([(name.to_owned(), s(value))])
 }
 
 /// Writes a new item; `Conflict(taken)` when one with the same key exists.
@@ -95,7 +109,7 @@ impl DynamoUserStore {
 #[async_trait]
 impl UserStore for DynamoUserStore {
     async fn get(&self, email: &str) -> Result<Option<User>, StoreError> {
-        get_by_key(&self.client, &self.table, "email", email).await
+        get_item(&self.client, &self.table, id_key("email", email)).await?.map(from_item).transpose()
     }
 
     async fn create(&self, user: &User) -> Result<(), StoreError> {
@@ -120,6 +134,258 @@ impl UserStore for DynamoUserStore {
                 StoreError::Conflict(_) => StoreError::NotFound,
                 other => other,
             })?;
+        Ok(())
+    }
+}
+
+/// Teams, their members and their invitations, one item each in one table keyed by `pk`/`sk`:
+///
+/// | item | `pk` | `sk` |
+/// |---|---|---|
+/// | team | `TEAM#<team id>` | `TEAM` |
+/// | membership | `TEAM#<team id>` | `MEMBER#<user id>` |
+/// | invitation | `INVITE#<token hash>` | `INVITE` |
+///
+/// A team and its members share a partition, so one query lists the members. Only memberships
+/// carry `user_id`: the sparse `user-index` (`user_id`, `team_id`) lists a user's teams. Each item
+/// holds its domain struct's fields besides the keys; invitations also `expiration`, the table's
+/// TTL, so that spent ones are deleted some time after they run out.
+pub struct DynamoTeamStore {
+    client: Client,
+    table: String,
+}
+
+const USER_INDEX: &str = "user-index";
+
+fn team_pk(team: &TeamId) -> String {
+    format!("TEAM#{team}")
+}
+
+fn member_sk(user: &UserId) -> String {
+    format!("MEMBER#{user}")
+}
+
+fn key(pk: String, sk: impl Into<String>) -> Item {
+    Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn team_key(team: &TeamId) -> Item {
+    key(team_pk(team), "TEAM")
+}
+
+fn member_key(team: &TeamId, user: &UserId) -> Item {
+    key(team_pk(team), member_sk(user))
+}
+
+fn invitation_key(token_hash: &str) -> Item {
+    key(format!("INVITE#{token_hash}"), "INVITE")
+}
+
+/// `value`'s fields under `key`.
+fn keyed<T: Serialize>(key: Item, value: &T) -> Result<Item, StoreError> {
+    let mut item = to_item(value)?;
+    item.extend(key);
+    Ok(item)
+}
+
+fn invitation_item(invitation: &Invitation) -> Result<Item, StoreError> {
+    let mut item = keyed(invitation_key(&invitation.token_hash), invitation)?;
+    // Left out rather than stored as NULL, so that "not accepted yet" is `attribute_not_exists`.
+    item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
+    item.insert("expiration".into(), n(invitation.expires_at.unix()));
+    Ok(item)
+}
+
+/// A transaction that lost: `Conflict(what)` when a condition failed or a concurrent write to
+/// the same items won, a backend fault for anything else (throttling, validation).
+fn cancelled<R: std::fmt::Debug>(e: SdkError<TransactWriteItemsError, R>, what: &str) -> StoreError {
+    let lost = match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .iter()
+            .any(|r| matches!(r.code(), Some("ConditionalCheckFailed" | "TransactionConflict"))),
+        _ => false,
+    };
+    if lost { StoreError::Conflict(what.to_owned()) } else { backend(e) }
+}
+
+/// Whether the transaction failed because its first item (with `ALL_OLD` on failure) does not
+/// exist: a failed condition on a present item returns the item.
+fn first_item_missing<R>(e: &SdkError<TransactWriteItemsError, R>) -> bool {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .first()
+            .is_some_and(|r| r.code() == Some("ConditionalCheckFailed") && r.item().is_none_or(HashMap::is_empty)),
+        _ => false,
+    }
+}
+
+impl DynamoTeamStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// A put that lands only where no item has the key yet.
+    fn put_new(&self, item: Item) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("table and item are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
+    async fn read<T: DeserializeOwned>(&self, key: Item) -> Result<Option<T>, StoreError> {
+        get_item(&self.client, &self.table, key).await?.map(from_item).transpose()
+    }
+
+    /// Every membership a query finds, across pages.
+    async fn memberships(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Membership>, StoreError> {
+        let items: Vec<Item> =
+            query.into_paginator().items().send().collect::<Result<_, _>>().await.map_err(backend)?;
+        items.into_iter().map(from_item).collect()
+    }
+}
+
+#[async_trait]
+impl TeamStore for DynamoTeamStore {
+    async fn create(&self, team: &Team, owner: &Membership) -> Result<(), StoreError> {
+        let items = vec![
+            self.put_new(keyed(team_key(&team.id), team)?),
+            self.put_new(keyed(member_key(&owner.team_id, &owner.user_id), owner)?),
+        ];
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| cancelled(e, "the team exists"))?;
+        Ok(())
+    }
+
+    async fn put(&self, team: &Team) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(keyed(team_key(&team.id), team)?))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &TeamId) -> Result<Option<Team>, StoreError> {
+        self.read(team_key(id)).await
+    }
+
+    async fn membership(&self, team: &TeamId, user: &UserId) -> Result<Option<Membership>, StoreError> {
+        self.read(member_key(team, user)).await
+    }
+
+    async fn members(&self, team: &TeamId) -> Result<Vec<Membership>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :member)")
+            .expression_attribute_values(":pk", s(team_pk(team)))
+            .expression_attribute_values(":member", s("MEMBER#"))
+            .consistent_read(true);
+        self.memberships(query).await
+    }
+
+    /// Read from the index, which trails the table by a moment (a global index cannot be read
+    /// consistently): a membership made a second ago may be missing.
+    async fn memberships_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(USER_INDEX)
+            .key_condition_expression("user_id = :user")
+            .expression_attribute_values(":user", s(user.as_str()));
+        self.memberships(query).await
+    }
+
+    async fn set_role(&self, team: &TeamId, user: &UserId, seen: Role, role: Role) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(member_key(team, user)))
+            .update_expression("SET #role = :role")
+            .condition_expression("#role = :seen")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":role", s(role.as_str()))
+            .expression_attribute_values(":seen", s(seen.as_str()))
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the membership changed"))?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, team: &TeamId, user: &UserId, seen: Role) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(member_key(team, user)))
+            .condition_expression("#role = :seen")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":seen", s(seen.as_str()))
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the membership changed"))?;
+        Ok(())
+    }
+
+    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(invitation_item(invitation)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| conditional(e, "invitation token taken"))?;
+        Ok(())
+    }
+
+    async fn invitation(&self, token_hash: &str) -> Result<Option<Invitation>, StoreError> {
+        self.read(invitation_key(token_hash)).await
+    }
+
+    async fn accept_invitation(
+        &self,
+        invitation: &Invitation,
+        member: &Membership,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        // Timestamps are fixed-width UTC text, so comparing the text compares the instants.
+        let accept = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(invitation_key(&invitation.token_hash)))
+            .update_expression("SET accepted_by = :user")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(accepted_by) AND expires_at > :now")
+            .expression_attribute_values(":user", s(member.user_id.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("table, key and update are set");
+        let items = vec![
+            TransactWriteItem::builder().update(accept).build(),
+            self.put_new(keyed(member_key(&member.team_id, &member.user_id), member)?),
+        ];
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(|e| {
+            if first_item_missing(&e) {
+                StoreError::NotFound
+            } else {
+                cancelled(e, "the invitation was used or ran out, or the user is a member")
+            }
+        })?;
         Ok(())
     }
 }
@@ -159,7 +425,7 @@ impl DynamoArtifactStore {
 #[async_trait]
 impl ArtifactStore for DynamoArtifactStore {
     async fn get(&self, id: &ArtifactId) -> Result<Option<Artifact>, StoreError> {
-        get_by_key(&self.client, &self.table, "id", id.as_str()).await
+        get_item(&self.client, &self.table, id_key("id", id.as_str())).await?.map(from_team_item).transpose()
     }
 
     async fn create(&self, artifact: &Artifact) -> Result<(), StoreError> {
@@ -191,8 +457,8 @@ pub struct DynamoJobStore {
     table: String,
 }
 
-const OWNER_INDEX: &str = "owner-created-index";
-const OWNER_STATUS_INDEX: &str = "owner-status-index";
+const TEAM_INDEX: &str = "team-created-index";
+const TEAM_STATUS_INDEX: &str = "team-status-index";
 const LEASE_INDEX: &str = "lease-expiry-index";
 const OUTBOX_INDEX: &str = "outbox-index";
 /// The `outbox` attribute's one value: present exactly while the job's message is owed.
@@ -201,15 +467,15 @@ const UNSENT: &str = "UNSENT";
 const LEASED: &str = "RUNNING";
 
 /// The attribute behind the status-filtered listing index; rewritten with every status change.
-fn owner_status(owner_id: &UserId, status: JobStatus) -> String {
-    format!("{owner_id}#{}", status.as_str())
+fn team_status(team_id: &TeamId, status: JobStatus) -> String {
+    format!("{team_id}#{}", status.as_str())
 }
 
-/// A job as stored, with the attributes its indexes need: `owner_status` always, `leased`
+/// A job as stored, with the attributes its indexes need: `team_status` always, `leased`
 /// exactly while a worker holds the job.
 fn job_item(job: &Job) -> Result<Item, StoreError> {
     let mut item = to_item(job)?;
-    item.insert("owner_status".into(), s(owner_status(&job.owner_id, job.status)));
+    item.insert("team_status".into(), s(team_status(&job.team_id, job.status)));
     if job.status == JobStatus::Running && job.lease_expires_at.is_some() {
         item.insert("leased".into(), s(LEASED));
     }
@@ -257,19 +523,19 @@ impl JobStore for DynamoJobStore {
     }
 
     async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
-        get_by_key(&self.client, &self.table, "id", id.as_str()).await
+        get_item(&self.client, &self.table, id_key("id", id.as_str())).await?.map(from_team_item).transpose()
     }
 
     async fn list(
         &self,
-        owner_id: &UserId,
+        team: &TeamId,
         status: Option<JobStatus>,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<JobPage, StoreError> {
         let (index, attr, partition) = match status {
-            Some(status) => (OWNER_STATUS_INDEX, "owner_status", owner_status(owner_id, status)),
-            None => (OWNER_INDEX, "owner_id", owner_id.to_string()),
+            Some(status) => (TEAM_STATUS_INDEX, "team_status", team_status(team, status)),
+            None => (TEAM_INDEX, "team_id", team.to_string()),
         };
         let start = cursor.map(|c| Self::decode_cursor(c, attr, &partition)).transpose()?;
         let out = self
@@ -286,7 +552,7 @@ impl JobStore for DynamoJobStore {
             .send()
             .await
             .map_err(backend)?;
-        let jobs = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<Job>, _>>()?;
+        let jobs = out.items.unwrap_or_default().into_iter().map(from_team_item).collect::<Result<Vec<Job>, _>>()?;
         let next_cursor = out.last_evaluated_key.as_ref().and_then(Self::encode_cursor);
         Ok(JobPage { jobs, next_cursor })
     }
@@ -328,7 +594,7 @@ impl JobStore for DynamoJobStore {
             .send()
             .await
             .map_err(backend)?;
-        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+        out.items.unwrap_or_default().into_iter().map(from_team_item).collect()
     }
 
     async fn mark_sent(&self, id: &JobId) -> Result<(), StoreError> {
@@ -360,7 +626,7 @@ impl JobStore for DynamoJobStore {
             .send()
             .await
             .map_err(backend)?;
-        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+        out.items.unwrap_or_default().into_iter().map(from_team_item).collect()
     }
 }
 
@@ -530,5 +796,47 @@ impl RequestKeyStore for DynamoRequestKeyStore {
     async fn abandon(&self, key: &str) -> Result<(), StoreError> {
         self.client.delete_item().table_name(&self.table).key("id", s(key)).send().await.map_err(backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use helix_domain::{ArtifactKind, FileDeclaration, JobInputs, JobKind};
+
+    use super::*;
+
+    fn stored_before_teams<T: Serialize>(value: &T) -> Item {
+        let mut item = to_item(value).unwrap();
+        item.remove("team_id");
+        item
+    }
+
+    #[test]
+    fn jobs_and_artifacts_stored_before_teams_belong_to_their_owners_personal_team() {
+        let at = Timestamp::from_unix(1_800_000_000).unwrap();
+        let owner = UserId::from("u-1");
+        let job = Job::new("j-1".into(), owner.clone(), JobKind::Transform, None, JobInputs::default(), at);
+        let decoded: Job = from_team_item(stored_before_teams(&job)).unwrap();
+        assert_eq!(decoded.team_id, "personal-u-1");
+        assert_eq!(decoded, job);
+
+        let file = FileDeclaration {
+            kind: ArtifactKind::Content,
+            filename: "a.csv".into(),
+            content_type: "text/csv".into(),
+            size_bytes: 1,
+        };
+        let artifact = Artifact::pending_upload(owner.clone(), TeamId::personal(&owner), file, None, at);
+        let decoded: Artifact = from_team_item(stored_before_teams(&artifact)).unwrap();
+        assert_eq!(decoded, artifact);
+    }
+
+    #[test]
+    fn a_stored_team_is_kept() {
+        let at = Timestamp::from_unix(1_800_000_000).unwrap();
+        let mut job = Job::new("j-1".into(), "u-1".into(), JobKind::Transform, None, JobInputs::default(), at);
+        job.team_id = TeamId::from("t-1");
+        let decoded: Job = from_team_item(job_item(&job).unwrap()).unwrap();
+        assert_eq!(decoded.team_id, "t-1");
     }
 }

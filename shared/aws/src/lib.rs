@@ -14,7 +14,10 @@ pub mod wiring;
 pub use config::{
     ArtifactConfig, ConfigError, Env, JobConfig, Settings, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig,
 };
-pub use dynamo::{DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore, DynamoUserStore};
+pub use dynamo::{
+    DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore, DynamoTeamStore,
+    DynamoUserStore,
+};
 pub use keys::{JWKS_OBJECT_KEY, S3KeyDirectory};
 pub use poller::{Heartbeat, PollOptions, SqsPoller};
 pub use s3::S3Blobs;

@@ -4,18 +4,32 @@
 use std::sync::Arc;
 
 use helix_auth::{KeyDirectory, KeyDirectoryError, TokenError, TokenSettings, TokenSigner, TokenVerifier};
-use helix_domain::{RequestKeyStore, SystemClock, UserStore};
-use helix_jobs::{ArtifactLimits, ArtifactService, JobService, JobSweeper, Queues, RunnerPorts, UploadWatcherPorts};
+use helix_domain::{RequestKeyStore, SystemClock, TeamStore, UserStore};
+use helix_jobs::{
+    Access, ArtifactLimits, ArtifactService, JobService, JobSweeper, Queues, RunnerPorts, TeamService,
+    UploadWatcherPorts,
+};
 
 use crate::config::{ArtifactConfig, JobConfig, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig};
 use crate::keys::{S3KeyDirectory, SecretError, fetch_secret};
 use crate::{
-    AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore, DynamoUserStore,
-    S3Blobs, SqsJobQueue,
+    AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore, DynamoTeamStore,
+    DynamoUserStore, S3Blobs, SqsJobQueue,
 };
 
-pub fn artifact_service(clients: &AwsClients, config: &ArtifactConfig) -> ArtifactService {
+/// Who may do what in which team, read from `TEAMS_TABLE` (`Settings::teams_table`): the one
+/// each of a process's services checks with.
+pub fn access(clients: &AwsClients, teams_table: &str) -> Arc<Access> {
+    Arc::new(Access { teams: team_store(clients, teams_table) })
+}
+
+pub fn team_service(access: Arc<Access>) -> TeamService {
+    TeamService { access, clock: Arc::new(SystemClock) }
+}
+
+pub fn artifact_service(clients: &AwsClients, config: &ArtifactConfig, access: Arc<Access>) -> ArtifactService {
     ArtifactService {
+        access,
         artifacts: Arc::new(DynamoArtifactStore::new(clients.dynamodb.clone(), &config.table)),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &config.bucket)),
         clock: Arc::new(SystemClock),
@@ -27,9 +41,15 @@ pub fn artifact_service(clients: &AwsClients, config: &ArtifactConfig) -> Artifa
     }
 }
 
-pub fn job_service(clients: &AwsClients, artifacts: &ArtifactConfig, jobs: &JobConfig) -> JobService {
+pub fn job_service(
+    clients: &AwsClients,
+    artifacts: &ArtifactConfig,
+    jobs: &JobConfig,
+    access: Arc<Access>,
+) -> JobService {
     JobService {
-        artifacts: Arc::new(artifact_service(clients, artifacts)),
+        artifacts: Arc::new(artifact_service(clients, artifacts, access.clone())),
+        access,
         jobs: Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &jobs.table)),
         queues: Queues {
             jobs: Arc::new(SqsJobQueue::new(clients.sqs.clone(), &jobs.queue_url)),
@@ -126,6 +146,11 @@ pub async fn publishing_signer(
 
 pub fn user_store(clients: &AwsClients, table: &str) -> Arc<dyn UserStore> {
     Arc::new(DynamoUserStore::new(clients.dynamodb.clone(), table))
+}
+
+/// Teams, members and invitations in `TEAMS_TABLE`.
+pub fn team_store(clients: &AwsClients, table: &str) -> Arc<dyn TeamStore> {
+    Arc::new(DynamoTeamStore::new(clients.dynamodb.clone(), table))
 }
 
 pub fn request_key_store(clients: &AwsClients, idempotency_table: &str) -> Arc<dyn RequestKeyStore> {
