@@ -13,10 +13,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     helix_aws::telemetry::init();
     let env = Env::process();
     let (artifacts, tokens) = (ArtifactConfig::read(&env)?, TokenConfig::read(&env)?);
-    let idempotency_table = env.required("IDEMPOTENCY_TABLE")?;
+    let (idempotency_table, teams_table) = (env.required("IDEMPOTENCY_TABLE")?, env.required("TEAMS_TABLE")?);
     let clients = AwsClients::from_env(&env).await;
+    let access = wiring::access(&clients, &teams_table);
     let state = ArtifactsState {
-        artifacts: Arc::new(wiring::artifact_service(&clients, &artifacts)),
+        artifacts: Arc::new(wiring::artifact_service(&clients, &artifacts, access)),
         tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
         request_keys: RequestKeys::new(wiring::request_key_store(&clients, &idempotency_table), UPLOAD_REQUEST_LIMIT),
     };

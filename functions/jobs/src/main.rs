@@ -11,10 +11,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     helix_aws::telemetry::init();
     let env = Env::process();
     let (artifacts, jobs, tokens) = (ArtifactConfig::read(&env)?, JobConfig::read(&env)?, TokenConfig::read(&env)?);
-    let idempotency_table = env.required("IDEMPOTENCY_TABLE")?;
+    let (idempotency_table, teams_table) = (env.required("IDEMPOTENCY_TABLE")?, env.required("TEAMS_TABLE")?);
     let clients = AwsClients::from_env(&env).await;
+    let access = wiring::access(&clients, &teams_table);
     let state = JobsState {
-        jobs: Arc::new(wiring::job_service(&clients, &artifacts, &jobs)),
+        jobs: Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access)),
         tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
         payload_limit: jobs.api_payload_limit,
         request_keys: RequestKeys::new(wiring::request_key_store(&clients, &idempotency_table), jobs.api_payload_limit),

@@ -1,19 +1,21 @@
-//! Lambda entry of the `users` endpoint group; the routes live in `helix-api`.
+//! Lambda entry of the identity endpoint group (users, teams, invitations); the routes live in
+//! `helix-api`, the team rules in `helix-jobs`.
 
 use std::sync::Arc;
 
-use helix_api::UsersState;
+use helix_api::{TeamsState, UsersState};
 use helix_aws::{AwsClients, Env, TokenConfig, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     helix_aws::telemetry::init();
     let env = Env::process();
-    let (users_table, tokens) = (env.required("USERS_TABLE")?, TokenConfig::read(&env)?);
+    let (users_table, teams_table) = (env.required("USERS_TABLE")?, env.required("TEAMS_TABLE")?);
+    let tokens = TokenConfig::read(&env)?;
     let clients = AwsClients::from_env(&env).await;
-    let state = UsersState {
-        users: wiring::user_store(&clients, &users_table),
-        tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
-    };
-    lambda_http::run(helix_api::users_router(state)).await
+    let verifier = Arc::new(wiring::token_verifier(&clients, &tokens));
+    let users = UsersState { users: wiring::user_store(&clients, &users_table), tokens: verifier.clone() };
+    let teams =
+        TeamsState { teams: Arc::new(wiring::team_service(wiring::access(&clients, &teams_table))), tokens: verifier };
+    lambda_http::run(helix_api::users_router(users).merge(helix_api::teams_router(teams))).await
 }

@@ -12,16 +12,20 @@ use tower::ServiceExt;
 
 use helix_api::{JobsState, RequestKeys};
 use helix_auth::{MemoryKeyDirectory, TokenSettings, TokenSigner, TokenVerifier};
-use helix_domain::memory::{MemoryArtifactStore, MemoryBlobs, MemoryJobQueue, MemoryJobStore, MemoryRequestKeyStore};
+use helix_domain::memory::{
+    MemoryArtifactStore, MemoryBlobs, MemoryJobQueue, MemoryJobStore, MemoryRequestKeyStore, MemoryTeamStore,
+};
 use helix_domain::{Job, JobInputs, JobKind, JobStore, SystemClock, Timestamp, User};
-use helix_jobs::{ArtifactLimits, ArtifactService, JobService, Queues};
+use helix_jobs::{Access, ArtifactLimits, ArtifactService, JobService, Queues};
 
 const REQUESTS: usize = 20_000;
 
 fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
     let jobs = Arc::new(MemoryJobStore::default());
     let blobs = Arc::new(MemoryBlobs::default());
+    let access = Arc::new(Access { teams: Arc::new(MemoryTeamStore::default()) });
     let artifacts = Arc::new(ArtifactService {
+        access: access.clone(),
         artifacts: Arc::new(MemoryArtifactStore::default()),
         blobs,
         clock: Arc::new(SystemClock),
@@ -32,6 +36,7 @@ fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
         },
     });
     let service = JobService {
+        access,
         artifacts,
         jobs: jobs.clone(),
         queues: Queues { jobs: Arc::new(MemoryJobQueue::default()), gpu: Arc::new(MemoryJobQueue::default()) },

@@ -3,7 +3,7 @@ use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{artifacts, auth, jobs, users};
+use crate::routes::{artifacts, auth, jobs, teams, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -11,6 +11,8 @@ use crate::routes::{artifacts, auth, jobs, users};
     paths(
         auth::token, auth::jwks, auth::health,
         users::me, users::update_me,
+        teams::create_team, teams::list_teams, teams::get_team, teams::update_team, teams::list_members,
+        teams::change_member, teams::remove_member, teams::invite, teams::accept_invitation,
         artifacts::request_upload, artifacts::get_artifact, artifacts::download,
         jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job,
     ),

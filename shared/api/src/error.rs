@@ -17,6 +17,9 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A member whose role does not allow the request.
+    #[error("{0}")]
+    Forbidden(String),
     /// Unknown, or owned by someone else: the two are indistinguishable on purpose.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -62,6 +65,7 @@ impl ApiError {
             Self::BadRequest { field, .. } => (StatusCode::BAD_REQUEST, "bad_request", field.clone()),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", None),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", None),
             Self::PayloadTooLarge { field, .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", field.clone()),
@@ -113,6 +117,7 @@ impl From<JobError> for ApiError {
             JobError::Invalid { field, message } => Self::Unprocessable { field: Some(field), message },
             JobError::TooLarge { field, message } => Self::PayloadTooLarge { field: Some(field), message },
             JobError::NotFound(what) => Self::NotFound(what),
+            JobError::Forbidden(message) => Self::Forbidden(message),
             JobError::Conflict(message) => Self::Conflict { message },
             JobError::Unavailable(detail) => Self::Unavailable(detail),
             JobError::Internal(detail) => Self::Internal(detail),

@@ -14,7 +14,7 @@ use axum::Router;
 
 pub use error::{ApiError, ErrorBody};
 pub use idempotency::RequestKeys;
-pub use state::{ArtifactsState, AuthState, JobsState, UsersState};
+pub use state::{ArtifactsState, AuthState, JobsState, TeamsState, UsersState};
 pub use trace::TraceContext;
 
 /// Every router is traced: one span per request, carrying its trace id.
@@ -31,6 +31,11 @@ pub fn users_router(state: UsersState) -> Router {
     traced(routes::users::router().with_state(state))
 }
 
+/// Teams, their members and invitations (served by the `users` function: one identity group).
+pub fn teams_router(state: TeamsState) -> Router {
+    traced(routes::teams::router().with_state(state))
+}
+
 pub fn artifacts_router(state: ArtifactsState) -> Router {
     let keys = state.request_keys.clone();
     traced(routes::artifacts::router(keys).with_state(state))
@@ -42,6 +47,16 @@ pub fn jobs_router(state: JobsState) -> Router {
 }
 
 /// Every endpoint group on one router, as `make dev` and the end-to-end tests serve it.
-pub fn api_router(auth: AuthState, users: UsersState, artifacts: ArtifactsState, jobs: JobsState) -> Router {
-    auth_router(auth).merge(users_router(users)).merge(artifacts_router(artifacts)).merge(jobs_router(jobs))
+pub fn api_router(
+    auth: AuthState,
+    users: UsersState,
+    teams: TeamsState,
+    artifacts: ArtifactsState,
+    jobs: JobsState,
+) -> Router {
+    auth_router(auth)
+        .merge(users_router(users))
+        .merge(teams_router(teams))
+        .merge(artifacts_router(artifacts))
+        .merge(jobs_router(jobs))
 }

@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 
 use helix_auth::{TokenSigner, TokenVerifier};
 use helix_domain::UserStore;
-use helix_jobs::{ArtifactService, JobService};
+use helix_jobs::{ArtifactService, JobService, TeamService};
 
 use crate::RequestKeys;
 
@@ -19,6 +19,13 @@ pub struct AuthState {
 #[derive(Clone, FromRef)]
 pub struct UsersState {
     pub users: Arc<dyn UserStore>,
+    pub tokens: Arc<TokenVerifier>,
+}
+
+/// What the `teams` router reaches.
+#[derive(Clone, FromRef)]
+pub struct TeamsState {
+    pub teams: Arc<TeamService>,
     pub tokens: Arc<TokenVerifier>,
 }
 

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{ArtifactId, JobId, Timestamp, UserId};
+use crate::{ArtifactId, JobId, TeamId, Timestamp, UserId};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -49,7 +49,10 @@ impl ArtifactStatus {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Artifact {
     pub id: ArtifactId,
+    /// Who uploaded it (or whose job wrote it).
     pub owner_id: UserId,
+    /// The team it belongs to: its members read it by role.
+    pub team_id: TeamId,
     pub kind: ArtifactKind,
     pub filename: String,
     pub content_type: String,
@@ -79,12 +82,19 @@ impl Artifact {
     /// A registration awaiting its upload: `PENDING_UPLOAD` until the upload watcher (or the
     /// API, for files it stores itself) has seen the object, removed by DynamoDB's TTL if the
     /// object never comes.
-    pub fn pending_upload(owner_id: UserId, file: FileDeclaration, job_id: Option<JobId>, now: Timestamp) -> Self {
+    pub fn pending_upload(
+        owner_id: UserId,
+        team_id: TeamId,
+        file: FileDeclaration,
+        job_id: Option<JobId>,
+        now: Timestamp,
+    ) -> Self {
         let id = ArtifactId::random();
         Self {
             s3_key: upload_key(owner_id.as_str(), id.as_str(), &file.filename),
             id,
             owner_id,
+            team_id,
             kind: file.kind,
             filename: file.filename,
             content_type: file.content_type,
@@ -100,8 +110,7 @@ impl Artifact {
     /// A file a job wrote at `key`. Its id derives from the key, so a retried attempt that
     /// writes the same key records the same artifact again instead of a second one.
     pub fn output(
-        job_id: &JobId,
-        owner_id: UserId,
+        job: &crate::Job,
         kind: ArtifactKind,
         key: String,
         content_type: &str,
@@ -110,14 +119,15 @@ impl Artifact {
     ) -> Self {
         Self {
             id: ArtifactId::for_key(&key),
-            owner_id,
+            owner_id: job.owner_id.clone(),
+            team_id: job.team_id.clone(),
             kind,
             filename: key.rsplit('/').next().unwrap_or("result.json").to_owned(),
             content_type: content_type.to_owned(),
             size_bytes,
             status: ArtifactStatus::Available,
             s3_key: key,
-            job_id: Some(job_id.clone()),
+            job_id: Some(job.id.clone()),
             created_at: now,
             rejected_reason: None,
             expires_at: None,
@@ -129,6 +139,7 @@ impl Artifact {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct ArtifactRead {
     pub id: ArtifactId,
+    pub team_id: TeamId,
     pub kind: ArtifactKind,
     pub filename: String,
     pub content_type: String,
@@ -145,6 +156,7 @@ impl From<&Artifact> for ArtifactRead {
     fn from(a: &Artifact) -> Self {
         Self {
             id: a.id.clone(),
+            team_id: a.team_id.clone(),
             kind: a.kind,
             filename: a.filename.clone(),
             content_type: a.content_type.clone(),

@@ -76,6 +76,28 @@ id_type!(
     UserId
 );
 
+id_type!(
+    /// A team: it owns jobs and artifacts. Every user has a personal one.
+    TeamId
+);
+id_type!(
+    /// A team invitation (its token is a separate secret).
+    InvitationId
+);
+
+impl TeamId {
+    /// The personal team of `user`: the same id every time, so it exists from the account's
+    /// creation without a write (its record is stored once something about it changes).
+    pub fn personal(user: &UserId) -> Self {
+        Self(format!("personal-{user}"))
+    }
+
+    /// The user whose personal team this is.
+    pub fn personal_owner(&self) -> Option<UserId> {
+        self.0.strip_prefix("personal-").map(UserId::from)
+    }
+}
+
 impl ArtifactId {
     /// The id of a file the platform writes at `key`: derived from the key, so a retried attempt
     /// that writes the same key records the same artifact instead of a second one.

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{ArtifactId, JobId, Timestamp, UserId};
+use crate::{ArtifactId, JobId, TeamId, Timestamp, UserId};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -90,7 +90,10 @@ pub struct JobInputs {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Job {
     pub id: JobId,
+    /// Who submitted it.
     pub owner_id: UserId,
+    /// The team it belongs to: its members read it by role.
+    pub team_id: TeamId,
     #[serde(default)]
     pub kind: JobKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,6 +161,7 @@ impl Job {
     ) -> Self {
         Self {
             id,
+            team_id: TeamId::personal(&owner_id),
             owner_id,
             kind,
             name,
@@ -204,6 +208,7 @@ impl Job {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct JobRead {
     pub id: JobId,
+    pub team_id: TeamId,
     pub kind: JobKind,
     pub name: Option<String>,
     pub status: JobStatus,
@@ -258,6 +263,7 @@ impl From<Job> for JobRead {
         let Job {
             id,
             owner_id: _,
+            team_id,
             kind,
             name,
             status,
@@ -284,6 +290,7 @@ impl From<Job> for JobRead {
         } = j;
         Self {
             id,
+            team_id,
             kind,
             name,
             status,
@@ -358,7 +365,8 @@ mod tests {
     #[test]
     fn jobs_stored_before_auto_map_existed_still_read() {
         let stored = serde_json::json!({
-            "id": "j", "owner_id": "u", "status": "COMPLETED", "created_at": "2024-03-01T10:00:00Z", "attempts": 1,
+            "id": "j", "owner_id": "u", "team_id": "personal-u", "status": "COMPLETED",
+            "created_at": "2024-03-01T10:00:00Z", "attempts": 1,
             "inputs": {"content_artifact_ids": ["a"], "context_artifact_id": null, "schema_artifact_id": null}
         });
         let job: Job = serde_json::from_value(stored).unwrap();

@@ -8,13 +8,14 @@ pub mod job;
 pub mod lifecycle;
 pub mod memory;
 pub mod ports;
+pub mod team;
 pub mod timestamp;
 pub mod user;
 
 pub use artifact::ArtifactRead;
 pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{ArtifactId, JobId, UserId};
+pub use ids::{ArtifactId, InvitationId, JobId, TeamId, UserId};
 pub use job::{
     AutoMapped, AutoMappedField, InputReading, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus,
     Runner, TRACEPARENT_ATTRIBUTE,
@@ -22,7 +23,8 @@ pub use job::{
 pub use lifecycle::{Refused, Transition};
 pub use ports::{
     ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, KeyClaim, PresignedRequest,
-    RequestKeyStore, StoreError, StoredResponse, UserStore,
+    RequestKeyStore, StoreError, StoredResponse, TeamStore, UserStore,
 };
+pub use team::{INVITATION_TTL, Invitation, Membership, PERMISSIONS, Plan, Role, Team, TeamAction};
 pub use timestamp::Timestamp;
 pub use user::{ProfileUpdate, User, UserProfile, ValidationError, normalise_email};

@@ -12,8 +12,9 @@ use async_trait::async_trait;
 
 use crate::ports::{IdempotencyClaim, JobPage, KeyClaim, RequestKeyStore, StoredResponse};
 use crate::{
-    Artifact, ArtifactId, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, Job, JobId, JobMessage, JobQueue,
-    JobStatus, JobStore, PresignedRequest, StoreError, Timestamp, User, UserId, UserStore,
+    Artifact, ArtifactId, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, Invitation, Job, JobId, JobMessage,
+    JobQueue, JobStatus, JobStore, Membership, PresignedRequest, Role, StoreError, Team, TeamId, TeamStore, Timestamp,
+    User, UserId, UserStore,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -61,6 +62,97 @@ impl UserStore for MemoryUserStore {
         stored.phone_number.clone_from(&user.phone_number);
         stored.web_url.clone_from(&user.web_url);
         stored.updated_at = user.updated_at;
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryTeamStore {
+    teams: Mutex<HashMap<TeamId, Team>>,
+    members: Mutex<BTreeMap<(TeamId, UserId), Membership>>,
+    invitations: Mutex<HashMap<String, Invitation>>,
+}
+
+#[async_trait]
+impl TeamStore for MemoryTeamStore {
+    async fn create(&self, team: &Team, owner: &Membership) -> Result<(), StoreError> {
+        let mut teams = lock(&self.teams);
+        if teams.contains_key(&team.id) {
+            return Err(StoreError::Conflict("the team exists".into()));
+        }
+        teams.insert(team.id.clone(), team.clone());
+        lock(&self.members).insert((owner.team_id.clone(), owner.user_id.clone()), owner.clone());
+        Ok(())
+    }
+
+    async fn put(&self, team: &Team) -> Result<(), StoreError> {
+        lock(&self.teams).insert(team.id.clone(), team.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &TeamId) -> Result<Option<Team>, StoreError> {
+        Ok(lock(&self.teams).get(id).cloned())
+    }
+
+    async fn membership(&self, team: &TeamId, user: &UserId) -> Result<Option<Membership>, StoreError> {
+        Ok(lock(&self.members).get(&(team.clone(), user.clone())).cloned())
+    }
+
+    async fn members(&self, team: &TeamId) -> Result<Vec<Membership>, StoreError> {
+        Ok(lock(&self.members).values().filter(|m| &m.team_id == team).cloned().collect())
+    }
+
+    async fn memberships_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+        Ok(lock(&self.members).values().filter(|m| &m.user_id == user).cloned().collect())
+    }
+
+    async fn set_role(&self, team: &TeamId, user: &UserId, seen: Role, role: Role) -> Result<(), StoreError> {
+        let mut members = lock(&self.members);
+        match members.get_mut(&(team.clone(), user.clone())) {
+            Some(m) if m.role == seen => {
+                m.role = role;
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict("the membership changed".into())),
+        }
+    }
+
+    async fn remove_member(&self, team: &TeamId, user: &UserId, seen: Role) -> Result<(), StoreError> {
+        let mut members = lock(&self.members);
+        let key = (team.clone(), user.clone());
+        match members.get(&key) {
+            Some(m) if m.role == seen => {
+                members.remove(&key);
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict("the membership changed".into())),
+        }
+    }
+
+    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError> {
+        lock(&self.invitations).insert(invitation.token_hash.clone(), invitation.clone());
+        Ok(())
+    }
+
+    async fn invitation(&self, token_hash: &str) -> Result<Option<Invitation>, StoreError> {
+        Ok(lock(&self.invitations).get(token_hash).cloned())
+    }
+
+    async fn accept_invitation(
+        &self,
+        invitation: &Invitation,
+        member: &Membership,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut invitations = lock(&self.invitations);
+        let mut members = lock(&self.members);
+        let stored = invitations.get_mut(&invitation.token_hash).ok_or(StoreError::NotFound)?;
+        let key = (member.team_id.clone(), member.user_id.clone());
+        if stored.accepted_by.is_some() || stored.expires_at <= now || members.contains_key(&key) {
+            return Err(StoreError::Conflict("the invitation was used, ran out, or the user is a member".into()));
+        }
+        stored.accepted_by = Some(member.user_id.clone());
+        members.insert(key, member.clone());
         Ok(())
     }
 }
@@ -158,7 +250,7 @@ impl JobStore for MemoryJobStore {
 
     async fn list(
         &self,
-        owner_id: &UserId,
+        team: &TeamId,
         status: Option<JobStatus>,
         limit: u32,
         cursor: Option<&str>,
@@ -166,7 +258,7 @@ impl JobStore for MemoryJobStore {
         self.outage.check("the job table")?;
         let mut jobs: Vec<Job> = lock(&self.jobs)
             .values()
-            .filter(|j| &j.owner_id == owner_id && status.is_none_or(|s| j.status == s))
+            .filter(|j| &j.team_id == team && status.is_none_or(|s| j.status == s))
             .cloned()
             .collect();
         jobs.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
@@ -452,12 +544,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn listing_is_newest_first_per_owner_and_pages_by_cursor() {
+    async fn listing_is_newest_first_per_team_and_pages_by_cursor() {
         let store = MemoryJobStore::default();
         for (i, owner) in ["a", "a", "b", "a"].into_iter().enumerate() {
             store.create(&job(&format!("j{i}"), owner, i as i64)).await.unwrap();
         }
-        let owner = UserId::from("a");
+        let owner = TeamId::personal(&UserId::from("a"));
         let first = store.list(&owner, None, 2, None).await.unwrap();
         assert_eq!(first.jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["j3", "j1"]);
         let rest = store.list(&owner, None, 2, first.next_cursor.as_deref()).await.unwrap();

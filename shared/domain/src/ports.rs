@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{Artifact, ArtifactId, Job, JobId, JobMessage, JobStatus, Timestamp, User, UserId};
+use crate::{
+    Artifact, ArtifactId, Invitation, Job, JobId, JobMessage, JobStatus, Membership, Role, Team, TeamId, Timestamp,
+    User, UserId,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -29,6 +32,35 @@ pub trait UserStore: Send + Sync {
     /// Fails with `Conflict` when an account with that e-mail exists.
     async fn create(&self, user: &User) -> Result<(), StoreError>;
     async fn save_profile(&self, user: &User) -> Result<(), StoreError>;
+}
+
+/// Teams, their members and their invitations. Every change of a membership is conditional on
+/// the role the caller saw, so two admins acting at once cannot undo each other unseen.
+#[async_trait]
+pub trait TeamStore: Send + Sync {
+    /// A new team and its first owner, in one write. `Conflict` when the id is taken.
+    async fn create(&self, team: &Team, owner: &Membership) -> Result<(), StoreError>;
+    /// Creates or replaces the team record (a personal team's, the first time it changes).
+    async fn put(&self, team: &Team) -> Result<(), StoreError>;
+    async fn get(&self, id: &TeamId) -> Result<Option<Team>, StoreError>;
+    async fn membership(&self, team: &TeamId, user: &UserId) -> Result<Option<Membership>, StoreError>;
+    async fn members(&self, team: &TeamId) -> Result<Vec<Membership>, StoreError>;
+    /// The teams `user` is a member of (a personal team only once it is stored).
+    async fn memberships_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError>;
+    /// `Conflict` unless the member still has the role `seen`.
+    async fn set_role(&self, team: &TeamId, user: &UserId, seen: Role, role: Role) -> Result<(), StoreError>;
+    /// `Conflict` unless the member still has the role `seen`.
+    async fn remove_member(&self, team: &TeamId, user: &UserId, seen: Role) -> Result<(), StoreError>;
+    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError>;
+    async fn invitation(&self, token_hash: &str) -> Result<Option<Invitation>, StoreError>;
+    /// Marks the invitation accepted by `member.user_id` and adds the membership, in one write:
+    /// `Conflict` when it was accepted already, ran out before `now`, or the user is a member.
+    async fn accept_invitation(
+        &self,
+        invitation: &Invitation,
+        member: &Membership,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -55,10 +87,10 @@ pub trait JobStore: Send + Sync {
     /// Fails with `Conflict` when the id is taken.
     async fn create(&self, job: &Job) -> Result<(), StoreError>;
     async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError>;
-    /// The owner's jobs, newest first. `cursor` is what an earlier page returned as `next_cursor`.
+    /// The team's jobs, newest first. `cursor` is what an earlier page returned as `next_cursor`.
     async fn list(
         &self,
-        owner_id: &UserId,
+        team: &TeamId,
         status: Option<JobStatus>,
         limit: u32,
         cursor: Option<&str>,

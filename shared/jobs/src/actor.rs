@@ -1,7 +1,7 @@
 use helix_domain::UserId;
 
 /// Who is asking, as proven by the transport (a bearer token, a worker's own identity).
-/// Authorization is decided from it in this crate, never in a handler.
+/// Authorization is decided from it in this crate ([`crate::Access`]), never in a handler.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
     pub user_id: UserId,
@@ -10,10 +10,5 @@ pub struct Actor {
 impl Actor {
     pub fn user(user_id: UserId) -> Self {
         Self { user_id }
-    }
-
-    /// Whether the actor may read and use what `owner` owns.
-    pub fn owns(&self, owner: &UserId) -> bool {
-        &self.user_id == owner
     }
 }

@@ -4,10 +4,10 @@ use std::time::Duration;
 use helix_domain::artifact::{MAX_FILENAME_CHARS, safe_filename};
 use helix_domain::{
     Artifact, ArtifactId, ArtifactKind, ArtifactStatus, ArtifactStore, Blobs, Clock, FileDeclaration, JobId,
-    PresignedRequest, StoreError, UserId,
+    PresignedRequest, StoreError, TeamAction, TeamId, UserId,
 };
 
-use crate::{Actor, JobError};
+use crate::{Access, Actor, JobError};
 
 const MAX_CONTENT_TYPE_CHARS: usize = 255;
 
@@ -38,6 +38,7 @@ pub struct InlineFile {
 /// The artifact use cases: upload registrations, reads, downloads, and the files a job's
 /// request carries inline.
 pub struct ArtifactService {
+    pub access: Arc<Access>,
     pub artifacts: Arc<dyn ArtifactStore>,
     pub blobs: Arc<dyn Blobs>,
     pub clock: Arc<dyn Clock>,
@@ -68,8 +69,16 @@ pub fn validate_content_type(content_type: &str) -> Result<(), JobError> {
 }
 
 impl ArtifactService {
-    /// Registers a file the caller is about to upload and hands out the presigned PUT for it.
-    pub async fn request_upload(&self, actor: &Actor, file: FileDeclaration) -> Result<UploadTicket, JobError> {
+    /// Registers a file the caller is about to upload into `team` (default: their personal
+    /// team) and hands out the presigned PUT for it.
+    pub async fn request_upload(
+        &self,
+        actor: &Actor,
+        file: FileDeclaration,
+        team: Option<TeamId>,
+    ) -> Result<UploadTicket, JobError> {
+        let team = team.unwrap_or_else(|| TeamId::personal(&actor.user_id));
+        self.access.require(actor, &team, TeamAction::Write, "team").await?;
         validate_filename(&file.filename)?;
         validate_content_type(&file.content_type)?;
         if !file.kind.is_user_upload() {
@@ -85,7 +94,7 @@ impl ArtifactService {
                 message: format!("size_bytes {} exceeds the upload limit of {max} bytes", file.size_bytes),
             });
         }
-        let artifact = Artifact::pending_upload(actor.user_id.clone(), file, None, self.clock.now());
+        let artifact = Artifact::pending_upload(actor.user_id.clone(), team, file, None, self.clock.now());
         self.artifacts.create(&artifact).await?;
         let upload = self
             .blobs
@@ -95,9 +104,11 @@ impl ArtifactService {
         Ok(UploadTicket { artifact, upload })
     }
 
-    /// The caller's artifact; 404 for unknown and foreign ids alike.
+    /// An artifact of one of the caller's teams; 404 for unknown and foreign ids alike.
     pub async fn get(&self, actor: &Actor, id: &ArtifactId) -> Result<Artifact, JobError> {
-        self.artifacts.get(id).await?.filter(|a| actor.owns(&a.owner_id)).ok_or(JobError::NotFound("artifact"))
+        let artifact = self.artifacts.get(id).await?.ok_or(JobError::NotFound("artifact"))?;
+        self.access.require(actor, &artifact.team_id, TeamAction::Read, "artifact").await?;
+        Ok(artifact)
     }
 
     /// A short-lived presigned GET for the caller's available artifact.
@@ -110,11 +121,12 @@ impl ArtifactService {
         Ok(self.blobs.presign_download(&artifact.s3_key, &filename, self.limits.download_url_ttl).await?)
     }
 
-    /// An input a job may use: the caller's, of the right kind, uploaded and checked. Errors
-    /// name `field`, the request field that listed it.
+    /// An input a job of `team` may use: the team's, of the right kind, uploaded and checked.
+    /// Errors name `field`, the request field that listed it.
     pub async fn usable(
         &self,
         actor: &Actor,
+        team: &TeamId,
         id: &ArtifactId,
         kind: ArtifactKind,
         field: &str,
@@ -124,6 +136,13 @@ impl ArtifactService {
             JobError::NotFound(_) => JobError::invalid(field, format!("artifact {id} does not exist")),
             other => other,
         })?;
+        // A job reads only its own team's files: another team's data never flows into it.
+        if &artifact.team_id != team {
+            return Err(JobError::invalid(
+                field,
+                format!("artifact {id} belongs to another team: upload it to team {team}"),
+            ));
+        }
         if artifact.status != ArtifactStatus::Available {
             return Err(JobError::invalid(
                 field,
@@ -143,14 +162,21 @@ impl ArtifactService {
     /// registered as pending first, then stored, then marked available: the upload watcher sees
     /// an object only after its registration exists, and a failed PUT leaves a pending
     /// registration for the TTL to sweep instead of a record pointing at nothing.
-    pub async fn store_inline(&self, owner: &UserId, job_id: &JobId, file: InlineFile) -> Result<ArtifactId, JobError> {
+    pub async fn store_inline(
+        &self,
+        owner: &UserId,
+        team: &TeamId,
+        job_id: &JobId,
+        file: InlineFile,
+    ) -> Result<ArtifactId, JobError> {
         let declaration = FileDeclaration {
             kind: file.kind,
             filename: file.filename,
             content_type: file.content_type,
             size_bytes: file.bytes.len() as u64,
         };
-        let artifact = Artifact::pending_upload(owner.clone(), declaration, Some(job_id.clone()), self.clock.now());
+        let artifact =
+            Artifact::pending_upload(owner.clone(), team.clone(), declaration, Some(job_id.clone()), self.clock.now());
         self.artifacts.create(&artifact).await?;
         self.blobs.put_bytes(&artifact.s3_key, file.bytes, &artifact.content_type).await?;
         match self.artifacts.mark_available(&artifact.id).await {

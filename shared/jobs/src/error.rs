@@ -16,6 +16,9 @@ pub enum JobError {
     /// Unknown, or not the caller's: the two are indistinguishable on purpose (404).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The caller is a member, but their role does not allow it (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// The resource is not in a state that allows the request (409).
     #[error("{0}")]
     Conflict(String),

@@ -8,7 +8,9 @@
 //! - [`JobRunner`]: one job message → claim, one [`Attempt`] per job kind, settle.
 //! - [`UploadWatcher`]: S3 upload events → artifact state.
 //! - [`JobSweeper`]: settles jobs whose worker vanished.
+//! - [`TeamService`] and [`Access`]: teams, members, invitations, and who may do what in a team.
 
+mod access;
 mod actor;
 mod artifacts;
 mod batch;
@@ -21,9 +23,11 @@ mod submit;
 #[cfg(feature = "suggest")]
 mod suggest;
 mod sweeper;
+mod teams;
 mod transform;
 mod uploads;
 
+pub use access::Access;
 pub use actor::Actor;
 pub use artifacts::{
     ArtifactLimits, ArtifactService, InlineFile, UploadTicket, validate_content_type, validate_filename,
@@ -36,5 +40,6 @@ pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, 
 #[cfg(feature = "suggest")]
 pub use suggest::{AutoMapAttempt, SuggestMappingAttempt, gpu_attempts};
 pub use sweeper::{JobSweeper, Swept};
+pub use teams::{NewInvitation, TeamService, TeamView, token_hash};
 pub use transform::TransformAttempt;
 pub use uploads::{UploadWatcher, UploadWatcherPorts};

@@ -341,7 +341,7 @@ impl<'a> Workspace<'a> {
     ) -> Result<Artifact, AttemptError> {
         self.ports.blobs.put_file(&key, path, content_type).await?;
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
-        let artifact = Artifact::output(&job.id, job.owner_id.clone(), kind, key, content_type, size, self.now());
+        let artifact = Artifact::output(job, kind, key, content_type, size, self.now());
         self.ports.artifacts.put(&artifact).await?;
         Ok(artifact)
     }

@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use helix_domain::artifact::context_file_name;
 use helix_domain::{
-    ArtifactId, ArtifactKind, Clock, Job, JobId, JobInputs, JobKind, JobQueue, JobStatus, JobStore, Runner,
+    ArtifactId, ArtifactKind, Clock, Job, JobId, JobInputs, JobKind, JobQueue, JobStatus, JobStore, Runner, TeamAction,
+    TeamId, UserId,
 };
 
 use crate::artifacts::{ArtifactService, InlineFile};
@@ -49,6 +50,8 @@ impl Input {
 /// A job as a transport received it.
 #[derive(Clone, Debug, Default)]
 pub struct JobRequest {
+    /// The team the job belongs to; the caller's personal team when unset.
+    pub team_id: Option<TeamId>,
     pub kind: JobKind,
     pub name: Option<String>,
     /// The request field that lists the content files, for errors about the list as a whole.
@@ -63,14 +66,17 @@ pub struct JobRequest {
     pub traceparent: Option<String>,
 }
 
-/// A page of the caller's jobs.
+/// A page of a team's jobs.
 #[derive(Clone, Debug, Default)]
 pub struct JobQuery {
+    /// The caller's personal team when unset.
+    pub team_id: Option<TeamId>,
     pub status: Option<JobStatus>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
+#[derive(Debug)]
 pub struct JobList {
     pub jobs: Vec<Job>,
     pub next_cursor: Option<String>,
@@ -78,6 +84,7 @@ pub struct JobList {
 
 /// The job use cases: submit, read, list.
 pub struct JobService {
+    pub access: Arc<crate::Access>,
     pub artifacts: Arc<ArtifactService>,
     pub jobs: Arc<dyn JobStore>,
     pub queues: Queues,
@@ -143,8 +150,10 @@ impl JobService {
     /// Checks the request against every submission rule, stores the files it carries, records
     /// the job and queues it for its worker.
     pub async fn submit(&self, actor: &Actor, request: JobRequest) -> Result<Job, JobError> {
+        let team = request.team_id.unwrap_or_else(|| TeamId::personal(&actor.user_id));
+        self.access.require(actor, &team, TeamAction::Write, "team").await?;
         let name = validate_name(request.name)?;
-        let content = self.check_content(actor, request.content_field, request.content).await?;
+        let content = self.check_content(actor, &team, request.content_field, request.content).await?;
         if request.kind == JobKind::SuggestMapping && request.context.is_some() {
             return Err(JobError::invalid(
                 "context",
@@ -158,7 +167,7 @@ impl JobService {
         let context = match request.context {
             Some(input) => {
                 let field = input.field.clone();
-                let (checked, document) = self.document(actor, input, ArtifactKind::Context).await?;
+                let (checked, document) = self.document(actor, &team, input, ArtifactKind::Context).await?;
                 declared = check_context(&document, &field)?;
                 if request.lookups.is_none() && !declared.is_empty() {
                     let files: Vec<&str> = declared.iter().map(|(_, f)| context_file_name(f)).collect();
@@ -177,36 +186,43 @@ impl JobService {
         let schema = match request.schema {
             Some(input) => {
                 let field = input.field.clone();
-                let (checked, document) = self.document(actor, input, ArtifactKind::Schema).await?;
+                let (checked, document) = self.document(actor, &team, input, ArtifactKind::Schema).await?;
                 check_schema(&document, &field)?;
                 Some(checked)
             }
             None => None,
         };
         let lookups = request.lookups.unwrap_or_default();
-        self.check_lookups(actor, &lookups, &declared).await?;
+        self.check_lookups(actor, &team, &lookups, &declared).await?;
 
         let id = JobId::random();
         let owner = &actor.user_id;
         let mut inputs = JobInputs { lookup_artifact_ids: lookups, ..JobInputs::default() };
         for input in content {
-            inputs.content_artifact_ids.push(self.store(owner, &id, input).await?);
+            inputs.content_artifact_ids.push(self.store(owner, &team, &id, input).await?);
         }
         if let Some(context) = context {
-            inputs.context_artifact_id = Some(self.store(owner, &id, context).await?);
+            inputs.context_artifact_id = Some(self.store(owner, &team, &id, context).await?);
         }
         if let Some(schema) = schema {
-            inputs.schema_artifact_id = Some(self.store(owner, &id, schema).await?);
+            inputs.schema_artifact_id = Some(self.store(owner, &team, &id, schema).await?);
         }
         let job = Job {
             auto_map: request.auto_map,
             traceparent: request.traceparent,
+            team_id: team,
             ..Job::new(id, owner.clone(), request.kind, name, inputs, self.clock.now())
         };
         self.enqueue(job).await
     }
 
-    async fn check_content(&self, actor: &Actor, field: &str, content: Vec<Input>) -> Result<Vec<Checked>, JobError> {
+    async fn check_content(
+        &self,
+        actor: &Actor,
+        team: &TeamId,
+        field: &str,
+        content: Vec<Input>,
+    ) -> Result<Vec<Checked>, JobError> {
         if content.is_empty() {
             return Err(JobError::invalid(field, "at least one content artifact is required"));
         }
@@ -222,7 +238,7 @@ impl JobService {
                     if listed_before {
                         return Err(JobError::invalid(&input.field, format!("artifact {id} is listed twice")));
                     }
-                    self.artifacts.usable(actor, id, ArtifactKind::Content, &input.field).await?;
+                    self.artifacts.usable(actor, team, id, ArtifactKind::Content, &input.field).await?;
                     checked.push(Checked::Artifact(id.clone()));
                 }
                 InputSource::File(file) if file.bytes.is_empty() => {
@@ -236,11 +252,17 @@ impl JobService {
     }
 
     /// A context or schema input, read as the worker will read it.
-    async fn document(&self, actor: &Actor, input: Input, kind: ArtifactKind) -> Result<(Checked, Document), JobError> {
+    async fn document(
+        &self,
+        actor: &Actor,
+        team: &TeamId,
+        input: Input,
+        kind: ArtifactKind,
+    ) -> Result<(Checked, Document), JobError> {
         let field = input.field;
         match input.source {
             InputSource::Artifact(id) => {
-                let artifact = self.artifacts.usable(actor, &id, kind, &field).await?;
+                let artifact = self.artifacts.usable(actor, team, &id, kind, &field).await?;
                 let document = read_document(&*self.artifacts.blobs, &artifact).await.map_err(|e| match e {
                     DocumentError::Store(e) => JobError::from(e),
                     other => JobError::invalid(&field, other.to_string()),
@@ -272,6 +294,7 @@ impl JobService {
     async fn check_lookups(
         &self,
         actor: &Actor,
+        team: &TeamId,
         ids: &[ArtifactId],
         declared: &[(String, String)],
     ) -> Result<(), JobError> {
@@ -281,7 +304,7 @@ impl JobService {
             if ids[..i].contains(id) {
                 return Err(JobError::invalid(field, format!("artifact {id} is listed twice")));
             }
-            let artifact = self.artifacts.usable(actor, id, ArtifactKind::Content, &field).await?;
+            let artifact = self.artifacts.usable(actor, team, id, ArtifactKind::Content, &field).await?;
             if !declared.iter().any(|(_, file)| context_file_name(file) == artifact.filename) {
                 let files: Vec<&str> = declared.iter().map(|(_, f)| context_file_name(f)).collect();
                 let expected = if files.is_empty() {
@@ -312,13 +335,14 @@ impl JobService {
 
     async fn store(
         &self,
-        owner: &helix_domain::UserId,
+        owner: &UserId,
+        team: &TeamId,
         job_id: &JobId,
         input: Checked,
     ) -> Result<ArtifactId, JobError> {
         match input {
             Checked::Artifact(id) => Ok(id),
-            Checked::File(file) => self.artifacts.store_inline(owner, job_id, file).await,
+            Checked::File(file) => self.artifacts.store_inline(owner, team, job_id, file).await,
         }
     }
 
@@ -349,19 +373,23 @@ impl JobService {
         }
     }
 
-    /// The caller's job; 404 for unknown and foreign ids alike.
+    /// A job of one of the caller's teams; 404 for unknown and foreign ids alike.
     pub async fn get(&self, actor: &Actor, id: &JobId) -> Result<Job, JobError> {
-        self.jobs.get(id).await?.filter(|j| actor.owns(&j.owner_id)).ok_or(JobError::NotFound("job"))
+        let job = self.jobs.get(id).await?.ok_or(JobError::NotFound("job"))?;
+        self.access.require(actor, &job.team_id, TeamAction::Read, "job").await?;
+        Ok(job)
     }
 
-    /// The caller's jobs, newest first.
+    /// A team's jobs (the caller's personal team's by default), newest first.
     pub async fn list(&self, actor: &Actor, query: JobQuery) -> Result<JobList, JobError> {
+        let team = query.team_id.unwrap_or_else(|| TeamId::personal(&actor.user_id));
+        self.access.require(actor, &team, TeamAction::Read, "team").await?;
         let limit = match query.limit {
             None => DEFAULT_PAGE,
             Some(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
             Some(_) => return Err(JobError::malformed("limit", format!("must be a number from 1 to {MAX_PAGE}"))),
         };
-        let page = self.jobs.list(&actor.user_id, query.status, limit, query.cursor.as_deref()).await?;
+        let page = self.jobs.list(&team, query.status, limit, query.cursor.as_deref()).await?;
         Ok(JobList { jobs: page.jobs, next_cursor: page.next_cursor })
     }
 }

@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use helix_domain::{ArtifactId, ArtifactKind, ArtifactRead, FileDeclaration, Timestamp};
+use helix_domain::{ArtifactId, ArtifactKind, ArtifactRead, FileDeclaration, TeamId, Timestamp};
 
 use crate::extract::{CurrentUser, JsonBody, could_exist};
 use crate::idempotency::honour_idempotency_key;
@@ -22,6 +22,8 @@ pub fn router(keys: RequestKeys) -> Router<ArtifactsState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
+    /// The team the file belongs to; default: the caller's personal team.
+    team_id: Option<TeamId>,
     filename: String,
     content_type: String,
     size_bytes: u64,
@@ -46,6 +48,8 @@ pub struct DownloadLink {
 
 #[utoipa::path(post, path = "/api/v1/artifacts/upload", tag = "artifacts", security(("oauth2" = [])), request_body = UploadRequest,
     responses((status = 201, body = UploadTicket), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team may not upload"),
+        (status = 404, body = ErrorBody, description = "No such team among the caller's"),
         (status = 409, body = ErrorBody, description = "A request with the same Idempotency-Key is still running"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
         (status = 422, body = ErrorBody)))]
@@ -60,7 +64,7 @@ pub async fn request_upload(
         content_type: request.content_type,
         size_bytes: request.size_bytes,
     };
-    let ticket = state.artifacts.request_upload(&user.actor(), declaration).await?;
+    let ticket = state.artifacts.request_upload(&user.actor(), declaration, request.team_id).await?;
     let upload = ticket.upload;
     Ok((
         StatusCode::CREATED,

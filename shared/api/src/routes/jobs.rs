@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use helix_domain::artifact::media_type_for;
-use helix_domain::{ArtifactId, ArtifactKind, JobId, JobKind, JobRead, JobStatus};
+use helix_domain::{ArtifactId, ArtifactKind, JobId, JobKind, JobRead, JobStatus, TeamId};
 use helix_jobs::{InlineFile, Input, InputSource, JobQuery, JobRequest, validate_filename};
 
 use crate::extract::{CurrentUser, JsonBody, could_exist};
@@ -26,6 +26,8 @@ pub fn router(payload_limit: usize, keys: RequestKeys) -> Router<JobsState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobCreate {
+    /// The team the job belongs to; default: the caller's personal team.
+    team_id: Option<TeamId>,
     /// `transform` (the default) or `suggest-mapping` (a draft context from content + schema).
     #[serde(default)]
     kind: JobKind,
@@ -58,6 +60,9 @@ pub struct JobCreate {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct JobUpload {
+    /// The team the job belongs to; default: the caller's personal team.
+    #[schema(nullable = false)]
+    team_id: Option<String>,
     /// The content file (CSV, fixed-width, SAP IDoc, JSON/NDJSON, XML).
     #[schema(value_type = String, format = Binary)]
     content_file: Vec<u8>,
@@ -128,6 +133,7 @@ impl JobCreate {
             value => value.to_string(),
         });
         Ok(JobRequest {
+            team_id: self.team_id,
             kind: self.kind,
             name: self.name,
             content_field: "content_artifact_ids",
@@ -149,6 +155,8 @@ impl JobCreate {
 #[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("oauth2" = [])), request_body = JobCreate,
     responses((status = 202, body = JobRead), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "A request with the same Idempotency-Key is still running"),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team may not create jobs"),
+        (status = 404, body = ErrorBody, description = "No such team among the caller's"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
         (status = 422, body = ErrorBody)))]
 pub async fn create_job(
@@ -162,12 +170,14 @@ pub async fn create_job(
     Ok((StatusCode::ACCEPTED, Json(JobRead::from(job))))
 }
 
-const UPLOAD_FIELDS: &str = "content_file, context_file, schema_file, name or auto_map";
+const UPLOAD_FIELDS: &str = "content_file, context_file, schema_file, name, auto_map or team_id";
 
 #[utoipa::path(post, path = "/api/v1/jobs/upload", tag = "jobs", security(("oauth2" = [])),
     request_body(content = JobUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = JobRead), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "A request with the same Idempotency-Key is still running"),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team may not create jobs"),
+        (status = 404, body = ErrorBody, description = "No such team among the caller's"),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_job(
     State(state): State<JobsState>,
@@ -189,6 +199,10 @@ pub async fn upload_job(
             "schema_file" => ("schema_file", ArtifactKind::Schema),
             "name" => {
                 request.name = Some(text_part(field, "name").await?);
+                continue;
+            }
+            "team_id" => {
+                request.team_id = Some(TeamId::from(text_part(field, "team_id").await?.trim()));
                 continue;
             }
             "auto_map" => {
@@ -246,16 +260,18 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("oauth2" = [])),
-    params(("status" = Option<JobStatus>, Query, description = "PENDING, RUNNING, COMPLETED, FAILED or CANCELLED"),
+    params(("team_id" = Option<String>, Query, description = "The team whose jobs to list; default: the caller's personal team"),
+           ("status" = Option<JobStatus>, Query, description = "PENDING, RUNNING, COMPLETED, FAILED or CANCELLED"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1 to 100, default 20"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
-    responses((status = 200, body = JobList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = JobList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No such team among the caller's")))]
 pub async fn list_jobs(
     State(state): State<JobsState>,
     user: CurrentUser,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<JobList>, ApiError> {
-    if let Some(unknown) = params.keys().find(|k| !["status", "limit", "cursor"].contains(&k.as_str())) {
+    if let Some(unknown) = params.keys().find(|k| !["team_id", "status", "limit", "cursor"].contains(&k.as_str())) {
         return Err(ApiError::bad_request(unknown.as_str(), "unknown query parameter"));
     }
     let status = params
@@ -270,7 +286,12 @@ pub async fn list_jobs(
         .get("limit")
         .map(|l| l.parse::<u32>().map_err(|_| ApiError::bad_request("limit", "must be a number from 1 to 100")))
         .transpose()?;
-    let query = JobQuery { status, limit, cursor: params.get("cursor").cloned() };
+    let query = JobQuery {
+        team_id: params.get("team_id").map(|t| TeamId::from(t.as_str())),
+        status,
+        limit,
+        cursor: params.get("cursor").cloned(),
+    };
     let page = state.jobs.list(&user.actor(), query).await?;
     Ok(Json(JobList { items: page.jobs.into_iter().map(JobRead::from).collect(), next_cursor: page.next_cursor }))
 }

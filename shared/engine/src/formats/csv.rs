@@ -298,8 +298,9 @@ impl<'a> CsvReader<'a> {
                                 field_start = true;
                                 i += 1;
                             } else {
-                                // The CR of a CRLF ends the last field; a CR before the field began is data.
-                                if out.len() > field_begin && out.last() == Some(&b'\r') {
+                                // The CR of a CRLF ends the last field. Only a CR read just now, outside
+                                // quotes, is one: a quoted CR, or one that ended an earlier field, is data.
+                                if k > 0 && self.buf[i - 1] == b'\r' {
                                     out.pop();
                                 }
                                 i = self.buf.len();
@@ -668,6 +669,13 @@ mod tests {
     fn a_cr_ending_an_earlier_field_stays_data() {
         let rows = read("a;b\n\r;\n", true).unwrap();
         assert_eq!(rows[0].1, ["\r", ""]);
+    }
+
+    #[test]
+    fn a_quoted_cr_before_the_line_break_stays_data() {
+        let rows = read("a;b\n\"x\n\r\";y\r\n\"z\r\"\n", true).unwrap();
+        assert_eq!(rows[0].1, ["x\n\r", "y"]);
+        assert_eq!(rows[1].1, ["z\r"]);
     }
 
     #[test]

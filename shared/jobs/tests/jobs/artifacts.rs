@@ -16,7 +16,7 @@ fn csv(size_bytes: u64) -> FileDeclaration {
 #[tokio::test]
 async fn an_upload_is_registered_pending_with_a_presigned_put() {
     let w = world();
-    let ticket = w.artifact_service().request_upload(&actor(ALICE), csv(MAX_UPLOAD_BYTES)).await.unwrap();
+    let ticket = w.artifact_service().request_upload(&actor(ALICE), csv(MAX_UPLOAD_BYTES), None).await.unwrap();
     let artifact = &ticket.artifact;
     assert_eq!(
         (artifact.status, artifact.kind, artifact.owner_id.as_str()),
@@ -35,7 +35,7 @@ async fn upload_requests_are_refused_on_their_field() {
     let w = world();
     let service = w.artifact_service();
     let alice = actor(ALICE);
-    let request = |file| service.request_upload(&alice, file);
+    let request = |file| service.request_upload(&alice, file, None);
 
     assert_invalid(request(csv(0)).await, "size_bytes", "at least 1");
     match request(csv(MAX_UPLOAD_BYTES + 1)).await {

@@ -6,4 +6,5 @@ mod runner;
 mod submit;
 mod support;
 mod sweeper;
+mod teams;
 mod uploads;

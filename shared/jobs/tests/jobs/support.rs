@@ -6,14 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use helix_domain::memory::{MemoryArtifactStore, MemoryBlobs, MemoryIdempotencyStore, MemoryJobQueue, MemoryJobStore};
+use helix_domain::memory::{
+    MemoryArtifactStore, MemoryBlobs, MemoryIdempotencyStore, MemoryJobQueue, MemoryJobStore, MemoryTeamStore,
+};
 use helix_domain::{
     Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobStore,
-    ManualClock, Timestamp, UserId,
+    ManualClock, TeamId, Timestamp, UserId,
 };
 use helix_jobs::{
-    Actor, ArtifactLimits, ArtifactService, Input, InputSource, JobError, JobRequest, JobRunner, JobService,
-    JobSweeper, Queues, RunnerConfig, RunnerPorts, TransformAttempt, UploadWatcher, UploadWatcherPorts,
+    Access, Actor, ArtifactLimits, ArtifactService, Input, InputSource, JobError, JobRequest, JobRunner, JobService,
+    JobSweeper, Queues, RunnerConfig, RunnerPorts, TeamService, TransformAttempt, UploadWatcher, UploadWatcherPorts,
 };
 
 pub const ALICE: &str = "alice";
@@ -48,6 +50,7 @@ pub fn actor(user: &str) -> Actor {
 pub const RELAY_AFTER: Duration = Duration::from_secs(30);
 
 pub struct World {
+    pub teams: Arc<MemoryTeamStore>,
     pub jobs: Arc<MemoryJobStore>,
     pub artifacts: Arc<MemoryArtifactStore>,
     pub blobs: Arc<MemoryBlobs>,
@@ -60,6 +63,7 @@ pub struct World {
 
 pub fn world() -> World {
     World {
+        teams: Arc::default(),
         jobs: Arc::default(),
         artifacts: Arc::default(),
         blobs: Arc::default(),
@@ -72,8 +76,17 @@ pub fn world() -> World {
 }
 
 impl World {
+    pub fn access(&self) -> Arc<Access> {
+        Arc::new(Access { teams: self.teams.clone() })
+    }
+
+    pub fn team_service(&self) -> TeamService {
+        TeamService { access: self.access(), clock: self.clock.clone() }
+    }
+
     pub fn artifact_service(&self) -> ArtifactService {
         ArtifactService {
+            access: self.access(),
             artifacts: self.artifacts.clone(),
             blobs: self.blobs.clone(),
             clock: self.clock.clone(),
@@ -87,6 +100,7 @@ impl World {
 
     pub fn service(&self) -> JobService {
         JobService {
+            access: self.access(),
             artifacts: Arc::new(self.artifact_service()),
             jobs: self.jobs.clone(),
             queues: Queues { jobs: self.job_queue.clone(), gpu: self.gpu_queue.clone() },
@@ -147,7 +161,9 @@ impl World {
     pub async fn register(&self, owner: &str, kind: ArtifactKind, filename: &str, size_bytes: u64) -> Artifact {
         let file =
             FileDeclaration { kind, filename: filename.into(), content_type: content_type(kind).into(), size_bytes };
-        let artifact = Artifact::pending_upload(UserId::from(owner), file, None, self.clock.now());
+        let owner = UserId::from(owner);
+        let team = TeamId::personal(&owner);
+        let artifact = Artifact::pending_upload(owner, team, file, None, self.clock.now());
         self.artifacts.create(&artifact).await.unwrap();
         artifact
     }
