@@ -15,6 +15,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::context::Plan;
 use crate::mapping::fast::{self, Columns, FVal};
+use crate::mapping::helpers;
 use crate::mapping::{Cast, Evaluator, Expr, Field, LazyScope, cast_text};
 use crate::slots::{Entry, Node, Scalar, Slots};
 use crate::validate::{LeafCast, Scratch, ShapeCheck, Target};
@@ -278,7 +279,7 @@ fn explicit_cast(value: Scalar<'_>, to: Cast) -> Result<Scalar<'_>, General> {
 /// `Target::cast` on one scalar leaf.
 fn schema_cast<'a>(value: Scalar<'a>, c: &LeafCast) -> Scalar<'a> {
     match value {
-        Scalar::Str(s) if c.empty_is_null && s.trim().is_empty() => Scalar::Null,
+        Scalar::Str(s) if c.empty_is_null && helpers::trim(&s).is_empty() => Scalar::Null,
         Scalar::Str(s) => match c.to.filter(|&t| t != Cast::String) {
             Some(to) => match cast_text(&s, to) {
                 Some(v) => Scalar::owned(v).unwrap_or(Scalar::Str(s)),

@@ -50,7 +50,7 @@ pub enum Filter {
     Float,
     Default,
     CapitalizeWords,
-    Date(String),
+    Date(helpers::DatePattern),
     /// Locale name and its separators, looked up once.
     Decimal(String, char, &'static [char]),
     ValueMap(usize),
@@ -314,8 +314,8 @@ fn binary<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, env: &Env<'a, '_>) -> Result<
 fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>, Fallback> {
     Ok(match f {
         Filter::Trim => match v {
-            FVal::Str(Cow::Borrowed(s)) => FVal::Str(Cow::Borrowed(s.trim())),
-            other => map_str(other, |s| s.trim().to_owned())?,
+            FVal::Str(Cow::Borrowed(s)) => FVal::Str(Cow::Borrowed(helpers::trim(s))),
+            other => map_str(other, |s| helpers::trim(s).to_owned())?,
         },
         Filter::Upper => map_str(v, str::to_uppercase)?,
         Filter::Lower => map_str(v, str::to_lowercase)?,
@@ -357,7 +357,7 @@ fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>,
         Filter::Default => v,
         Filter::Date(pattern) => match v {
             FVal::None => FVal::None,
-            other => match helpers::iso_date(&str_arg(other)?, pattern) {
+            other => match pattern.iso(&str_arg(other)?) {
                 Ok(Some(d)) => FVal::Str(Cow::Owned(d)),
                 Ok(None) => FVal::None,
                 Err(_) => return Err(Fallback),
@@ -571,7 +571,7 @@ impl Parser<'_> {
                 ("round", []) => Filter::Round(0),
                 ("round", [Lit::Int(p)]) => Filter::Round(i32::try_from(*p).ok()?),
                 ("default" | "d", [_]) => Filter::Default,
-                ("date", [Lit::Str(p)]) => Filter::Date(p.clone()),
+                ("date", [Lit::Str(p)]) => Filter::Date(helpers::DatePattern::new(p)),
                 ("decimal", []) => decimal("en")?,
                 ("decimal", [Lit::Str(l)]) => decimal(l)?,
                 ("valuemap", [Lit::Str(m)]) => Filter::ValueMap((self.map_index)(m)?),

@@ -18,29 +18,86 @@ pub enum Num {
 /// lower-cases the rest, joins with one space (`  MÜLLER,  hans` → `Müller, Hans`).
 pub fn capitalize_words(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
+    let mut rest = trim_start(s);
+    while !rest.is_empty() {
+        let (word, after) = rest.split_at(word_len(rest));
         if !out.is_empty() {
             out.push(' ');
         }
-        if word.is_ascii() {
-            let (first, rest) = word.as_bytes().split_first().expect("words are not empty");
-            out.push(first.to_ascii_uppercase() as char);
-            out.extend(rest.iter().map(|b| b.to_ascii_lowercase() as char));
-            continue;
-        }
         let mut chars = word.chars();
-        if let Some(first) = chars.next() {
-            out.extend(first.to_uppercase());
-            for c in chars {
-                if c.is_ascii() {
-                    out.push(c.to_ascii_lowercase());
-                } else {
-                    out.extend(c.to_lowercase());
-                }
-            }
+        match chars.next() {
+            Some(c) if c.is_ascii() => out.push(c.to_ascii_uppercase()),
+            Some(c) => out.extend(c.to_uppercase()),
+            None => {}
         }
+        push_lowercase(&mut out, chars.as_str());
+        rest = trim_start(after);
     }
     out
+}
+
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t'..=b'\r')
+}
+
+/// `str::trim_start`, deciding ASCII without decoding characters.
+fn trim_start(s: &str) -> &str {
+    let start = s.bytes().position(|b| !is_ascii_space(b)).unwrap_or(s.len());
+    let t = &s[start..];
+    if t.as_bytes().first().is_some_and(|b| !b.is_ascii()) { t.trim_start() } else { t }
+}
+
+/// Bytes up to the first (Unicode) whitespace.
+fn word_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii() {
+            if is_ascii_space(b[i]) {
+                break;
+            }
+            i += 1;
+        } else {
+            let c = s[i..].chars().next().expect("a character starts at a non-ASCII byte of a str");
+            if c.is_whitespace() {
+                break;
+            }
+            i += c.len_utf8();
+        }
+    }
+    i
+}
+
+/// Appends `s` lower-cased: ASCII runs as a whole, Latin-1 letters without the Unicode tables.
+fn push_lowercase(out: &mut String, mut s: &str) {
+    while !s.is_empty() {
+        let ascii = s.bytes().position(|b| !b.is_ascii()).unwrap_or(s.len());
+        let at = out.len();
+        out.push_str(&s[..ascii]);
+        out[at..].make_ascii_lowercase();
+        s = &s[ascii..];
+        let Some(c) = s.chars().next() else { break };
+        match c {
+            // À–Ö, Ø–Þ: their lower case is 0x20 up; the rest of Latin-1 is its own lower case.
+            '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{DE}' => out.push(char::from(c as u8 + 0x20)),
+            '\u{80}'..='\u{FF}' => out.push(c),
+            _ => out.extend(c.to_lowercase()),
+        }
+        s = &s[c.len_utf8()..];
+    }
+}
+
+/// `str::trim`, deciding the common case (ASCII at both ends) without decoding characters.
+pub fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| !is_ascii_space(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !is_ascii_space(c)).map_or(start, |i| i + 1);
+    let t = &s[start..end];
+    // A character beyond ASCII at either end may be Unicode whitespace.
+    if t.as_bytes().first().is_some_and(|c| !c.is_ascii()) || t.as_bytes().last().is_some_and(|c| !c.is_ascii()) {
+        return t.trim();
+    }
+    t
 }
 
 /// Decimal and grouping separators of a locale (`de`, `de-CH`, `fr`, `en`, …).
@@ -71,7 +128,7 @@ pub fn parse_decimal(text: &str, locale: &str) -> Result<Option<Num>, String> {
 /// [`parse_decimal`] with the locale's separators already looked up (the fast evaluator does
 /// that once per expression, not per value).
 pub fn parse_decimal_with(text: &str, locale: &str, dec: char, groups: &[char]) -> Result<Option<Num>, String> {
-    let t = text.trim();
+    let t = trim(text);
     if t.is_empty() {
         return Ok(None);
     }
@@ -162,7 +219,7 @@ fn plain_decimal(t: &str, dec: char, groups: &[char]) -> Option<Num> {
     Some(Num::Float(if negative { -x } else { x }))
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum DatePart {
     Year4,
     Year2,
@@ -202,71 +259,107 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// as ISO 8601 (`YYYY-MM-DD`, or `YYYY-MM-DDThh:mm:ss` when the pattern has a time). Day and month
 /// tokens accept one or two digits unless the next pattern character is a digit token too.
 pub fn iso_date(text: &str, pattern: &str) -> Result<Option<String>, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    let bad = || format!("`{text}` does not match the date pattern {pattern}");
-    let (mut parts, mut has_time) = ([None::<i64>; 7], false);
-    let (mut p, mut s) = (pattern, t);
-    while !p.is_empty() {
-        if let Some((tok, part)) = TOKENS.iter().find(|(tok, _)| p.starts_with(tok)) {
-            p = &p[tok.len()..];
-            // Fixed width when the next pattern element is adjacent digits (YYYYMMDD), else 1–n digits.
-            let adjacent = TOKENS.iter().any(|(t2, _)| p.starts_with(t2));
-            let max = if tok.starts_with('Y') { tok.len() } else { 2 };
-            let min = if adjacent || tok.starts_with('Y') { tok.len().max(2).min(max) } else { 1 };
-            let n = s.bytes().take(max).take_while(u8::is_ascii_digit).count();
-            if n < min {
-                return Err(bad());
+    DatePattern::new(pattern).iso(text)
+}
+
+/// A date pattern taken apart once (the fast evaluator keeps it with its expression).
+#[derive(Debug, Clone)]
+pub struct DatePattern {
+    text: String,
+    elements: Vec<DateElement>,
+    has_time: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum DateElement {
+    /// `min` to `max` digits of a part.
+    Digits {
+        part: DatePart,
+        min: usize,
+        max: usize,
+    },
+    Literal(char),
+}
+
+impl DatePattern {
+    pub fn new(pattern: &str) -> DatePattern {
+        let (mut elements, mut has_time) = (Vec::new(), false);
+        let mut p = pattern;
+        while let Some(c) = p.chars().next() {
+            if let Some((tok, part)) = TOKENS.iter().find(|(tok, _)| p.starts_with(tok)) {
+                p = &p[tok.len()..];
+                // Fixed width when the next pattern element is adjacent digits (YYYYMMDD), else 1–n digits.
+                let adjacent = TOKENS.iter().any(|(t2, _)| p.starts_with(t2));
+                let max = if tok.starts_with('Y') { tok.len() } else { 2 };
+                let min = if adjacent || tok.starts_with('Y') { tok.len().max(2).min(max) } else { 1 };
+                has_time |= *part as usize >= 4;
+                elements.push(DateElement::Digits { part: *part, min, max });
+            } else {
+                p = &p[c.len_utf8()..];
+                elements.push(DateElement::Literal(c));
             }
-            let v: i64 = s[..n].parse().map_err(|_| bad())?;
-            s = &s[n..];
-            let idx = *part as usize;
-            if idx >= 4 {
-                has_time = true;
-            }
-            parts[idx] = Some(match part {
-                DatePart::Year2 => 2000 + v,
-                _ => v,
-            });
-        } else {
-            let c = p.chars().next().unwrap_or_default();
-            if !s.starts_with(c) {
-                return Err(bad());
-            }
-            p = &p[c.len_utf8()..];
-            s = &s[c.len_utf8()..];
         }
+        DatePattern { text: pattern.to_owned(), elements, has_time }
     }
-    if !s.is_empty() {
-        return Err(bad());
-    }
-    let year = parts[0].or(parts[1]).ok_or_else(|| format!("date pattern {pattern} has no year (YYYY or YY)"))?;
-    let month = parts[2].ok_or_else(|| format!("date pattern {pattern} has no month (MM)"))?;
-    let day = parts[3].unwrap_or(1);
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return Err(format!("`{text}` is not a valid date ({pattern})"));
-    }
-    let mut out = String::with_capacity(19);
-    push_padded(&mut out, year, 4);
-    out.push('-');
-    push_padded(&mut out, month, 2);
-    out.push('-');
-    push_padded(&mut out, day, 2);
-    if has_time {
-        let (h, mi, se) = (parts[4].unwrap_or(0), parts[5].unwrap_or(0), parts[6].unwrap_or(0));
-        if h > 23 || mi > 59 || se > 59 {
-            return Err(format!("`{text}` is not a valid time ({pattern})"));
+
+    /// [`iso_date`] with this pattern.
+    pub fn iso(&self, text: &str) -> Result<Option<String>, String> {
+        let t = trim(text);
+        if t.is_empty() {
+            return Ok(None);
         }
-        out.push('T');
-        push_padded(&mut out, h, 2);
-        out.push(':');
-        push_padded(&mut out, mi, 2);
-        out.push(':');
-        push_padded(&mut out, se, 2);
+        let pattern = &self.text;
+        let bad = || format!("`{text}` does not match the date pattern {pattern}");
+        let mut parts = [None::<i64>; 7];
+        let mut s = t;
+        for element in &self.elements {
+            match *element {
+                DateElement::Digits { part, min, max } => {
+                    let digits = s.bytes().take(max).take_while(u8::is_ascii_digit);
+                    let (n, v) = digits.fold((0, 0i64), |(n, v), d| (n + 1, v * 10 + i64::from(d - b'0')));
+                    if n < min {
+                        return Err(bad());
+                    }
+                    s = &s[n..];
+                    parts[part as usize] = Some(match part {
+                        DatePart::Year2 => 2000 + v,
+                        _ => v,
+                    });
+                }
+                DateElement::Literal(c) => {
+                    s = s.strip_prefix(c).ok_or_else(bad)?;
+                }
+            }
+        }
+        if !s.is_empty() {
+            return Err(bad());
+        }
+        let year = parts[0].or(parts[1]).ok_or_else(|| format!("date pattern {pattern} has no year (YYYY or YY)"))?;
+        let month = parts[2].ok_or_else(|| format!("date pattern {pattern} has no month (MM)"))?;
+        let day = parts[3].unwrap_or(1);
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return Err(format!("`{text}` is not a valid date ({pattern})"));
+        }
+        let mut out = String::with_capacity(19);
+        push_padded(&mut out, year, 4);
+        out.push('-');
+        push_padded(&mut out, month, 2);
+        out.push('-');
+        push_padded(&mut out, day, 2);
+        if self.has_time {
+            let (h, mi, se) = (parts[4].unwrap_or(0), parts[5].unwrap_or(0), parts[6].unwrap_or(0));
+            if h > 23 || mi > 59 || se > 59 {
+                return Err(format!("`{text}` is not a valid time ({pattern})"));
+            }
+            out.push('T');
+            push_padded(&mut out, h, 2);
+            out.push(':');
+            push_padded(&mut out, mi, 2);
+            out.push(':');
+            push_padded(&mut out, se, 2);
+        }
+        Ok(Some(out))
     }
-    Ok(Some(out))
 }
 
 /// `format!("{v:0width$}")` for the non-negative values a date has, without the formatter.
@@ -284,10 +377,8 @@ fn push_padded(out: &mut String, v: i64, width: usize) {
     if v < 0 {
         out.push('-');
     }
-    for _ in (digits.len() - i + usize::from(v < 0))..width {
-        out.push('0');
-    }
-    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+    let zeros = width.saturating_sub(digits.len() - i + usize::from(v < 0));
+    out.extend(std::iter::repeat_n('0', zeros).chain(digits[i..].iter().map(|&d| char::from(d))));
 }
 
 /// `x` rounded to `precision` decimals exactly as `format!("{x:.precision$}").parse()` does
@@ -491,9 +582,20 @@ mod tests {
     }
 
     #[test]
+    fn latin1_is_lower_cased_like_unicode_says() {
+        for c in (0..=0xFFu8).map(char::from).chain(['Ā', 'İ', 'Σ', 'ǅ', 'Ｗ']) {
+            let mut out = String::new();
+            push_lowercase(&mut out, &c.to_string());
+            assert_eq!(out, c.to_lowercase().collect::<String>(), "{c:?}");
+        }
+    }
+
+    #[test]
     fn words() {
         assert_eq!(capitalize_words("  MÜLLER,  hans"), "Müller, Hans");
         assert_eq!(capitalize_words("O'BRIEN \"zur"), "O'brien \"zur");
         assert_eq!(capitalize_words("  a  ÉCOLE ß x\u{a0}y "), "A École SS X Y");
+        assert_eq!(capitalize_words("\u{2003}ÖL-ÄRA\u{85}\u{3000}\tİSTANBUL  ÿ xİ"), "Öl-ära İstanbul Ÿ Xi\u{307}");
+        assert_eq!(capitalize_words(" \n "), "");
     }
 }

@@ -8,7 +8,7 @@ pub mod helpers;
 pub mod jinja;
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use minijinja::Environment;
 use serde_json::{Map, Value};
@@ -18,7 +18,8 @@ use fast::{Columns, Vars};
 
 #[derive(Debug, Default)]
 pub struct ValueMap {
-    pub entries: HashMap<String, Value>,
+    /// Looked up once per record and field: FxHash is the fast one for short keys.
+    pub entries: rustc_hash::FxHashMap<String, Value>,
     pub default: Option<Value>,
 }
 
@@ -473,7 +474,7 @@ fn insert(obj: &mut Map<String, Value>, path: &[String], value: Value) {
 
 /// Text converted to a scalar type; `None` when it is not one.
 pub fn cast_text(s: &str, to: Cast) -> Option<Value> {
-    let t = s.trim();
+    let t = helpers::trim(s);
     match to {
         Cast::String => Some(Value::String(s.to_owned())),
         Cast::Integer => match t.parse::<i64>() {
