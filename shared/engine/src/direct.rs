@@ -23,6 +23,8 @@ use crate::validate::{LeafCast, Scratch, ShapeCheck, Target};
 /// The record shape of a mapping, with what the target schema says about it.
 pub struct Shape {
     root: Vec<Entry>,
+    /// The bytes of all keys and braces of a record.
+    keys_len: usize,
     casts: Vec<LeafCast>,
     /// `None` with a target schema: the shape check could not be compiled, records are built as
     /// values and validated by the schema validator.
@@ -36,7 +38,8 @@ fn insert(entries: &mut Vec<Entry>, path: &[String], slot: usize) -> Option<()> 
     let (first, rest) = path.split_first()?;
     let pos = entries.iter().position(|e| &e.key == first);
     let json_key = {
-        let mut k = serde_json::to_vec(first).ok()?;
+        let mut k = vec![b','];
+        serde_json::to_writer(&mut k, first).ok()?;
         k.push(b':');
         k
     };
@@ -82,7 +85,16 @@ impl Shape {
             })
             .collect();
         let check = target.and_then(|t| t.shape_check(&root));
-        Some(Shape { root, casts, check })
+        fn keys_len(entries: &[Entry]) -> usize {
+            2 + entries
+                .iter()
+                .map(|e| match &e.node {
+                    Node::Leaf(_) => e.json_key.len(),
+                    Node::Object(children) => e.json_key.len() + keys_len(children),
+                })
+                .sum::<usize>()
+        }
+        Some(Shape { keys_len: keys_len(&root), root, casts, check })
     }
 
     /// Maps one record into `slots`; `Err(General)` when it needs the general path.
@@ -175,6 +187,16 @@ impl Shape {
 
     /// Writes the record as compact JSON, byte for byte what serde_json writes for `to_value`.
     pub fn write(&self, out: &mut Vec<u8>, slots: &Slots<'_>) {
+        // Room for the whole record at once: the writing below then never grows the buffer.
+        let values: usize = slots
+            .iter()
+            .flatten()
+            .map(|v| match v {
+                Scalar::Str(s) => s.len() + 2,
+                _ => 24,
+            })
+            .sum();
+        out.reserve(self.keys_len + values);
         write_object(out, &self.root, slots);
     }
 }
@@ -183,56 +205,53 @@ fn write_object(out: &mut Vec<u8>, entries: &[Entry], slots: &Slots<'_>) {
     out.push(b'{');
     let mut first = true;
     for e in entries {
-        let value = match &e.node {
-            Node::Leaf(i) => match &slots[*i] {
-                Some(v) => Some(v),
-                None => continue,
-            },
-            Node::Object(_) => None,
-        };
-        if !first {
-            out.push(b',');
+        let key = if first { &e.json_key[1..] } else { &e.json_key[..] };
+        match &e.node {
+            Node::Leaf(i) => {
+                let Some(v) = &slots[*i] else { continue };
+                out.extend_from_slice(key);
+                write_scalar(out, v);
+            }
+            Node::Object(children) => {
+                out.extend_from_slice(key);
+                write_object(out, children, slots);
+            }
         }
         first = false;
-        out.extend_from_slice(&e.json_key);
-        match (value, &e.node) {
-            (Some(v), _) => write_scalar(out, v),
-            (None, Node::Object(children)) => write_object(out, children, slots),
-            (None, Node::Leaf(_)) => unreachable!("absent leaves were skipped"),
-        }
     }
     out.push(b'}');
 }
 
 fn write_scalar(out: &mut Vec<u8>, v: &Scalar<'_>) {
-    let written = match v {
-        Scalar::Null => {
-            out.extend_from_slice(b"null");
-            Ok(())
+    match v {
+        Scalar::Null => out.extend_from_slice(b"null"),
+        Scalar::Bool(true) => out.extend_from_slice(b"true"),
+        Scalar::Bool(false) => out.extend_from_slice(b"false"),
+        Scalar::Num(n) => serde_json::to_writer(&mut *out, n).expect("serialising into memory cannot fail"),
+        // Most texts need no escaping: copy them; serde_json escapes the others.
+        Scalar::Str(s) if !needs_escape(s.as_bytes()) => {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
         }
-        Scalar::Bool(true) => {
-            out.extend_from_slice(b"true");
-            Ok(())
+        Scalar::Str(s) => serde_json::to_writer(&mut *out, s.as_ref()).expect("serialising into memory cannot fail"),
+    }
+}
+
+/// Whether JSON escapes any byte of `s` (a control character, `"` or `\`): eight bytes at a
+/// time, as no byte borrows from the next unless it is one of those.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH != 0;
+    let mut chunks = s.chunks_exact(8);
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        if below(w, 0x20) || below(w ^ (ONES * u64::from(b'"')), 1) || below(w ^ (ONES * u64::from(b'\\')), 1) {
+            return true;
         }
-        Scalar::Bool(false) => {
-            out.extend_from_slice(b"false");
-            Ok(())
-        }
-        Scalar::Num(n) => serde_json::to_writer(&mut *out, n),
-        Scalar::Str(s) => {
-            // Most texts need no escaping: copy them; serde_json escapes the others.
-            if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-                out.reserve(s.len() + 2);
-                out.push(b'"');
-                out.extend_from_slice(s.as_bytes());
-                out.push(b'"');
-                Ok(())
-            } else {
-                serde_json::to_writer(&mut *out, s.as_ref())
-            }
-        }
-    };
-    written.expect("serialising into memory cannot fail");
+    }
+    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// `Evaluator::value` for a scalar result, borrowing the source text where it can.
@@ -372,10 +391,32 @@ fields:
             "\u{1}\u{1f}\u{7f}",
             "ümlaut € 😀",
             "</script>",
+            "eight by",
+            "sixteen bytes ok",
+            "seventeen bytes \"",
+            "ümlaut€ümlaut€ümlaut€\u{1f}",
+            "aaaaaaa\\aaaaaaaa",
+            "\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{80}",
         ] {
             let mut out = Vec::new();
             write_scalar(&mut out, &Scalar::Str(Cow::Borrowed(text)));
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(text).unwrap());
+        }
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_position() {
+        for len in [7, 8, 17] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    for fill in [b'a', 0x7f, 0xc3] {
+                        let mut text = vec![fill; len];
+                        text[at] = b;
+                        let naive = text.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+                        assert_eq!(needs_escape(&text), naive, "{text:?}");
+                    }
+                }
+            }
         }
     }
 

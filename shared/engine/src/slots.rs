@@ -57,7 +57,7 @@ pub type Slots<'a> = Vec<Option<Scalar<'a>>>;
 #[derive(Debug)]
 pub struct Entry {
     pub key: String,
-    /// `"key":` as serde_json writes it.
+    /// `,"key":` as serde_json writes it (the first key of an object goes without the comma).
     pub json_key: Vec<u8>,
     pub node: Node,
 }
