@@ -9,3 +9,4 @@ mod lifecycle;
 mod presigned_security;
 mod provisioning;
 mod suggest;
+mod teams;
