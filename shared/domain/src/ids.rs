@@ -75,6 +75,10 @@ id_type!(
     /// A user account's id (the `sub` of its tokens).
     UserId
 );
+id_type!(
+    /// An API key's id (not the key: that is a secret, kept only as a hash).
+    ApiKeyId
+);
 
 id_type!(
     /// A team: it owns jobs and artifacts. Every user has a personal one.

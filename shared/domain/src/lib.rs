@@ -1,6 +1,7 @@
 //! HelixNet's domain: users, artifacts and jobs, their rules, and the small traits through which the
 //! rest of the platform reaches storage, blobs and queues. No AWS types live here.
 
+pub mod api_key;
 pub mod artifact;
 pub mod clock;
 pub mod ids;
@@ -12,18 +13,19 @@ pub mod team;
 pub mod timestamp;
 pub mod user;
 
+pub use api_key::{API_KEY_PREFIX, ApiKey, KeyScope, SCOPES};
 pub use artifact::ArtifactRead;
 pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{ArtifactId, InvitationId, JobId, TeamId, UserId};
+pub use ids::{ApiKeyId, ArtifactId, InvitationId, JobId, TeamId, UserId};
 pub use job::{
     AutoMapped, AutoMappedField, InputReading, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus,
     Runner, TRACEPARENT_ATTRIBUTE,
 };
 pub use lifecycle::{Refused, Transition};
 pub use ports::{
-    ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, KeyClaim, PresignedRequest,
-    RequestKeyStore, StoreError, StoredResponse, TeamStore, UserStore,
+    ApiKeyStore, ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, KeyClaim,
+    PresignedRequest, RequestKeyStore, StoreError, StoredResponse, TeamStore, UserStore,
 };
 pub use team::{INVITATION_TTL, Invitation, Membership, PERMISSIONS, Plan, Role, Team, TeamAction};
 pub use timestamp::Timestamp;

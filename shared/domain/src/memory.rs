@@ -12,9 +12,9 @@ use async_trait::async_trait;
 
 use crate::ports::{IdempotencyClaim, JobPage, KeyClaim, RequestKeyStore, StoredResponse};
 use crate::{
-    Artifact, ArtifactId, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore, Invitation, Job, JobId, JobMessage,
-    JobQueue, JobStatus, JobStore, Membership, PresignedRequest, Role, StoreError, Team, TeamId, TeamStore, Timestamp,
-    User, UserId, UserStore,
+    ApiKey, ApiKeyId, ApiKeyStore, Artifact, ArtifactId, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore,
+    Invitation, Job, JobId, JobMessage, JobQueue, JobStatus, JobStore, Membership, PresignedRequest, Role, StoreError,
+    Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -153,6 +153,49 @@ impl TeamStore for MemoryTeamStore {
         }
         stored.accepted_by = Some(member.user_id.clone());
         members.insert(key, member.clone());
+        Ok(())
+    }
+}
+
+/// Keys by their hash, as the table holds them.
+#[derive(Default)]
+pub struct MemoryApiKeyStore {
+    keys: Mutex<HashMap<String, ApiKey>>,
+}
+
+#[async_trait]
+impl ApiKeyStore for MemoryApiKeyStore {
+    async fn create(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let mut keys = lock(&self.keys);
+        if keys.contains_key(&key.key_hash) {
+            return Err(StoreError::Conflict("the key exists".into()));
+        }
+        keys.insert(key.key_hash.clone(), key.clone());
+        Ok(())
+    }
+
+    async fn get(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        Ok(lock(&self.keys).get(key_hash).cloned())
+    }
+
+    async fn list(&self, team: &TeamId) -> Result<Vec<ApiKey>, StoreError> {
+        let mut keys: Vec<ApiKey> = lock(&self.keys).values().filter(|k| &k.team_id == team).cloned().collect();
+        keys.sort_by_key(|k| k.created_at);
+        Ok(keys)
+    }
+
+    async fn revoke(&self, team: &TeamId, id: &ApiKeyId, now: Timestamp) -> Result<(), StoreError> {
+        let mut keys = lock(&self.keys);
+        let key = keys.values_mut().find(|k| &k.id == id && &k.team_id == team).ok_or(StoreError::NotFound)?;
+        key.revoked_at.get_or_insert(now);
+        Ok(())
+    }
+
+    async fn record_use(&self, key_hash: &str, now: Timestamp) -> Result<(), StoreError> {
+        let mut keys = lock(&self.keys);
+        let key = keys.get_mut(key_hash).ok_or(StoreError::NotFound)?;
+        key.last_used_at = Some(now);
+        key.use_count += 1;
         Ok(())
     }
 }

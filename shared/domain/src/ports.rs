@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    Artifact, ArtifactId, Invitation, Job, JobId, JobMessage, JobStatus, Membership, Role, Team, TeamId, Timestamp,
-    User, UserId,
+    ApiKey, ApiKeyId, Artifact, ArtifactId, Invitation, Job, JobId, JobMessage, JobStatus, Membership, Role, Team,
+    TeamId, Timestamp, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -212,4 +212,20 @@ pub trait RequestKeyStore: Send + Sync {
     async fn complete(&self, key: &str, response: &StoredResponse, keep_until: Timestamp) -> Result<(), StoreError>;
     /// Forgets a request that failed for a passing reason, so that its retry runs.
     async fn abandon(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// A team's API keys, found by the hash of the key a request carries.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// `Conflict` when a key with the same hash exists.
+    async fn create(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// A strongly consistent read: a key revoked a moment ago reads as revoked.
+    async fn get(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError>;
+    /// The team's keys, revoked ones included, oldest first.
+    async fn list(&self, team: &TeamId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Marks the team's key `id` revoked at `now` (a revoked key keeps its first revocation time);
+    /// `NotFound` when the team has no such key.
+    async fn revoke(&self, team: &TeamId, id: &ApiKeyId, now: Timestamp) -> Result<(), StoreError>;
+    /// Counts a use of the key at `now` (its last use and use count) in one write.
+    async fn record_use(&self, key_hash: &str, now: Timestamp) -> Result<(), StoreError>;
 }

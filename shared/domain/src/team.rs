@@ -40,10 +40,14 @@ impl Role {
 pub enum TeamAction {
     /// See the team, its jobs, artifacts and results.
     Read,
-    /// Submit jobs, upload artifacts.
-    Write,
+    /// Submit jobs.
+    SubmitJobs,
+    /// Upload files.
+    Upload,
     /// Invite, change roles, remove members (admins only below owner).
     ManageMembers,
+    /// Create, list and revoke the team's API keys.
+    ManageKeys,
     /// Rename the team.
     Configure,
     /// Make another member an owner, or change an owner's role.
@@ -53,14 +57,26 @@ pub enum TeamAction {
 /// Each role and what it may do.
 pub const PERMISSIONS: &[(Role, &[TeamAction])] = &[
     (Role::Viewer, &[TeamAction::Read]),
-    (Role::Member, &[TeamAction::Read, TeamAction::Write]),
-    (Role::Admin, &[TeamAction::Read, TeamAction::Write, TeamAction::ManageMembers, TeamAction::Configure]),
+    (Role::Member, &[TeamAction::Read, TeamAction::SubmitJobs, TeamAction::Upload]),
+    (
+        Role::Admin,
+        &[
+            TeamAction::Read,
+            TeamAction::SubmitJobs,
+            TeamAction::Upload,
+            TeamAction::ManageMembers,
+            TeamAction::ManageKeys,
+            TeamAction::Configure,
+        ],
+    ),
     (
         Role::Owner,
         &[
             TeamAction::Read,
-            TeamAction::Write,
+            TeamAction::SubmitJobs,
+            TeamAction::Upload,
             TeamAction::ManageMembers,
+            TeamAction::ManageKeys,
             TeamAction::Configure,
             TeamAction::ManageOwners,
         ],
@@ -136,8 +152,10 @@ mod tests {
     fn each_role_may_do_what_the_one_below_may() {
         let actions = [
             TeamAction::Read,
-            TeamAction::Write,
+            TeamAction::SubmitJobs,
+            TeamAction::Upload,
             TeamAction::ManageMembers,
+            TeamAction::ManageKeys,
             TeamAction::Configure,
             TeamAction::ManageOwners,
         ];
@@ -147,7 +165,8 @@ mod tests {
                 assert!(!pair[0].allows(action) || pair[1].allows(action), "{:?} {action:?}", pair[1]);
             }
         }
-        assert!(!Role::Viewer.allows(TeamAction::Write));
+        assert!(!Role::Viewer.allows(TeamAction::SubmitJobs) && !Role::Viewer.allows(TeamAction::Upload));
+        assert!(!Role::Member.allows(TeamAction::ManageKeys) && Role::Admin.allows(TeamAction::ManageKeys));
         assert!(!Role::Admin.allows(TeamAction::ManageOwners));
     }
 

@@ -1,14 +1,47 @@
-use helix_domain::UserId;
+use helix_domain::{ApiKeyId, KeyScope, TeamId, UserId};
 
-/// Who is asking, as proven by the transport (a bearer token, a worker's own identity).
-/// Authorization is decided from it in this crate ([`crate::Access`]), never in a handler.
+use crate::JobError;
+
+/// Who is asking, as proven by the transport (a bearer token, an API key, a worker's own
+/// identity). Authorization is decided from it in this crate ([`crate::Access`]), never in a
+/// handler.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
+    /// A person, or the principal of the API key (`key-<key id>`): the owner of what it creates.
     pub user_id: UserId,
+    /// Set when an API key asks: it acts as its team, within its scopes, and as nothing else.
+    pub key: Option<KeyGrant>,
+}
+
+/// What an API key may do: its team, its scopes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyGrant {
+    pub key_id: ApiKeyId,
+    pub team_id: TeamId,
+    pub scopes: Vec<KeyScope>,
 }
 
 impl Actor {
     pub fn user(user_id: UserId) -> Self {
-        Self { user_id }
+        Self { user_id, key: None }
+    }
+
+    pub fn key(grant: KeyGrant) -> Self {
+        Self { user_id: grant.key_id.principal(), key: Some(grant) }
+    }
+
+    /// The team a request that names none acts in: a key's team, a person's personal team.
+    pub fn default_team(&self) -> TeamId {
+        match &self.key {
+            Some(grant) => grant.team_id.clone(),
+            None => TeamId::personal(&self.user_id),
+        }
+    }
+    /// The person asking. A key is refused what only people do: making, listing and joining teams.
+    pub fn person(&self) -> Result<&UserId, JobError> {
+        match self.key {
+            Some(_) => Err(JobError::Forbidden("an API key acts on its team's jobs and files only".into())),
+            None => Ok(&self.user_id),
+        }
     }
 }

@@ -69,16 +69,16 @@ pub fn validate_content_type(content_type: &str) -> Result<(), JobError> {
 }
 
 impl ArtifactService {
-    /// Registers a file the caller is about to upload into `team` (default: their personal
-    /// team) and hands out the presigned PUT for it.
+    /// Registers a file the caller is about to upload into `team` (default: the caller's default
+    /// team, [`Actor::default_team`]) and hands out the presigned PUT for it.
     pub async fn request_upload(
         &self,
         actor: &Actor,
         file: FileDeclaration,
         team: Option<TeamId>,
     ) -> Result<UploadTicket, JobError> {
-        let team = team.unwrap_or_else(|| TeamId::personal(&actor.user_id));
-        self.access.require(actor, &team, TeamAction::Write, "team").await?;
+        let team = team.unwrap_or_else(|| actor.default_team());
+        self.access.require(actor, &team, TeamAction::Upload, "team").await?;
         validate_filename(&file.filename)?;
         validate_content_type(&file.content_type)?;
         if !file.kind.is_user_upload() {
@@ -122,7 +122,9 @@ impl ArtifactService {
     }
 
     /// An input a job of `team` may use: the team's, of the right kind, uploaded and checked.
-    /// Errors name `field`, the request field that listed it.
+    /// Errors name `field`, the request field that listed it. The caller may submit jobs to
+    /// `team`: that covers the team's own files without reading rights (a key may submit but
+    /// not read).
     pub async fn usable(
         &self,
         actor: &Actor,
@@ -131,17 +133,19 @@ impl ArtifactService {
         kind: ArtifactKind,
         field: &str,
     ) -> Result<Artifact, JobError> {
-        // Unknown and foreign ids read as missing; a storage fault stays one.
-        let artifact = self.get(actor, id).await.map_err(|e| match e {
-            JobError::NotFound(_) => JobError::invalid(field, format!("artifact {id} does not exist")),
-            other => other,
-        })?;
-        // A job reads only its own team's files: another team's data never flows into it.
+        let missing = || JobError::invalid(field, format!("artifact {id} does not exist"));
+        let artifact = self.artifacts.get(id).await?.ok_or_else(missing)?;
+        // A job reads only its own team's files: another team's data never flows into it. The
+        // file is named as another team's only to those who may see it; to the rest it is unknown.
         if &artifact.team_id != team {
-            return Err(JobError::invalid(
-                field,
-                format!("artifact {id} belongs to another team: upload it to team {team}"),
-            ));
+            return match self.access.require(actor, &artifact.team_id, TeamAction::Read, "artifact").await {
+                Ok(()) => Err(JobError::invalid(
+                    field,
+                    format!("artifact {id} belongs to another team: upload it to team {team}"),
+                )),
+                Err(JobError::NotFound(_) | JobError::Forbidden(_)) => Err(missing()),
+                Err(other) => Err(other),
+            };
         }
         if artifact.status != ArtifactStatus::Available {
             return Err(JobError::invalid(

@@ -9,6 +9,7 @@
 //! - [`UploadWatcher`]: S3 upload events → artifact state.
 //! - [`JobSweeper`]: settles jobs whose worker vanished.
 //! - [`TeamService`] and [`Access`]: teams, members, invitations, and who may do what in a team.
+//! - [`ApiKeyService`]: a team's API keys, and the actor a request's key stands for.
 
 mod access;
 mod actor;
@@ -18,6 +19,7 @@ mod documents;
 mod error;
 pub mod fault;
 mod idempotency;
+mod keys;
 mod runner;
 mod submit;
 #[cfg(feature = "suggest")]
@@ -28,13 +30,14 @@ mod transform;
 mod uploads;
 
 pub use access::Access;
-pub use actor::Actor;
+pub use actor::{Actor, KeyGrant};
 pub use artifacts::{
     ArtifactLimits, ArtifactService, InlineFile, UploadTicket, validate_content_type, validate_filename,
 };
 pub use batch::{MessageOutcome, handle_batch};
 pub use documents::MAX_DOCUMENT_BYTES;
 pub use error::JobError;
+pub use keys::{ApiKeyService, KeyRequest, NewApiKey};
 pub use runner::{Attempt, AttemptError, AttemptKind, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace};
 pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, Queues};
 #[cfg(feature = "suggest")]

@@ -50,7 +50,7 @@ impl Input {
 /// A job as a transport received it.
 #[derive(Clone, Debug, Default)]
 pub struct JobRequest {
-    /// The team the job belongs to; the caller's personal team when unset.
+    /// The team the job belongs to; the caller's default team ([`Actor::default_team`]) when unset.
     pub team_id: Option<TeamId>,
     pub kind: JobKind,
     pub name: Option<String>,
@@ -69,7 +69,7 @@ pub struct JobRequest {
 /// A page of a team's jobs.
 #[derive(Clone, Debug, Default)]
 pub struct JobQuery {
-    /// The caller's personal team when unset.
+    /// The caller's default team ([`Actor::default_team`]) when unset.
     pub team_id: Option<TeamId>,
     pub status: Option<JobStatus>,
     pub limit: Option<u32>,
@@ -150,8 +150,8 @@ impl JobService {
     /// Checks the request against every submission rule, stores the files it carries, records
     /// the job and queues it for its worker.
     pub async fn submit(&self, actor: &Actor, request: JobRequest) -> Result<Job, JobError> {
-        let team = request.team_id.unwrap_or_else(|| TeamId::personal(&actor.user_id));
-        self.access.require(actor, &team, TeamAction::Write, "team").await?;
+        let team = request.team_id.unwrap_or_else(|| actor.default_team());
+        self.access.require(actor, &team, TeamAction::SubmitJobs, "team").await?;
         let name = validate_name(request.name)?;
         let content = self.check_content(actor, &team, request.content_field, request.content).await?;
         if request.kind == JobKind::SuggestMapping && request.context.is_some() {
@@ -380,9 +380,10 @@ impl JobService {
         Ok(job)
     }
 
-    /// A team's jobs (the caller's personal team's by default), newest first.
+    /// A team's jobs (by default the caller's: a person's personal team, a key's team), newest
+    /// first.
     pub async fn list(&self, actor: &Actor, query: JobQuery) -> Result<JobList, JobError> {
-        let team = query.team_id.unwrap_or_else(|| TeamId::personal(&actor.user_id));
+        let team = query.team_id.unwrap_or_else(|| actor.default_team());
         self.access.require(actor, &team, TeamAction::Read, "team").await?;
         let limit = match query.limit {
             None => DEFAULT_PAGE,

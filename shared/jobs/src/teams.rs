@@ -57,19 +57,19 @@ impl TeamService {
 
     /// A new team, the actor its owner.
     pub async fn create(&self, actor: &Actor, name: &str) -> Result<TeamView, JobError> {
+        let user = actor.person()?;
         let now = self.clock.now();
         let team = Team {
             id: TeamId::random(),
             name: team_name(name)?,
             personal: false,
             plan: Plan::Free,
-            created_by: actor.user_id.clone(),
+            created_by: user.clone(),
             created_at: now,
         };
-        let owner =
-            Membership { team_id: team.id.clone(), user_id: actor.user_id.clone(), role: Role::Owner, joined_at: now };
+        let owner = Membership { team_id: team.id.clone(), user_id: user.clone(), role: Role::Owner, joined_at: now };
         self.store().create(&team, &owner).await?;
-        tracing::info!(team_id = %team.id, user_id = %actor.user_id, "team created");
+        tracing::info!(team_id = %team.id, user_id = %user, "team created");
         Ok(TeamView { team, role: Role::Owner })
     }
 
@@ -84,9 +84,10 @@ impl TeamService {
 
     /// The actor's teams, their personal team first.
     pub async fn list(&self, actor: &Actor) -> Result<Vec<TeamView>, JobError> {
-        let personal = TeamId::personal(&actor.user_id);
+        let user = actor.person()?;
+        let personal = TeamId::personal(user);
         let mut views = vec![TeamView { team: self.team(&personal).await?, role: Role::Owner }];
-        for membership in self.store().memberships_of(&actor.user_id).await? {
+        for membership in self.store().memberships_of(user).await? {
             if membership.team_id != personal {
                 views.push(TeamView { team: self.team(&membership.team_id).await?, role: membership.role });
             }
@@ -95,12 +96,12 @@ impl TeamService {
     }
 
     pub async fn get(&self, actor: &Actor, id: &TeamId) -> Result<TeamView, JobError> {
-        let role = self.access.require(actor, id, TeamAction::Read, "team").await?;
+        let role = self.access.require_role(actor, id, TeamAction::Read, "team").await?;
         Ok(TeamView { team: self.team(id).await?, role })
     }
 
     pub async fn rename(&self, actor: &Actor, id: &TeamId, name: &str) -> Result<TeamView, JobError> {
-        let role = self.access.require(actor, id, TeamAction::Configure, "team").await?;
+        let role = self.access.require_role(actor, id, TeamAction::Configure, "team").await?;
         let team = Team { name: team_name(name)?, ..self.team(id).await? };
         self.store().put(&team).await?;
         Ok(TeamView { team, role })
@@ -151,6 +152,7 @@ impl TeamService {
     /// Joins the team the invitation is for, with its role. Unknown, used and expired tokens all
     /// answer 404: a token is a secret, and a wrong guess learns nothing.
     pub async fn accept(&self, actor: &Actor, token: &str) -> Result<TeamView, JobError> {
+        let user = actor.person()?;
         let now = self.clock.now();
         let invitation = self
             .store()
@@ -163,7 +165,7 @@ impl TeamService {
         }
         let member = Membership {
             team_id: invitation.team_id.clone(),
-            user_id: actor.user_id.clone(),
+            user_id: user.clone(),
             role: invitation.role,
             joined_at: now,
         };

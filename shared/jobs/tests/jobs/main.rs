@@ -2,6 +2,7 @@
 //! binary, no network, no emulator.
 
 mod artifacts;
+mod keys;
 mod runner;
 mod submit;
 mod support;

@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use helix_domain::memory::{
-    MemoryArtifactStore, MemoryBlobs, MemoryIdempotencyStore, MemoryJobQueue, MemoryJobStore, MemoryTeamStore,
+    MemoryApiKeyStore, MemoryArtifactStore, MemoryBlobs, MemoryIdempotencyStore, MemoryJobQueue, MemoryJobStore,
+    MemoryTeamStore,
 };
 use helix_domain::{
     Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobStore,
     ManualClock, TeamId, Timestamp, UserId,
 };
 use helix_jobs::{
-    Access, Actor, ArtifactLimits, ArtifactService, Input, InputSource, JobError, JobRequest, JobRunner, JobService,
-    JobSweeper, Queues, RunnerConfig, RunnerPorts, TeamService, TransformAttempt, UploadWatcher, UploadWatcherPorts,
+    Access, Actor, ApiKeyService, ArtifactLimits, ArtifactService, Input, InputSource, JobError, JobRequest, JobRunner,
+    JobService, JobSweeper, Queues, RunnerConfig, RunnerPorts, TeamService, TransformAttempt, UploadWatcher,
+    UploadWatcherPorts,
 };
 
 pub const ALICE: &str = "alice";
@@ -51,6 +53,7 @@ pub const RELAY_AFTER: Duration = Duration::from_secs(30);
 
 pub struct World {
     pub teams: Arc<MemoryTeamStore>,
+    pub keys: Arc<MemoryApiKeyStore>,
     pub jobs: Arc<MemoryJobStore>,
     pub artifacts: Arc<MemoryArtifactStore>,
     pub blobs: Arc<MemoryBlobs>,
@@ -64,6 +67,7 @@ pub struct World {
 pub fn world() -> World {
     World {
         teams: Arc::default(),
+        keys: Arc::default(),
         jobs: Arc::default(),
         artifacts: Arc::default(),
         blobs: Arc::default(),
@@ -82,6 +86,10 @@ impl World {
 
     pub fn team_service(&self) -> TeamService {
         TeamService { access: self.access(), clock: self.clock.clone() }
+    }
+
+    pub fn key_service(&self) -> ApiKeyService {
+        ApiKeyService { access: self.access(), keys: self.keys.clone(), clock: self.clock.clone() }
     }
 
     pub fn artifact_service(&self) -> ArtifactService {
