@@ -43,23 +43,25 @@ impl Header {
     }
 }
 
+/// Byte ranges of a row's fields in its text.
+pub type Spans = Vec<(u32, u32)>;
+
 /// One tabular row: all field texts in one buffer (two allocations per row, not one per field).
 #[derive(Debug, Clone)]
 pub struct Row {
     pub header: Arc<Header>,
     pub text: String,
-    pub ends: Vec<u32>,
+    pub spans: Spans,
 }
 
 impl Row {
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        Some(&self.text[start..end])
+        let &(start, end) = self.spans.get(i)?;
+        self.text.get(start as usize..end as usize)
     }
 
     pub fn by_name(&self, name: &str) -> Option<&str> {

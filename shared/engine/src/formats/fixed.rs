@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::RecordReader;
 use super::text::{self, LineError, Lines};
 use crate::error::EngineError;
-use crate::record::{Data, Header, Row, SourceRecord};
+use crate::record::{Data, Header, Row, SourceRecord, Spans};
 
 /// One field: 1-based `start` column and `length` (or inclusive `end`) in characters.
 #[derive(Debug, Clone, Deserialize)]
@@ -36,14 +36,15 @@ impl FixedField {
 }
 
 /// Slices one line by character ranges; missing characters are blanks.
-pub fn slice_chars(line: &str, ranges: &[(usize, usize)], out: &mut String, ends: &mut Vec<u32>) {
+pub fn slice_chars(line: &str, ranges: &[(usize, usize)], out: &mut String, spans: &mut Spans) {
     let offsets: Vec<usize> = line.char_indices().map(|(i, _)| i).chain(std::iter::once(line.len())).collect();
     let chars = offsets.len() - 1;
     for &(from, to) in ranges {
         let (a, b) = (from.min(chars), to.min(chars));
+        let start = out.len() as u32;
         out.push_str(&line[offsets[a]..offsets[b]]);
         out.extend(std::iter::repeat_n(' ', (to - from) - (b - a)));
-        ends.push(out.len() as u32);
+        spans.push((start, out.len() as u32));
     }
 }
 
@@ -90,10 +91,10 @@ impl RecordReader for FixedReader<'_> {
             if text.trim().is_empty() {
                 continue;
             }
-            let (mut out, mut ends) = (String::with_capacity(text.len()), Vec::with_capacity(self.ranges.len()));
-            slice_chars(text, &self.ranges, &mut out, &mut ends);
+            let (mut out, mut spans) = (String::with_capacity(text.len()), Vec::with_capacity(self.ranges.len()));
+            slice_chars(text, &self.ranges, &mut out, &mut spans);
             return Ok(Some(SourceRecord {
-                data: Data::Row(Row { header: self.header.clone(), text: out, ends }),
+                data: Data::Row(Row { header: self.header.clone(), text: out, spans }),
                 line,
                 problem: None,
             }));
@@ -107,9 +108,9 @@ mod tests {
 
     #[test]
     fn characters_not_bytes_and_padding() {
-        let (mut out, mut ends) = (String::new(), Vec::new());
-        slice_chars("Müller  12", &[(0, 8), (8, 10), (10, 14)], &mut out, &mut ends);
+        let (mut out, mut spans) = (String::new(), Vec::new());
+        slice_chars("Müller  12", &[(0, 8), (8, 10), (10, 14)], &mut out, &mut spans);
         assert_eq!(out, "Müller  12    ");
-        assert_eq!(&out[..ends[0] as usize], "Müller  ");
+        assert_eq!(&out[spans[0].0 as usize..spans[0].1 as usize], "Müller  ");
     }
 }
