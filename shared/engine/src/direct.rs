@@ -159,7 +159,7 @@ impl Shape {
     ) -> bool {
         let Some(target) = target else { return true };
         match check {
-            Some(check) => check.is_valid(&self.root, slots, scratch),
+            Some(check) => check.is_valid(slots, scratch),
             None => target.is_valid(&self.to_value(slots)),
         }
     }

@@ -34,20 +34,26 @@ pub struct LeafCast {
     pub empty_is_null: bool,
 }
 
-/// The target schema compiled for one record shape (see `direct`): object structure checked
-/// here, every leaf by the jsonschema validator of its own subschema. Compiled only from
-/// keywords whose meaning on that shape is exactly this, so it agrees with the full validator.
+/// The target schema compiled for one record shape (see `direct`), flattened into checks of the
+/// record's slots: the object structure is decided when compiling, and each leaf is checked here
+/// or by the jsonschema validator of its own subschema. Compiled only from keywords whose
+/// meaning on that shape is exactly this, so it agrees with the full validator.
+#[derive(Clone, Default)]
+pub struct ShapeCheck {
+    /// No record of the shape is valid (the schema wants something else than an object, names a
+    /// key the shape lacks in `required`, or closes an object the shape adds keys to).
+    never: bool,
+    /// Slots that `required` wants present (nested objects always are).
+    required: Vec<usize>,
+    /// Slots whose value, when present, is checked.
+    leaves: Vec<(usize, LeafRule)>,
+}
+
 #[derive(Clone)]
-pub enum ShapeCheck {
-    Any,
-    Never,
-    Leaf(Box<LeafCheck>),
-    Object {
-        /// Entries (by index) that `required` names; leaves may be absent at run time.
-        required: Vec<usize>,
-        /// One check per entry of the shape's object.
-        entries: Vec<ShapeCheck>,
-    },
+enum LeafRule {
+    Check(Box<LeafCheck>),
+    /// The schema allows no value here (`false`).
+    Absent,
 }
 
 /// Keywords an object node of the shape may have: anything else makes the shape check
@@ -72,32 +78,14 @@ const OBJECT_KEYWORDS: [&str; 16] = [
 ];
 
 impl ShapeCheck {
-    pub fn is_valid(&self, entries: &[Entry], slots: &Slots<'_>, scratch: &mut Scratch) -> bool {
-        match self {
-            ShapeCheck::Object { required, entries: checks } => {
-                for &i in required {
-                    if matches!(entries[i].node, Node::Leaf(s) if slots[s].is_none()) {
-                        return false;
-                    }
-                }
-                entries.iter().zip(checks).all(|(e, check)| match (&e.node, check) {
-                    (_, ShapeCheck::Any) => true,
-                    (Node::Leaf(s), check) => match &slots[*s] {
-                        None => true,
-                        Some(v) => match check {
-                            ShapeCheck::Leaf(leaf) => leaf.is_valid(v, scratch),
-                            _ => false,
-                        },
-                    },
-                    (Node::Object(children), check @ ShapeCheck::Object { .. }) => {
-                        check.is_valid(children, slots, scratch)
-                    }
-                    (Node::Object(_), _) => false,
-                })
-            }
-            ShapeCheck::Any => true,
-            ShapeCheck::Never | ShapeCheck::Leaf(_) => false,
-        }
+    pub fn is_valid(&self, slots: &Slots<'_>, scratch: &mut Scratch) -> bool {
+        !self.never
+            && self.required.iter().all(|&slot| slots[slot].is_some())
+            && self.leaves.iter().all(|(slot, rule)| match (&slots[*slot], rule) {
+                (None, _) => true,
+                (Some(v), LeafRule::Check(leaf)) => leaf.is_valid(v, scratch),
+                (Some(_), LeafRule::Absent) => false,
+            })
     }
 }
 
@@ -254,26 +242,27 @@ impl LeafCheck {
             }
         }
         match v {
-            Scalar::Str(s) if self.min_length.is_some() || self.max_length.is_some() => {
-                let len = s.chars().count() as u64;
-                if self.min_length.is_some_and(|m| len < m) || self.max_length.is_some_and(|m| len > m) {
+            Scalar::Str(s) => {
+                // A character takes one to four bytes: the byte length mostly decides without
+                // counting characters.
+                let bytes = s.len() as u64;
+                let chars = || s.chars().count() as u64;
+                if self.min_length.is_some_and(|m| bytes.div_ceil(4) < m && chars() < m)
+                    || self.max_length.is_some_and(|m| bytes > m && chars() > m)
+                {
                     return false;
                 }
             }
             Scalar::Num(n) => {
-                use std::cmp::Ordering::*;
-                let checks = [
-                    (self.minimum, &[Greater, Equal][..]),
-                    (self.maximum, &[Less, Equal]),
-                    (self.exclusive_minimum, &[Greater]),
-                    (self.exclusive_maximum, &[Less]),
-                ];
-                for (bound, allowed) in checks {
-                    if let Some(b) = bound
-                        && !b.cmp(n).is_some_and(|o| allowed.contains(&o))
-                    {
-                        return false;
-                    }
+                let holds = |bound: Option<Bound>, allowed: fn(std::cmp::Ordering) -> bool| {
+                    bound.is_none_or(|b| b.cmp(n).is_some_and(allowed))
+                };
+                if !(holds(self.minimum, std::cmp::Ordering::is_ge)
+                    && holds(self.maximum, std::cmp::Ordering::is_le)
+                    && holds(self.exclusive_minimum, std::cmp::Ordering::is_gt)
+                    && holds(self.exclusive_maximum, std::cmp::Ordering::is_lt))
+                {
+                    return false;
                 }
             }
             _ => {}
@@ -523,25 +512,33 @@ impl Target {
     /// The schema compiled for records of this shape; `None` where it uses keywords the shape
     /// check does not model.
     pub fn shape_check(&self, root: &[Entry]) -> Option<ShapeCheck> {
-        self.object_check(&self.schema, root)
+        let mut check = ShapeCheck::default();
+        self.object_check(&self.schema, root, &mut check)?;
+        Some(check)
     }
 
-    fn object_check(&self, schema: &Value, entries: &[Entry]) -> Option<ShapeCheck> {
+    fn object_check(&self, schema: &Value, entries: &[Entry], check: &mut ShapeCheck) -> Option<()> {
         let obj = match schema {
-            Value::Bool(true) => return Some(ShapeCheck::Any),
-            Value::Bool(false) => return Some(ShapeCheck::Never),
+            Value::Bool(true) => return Some(()),
+            Value::Bool(false) => {
+                check.never = true;
+                return Some(());
+            }
             Value::Object(obj) => obj,
             _ => return None,
         };
         if obj.keys().any(|k| !OBJECT_KEYWORDS.contains(&k.as_str())) {
             return None;
         }
-        let never = Some(ShapeCheck::Never);
+        let mut never = || {
+            check.never = true;
+            Some(())
+        };
         match obj.get("type") {
             None => {}
             Some(Value::String(t)) if t == "object" => {}
             Some(Value::Array(ts)) if ts.iter().any(|t| t == "object") => {}
-            Some(_) => return never,
+            Some(_) => return never(),
         }
         let properties = obj.get("properties").and_then(Value::as_object);
         let closed = match obj.get("additionalProperties") {
@@ -552,34 +549,41 @@ impl Target {
         };
         let mut required = Vec::new();
         for name in obj.get("required").and_then(Value::as_array).into_iter().flatten() {
-            match entries.iter().position(|e| Some(e.key.as_str()) == name.as_str()) {
-                Some(i) => required.push(i),
-                None => return never,
+            match entries.iter().find(|e| Some(e.key.as_str()) == name.as_str()) {
+                Some(Entry { node: Node::Leaf(slot), .. }) => required.push(*slot),
+                Some(_) => {}
+                None => return never(),
             }
         }
-        let mut checks = Vec::with_capacity(entries.len());
-        for e in entries {
-            let check = match (properties.and_then(|p| p.get(&e.key)), &e.node) {
-                (None, _) if closed => return never,
-                (None, _) => ShapeCheck::Any,
-                (Some(sub), Node::Object(children)) => self.object_check(sub, children)?,
-                (Some(sub), Node::Leaf(_)) => self.leaf_check(sub)?,
-            };
-            checks.push(check);
+        if closed && entries.iter().any(|e| !properties.is_some_and(|p| p.contains_key(&e.key))) {
+            return never();
         }
-        Some(ShapeCheck::Object { required, entries: checks })
+        check.required.extend(required);
+        for e in entries {
+            let Some(sub) = properties.and_then(|p| p.get(&e.key)) else { continue };
+            match &e.node {
+                Node::Object(children) => self.object_check(sub, children, check)?,
+                Node::Leaf(slot) => {
+                    if let Some(rule) = self.leaf_check(sub)? {
+                        check.leaves.push((*slot, rule));
+                    }
+                }
+            }
+        }
+        Some(())
     }
 
-    /// A leaf's subschema as a schema of its own (same draft, same options).
-    fn leaf_check(&self, schema: &Value) -> Option<ShapeCheck> {
+    /// A leaf's subschema as a schema of its own (same draft, same options); `Some(None)`: any
+    /// value is valid.
+    fn leaf_check(&self, schema: &Value) -> Option<Option<LeafRule>> {
         if mentions_references(schema) {
             return None;
         }
         match schema {
-            Value::Bool(true) => Some(ShapeCheck::Any),
-            Value::Bool(false) => Some(ShapeCheck::Never),
+            Value::Bool(true) => Some(None),
+            Value::Bool(false) => Some(Some(LeafRule::Absent)),
             Value::Object(leaf) => {
-                LeafCheck::compile(leaf, self.schema.get("$schema")).map(|l| ShapeCheck::Leaf(Box::new(l)))
+                LeafCheck::compile(leaf, self.schema.get("$schema")).map(|l| Some(LeafRule::Check(Box::new(l))))
             }
             _ => None,
         }
