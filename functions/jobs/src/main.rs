@@ -14,8 +14,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let (idempotency_table, teams_table) = (env.required("IDEMPOTENCY_TABLE")?, env.required("TEAMS_TABLE")?);
     let clients = AwsClients::from_env(&env).await;
     let access = wiring::access(&clients, &teams_table);
+    let keys = Arc::new(wiring::api_key_service(&clients, &env.required("API_KEYS_TABLE")?, access.clone()));
     let state = JobsState {
         jobs: Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access)),
+        keys,
         tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
         payload_limit: jobs.api_payload_limit,
         request_keys: RequestKeys::new(wiring::request_key_store(&clients, &idempotency_table), jobs.api_payload_limit),

@@ -1,5 +1,5 @@
-//! Lambda entry of the identity endpoint group (users, teams, invitations); the routes live in
-//! `helix-api`, the team rules in `helix-jobs`.
+//! Lambda entry of the identity endpoint group (users, teams, invitations, API keys); the routes
+//! live in `helix-api`, the team rules in `helix-jobs`.
 
 use std::sync::Arc;
 
@@ -11,11 +11,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     helix_aws::telemetry::init();
     let env = Env::process();
     let (users_table, teams_table) = (env.required("USERS_TABLE")?, env.required("TEAMS_TABLE")?);
+    let api_keys_table = env.required("API_KEYS_TABLE")?;
     let tokens = TokenConfig::read(&env)?;
     let clients = AwsClients::from_env(&env).await;
     let verifier = Arc::new(wiring::token_verifier(&clients, &tokens));
+    let access = wiring::access(&clients, &teams_table);
+    let keys = Arc::new(wiring::api_key_service(&clients, &api_keys_table, access.clone()));
     let users = UsersState { users: wiring::user_store(&clients, &users_table), tokens: verifier.clone() };
-    let teams =
-        TeamsState { teams: Arc::new(wiring::team_service(wiring::access(&clients, &teams_table))), tokens: verifier };
+    let teams = TeamsState { teams: Arc::new(wiring::team_service(access)), keys, tokens: verifier };
     lambda_http::run(helix_api::users_router(users).merge(helix_api::teams_router(teams))).await
 }

@@ -172,17 +172,24 @@ impl Platform {
         let users = wiring::user_store(&clients, &settings.users_table);
         let request_keys = wiring::request_key_store(&clients, &settings.worker.idempotency_table);
         let access = wiring::access(&clients, &settings.teams_table);
+        let keys = Arc::new(wiring::api_key_service(&clients, &settings.api_keys_table, access.clone()));
         let api = helix_api::api_router(
             AuthState { users: users.clone(), signer },
             UsersState { users, tokens: tokens.clone() },
-            TeamsState { teams: Arc::new(wiring::team_service(access.clone())), tokens: tokens.clone() },
+            TeamsState {
+                teams: Arc::new(wiring::team_service(access.clone())),
+                keys: keys.clone(),
+                tokens: tokens.clone(),
+            },
             ArtifactsState {
                 artifacts: Arc::new(wiring::artifact_service(&clients, &settings.artifacts, access.clone())),
+                keys: keys.clone(),
                 tokens: tokens.clone(),
                 request_keys: RequestKeys::new(request_keys.clone(), settings.jobs.api_payload_limit),
             },
             JobsState {
                 jobs: Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs, access)),
+                keys,
                 tokens,
                 payload_limit: settings.jobs.api_payload_limit,
                 request_keys: RequestKeys::new(request_keys, settings.jobs.api_payload_limit),

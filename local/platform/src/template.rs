@@ -330,6 +330,11 @@ mod tests {
         assert_eq!(template.function_env.get("TEAMS_TABLE"), Some(&Val::Ref("TeamsTable".into())));
         let teams = template.tables.iter().find(|t| t.logical_id == "TeamsTable").unwrap();
         assert_eq!(teams.keys, KeySchema { hash: "pk".into(), range: Some("sk".into()) });
+        let keys = template.tables.iter().find(|t| t.logical_id == "ApiKeysTable").unwrap();
+        assert_eq!(keys.keys, KeySchema { hash: "key_hash".into(), range: None });
+        let id_index = keys.indexes.iter().find(|i| i.name == "id-index").unwrap();
+        assert_eq!(id_index.projection, "KEYS_ONLY");
+        assert_eq!(template.function_env.get("API_KEYS_TABLE"), Some(&Val::Ref("ApiKeysTable".into())));
         assert_eq!(template.buckets[0].notifications[0].prefix.as_deref(), Some("uploads/"));
         assert_eq!(template.secrets, ["JwtSecret"]);
         assert_eq!(template.function_env.get("JWT_SIGNING_SECRET_ARN"), Some(&Val::Ref("JwtSecret".into())));

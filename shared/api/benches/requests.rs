@@ -13,10 +13,11 @@ use tower::ServiceExt;
 use helix_api::{JobsState, RequestKeys};
 use helix_auth::{MemoryKeyDirectory, TokenSettings, TokenSigner, TokenVerifier};
 use helix_domain::memory::{
-    MemoryArtifactStore, MemoryBlobs, MemoryJobQueue, MemoryJobStore, MemoryRequestKeyStore, MemoryTeamStore,
+    MemoryApiKeyStore, MemoryArtifactStore, MemoryBlobs, MemoryJobQueue, MemoryJobStore, MemoryRequestKeyStore,
+    MemoryTeamStore,
 };
 use helix_domain::{Job, JobInputs, JobKind, JobStore, SystemClock, Timestamp, User};
-use helix_jobs::{Access, ArtifactLimits, ArtifactService, JobService, Queues};
+use helix_jobs::{Access, ApiKeyService, ArtifactLimits, ArtifactService, JobService, Queues};
 
 const REQUESTS: usize = 20_000;
 
@@ -36,12 +37,14 @@ fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
         },
     });
     let service = JobService {
-        access,
+        access: access.clone(),
         artifacts,
         jobs: jobs.clone(),
         queues: Queues { jobs: Arc::new(MemoryJobQueue::default()), gpu: Arc::new(MemoryJobQueue::default()) },
         clock: Arc::new(SystemClock),
     };
+    let keys =
+        Arc::new(ApiKeyService { access, keys: Arc::new(MemoryApiKeyStore::default()), clock: Arc::new(SystemClock) });
     let settings =
         TokenSettings { issuer: "helixnet".into(), audience: "helixnet-api".into(), ttl: Duration::from_secs(3600) };
     // The signer stands for the auth function; the jobs function holds only the verifier, whose
@@ -49,8 +52,13 @@ fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
     let signer = TokenSigner::new(b"benchmark-secret-benchmark-secret-benchmark", settings.clone()).unwrap();
     let tokens = Arc::new(TokenVerifier::new(&settings, Arc::new(MemoryKeyDirectory::with(signer.jwks()))));
     let request_keys = RequestKeys::new(Arc::new(MemoryRequestKeyStore::default()), 1 << 20);
-    let router =
-        helix_api::jobs_router(JobsState { jobs: Arc::new(service), tokens, payload_limit: 1 << 20, request_keys });
+    let router = helix_api::jobs_router(JobsState {
+        jobs: Arc::new(service),
+        keys,
+        tokens,
+        payload_limit: 1 << 20,
+        request_keys,
+    });
     (router, jobs, signer)
 }
 

@@ -1,9 +1,9 @@
 use axum::Router;
-use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
+use utoipa::openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{artifacts, auth, jobs, teams, users};
+use crate::routes::{artifacts, auth, jobs, keys, teams, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,10 +13,11 @@ use crate::routes::{artifacts, auth, jobs, teams, users};
         users::me, users::update_me,
         teams::create_team, teams::list_teams, teams::get_team, teams::update_team, teams::list_members,
         teams::change_member, teams::remove_member, teams::invite, teams::accept_invitation,
+        keys::create_key, keys::list_keys, keys::revoke_key,
         artifacts::request_upload, artifacts::get_artifact, artifacts::download,
         jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job,
     ),
-    modifiers(&PasswordFlow),
+    modifiers(&PasswordFlow, &ApiKeyScheme),
 )]
 pub struct ApiDoc;
 
@@ -30,6 +31,17 @@ impl Modify for PasswordFlow {
             "oauth2",
             SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new("/api/v1/auth/token", Scopes::new()))])),
         );
+    }
+}
+
+/// Machines send a team's API key as a bearer token, on the endpoints that list `api_key`.
+struct ApiKeyScheme;
+
+impl Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("hx_live_… API key")).build();
+        components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
     }
 }
 
@@ -99,5 +111,46 @@ mod tests {
         served.sort();
         documented.sort();
         assert_eq!(documented, served);
+    }
+
+    #[test]
+    fn api_keys_are_documented_where_they_are_accepted() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let scheme = &doc["components"]["securitySchemes"]["api_key"];
+        assert_eq!((scheme["type"].as_str(), scheme["scheme"].as_str()), (Some("http"), Some("bearer")), "{scheme:#}");
+        let schemes = |path: &str, method: &str| -> Vec<String> {
+            let security =
+                doc["paths"][path][method]["security"].as_array().unwrap_or_else(|| panic!("{method} {path}"));
+            security.iter().flat_map(|s| s.as_object().unwrap().keys().cloned()).collect()
+        };
+        for (path, method) in [
+            ("/api/v1/jobs", "post"),
+            ("/api/v1/jobs", "get"),
+            ("/api/v1/jobs/upload", "post"),
+            ("/api/v1/jobs/{id}", "get"),
+            ("/api/v1/artifacts/upload", "post"),
+            ("/api/v1/artifacts/{id}", "get"),
+            ("/api/v1/artifacts/{id}/download", "get"),
+        ] {
+            assert_eq!(schemes(path, method), ["oauth2", "api_key"], "{method} {path}");
+        }
+        for (path, method) in [
+            ("/api/v1/teams/{id}/api-keys", "post"),
+            ("/api/v1/teams/{id}/api-keys", "get"),
+            ("/api/v1/teams/{id}/api-keys/{key_id}", "delete"),
+            ("/api/v1/teams", "post"),
+            ("/api/v1/users/me", "get"),
+        ] {
+            assert_eq!(schemes(path, method), ["oauth2"], "people only: {method} {path}");
+        }
+        let created = &doc["components"]["schemas"]["ApiKeyCreated"]["properties"];
+        for field in ["id", "key", "name", "prefix", "scopes", "created_by", "created_at", "expires_at"] {
+            assert!(created.get(field).is_some(), "ApiKeyCreated.{field}");
+        }
+        let listed = &doc["components"]["schemas"]["ApiKeyRead"]["properties"];
+        assert!(listed.get("key").is_none(), "a listing never shows the key");
+        for field in ["prefix", "last_used_at", "use_count", "revoked_at"] {
+            assert!(listed.get(field).is_some(), "ApiKeyRead.{field}");
+        }
     }
 }

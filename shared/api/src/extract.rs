@@ -7,7 +7,8 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use helix_auth::{Claims, TokenError, TokenVerifier};
-use helix_jobs::Actor;
+use helix_domain::API_KEY_PREFIX;
+use helix_jobs::{Actor, ApiKeyService};
 
 use crate::ApiError;
 
@@ -42,6 +43,39 @@ where
         })?;
         Ok(Self(claims))
     }
+}
+
+/// The caller of the endpoints machines may call too (jobs, artifacts): a person, as
+/// [`CurrentUser`] proves one, or an API key (`Bearer hx_live_…`), which acts as its team within
+/// its scopes. The other endpoints take people only.
+pub struct Caller(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    CurrentUser: FromRequestParts<S, Rejection = ApiError>,
+    Arc<ApiKeyService>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|token| token.starts_with(API_KEY_PREFIX));
+        match key {
+            Some(key) => Ok(Self(api_key(&Arc::<ApiKeyService>::from_ref(state), key).await?)),
+            None => Ok(Self(CurrentUser::from_request_parts(parts, state).await?.actor())),
+        }
+    }
+}
+
+/// The actor an API key stands for: looked up on every request, so a revoked key is refused on
+/// the next one.
+async fn api_key(keys: &ApiKeyService, key: &str) -> Result<Actor, ApiError> {
+    keys.authenticate(key).await?.ok_or(ApiError::Unauthorized("the API key is unknown, revoked or expired"))
 }
 
 /// A JSON body whose errors name the offending field (`content_artifact_ids[1]`), unlike axum's

@@ -31,9 +31,10 @@ pub fn users_router(state: UsersState) -> Router {
     traced(routes::users::router().with_state(state))
 }
 
-/// Teams, their members and invitations (served by the `users` function: one identity group).
+/// Teams, their members, invitations and API keys (served by the `users` function: one identity
+/// group).
 pub fn teams_router(state: TeamsState) -> Router {
-    traced(routes::teams::router().with_state(state))
+    traced(routes::teams::router().merge(routes::keys::router()).with_state(state))
 }
 
 pub fn artifacts_router(state: ArtifactsState) -> Router {

@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 
 use helix_auth::{TokenSigner, TokenVerifier};
 use helix_domain::UserStore;
-use helix_jobs::{ArtifactService, JobService, TeamService};
+use helix_jobs::{ApiKeyService, ArtifactService, JobService, TeamService};
 
 use crate::RequestKeys;
 
@@ -26,6 +26,8 @@ pub struct UsersState {
 #[derive(Clone, FromRef)]
 pub struct TeamsState {
     pub teams: Arc<TeamService>,
+    /// The team's API keys, managed under `/teams/{id}/api-keys`.
+    pub keys: Arc<ApiKeyService>,
     pub tokens: Arc<TokenVerifier>,
 }
 
@@ -33,6 +35,8 @@ pub struct TeamsState {
 #[derive(Clone, FromRef)]
 pub struct ArtifactsState {
     pub artifacts: Arc<ArtifactService>,
+    /// Checks the API keys that callers may send instead of a token.
+    pub keys: Arc<ApiKeyService>,
     pub tokens: Arc<TokenVerifier>,
     pub request_keys: RequestKeys,
 }
@@ -41,6 +45,8 @@ pub struct ArtifactsState {
 #[derive(Clone, FromRef)]
 pub struct JobsState {
     pub jobs: Arc<JobService>,
+    /// Checks the API keys that callers may send instead of a token.
+    pub keys: Arc<ApiKeyService>,
     pub tokens: Arc<TokenVerifier>,
     /// Bound of `POST /jobs/upload` bodies.
     pub payload_limit: usize,

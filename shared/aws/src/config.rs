@@ -200,6 +200,9 @@ impl SweeperConfig {
 pub struct Settings {
     pub users_table: String,
     pub teams_table: String,
+    /// `API_KEYS_TABLE`: teams' API keys, managed by the users function and checked by the jobs
+    /// and artifacts functions.
+    pub api_keys_table: String,
     pub tokens: TokenConfig,
     pub artifacts: ArtifactConfig,
     pub jobs: JobConfig,
@@ -213,6 +216,7 @@ impl Settings {
         Ok(Self {
             users_table: env.required("USERS_TABLE")?,
             teams_table: env.required("TEAMS_TABLE")?,
+            api_keys_table: env.required("API_KEYS_TABLE")?,
             tokens: TokenConfig::read(env)?,
             artifacts: ArtifactConfig::read(env)?,
             jobs: JobConfig::read(env)?,
@@ -231,6 +235,7 @@ mod tests {
         [
             ("USERS_TABLE", "u"),
             ("TEAMS_TABLE", "t"),
+            ("API_KEYS_TABLE", "k"),
             ("JOBS_TABLE", "j"),
             ("ARTIFACTS_TABLE", "a"),
             ("IDEMPOTENCY_TABLE", "i"),
@@ -268,6 +273,7 @@ mod tests {
     fn names_the_missing_or_bad_variable() {
         assert_eq!(Settings::read(&with(&[("JOBS_TABLE", None)])).unwrap_err().var, "JOBS_TABLE");
         assert_eq!(Settings::read(&with(&[("TEAMS_TABLE", None)])).unwrap_err().var, "TEAMS_TABLE");
+        assert_eq!(Settings::read(&with(&[("API_KEYS_TABLE", None)])).unwrap_err().var, "API_KEYS_TABLE");
         assert_eq!(Settings::read(&with(&[("JOB_MAX_ATTEMPTS", Some("three"))])).unwrap_err().var, "JOB_MAX_ATTEMPTS");
         assert_eq!(Settings::read(&with(&[("JWT_AUDIENCE", None)])).unwrap_err().var, "JWT_AUDIENCE");
     }

@@ -1,3 +1,7 @@
+mod api_keys;
+
+pub use api_keys::DynamoApiKeyStore;
+
 use std::collections::HashMap;
 
 use async_trait::async_trait;

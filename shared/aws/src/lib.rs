@@ -15,8 +15,8 @@ pub use config::{
     ArtifactConfig, ConfigError, Env, JobConfig, Settings, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig,
 };
 pub use dynamo::{
-    DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore, DynamoTeamStore,
-    DynamoUserStore,
+    DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore,
+    DynamoTeamStore, DynamoUserStore,
 };
 pub use keys::{JWKS_OBJECT_KEY, S3KeyDirectory};
 pub use poller::{Heartbeat, PollOptions, SqsPoller};

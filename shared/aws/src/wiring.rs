@@ -6,15 +6,15 @@ use std::sync::Arc;
 use helix_auth::{KeyDirectory, KeyDirectoryError, TokenError, TokenSettings, TokenSigner, TokenVerifier};
 use helix_domain::{RequestKeyStore, SystemClock, TeamStore, UserStore};
 use helix_jobs::{
-    Access, ArtifactLimits, ArtifactService, JobService, JobSweeper, Queues, RunnerPorts, TeamService,
+    Access, ApiKeyService, ArtifactLimits, ArtifactService, JobService, JobSweeper, Queues, RunnerPorts, TeamService,
     UploadWatcherPorts,
 };
 
 use crate::config::{ArtifactConfig, JobConfig, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig};
 use crate::keys::{S3KeyDirectory, SecretError, fetch_secret};
 use crate::{
-    AwsClients, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore, DynamoTeamStore,
-    DynamoUserStore, S3Blobs, SqsJobQueue,
+    AwsClients, DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore,
+    DynamoTeamStore, DynamoUserStore, S3Blobs, SqsJobQueue,
 };
 
 /// Who may do what in which team, read from `TEAMS_TABLE` (`Settings::teams_table`): the one
@@ -25,6 +25,16 @@ pub fn access(clients: &AwsClients, teams_table: &str) -> Arc<Access> {
 
 pub fn team_service(access: Arc<Access>) -> TeamService {
     TeamService { access, clock: Arc::new(SystemClock) }
+}
+
+/// Teams' API keys in `API_KEYS_TABLE` (`Settings::api_keys_table`): managed by the users
+/// function, checked by the jobs and artifacts functions on every request that carries one.
+pub fn api_key_service(clients: &AwsClients, table: &str, access: Arc<Access>) -> ApiKeyService {
+    ApiKeyService {
+        access,
+        keys: Arc::new(DynamoApiKeyStore::new(clients.dynamodb.clone(), table)),
+        clock: Arc::new(SystemClock),
+    }
 }
 
 pub fn artifact_service(clients: &AwsClients, config: &ArtifactConfig, access: Arc<Access>) -> ArtifactService {

@@ -1,5 +1,5 @@
-//! `DynamoTeamStore` and the team job listing against the emulator `make test` starts
-//! (`HELIX_TEST_AWS_ENDPOINT`), on tables created as `infra/template.yaml` declares them.
+//! `DynamoTeamStore`, the team job listing and `DynamoApiKeyStore` against the emulator `make test`
+//! starts (`HELIX_TEST_AWS_ENDPOINT`), on tables created as `infra/template.yaml` declares them.
 
 use std::time::Duration;
 
@@ -8,10 +8,10 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
 };
-use helix_aws::{DynamoJobStore, DynamoTeamStore};
+use helix_aws::{DynamoApiKeyStore, DynamoJobStore, DynamoTeamStore};
 use helix_domain::{
-    Invitation, InvitationId, Job, JobInputs, JobKind, JobStatus, JobStore, Membership, Plan, Role, StoreError, Team,
-    TeamId, TeamStore, Timestamp, UserId,
+    ApiKey, ApiKeyId, ApiKeyStore, Invitation, InvitationId, Job, JobInputs, JobKind, JobStatus, JobStore, KeyScope,
+    Membership, Plan, Role, StoreError, Team, TeamId, TeamStore, Timestamp, UserId,
 };
 use serde_yaml::Value;
 
@@ -315,4 +315,55 @@ async fn a_job_stored_before_teams_reads_as_its_owners_personal_teams() {
         .unwrap();
     let job = DynamoJobStore::new(client, &table).get(&"legacy".into()).await.unwrap().unwrap();
     assert_eq!(job.team_id, TeamId::personal(&UserId::from("u-1")));
+}
+
+fn api_key(team: &TeamId, hash: &str, second: i64) -> ApiKey {
+    ApiKey {
+        id: ApiKeyId::random(),
+        team_id: team.clone(),
+        name: format!("key {second}"),
+        key_hash: hash.into(),
+        prefix: "hx_live_abcd".into(),
+        scopes: vec![KeyScope::JobsRead, KeyScope::JobsWrite],
+        created_by: "owner".into(),
+        created_at: at(second),
+        expires_at: Some(at(86_400)),
+        revoked_at: None,
+        last_used_at: None,
+        use_count: 0,
+    }
+}
+
+#[tokio::test]
+async fn api_keys_are_found_by_hash_listed_by_team_revoked_by_id_and_counted() {
+    let client = client();
+    let store = DynamoApiKeyStore::new(client.clone(), table(&client, "ApiKeysTable").await);
+    let (data, other) = (TeamId::random(), TeamId::random());
+    let (first, second, foreign) = (api_key(&data, "h1", 1), api_key(&data, "h2", 2), api_key(&other, "h3", 0));
+    for key in [&second, &first, &foreign] {
+        store.create(key).await.unwrap();
+    }
+    assert_eq!(store.get("h1").await.unwrap(), Some(first.clone()));
+    assert_eq!(store.get("unknown").await.unwrap(), None);
+    assert!(matches!(store.create(&first).await, Err(StoreError::Conflict(_))));
+    let listed: Vec<ApiKeyId> = store.list(&data).await.unwrap().into_iter().map(|k| k.id).collect();
+    assert_eq!(listed, [first.id.clone(), second.id.clone()], "oldest first, the team's only");
+
+    // Every use: one write, counted and stamped; never an item for an unknown hash.
+    store.record_use("h1", at(10)).await.unwrap();
+    store.record_use("h1", at(20)).await.unwrap();
+    let used = store.get("h1").await.unwrap().unwrap();
+    assert_eq!((used.use_count, used.last_used_at), (2, Some(at(20))));
+    assert!(matches!(store.record_use("unknown", at(20)).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get("unknown").await.unwrap(), None);
+
+    // Revoked by id within its team, at once and for good; another team's id is not found.
+    store.revoke(&data, &first.id, at(30)).await.unwrap();
+    assert_eq!(store.get("h1").await.unwrap().unwrap().revoked_at, Some(at(30)));
+    store.revoke(&data, &first.id, at(40)).await.unwrap();
+    assert_eq!(store.get("h1").await.unwrap().unwrap().revoked_at, Some(at(30)), "the first revocation stands");
+    assert!(matches!(store.revoke(&data, &foreign.id, at(30)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.revoke(&data, &ApiKeyId::random(), at(30)).await, Err(StoreError::NotFound)));
+    assert_eq!(store.get("h3").await.unwrap().unwrap().revoked_at, None);
+    assert_eq!(store.get("h2").await.unwrap(), Some(second));
 }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use helix_domain::{ArtifactId, ArtifactKind, ArtifactRead, FileDeclaration, TeamId, Timestamp};
 
-use crate::extract::{CurrentUser, JsonBody, could_exist};
+use crate::extract::{Caller, JsonBody, could_exist};
 use crate::idempotency::honour_idempotency_key;
 use crate::{ApiError, ArtifactsState, ErrorBody, RequestKeys};
 
@@ -22,7 +22,7 @@ pub fn router(keys: RequestKeys) -> Router<ArtifactsState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
-    /// The team the file belongs to; default: the caller's personal team.
+    /// The team the file belongs to; default: the caller's personal team (an API key's: its team).
     team_id: Option<TeamId>,
     filename: String,
     content_type: String,
@@ -46,16 +46,16 @@ pub struct DownloadLink {
     pub expires_at: Timestamp,
 }
 
-#[utoipa::path(post, path = "/api/v1/artifacts/upload", tag = "artifacts", security(("oauth2" = [])), request_body = UploadRequest,
+#[utoipa::path(post, path = "/api/v1/artifacts/upload", tag = "artifacts", security(("oauth2" = []), ("api_key" = [])), request_body = UploadRequest,
     responses((status = 201, body = UploadTicket), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "The caller's role in the team may not upload"),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not upload"),
         (status = 404, body = ErrorBody, description = "No such team among the caller's"),
         (status = 409, body = ErrorBody, description = "A request with the same Idempotency-Key is still running"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
         (status = 422, body = ErrorBody)))]
 pub async fn request_upload(
     State(state): State<ArtifactsState>,
-    user: CurrentUser,
+    Caller(caller): Caller,
     JsonBody(request): JsonBody<UploadRequest>,
 ) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
     let declaration = FileDeclaration {
@@ -64,7 +64,7 @@ pub async fn request_upload(
         content_type: request.content_type,
         size_bytes: request.size_bytes,
     };
-    let ticket = state.artifacts.request_upload(&user.actor(), declaration, request.team_id).await?;
+    let ticket = state.artifacts.request_upload(&caller, declaration, request.team_id).await?;
     let upload = ticket.upload;
     Ok((
         StatusCode::CREATED,
@@ -78,33 +78,33 @@ pub async fn request_upload(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/artifacts/{id}", tag = "artifacts", security(("oauth2" = [])),
+#[utoipa::path(get, path = "/api/v1/artifacts/{id}", tag = "artifacts", security(("oauth2" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The artifact's id")),
     responses((status = 200, body = ArtifactRead), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_artifact(
     State(state): State<ArtifactsState>,
-    user: CurrentUser,
+    Caller(caller): Caller,
     Path(id): Path<ArtifactId>,
 ) -> Result<Json<ArtifactRead>, ApiError> {
     if !could_exist(id.as_str()) {
         return Err(ApiError::NotFound("artifact"));
     }
-    let artifact = state.artifacts.get(&user.actor(), &id).await?;
+    let artifact = state.artifacts.get(&caller, &id).await?;
     Ok(Json(ArtifactRead::from(&artifact)))
 }
 
-#[utoipa::path(get, path = "/api/v1/artifacts/{id}/download", tag = "artifacts", security(("oauth2" = [])),
+#[utoipa::path(get, path = "/api/v1/artifacts/{id}/download", tag = "artifacts", security(("oauth2" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The artifact's id")),
     responses((status = 200, body = DownloadLink), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn download(
     State(state): State<ArtifactsState>,
-    user: CurrentUser,
+    Caller(caller): Caller,
     Path(id): Path<ArtifactId>,
 ) -> Result<Json<DownloadLink>, ApiError> {
     if !could_exist(id.as_str()) {
         return Err(ApiError::NotFound("artifact"));
     }
-    let link = state.artifacts.download(&user.actor(), &id).await?;
+    let link = state.artifacts.download(&caller, &id).await?;
     Ok(Json(DownloadLink { url: link.url, expires_at: link.expires_at }))
 }

@@ -11,7 +11,7 @@ use helix_domain::artifact::media_type_for;
 use helix_domain::{ArtifactId, ArtifactKind, JobId, JobKind, JobRead, JobStatus, TeamId};
 use helix_jobs::{InlineFile, Input, InputSource, JobQuery, JobRequest, validate_filename};
 
-use crate::extract::{CurrentUser, JsonBody, could_exist};
+use crate::extract::{Caller, JsonBody, could_exist};
 use crate::idempotency::honour_idempotency_key;
 use crate::{ApiError, ErrorBody, JobsState, RequestKeys, TraceContext};
 
@@ -26,7 +26,7 @@ pub fn router(payload_limit: usize, keys: RequestKeys) -> Router<JobsState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobCreate {
-    /// The team the job belongs to; default: the caller's personal team.
+    /// The team the job belongs to; default: the caller's personal team (an API key's: its team).
     team_id: Option<TeamId>,
     /// `transform` (the default) or `suggest-mapping` (a draft context from content + schema).
     #[serde(default)]
@@ -60,7 +60,7 @@ pub struct JobCreate {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct JobUpload {
-    /// The team the job belongs to; default: the caller's personal team.
+    /// The team the job belongs to; default: the caller's personal team (an API key's: its team).
     #[schema(nullable = false)]
     team_id: Option<String>,
     /// The content file (CSV, fixed-width, SAP IDoc, JSON/NDJSON, XML).
@@ -152,36 +152,36 @@ impl JobCreate {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("oauth2" = [])), request_body = JobCreate,
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("oauth2" = []), ("api_key" = [])), request_body = JobCreate,
     responses((status = 202, body = JobRead), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "A request with the same Idempotency-Key is still running"),
-        (status = 403, body = ErrorBody, description = "The caller's role in the team may not create jobs"),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not create jobs"),
         (status = 404, body = ErrorBody, description = "No such team among the caller's"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
         (status = 422, body = ErrorBody)))]
 pub async fn create_job(
     State(state): State<JobsState>,
-    user: CurrentUser,
+    Caller(caller): Caller,
     trace: Option<Extension<TraceContext>>,
     JsonBody(request): JsonBody<JobCreate>,
 ) -> Result<(StatusCode, Json<JobRead>), ApiError> {
     let request = request.into_request(trace.map(|Extension(t)| t.0))?;
-    let job = state.jobs.submit(&user.actor(), request).await?;
+    let job = state.jobs.submit(&caller, request).await?;
     Ok((StatusCode::ACCEPTED, Json(JobRead::from(job))))
 }
 
 const UPLOAD_FIELDS: &str = "content_file, context_file, schema_file, name, auto_map or team_id";
 
-#[utoipa::path(post, path = "/api/v1/jobs/upload", tag = "jobs", security(("oauth2" = [])),
+#[utoipa::path(post, path = "/api/v1/jobs/upload", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
     request_body(content = JobUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = JobRead), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "A request with the same Idempotency-Key is still running"),
-        (status = 403, body = ErrorBody, description = "The caller's role in the team may not create jobs"),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not create jobs"),
         (status = 404, body = ErrorBody, description = "No such team among the caller's"),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_job(
     State(state): State<JobsState>,
-    user: CurrentUser,
+    Caller(caller): Caller,
     trace: Option<Extension<TraceContext>>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<JobRead>), ApiError> {
@@ -235,7 +235,7 @@ pub async fn upload_job(
         vec![files.remove("content_file").ok_or_else(|| ApiError::bad_request("content_file", "is required"))?];
     request.context = files.remove("context_file");
     request.schema = files.remove("schema_file");
-    let job = state.jobs.submit(&user.actor(), request).await?;
+    let job = state.jobs.submit(&caller, request).await?;
     Ok((StatusCode::CREATED, Json(JobRead::from(job))))
 }
 
@@ -259,8 +259,8 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("oauth2" = [])),
-    params(("team_id" = Option<String>, Query, description = "The team whose jobs to list; default: the caller's personal team"),
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
+    params(("team_id" = Option<String>, Query, description = "The team whose jobs to list; default: the caller's personal team (an API key's: its team)"),
            ("status" = Option<JobStatus>, Query, description = "PENDING, RUNNING, COMPLETED, FAILED or CANCELLED"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1 to 100, default 20"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
@@ -268,7 +268,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
         (status = 404, body = ErrorBody, description = "No such team among the caller's")))]
 pub async fn list_jobs(
     State(state): State<JobsState>,
-    user: CurrentUser,
+    Caller(caller): Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<JobList>, ApiError> {
     if let Some(unknown) = params.keys().find(|k| !["team_id", "status", "limit", "cursor"].contains(&k.as_str())) {
@@ -292,22 +292,22 @@ pub async fn list_jobs(
         limit,
         cursor: params.get("cursor").cloned(),
     };
-    let page = state.jobs.list(&user.actor(), query).await?;
+    let page = state.jobs.list(&caller, query).await?;
     Ok(Json(JobList { items: page.jobs.into_iter().map(JobRead::from).collect(), next_cursor: page.next_cursor }))
 }
 
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("oauth2" = [])),
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The job's id")),
     responses((status = 200, body = JobRead), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_job(
     State(state): State<JobsState>,
-    user: CurrentUser,
+    Caller(caller): Caller,
     Path(id): Path<JobId>,
 ) -> Result<Json<JobRead>, ApiError> {
     if !could_exist(id.as_str()) {
         return Err(ApiError::NotFound("job"));
     }
-    Ok(Json(JobRead::from(state.jobs.get(&user.actor(), &id).await?)))
+    Ok(Json(JobRead::from(state.jobs.get(&caller, &id).await?)))
 }
 
 #[cfg(test)]
