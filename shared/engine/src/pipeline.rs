@@ -18,6 +18,7 @@ use crate::formats::{self, InputReading, RecordReader};
 use crate::mapping::jinja::{self, LookupTable};
 use crate::mapping::{self, Evaluator, LazyScope, columns_for, fast::Columns};
 use crate::record::{Data, Header, SourceRecord, Unit};
+use crate::slots::Slots;
 use crate::validate::{Scratch, ShapeCheck};
 use crate::{Limits, Reject, Source, Summary, Transformation, Warning};
 
@@ -116,6 +117,8 @@ struct Worker {
     own_input: Option<(Arc<str>, Arc<str>)>,
     /// This thread's copy of the direct path's shape check (`None` until first used).
     own_check: Option<Option<ShapeCheck>>,
+    /// The direct path's slots, kept empty between records for their allocation.
+    slots: Slots<'static>,
 }
 
 impl Worker {
@@ -226,49 +229,61 @@ fn direct(
     if unit.record.problem.is_some() {
         return Err(General);
     }
+    // The slots borrow this record: the worker's empty ones are taken over (collecting from an
+    // empty vector into one of the same layout reuses its allocation) and given back emptied.
+    let mut slots: Slots<'_> = std::mem::take(&mut worker.slots).into_iter().map(|_| None).collect();
     let columns = worker.columns(plan, &unit.record.data);
     let ev = evaluator(plan);
     let meta_fn = || meta(unit);
     let mut scope = LazyScope::new(&unit.record.data, unit.items.as_deref(), None, &meta_fn);
-    if let Some(f) = &plan.filter
-        && !ev.truth(f, columns, &mut scope).map_err(|_| General)?
-    {
-        return Ok(false);
-    }
-    let mut slots = Vec::with_capacity(mapping.fields.len());
-    shape.eval(&mapping.fields, &ev, columns, &mut scope, &mut slots)?;
-    let check = worker.own_check.get_or_insert_with(|| shape.check().cloned());
-    if !shape.valid(t.target.as_ref(), check.as_ref(), &slots, &mut worker.scratch) {
-        return Err(General);
-    }
-    let start = out.len();
-    if plan.output == OutputFormat::Json {
-        out.extend_from_slice(b",\n");
-    }
-    shape.write(out, &slots);
-    if plan.output == OutputFormat::Ndjson {
-        out.push(b'\n');
-    }
-    // A record too long is rejected by the general path.
-    too_long(out, start, plan.limits.max_output_bytes).map_err(|_| General)?;
-    Ok(true)
+    let written = 'record: {
+        if let Some(f) = &plan.filter {
+            match ev.truth(f, columns, &mut scope) {
+                Ok(true) => {}
+                Ok(false) => break 'record Ok(false),
+                Err(_) => break 'record Err(General),
+            }
+        }
+        if shape.eval(&mapping.fields, &ev, columns, &mut scope, &mut slots).is_err() {
+            break 'record Err(General);
+        }
+        let check = worker.own_check.get_or_insert_with(|| shape.check().cloned());
+        if !shape.valid(t.target.as_ref(), check.as_ref(), &slots, &mut worker.scratch) {
+            break 'record Err(General);
+        }
+        let start = out.len();
+        if plan.output == OutputFormat::Json {
+            out.extend_from_slice(b",\n");
+        }
+        shape.write(out, &slots);
+        if plan.output == OutputFormat::Ndjson {
+            out.push(b'\n');
+        }
+        // A record too long is rejected by the general path.
+        too_long(out, start, plan.limits.max_output_bytes).map(|()| true).map_err(|_| General)
+    };
+    slots.clear();
+    worker.slots = slots.into_iter().map(|_| None).collect();
+    written
 }
 
 fn process(t: &Transformation, worker: &mut Worker, work: Work, buffers: &Buffers) -> Batch {
     match work {
-        Work::Units(units) => process_units(t, worker, units),
+        Work::Units(units) => process_units(t, worker, units, buffers.batches.take()),
         Work::Csv { chunk, input, first_index } => process_chunk(t, worker, chunk, &input, first_index, buffers),
         Work::Rest { units, fatal } => {
-            let mut batch = process_units(t, worker, units);
+            let mut batch = process_units(t, worker, units, buffers.batches.take());
             batch.fatal = fatal;
             batch
         }
     }
 }
 
-/// Maps units until the batch is full; the units left are its `rest`.
-fn process_units(t: &Transformation, worker: &mut Worker, mut units: Vec<Unit>) -> Batch {
-    let mut batch = Batch { bytes: Vec::with_capacity(units.len().min(BATCH) * 256), ..Batch::default() };
+/// Maps units into `bytes` (an empty buffer) until the batch is full; the units left are its
+/// `rest`.
+fn process_units(t: &Transformation, worker: &mut Worker, mut units: Vec<Unit>, mut bytes: Vec<u8>) -> Batch {
+    bytes.reserve(units.len().min(BATCH) * 256);
+    let mut batch = Batch { bytes, ..Batch::default() };
     let mut mapped = units.len();
     for (i, unit) in units.iter().enumerate() {
         process_unit(t, worker, unit, &mut batch);
@@ -537,13 +552,15 @@ impl<'t, 'w> Run<'t, 'w> {
         let threads = self.t.threads;
         if threads <= 1 {
             let mut worker = Worker::default();
+            // One output buffer for all batches: a fresh one each time would take fresh pages.
+            let mut bytes = Vec::new();
             loop {
                 let units = self.read_batch(reader.as_mut(), &input)?;
                 if units.is_empty() {
                     return Ok(());
                 }
-                let batch = process_units(self.t, &mut worker, units);
-                self.write_through(batch, &mut worker)?;
+                let batch = process_units(self.t, &mut worker, units, bytes);
+                bytes = self.write_through(batch, &mut worker)?;
             }
         }
         // Grouping needs parsed records on this thread.
@@ -646,12 +663,15 @@ impl<'t, 'w> Run<'t, 'w> {
         Ok(())
     }
 
-    /// Writes a batch, and maps and writes its rest on this thread.
-    fn write_through(&mut self, mut batch: Batch, worker: &mut Worker) -> Result<(), EngineError> {
+    /// Writes a batch, and maps and writes its rest on this thread; returns the emptied buffer of
+    /// the last batch, for reuse.
+    fn write_through(&mut self, mut batch: Batch, worker: &mut Worker) -> Result<Vec<u8>, EngineError> {
         loop {
             let rest = std::mem::take(&mut batch.rest);
             if rest.is_empty() {
-                return self.write(batch).map(drop);
+                let mut bytes = self.write(batch)?;
+                bytes.clear();
+                return Ok(bytes);
             }
             let fatal = batch.fatal.take();
             self.write(batch)?;
@@ -870,7 +890,7 @@ impl<'t, 'w> Run<'t, 'w> {
             self.render_document()?;
         } else if let Some((_, g)) = self.open_group.take() {
             let mut worker = Worker::default();
-            let batch = process_units(self.t, &mut worker, vec![g]);
+            let batch = process_units(self.t, &mut worker, vec![g], Vec::new());
             self.write_through(batch, &mut worker)?;
         }
         let json_array = self.t.plan.output == OutputFormat::Json;
