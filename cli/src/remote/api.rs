@@ -76,6 +76,11 @@ impl Api {
         Ok(Self { api_url: api_url.to_owned(), base, token, http })
     }
 
+    /// The bearer token the client sends.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// `{base}/api/v1/{segments...}`, each segment percent-encoded (ids come from the command line;
     /// `.` and `..` would be dropped from the path, so they are refused).
     fn request(&self, method: Method, segments: &[&str]) -> Result<RequestBuilder, CliError> {
@@ -136,6 +141,27 @@ impl Api {
 
     pub fn me(&self) -> Result<Answer<Value>, CliError> {
         self.call(self.request(Method::GET, &["users", "me"])?)
+    }
+
+    pub fn create_key(&self, team: &str, body: &Value) -> Result<Answer<Value>, CliError> {
+        self.call(self.request(Method::POST, &["teams", team, "api-keys"])?.json(body))
+    }
+
+    pub fn keys(&self, team: &str) -> Result<Answer<Value>, CliError> {
+        self.call(self.request(Method::GET, &["teams", team, "api-keys"])?)
+    }
+
+    /// 204, no body.
+    pub fn revoke_key(&self, team: &str, key_id: &str) -> Result<(), CliError> {
+        let request = self.request(Method::DELETE, &["teams", team, "api-keys", key_id])?;
+        let request = request.build().map_err(|e| CliError::network(&self.api_url, &e))?;
+        let response = self.http.execute(request).map_err(|e| CliError::network(&self.api_url, &e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().unwrap_or_default();
+            return Err(from_response(status.as_u16(), &body, self.token.is_some()));
+        }
+        Ok(())
     }
 
     pub fn register_upload(

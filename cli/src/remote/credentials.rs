@@ -22,9 +22,17 @@ pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
+/// The `token_type` of a login with an API key (`helix login --api-key`). Such a login never runs
+/// out here: the server refuses the key once it is revoked or expired.
+pub const API_KEY_TOKEN_TYPE: &str = "api_key";
+
 impl Credentials {
     pub fn expired(&self) -> bool {
         now() >= self.expires_at
+    }
+
+    pub fn is_api_key(&self) -> bool {
+        self.token_type == API_KEY_TOKEN_TYPE
     }
 }
 

@@ -1,9 +1,11 @@
-//! The commands that talk to a HelixNet server: log in, submit jobs, follow them, fetch results.
+//! The commands that talk to a HelixNet server: log in, submit jobs, follow them, fetch results,
+//! manage a team's API keys.
 
 mod api;
 mod credentials;
 mod error;
 mod jobs;
+mod keys;
 pub mod output;
 mod session;
 mod submit;
@@ -13,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
-use helix_domain::JobStatus;
+use helix_domain::{JobStatus, KeyScope};
 
 use api::{Api, DEFAULT_API_URL, normalize_url};
 use credentials::Credentials;
@@ -42,11 +44,15 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
         /// Your e-mail address (asked for when not given).
-        #[arg(short, long)]
+        #[arg(short, long, conflicts_with = "api_key")]
         username: Option<String>,
         /// Read the password from standard input instead of asking on the terminal.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "api_key")]
         password_stdin: bool,
+        /// Log in with a team's API key instead: from HELIX_API_KEY, else standard input (asked
+        /// for on a terminal). Every command then acts as the key's team, within its scopes.
+        #[arg(long)]
+        api_key: bool,
     },
     /// Forget the stored login.
     Logout {
@@ -77,6 +83,11 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// A team's API keys, for its machines (team admins and owners).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Show one job: status, timeline, counts, error.
     Job {
         #[command(flatten)]
@@ -100,6 +111,51 @@ pub enum Command {
     },
 }
 
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Make a key; it is printed once, on standard output.
+    Create {
+        #[command(flatten)]
+        common: Common,
+        /// The team's id (a personal team's is personal-<your user id>).
+        #[arg(long)]
+        team: String,
+        /// What the key is for.
+        #[arg(long)]
+        name: String,
+        /// What the key may do; repeat for several.
+        #[arg(long = "scope", required = true, value_name = "SCOPE",
+            value_parser = PossibleValuesParser::new(KeyScope::ALL.map(KeyScope::as_str)))]
+        scopes: Vec<String>,
+        /// When the key stops working (RFC 3339, e.g. 2027-01-01T00:00:00Z); default: never.
+        #[arg(long, value_name = "RFC3339")]
+        expires_at: Option<String>,
+    },
+    /// List the team's keys: name, prefix, scopes, creator, last use, uses (never the keys).
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        team: String,
+    },
+    /// Revoke a key: requests that carry it are refused from the next one on.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        team: String,
+        key_id: String,
+    },
+}
+
+impl KeysCommand {
+    fn common(&self) -> &Common {
+        match self {
+            Self::Create { common, .. } | Self::List { common, .. } | Self::Revoke { common, .. } => common,
+        }
+    }
+}
+
 impl Command {
     fn common(&self) -> &Common {
         match self {
@@ -111,6 +167,7 @@ impl Command {
             | Self::Download { common, .. }
             | Self::Rejects { common, .. } => common,
             Self::Submit(args) => &args.common,
+            Self::Keys { command } => command.common(),
         }
     }
 }
@@ -122,6 +179,8 @@ pub struct Context {
     /// An unreadable credentials file fails only the commands that need the token, so that
     /// `helix logout` and `helix login` can still replace it.
     stored: Result<Option<Credentials>, String>,
+    /// `HELIX_API_KEY`: when set, every command sends it instead of the stored login.
+    api_key: Option<String>,
 }
 
 impl Context {
@@ -137,11 +196,26 @@ impl Context {
                 .and_then(Option::as_ref)
                 .map_or_else(|| DEFAULT_API_URL.to_owned(), |c| c.api_url.clone()),
         };
-        Ok(Self { api_url, json: common.json, stored })
+        let api_key = std::env::var("HELIX_API_KEY").ok().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
+        Ok(Self { api_url, json: common.json, stored, api_key })
     }
 
-    /// A client carrying the stored token — only to the server it was issued by.
+    /// The login of this server, if any.
+    fn credentials(&self) -> Option<&Credentials> {
+        self.stored.as_ref().ok().and_then(Option::as_ref).filter(|c| c.api_url == self.api_url)
+    }
+
+    /// Whether commands act as an API key (`HELIX_API_KEY`, or a login with `--api-key`).
+    fn as_key(&self) -> bool {
+        self.api_key.is_some() || self.credentials().is_some_and(Credentials::is_api_key)
+    }
+
+    /// A client carrying `HELIX_API_KEY`, else the stored token — only to the server it was
+    /// issued by.
     fn api(&self) -> Result<Api, CliError> {
+        if let Some(key) = &self.api_key {
+            return Api::new(&self.api_url, Some(key.clone()));
+        }
         let stored = self.stored.as_ref().map_err(|e| CliError::Input(e.clone()))?;
         let credentials = stored
             .as_ref()
@@ -173,6 +247,7 @@ pub fn run(command: Command) -> ExitCode {
         Err(e) => return e.report(json, "helix login"),
     };
     let result = match command {
+        Command::Login { api_key: true, .. } => session::login_with_key(&context),
         Command::Login { username, password_stdin, .. } => session::login(&context, username, password_stdin),
         Command::Logout { .. } => session::logout(&context),
         Command::Whoami { .. } => session::whoami(&context),
@@ -181,6 +256,13 @@ pub fn run(command: Command) -> ExitCode {
         Command::Job { id, .. } => jobs::show(&context, &id),
         Command::Download { id, output, .. } => jobs::download(&context, &id, output.as_deref()),
         Command::Rejects { id, .. } => jobs::rejects(&context, &id),
+        Command::Keys { command } => match command {
+            KeysCommand::Create { team, name, scopes, expires_at, .. } => {
+                keys::create(&context, &team, &name, &scopes, expires_at.as_deref())
+            }
+            KeysCommand::List { team, .. } => keys::list(&context, &team),
+            KeysCommand::Revoke { team, key_id, .. } => keys::revoke(&context, &team, &key_id),
+        },
     };
     result.unwrap_or_else(|e| e.report(json, &context.login_command()))
 }

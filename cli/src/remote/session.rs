@@ -5,8 +5,12 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
+use helix_domain::API_KEY_PREFIX;
+use helix_domain::api_key::DISPLAY_PREFIX_CHARS;
+
 use super::Context;
-use super::credentials::{self, Credentials, now};
+use super::api::Api;
+use super::credentials::{self, API_KEY_TOKEN_TYPE, Credentials, now};
 use super::error::CliError;
 use super::output::print_json;
 
@@ -78,6 +82,67 @@ pub fn login(context: &Context, username: Option<String>, password_stdin: bool) 
     Ok(ExitCode::SUCCESS)
 }
 
+/// The key from `HELIX_API_KEY`, else standard input (asked for, unechoed, on a terminal).
+fn api_key(context: &Context) -> Result<String, CliError> {
+    let key = match &context.api_key {
+        Some(key) => key.clone(),
+        None if io::stdin().is_terminal() => {
+            rpassword::prompt_password("API key: ").map_err(|e| CliError::Input(format!("reading the API key: {e}")))?
+        }
+        None => {
+            let mut text = String::new();
+            io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| CliError::Input(format!("reading the API key from standard input: {e}")))?;
+            text
+        }
+    };
+    let key = key.trim().to_owned();
+    if !key.starts_with(API_KEY_PREFIX) {
+        return Err(CliError::Input(format!(
+            "an API key starts with {API_KEY_PREFIX}: give it in HELIX_API_KEY or on standard input"
+        )));
+    }
+    Ok(key)
+}
+
+/// Proves the key with a request every key may make: a key without `jobs:read` is refused it
+/// (403), but is a key; only an unknown, revoked or expired one is a 401.
+fn check_key(api: &Api) -> Result<(), CliError> {
+    match api.jobs(None, Some(1), None) {
+        Ok(_) | Err(CliError::Api { status: 403, .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn shown(key: &str) -> String {
+    format!("{}…", key.chars().take(DISPLAY_PREFIX_CHARS).collect::<String>())
+}
+
+/// `helix login --api-key`: keeps the key as the login of the server, after checking it.
+pub fn login_with_key(context: &Context) -> Result<ExitCode, CliError> {
+    let key = api_key(context)?;
+    check_key(&Api::new(&context.api_url, Some(key.clone()))?)?;
+    let credentials = Credentials {
+        api_url: context.api_url.clone(),
+        username: format!("API key {}", shown(&key)),
+        access_token: key,
+        token_type: API_KEY_TOKEN_TYPE.into(),
+        expires_at: u64::MAX,
+    };
+    let path = credentials::save(&credentials)?;
+    if context.json {
+        print_json(&json!({
+            "api_url": credentials.api_url,
+            "username": credentials.username,
+            "credentials_file": path,
+        }));
+    } else {
+        println!("Logged in to {} with {}", credentials.api_url, credentials.username);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Forgets the token here; the server keeps no sessions (tokens are signed and expire on their own).
 pub fn logout(context: &Context) -> Result<ExitCode, CliError> {
     let removed = credentials::remove()?;
@@ -92,6 +157,17 @@ pub fn logout(context: &Context) -> Result<ExitCode, CliError> {
 }
 
 pub fn whoami(context: &Context) -> Result<ExitCode, CliError> {
+    if context.as_key() {
+        let api = context.api()?;
+        check_key(&api)?;
+        let key = shown(api.token().unwrap_or_default());
+        if context.json {
+            print_json(&json!({ "api_key": key, "api_url": context.api_url }));
+        } else {
+            println!("API key {key} on {}", context.api_url);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let me = context.api()?.me()?.raw;
     if context.json {
         print_json(&me);

@@ -39,8 +39,13 @@ impl Laptop {
 
     /// Runs `helix` without blocking the runtime the platform is served from.
     async fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        self.run_with_env(args, stdin, &[]).await
+    }
+
+    async fn run_with_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_helix"))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.home.path())
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.path("config"))
@@ -293,4 +298,74 @@ async fn refusals_say_why_on_stderr_with_nonzero_exit() {
     let run = me.run(&["whoami"]).await;
     assert_eq!(run.code, 4, "{run}");
     assert!(run.stderr.contains("hint: run `helix login"), "{run}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_are_made_listed_and_revoked_and_act_for_their_team() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+    let team = format!("personal-{}", user.id);
+    assert_eq!(me.login(&user.email, &user.password).await.code, 0);
+
+    let create = ["keys", "create", "--team", &team, "--name", "nightly import"];
+    let run = me
+        .ok(&[&create[..], &["--scope", "jobs:read", "--scope", "jobs:write", "--scope", "artifacts:write"]].concat())
+        .await;
+    let key = run.stdout.trim().to_owned();
+    assert!(key.starts_with("hx_live_") && !key.contains('\n'), "the key alone on stdout: {run}");
+    assert!(
+        run.stderr.contains("not shown again") && run.stderr.contains("jobs:read, jobs:write, artifacts:write"),
+        "{run}"
+    );
+    let run = me.run(&[&create[..], &["--scope", "jobs:everything"]].concat()).await;
+    assert!(run.code == 2 && run.stderr.contains("jobs:read"), "scopes are checked before asking: {run}");
+    let error = me
+        .run(&[&create[..], &["--scope", "jobs:read", "--expires-at", "2020-01-01T00:00:00Z", "--json"]].concat())
+        .await
+        .json_error();
+    assert_eq!((error["status"].as_u64(), error["field"].as_str()), (Some(422), Some("expires_at")), "{error}");
+    let reader = me.ok(&[&create[..], &["--scope", "jobs:read", "--json"]].concat()).await.json();
+    assert_eq!(reader["scopes"], json!(["jobs:read"]));
+
+    // HELIX_API_KEY: every command acts as the key's team.
+    let as_key = [("HELIX_API_KEY", key.as_str())];
+    let submit =
+        ["submit", "--content", "orders.csv", "--context", "orders.yaml", "--schema", "orders.schema.json", "--wait"];
+    let run = me.run_with_env(&submit, "", &as_key).await;
+    assert!(run.code == 0 && run.stdout.contains("COMPLETED"), "{run}");
+    let run = me.run_with_env(&["jobs", "--json"], "", &as_key).await;
+    assert_eq!(run.json()["items"].as_array().map(Vec::len), Some(1), "{run}");
+    let run = me.run_with_env(&["whoami"], "", &as_key).await;
+    assert!(run.code == 0 && run.stdout.contains(&format!("API key {}…", &key[..12])), "{run}");
+    let read_only = [("HELIX_API_KEY", reader["key"].as_str().unwrap())];
+    let run = me.run_with_env(&submit, "", &read_only).await;
+    assert!(run.code == 1 && run.stderr.contains("scopes do not allow"), "{run}");
+
+    // The listing: uses counted, never the key.
+    let run = me.ok(&["keys", "list", "--team", &team]).await;
+    assert!(run.stdout.starts_with("ID") && run.stdout.contains("nightly import"), "{run}");
+    assert!(run.stdout.contains(&format!("{}…", &key[..12])) && !run.stdout.contains(&key), "{run}");
+    let listed = me.ok(&["keys", "list", "--team", &team, "--json"]).await.json();
+    let ours = listed["items"].as_array().unwrap().iter().find(|k| k["name"] == "nightly import").unwrap().clone();
+    assert!(ours["use_count"].as_u64().unwrap() >= 3 && ours["last_used_at"].is_string(), "{ours}");
+
+    // `helix login --api-key`, from standard input: the key becomes the stored login.
+    let other = Laptop::new(&t);
+    let run = other.run_with_stdin(&["login", "--api-key"], &format!("{key}\n")).await;
+    assert!(run.code == 0 && run.stdout.contains(&format!("with API key {}…", &key[..12])), "{run}");
+    assert_eq!(mode(&other.credentials()), 0o600);
+    assert_eq!(other.ok(&["jobs", "--json"]).await.json()["items"].as_array().map(Vec::len), Some(1));
+    let run = other.run_with_stdin(&["login", "--api-key"], "hx_live_not-a-key").await;
+    assert_eq!(run.code, 4, "an unknown key is refused and not stored: {run}");
+    assert_eq!(other.ok(&["jobs", "--json"]).await.json()["items"].as_array().map(Vec::len), Some(1));
+
+    // Revoked: refused from the next command on, wherever the key is kept.
+    let run = me.ok(&["keys", "revoke", "--team", &team, ours["id"].as_str().unwrap()]).await;
+    assert!(run.stdout.contains("Revoked"), "{run}");
+    let run = me.run_with_env(&["jobs"], "", &as_key).await;
+    assert!(run.code == 4 && run.stderr.contains("revoked"), "{run}");
+    assert_eq!(other.run(&["jobs"]).await.code, 4);
+    let run = me.run(&["keys", "revoke", "--team", &team, "00000000-0000-0000-0000-000000000000"]).await;
+    assert!(run.code == 1 && run.stderr.contains("not found"), "{run}");
 }
