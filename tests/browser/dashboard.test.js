@@ -405,6 +405,32 @@ test('keyboard: the skip link and the main navigation are reachable with Tab', a
   await page.waitForURL(/#\/jobs\/new$/);
 });
 
+test('a second tab shares the session, and logging out in one ends it in the other', async () => {
+  const tab = await context.newPage();
+  tab.on('console', (message) => {
+    if (message.type() === 'error') recordConsoleError(message.text(), message.location()?.url);
+  });
+  await tab.goto(`${baseUrl}/#/jobs`);
+  await tab.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+  assert.match(tab.url(), /#\/jobs$/, 'no second login');
+  assert.equal(await tab.evaluate(() => document.cookie.includes('helix_refresh')), false, 'the refresh token is HttpOnly');
+
+  expectErrors({ status: 401, path: '/api/v1/' });
+  await tab.getByRole('button', { name: 'Log out' }).click();
+  await tab.waitForURL(/#\/login$/);
+  await tab.close();
+  // The first tab's access token ends with the session (within a second), and no cookie is left
+  // to refresh with: the next request leads to the login page.
+  await page.waitForTimeout(1_100);
+  await page.getByRole('link', { name: 'Profile' }).first().click();
+  await page.waitForURL(/#\/login$/);
+  expectErrors();
+  await page.getByLabel('Email').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByLabel('Password').press('Enter');
+  await page.waitForURL(/#\/(jobs|profile)$/);
+});
+
 test('logout clears the session; an invalid or expired token leads back to login with a message', async () => {
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL(/#\/login$/);

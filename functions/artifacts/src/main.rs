@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use helix_api::{ArtifactsState, RequestKeys};
+use helix_api::{ArtifactsState, Authenticator, RequestKeys};
 use helix_aws::{ArtifactConfig, AwsClients, Env, TokenConfig, wiring};
 
 /// An upload request is a small JSON document.
@@ -20,7 +20,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = ArtifactsState {
         artifacts: Arc::new(wiring::artifact_service(&clients, &artifacts, access)),
         keys,
-        tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
+        auth: Arc::new(Authenticator {
+            tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
+            sessions: Arc::new(wiring::session_gate(&clients, &tokens)),
+        }),
         request_keys: RequestKeys::new(wiring::request_key_store(&clients, &idempotency_table), UPLOAD_REQUEST_LIMIT),
     };
     lambda_http::run(helix_api::artifacts_router(state)).await

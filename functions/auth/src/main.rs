@@ -16,9 +16,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let (users_table, tokens, signing) =
         (env.required("USERS_TABLE")?, TokenConfig::read(&env)?, SigningConfig::read(&env)?);
     let clients = AwsClients::from_env(&env).await;
+    let signer = Arc::new(wiring::token_signer(&clients, &tokens, &signing).await?);
     let state = AuthState {
-        users: wiring::user_store(&clients, &users_table),
-        signer: Arc::new(wiring::token_signer(&clients, &tokens, &signing).await?),
+        sessions: Arc::new(wiring::session_service(&clients, &tokens, &users_table, signer.clone())),
+        signer,
+        secure_cookies: true,
     };
     lambda_http::run(helix_api::auth_router(state)).await
 }

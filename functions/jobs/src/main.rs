@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use helix_api::{JobsState, RequestKeys};
+use helix_api::{Authenticator, JobsState, RequestKeys};
 use helix_aws::{ArtifactConfig, AwsClients, Env, JobConfig, TokenConfig, wiring};
 
 #[tokio::main]
@@ -18,7 +18,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = JobsState {
         jobs: Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access)),
         keys,
-        tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
+        auth: Arc::new(Authenticator {
+            tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
+            sessions: Arc::new(wiring::session_gate(&clients, &tokens)),
+        }),
         payload_limit: jobs.api_payload_limit,
         request_keys: RequestKeys::new(wiring::request_key_store(&clients, &idempotency_table), jobs.api_payload_limit),
     };

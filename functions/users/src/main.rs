@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use helix_api::{TeamsState, UsersState};
+use helix_api::{Authenticator, TeamsState, UsersState};
 use helix_aws::{AwsClients, Env, TokenConfig, wiring};
 
 #[tokio::main]
@@ -14,10 +14,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     let api_keys_table = env.required("API_KEYS_TABLE")?;
     let tokens = TokenConfig::read(&env)?;
     let clients = AwsClients::from_env(&env).await;
-    let verifier = Arc::new(wiring::token_verifier(&clients, &tokens));
+    let auth = Arc::new(Authenticator {
+        tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
+        sessions: Arc::new(wiring::session_gate(&clients, &tokens)),
+    });
     let access = wiring::access(&clients, &teams_table);
     let keys = Arc::new(wiring::api_key_service(&clients, &api_keys_table, access.clone()));
-    let users = UsersState { users: wiring::user_store(&clients, &users_table), tokens: verifier.clone() };
-    let teams = TeamsState { teams: Arc::new(wiring::team_service(access)), keys, tokens: verifier };
+    let users = UsersState { users: wiring::user_store(&clients, &users_table), auth: auth.clone() };
+    let teams = TeamsState { teams: Arc::new(wiring::team_service(access)), keys, auth };
     lambda_http::run(helix_api::users_router(users).merge(helix_api::teams_router(teams))).await
 }

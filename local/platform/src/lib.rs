@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use helix_api::{ArtifactsState, AuthState, JobsState, RequestKeys, TeamsState, UsersState};
+use helix_api::{ArtifactsState, AuthState, Authenticator, JobsState, RequestKeys, TeamsState, UsersState};
 use helix_aws::{AwsClients, Env, PollOptions, Settings, SqsPoller, wiring};
 use helix_jobs::{Attempt, JobRunner, RunnerConfig, StopSignal, TransformAttempt, UploadWatcher};
 use tokio::task::JoinHandle;
@@ -168,29 +168,34 @@ impl Platform {
         // pair derived, its public key published to the bucket, where the verifiers read it.
         let signer =
             Arc::new(wiring::publishing_signer(&clients, &settings.tokens, options.jwt_secret.as_bytes()).await?);
-        let tokens = Arc::new(wiring::token_verifier(&clients, &settings.tokens));
+        let auth = Arc::new(Authenticator {
+            tokens: Arc::new(wiring::token_verifier(&clients, &settings.tokens)),
+            sessions: Arc::new(wiring::session_gate(&clients, &settings.tokens)),
+        });
+        let sessions = wiring::session_service(&clients, &settings.tokens, &settings.users_table, signer.clone());
         let users = wiring::user_store(&clients, &settings.users_table);
         let request_keys = wiring::request_key_store(&clients, &settings.worker.idempotency_table);
         let access = wiring::access(&clients, &settings.teams_table);
         let keys = Arc::new(wiring::api_key_service(&clients, &settings.api_keys_table, access.clone()));
         let api = helix_api::api_router(
-            AuthState { users: users.clone(), signer },
-            UsersState { users, tokens: tokens.clone() },
+            // Served over plain HTTP on loopback, where not every browser keeps a Secure cookie.
+            AuthState { sessions: Arc::new(sessions), signer, secure_cookies: false },
+            UsersState { users, auth: auth.clone() },
             TeamsState {
                 teams: Arc::new(wiring::team_service(access.clone())),
                 keys: keys.clone(),
-                tokens: tokens.clone(),
+                auth: auth.clone(),
             },
             ArtifactsState {
                 artifacts: Arc::new(wiring::artifact_service(&clients, &settings.artifacts, access.clone())),
                 keys: keys.clone(),
-                tokens: tokens.clone(),
+                auth: auth.clone(),
                 request_keys: RequestKeys::new(request_keys.clone(), settings.jobs.api_payload_limit),
             },
             JobsState {
                 jobs: Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs, access)),
                 keys,
-                tokens,
+                auth,
                 payload_limit: settings.jobs.api_payload_limit,
                 request_keys: RequestKeys::new(request_keys, settings.jobs.api_payload_limit),
             },

@@ -10,18 +10,19 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
 
-use helix_api::{JobsState, RequestKeys};
+use helix_api::{Authenticator, JobsState, RequestKeys};
 use helix_auth::{MemoryKeyDirectory, TokenSettings, TokenSigner, TokenVerifier};
 use helix_domain::memory::{
     MemoryApiKeyStore, MemoryArtifactStore, MemoryBlobs, MemoryJobQueue, MemoryJobStore, MemoryRequestKeyStore,
-    MemoryTeamStore,
+    MemorySessionStore, MemoryTeamStore,
 };
-use helix_domain::{Job, JobInputs, JobKind, JobStore, SystemClock, Timestamp, User};
-use helix_jobs::{Access, ApiKeyService, ArtifactLimits, ArtifactService, JobService, Queues};
+use helix_domain::{Job, JobInputs, JobKind, JobStore, Session, SessionStore, SystemClock, Timestamp, User};
+use helix_jobs::{Access, ApiKeyService, ArtifactLimits, ArtifactService, JobService, Queues, SessionGate};
 
 const REQUESTS: usize = 20_000;
+const SESSION: &str = "bench-session";
 
-fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
+async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
     let jobs = Arc::new(MemoryJobStore::default());
     let blobs = Arc::new(MemoryBlobs::default());
     let access = Arc::new(Access { teams: Arc::new(MemoryTeamStore::default()) });
@@ -51,14 +52,28 @@ fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
     // keys (here in memory, in the cloud an S3 object) are read on the first token.
     let signer = TokenSigner::new(b"benchmark-secret-benchmark-secret-benchmark", settings.clone()).unwrap();
     let tokens = Arc::new(TokenVerifier::new(&settings, Arc::new(MemoryKeyDirectory::with(signer.jwks()))));
+    // The session every benchmark token belongs to; the gate reads it once per MEMORY, as in the cloud.
+    let sessions = Arc::new(MemorySessionStore::default());
+    let now = Timestamp::now();
+    let session = Session {
+        id: SESSION.into(),
+        user_id: "bench-user".into(),
+        email: "bench@example.test".into(),
+        refresh_hash: String::new(),
+        previous_hash: None,
+        generation: 0,
+        created_at: now,
+        refreshed_at: now,
+        expires_at: now.plus(Duration::from_secs(3600)),
+        ended_at: None,
+        ended_reason: None,
+    };
+    sessions.create(&session).await.unwrap();
+    let auth =
+        Arc::new(Authenticator { tokens, sessions: Arc::new(SessionGate::new(sessions, Arc::new(SystemClock))) });
     let request_keys = RequestKeys::new(Arc::new(MemoryRequestKeyStore::default()), 1 << 20);
-    let router = helix_api::jobs_router(JobsState {
-        jobs: Arc::new(service),
-        keys,
-        tokens,
-        payload_limit: 1 << 20,
-        request_keys,
-    });
+    let router =
+        helix_api::jobs_router(JobsState { jobs: Arc::new(service), keys, auth, payload_limit: 1 << 20, request_keys });
     (router, jobs, signer)
 }
 
@@ -84,7 +99,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let started = Instant::now();
-        let (router, jobs, tokens) = init();
+        let (router, jobs, tokens) = init().await;
         let init_time = started.elapsed();
 
         let now = Timestamp::now();
@@ -101,7 +116,7 @@ fn main() {
         };
         let job = Job::new("bench-job".into(), user.id.clone(), JobKind::Transform, None, JobInputs::default(), now);
         jobs.create(&job).await.unwrap();
-        let bearer = format!("Bearer {}", tokens.issue(&user).unwrap().access_token);
+        let bearer = format!("Bearer {}", tokens.issue(&user, SESSION).unwrap().access_token);
 
         let unauthorized = measure(
             &router,

@@ -9,7 +9,7 @@ use crate::routes::{artifacts, auth, jobs, keys, teams, users};
 #[openapi(
     info(title = "HelixNet API", description = "Messy business files in, schema-valid JSON out, as asynchronous jobs."),
     paths(
-        auth::token, auth::jwks, auth::health,
+        auth::token, auth::refresh, auth::logout, auth::jwks, auth::health,
         users::me, users::update_me,
         teams::create_team, teams::list_teams, teams::get_team, teams::update_team, teams::list_members,
         teams::change_member, teams::remove_member, teams::invite, teams::accept_invitation,
@@ -112,7 +112,6 @@ mod tests {
         documented.sort();
         assert_eq!(documented, served);
     }
-
     #[test]
     fn api_keys_are_documented_where_they_are_accepted() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();

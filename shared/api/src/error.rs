@@ -118,6 +118,8 @@ impl From<JobError> for ApiError {
             JobError::TooLarge { field, message } => Self::PayloadTooLarge { field: Some(field), message },
             JobError::NotFound(what) => Self::NotFound(what),
             JobError::Forbidden(message) => Self::Forbidden(message),
+            JobError::InvalidCredentials => Self::InvalidCredentials,
+            JobError::Unauthorized(message) => Self::Unauthorized(message),
             JobError::Conflict(message) => Self::Conflict { message },
             JobError::Unavailable(detail) => Self::Unavailable(detail),
             JobError::Internal(detail) => Self::Internal(detail),

@@ -7,12 +7,38 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use helix_auth::{Claims, TokenError, TokenVerifier};
-use helix_domain::API_KEY_PREFIX;
-use helix_jobs::{Actor, ApiKeyService};
+use helix_domain::{API_KEY_PREFIX, SessionId};
+use helix_jobs::{Actor, ApiKeyService, SessionGate};
 
 use crate::ApiError;
 
-/// The caller, proven by a valid bearer token (checked against the published public keys).
+/// Proves callers: an access token's signature and claims against the published public keys,
+/// then its session (ended sessions' tokens are refused within [`SessionGate::MEMORY`]).
+pub struct Authenticator {
+    pub tokens: Arc<TokenVerifier>,
+    pub sessions: Arc<SessionGate>,
+}
+
+impl Authenticator {
+    pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let claims = self.tokens.verify(token).await.map_err(|e| match e {
+            TokenError::KeysUnavailable(detail) => ApiError::Unavailable(detail),
+            _ => ApiError::Unauthorized("the token is invalid or has expired"),
+        })?;
+        if !self.sessions.is_active(&SessionId::from(claims.sid.as_str())).await? {
+            return Err(ApiError::Unauthorized("the session has ended: log in again"));
+        }
+        Ok(claims)
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())?;
+    header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim)
+}
+
+/// The caller, proven by a valid bearer token of a session that is still on.
 pub struct CurrentUser(pub Claims);
 
 impl CurrentUser {
@@ -23,25 +49,13 @@ impl CurrentUser {
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
 where
-    Arc<TokenVerifier>: FromRef<S>,
+    Arc<Authenticator>: FromRef<S>,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let claims = Arc::<TokenVerifier>::from_ref(state).verify(token.trim()).await.map_err(|e| match e {
-            TokenError::KeysUnavailable(detail) => ApiError::Unavailable(detail),
-            _ => ApiError::Unauthorized("the token is invalid or has expired"),
-        })?;
-        Ok(Self(claims))
+        let token = bearer(parts).ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        Ok(Self(Arc::<Authenticator>::from_ref(state).verify(token).await?))
     }
 }
 
@@ -58,13 +72,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let key = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|token| token.starts_with(API_KEY_PREFIX));
+        let key = bearer(parts).filter(|token| token.starts_with(API_KEY_PREFIX));
         match key {
             Some(key) => Ok(Self(api_key(&Arc::<ApiKeyService>::from_ref(state), key).await?)),
             None => Ok(Self(CurrentUser::from_request_parts(parts, state).await?.actor())),
@@ -180,7 +188,8 @@ mod tests {
         use axum::http::{Request, StatusCode};
         use axum::routing::get;
         use helix_auth::{MemoryKeyDirectory, TokenSettings, TokenSigner};
-        use helix_domain::{Timestamp, User};
+        use helix_domain::memory::MemorySessionStore;
+        use helix_domain::{Session, SessionStore, SystemClock, Timestamp, User};
         use tower::ServiceExt;
 
         use super::super::*;
@@ -202,7 +211,28 @@ mod tests {
                 created_at: now,
                 updated_at: now,
             };
-            signer.issue(&user).unwrap().access_token
+            signer.issue(&user, "s1").unwrap().access_token
+        }
+
+        /// The store with session `s1` on.
+        async fn sessions() -> Arc<MemorySessionStore> {
+            let store = Arc::new(MemorySessionStore::default());
+            let now = Timestamp::now();
+            let session = Session {
+                id: "s1".into(),
+                user_id: "u1".into(),
+                email: "a@example.test".into(),
+                refresh_hash: String::new(),
+                previous_hash: None,
+                generation: 0,
+                created_at: now,
+                refreshed_at: now,
+                expires_at: now.plus(Duration::from_secs(3600)),
+                ended_at: None,
+                ended_reason: None,
+            };
+            store.create(&session).await.unwrap();
+            store
         }
 
         async fn status(app: &Router, token: Option<&str>) -> StatusCode {
@@ -213,18 +243,21 @@ mod tests {
             app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap().status()
         }
 
-        fn app(directory: Arc<MemoryKeyDirectory>) -> Router {
-            let verifier = Arc::new(TokenVerifier::new(&settings(), directory));
+        fn app(directory: Arc<MemoryKeyDirectory>, sessions: Arc<MemorySessionStore>) -> Router {
+            let auth = Arc::new(Authenticator {
+                tokens: Arc::new(TokenVerifier::new(&settings(), directory)),
+                sessions: Arc::new(SessionGate::new(sessions, Arc::new(SystemClock))),
+            });
             Router::new()
                 .route("/me", get(|CurrentUser(claims): CurrentUser| async move { claims.sub }))
-                .with_state(verifier)
+                .with_state(auth)
         }
 
         #[tokio::test]
         async fn the_verifier_checks_the_token_and_reads_keys_only_for_one() {
             let signer = TokenSigner::new(b"api-test-secret-api-test-secret-api-test", settings()).unwrap();
             let directory = Arc::new(MemoryKeyDirectory::with(signer.jwks()));
-            let app = app(directory.clone());
+            let app = app(directory.clone(), sessions().await);
             assert_eq!(status(&app, None).await, StatusCode::UNAUTHORIZED);
             assert_eq!(directory.loads(), 0, "a request without a token reads no keys");
             assert_eq!(status(&app, Some(&token(&signer))).await, StatusCode::OK);
@@ -238,7 +271,20 @@ mod tests {
             let signer = TokenSigner::new(b"api-test-secret-api-test-secret-api-test", settings()).unwrap();
             let directory = Arc::new(MemoryKeyDirectory::with(signer.jwks()));
             directory.set_failing(true);
-            assert_eq!(status(&app(directory), Some(&token(&signer))).await, StatusCode::SERVICE_UNAVAILABLE);
+            let app = app(directory, sessions().await);
+            assert_eq!(status(&app, Some(&token(&signer))).await, StatusCode::SERVICE_UNAVAILABLE);
+        }
+
+        #[tokio::test]
+        async fn an_ended_sessions_tokens_are_refused_within_a_second() {
+            let signer = TokenSigner::new(b"api-test-secret-api-test-secret-api-test", settings()).unwrap();
+            let sessions = sessions().await;
+            let app = app(Arc::new(MemoryKeyDirectory::with(signer.jwks())), sessions.clone());
+            let token = token(&signer);
+            assert_eq!(status(&app, Some(&token)).await, StatusCode::OK);
+            sessions.end(&"s1".into(), "logout", Timestamp::now()).await.unwrap();
+            tokio::time::sleep(SessionGate::MEMORY).await;
+            assert_eq!(status(&app, Some(&token)).await, StatusCode::UNAUTHORIZED);
         }
     }
 

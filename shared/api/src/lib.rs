@@ -13,6 +13,7 @@ mod trace;
 use axum::Router;
 
 pub use error::{ApiError, ErrorBody};
+pub use extract::Authenticator;
 pub use idempotency::RequestKeys;
 pub use state::{ArtifactsState, AuthState, JobsState, TeamsState, UsersState};
 pub use trace::TraceContext;

@@ -2,24 +2,27 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
-use helix_auth::{TokenSigner, TokenVerifier};
+use helix_auth::TokenSigner;
 use helix_domain::UserStore;
-use helix_jobs::{ApiKeyService, ArtifactService, JobService, TeamService};
+use helix_jobs::{ApiKeyService, ArtifactService, JobService, SessionService, TeamService};
 
-use crate::RequestKeys;
+use crate::{Authenticator, RequestKeys};
 
-/// What the `auth` router reaches: the accounts and the signing key. The only state that signs.
+/// What the `auth` router reaches: sessions (logins, refreshes, logouts) and the signing key. The
+/// only state that signs.
 #[derive(Clone, FromRef)]
 pub struct AuthState {
-    pub users: Arc<dyn UserStore>,
+    pub sessions: Arc<SessionService>,
     pub signer: Arc<TokenSigner>,
+    /// Cookies are marked `Secure` unless the platform is served over plain HTTP (locally).
+    pub secure_cookies: bool,
 }
 
 /// What the `users` router reaches.
 #[derive(Clone, FromRef)]
 pub struct UsersState {
     pub users: Arc<dyn UserStore>,
-    pub tokens: Arc<TokenVerifier>,
+    pub auth: Arc<Authenticator>,
 }
 
 /// What the `teams` router reaches.
@@ -28,7 +31,7 @@ pub struct TeamsState {
     pub teams: Arc<TeamService>,
     /// The team's API keys, managed under `/teams/{id}/api-keys`.
     pub keys: Arc<ApiKeyService>,
-    pub tokens: Arc<TokenVerifier>,
+    pub auth: Arc<Authenticator>,
 }
 
 /// What the `artifacts` router reaches.
@@ -37,7 +40,7 @@ pub struct ArtifactsState {
     pub artifacts: Arc<ArtifactService>,
     /// Checks the API keys that callers may send instead of a token.
     pub keys: Arc<ApiKeyService>,
-    pub tokens: Arc<TokenVerifier>,
+    pub auth: Arc<Authenticator>,
     pub request_keys: RequestKeys,
 }
 
@@ -47,7 +50,7 @@ pub struct JobsState {
     pub jobs: Arc<JobService>,
     /// Checks the API keys that callers may send instead of a token.
     pub keys: Arc<ApiKeyService>,
-    pub tokens: Arc<TokenVerifier>,
+    pub auth: Arc<Authenticator>,
     /// Bound of `POST /jobs/upload` bodies.
     pub payload_limit: usize,
     pub request_keys: RequestKeys,

@@ -31,6 +31,8 @@ pub struct Claims {
     pub sub: String,
     /// The account's key in the users table (e-mail never changes).
     pub email: String,
+    /// The login session the token belongs to: once it ends, the token is refused.
+    pub sid: String,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -82,11 +84,17 @@ impl TokenSigner {
         Header { kid: Some(self.key.kid().to_owned()), ..Header::new(ALGORITHM) }
     }
 
-    pub fn issue(&self, user: &User) -> Result<IssuedToken, TokenError> {
+    /// An access token of `user` in session `sid`.
+    pub fn issue(&self, user: &User, sid: &str) -> Result<IssuedToken, TokenError> {
+        self.issue_for(user.id.as_str(), &user.email, sid)
+    }
+
+    pub fn issue_for(&self, user_id: &str, email: &str, sid: &str) -> Result<IssuedToken, TokenError> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
-            sub: user.id.to_string(),
-            email: user.email.clone(),
+            sub: user_id.to_owned(),
+            email: email.to_owned(),
+            sid: sid.to_owned(),
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
             iat: now,
@@ -225,7 +233,7 @@ mod tests {
     async fn issued_tokens_verify() {
         let signer = signer();
         let (verifier, _) = verifier_of(&signer);
-        let token = signer.issue(&user()).unwrap();
+        let token = signer.issue(&user(), "s-1").unwrap();
         let claims = verifier.verify(&token.access_token).await.unwrap();
         assert_eq!(claims.sub, "u1");
         assert_eq!(claims.email, "a@example.com");
@@ -238,7 +246,7 @@ mod tests {
     async fn expired_wrong_audience_wrong_issuer_and_tampered_tokens_fail() {
         let signer = signer();
         let (verifier, _) = verifier_of(&signer);
-        let mut claims = verifier.verify(&signer.issue(&user()).unwrap().access_token).await.unwrap();
+        let mut claims = verifier.verify(&signer.issue(&user(), "s-1").unwrap().access_token).await.unwrap();
         claims.exp -= 3600;
         claims.iat -= 3600;
         assert!(matches!(verifier.verify(&signer.sign_claims(&claims).unwrap()).await, Err(TokenError::Invalid)));
@@ -250,7 +258,7 @@ mod tests {
         let other_issuer = Claims { iss: "someone-else".into(), aud: claims.aud.clone(), ..foreign.clone() };
         assert!(verifier.verify(&signer.sign_claims(&other_issuer).unwrap()).await.is_err());
 
-        let good = signer.issue(&user()).unwrap().access_token;
+        let good = signer.issue(&user(), "s-1").unwrap().access_token;
         let mut tampered = good.clone().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
@@ -261,7 +269,7 @@ mod tests {
     async fn a_tampered_payload_fails() {
         let signer = signer();
         let (verifier, _) = verifier_of(&signer);
-        let good = signer.issue(&user()).unwrap().access_token;
+        let good = signer.issue(&user(), "s-1").unwrap().access_token;
         let parts: Vec<&str> = good.split('.').collect();
         let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         claims["sub"] = "u2".into();
@@ -273,7 +281,7 @@ mod tests {
     async fn a_token_of_another_secret_fails() {
         let (verifier, _) = verifier_of(&signer());
         let other = TokenSigner::new(b"another-secret-another-secret-another", settings()).unwrap();
-        let token = other.issue(&user()).unwrap().access_token;
+        let token = other.issue(&user(), "s-1").unwrap().access_token;
         assert!(matches!(verifier.verify(&token).await, Err(TokenError::Invalid)), "unknown kid");
         // The same forgery claiming our key id: the signature is checked with our key.
         let ours = serde_json::json!({"typ": "JWT", "alg": "EdDSA", "kid": signer().kid()});
@@ -285,7 +293,7 @@ mod tests {
         let signer = signer();
         let (verifier, directory) = verifier_of(&signer);
         assert_eq!(directory.loads(), 0, "nothing is read before the first token");
-        let token = signer.issue(&user()).unwrap().access_token;
+        let token = signer.issue(&user(), "s-1").unwrap().access_token;
         verifier.verify(&token).await.unwrap();
         verifier.verify(&token).await.unwrap();
         assert_eq!(directory.loads(), 1);
@@ -300,7 +308,7 @@ mod tests {
         let rotated = TokenSigner::new(b"the-rotated-secret-the-rotated-secret", settings()).unwrap();
         directory.publish(&rotated.jwks()).await.unwrap();
         let verifier = verifier.with_reload_interval(Duration::ZERO);
-        let claims = verifier.verify(&rotated.issue(&user()).unwrap().access_token).await.unwrap();
+        let claims = verifier.verify(&rotated.issue(&user(), "s-1").unwrap().access_token).await.unwrap();
         assert_eq!(claims.sub, "u1");
         assert_eq!(directory.loads(), 2);
         assert!(verifier.verify(&token).await.is_err(), "the replaced key is gone");
@@ -309,7 +317,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_token_header_kid_or_key_set_fails_without_error() {
         let signer = signer();
-        let token = signer.issue(&user()).unwrap().access_token;
+        let token = signer.issue(&user(), "s-1").unwrap().access_token;
         let verifier = TokenVerifier::new(&settings(), Arc::new(MemoryKeyDirectory::default()));
         assert!(matches!(verifier.verify(&token).await, Err(TokenError::Invalid)), "nothing published");
         let (verifier, _) = verifier_of(&signer);
@@ -323,7 +331,7 @@ mod tests {
         let signer = signer();
         let (verifier, directory) = verifier_of(&signer);
         directory.set_failing(true);
-        let token = signer.issue(&user()).unwrap().access_token;
+        let token = signer.issue(&user(), "s-1").unwrap().access_token;
         assert!(matches!(verifier.verify(&token).await, Err(TokenError::KeysUnavailable(_))));
         directory.set_failing(false);
         assert!(verifier.verify(&token).await.is_ok(), "a failed read is retried at once");
@@ -333,7 +341,7 @@ mod tests {
     async fn hs256_tokens_are_refused() {
         let signer = signer();
         let (verifier, directory) = verifier_of(&signer);
-        let claims = verifier.verify(&signer.issue(&user()).unwrap().access_token).await.unwrap();
+        let claims = verifier.verify(&signer.issue(&user(), "s-1").unwrap().access_token).await.unwrap();
         let header = Header { kid: Some(signer.kid().to_owned()), ..Header::new(Algorithm::HS256) };
         // With the signing secret (the old scheme) and with the public key as the HMAC key (alg confusion).
         let public = URL_SAFE_NO_PAD.decode(&signer.jwks().keys[0].x).unwrap();
@@ -352,7 +360,7 @@ mod tests {
         let token = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1MSJ9.";
         assert!(verifier.verify(token).await.is_err());
         let none = with_header(
-            &signer.issue(&user()).unwrap().access_token,
+            &signer.issue(&user(), "s-1").unwrap().access_token,
             &serde_json::json!({"alg": "none", "kid": signer.kid()}),
         );
         assert!(verifier.verify(&none).await.is_err());

@@ -63,13 +63,18 @@ impl Env {
 }
 
 /// Checking access tokens (every HTTP function) and, with [`SigningConfig`], issuing them: what a
-/// token says, and the bucket where the signer publishes its public keys (`keys/jwks.json`).
+/// token says, the bucket where the signer publishes its public keys (`keys/jwks.json`), and the
+/// sessions table that says whether a token's session is still on.
 #[derive(Clone, Debug)]
 pub struct TokenConfig {
     pub issuer: String,
     pub audience: String,
+    /// Access tokens are short-lived: a session is kept by refreshing.
     pub ttl: Duration,
+    /// How long a session lasts without a refresh.
+    pub refresh_ttl: Duration,
     pub keys_bucket: String,
+    pub sessions_table: String,
 }
 
 impl TokenConfig {
@@ -77,8 +82,10 @@ impl TokenConfig {
         Ok(Self {
             issuer: env.required("JWT_ISSUER")?,
             audience: env.required("JWT_AUDIENCE")?,
-            ttl: env.seconds("TOKEN_TTL_SECONDS", 3600)?,
+            ttl: env.seconds("TOKEN_TTL_SECONDS", 900)?,
+            refresh_ttl: env.seconds("REFRESH_TTL_SECONDS", 30 * 24 * 3600)?,
             keys_bucket: env.required("ARTIFACTS_BUCKET")?,
+            sessions_table: env.required("SESSIONS_TABLE")?,
         })
     }
 }
@@ -236,6 +243,7 @@ mod tests {
             ("USERS_TABLE", "u"),
             ("TEAMS_TABLE", "t"),
             ("API_KEYS_TABLE", "k"),
+            ("SESSIONS_TABLE", "s"),
             ("JOBS_TABLE", "j"),
             ("ARTIFACTS_TABLE", "a"),
             ("IDEMPOTENCY_TABLE", "i"),

@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 
 use helix_domain::{
     Artifact, ArtifactId, ArtifactStatus, ArtifactStore, IdempotencyClaim, IdempotencyStore, Invitation, Job, JobId,
-    JobPage, JobStatus, JobStore, KeyClaim, Membership, RequestKeyStore, Role, StoreError, StoredResponse, Team,
-    TeamId, TeamStore, Timestamp, User, UserId, UserStore,
+    JobPage, JobStatus, JobStore, KeyClaim, Membership, REFRESH_GRACE, RequestKeyStore, Role, Session, SessionId,
+    SessionStore, StoreError, StoredResponse, Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -139,6 +139,123 @@ impl UserStore for DynamoUserStore {
                 other => other,
             })?;
         Ok(())
+    }
+}
+
+/// Login sessions, one item each keyed by `id`; `user-index` (`user_id`) lists a user's. An
+/// ended or expired session's item stays until `expiration` (the table's TTL) a week later, so a
+/// spent refresh token still reads as spent, not unknown, for that long.
+pub struct DynamoSessionStore {
+    client: Client,
+    table: String,
+}
+
+const SESSION_KEPT_AFTER_EXPIRY: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+impl DynamoSessionStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoSessionStore {
+    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        let mut item = to_item(session)?;
+        item.insert("expiration".into(), n(session.expires_at.plus(SESSION_KEPT_AFTER_EXPIRY).unix()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the session exists"))?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        get_item(&self.client, &self.table, id_key("id", id.as_str())).await?.map(from_item).transpose()
+    }
+
+    async fn rotate(
+        &self,
+        id: &SessionId,
+        seen: &str,
+        next: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .update_expression(
+                "SET previous_hash = refresh_hash, refresh_hash = :next, refreshed_at = :now, \
+                 expires_at = :expires, expiration = :ttl ADD generation :one",
+            )
+            .condition_expression(
+                "attribute_not_exists(ended_at) AND expires_at > :now \
+                 AND (refresh_hash = :seen OR (previous_hash = :seen AND refreshed_at > :grace))",
+            )
+            .expression_attribute_values(":grace", s(now.minus(REFRESH_GRACE).to_string()))
+            .expression_attribute_values(":next", s(next))
+            .expression_attribute_values(":seen", s(seen))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":expires", s(expires_at.to_string()))
+            .expression_attribute_values(":ttl", n(expires_at.plus(SESSION_KEPT_AFTER_EXPIRY).unix()))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the session moved on or ended"))?;
+        Ok(())
+    }
+
+    async fn end(&self, id: &SessionId, reason: &str, now: Timestamp) -> Result<(), StoreError> {
+        let ended = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .update_expression("SET ended_at = :now, ended_reason = :reason")
+            .condition_expression("attribute_exists(id) AND attribute_not_exists(ended_at)")
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":reason", s(reason))
+            .send()
+            .await;
+        match ended.map_err(|e| conditional(e, "")) {
+            // Unknown or ended already: either way it is over.
+            Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn active_of(&self, user: &UserId, now: Timestamp) -> Result<Vec<Session>, StoreError> {
+        let mut sessions = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(USER_INDEX)
+                .key_condition_expression("user_id = :user")
+                .expression_attribute_values(":user", s(user.as_str()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in out.items.unwrap_or_default() {
+                let session: Session = from_item(item)?;
+                if session.is_active(now) {
+                    sessions.push(session);
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(sessions);
+            }
+        }
     }
 }
 

@@ -16,7 +16,7 @@ pub use config::{
 };
 pub use dynamo::{
     DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore,
-    DynamoTeamStore, DynamoUserStore,
+    DynamoSessionStore, DynamoTeamStore, DynamoUserStore,
 };
 pub use keys::{JWKS_OBJECT_KEY, S3KeyDirectory};
 pub use poller::{Heartbeat, PollOptions, SqsPoller};

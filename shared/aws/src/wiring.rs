@@ -4,17 +4,17 @@
 use std::sync::Arc;
 
 use helix_auth::{KeyDirectory, KeyDirectoryError, TokenError, TokenSettings, TokenSigner, TokenVerifier};
-use helix_domain::{RequestKeyStore, SystemClock, TeamStore, UserStore};
+use helix_domain::{RequestKeyStore, SessionStore, SystemClock, TeamStore, UserStore};
 use helix_jobs::{
-    Access, ApiKeyService, ArtifactLimits, ArtifactService, JobService, JobSweeper, Queues, RunnerPorts, TeamService,
-    UploadWatcherPorts,
+    Access, ApiKeyService, ArtifactLimits, ArtifactService, JobService, JobSweeper, Queues, RunnerPorts, SessionGate,
+    SessionService, TeamService, UploadWatcherPorts,
 };
 
 use crate::config::{ArtifactConfig, JobConfig, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig};
 use crate::keys::{S3KeyDirectory, SecretError, fetch_secret};
 use crate::{
     AwsClients, DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore,
-    DynamoTeamStore, DynamoUserStore, S3Blobs, SqsJobQueue,
+    DynamoSessionStore, DynamoTeamStore, DynamoUserStore, S3Blobs, SqsJobQueue,
 };
 
 /// Who may do what in which team, read from `TEAMS_TABLE` (`Settings::teams_table`): the one
@@ -152,6 +152,31 @@ pub async fn publishing_signer(
     key_directory(clients, config).publish(&signer.jwks()).await?;
     tracing::info!(kid = signer.kid(), "token signing key published");
     Ok(signer)
+}
+
+pub fn session_store(clients: &AwsClients, config: &TokenConfig) -> Arc<dyn SessionStore> {
+    Arc::new(DynamoSessionStore::new(clients.dynamodb.clone(), &config.sessions_table))
+}
+
+/// Every HTTP function's check that a token's session is still on.
+pub fn session_gate(clients: &AwsClients, config: &TokenConfig) -> SessionGate {
+    SessionGate::new(session_store(clients, config), Arc::new(SystemClock))
+}
+
+/// Logins, refreshes and logouts: the auth function's (and the local platform's).
+pub fn session_service(
+    clients: &AwsClients,
+    config: &TokenConfig,
+    users_table: &str,
+    signer: Arc<TokenSigner>,
+) -> SessionService {
+    SessionService {
+        users: user_store(clients, users_table),
+        sessions: session_store(clients, config),
+        signer,
+        clock: Arc::new(SystemClock),
+        refresh_ttl: config.refresh_ttl,
+    }
 }
 
 pub fn user_store(clients: &AwsClients, table: &str) -> Arc<dyn UserStore> {

@@ -88,6 +88,10 @@ id_type!(
     /// A team invitation (its token is a separate secret).
     InvitationId
 );
+id_type!(
+    /// A login session: its access tokens carry it (`sid`), its refresh tokens name it.
+    SessionId
+);
 
 impl TeamId {
     /// The personal team of `user`: the same id every time, so it exists from the account's

@@ -9,6 +9,7 @@ pub mod job;
 pub mod lifecycle;
 pub mod memory;
 pub mod ports;
+pub mod session;
 pub mod team;
 pub mod timestamp;
 pub mod user;
@@ -17,7 +18,7 @@ pub use api_key::{API_KEY_PREFIX, ApiKey, KeyScope, SCOPES};
 pub use artifact::ArtifactRead;
 pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{ApiKeyId, ArtifactId, InvitationId, JobId, TeamId, UserId};
+pub use ids::{ApiKeyId, ArtifactId, InvitationId, JobId, SessionId, TeamId, UserId};
 pub use job::{
     AutoMapped, AutoMappedField, InputReading, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus,
     Runner, TRACEPARENT_ATTRIBUTE,
@@ -25,8 +26,9 @@ pub use job::{
 pub use lifecycle::{Refused, Transition};
 pub use ports::{
     ApiKeyStore, ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, KeyClaim,
-    PresignedRequest, RequestKeyStore, StoreError, StoredResponse, TeamStore, UserStore,
+    PresignedRequest, RequestKeyStore, SessionStore, StoreError, StoredResponse, TeamStore, UserStore,
 };
+pub use session::{REFRESH_GRACE, Session};
 pub use team::{INVITATION_TTL, Invitation, Membership, PERMISSIONS, Plan, Role, Team, TeamAction};
 pub use timestamp::Timestamp;
 pub use user::{ProfileUpdate, User, UserProfile, ValidationError, normalise_email};

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use crate::ports::{IdempotencyClaim, JobPage, KeyClaim, RequestKeyStore, StoredResponse};
 use crate::{
     ApiKey, ApiKeyId, ApiKeyStore, Artifact, ArtifactId, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore,
-    Invitation, Job, JobId, JobMessage, JobQueue, JobStatus, JobStore, Membership, PresignedRequest, Role, StoreError,
-    Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
+    Invitation, Job, JobId, JobMessage, JobQueue, JobStatus, JobStore, Membership, PresignedRequest, Role, Session,
+    SessionId, SessionStore, StoreError, Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -63,6 +63,58 @@ impl UserStore for MemoryUserStore {
         stored.web_url.clone_from(&user.web_url);
         stored.updated_at = user.updated_at;
         Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemorySessionStore {
+    sessions: Mutex<HashMap<SessionId, Session>>,
+}
+
+#[async_trait]
+impl SessionStore for MemorySessionStore {
+    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        lock(&self.sessions).insert(session.id.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        Ok(lock(&self.sessions).get(id).cloned())
+    }
+
+    async fn rotate(
+        &self,
+        id: &SessionId,
+        seen: &str,
+        next: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut sessions = lock(&self.sessions);
+        match sessions.get_mut(id) {
+            Some(s) if s.is_active(now) && s.refreshes_with(seen, now) => {
+                s.previous_hash = Some(std::mem::replace(&mut s.refresh_hash, next.to_owned()));
+                s.generation += 1;
+                s.refreshed_at = now;
+                s.expires_at = expires_at;
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict("the session moved on or ended".into())),
+        }
+    }
+
+    async fn end(&self, id: &SessionId, reason: &str, now: Timestamp) -> Result<(), StoreError> {
+        if let Some(s) = lock(&self.sessions).get_mut(id)
+            && s.ended_at.is_none()
+        {
+            s.ended_at = Some(now);
+            s.ended_reason = Some(reason.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn active_of(&self, user: &UserId, now: Timestamp) -> Result<Vec<Session>, StoreError> {
+        Ok(lock(&self.sessions).values().filter(|s| &s.user_id == user && s.is_active(now)).cloned().collect())
     }
 }
 

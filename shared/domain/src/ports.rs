@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    ApiKey, ApiKeyId, Artifact, ArtifactId, Invitation, Job, JobId, JobMessage, JobStatus, Membership, Role, Team,
-    TeamId, Timestamp, User, UserId,
+    ApiKey, ApiKeyId, Artifact, ArtifactId, Invitation, Job, JobId, JobMessage, JobStatus, Membership, Role, Session,
+    SessionId, Team, TeamId, Timestamp, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,30 @@ pub trait UserStore: Send + Sync {
     /// Fails with `Conflict` when an account with that e-mail exists.
     async fn create(&self, user: &User) -> Result<(), StoreError>;
     async fn save_profile(&self, user: &User) -> Result<(), StoreError>;
+}
+
+/// Login sessions. Rotation and ending are conditional writes: two uses of one refresh token
+/// cannot both rotate it.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create(&self, session: &Session) -> Result<(), StoreError>;
+    /// A strongly consistent read: an ended session reads as ended at once.
+    async fn get(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
+    /// Replaces the refresh hash by `next`, keeping the replaced one as the previous (and counts a
+    /// generation): `Conflict` unless the session is still active and refreshes with `seen`
+    /// ([`Session::refreshes_with`]).
+    async fn rotate(
+        &self,
+        id: &SessionId,
+        seen: &str,
+        next: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Ends the session (a no-op for one already ended).
+    async fn end(&self, id: &SessionId, reason: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// The user's sessions that have not ended.
+    async fn active_of(&self, user: &UserId, now: Timestamp) -> Result<Vec<Session>, StoreError>;
 }
 
 /// Teams, their members and their invitations. Every change of a membership is conditional on

@@ -29,6 +29,10 @@ impl Timestamp {
         Self(self.0 + Duration::try_from(duration).unwrap_or(Duration::MAX))
     }
 
+    pub fn minus(&self, duration: std::time::Duration) -> Self {
+        Self(self.0 - Duration::try_from(duration).unwrap_or(Duration::MAX))
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
             .ok()

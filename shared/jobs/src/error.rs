@@ -16,6 +16,12 @@ pub enum JobError {
     /// Unknown, or not the caller's: the two are indistinguishable on purpose (404).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A login with an unknown account or a wrong password: the two answer alike (401).
+    #[error("incorrect username or password")]
+    InvalidCredentials,
+    /// No valid credential: a spent or unknown refresh token, an ended session (401).
+    #[error("{0}")]
+    Unauthorized(&'static str),
     /// The caller is a member, but their role does not allow it (403).
     #[error("{0}")]
     Forbidden(String),

@@ -8,6 +8,8 @@
 //! - [`JobRunner`]: one job message → claim, one [`Attempt`] per job kind, settle.
 //! - [`UploadWatcher`]: S3 upload events → artifact state.
 //! - [`JobSweeper`]: settles jobs whose worker vanished.
+//! - [`SessionService`] and [`SessionGate`]: logins, rotating refresh tokens, logouts, and whether
+//!   an access token's session is still on.
 //! - [`TeamService`] and [`Access`]: teams, members, invitations, and who may do what in a team.
 //! - [`ApiKeyService`]: a team's API keys, and the actor a request's key stands for.
 
@@ -21,6 +23,7 @@ pub mod fault;
 mod idempotency;
 mod keys;
 mod runner;
+mod sessions;
 mod submit;
 #[cfg(feature = "suggest")]
 mod suggest;
@@ -39,6 +42,7 @@ pub use documents::MAX_DOCUMENT_BYTES;
 pub use error::JobError;
 pub use keys::{ApiKeyService, KeyRequest, NewApiKey};
 pub use runner::{Attempt, AttemptError, AttemptKind, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace};
+pub use sessions::{IssuedSession, SessionGate, SessionService};
 pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, Queues};
 #[cfg(feature = "suggest")]
 pub use suggest::{AutoMapAttempt, SuggestMappingAttempt, gpu_attempts};

@@ -1,5 +1,8 @@
 // The HelixNet API client: bearer token from sessionStorage, every error as an ApiError carrying
-// the API's {"error": {"code", "message", "field"}} body.
+// the API's {"error": {"code", "message", "field"}} body. The session itself lives in an HttpOnly
+// cookie that only the auth routes see: a new tab, a reload or an expired access token gets a
+// fresh token from it (POST /auth/refresh), so every tab shares one session, and logout ends it on
+// the server.
 
 const TOKEN_KEY = 'helix.token';
 const EXPIRES_KEY = 'helix.token_expires_at';
@@ -32,7 +35,31 @@ export const session = {
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(EXPIRES_KEY);
   },
+  /** A token from the session cookie, or null when there is no session to refresh. */
+  async restore() {
+    if (!hasSessionCookie()) return null;
+    // One refresh at a time across this browser's tabs: each spends the cookie's token.
+    return navigator.locks ? navigator.locks.request('helix-refresh', refreshFromCookie) : refreshFromCookie();
+  },
 };
+
+/** The readable hint the server sets beside its HttpOnly refresh cookie. */
+function hasSessionCookie() {
+  return document.cookie.split(';').some((c) => c.trim() === 'helix_session=1');
+}
+
+async function refreshFromCookie() {
+  if (session.token) return session.token;
+  try {
+    const response = await fetch('/api/v1/auth/refresh', { method: 'POST', headers: { Accept: 'application/json' }, cache: 'no-store' });
+    if (!response.ok) return null;
+    const data = await response.json();
+    session.save(data.access_token, data.expires_in);
+    return data.access_token;
+  } catch {
+    return null;
+  }
+}
 
 let unauthorizedHandler = () => {};
 
@@ -56,10 +83,24 @@ async function readBody(response) {
  * application/x-www-form-urlencoded), signal (AbortSignal), idempotencyKey (sent as the
  * Idempotency-Key header: the server answers a repeated request with its first answer).
  */
-export async function api(method, path, { body, form, signal, idempotencyKey } = {}) {
+export async function api(method, path, options = {}) {
+  try {
+    return await request(method, path, options);
+  } catch (error) {
+    // An access token refused mid-session (it ran out, the session was refreshed elsewhere): one
+    // more try with a token from the session cookie, if there is a session left.
+    if (error instanceof ApiError && error.status === 401 && options.retried !== true && (await session.restore())) {
+      return api(method, path, { ...options, retried: true });
+    }
+    if (error instanceof ApiError && error.status === 401 && error.hadToken) unauthorizedHandler(error);
+    throw error;
+  }
+}
+
+async function request(method, path, { body, form, signal, idempotencyKey } = {}) {
   const headers = { Accept: 'application/json' };
   if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
-  const token = session.token;
+  const token = session.token ?? (path.startsWith('/auth/') ? null : await session.restore());
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;
   if (form) {
@@ -86,7 +127,7 @@ export async function api(method, path, { body, form, signal, idempotencyKey } =
   );
   if (response.status === 401 && token) {
     session.clear();
-    unauthorizedHandler(error);
+    error.hadToken = true;
   }
   throw error;
 }
@@ -97,8 +138,14 @@ export async function login(username, password) {
   return data;
 }
 
-export function logout() {
+/** Ends the session on the server (every tab's tokens stop working), then forgets it here. */
+export async function logout() {
   session.clear();
+  try {
+    await fetch('/api/v1/auth/logout', { method: 'POST', cache: 'no-store' });
+  } catch {
+    // Offline: the session cookie is gone from this page's view; the server ends it when it expires.
+  }
 }
 
 export function query(params) {

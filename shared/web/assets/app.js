@@ -48,7 +48,7 @@ async function showWhoami(signal) {
   }
 }
 
-function route() {
+async function route() {
   const hash = location.hash || '#/jobs';
   const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(hash) })).find((x) => x.m);
   if (!match) {
@@ -56,14 +56,16 @@ function route() {
     return;
   }
   const { r: routeDef, m } = match;
-  if (!routeDef.public && !session.token) {
+  // A new tab or a reload: the session cookie, if any, gives this tab its token.
+  const token = session.token ?? (await session.restore());
+  if (!routeDef.public && !token) {
     const expired = session.expired;
     session.clear();
     goToLogin(expired ? { kind: 'error', text: 'Your session has expired. Please log in again.' } : flash);
     return;
   }
-  if (routeDef.public && session.token) {
-    location.replace('#/jobs');
+  if (routeDef.public && token) {
+    location.replace(returnTo);
     return;
   }
 
@@ -93,8 +95,8 @@ function route() {
   (main.querySelector('[data-autofocus]') ?? main.querySelector('h1') ?? main).focus();
 }
 
-document.getElementById('logout').addEventListener('click', () => {
-  logout();
+document.getElementById('logout').addEventListener('click', async () => {
+  await logout();
   whoami.textContent = '';
   returnTo = '#/jobs';
   goToLogin({ kind: 'info', text: 'You have logged out.' });

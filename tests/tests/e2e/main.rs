@@ -9,5 +9,6 @@ mod lambdas;
 mod lifecycle;
 mod presigned_security;
 mod provisioning;
+mod sessions;
 mod suggest;
 mod teams;

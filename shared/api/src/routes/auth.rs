@@ -1,20 +1,32 @@
+use axum::body::Bytes;
 use axum::extract::{State, rejection::FormRejection};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use helix_auth::verify_password;
-use helix_domain::normalise_email;
+use helix_jobs::{IssuedSession, SessionService};
 
+use crate::extract::parse_json;
 use crate::{ApiError, AuthState, ErrorBody};
+
+/// The dashboard keeps its refresh token in this cookie: HttpOnly (no script reads it),
+/// SameSite=Strict (no other site sends it), scoped to the auth routes (no other route sees it).
+const REFRESH_COOKIE: &str = "helix_refresh";
+const COOKIE_PATH: &str = "/api/v1/auth";
+/// A hint the page can read (it holds no secret): a session cookie is there to refresh with, so
+/// a new tab asks for a token instead of showing the login form.
+const HINT_COOKIE: &str = "helix_session";
 
 pub fn router() -> Router<AuthState> {
     Router::new()
         .route("/api/v1/auth/token", post(token))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/jwks.json", get(jwks))
+        .route("/.well-known/jwks.json", get(jwks))
         .route("/api/v1/health", get(health))
 }
 
@@ -31,6 +43,58 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
     pub expires_in: u64,
+    /// Opaque, single use: `POST /auth/refresh` spends it for new tokens. Presenting a spent one
+    /// ends the session. Also set as an HttpOnly cookie for the dashboard.
+    pub refresh_token: String,
+}
+
+/// `POST /auth/refresh` and `/auth/logout`: the refresh token, or none when the cookie carries it.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: Option<String>,
+}
+
+/// The refresh cookie and its hint, both set (or, with `max_age` 0, both cleared).
+fn cookies(refresh_token: &str, max_age: u64, secure: bool, headers: &mut HeaderMap) {
+    let secure = if secure { "; Secure" } else { "" };
+    let refresh = format!(
+        "{REFRESH_COOKIE}={refresh_token}; Path={COOKIE_PATH}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+    );
+    let hint = format!("{HINT_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Strict{secure}", u8::from(max_age > 0));
+    for cookie in [refresh, hint] {
+        headers.append(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a cookie of token characters"));
+    }
+}
+
+fn session_response(state: &AuthState, issued: IssuedSession) -> Response {
+    let max_age = state.sessions.refresh_ttl.as_secs();
+    let body = TokenResponse {
+        access_token: issued.access_token,
+        token_type: "bearer".into(),
+        expires_in: issued.expires_in,
+        refresh_token: issued.refresh_token.clone(),
+    };
+    let mut response = Json(body).into_response();
+    cookies(&issued.refresh_token, max_age, state.secure_cookies, response.headers_mut());
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The refresh token from the JSON body, else from the cookie.
+fn refresh_token(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
+    let request: RefreshRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { RefreshRequest::default() } else { parse_json(body)? };
+    if let Some(token) = request.refresh_token {
+        return Ok(token);
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(REFRESH_COOKIE)?.strip_prefix('=').map(str::to_owned))
+        .ok_or_else(|| ApiError::bad_request("refresh_token", "is required (in the body, or the session cookie)"))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",
@@ -39,7 +103,7 @@ pub struct TokenResponse {
 pub async fn token(
     State(state): State<AuthState>,
     form: Result<Form<TokenForm>, FormRejection>,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let Form(form) = form.map_err(|e| ApiError::BadRequest {
         field: None,
         message: format!(
@@ -56,19 +120,30 @@ pub async fn token(
         .ok_or_else(|| ApiError::bad_request("username", "is required"))?;
     let password =
         form.password.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::bad_request("password", "is required"))?;
-    let user = state.users.get(&normalise_email(&username)).await?;
-    // Same work and the same answer for an unknown account and a wrong password.
-    if !verify_password(&password, user.as_ref().map(|u| u.password_hash.as_str())) {
-        return Err(ApiError::InvalidCredentials);
+    let issued = state.sessions.login(&username, &password).await?;
+    Ok(session_response(&state, issued))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "Unknown, spent or expired; a spent one also ends its session")))]
+pub async fn refresh(State(state): State<AuthState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let token = refresh_token(&headers, &body)?;
+    let issued = state.sessions.refresh(&token).await?;
+    Ok(session_response(&state, issued))
+}
+
+/// Ends the session: its refresh token at once, its access tokens within a second.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204), (status = 400, body = ErrorBody)))]
+pub async fn logout(State(state): State<AuthState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let token = refresh_token(&headers, &body)?;
+    if let Some(session) = SessionService::session_of(&token) {
+        state.sessions.logout(&session).await?;
     }
-    let user = user.ok_or(ApiError::InvalidCredentials)?;
-    let issued = state.signer.issue(&user).map_err(|e| ApiError::Internal(e.to_string()))?;
-    tracing::info!(user_id = %user.id, "token issued");
-    Ok(Json(TokenResponse {
-        access_token: issued.access_token,
-        token_type: "bearer".into(),
-        expires_in: issued.expires_in,
-    }))
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    cookies("", 0, state.secure_cookies, response.headers_mut());
+    Ok(response)
 }
 
 /// The public keys that check access tokens (RFC 7517), for documentation: the body is the

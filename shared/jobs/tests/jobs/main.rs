@@ -4,6 +4,7 @@
 mod artifacts;
 mod keys;
 mod runner;
+mod sessions;
 mod submit;
 mod support;
 mod sweeper;

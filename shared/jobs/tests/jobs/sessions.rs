@@ -1,0 +1,122 @@
+//! Sessions: a login starts one, each refresh spends its token for a new one, a spent token
+//! presented again ends the whole session, and logout ends it; the gate then refuses its access
+//! tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use helix_auth::{TokenSettings, TokenSigner, hash_password};
+use helix_domain::memory::{MemorySessionStore, MemoryUserStore};
+use helix_domain::{SessionStore, User, UserStore};
+use helix_jobs::{JobError, SessionGate, SessionService};
+
+use crate::support::*;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Sessions {
+    service: SessionService,
+    store: Arc<MemorySessionStore>,
+    gate: SessionGate,
+    clock: Arc<helix_domain::ManualClock>,
+}
+
+async fn sessions() -> Sessions {
+    let w = world();
+    let users = Arc::new(MemoryUserStore::default());
+    let now = start();
+    let user = User {
+        email: "alice@example.test".into(),
+        id: ALICE.into(),
+        password_hash: hash_password(PASSWORD).unwrap(),
+        fullname: None,
+        phone_number: None,
+        web_url: None,
+        is_admin: false,
+        created_at: now,
+        updated_at: now,
+    };
+    users.create(&user).await.unwrap();
+    let settings = TokenSettings { issuer: "i".into(), audience: "a".into(), ttl: Duration::from_secs(900) };
+    let store = Arc::new(MemorySessionStore::default());
+    let service = SessionService {
+        users,
+        sessions: store.clone(),
+        signer: Arc::new(TokenSigner::new(b"sessions-test-secret-sessions-test-secret", settings).unwrap()),
+        clock: w.clock.clone(),
+        refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+    };
+    let gate = SessionGate::new(store.clone(), w.clock.clone());
+    Sessions { service, store, gate, clock: w.clock }
+}
+
+#[track_caller]
+fn assert_unauthorized<T: std::fmt::Debug>(result: Result<T, JobError>) {
+    assert!(matches!(result, Err(JobError::Unauthorized(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_account_answer_alike() {
+    let s = sessions().await;
+    assert!(matches!(s.service.login("alice@example.test", "wrong").await, Err(JobError::InvalidCredentials)));
+    assert!(matches!(s.service.login("nobody@example.test", PASSWORD).await, Err(JobError::InvalidCredentials)));
+    let issued = s.service.login(" Alice@Example.test ", PASSWORD).await.unwrap();
+    assert!(issued.refresh_token.starts_with("hxr_") && issued.expires_in == 900);
+}
+
+#[tokio::test]
+async fn each_refresh_spends_the_token_and_a_reused_one_ends_the_session() {
+    let s = sessions().await;
+    let first = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    let second = s.service.refresh(&first.refresh_token).await.unwrap();
+    assert_eq!(second.session_id, first.session_id);
+    assert_ne!(second.refresh_token, first.refresh_token);
+    let third = s.service.refresh(&second.refresh_token).await.unwrap();
+
+    // The first token, presented again: someone holds a copy. The whole family ends.
+    assert_unauthorized(s.service.refresh(&first.refresh_token).await);
+    assert_unauthorized(s.service.refresh(&third.refresh_token).await);
+    let ended = s.store.get(&first.session_id).await.unwrap().unwrap();
+    assert_eq!(ended.ended_reason.as_deref(), Some("refresh token reused"));
+    assert!(!s.gate.is_active(&first.session_id).await.unwrap());
+}
+
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_is_a_race_not_a_theft() {
+    let s = sessions().await;
+    let shared = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    let first_tab = s.service.refresh(&shared.refresh_token).await.unwrap();
+    // The second tab sent the same cookie a moment later: it still refreshes.
+    s.clock.advance(Duration::from_secs(2));
+    let second_tab = s.service.refresh(&shared.refresh_token).await.unwrap();
+    assert!(s.gate.is_active(&shared.session_id).await.unwrap());
+    s.service.refresh(&second_tab.refresh_token).await.unwrap();
+    // Past the grace period, the old token is a reuse again.
+    s.clock.advance(helix_domain::REFRESH_GRACE);
+    assert_unauthorized(s.service.refresh(&first_tab.refresh_token).await);
+    tokio::time::sleep(SessionGate::MEMORY).await;
+    assert!(!s.gate.is_active(&shared.session_id).await.unwrap());
+}
+
+#[tokio::test]
+async fn logout_ends_the_refresh_token_and_the_access_tokens() {
+    let s = sessions().await;
+    let issued = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    assert!(s.gate.is_active(&issued.session_id).await.unwrap());
+    let session = SessionService::session_of(&issued.refresh_token).unwrap();
+    s.service.logout(&session).await.unwrap();
+    assert_unauthorized(s.service.refresh(&issued.refresh_token).await);
+    tokio::time::sleep(SessionGate::MEMORY).await;
+    assert!(!s.gate.is_active(&issued.session_id).await.unwrap());
+}
+
+#[tokio::test]
+async fn an_unused_session_runs_out_and_garbage_is_refused() {
+    let s = sessions().await;
+    let issued = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    s.clock.advance(Duration::from_secs(30 * 24 * 3600));
+    assert_unauthorized(s.service.refresh(&issued.refresh_token).await);
+    for garbage in ["", "hxr_", "hxr_x.", "not-a-token", "hxr_unknown.secret"] {
+        assert_unauthorized(s.service.refresh(garbage).await);
+    }
+}
