@@ -25,6 +25,8 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
     pub expires_in: u64,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +139,26 @@ impl Api {
     pub fn login(&self, username: &str, password: &str) -> Result<TokenResponse, CliError> {
         let form = [("username", username), ("password", password)];
         Ok(self.call(self.request(Method::POST, &["auth", "token"])?.form(&form))?.value)
+    }
+
+    /// Spends a refresh token for new tokens (the refresh token is replaced).
+    pub fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, CliError> {
+        let body = serde_json::json!({ "refresh_token": refresh_token });
+        Ok(self.call(self.request(Method::POST, &["auth", "refresh"])?.json(&body))?.value)
+    }
+
+    /// Ends the session on the server (204, no body).
+    pub fn end_session(&self, refresh_token: &str) -> Result<(), CliError> {
+        let body = serde_json::json!({ "refresh_token": refresh_token });
+        let request = self.request(Method::POST, &["auth", "logout"])?.json(&body);
+        let request = request.build().map_err(|e| CliError::network(&self.api_url, &e))?;
+        let response = self.http.execute(request).map_err(|e| CliError::network(&self.api_url, &e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().unwrap_or_default();
+            return Err(from_response(status.as_u16(), &body, false));
+        }
+        Ok(())
     }
 
     pub fn me(&self) -> Result<Answer<Value>, CliError> {

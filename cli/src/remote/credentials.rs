@@ -16,6 +16,10 @@ pub struct Credentials {
     pub token_type: String,
     /// Unix seconds.
     pub expires_at: u64,
+    /// Spent for a new access token when this one has run out (and replaced): the login lasts as
+    /// long as the server's session. Absent in logins stored before sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 pub fn now() -> u64 {
@@ -26,9 +30,17 @@ pub fn now() -> u64 {
 /// out here: the server refuses the key once it is revoked or expired.
 pub const API_KEY_TOKEN_TYPE: &str = "api_key";
 
+/// An access token this close to running out is refreshed before use rather than sent.
+const REFRESH_MARGIN_SECONDS: u64 = 30;
+
 impl Credentials {
     pub fn expired(&self) -> bool {
         now() >= self.expires_at
+    }
+
+    /// Whether the access token should be refreshed before the next request.
+    pub fn due_for_refresh(&self) -> bool {
+        self.refresh_token.is_some() && now() + REFRESH_MARGIN_SECONDS >= self.expires_at
     }
 
     pub fn is_api_key(&self) -> bool {

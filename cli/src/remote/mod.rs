@@ -221,10 +221,34 @@ impl Context {
             .as_ref()
             .filter(|c| c.api_url == self.api_url)
             .ok_or_else(|| CliError::NotLoggedIn(self.api_url.clone()))?;
+        if credentials.due_for_refresh() {
+            return self.refreshed(credentials);
+        }
         if credentials.expired() {
             return Err(CliError::SessionExpired(self.api_url.clone()));
         }
         Api::new(&self.api_url, Some(credentials.access_token.clone()))
+    }
+
+    /// A client with a fresh access token for the stored login, whose refresh token is spent and
+    /// replaced in the credentials file. A session the server ended is an expired login.
+    fn refreshed(&self, credentials: &Credentials) -> Result<Api, CliError> {
+        let refresh_token = credentials.refresh_token.as_deref().unwrap_or_default();
+        let token = match self.anonymous_api()?.refresh(refresh_token) {
+            Ok(token) => token,
+            Err(CliError::Api { status: 401, .. }) => return Err(CliError::SessionExpired(self.api_url.clone())),
+            Err(e) => return Err(e),
+        };
+        let renewed = Credentials {
+            api_url: credentials.api_url.clone(),
+            username: credentials.username.clone(),
+            access_token: token.access_token,
+            token_type: token.token_type,
+            expires_at: credentials::now() + token.expires_in,
+            refresh_token: token.refresh_token.or_else(|| credentials.refresh_token.clone()),
+        };
+        credentials::save(&renewed)?;
+        Api::new(&self.api_url, Some(renewed.access_token))
     }
 
     fn anonymous_api(&self) -> Result<Api, CliError> {

@@ -60,6 +60,7 @@ pub fn login(context: &Context, username: Option<String>, password_stdin: bool) 
         access_token: token.access_token,
         token_type: token.token_type,
         expires_at: now() + token.expires_in,
+        refresh_token: token.refresh_token,
     };
     let path = credentials::save(&credentials)?;
     if context.json {
@@ -70,14 +71,7 @@ pub fn login(context: &Context, username: Option<String>, password_stdin: bool) 
             "credentials_file": path,
         }));
     } else {
-        let minutes = token.expires_in / 60;
-        println!(
-            "Logged in to {} as {} (session valid for {}h{:02}m)",
-            credentials.api_url,
-            credentials.username,
-            minutes / 60,
-            minutes % 60
-        );
+        println!("Logged in to {} as {}", credentials.api_url, credentials.username);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -129,6 +123,7 @@ pub fn login_with_key(context: &Context) -> Result<ExitCode, CliError> {
         access_token: key,
         token_type: API_KEY_TOKEN_TYPE.into(),
         expires_at: u64::MAX,
+        refresh_token: None,
     };
     let path = credentials::save(&credentials)?;
     if context.json {
@@ -143,8 +138,14 @@ pub fn login_with_key(context: &Context) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Forgets the token here; the server keeps no sessions (tokens are signed and expire on their own).
+/// Ends the session on the server (its tokens are refused within a second) and forgets the login here.
 pub fn logout(context: &Context) -> Result<ExitCode, CliError> {
+    // The session ends on the server too; offline, the stored login is removed all the same.
+    if let Some(refresh) = context.credentials().and_then(|c| c.refresh_token.clone())
+        && let Err(e) = context.anonymous_api()?.end_session(&refresh)
+    {
+        eprintln!("helix: the server did not confirm the logout ({e}); the login is removed here");
+    }
     let removed = credentials::remove()?;
     if context.json {
         print_json(&json!({ "logged_out": removed }));

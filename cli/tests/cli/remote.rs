@@ -369,3 +369,31 @@ async fn keys_are_made_listed_and_revoked_and_act_for_their_team() {
     let run = me.run(&["keys", "revoke", "--team", &team, "00000000-0000-0000-0000-000000000000"]).await;
     assert!(run.code == 1 && run.stderr.contains("not found"), "{run}");
 }
+
+#[tokio::test]
+async fn a_run_out_access_token_is_refreshed_and_logout_ends_the_session() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+    assert_eq!(me.login(&user.email, &user.password).await.code, 0);
+    let stored =
+        |me: &Laptop| -> Value { serde_json::from_str(&std::fs::read_to_string(me.credentials()).unwrap()).unwrap() };
+    let first = stored(&me);
+    assert!(first["refresh_token"].as_str().is_some_and(|r| r.starts_with("hxr_")), "{first}");
+
+    // The access token has run out: the next command refreshes it, and keeps the new tokens.
+    let mut expired = first.clone();
+    expired["expires_at"] = json!(0);
+    std::fs::write(me.credentials(), serde_json::to_vec(&expired).unwrap()).unwrap();
+    let run = me.ok(&["whoami"]).await;
+    assert!(run.stdout.contains(&user.email), "{run}");
+    let second = stored(&me);
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    assert!(second["expires_at"].as_u64().unwrap() > 0);
+    let access = second["access_token"].as_str().unwrap().to_owned();
+
+    // Logout ends the session on the server: the old access token is refused there too.
+    assert_eq!(me.ok(&["logout"]).await.code, 0);
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(t.get(&access, "/api/v1/users/me").await.0, helix_e2e::StatusCode::UNAUTHORIZED);
+}
