@@ -65,7 +65,8 @@ pub enum Expr {
     Not(Box<Expr>),
     Neg(Box<Expr>),
     Bin(BinOp, Box<Expr>, Box<Expr>),
-    Filter(Box<Expr>, Filter),
+    /// `x | f | g`: a value and the filters applied to it, in order.
+    Pipe(Box<Expr>, Vec<Filter>),
     Coalesce(Vec<Expr>),
 }
 
@@ -216,7 +217,17 @@ pub fn eval<'a>(e: &'a Expr, env: &Env<'a, '_>) -> Result<FVal<'a>, Fallback> {
             _ => return Err(Fallback),
         },
         Expr::Bin(op, l, r) => binary(*op, l, r, env)?,
-        Expr::Filter(x, f) => filter(eval(x, env)?, f, env)?,
+        Expr::Pipe(x, filters) => {
+            // Mostly a column: read without a call of its own.
+            let mut v = match &**x {
+                Expr::Var(slot) => env.var(*slot)?,
+                x => eval(x, env)?,
+            };
+            for f in filters {
+                v = filter(v, f, env)?;
+            }
+            v
+        }
         Expr::Coalesce(items) => {
             for item in items {
                 let v = eval(item, env)?;
@@ -555,7 +566,8 @@ impl Parser<'_> {
         if self.eat_op("-") {
             return Some(Expr::Neg(Box::new(self.unary()?)));
         }
-        let mut e = self.postfix()?;
+        let e = self.postfix()?;
+        let mut filters = Vec::new();
         while self.eat_op("|") {
             let Some(Tok::Ident(name)) = self.peek().cloned() else { return None };
             self.pos += 1;
@@ -577,9 +589,9 @@ impl Parser<'_> {
                 ("valuemap", [Lit::Str(m)]) => Filter::ValueMap((self.map_index)(m)?),
                 _ => return None,
             };
-            e = Expr::Filter(Box::new(e), f);
+            filters.push(f);
         }
-        Some(e)
+        Some(if filters.is_empty() { e } else { Expr::Pipe(Box::new(e), filters) })
     }
 
     fn lit_args(&mut self) -> Option<Vec<Lit>> {

@@ -18,20 +18,34 @@ pub enum Num {
 /// lower-cases the rest, joins with one space (`  MÜLLER,  hans` → `Müller, Hans`).
 pub fn capitalize_words(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut rest = trim_start(s);
-    while !rest.is_empty() {
-        let (word, after) = rest.split_at(word_len(rest));
+    // One pass: a character is decoded only beyond ASCII.
+    let (bytes, mut i, mut in_word) = (s.as_bytes(), 0, false);
+    while let Some(&b) = bytes.get(i) {
+        let c = if b.is_ascii() { char::from(b) } else { s[i..].chars().next().expect("a character starts here") };
+        i += c.len_utf8();
+        if c.is_whitespace() {
+            in_word = false;
+            continue;
+        }
+        if in_word {
+            match c {
+                _ if b.is_ascii() => out.push(char::from(b.to_ascii_lowercase())),
+                // À–Ö, Ø–Þ: their lower case is 0x20 up; the rest of Latin-1 is its own lower case.
+                '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{DE}' => out.push(char::from(c as u8 + 0x20)),
+                '\u{80}'..='\u{FF}' => out.push(c),
+                _ => out.extend(c.to_lowercase()),
+            }
+            continue;
+        }
         if !out.is_empty() {
             out.push(' ');
         }
-        let mut chars = word.chars();
-        match chars.next() {
-            Some(c) if c.is_ascii() => out.push(c.to_ascii_uppercase()),
-            Some(c) => out.extend(c.to_uppercase()),
-            None => {}
+        if b.is_ascii() {
+            out.push(char::from(b.to_ascii_uppercase()));
+        } else {
+            out.extend(c.to_uppercase());
         }
-        push_lowercase(&mut out, chars.as_str());
-        rest = trim_start(after);
+        in_word = true;
     }
     out
 }
@@ -40,54 +54,8 @@ fn is_ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t'..=b'\r')
 }
 
-/// `str::trim_start`, deciding ASCII without decoding characters.
-fn trim_start(s: &str) -> &str {
-    let start = s.bytes().position(|b| !is_ascii_space(b)).unwrap_or(s.len());
-    let t = &s[start..];
-    if t.as_bytes().first().is_some_and(|b| !b.is_ascii()) { t.trim_start() } else { t }
-}
-
-/// Bytes up to the first (Unicode) whitespace.
-fn word_len(s: &str) -> usize {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii() {
-            if is_ascii_space(b[i]) {
-                break;
-            }
-            i += 1;
-        } else {
-            let c = s[i..].chars().next().expect("a character starts at a non-ASCII byte of a str");
-            if c.is_whitespace() {
-                break;
-            }
-            i += c.len_utf8();
-        }
-    }
-    i
-}
-
-/// Appends `s` lower-cased: ASCII runs as a whole, Latin-1 letters without the Unicode tables.
-fn push_lowercase(out: &mut String, mut s: &str) {
-    while !s.is_empty() {
-        let ascii = s.bytes().position(|b| !b.is_ascii()).unwrap_or(s.len());
-        let at = out.len();
-        out.push_str(&s[..ascii]);
-        out[at..].make_ascii_lowercase();
-        s = &s[ascii..];
-        let Some(c) = s.chars().next() else { break };
-        match c {
-            // À–Ö, Ø–Þ: their lower case is 0x20 up; the rest of Latin-1 is its own lower case.
-            '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{DE}' => out.push(char::from(c as u8 + 0x20)),
-            '\u{80}'..='\u{FF}' => out.push(c),
-            _ => out.extend(c.to_lowercase()),
-        }
-        s = &s[c.len_utf8()..];
-    }
-}
-
 /// `str::trim`, deciding the common case (ASCII at both ends) without decoding characters.
+#[inline]
 pub fn trim(s: &str) -> &str {
     let b = s.as_bytes();
     let start = b.iter().position(|&c| !is_ascii_space(c)).unwrap_or(b.len());
@@ -177,6 +145,9 @@ pub fn parse_decimal_with(text: &str, locale: &str, dec: char, groups: &[char]) 
         .map_err(|_| format!("`{text}` is not a decimal number in locale {locale}"))
 }
 
+/// 10^0 to 10^15, all exact in `f64` (as `10f64.powi` computes them).
+const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
 /// The common case of [`parse_decimal_with`] without building the plain text: ASCII, at most 15
 /// digits. An integer is exact; a fraction `m / 10^k` with `m < 2^53` divides two exact floats,
 /// which IEEE rounds correctly, exactly like parsing the decimal text does. `None`: not
@@ -215,7 +186,7 @@ fn plain_decimal(t: &str, dec: char, groups: &[char]) -> Option<Num> {
     if !seen_dec {
         return Some(Num::Int(signed));
     }
-    let x = mantissa as f64 / 10f64.powi(decimals);
+    let x = mantissa as f64 / POWERS_OF_TEN[decimals as usize];
     Some(Num::Float(if negative { -x } else { x }))
 }
 
@@ -340,45 +311,39 @@ impl DatePattern {
         if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return Err(format!("`{text}` is not a valid date ({pattern})"));
         }
-        let mut out = String::with_capacity(19);
-        push_padded(&mut out, year, 4);
-        out.push('-');
-        push_padded(&mut out, month, 2);
-        out.push('-');
-        push_padded(&mut out, day, 2);
+        // Written as bytes and turned into text once: cheaper than a character at a time.
+        let mut out = [0u8; 19];
+        push_digits(&mut out[0..4], year);
+        out[4] = b'-';
+        push_digits(&mut out[5..7], month);
+        out[7] = b'-';
+        push_digits(&mut out[8..10], day);
+        let mut len = 10;
         if self.has_time {
             let (h, mi, se) = (parts[4].unwrap_or(0), parts[5].unwrap_or(0), parts[6].unwrap_or(0));
             if h > 23 || mi > 59 || se > 59 {
                 return Err(format!("`{text}` is not a valid time ({pattern})"));
             }
-            out.push('T');
-            push_padded(&mut out, h, 2);
-            out.push(':');
-            push_padded(&mut out, mi, 2);
-            out.push(':');
-            push_padded(&mut out, se, 2);
+            out[10] = b'T';
+            push_digits(&mut out[11..13], h);
+            out[13] = b':';
+            push_digits(&mut out[14..16], mi);
+            out[16] = b':';
+            push_digits(&mut out[17..19], se);
+            len = 19;
         }
+        let out = std::str::from_utf8(&out[..len]).expect("ASCII").to_owned();
         Ok(Some(out))
     }
 }
 
-/// `format!("{v:0width$}")` for the non-negative values a date has, without the formatter.
-fn push_padded(out: &mut String, v: i64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let (mut n, mut i) = (v.unsigned_abs(), digits.len());
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// `format!("{v:0width$}")` into `out` (`width` bytes) for the parts of a parsed date: each
+/// has at most that many digits (a year four, the others two) and is not negative.
+fn push_digits(out: &mut [u8], mut v: i64) {
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
     }
-    if v < 0 {
-        out.push('-');
-    }
-    let zeros = width.saturating_sub(digits.len() - i + usize::from(v < 0));
-    out.extend(std::iter::repeat_n('0', zeros).chain(digits[i..].iter().map(|&d| char::from(d))));
 }
 
 /// `x` rounded to `precision` decimals exactly as `format!("{x:.precision$}").parse()` does
@@ -531,11 +496,11 @@ mod tests {
     }
 
     #[test]
-    fn padded_numbers_match_format() {
-        for (v, w) in [(0, 2), (7, 2), (12, 2), (2024, 4), (5, 4), (123456, 4), (-3, 2)] {
-            let mut s = String::new();
-            push_padded(&mut s, v, w);
-            assert_eq!(s, format!("{v:0w$}"));
+    fn date_parts_are_padded_like_format() {
+        for (v, w) in [(0, 2), (7, 2), (12, 2), (99, 2), (2024, 4), (5, 4), (9999, 4)] {
+            let mut out = vec![0; w];
+            push_digits(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{v:0w$}"));
         }
     }
 
@@ -583,10 +548,10 @@ mod tests {
 
     #[test]
     fn latin1_is_lower_cased_like_unicode_says() {
-        for c in (0..=0xFFu8).map(char::from).chain(['Ā', 'İ', 'Σ', 'ǅ', 'Ｗ']) {
-            let mut out = String::new();
-            push_lowercase(&mut out, &c.to_string());
-            assert_eq!(out, c.to_lowercase().collect::<String>(), "{c:?}");
+        for c in (0..=0xFFu8).map(char::from).chain(['Ā', 'İ', 'Σ', 'ǅ', 'Ｗ']).filter(|c| !c.is_whitespace()) {
+            let lower: String = c.to_lowercase().collect();
+            let upper: String = c.to_uppercase().collect();
+            assert_eq!(capitalize_words(&format!("{c}{c}")), format!("{upper}{lower}"), "{c:?}");
         }
     }
 
