@@ -229,7 +229,9 @@ fn transform(
             Some(f) => Box::new(f.file()),
             None => Box::new(io::stdout().lock()),
         };
-        let mut out = BufWriter::with_capacity(1 << 20, &mut out);
+        // The engine writes its records in batches larger than this, which go straight through
+        // (a copy of every output byte less); the buffer gathers the small writes around them.
+        let mut out = BufWriter::with_capacity(64 << 10, &mut out);
         let mut rej: Box<dyn Write> = match &rej_file {
             Some(f) => Box::new(BufWriter::new(f.file())),
             None => Box::new(io::sink()),
