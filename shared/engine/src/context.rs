@@ -384,7 +384,9 @@ impl Compiler<'_> {
             }
             fields.push(field);
         }
-        Ok(Mapping { fields })
+        let mut mapping = Mapping { fields };
+        mapping.share_values();
+        Ok(mapping)
     }
 }
 

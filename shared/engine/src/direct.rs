@@ -97,7 +97,8 @@ impl Shape {
         Some(Shape { keys_len: keys_len(&root), root, casts, check })
     }
 
-    /// Maps one record into `slots`; `Err(General)` when it needs the general path.
+    /// Maps one record into `slots`; `Err(General)` when it needs the general path. `values`
+    /// (emptied first) keeps the fields' values for the expressions that repeat them.
     pub fn eval<'a>(
         &self,
         fields: &'a [Field],
@@ -105,18 +106,28 @@ impl Shape {
         columns: &Columns,
         scope: &mut LazyScope<'a>,
         slots: &mut Slots<'a>,
+        values: &mut Vec<Option<FVal<'a>>>,
     ) -> Result<(), General> {
         slots.clear();
+        values.clear();
         for (field, leaf_cast) in fields.iter().zip(&self.casts) {
             if let Some(when) = &field.when
                 && !ev.try_truth(when, columns, scope).map_err(|_| General)?
             {
                 slots.push(None);
+                values.push(None);
                 continue;
             }
             let mut value = match &field.value {
-                Some(e) => scalar(ev, e, columns, scope)?,
-                None => Scalar::Null,
+                Some(e) => {
+                    let (value, kept) = scalar(ev, e, columns, scope, values)?;
+                    values.push(kept);
+                    value
+                }
+                None => {
+                    values.push(None);
+                    Scalar::Null
+                }
             };
             if let Some(i) = field.map {
                 let map = &ev.maps[i];
@@ -254,17 +265,32 @@ fn needs_escape(s: &[u8]) -> bool {
     chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
-/// `Evaluator::value` for a scalar result, borrowing the source text where it can.
+/// `Evaluator::value` for a scalar result, borrowing the source text where it can; with the fast
+/// evaluator's value, where it is kept for later fields (not a text of its own: copying it would
+/// cost what it saves).
 fn scalar<'a>(
     ev: &Evaluator<'a>,
     e: &'a Expr,
     columns: &Columns,
     scope: &mut LazyScope<'a>,
-) -> Result<Scalar<'a>, General> {
+    values: &[Option<FVal<'a>>],
+) -> Result<(Scalar<'a>, Option<FVal<'a>>), General> {
     match e {
         Expr::Fast { fast: f, .. } => {
-            let env = fast::Env { data: scope.data, columns, vars: ev.vars, maps: ev.maps, max_bytes: ev.bound.bytes };
-            let direct = match fast::eval(f, &env) {
+            let env = fast::Env {
+                data: scope.data,
+                columns,
+                vars: ev.vars,
+                maps: ev.maps,
+                max_bytes: ev.bound.bytes,
+                values,
+            };
+            let fast = fast::eval(f, &env);
+            let kept = match &fast {
+                Ok(FVal::Str(Cow::Owned(_))) | Err(_) => None,
+                Ok(v) => Some(v.clone()),
+            };
+            let direct = match fast {
                 Ok(FVal::None) => Some(Scalar::Null),
                 Ok(FVal::Bool(b)) => Some(Scalar::Bool(b)),
                 Ok(FVal::Int(i)) => Some(Scalar::Num(i.into())),
@@ -275,13 +301,22 @@ fn scalar<'a>(
                 Err(fast::Fallback) => None,
             };
             match direct {
-                Some(v) => Ok(v),
-                None => Scalar::owned(ev.try_value(e, columns, scope).map_err(|_| General)?).ok_or(General),
+                Some(v) => Ok((v, kept)),
+                None => Ok((general(ev, e, columns, scope)?, None)),
             }
         }
-        Expr::Const(v) => Scalar::borrowed(v).ok_or(General),
-        _ => Scalar::owned(ev.try_value(e, columns, scope).map_err(|_| General)?).ok_or(General),
+        Expr::Const(v) => Ok((Scalar::borrowed(v).ok_or(General)?, None)),
+        _ => Ok((general(ev, e, columns, scope)?, None)),
     }
+}
+
+fn general<'a>(
+    ev: &Evaluator<'a>,
+    e: &'a Expr,
+    columns: &Columns,
+    scope: &mut LazyScope<'a>,
+) -> Result<Scalar<'a>, General> {
+    Scalar::owned(ev.try_value(e, columns, scope).map_err(|_| General)?).ok_or(General)
 }
 
 /// `mapping::cast` (a field's explicit `type:`).

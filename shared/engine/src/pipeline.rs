@@ -15,8 +15,9 @@ use crate::direct::{General, Shape};
 use crate::error::EngineError;
 use crate::formats::csv::CsvChunk;
 use crate::formats::{self, InputReading, RecordReader};
+use crate::mapping::fast::{Columns, FVal};
 use crate::mapping::jinja::{self, LookupTable};
-use crate::mapping::{self, Evaluator, LazyScope, columns_for, fast::Columns};
+use crate::mapping::{self, Evaluator, LazyScope, columns_for};
 use crate::record::{Data, Header, SourceRecord, Unit};
 use crate::slots::Slots;
 use crate::validate::{Scratch, ShapeCheck};
@@ -117,8 +118,10 @@ struct Worker {
     own_input: Option<(Arc<str>, Arc<str>)>,
     /// This thread's copy of the direct path's shape check (`None` until first used).
     own_check: Option<Option<ShapeCheck>>,
-    /// The direct path's slots, kept empty between records for their allocation.
+    /// The direct path's slots and fields' values, kept empty between records for their
+    /// allocations.
     slots: Slots<'static>,
+    values: Vec<Option<FVal<'static>>>,
 }
 
 impl Worker {
@@ -232,6 +235,7 @@ fn direct(
     // The slots borrow this record: the worker's empty ones are taken over (collecting from an
     // empty vector into one of the same layout reuses its allocation) and given back emptied.
     let mut slots: Slots<'_> = std::mem::take(&mut worker.slots).into_iter().map(|_| None).collect();
+    let mut values: Vec<Option<FVal<'_>>> = std::mem::take(&mut worker.values).into_iter().map(|_| None).collect();
     let columns = worker.columns(plan, &unit.record.data);
     let ev = evaluator(plan);
     let meta_fn = || meta(unit);
@@ -244,7 +248,7 @@ fn direct(
                 Err(_) => break 'record Err(General),
             }
         }
-        if shape.eval(&mapping.fields, &ev, columns, &mut scope, &mut slots).is_err() {
+        if shape.eval(&mapping.fields, &ev, columns, &mut scope, &mut slots, &mut values).is_err() {
             break 'record Err(General);
         }
         let check = worker.own_check.get_or_insert_with(|| shape.check().cloned());
@@ -263,7 +267,9 @@ fn direct(
         too_long(out, start, plan.limits.max_output_bytes).map(|()| true).map_err(|_| General)
     };
     slots.clear();
+    values.clear();
     worker.slots = slots.into_iter().map(|_| None).collect();
+    worker.values = values.into_iter().map(|_| None).collect();
     written
 }
 

@@ -39,7 +39,7 @@ pub enum BinOp {
     Or,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     Trim,
     Upper,
@@ -56,7 +56,7 @@ pub enum Filter {
     ValueMap(usize),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     Lit(Lit),
     /// A top-level variable, by slot (see `Program::vars`).
@@ -68,6 +68,35 @@ pub enum Expr {
     /// `x | f | g`: a value and the filters applied to it, in order.
     Pipe(Box<Expr>, Vec<Filter>),
     Coalesce(Vec<Expr>),
+    /// A part equal to the whole expression of an earlier field (by index): that field's value
+    /// for this record where the evaluation has it ([`Env::values`]), else evaluated here.
+    Same(usize, Box<Expr>),
+}
+
+impl Expr {
+    /// Marks the parts of this expression equal to `whole`, field `field`'s expression, as
+    /// [`Expr::Same`]: `total: (QTY | decimal) * (PRICE | decimal)` beside
+    /// `quantity: QTY | decimal` parses the quantity once per record. Only for an expression
+    /// that is work to evaluate (not a column or a literal).
+    pub fn share(&mut self, field: usize, whole: &Expr) {
+        if matches!(whole, Expr::Lit(_) | Expr::Var(_)) {
+            return;
+        }
+        if self == whole {
+            let part = std::mem::replace(self, Expr::Lit(Lit::None));
+            *self = Expr::Same(field, Box::new(part));
+            return;
+        }
+        match self {
+            Expr::Attr(x, _) | Expr::Not(x) | Expr::Neg(x) | Expr::Pipe(x, _) => x.share(field, whole),
+            Expr::Bin(_, l, r) => {
+                l.share(field, whole);
+                r.share(field, whole);
+            }
+            Expr::Coalesce(items) => items.iter_mut().for_each(|x| x.share(field, whole)),
+            Expr::Lit(_) | Expr::Var(_) | Expr::Same(..) => {}
+        }
+    }
 }
 
 /// The evaluator cannot model this case exactly; minijinja must evaluate it.
@@ -170,6 +199,9 @@ pub struct Env<'a, 'c> {
     /// `limits.max_value_bytes`: text that would grow past it is left to minijinja, which
     /// rejects it naming the limit.
     pub max_bytes: usize,
+    /// The values of the record's fields evaluated so far, by field, where kept (see
+    /// [`Expr::Same`]).
+    pub values: &'c [Option<FVal<'a>>],
 }
 
 impl<'a> Env<'a, '_> {
@@ -228,6 +260,10 @@ pub fn eval<'a>(e: &'a Expr, env: &Env<'a, '_>) -> Result<FVal<'a>, Fallback> {
             }
             v
         }
+        Expr::Same(field, x) => match env.values.get(*field) {
+            Some(Some(v)) => v.clone(),
+            _ => eval(x, env)?,
+        },
         Expr::Coalesce(items) => {
             for item in items {
                 let v = eval(item, env)?;
@@ -672,4 +708,28 @@ pub fn compile(src: &str, vars: &mut Vars, map_index: &dyn Fn(&str) -> Option<us
     let e = p.expr()?;
     // Slots registered by a parse that fails later are harmless: they resolve to nothing.
     (p.pos == p.toks.len()).then_some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parts_read_the_earlier_fields_value() {
+        let mut vars = Vars::default();
+        let no_maps = |_: &str| None;
+        let qty = compile("QTY | decimal('de')", &mut vars, &no_maps).unwrap();
+        let mut total =
+            compile("((QTY | decimal('de')) * (PRICE | decimal('de'))) | round(2)", &mut vars, &no_maps).unwrap();
+        total.share(0, &qty);
+        let Expr::Pipe(product, _) = &total else { panic!("{total:?}") };
+        let Expr::Bin(BinOp::Mul, l, r) = &**product else { panic!("{product:?}") };
+        assert!(matches!(&**l, Expr::Same(0, x) if **x == qty), "{l:?}");
+        assert!(matches!(&**r, Expr::Pipe(..)), "{r:?}");
+        // A column alone is not worth sharing.
+        let mut trimmed = compile("QTY | trim", &mut vars, &no_maps).unwrap();
+        let column = compile("QTY", &mut vars, &no_maps).unwrap();
+        trimmed.share(0, &column);
+        assert!(matches!(&trimmed, Expr::Pipe(x, _) if matches!(**x, Expr::Var(_))), "{trimmed:?}");
+    }
 }

@@ -190,7 +190,7 @@ fn plain_decimal(t: &str, dec: char, groups: &[char]) -> Option<Num> {
     Some(Num::Float(if negative { -x } else { x }))
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum DatePart {
     Year4,
     Year2,
@@ -234,14 +234,14 @@ pub fn iso_date(text: &str, pattern: &str) -> Result<Option<String>, String> {
 }
 
 /// A date pattern taken apart once (the fast evaluator keeps it with its expression).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DatePattern {
     text: String,
     elements: Vec<DateElement>,
     has_time: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum DateElement {
     /// `min` to `max` digits of a part.
     Digits {

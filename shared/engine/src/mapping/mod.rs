@@ -99,6 +99,20 @@ impl Jinja {
 }
 
 impl Mapping {
+    /// Lets each field's expression read the values of earlier fields whose whole expression
+    /// it repeats (see [`fast::Expr::share`]).
+    pub fn share_values(&mut self) {
+        for j in 1..self.fields.len() {
+            let (earlier, rest) = self.fields.split_at_mut(j);
+            let Some(Expr::Fast { fast: target, .. }) = &mut rest[0].value else { continue };
+            for (i, field) in earlier.iter().enumerate() {
+                if let Some(Expr::Fast { fast: whole, .. }) = &field.value {
+                    target.share(i, whole);
+                }
+            }
+        }
+    }
+
     /// The variables the fields read: in their values and in their `when` and `each`
     /// expressions, nested fields included.
     pub fn variables(&self, jinja: &Jinja, names: &mut BTreeSet<String>) {
@@ -207,6 +221,7 @@ impl Evaluator<'_> {
                     vars: self.vars,
                     maps: self.maps,
                     max_bytes: self.bound.bytes,
+                    values: &[],
                 };
                 if let Ok(v) = fast::eval(f, &env).and_then(fast::FVal::into_json) {
                     return Ok(v);
@@ -235,6 +250,7 @@ impl Evaluator<'_> {
                     vars: self.vars,
                     maps: self.maps,
                     max_bytes: self.bound.bytes,
+                    values: &[],
                 };
                 match fast::eval(f, &env) {
                     Ok(v) => Ok(v.is_true()),
