@@ -238,7 +238,7 @@ fn write_scalar(out: &mut Vec<u8>, v: &Scalar<'_>) {
         Scalar::Null => out.extend_from_slice(b"null"),
         Scalar::Bool(true) => out.extend_from_slice(b"true"),
         Scalar::Bool(false) => out.extend_from_slice(b"false"),
-        Scalar::Num(n) => serde_json::to_writer(&mut *out, n).expect("serialising into memory cannot fail"),
+        Scalar::Num(n) => write_number(out, n),
         // Most texts need no escaping: copy them; serde_json escapes the others.
         Scalar::Str(s) if !needs_escape(s.as_bytes()) => {
             out.push(b'"');
@@ -246,6 +246,18 @@ fn write_scalar(out: &mut Vec<u8>, v: &Scalar<'_>) {
             out.push(b'"');
         }
         Scalar::Str(s) => serde_json::to_writer(&mut *out, s.as_ref()).expect("serialising into memory cannot fail"),
+    }
+}
+
+/// A number as serde_json writes it (itoa, zmij), without its serializer's layers.
+fn write_number(out: &mut Vec<u8>, n: &Number) {
+    if let Some(u) = n.as_u64() {
+        out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
+    } else if let Some(i) = n.as_i64() {
+        out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+    } else if let Some(x) = n.as_f64() {
+        // A `Number` is finite.
+        out.extend_from_slice(zmij::Buffer::new().format_finite(x).as_bytes());
     }
 }
 
@@ -436,6 +448,19 @@ fields:
             let mut out = Vec::new();
             write_scalar(&mut out, &Scalar::Str(Cow::Borrowed(text)));
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(text).unwrap());
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_like_serde_json() {
+        let mut numbers: Vec<Number> = [0, 1, -1, 42, i64::MIN, i64::MAX].map(Number::from).into();
+        numbers.push(Number::from(u64::MAX));
+        let floats = [0.0, -0.0, 2.6, 559.0, 24933.6, 40681.68, 1e-7, 1e16, 1.5e300, -3.25, 5e-324];
+        numbers.extend(floats.iter().filter_map(|&x| Number::from_f64(x)));
+        for n in numbers {
+            let mut out = Vec::new();
+            write_number(&mut out, &n);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&n).unwrap());
         }
     }
 

@@ -490,7 +490,7 @@ impl<'a> CsvReader<'a> {
                     i += 1;
                     continue;
                 }
-                match memchr::memchr2(d, b'\n', &bytes[i..]) {
+                match find2(d, b'\n', &bytes[i..]) {
                     Some(k) if bytes[i + k] == d => {
                         field_start = true;
                         i += k + 1;
