@@ -43,10 +43,16 @@ pub struct ShapeCheck {
     /// No record of the shape is valid (the schema wants something else than an object, names a
     /// key the shape lacks in `required`, or closes an object the shape adds keys to).
     never: bool,
-    /// Slots that `required` wants present (nested objects always are).
-    required: Vec<usize>,
-    /// Slots whose value, when present, is checked.
-    leaves: Vec<(usize, LeafRule)>,
+    /// What each slot must hold, by slot.
+    slots: Vec<SlotRule>,
+}
+
+#[derive(Clone, Default)]
+struct SlotRule {
+    /// `required` wants it present (nested objects always are).
+    required: bool,
+    /// The check of its value, when present.
+    value: Option<LeafRule>,
 }
 
 #[derive(Clone)]
@@ -80,11 +86,12 @@ const OBJECT_KEYWORDS: [&str; 16] = [
 impl ShapeCheck {
     pub fn is_valid(&self, slots: &Slots<'_>, scratch: &mut Scratch) -> bool {
         !self.never
-            && self.required.iter().all(|&slot| slots[slot].is_some())
-            && self.leaves.iter().all(|(slot, rule)| match (&slots[*slot], rule) {
-                (None, _) => true,
-                (Some(v), LeafRule::Check(leaf)) => leaf.is_valid(v, scratch),
-                (Some(_), LeafRule::Absent) => false,
+            && slots.len() == self.slots.len()
+            && slots.iter().zip(&self.slots).all(|(v, rule)| match (v, &rule.value) {
+                (None, _) => !rule.required,
+                (Some(_), None) => true,
+                (Some(v), Some(LeafRule::Check(leaf))) => leaf.is_valid(v, scratch),
+                (Some(_), Some(LeafRule::Absent)) => false,
             })
     }
 }
@@ -512,7 +519,17 @@ impl Target {
     /// The schema compiled for records of this shape; `None` where it uses keywords the shape
     /// check does not model.
     pub fn shape_check(&self, root: &[Entry]) -> Option<ShapeCheck> {
-        let mut check = ShapeCheck::default();
+        fn slots(entries: &[Entry]) -> usize {
+            entries
+                .iter()
+                .map(|e| match &e.node {
+                    Node::Leaf(slot) => slot + 1,
+                    Node::Object(children) => slots(children),
+                })
+                .max()
+                .unwrap_or(0)
+        }
+        let mut check = ShapeCheck { never: false, slots: vec![SlotRule::default(); slots(root)] };
         self.object_check(&self.schema, root, &mut check)?;
         Some(check)
     }
@@ -558,16 +575,14 @@ impl Target {
         if closed && entries.iter().any(|e| !properties.is_some_and(|p| p.contains_key(&e.key))) {
             return never();
         }
-        check.required.extend(required);
+        for slot in required {
+            check.slots[slot].required = true;
+        }
         for e in entries {
             let Some(sub) = properties.and_then(|p| p.get(&e.key)) else { continue };
             match &e.node {
                 Node::Object(children) => self.object_check(sub, children, check)?,
-                Node::Leaf(slot) => {
-                    if let Some(rule) = self.leaf_check(sub)? {
-                        check.leaves.push((*slot, rule));
-                    }
-                }
+                Node::Leaf(slot) => check.slots[*slot].value = self.leaf_check(sub)?,
             }
         }
         Some(())

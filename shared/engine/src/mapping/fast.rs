@@ -205,6 +205,7 @@ pub struct Env<'a, 'c> {
 }
 
 impl<'a> Env<'a, '_> {
+    #[inline]
     fn var(&self, slot: usize) -> Result<FVal<'a>, Fallback> {
         match self.data {
             Data::Row(row) => {
