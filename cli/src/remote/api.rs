@@ -169,6 +169,11 @@ impl Api {
         self.call(self.request(Method::POST, &["teams", team, "api-keys"])?.json(body))
     }
 
+    /// A page of the team's audit trail, newest first; `query` as `GET /teams/{id}/audit` takes it.
+    pub fn audit(&self, team: &str, query: &[(&str, String)]) -> Result<Answer<Value>, CliError> {
+        self.call(self.request(Method::GET, &["teams", team, "audit"])?.query(query))
+    }
+
     pub fn keys(&self, team: &str) -> Result<Answer<Value>, CliError> {
         self.call(self.request(Method::GET, &["teams", team, "api-keys"])?)
     }

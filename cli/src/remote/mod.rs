@@ -1,7 +1,8 @@
 //! The commands that talk to a HelixNet server: log in, submit jobs, follow them, fetch results,
-//! manage a team's API keys.
+//! manage a team's API keys, read and verify its audit trail.
 
 mod api;
+mod audit;
 mod credentials;
 mod error;
 mod jobs;
@@ -88,6 +89,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// A team's audit trail (team admins and owners).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Show one job: status, timeline, counts, error.
     Job {
         #[command(flatten)]
@@ -148,6 +154,41 @@ pub enum KeysCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// List the team's audit entries, newest first.
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        team: String,
+        /// Only this action, such as job.create or artifact.download.
+        #[arg(long)]
+        action: Option<String>,
+        /// Only this actor: a user id, or an API key's key-<id>.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only entries at or after this time (RFC 3339).
+        #[arg(long, value_name = "RFC3339")]
+        from: Option<String>,
+        /// Only entries before this time (RFC 3339).
+        #[arg(long, value_name = "RFC3339")]
+        to: Option<String>,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=500))]
+        limit: Option<u32>,
+        /// Where to continue: the cursor the last page printed.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Check the team's audit chain: every entry's hash and link; exits 1 when it is broken.
+    Verify {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        team: String,
+    },
+}
+
 impl KeysCommand {
     fn common(&self) -> &Common {
         match self {
@@ -168,6 +209,7 @@ impl Command {
             | Self::Rejects { common, .. } => common,
             Self::Submit(args) => &args.common,
             Self::Keys { command } => command.common(),
+            Self::Audit { command: AuditCommand::List { common, .. } | AuditCommand::Verify { common, .. } } => common,
         }
     }
 }
@@ -287,6 +329,10 @@ pub fn run(command: Command) -> ExitCode {
             KeysCommand::List { team, .. } => keys::list(&context, &team),
             KeysCommand::Revoke { team, key_id, .. } => keys::revoke(&context, &team, &key_id),
         },
+        Command::Audit { command: AuditCommand::List { team, action, actor, from, to, limit, cursor, .. } } => {
+            audit::list(&context, &team, audit::Filters { action, actor, from, to, limit, cursor })
+        }
+        Command::Audit { command: AuditCommand::Verify { team, .. } } => audit::verify(&context, &team),
     };
     result.unwrap_or_else(|e| e.report(json, &context.login_command()))
 }

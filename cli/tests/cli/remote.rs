@@ -397,3 +397,22 @@ async fn a_run_out_access_token_is_refreshed_and_logout_ends_the_session() {
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert_eq!(t.get(&access, "/api/v1/users/me").await.0, helix_e2e::StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_list_shows_what_was_done_and_verify_checks_the_chain() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+    let team = format!("personal-{}", user.id);
+    assert_eq!(me.login(&user.email, &user.password).await.code, 0);
+    me.ok(&["keys", "create", "--team", &team, "--name", "ci", "--scope", "jobs:read"]).await;
+
+    let run = me.ok(&["audit", "list", "--team", &team]).await;
+    assert!(run.stdout.starts_with("SEQ") && run.stdout.contains("key.create"), "{run}");
+    let listed = me.ok(&["audit", "list", "--team", &team, "--action", "key.create", "--json"]).await.json();
+    assert_eq!(listed["items"][0]["actor"], json!(user.id), "{listed}");
+    let run = me.ok(&["audit", "verify", "--team", &team]).await;
+    assert!(run.stdout.contains("holds: 1 entries"), "{run}");
+    let run = me.run(&["audit", "list", "--team", "no-such-team"]).await;
+    assert!(run.code == 1 && run.stderr.contains("not found"), "{run}");
+}

@@ -14,9 +14,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let (idempotency_table, teams_table) = (env.required("IDEMPOTENCY_TABLE")?, env.required("TEAMS_TABLE")?);
     let clients = AwsClients::from_env(&env).await;
     let access = wiring::access(&clients, &teams_table);
-    let keys = Arc::new(wiring::api_key_service(&clients, &env.required("API_KEYS_TABLE")?, access.clone()));
+    let trail = wiring::audit_trail(&clients, &env.required("AUDIT_TABLE")?);
+    let keys =
+        Arc::new(wiring::api_key_service(&clients, &env.required("API_KEYS_TABLE")?, access.clone(), trail.clone()));
     let state = JobsState {
-        jobs: Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access)),
+        jobs: Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail)),
         keys,
         auth: Arc::new(Authenticator {
             tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),

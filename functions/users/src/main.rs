@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     helix_aws::telemetry::init();
     let env = Env::process();
     let (users_table, teams_table) = (env.required("USERS_TABLE")?, env.required("TEAMS_TABLE")?);
-    let api_keys_table = env.required("API_KEYS_TABLE")?;
+    let (api_keys_table, audit_table) = (env.required("API_KEYS_TABLE")?, env.required("AUDIT_TABLE")?);
     let tokens = TokenConfig::read(&env)?;
     let clients = AwsClients::from_env(&env).await;
     let auth = Arc::new(Authenticator {
@@ -19,8 +19,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         sessions: Arc::new(wiring::session_gate(&clients, &tokens)),
     });
     let access = wiring::access(&clients, &teams_table);
-    let keys = Arc::new(wiring::api_key_service(&clients, &api_keys_table, access.clone()));
+    let trail = wiring::audit_trail(&clients, &audit_table);
+    let keys = Arc::new(wiring::api_key_service(&clients, &api_keys_table, access.clone(), trail.clone()));
     let users = UsersState { users: wiring::user_store(&clients, &users_table), auth: auth.clone() };
-    let teams = TeamsState { teams: Arc::new(wiring::team_service(access)), keys, auth };
+    let audit = Arc::new(wiring::audit_service(&clients, &audit_table, access.clone()));
+    let teams = TeamsState { teams: Arc::new(wiring::team_service(access, trail)), keys, audit, auth };
     lambda_http::run(helix_api::users_router(users).merge(helix_api::teams_router(teams))).await
 }

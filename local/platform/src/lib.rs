@@ -176,24 +176,31 @@ impl Platform {
         let users = wiring::user_store(&clients, &settings.users_table);
         let request_keys = wiring::request_key_store(&clients, &settings.worker.idempotency_table);
         let access = wiring::access(&clients, &settings.teams_table);
-        let keys = Arc::new(wiring::api_key_service(&clients, &settings.api_keys_table, access.clone()));
+        let trail = wiring::audit_trail(&clients, &settings.audit_table);
+        let keys = Arc::new(wiring::api_key_service(&clients, &settings.api_keys_table, access.clone(), trail.clone()));
         let api = helix_api::api_router(
             // Served over plain HTTP on loopback, where not every browser keeps a Secure cookie.
             AuthState { sessions: Arc::new(sessions), signer, secure_cookies: false },
             UsersState { users, auth: auth.clone() },
             TeamsState {
-                teams: Arc::new(wiring::team_service(access.clone())),
+                teams: Arc::new(wiring::team_service(access.clone(), trail.clone())),
                 keys: keys.clone(),
+                audit: Arc::new(wiring::audit_service(&clients, &settings.audit_table, access.clone())),
                 auth: auth.clone(),
             },
             ArtifactsState {
-                artifacts: Arc::new(wiring::artifact_service(&clients, &settings.artifacts, access.clone())),
+                artifacts: Arc::new(wiring::artifact_service(
+                    &clients,
+                    &settings.artifacts,
+                    access.clone(),
+                    trail.clone(),
+                )),
                 keys: keys.clone(),
                 auth: auth.clone(),
                 request_keys: RequestKeys::new(request_keys.clone(), settings.jobs.api_payload_limit),
             },
             JobsState {
-                jobs: Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs, access)),
+                jobs: Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs, access, trail)),
                 keys,
                 auth,
                 payload_limit: settings.jobs.api_payload_limit,

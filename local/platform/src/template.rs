@@ -335,6 +335,9 @@ mod tests {
         let id_index = keys.indexes.iter().find(|i| i.name == "id-index").unwrap();
         assert_eq!(id_index.projection, "KEYS_ONLY");
         assert_eq!(template.function_env.get("API_KEYS_TABLE"), Some(&Val::Ref("ApiKeysTable".into())));
+        let audit = template.tables.iter().find(|t| t.logical_id == "AuditTable").unwrap();
+        assert_eq!(audit.keys, KeySchema { hash: "team_id".into(), range: Some("seq".into()) });
+        assert_eq!(template.function_env.get("AUDIT_TABLE"), Some(&Val::Ref("AuditTable".into())));
         assert_eq!(template.buckets[0].notifications[0].prefix.as_deref(), Some("uploads/"));
         assert_eq!(template.secrets, ["JwtSecret"]);
         assert_eq!(template.function_env.get("JWT_SIGNING_SECRET_ARN"), Some(&Val::Ref("JwtSecret".into())));

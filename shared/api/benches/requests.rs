@@ -13,11 +13,11 @@ use tower::ServiceExt;
 use helix_api::{Authenticator, JobsState, RequestKeys};
 use helix_auth::{MemoryKeyDirectory, TokenSettings, TokenSigner, TokenVerifier};
 use helix_domain::memory::{
-    MemoryApiKeyStore, MemoryArtifactStore, MemoryBlobs, MemoryJobQueue, MemoryJobStore, MemoryRequestKeyStore,
-    MemorySessionStore, MemoryTeamStore,
+    MemoryApiKeyStore, MemoryArtifactStore, MemoryAuditLog, MemoryBlobs, MemoryJobQueue, MemoryJobStore,
+    MemoryRequestKeyStore, MemorySessionStore, MemoryTeamStore,
 };
 use helix_domain::{Job, JobInputs, JobKind, JobStore, Session, SessionStore, SystemClock, Timestamp, User};
-use helix_jobs::{Access, ApiKeyService, ArtifactLimits, ArtifactService, JobService, Queues, SessionGate};
+use helix_jobs::{Access, ApiKeyService, ArtifactLimits, ArtifactService, AuditTrail, JobService, Queues, SessionGate};
 
 const REQUESTS: usize = 20_000;
 const SESSION: &str = "bench-session";
@@ -26,6 +26,7 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
     let jobs = Arc::new(MemoryJobStore::default());
     let blobs = Arc::new(MemoryBlobs::default());
     let access = Arc::new(Access { teams: Arc::new(MemoryTeamStore::default()) });
+    let audit = Arc::new(AuditTrail { log: Arc::new(MemoryAuditLog::default()), clock: Arc::new(SystemClock) });
     let artifacts = Arc::new(ArtifactService {
         access: access.clone(),
         artifacts: Arc::new(MemoryArtifactStore::default()),
@@ -36,6 +37,7 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
             upload_url_ttl: Duration::from_secs(900),
             download_url_ttl: Duration::from_secs(300),
         },
+        audit: audit.clone(),
     });
     let service = JobService {
         access: access.clone(),
@@ -43,9 +45,14 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
         jobs: jobs.clone(),
         queues: Queues { jobs: Arc::new(MemoryJobQueue::default()), gpu: Arc::new(MemoryJobQueue::default()) },
         clock: Arc::new(SystemClock),
+        audit: audit.clone(),
     };
-    let keys =
-        Arc::new(ApiKeyService { access, keys: Arc::new(MemoryApiKeyStore::default()), clock: Arc::new(SystemClock) });
+    let keys = Arc::new(ApiKeyService {
+        access,
+        keys: Arc::new(MemoryApiKeyStore::default()),
+        clock: Arc::new(SystemClock),
+        audit,
+    });
     let settings =
         TokenSettings { issuer: "helixnet".into(), audience: "helixnet-api".into(), ttl: Duration::from_secs(3600) };
     // The signer stands for the auth function; the jobs function holds only the verifier, whose

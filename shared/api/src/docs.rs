@@ -3,7 +3,7 @@ use utoipa::openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Passw
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{artifacts, auth, jobs, keys, teams, users};
+use crate::routes::{artifacts, audit, auth, jobs, keys, teams, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,7 @@ use crate::routes::{artifacts, auth, jobs, keys, teams, users};
         teams::create_team, teams::list_teams, teams::get_team, teams::update_team, teams::list_members,
         teams::change_member, teams::remove_member, teams::invite, teams::accept_invitation,
         keys::create_key, keys::list_keys, keys::revoke_key,
+        audit::list_audit, audit::verify_audit,
         artifacts::request_upload, artifacts::get_artifact, artifacts::download,
         jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job,
     ),

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use helix_auth::{Claims, TokenError, TokenVerifier};
 use helix_domain::{API_KEY_PREFIX, SessionId};
-use helix_jobs::{Actor, ApiKeyService, SessionGate};
+use helix_jobs::{Actor, ApiKeyService, RequestOrigin, SessionGate};
 
 use crate::ApiError;
 
@@ -59,6 +59,48 @@ where
     }
 }
 
+/// Where a request came from, for the audit trail. Behind API Gateway the client's address is the
+/// last hop of `X-Forwarded-For`: the one the gateway appended, whereas earlier hops are whatever
+/// the client sent. Without the header (a direct connection, locally), the connection's address
+/// where the server records it.
+pub fn origin(parts: &Parts) -> RequestOrigin {
+    let text = |name| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    let forwarded = text("x-forwarded-for").and_then(|hops| hops.rsplit(',').next()).map(|hop| hop.trim().to_owned());
+    let connected =
+        || parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+    RequestOrigin {
+        ip: forwarded.filter(|ip| !ip.is_empty()).or_else(connected),
+        user_agent: text("user-agent").map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
+    }
+}
+
+/// A longer user agent is cut: it is the client's text, stored in every entry it makes.
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// A person, as [`CurrentUser`] proves one, with where the request came from: the caller of the
+/// team endpoints, whose use cases record what they do in the audit trail.
+pub struct Person {
+    pub user: CurrentUser,
+    pub origin: RequestOrigin,
+}
+
+impl Person {
+    pub fn actor(&self) -> Actor {
+        self.user.actor().from_origin(self.origin.clone())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Person
+where
+    CurrentUser: FromRequestParts<S, Rejection = ApiError>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Ok(Self { user: CurrentUser::from_request_parts(parts, state).await?, origin: origin(parts) })
+    }
+}
+
 /// The caller of the endpoints machines may call too (jobs, artifacts): a person, as
 /// [`CurrentUser`] proves one, or an API key (`Bearer hx_live_…`), which acts as its team within
 /// its scopes. The other endpoints take people only.
@@ -73,10 +115,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let key = bearer(parts).filter(|token| token.starts_with(API_KEY_PREFIX));
-        match key {
-            Some(key) => Ok(Self(api_key(&Arc::<ApiKeyService>::from_ref(state), key).await?)),
-            None => Ok(Self(CurrentUser::from_request_parts(parts, state).await?.actor())),
-        }
+        let actor = match key {
+            Some(key) => api_key(&Arc::<ApiKeyService>::from_ref(state), key).await?,
+            None => CurrentUser::from_request_parts(parts, state).await?.actor(),
+        };
+        Ok(Self(actor.from_origin(origin(parts))))
     }
 }
 

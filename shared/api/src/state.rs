@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 
 use helix_auth::TokenSigner;
 use helix_domain::UserStore;
-use helix_jobs::{ApiKeyService, ArtifactService, JobService, SessionService, TeamService};
+use helix_jobs::{ApiKeyService, ArtifactService, AuditService, JobService, SessionService, TeamService};
 
 use crate::{Authenticator, RequestKeys};
 
@@ -31,6 +31,8 @@ pub struct TeamsState {
     pub teams: Arc<TeamService>,
     /// The team's API keys, managed under `/teams/{id}/api-keys`.
     pub keys: Arc<ApiKeyService>,
+    /// The team's audit trail, read under `/teams/{id}/audit`.
+    pub audit: Arc<AuditService>,
     pub auth: Arc<Authenticator>,
 }
 

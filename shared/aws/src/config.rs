@@ -210,6 +210,9 @@ pub struct Settings {
     /// `API_KEYS_TABLE`: teams' API keys, managed by the users function and checked by the jobs
     /// and artifacts functions.
     pub api_keys_table: String,
+    /// `AUDIT_TABLE`: the teams' audit chains, appended to by the users, jobs and artifacts
+    /// functions and read by the users function.
+    pub audit_table: String,
     pub tokens: TokenConfig,
     pub artifacts: ArtifactConfig,
     pub jobs: JobConfig,
@@ -224,6 +227,7 @@ impl Settings {
             users_table: env.required("USERS_TABLE")?,
             teams_table: env.required("TEAMS_TABLE")?,
             api_keys_table: env.required("API_KEYS_TABLE")?,
+            audit_table: env.required("AUDIT_TABLE")?,
             tokens: TokenConfig::read(env)?,
             artifacts: ArtifactConfig::read(env)?,
             jobs: JobConfig::read(env)?,
@@ -243,6 +247,7 @@ mod tests {
             ("USERS_TABLE", "u"),
             ("TEAMS_TABLE", "t"),
             ("API_KEYS_TABLE", "k"),
+            ("AUDIT_TABLE", "au"),
             ("SESSIONS_TABLE", "s"),
             ("JOBS_TABLE", "j"),
             ("ARTIFACTS_TABLE", "a"),
@@ -282,6 +287,7 @@ mod tests {
         assert_eq!(Settings::read(&with(&[("JOBS_TABLE", None)])).unwrap_err().var, "JOBS_TABLE");
         assert_eq!(Settings::read(&with(&[("TEAMS_TABLE", None)])).unwrap_err().var, "TEAMS_TABLE");
         assert_eq!(Settings::read(&with(&[("API_KEYS_TABLE", None)])).unwrap_err().var, "API_KEYS_TABLE");
+        assert_eq!(Settings::read(&with(&[("AUDIT_TABLE", None)])).unwrap_err().var, "AUDIT_TABLE");
         assert_eq!(Settings::read(&with(&[("JOB_MAX_ATTEMPTS", Some("three"))])).unwrap_err().var, "JOB_MAX_ATTEMPTS");
         assert_eq!(Settings::read(&with(&[("JWT_AUDIENCE", None)])).unwrap_err().var, "JWT_AUDIENCE");
     }

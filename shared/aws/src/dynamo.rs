@@ -1,6 +1,8 @@
 mod api_keys;
+mod audit;
 
 pub use api_keys::DynamoApiKeyStore;
+pub use audit::DynamoAuditLog;
 
 use std::collections::HashMap;
 

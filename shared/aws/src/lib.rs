@@ -14,6 +14,7 @@ pub mod wiring;
 pub use config::{
     ArtifactConfig, ConfigError, Env, JobConfig, Settings, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig,
 };
+pub use dynamo::DynamoAuditLog;
 pub use dynamo::{
     DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore,
     DynamoSessionStore, DynamoTeamStore, DynamoUserStore,

@@ -10,6 +10,9 @@ use helix_jobs::{
     SessionService, TeamService, UploadWatcherPorts,
 };
 
+use helix_jobs::{AuditService, AuditTrail};
+
+use crate::DynamoAuditLog;
 use crate::config::{ArtifactConfig, JobConfig, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig};
 use crate::keys::{S3KeyDirectory, SecretError, fetch_secret};
 use crate::{
@@ -23,21 +26,46 @@ pub fn access(clients: &AwsClients, teams_table: &str) -> Arc<Access> {
     Arc::new(Access { teams: team_store(clients, teams_table) })
 }
 
-pub fn team_service(access: Arc<Access>) -> TeamService {
-    TeamService { access, clock: Arc::new(SystemClock) }
+/// The audit trail in `AUDIT_TABLE` (`Settings::audit_table`), appended to by every service
+/// that records what it does.
+pub fn audit_trail(clients: &AwsClients, table: &str) -> Arc<AuditTrail> {
+    Arc::new(AuditTrail {
+        log: Arc::new(DynamoAuditLog::new(clients.dynamodb.clone(), table)),
+        clock: Arc::new(SystemClock),
+    })
+}
+
+/// Reading and verifying a team's audit trail (the users function's).
+pub fn audit_service(clients: &AwsClients, table: &str, access: Arc<Access>) -> AuditService {
+    AuditService { access, log: Arc::new(DynamoAuditLog::new(clients.dynamodb.clone(), table)) }
+}
+
+pub fn team_service(access: Arc<Access>, audit: Arc<AuditTrail>) -> TeamService {
+    TeamService { access, clock: Arc::new(SystemClock), audit }
 }
 
 /// Teams' API keys in `API_KEYS_TABLE` (`Settings::api_keys_table`): managed by the users
 /// function, checked by the jobs and artifacts functions on every request that carries one.
-pub fn api_key_service(clients: &AwsClients, table: &str, access: Arc<Access>) -> ApiKeyService {
+pub fn api_key_service(
+    clients: &AwsClients,
+    table: &str,
+    access: Arc<Access>,
+    audit: Arc<AuditTrail>,
+) -> ApiKeyService {
     ApiKeyService {
         access,
         keys: Arc::new(DynamoApiKeyStore::new(clients.dynamodb.clone(), table)),
         clock: Arc::new(SystemClock),
+        audit,
     }
 }
 
-pub fn artifact_service(clients: &AwsClients, config: &ArtifactConfig, access: Arc<Access>) -> ArtifactService {
+pub fn artifact_service(
+    clients: &AwsClients,
+    config: &ArtifactConfig,
+    access: Arc<Access>,
+    audit: Arc<AuditTrail>,
+) -> ArtifactService {
     ArtifactService {
         access,
         artifacts: Arc::new(DynamoArtifactStore::new(clients.dynamodb.clone(), &config.table)),
@@ -48,6 +76,7 @@ pub fn artifact_service(clients: &AwsClients, config: &ArtifactConfig, access: A
             upload_url_ttl: config.upload_url_ttl,
             download_url_ttl: config.download_url_ttl,
         },
+        audit,
     }
 }
 
@@ -56,9 +85,10 @@ pub fn job_service(
     artifacts: &ArtifactConfig,
     jobs: &JobConfig,
     access: Arc<Access>,
+    audit: Arc<AuditTrail>,
 ) -> JobService {
     JobService {
-        artifacts: Arc::new(artifact_service(clients, artifacts, access.clone())),
+        artifacts: Arc::new(artifact_service(clients, artifacts, access.clone(), audit.clone())),
         access,
         jobs: Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &jobs.table)),
         queues: Queues {
@@ -66,6 +96,7 @@ pub fn job_service(
             gpu: Arc::new(SqsJobQueue::new(clients.sqs.clone(), &jobs.gpu_queue_url)),
         },
         clock: Arc::new(SystemClock),
+        audit,
     }
 }
 

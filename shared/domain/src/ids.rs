@@ -89,6 +89,10 @@ id_type!(
     InvitationId
 );
 id_type!(
+    /// An entry of the audit trail.
+    AuditEntryId
+);
+id_type!(
     /// A login session: its access tokens carry it (`sid`), its refresh tokens name it.
     SessionId
 );

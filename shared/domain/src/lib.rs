@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod artifact;
+pub mod audit;
 pub mod clock;
 pub mod ids;
 pub mod job;
@@ -17,16 +18,17 @@ pub mod user;
 pub use api_key::{API_KEY_PREFIX, ApiKey, KeyScope, SCOPES};
 pub use artifact::ArtifactRead;
 pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration};
+pub use audit::{AuditEntry, AuditOutcome, BrokenLink, ChainCheck, GENESIS_HASH};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{ApiKeyId, ArtifactId, InvitationId, JobId, SessionId, TeamId, UserId};
+pub use ids::{ApiKeyId, ArtifactId, AuditEntryId, InvitationId, JobId, SessionId, TeamId, UserId};
 pub use job::{
     AutoMapped, AutoMappedField, InputReading, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus,
     Runner, TRACEPARENT_ATTRIBUTE,
 };
 pub use lifecycle::{Refused, Transition};
 pub use ports::{
-    ApiKeyStore, ArtifactStore, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore, KeyClaim,
-    PresignedRequest, RequestKeyStore, SessionStore, StoreError, StoredResponse, TeamStore, UserStore,
+    ApiKeyStore, ArtifactStore, AuditLog, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore,
+    KeyClaim, PresignedRequest, RequestKeyStore, SessionStore, StoreError, StoredResponse, TeamStore, UserStore,
 };
 pub use session::{REFRESH_GRACE, Session};
 pub use team::{INVITATION_TTL, Invitation, Membership, PERMISSIONS, Plan, Role, Team, TeamAction};

@@ -12,9 +12,9 @@ use async_trait::async_trait;
 
 use crate::ports::{IdempotencyClaim, JobPage, KeyClaim, RequestKeyStore, StoredResponse};
 use crate::{
-    ApiKey, ApiKeyId, ApiKeyStore, Artifact, ArtifactId, ArtifactStatus, ArtifactStore, Blobs, IdempotencyStore,
-    Invitation, Job, JobId, JobMessage, JobQueue, JobStatus, JobStore, Membership, PresignedRequest, Role, Session,
-    SessionId, SessionStore, StoreError, Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
+    ApiKey, ApiKeyId, ApiKeyStore, Artifact, ArtifactId, ArtifactStatus, ArtifactStore, AuditEntry, AuditLog, Blobs,
+    IdempotencyStore, Invitation, Job, JobId, JobMessage, JobQueue, JobStatus, JobStore, Membership, PresignedRequest,
+    Role, Session, SessionId, SessionStore, StoreError, Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -249,6 +249,53 @@ impl ApiKeyStore for MemoryApiKeyStore {
         key.last_used_at = Some(now);
         key.use_count += 1;
         Ok(())
+    }
+}
+
+/// Every team's audit chain, keyed as the table is: team, then sequence number.
+#[derive(Default)]
+pub struct MemoryAuditLog {
+    entries: Mutex<BTreeMap<(TeamId, u64), AuditEntry>>,
+    pub outage: Outage,
+}
+
+impl MemoryAuditLog {
+    /// Deletes an entry behind the port's back, as someone with access to the table could.
+    pub fn tamper_delete(&self, team: &TeamId, seq: u64) {
+        lock(&self.entries).remove(&(team.clone(), seq));
+    }
+
+    /// Overwrites an entry behind the port's back.
+    pub fn tamper_replace(&self, entry: AuditEntry) {
+        lock(&self.entries).insert((entry.team_id.clone(), entry.seq), entry);
+    }
+}
+
+#[async_trait]
+impl AuditLog for MemoryAuditLog {
+    async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.outage.check("the audit table")?;
+        let mut entries = lock(&self.entries);
+        let key = (entry.team_id.clone(), entry.seq);
+        if entries.contains_key(&key) {
+            return Err(StoreError::Conflict("the chain has an entry at this sequence number".into()));
+        }
+        entries.insert(key, entry.clone());
+        Ok(())
+    }
+
+    async fn newest(&self, team: &TeamId, before: Option<u64>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.outage.check("the audit table")?;
+        let entries = lock(&self.entries);
+        let end = (team.clone(), before.unwrap_or(u64::MAX));
+        Ok(entries.range((team.clone(), 0)..end).rev().take(limit as usize).map(|(_, e)| e.clone()).collect())
+    }
+
+    async fn oldest(&self, team: &TeamId, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.outage.check("the audit table")?;
+        let entries = lock(&self.entries);
+        let start = (team.clone(), after.saturating_add(1));
+        Ok(entries.range(start..=(team.clone(), u64::MAX)).take(limit as usize).map(|(_, e)| e.clone()).collect())
     }
 }
 

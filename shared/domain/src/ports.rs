@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    ApiKey, ApiKeyId, Artifact, ArtifactId, Invitation, Job, JobId, JobMessage, JobStatus, Membership, Role, Session,
-    SessionId, Team, TeamId, Timestamp, User, UserId,
+    ApiKey, ApiKeyId, Artifact, ArtifactId, AuditEntry, Invitation, Job, JobId, JobMessage, JobStatus, Membership,
+    Role, Session, SessionId, Team, TeamId, Timestamp, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -252,4 +252,18 @@ pub trait ApiKeyStore: Send + Sync {
     async fn revoke(&self, team: &TeamId, id: &ApiKeyId, now: Timestamp) -> Result<(), StoreError>;
     /// Counts a use of the key at `now` (its last use and use count) in one write.
     async fn record_use(&self, key_hash: &str, now: Timestamp) -> Result<(), StoreError>;
+}
+
+/// The append-only audit trail: one chain of entries per team, numbered without gaps. There is
+/// no update and no delete.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Adds `entry` at `entry.seq` of its team's chain: `Conflict` when the chain has an entry
+    /// there already (another writer appended first: read the head again and retry).
+    async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Up to `limit` entries of the chain below `before` (the whole chain when `None`), newest
+    /// first. A strongly consistent read: the head read before an append is the latest.
+    async fn newest(&self, team: &TeamId, before: Option<u64>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Up to `limit` entries of the chain above `after`, oldest first.
+    async fn oldest(&self, team: &TeamId, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 }

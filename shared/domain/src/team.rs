@@ -52,6 +52,8 @@ pub enum TeamAction {
     Configure,
     /// Make another member an owner, or change an owner's role.
     ManageOwners,
+    /// Read and verify the team's audit trail.
+    ViewAudit,
 }
 
 /// Each role and what it may do.
@@ -67,6 +69,7 @@ pub const PERMISSIONS: &[(Role, &[TeamAction])] = &[
             TeamAction::ManageMembers,
             TeamAction::ManageKeys,
             TeamAction::Configure,
+            TeamAction::ViewAudit,
         ],
     ),
     (
@@ -79,6 +82,7 @@ pub const PERMISSIONS: &[(Role, &[TeamAction])] = &[
             TeamAction::ManageKeys,
             TeamAction::Configure,
             TeamAction::ManageOwners,
+            TeamAction::ViewAudit,
         ],
     ),
 ];
@@ -158,6 +162,7 @@ mod tests {
             TeamAction::ManageKeys,
             TeamAction::Configure,
             TeamAction::ManageOwners,
+            TeamAction::ViewAudit,
         ];
         let roles = [Role::Viewer, Role::Member, Role::Admin, Role::Owner];
         for pair in roles.windows(2) {
@@ -168,6 +173,7 @@ mod tests {
         assert!(!Role::Viewer.allows(TeamAction::SubmitJobs) && !Role::Viewer.allows(TeamAction::Upload));
         assert!(!Role::Member.allows(TeamAction::ManageKeys) && Role::Admin.allows(TeamAction::ManageKeys));
         assert!(!Role::Admin.allows(TeamAction::ManageOwners));
+        assert!(!Role::Member.allows(TeamAction::ViewAudit) && Role::Admin.allows(TeamAction::ViewAudit));
     }
 
     #[test]

@@ -22,6 +22,7 @@ fn describe(action: TeamAction) -> &'static str {
         TeamAction::ManageKeys => "manage API keys",
         TeamAction::Configure => "change the team",
         TeamAction::ManageOwners => "change owners",
+        TeamAction::ViewAudit => "read the audit trail",
     }
 }
 

@@ -11,6 +11,15 @@ pub struct Actor {
     pub user_id: UserId,
     /// Set when an API key asks: it acts as its team, within its scopes, and as nothing else.
     pub key: Option<KeyGrant>,
+    /// Where the request came from, for the audit trail; `None` for workers and tests.
+    pub origin: Option<RequestOrigin>,
+}
+
+/// The network origin of a request, as the transport saw it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestOrigin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// What an API key may do: its team, its scopes.
@@ -23,11 +32,16 @@ pub struct KeyGrant {
 
 impl Actor {
     pub fn user(user_id: UserId) -> Self {
-        Self { user_id, key: None }
+        Self { user_id, key: None, origin: None }
     }
 
     pub fn key(grant: KeyGrant) -> Self {
-        Self { user_id: grant.key_id.principal(), key: Some(grant) }
+        Self { user_id: grant.key_id.principal(), key: Some(grant), origin: None }
+    }
+
+    /// The same actor, coming from `origin`.
+    pub fn from_origin(self, origin: RequestOrigin) -> Self {
+        Self { origin: Some(origin), ..self }
     }
 
     /// The team a request that names none acts in: a key's team, a person's personal team.

@@ -3,10 +3,11 @@ use std::time::Duration;
 
 use helix_domain::artifact::{MAX_FILENAME_CHARS, safe_filename};
 use helix_domain::{
-    Artifact, ArtifactId, ArtifactKind, ArtifactStatus, ArtifactStore, Blobs, Clock, FileDeclaration, JobId,
-    PresignedRequest, StoreError, TeamAction, TeamId, UserId,
+    Artifact, ArtifactId, ArtifactKind, ArtifactStatus, ArtifactStore, AuditOutcome, Blobs, Clock, FileDeclaration,
+    JobId, PresignedRequest, StoreError, TeamAction, TeamId, UserId,
 };
 
+use crate::audit::{AuditEvent, AuditTrail, action};
 use crate::{Access, Actor, JobError};
 
 const MAX_CONTENT_TYPE_CHARS: usize = 255;
@@ -43,6 +44,7 @@ pub struct ArtifactService {
     pub blobs: Arc<dyn Blobs>,
     pub clock: Arc<dyn Clock>,
     pub limits: ArtifactLimits,
+    pub audit: Arc<AuditTrail>,
 }
 
 pub fn validate_filename(filename: &str) -> Result<(), JobError> {
@@ -111,14 +113,20 @@ impl ArtifactService {
         Ok(artifact)
     }
 
-    /// A short-lived presigned GET for the caller's available artifact.
+    /// A short-lived presigned GET for the caller's available artifact. Every download is in
+    /// the team's audit trail: the URL is handed out only once its entry is written.
     pub async fn download(&self, actor: &Actor, id: &ArtifactId) -> Result<PresignedRequest, JobError> {
-        let artifact = self.get(actor, id).await?;
+        let artifact = self.artifacts.get(id).await?.ok_or(JobError::NotFound("artifact"))?;
+        let event = || AuditEvent { team: &artifact.team_id, action: action::ARTIFACT_DOWNLOAD, target: id.as_str() };
+        let allowed = self.access.require(actor, &artifact.team_id, TeamAction::Read, "artifact").await;
+        self.audit.checked(actor, event(), allowed).await?;
         if artifact.status != ArtifactStatus::Available {
             return Err(JobError::Conflict(format!("the artifact is {}, not AVAILABLE", artifact.status.as_str())));
         }
+        self.audit.record(actor, event(), AuditOutcome::Success).await?;
         let filename = safe_filename(&artifact.filename);
-        Ok(self.blobs.presign_download(&artifact.s3_key, &filename, self.limits.download_url_ttl).await?)
+        let result = self.blobs.presign_download(&artifact.s3_key, &filename, self.limits.download_url_ttl).await;
+        self.audit.settled(actor, event(), result.map_err(JobError::from)).await
     }
 
     /// An input a job of `team` may use: the team's, of the right kind, uploaded and checked.

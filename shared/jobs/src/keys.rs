@@ -3,12 +3,13 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use helix_domain::{
-    API_KEY_PREFIX, ApiKey, ApiKeyId, ApiKeyStore, Clock, KeyScope, TeamAction, TeamId, Timestamp,
+    API_KEY_PREFIX, ApiKey, ApiKeyId, ApiKeyStore, AuditOutcome, Clock, KeyScope, TeamAction, TeamId, Timestamp,
     api_key::DISPLAY_PREFIX_CHARS,
 };
 use rand::RngCore;
 
 use crate::access::Access;
+use crate::audit::{AuditEvent, AuditTrail, action};
 use crate::teams::token_hash;
 use crate::{Actor, JobError, KeyGrant};
 
@@ -39,6 +40,7 @@ pub struct ApiKeyService {
     pub access: Arc<Access>,
     pub keys: Arc<dyn ApiKeyStore>,
     pub clock: Arc<dyn Clock>,
+    pub audit: Arc<AuditTrail>,
 }
 
 fn key_name(name: &str) -> Result<String, JobError> {
@@ -86,7 +88,9 @@ impl ApiKeyService {
     /// slow password hash would be (nothing to guess), and lets a request's key be found by one
     /// look-up of its hash.
     pub async fn create(&self, actor: &Actor, team: &TeamId, request: KeyRequest) -> Result<NewApiKey, JobError> {
-        self.access.require(actor, team, TeamAction::ManageKeys, "team").await?;
+        let allowed = self.access.require(actor, team, TeamAction::ManageKeys, "team").await;
+        let refused = AuditEvent { team, action: action::KEY_CREATE, target: team.as_str() };
+        self.audit.checked(actor, refused, allowed).await?;
         let name = key_name(&request.name)?;
         let scopes = scopes(&request.scopes)?;
         let now = self.clock.now();
@@ -110,7 +114,10 @@ impl ApiKeyService {
             last_used_at: None,
             use_count: 0,
         };
-        self.keys.create(&key).await?;
+        let event = || AuditEvent { team, action: action::KEY_CREATE, target: key.id.as_str() };
+        self.audit.record(actor, event(), AuditOutcome::Success).await?;
+        let stored = self.keys.create(&key).await.map_err(JobError::from);
+        self.audit.settled(actor, event(), stored).await?;
         tracing::info!(team_id = %team, key_id = %key.id, user_id = %actor.user_id, "API key created");
         Ok(NewApiKey { key, secret })
     }
@@ -123,11 +130,15 @@ impl ApiKeyService {
 
     /// Revokes the key: the next request that carries it is refused.
     pub async fn revoke(&self, actor: &Actor, team: &TeamId, id: &ApiKeyId) -> Result<(), JobError> {
-        self.access.require(actor, team, TeamAction::ManageKeys, "team").await?;
-        self.keys.revoke(team, id, self.clock.now()).await.map_err(|e| match e {
+        let event = || AuditEvent { team, action: action::KEY_REVOKE, target: id.as_str() };
+        let allowed = self.access.require(actor, team, TeamAction::ManageKeys, "team").await;
+        self.audit.checked(actor, event(), allowed).await?;
+        self.audit.record(actor, event(), AuditOutcome::Success).await?;
+        let revoked = self.keys.revoke(team, id, self.clock.now()).await.map_err(|e| match e {
             helix_domain::StoreError::NotFound => JobError::NotFound("API key"),
             other => other.into(),
-        })?;
+        });
+        self.audit.settled(actor, event(), revoked).await?;
         tracing::info!(team_id = %team, key_id = %id, user_id = %actor.user_id, "API key revoked");
         Ok(())
     }

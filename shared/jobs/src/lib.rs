@@ -12,10 +12,13 @@
 //!   an access token's session is still on.
 //! - [`TeamService`] and [`Access`]: teams, members, invitations, and who may do what in a team.
 //! - [`ApiKeyService`]: a team's API keys, and the actor a request's key stands for.
+//! - [`AuditTrail`] and [`AuditService`]: the hash-chained audit trail, recorded by the use
+//!   cases above; listed and verified by a team's admins.
 
 mod access;
 mod actor;
 mod artifacts;
+mod audit;
 mod batch;
 mod documents;
 mod error;
@@ -33,10 +36,11 @@ mod transform;
 mod uploads;
 
 pub use access::Access;
-pub use actor::{Actor, KeyGrant};
+pub use actor::{Actor, KeyGrant, RequestOrigin};
 pub use artifacts::{
     ArtifactLimits, ArtifactService, InlineFile, UploadTicket, validate_content_type, validate_filename,
 };
+pub use audit::{AuditEvent, AuditPage, AuditQuery, AuditService, AuditTrail, ChainReport, action};
 pub use batch::{MessageOutcome, handle_batch};
 pub use documents::MAX_DOCUMENT_BYTES;
 pub use error::JobError;

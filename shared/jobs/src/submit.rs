@@ -2,11 +2,12 @@ use std::sync::Arc;
 
 use helix_domain::artifact::context_file_name;
 use helix_domain::{
-    ArtifactId, ArtifactKind, Clock, Job, JobId, JobInputs, JobKind, JobQueue, JobStatus, JobStore, Runner, TeamAction,
-    TeamId, UserId,
+    ArtifactId, ArtifactKind, AuditOutcome, Clock, Job, JobId, JobInputs, JobKind, JobQueue, JobStatus, JobStore,
+    Runner, TeamAction, TeamId, UserId,
 };
 
 use crate::artifacts::{ArtifactService, InlineFile};
+use crate::audit::{AuditEvent, AuditTrail, action};
 use crate::documents::{Document, DocumentError, MAX_DOCUMENT_BYTES, check_context, check_schema, read_document};
 use crate::{Actor, JobError};
 
@@ -89,6 +90,7 @@ pub struct JobService {
     pub jobs: Arc<dyn JobStore>,
     pub queues: Queues,
     pub clock: Arc<dyn Clock>,
+    pub audit: Arc<AuditTrail>,
 }
 
 fn validate_name(name: Option<String>) -> Result<Option<String>, JobError> {
@@ -151,7 +153,9 @@ impl JobService {
     /// the job and queues it for its worker.
     pub async fn submit(&self, actor: &Actor, request: JobRequest) -> Result<Job, JobError> {
         let team = request.team_id.unwrap_or_else(|| actor.default_team());
-        self.access.require(actor, &team, TeamAction::SubmitJobs, "team").await?;
+        let allowed = self.access.require(actor, &team, TeamAction::SubmitJobs, "team").await;
+        let event = AuditEvent { team: &team, action: action::JOB_CREATE, target: team.as_str() };
+        self.audit.checked(actor, event, allowed).await?;
         let name = validate_name(request.name)?;
         let content = self.check_content(actor, &team, request.content_field, request.content).await?;
         if request.kind == JobKind::SuggestMapping && request.context.is_some() {
@@ -196,24 +200,32 @@ impl JobService {
         self.check_lookups(actor, &team, &lookups, &declared).await?;
 
         let id = JobId::random();
-        let owner = &actor.user_id;
-        let mut inputs = JobInputs { lookup_artifact_ids: lookups, ..JobInputs::default() };
-        for input in content {
-            inputs.content_artifact_ids.push(self.store(owner, &team, &id, input).await?);
+        // Recorded before anything of the job is stored (fail closed): a job the trail could not
+        // record is not created.
+        let event = || AuditEvent { team: &team, action: action::JOB_CREATE, target: id.as_str() };
+        self.audit.record(actor, event(), AuditOutcome::Success).await?;
+        let result = async {
+            let owner = &actor.user_id;
+            let mut inputs = JobInputs { lookup_artifact_ids: lookups, ..JobInputs::default() };
+            for input in content {
+                inputs.content_artifact_ids.push(self.store(owner, &team, &id, input).await?);
+            }
+            if let Some(context) = context {
+                inputs.context_artifact_id = Some(self.store(owner, &team, &id, context).await?);
+            }
+            if let Some(schema) = schema {
+                inputs.schema_artifact_id = Some(self.store(owner, &team, &id, schema).await?);
+            }
+            let job = Job {
+                auto_map: request.auto_map,
+                traceparent: request.traceparent,
+                team_id: team.clone(),
+                ..Job::new(id.clone(), owner.clone(), request.kind, name, inputs, self.clock.now())
+            };
+            self.enqueue(job).await
         }
-        if let Some(context) = context {
-            inputs.context_artifact_id = Some(self.store(owner, &team, &id, context).await?);
-        }
-        if let Some(schema) = schema {
-            inputs.schema_artifact_id = Some(self.store(owner, &team, &id, schema).await?);
-        }
-        let job = Job {
-            auto_map: request.auto_map,
-            traceparent: request.traceparent,
-            team_id: team,
-            ..Job::new(id, owner.clone(), request.kind, name, inputs, self.clock.now())
-        };
-        self.enqueue(job).await
+        .await;
+        self.audit.settled(actor, event(), result).await
     }
 
     async fn check_content(

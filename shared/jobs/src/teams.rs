@@ -3,13 +3,14 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use helix_domain::{
-    Clock, INVITATION_TTL, Invitation, InvitationId, Membership, Plan, Role, StoreError, Team, TeamAction, TeamId,
-    TeamStore, UserId,
+    AuditOutcome, Clock, INVITATION_TTL, Invitation, InvitationId, Membership, Plan, Role, StoreError, Team,
+    TeamAction, TeamId, TeamStore, UserId,
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::access::Access;
+use crate::audit::{AuditEvent, AuditTrail, action};
 use crate::{Actor, JobError};
 
 const MAX_TEAM_NAME_CHARS: usize = 100;
@@ -32,6 +33,7 @@ pub struct NewInvitation {
 pub struct TeamService {
     pub access: Arc<Access>,
     pub clock: Arc<dyn Clock>,
+    pub audit: Arc<AuditTrail>,
 }
 
 fn team_name(name: &str) -> Result<String, JobError> {
@@ -123,10 +125,12 @@ impl TeamService {
 
     /// A single-use invitation into the team with `role`, valid for 7 days.
     pub async fn invite(&self, actor: &Actor, id: &TeamId, role: Role) -> Result<NewInvitation, JobError> {
-        self.access.require(actor, id, TeamAction::ManageMembers, "team").await?;
-        if role == Role::Owner {
-            self.access.require(actor, id, TeamAction::ManageOwners, "team").await?;
+        let mut allowed = self.access.require(actor, id, TeamAction::ManageMembers, "team").await;
+        if allowed.is_ok() && role == Role::Owner {
+            allowed = self.access.require(actor, id, TeamAction::ManageOwners, "team").await;
         }
+        let refused = AuditEvent { team: id, action: action::MEMBER_INVITE, target: role.as_str() };
+        self.audit.checked(actor, refused, allowed).await?;
         if id.personal_owner().is_some() {
             return Err(JobError::invalid("team_id", "a personal team has one member: create a team to invite people"));
         }
@@ -144,7 +148,10 @@ impl TeamService {
             expires_at: now.plus(INVITATION_TTL),
             accepted_by: None,
         };
-        self.store().create_invitation(&invitation).await?;
+        let event = || AuditEvent { team: id, action: action::MEMBER_INVITE, target: invitation.id.as_str() };
+        self.audit.record(actor, event(), AuditOutcome::Success).await?;
+        let stored = self.store().create_invitation(&invitation).await.map_err(JobError::from);
+        self.audit.settled(actor, event(), stored).await?;
         tracing::info!(team_id = %id, invitation_id = %invitation.id, role = role.as_str(), "invitation created");
         Ok(NewInvitation { invitation, token })
     }
@@ -169,11 +176,14 @@ impl TeamService {
             role: invitation.role,
             joined_at: now,
         };
-        match self.store().accept_invitation(&invitation, &member, now).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_) | StoreError::NotFound) => return Err(JobError::NotFound("invitation")),
-            Err(e) => return Err(e.into()),
-        }
+        let event = || AuditEvent { team: &member.team_id, action: action::MEMBER_JOIN, target: member.role.as_str() };
+        self.audit.record(actor, event(), AuditOutcome::Success).await?;
+        let accepted = match self.store().accept_invitation(&invitation, &member, now).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict(_) | StoreError::NotFound) => Err(JobError::NotFound("invitation")),
+            Err(e) => Err(e.into()),
+        };
+        self.audit.settled(actor, event(), accepted).await?;
         tracing::info!(team_id = %member.team_id, user_id = %member.user_id, role = member.role.as_str(), "member joined");
         Ok(TeamView { team: self.team(&invitation.team_id).await?, role: member.role })
     }
@@ -206,14 +216,18 @@ impl TeamService {
         user: &UserId,
         role: Role,
     ) -> Result<Membership, JobError> {
-        let member = self.managed_member(actor, team, user).await?;
-        if role == Role::Owner {
-            self.access.require(actor, team, TeamAction::ManageOwners, "team").await?;
+        let event = || AuditEvent { team, action: action::MEMBER_ROLE, target: user.as_str() };
+        let mut allowed = self.managed_member(actor, team, user).await;
+        if allowed.is_ok() && role == Role::Owner {
+            allowed = self.access.require(actor, team, TeamAction::ManageOwners, "team").await.and(allowed);
         }
+        let member = self.audit.checked(actor, event(), allowed).await?;
         if role != Role::Owner {
             self.ensure_another_owner(team, &member).await?;
         }
-        self.store().set_role(team, user, member.role, role).await?;
+        self.audit.record(actor, event(), AuditOutcome::Success).await?;
+        let changed = self.store().set_role(team, user, member.role, role).await.map_err(JobError::from);
+        self.audit.settled(actor, event(), changed).await?;
         tracing::info!(team_id = %team, user_id = %user, from = member.role.as_str(), to = role.as_str(), "role changed");
         Ok(Membership { role, ..member })
     }
@@ -224,14 +238,18 @@ impl TeamService {
             self.access.require(actor, team, TeamAction::Read, "team").await?;
             return Err(JobError::invalid("user_id", "a personal team keeps its owner"));
         }
+        let event = || AuditEvent { team, action: action::MEMBER_REMOVE, target: user.as_str() };
         let member = if user == &actor.user_id {
             self.access.require(actor, team, TeamAction::Read, "team").await?;
             self.store().membership(team, user).await?.ok_or(JobError::NotFound("member"))?
         } else {
-            self.managed_member(actor, team, user).await?
+            let allowed = self.managed_member(actor, team, user).await;
+            self.audit.checked(actor, event(), allowed).await?
         };
         self.ensure_another_owner(team, &member).await?;
-        self.store().remove_member(team, user, member.role).await?;
+        self.audit.record(actor, event(), AuditOutcome::Success).await?;
+        let removed = self.store().remove_member(team, user, member.role).await.map_err(JobError::from);
+        self.audit.settled(actor, event(), removed).await?;
         tracing::info!(team_id = %team, user_id = %user, "member removed");
         Ok(())
     }

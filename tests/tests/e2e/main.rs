@@ -1,6 +1,7 @@
 //! The end-to-end suites, linked into one test binary: each binary links the whole AWS SDK, so one
 //! link instead of seven keeps a cold CI build's time and disk small.
 mod api_keys;
+mod audit;
 mod bad_input;
 mod crashes;
 mod delivery;

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use helix_domain::{ApiKey, ApiKeyId, KeyScope, TeamId, Timestamp, UserId};
 use helix_jobs::KeyRequest;
 
-use crate::extract::{CurrentUser, JsonBody, could_exist};
+use crate::extract::{JsonBody, Person, could_exist};
 use crate::{ApiError, ErrorBody, TeamsState};
 
 pub fn router() -> Router<TeamsState> {
@@ -92,7 +92,7 @@ pub struct ApiKeyList {
         (status = 422, body = ErrorBody, description = "An unknown scope (naming `scopes[i]`), no scope, or an expiry in the past")))]
 pub async fn create_key(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     Path(id): Path<TeamId>,
     JsonBody(request): JsonBody<ApiKeyCreate>,
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), ApiError> {
@@ -122,7 +122,7 @@ pub async fn create_key(
         (status = 404, body = ErrorBody, description = "No such team among the caller's")))]
 pub async fn list_keys(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     Path(id): Path<TeamId>,
 ) -> Result<Json<ApiKeyList>, ApiError> {
     let keys = state.keys.list(&user.actor(), &id).await?;
@@ -137,7 +137,7 @@ pub async fn list_keys(
         (status = 404, body = ErrorBody, description = "No such team among the caller's, or no such key of the team")))]
 pub async fn revoke_key(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     Path((id, key_id)): Path<(TeamId, ApiKeyId)>,
 ) -> Result<StatusCode, ApiError> {
     if !could_exist(key_id.as_str()) {

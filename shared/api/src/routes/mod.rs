@@ -1,4 +1,5 @@
 pub mod artifacts;
+pub mod audit;
 pub mod auth;
 pub mod jobs;
 pub mod keys;

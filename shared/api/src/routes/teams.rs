@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use helix_domain::{InvitationId, Membership, Plan, Role, TeamId, Timestamp, UserId};
 use helix_jobs::TeamView;
 
-use crate::extract::{CurrentUser, JsonBody};
+use super::audit;
+use crate::extract::{JsonBody, Person};
 use crate::{ApiError, ErrorBody, TeamsState};
 
 pub fn router() -> Router<TeamsState> {
@@ -18,6 +19,8 @@ pub fn router() -> Router<TeamsState> {
         .route("/api/v1/teams/{id}/members", get(list_members).post(change_member).delete(remove_member))
         .route("/api/v1/teams/{id}/invitations", post(invite))
         .route("/api/v1/invitations/{token}/accept", post(accept_invitation))
+        .route("/api/v1/teams/{id}/audit", get(audit::list_audit))
+        .route("/api/v1/teams/{id}/audit/verify", get(audit::verify_audit))
 }
 
 /// A team and the caller's role in it.
@@ -99,7 +102,7 @@ pub struct InvitationRead {
         (status = 415, body = ErrorBody, description = "The body is not JSON"), (status = 422, body = ErrorBody)))]
 pub async fn create_team(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     JsonBody(request): JsonBody<TeamCreate>,
 ) -> Result<(StatusCode, Json<TeamRead>), ApiError> {
     let team = state.teams.create(&user.actor(), &request.name).await?;
@@ -108,7 +111,7 @@ pub async fn create_team(
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", security(("oauth2" = [])),
     responses((status = 200, body = TeamList), (status = 401, body = ErrorBody)))]
-pub async fn list_teams(State(state): State<TeamsState>, user: CurrentUser) -> Result<Json<TeamList>, ApiError> {
+pub async fn list_teams(State(state): State<TeamsState>, user: Person) -> Result<Json<TeamList>, ApiError> {
     let teams = state.teams.list(&user.actor()).await?;
     Ok(Json(TeamList { items: teams.into_iter().map(TeamRead::from).collect() }))
 }
@@ -118,7 +121,7 @@ pub async fn list_teams(State(state): State<TeamsState>, user: CurrentUser) -> R
     responses((status = 200, body = TeamRead), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_team(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     Path(id): Path<TeamId>,
 ) -> Result<Json<TeamRead>, ApiError> {
     Ok(Json(state.teams.get(&user.actor(), &id).await?.into()))
@@ -131,7 +134,7 @@ pub async fn get_team(
         (status = 415, body = ErrorBody, description = "The body is not JSON"), (status = 422, body = ErrorBody)))]
 pub async fn update_team(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     Path(id): Path<TeamId>,
     JsonBody(request): JsonBody<TeamCreate>,
 ) -> Result<Json<TeamRead>, ApiError> {
@@ -143,7 +146,7 @@ pub async fn update_team(
     responses((status = 200, body = MemberList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_members(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     Path(id): Path<TeamId>,
 ) -> Result<Json<MemberList>, ApiError> {
     Ok(Json(MemberList { items: state.teams.members(&user.actor(), &id).await? }))
@@ -157,7 +160,7 @@ pub async fn list_members(
         (status = 415, body = ErrorBody, description = "The body is not JSON"), (status = 422, body = ErrorBody)))]
 pub async fn change_member(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     Path(id): Path<TeamId>,
     JsonBody(request): JsonBody<MemberChange>,
 ) -> Result<Json<Membership>, ApiError> {
@@ -172,7 +175,7 @@ pub async fn change_member(
         (status = 415, body = ErrorBody, description = "The body is not JSON"), (status = 422, body = ErrorBody)))]
 pub async fn remove_member(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     Path(id): Path<TeamId>,
     JsonBody(request): JsonBody<MemberRemoval>,
 ) -> Result<StatusCode, ApiError> {
@@ -187,7 +190,7 @@ pub async fn remove_member(
         (status = 415, body = ErrorBody, description = "The body is not JSON"), (status = 422, body = ErrorBody)))]
 pub async fn invite(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     Path(id): Path<TeamId>,
     JsonBody(request): JsonBody<InvitationCreate>,
 ) -> Result<(StatusCode, Json<InvitationRead>), ApiError> {
@@ -212,7 +215,7 @@ pub async fn invite(
         (status = 404, body = ErrorBody, description = "Unknown, used or expired"), (status = 409, body = ErrorBody)))]
 pub async fn accept_invitation(
     State(state): State<TeamsState>,
-    user: CurrentUser,
+    user: Person,
     Path(token): Path<String>,
 ) -> Result<Json<TeamRead>, ApiError> {
     Ok(Json(state.teams.accept(&user.actor(), &token).await?.into()))

@@ -2,6 +2,7 @@
 //! binary, no network, no emulator.
 
 mod artifacts;
+mod audit;
 mod keys;
 mod runner;
 mod sessions;

@@ -7,17 +7,17 @@ use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use helix_domain::memory::{
-    MemoryApiKeyStore, MemoryArtifactStore, MemoryBlobs, MemoryIdempotencyStore, MemoryJobQueue, MemoryJobStore,
-    MemoryTeamStore,
+    MemoryApiKeyStore, MemoryArtifactStore, MemoryAuditLog, MemoryBlobs, MemoryIdempotencyStore, MemoryJobQueue,
+    MemoryJobStore, MemoryTeamStore,
 };
 use helix_domain::{
     Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobStore,
     ManualClock, TeamId, Timestamp, UserId,
 };
 use helix_jobs::{
-    Access, Actor, ApiKeyService, ArtifactLimits, ArtifactService, Input, InputSource, JobError, JobRequest, JobRunner,
-    JobService, JobSweeper, Queues, RunnerConfig, RunnerPorts, TeamService, TransformAttempt, UploadWatcher,
-    UploadWatcherPorts,
+    Access, Actor, ApiKeyService, ArtifactLimits, ArtifactService, AuditService, AuditTrail, Input, InputSource,
+    JobError, JobRequest, JobRunner, JobService, JobSweeper, Queues, RunnerConfig, RunnerPorts, TeamService,
+    TransformAttempt, UploadWatcher, UploadWatcherPorts,
 };
 
 pub const ALICE: &str = "alice";
@@ -60,6 +60,7 @@ pub struct World {
     pub job_queue: Arc<MemoryJobQueue>,
     pub gpu_queue: Arc<MemoryJobQueue>,
     pub idempotency: Arc<MemoryIdempotencyStore>,
+    pub audit: Arc<MemoryAuditLog>,
     pub clock: Arc<ManualClock>,
     pub scratch: tempfile::TempDir,
 }
@@ -74,6 +75,7 @@ pub fn world() -> World {
         job_queue: Arc::default(),
         gpu_queue: Arc::default(),
         idempotency: Arc::default(),
+        audit: Arc::default(),
         clock: Arc::new(ManualClock::at(start())),
         scratch: tempfile::tempdir().unwrap(),
     }
@@ -84,12 +86,20 @@ impl World {
         Arc::new(Access { teams: self.teams.clone() })
     }
 
+    pub fn trail(&self) -> Arc<AuditTrail> {
+        Arc::new(AuditTrail { log: self.audit.clone(), clock: self.clock.clone() })
+    }
+
+    pub fn audit_service(&self) -> AuditService {
+        AuditService { access: self.access(), log: self.audit.clone() }
+    }
+
     pub fn team_service(&self) -> TeamService {
-        TeamService { access: self.access(), clock: self.clock.clone() }
+        TeamService { access: self.access(), clock: self.clock.clone(), audit: self.trail() }
     }
 
     pub fn key_service(&self) -> ApiKeyService {
-        ApiKeyService { access: self.access(), keys: self.keys.clone(), clock: self.clock.clone() }
+        ApiKeyService { access: self.access(), keys: self.keys.clone(), clock: self.clock.clone(), audit: self.trail() }
     }
 
     pub fn artifact_service(&self) -> ArtifactService {
@@ -103,6 +113,7 @@ impl World {
                 upload_url_ttl: Duration::from_secs(900),
                 download_url_ttl: Duration::from_secs(300),
             },
+            audit: self.trail(),
         }
     }
 
@@ -113,6 +124,7 @@ impl World {
             jobs: self.jobs.clone(),
             queues: Queues { jobs: self.job_queue.clone(), gpu: self.gpu_queue.clone() },
             clock: self.clock.clone(),
+            audit: self.trail(),
         }
     }
 
