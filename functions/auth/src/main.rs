@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use helix_api::AuthState;
+use helix_api::{AuthState, Authenticator};
 use helix_aws::{AwsClients, Env, SigningConfig, TokenConfig, wiring};
 
 #[tokio::main]
@@ -17,9 +17,14 @@ async fn main() -> Result<(), lambda_http::Error> {
         (env.required("USERS_TABLE")?, TokenConfig::read(&env)?, SigningConfig::read(&env)?);
     let clients = AwsClients::from_env(&env).await;
     let signer = Arc::new(wiring::token_signer(&clients, &tokens, &signing).await?);
+    let auth = Arc::new(Authenticator {
+        tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
+        sessions: Arc::new(wiring::session_gate(&clients, &tokens)),
+    });
     let state = AuthState {
         sessions: Arc::new(wiring::session_service(&clients, &tokens, &users_table, signer.clone())),
         signer,
+        auth,
         secure_cookies: true,
     };
     lambda_http::run(helix_api::auth_router(state)).await

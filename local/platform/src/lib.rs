@@ -180,7 +180,7 @@ impl Platform {
         let keys = Arc::new(wiring::api_key_service(&clients, &settings.api_keys_table, access.clone(), trail.clone()));
         let api = helix_api::api_router(
             // Served over plain HTTP on loopback, where not every browser keeps a Secure cookie.
-            AuthState { sessions: Arc::new(sessions), signer, secure_cookies: false },
+            AuthState { sessions: Arc::new(sessions), signer, auth: auth.clone(), secure_cookies: false },
             UsersState { users, auth: auth.clone() },
             TeamsState {
                 teams: Arc::new(wiring::team_service(access.clone(), trail.clone())),

@@ -10,7 +10,7 @@ use crate::routes::{artifacts, audit, auth, jobs, keys, teams, users};
     info(title = "HelixNet API", description = "Messy business files in, schema-valid JSON out, as asynchronous jobs."),
     paths(
         auth::token, auth::refresh, auth::logout, auth::jwks, auth::health,
-        users::me, users::update_me,
+        users::me, users::update_me, auth::change_password,
         teams::create_team, teams::list_teams, teams::get_team, teams::update_team, teams::list_members,
         teams::change_member, teams::remove_member, teams::invite, teams::accept_invitation,
         keys::create_key, keys::list_keys, keys::revoke_key,

@@ -17,6 +17,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("{0}")]
     Unauthorized(&'static str),
+    #[error("too many failed attempts: try again in {} seconds", retry_after.as_secs())]
+    TooManyRequests { retry_after: std::time::Duration },
     /// A member whose role does not allow the request.
     #[error("{0}")]
     Forbidden(String),
@@ -66,6 +68,7 @@ impl ApiError {
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", None),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", None),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", None),
             Self::PayloadTooLarge { field, .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", field.clone()),
@@ -88,6 +91,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Self::TooManyRequests { retry_after } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
         }
         response
     }
@@ -119,6 +125,7 @@ impl From<JobError> for ApiError {
             JobError::NotFound(what) => Self::NotFound(what),
             JobError::Forbidden(message) => Self::Forbidden(message),
             JobError::InvalidCredentials => Self::InvalidCredentials,
+            JobError::TooManyRequests { retry_after } => Self::TooManyRequests { retry_after },
             JobError::Unauthorized(message) => Self::Unauthorized(message),
             JobError::Conflict(message) => Self::Conflict { message },
             JobError::Unavailable(detail) => Self::Unavailable(detail),

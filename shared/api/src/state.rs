@@ -14,6 +14,8 @@ use crate::{Authenticator, RequestKeys};
 pub struct AuthState {
     pub sessions: Arc<SessionService>,
     pub signer: Arc<TokenSigner>,
+    /// For the routes of a signed-in account (its password).
+    pub auth: Arc<Authenticator>,
     /// Cookies are marked `Secure` unless the platform is served over plain HTTP (locally).
     pub secure_cookies: bool,
 }

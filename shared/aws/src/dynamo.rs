@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 
 use helix_domain::{
     Artifact, ArtifactId, ArtifactStatus, ArtifactStore, IdempotencyClaim, IdempotencyStore, Invitation, Job, JobId,
-    JobPage, JobStatus, JobStore, KeyClaim, Membership, REFRESH_GRACE, RequestKeyStore, Role, Session, SessionId,
-    SessionStore, StoreError, StoredResponse, Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
+    JobPage, JobStatus, JobStore, KeyClaim, LoginAttempts, Membership, REFRESH_GRACE, RequestKeyStore, Role, Session,
+    SessionId, SessionStore, StoreError, StoredResponse, Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -122,6 +122,22 @@ impl UserStore for DynamoUserStore {
         create_new(&self.client, &self.table, "email", user, "an account with this e-mail exists").await
     }
 
+    async fn set_password(&self, email: &str, seen: &str, hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("email", s(email))
+            .update_expression("SET password_hash = :hash, updated_at = :at")
+            .condition_expression("password_hash = :seen")
+            .expression_attribute_values(":hash", s(hash))
+            .expression_attribute_values(":seen", s(seen))
+            .expression_attribute_values(":at", s(at.to_string()))
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the password changed"))?;
+        Ok(())
+    }
+
     async fn save_profile(&self, user: &User) -> Result<(), StoreError> {
         let opt = |v: &Option<String>| v.clone().map(s).unwrap_or(AttributeValue::Null(true));
         self.client
@@ -143,6 +159,69 @@ impl UserStore for DynamoUserStore {
         Ok(())
     }
 }
+
+/// Failed logins, in the sessions table (they are what sessions are started past): one item per
+/// account, `id` `login-attempts#<account hash>`, the failures' times in a list, removed by the
+/// table's TTL once the throttle window has passed.
+pub struct DynamoLoginAttempts {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLoginAttempts {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+fn attempts_key(account: &str) -> Item {
+    id_key("id", &format!("login-attempts#{account}"))
+}
+
+#[async_trait]
+impl LoginAttempts for DynamoLoginAttempts {
+    async fn failures_since(&self, account: &str, since: Timestamp) -> Result<Vec<Timestamp>, StoreError> {
+        let Some(item) = get_item(&self.client, &self.table, attempts_key(account)).await? else {
+            return Ok(Vec::new());
+        };
+        let times = match item.get("failures") {
+            Some(AttributeValue::L(list)) => {
+                list.iter().filter_map(|v| v.as_s().ok()).filter_map(|t| Timestamp::parse(t))
+            }
+            _ => return Ok(Vec::new()),
+        };
+        Ok(times.filter(|t| *t >= since).collect())
+    }
+
+    async fn record_failure(&self, account: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(attempts_key(account)))
+            .update_expression("SET failures = list_append(if_not_exists(failures, :none), :one), expiration = :ttl")
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":one", AttributeValue::L(vec![s(at.to_string())]))
+            .expression_attribute_values(":ttl", n(at.plus(LOGIN_ATTEMPTS_KEPT).unix()))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn clear(&self, account: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(attempts_key(account)))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+/// Long enough for the throttle window to have passed.
+const LOGIN_ATTEMPTS_KEPT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Login sessions, one item each keyed by `id`; `user-index` (`user_id`) lists a user's. An
 /// ended or expired session's item stays until `expiration` (the table's TTL) a week later, so a

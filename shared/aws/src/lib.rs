@@ -16,8 +16,8 @@ pub use config::{
 };
 pub use dynamo::DynamoAuditLog;
 pub use dynamo::{
-    DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore,
-    DynamoSessionStore, DynamoTeamStore, DynamoUserStore,
+    DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoLoginAttempts,
+    DynamoRequestKeyStore, DynamoSessionStore, DynamoTeamStore, DynamoUserStore,
 };
 pub use keys::{JWKS_OBJECT_KEY, S3KeyDirectory};
 pub use poller::{Heartbeat, PollOptions, SqsPoller};

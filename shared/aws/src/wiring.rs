@@ -16,8 +16,8 @@ use crate::DynamoAuditLog;
 use crate::config::{ArtifactConfig, JobConfig, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig};
 use crate::keys::{S3KeyDirectory, SecretError, fetch_secret};
 use crate::{
-    AwsClients, DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoRequestKeyStore,
-    DynamoSessionStore, DynamoTeamStore, DynamoUserStore, S3Blobs, SqsJobQueue,
+    AwsClients, DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoLoginAttempts,
+    DynamoRequestKeyStore, DynamoSessionStore, DynamoTeamStore, DynamoUserStore, S3Blobs, SqsJobQueue,
 };
 
 /// Who may do what in which team, read from `TEAMS_TABLE` (`Settings::teams_table`): the one
@@ -204,6 +204,7 @@ pub fn session_service(
     SessionService {
         users: user_store(clients, users_table),
         sessions: session_store(clients, config),
+        attempts: Arc::new(DynamoLoginAttempts::new(clients.dynamodb.clone(), &config.sessions_table)),
         signer,
         clock: Arc::new(SystemClock),
         refresh_ttl: config.refresh_ttl,

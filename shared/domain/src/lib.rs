@@ -28,7 +28,8 @@ pub use job::{
 pub use lifecycle::{Refused, Transition};
 pub use ports::{
     ApiKeyStore, ArtifactStore, AuditLog, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore,
-    KeyClaim, PresignedRequest, RequestKeyStore, SessionStore, StoreError, StoredResponse, TeamStore, UserStore,
+    KeyClaim, LoginAttempts, PresignedRequest, RequestKeyStore, SessionStore, StoreError, StoredResponse, TeamStore,
+    UserStore,
 };
 pub use session::{REFRESH_GRACE, Session};
 pub use team::{INVITATION_TTL, Invitation, Membership, PERMISSIONS, Plan, Role, Team, TeamAction};

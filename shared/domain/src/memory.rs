@@ -55,6 +55,19 @@ impl UserStore for MemoryUserStore {
         Ok(())
     }
 
+    async fn set_password(&self, email: &str, seen: &str, hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        let mut users = lock(&self.users);
+        match users.get_mut(email) {
+            Some(user) if user.password_hash == seen => {
+                user.password_hash = hash.to_owned();
+                user.updated_at = at;
+                Ok(())
+            }
+            Some(_) => Err(StoreError::Conflict("the password changed".into())),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
     async fn save_profile(&self, user: &User) -> Result<(), StoreError> {
         let mut users = lock(&self.users);
         let stored = users.get_mut(&user.email).ok_or(StoreError::NotFound)?;
@@ -62,6 +75,29 @@ impl UserStore for MemoryUserStore {
         stored.phone_number.clone_from(&user.phone_number);
         stored.web_url.clone_from(&user.web_url);
         stored.updated_at = user.updated_at;
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryLoginAttempts {
+    failures: Mutex<HashMap<String, Vec<Timestamp>>>,
+}
+
+#[async_trait]
+impl crate::LoginAttempts for MemoryLoginAttempts {
+    async fn failures_since(&self, account: &str, since: Timestamp) -> Result<Vec<Timestamp>, StoreError> {
+        let failures = lock(&self.failures);
+        Ok(failures.get(account).map(|f| f.iter().copied().filter(|t| *t >= since).collect()).unwrap_or_default())
+    }
+
+    async fn record_failure(&self, account: &str, at: Timestamp) -> Result<(), StoreError> {
+        lock(&self.failures).entry(account.to_owned()).or_default().push(at);
+        Ok(())
+    }
+
+    async fn clear(&self, account: &str) -> Result<(), StoreError> {
+        lock(&self.failures).remove(account);
         Ok(())
     }
 }

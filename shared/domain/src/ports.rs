@@ -32,6 +32,20 @@ pub trait UserStore: Send + Sync {
     /// Fails with `Conflict` when an account with that e-mail exists.
     async fn create(&self, user: &User) -> Result<(), StoreError>;
     async fn save_profile(&self, user: &User) -> Result<(), StoreError>;
+    /// Replaces the password hash only if it is still `seen` (`Conflict` otherwise): two changes
+    /// at once cannot both pass the old-password check.
+    async fn set_password(&self, email: &str, seen: &str, hash: &str, at: Timestamp) -> Result<(), StoreError>;
+}
+
+/// Failed logins per account (by a hash of its normalised e-mail, known account or not: a
+/// throttle that only known accounts hit would tell which exist).
+#[async_trait]
+pub trait LoginAttempts: Send + Sync {
+    /// The times of the account's failed logins since `since`, oldest first.
+    async fn failures_since(&self, account: &str, since: Timestamp) -> Result<Vec<Timestamp>, StoreError>;
+    async fn record_failure(&self, account: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// Forgets the failures (a successful login).
+    async fn clear(&self, account: &str) -> Result<(), StoreError>;
 }
 
 /// Login sessions. Rotation and ending are conditional writes: two uses of one refresh token

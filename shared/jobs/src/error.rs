@@ -22,6 +22,9 @@ pub enum JobError {
     /// No valid credential: a spent or unknown refresh token, an ended session (401).
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// Too many attempts: try again after `retry_after` (429 with `Retry-After`).
+    #[error("too many failed attempts: try again in {} seconds", retry_after.as_secs())]
+    TooManyRequests { retry_after: std::time::Duration },
     /// The caller is a member, but their role does not allow it (403).
     #[error("{0}")]
     Forbidden(String),

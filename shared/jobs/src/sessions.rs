@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use helix_auth::{TokenSigner, verify_password};
-use helix_domain::{Clock, Session, SessionId, SessionStore, StoreError, UserStore, normalise_email};
+use helix_auth::{TokenSigner, hash_password, verify_password};
+use helix_domain::{Clock, LoginAttempts, Session, SessionId, SessionStore, StoreError, UserStore, normalise_email};
 use rand::RngCore;
 
 use crate::JobError;
@@ -14,6 +14,22 @@ use crate::teams::token_hash;
 /// What distinguishes a refresh token from an access token or an API key at a glance (and to
 /// secret scanners).
 const REFRESH_PREFIX: &str = "hxr_";
+
+/// Failed passwords for one account within [`THROTTLE_WINDOW`] before logins wait.
+pub const FREE_FAILURES: usize = 5;
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+const FIRST_WAIT: Duration = Duration::from_secs(30);
+const MIN_PASSWORD_CHARS: usize = 10;
+const MAX_PASSWORD_CHARS: usize = 256;
+
+/// How long a login waits after `failures` failed ones: nothing up to [`FREE_FAILURES`], then 30 s,
+/// doubling with each further failure, at most the window.
+fn wait_after(failures: usize) -> Duration {
+    match failures.checked_sub(FREE_FAILURES) {
+        None => Duration::ZERO,
+        Some(extra) => FIRST_WAIT.saturating_mul(1 << extra.min(10)).min(THROTTLE_WINDOW),
+    }
+}
 
 /// A login's or a refresh's tokens.
 #[derive(Clone, Debug)]
@@ -30,6 +46,7 @@ pub struct IssuedSession {
 pub struct SessionService {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
+    pub attempts: Arc<dyn LoginAttempts>,
     pub signer: Arc<TokenSigner>,
     pub clock: Arc<dyn Clock>,
     /// How long a session lasts without being refreshed.
@@ -62,15 +79,24 @@ impl SessionService {
         })
     }
 
-    /// A new session for the account, if the password is its password.
+    /// A new session for the account, if the password is its password. After
+    /// [`FREE_FAILURES`] wrong passwords within [`THROTTLE_WINDOW`], each login first waits a
+    /// growing delay (refused with the time to wait, before the password is looked at).
     pub async fn login(&self, username: &str, password: &str) -> Result<IssuedSession, JobError> {
-        let user = self.users.get(&normalise_email(username)).await?;
+        let email = normalise_email(username);
+        let account = token_hash(&email);
+        let failures = self.throttled(&account).await?;
+        let now = self.clock.now();
+        let user = self.users.get(&email).await?;
         // Same work and the same answer for an unknown account and a wrong password.
         if !verify_password(password, user.as_ref().map(|u| u.password_hash.as_str())) {
+            self.attempts.record_failure(&account, now).await?;
             return Err(JobError::InvalidCredentials);
         }
         let user = user.ok_or(JobError::InvalidCredentials)?;
-        let now = self.clock.now();
+        if !failures.is_empty() {
+            self.attempts.clear(&account).await?;
+        }
         let secret = new_secret();
         let session = Session {
             id: SessionId::random(),
@@ -117,6 +143,65 @@ impl SessionService {
     async fn end_reused(&self, session: &Session) -> Result<(), JobError> {
         self.sessions.end(&session.id, "refresh token reused", self.clock.now()).await?;
         tracing::warn!(user_id = %session.user_id, session_id = %session.id, "refresh token reused: session ended");
+        Ok(())
+    }
+
+    /// The throttle's answer for an account: a wait while its recent failures say so.
+    async fn throttled(&self, account: &str) -> Result<Vec<helix_domain::Timestamp>, JobError> {
+        let now = self.clock.now();
+        let failures = self.attempts.failures_since(account, now.minus(THROTTLE_WINDOW)).await?;
+        if let Some(last) = failures.last() {
+            let until = last.plus(wait_after(failures.len()));
+            if until > now {
+                let retry_after = Duration::from_secs((until.unix() - now.unix()).max(1) as u64);
+                tracing::warn!(failures = failures.len(), "login throttled");
+                return Err(JobError::TooManyRequests { retry_after });
+            }
+        }
+        Ok(failures)
+    }
+
+    /// Changes the password of the account signed in as `email` in `session`, if `current` is its
+    /// password, and ends the account's other sessions (a stolen session does not outlive it).
+    /// Wrong current passwords count towards the login throttle.
+    pub async fn change_password(
+        &self,
+        email: &str,
+        session: &SessionId,
+        current: &str,
+        new: &str,
+    ) -> Result<(), JobError> {
+        let chars = new.chars().count();
+        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+            return Err(JobError::invalid(
+                "new_password",
+                format!("new_password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
+            ));
+        }
+        let account = token_hash(email);
+        self.throttled(&account).await?;
+        let user = self.users.get(email).await?.ok_or(JobError::Unauthorized("the account no longer exists"))?;
+        if !verify_password(current, Some(&user.password_hash)) {
+            self.attempts.record_failure(&account, self.clock.now()).await?;
+            return Err(JobError::invalid("current_password", "current_password is not the account's password"));
+        }
+        if current == new {
+            return Err(JobError::invalid("new_password", "new_password is the current password"));
+        }
+        let hash = hash_password(new).map_err(|e| JobError::Internal(e.to_string()))?;
+        let now = self.clock.now();
+        match self.users.set_password(email, &user.password_hash, &hash, now).await {
+            Err(StoreError::Conflict(_)) => {
+                return Err(JobError::Conflict("the password was changed meanwhile: log in again".into()));
+            }
+            other => other?,
+        }
+        for other in self.sessions.active_of(&user.id, now).await? {
+            if &other.id != session {
+                self.sessions.end(&other.id, "password changed", now).await?;
+            }
+        }
+        tracing::info!(user_id = %user.id, "password changed; other sessions ended");
         Ok(())
     }
 

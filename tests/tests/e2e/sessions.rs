@@ -94,3 +94,61 @@ async fn logout_by_cookie_ends_the_session_within_a_second() {
     let (status, jwks) = split(t.http.get(t.url("/.well-known/jwks.json")).send().await.unwrap()).await;
     assert_eq!((status, jwks["keys"][0]["alg"].as_str()), (StatusCode::OK, Some("EdDSA")));
 }
+
+#[tokio::test]
+async fn five_failed_logins_make_the_next_one_wait() {
+    let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
+    let user = t.user().await;
+    let login = |password: &'static str| {
+        let (t, email) = (&t, user.email.clone());
+        async move {
+            t.http
+                .post(t.url("/api/v1/auth/token"))
+                .form(&[("username", email.as_str()), ("password", password)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(login("not the password").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let throttled = login("not the password").await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = throttled.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    let (_, body) = split(throttled).await;
+    assert_eq!(error_of(&body).0, "too_many_requests");
+    // The right password waits too: the throttle answers before any password is checked.
+    assert_eq!(login_with(&t, &user.email, &user.password).await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn login_with(t: &TestPlatform, email: &str, password: &str) -> StatusCode {
+    t.http
+        .post(t.url("/api/v1/auth/token"))
+        .form(&[("username", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_other_sessions() {
+    let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
+    let user = t.user().await;
+    let other = t.login(&user.email, &user.password).await;
+    let change = |current: &str, new: &str| {
+        let body = json!({"current_password": current, "new_password": new});
+        t.http.put(t.url("/api/v1/users/me/password")).bearer_auth(&user.token).json(&body).send()
+    };
+    let (status, body) = split(change("wrong password", "a new long password").await.unwrap()).await;
+    assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("current_password")));
+    assert_eq!(change(&user.password, "a new long password").await.unwrap().status(), StatusCode::NO_CONTENT);
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(t.get(&other, "/api/v1/users/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.get(&user.token, "/api/v1/users/me").await.0, StatusCode::OK, "the session that changed it stays");
+    assert_eq!(login_with(&t, &user.email, &user.password).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(login_with(&t, &user.email, "a new long password").await, StatusCode::OK);
+}

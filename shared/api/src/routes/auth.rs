@@ -2,14 +2,14 @@ use axum::body::Bytes;
 use axum::extract::{State, rejection::FormRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use helix_jobs::{IssuedSession, SessionService};
 
-use crate::extract::parse_json;
+use crate::extract::{CurrentUser, JsonBody, parse_json};
 use crate::{ApiError, AuthState, ErrorBody};
 
 /// The dashboard keeps its refresh token in this cookie: HttpOnly (no script reads it),
@@ -25,6 +25,7 @@ pub fn router() -> Router<AuthState> {
         .route("/api/v1/auth/token", post(token))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/users/me/password", put(change_password))
         .route("/api/v1/auth/jwks.json", get(jwks))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/api/v1/health", get(health))
@@ -99,7 +100,8 @@ fn refresh_token(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> 
 
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Five failed logins of the account within 15 minutes: wait `Retry-After` seconds")))]
 pub async fn token(
     State(state): State<AuthState>,
     form: Result<Form<TokenForm>, FormRejection>,
@@ -131,6 +133,32 @@ pub async fn refresh(State(state): State<AuthState>, headers: HeaderMap, body: B
     let token = refresh_token(&headers, &body)?;
     let issued = state.sessions.refresh(&token).await?;
     Ok(session_response(&state, issued))
+}
+
+/// `PUT /users/me/password`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    /// 10 to 256 characters.
+    #[schema(min_length = 10, max_length = 256)]
+    new_password: String,
+}
+
+/// Changes the password (the current one required) and ends the account's other sessions.
+#[utoipa::path(put, path = "/api/v1/users/me/password", tag = "users", security(("oauth2" = [])),
+    request_body = PasswordChange,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AuthState>,
+    CurrentUser(claims): CurrentUser,
+    JsonBody(change): JsonBody<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let session = claims.sid.as_str().into();
+    state.sessions.change_password(&claims.email, &session, &change.current_password, &change.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Ends the session: its refresh token at once, its access tokens within a second.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use helix_auth::{TokenSettings, TokenSigner, hash_password};
-use helix_domain::memory::{MemorySessionStore, MemoryUserStore};
-use helix_domain::{SessionStore, User, UserStore};
+use helix_domain::memory::{MemoryLoginAttempts, MemorySessionStore, MemoryUserStore};
+use helix_domain::{Clock, SessionStore, User, UserStore};
 use helix_jobs::{JobError, SessionGate, SessionService};
 
 use crate::support::*;
@@ -42,6 +42,7 @@ async fn sessions() -> Sessions {
     let service = SessionService {
         users,
         sessions: store.clone(),
+        attempts: Arc::new(MemoryLoginAttempts::default()),
         signer: Arc::new(TokenSigner::new(b"sessions-test-secret-sessions-test-secret", settings).unwrap()),
         clock: w.clock.clone(),
         refresh_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -119,4 +120,55 @@ async fn an_unused_session_runs_out_and_garbage_is_refused() {
     for garbage in ["", "hxr_", "hxr_x.", "not-a-token", "hxr_unknown.secret"] {
         assert_unauthorized(s.service.refresh(garbage).await);
     }
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_make_logins_wait_longer_each_time() {
+    let s = sessions().await;
+    for _ in 0..5 {
+        assert!(matches!(s.service.login("alice@example.test", "wrong").await, Err(JobError::InvalidCredentials)));
+    }
+    // The sixth attempt waits, whatever its password: the throttle is no password oracle.
+    let waited = |r: Result<_, JobError>| match r {
+        Err(JobError::TooManyRequests { retry_after }) => retry_after,
+        other => panic!("expected a wait, got {other:?}"),
+    };
+    assert_eq!(waited(s.service.login("alice@example.test", PASSWORD).await), Duration::from_secs(30));
+    s.clock.advance(Duration::from_secs(30));
+    assert!(matches!(s.service.login("alice@example.test", "wrong").await, Err(JobError::InvalidCredentials)));
+    assert_eq!(waited(s.service.login("alice@example.test", PASSWORD).await), Duration::from_secs(60));
+    // Unknown accounts are throttled alike (no telling which exist).
+    for _ in 0..5 {
+        let _ = s.service.login("nobody@example.test", "wrong").await;
+    }
+    waited(s.service.login("nobody@example.test", "wrong").await);
+    // Past the wait, the right password logs in and forgets the failures.
+    s.clock.advance(Duration::from_secs(60));
+    s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    assert!(matches!(s.service.login("alice@example.test", "wrong").await, Err(JobError::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn a_new_password_ends_the_accounts_other_sessions() {
+    let s = sessions().await;
+    let here = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    let elsewhere = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    let change = |current: &'static str, new: &'static str| {
+        let (service, session) = (&s.service, here.session_id.clone());
+        async move { service.change_password("alice@example.test", &session, current, new).await }
+    };
+    let field = |r: Result<(), JobError>| match r {
+        Err(JobError::Invalid { field, .. }) => field,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert_eq!(field(change(PASSWORD, "short").await), "new_password");
+    assert_eq!(field(change("not the password", "a much better password").await), "current_password");
+    assert_eq!(field(change(PASSWORD, PASSWORD).await), "new_password");
+
+    change(PASSWORD, "a much better password").await.unwrap();
+    assert!(s.store.get(&here.session_id).await.unwrap().unwrap().is_active(s.clock.now()));
+    let ended = s.store.get(&elsewhere.session_id).await.unwrap().unwrap();
+    assert_eq!(ended.ended_reason.as_deref(), Some("password changed"));
+    assert!(matches!(s.service.login("alice@example.test", PASSWORD).await, Err(JobError::InvalidCredentials)));
+    s.service.login("alice@example.test", "a much better password").await.unwrap();
 }
