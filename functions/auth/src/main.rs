@@ -15,6 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let env = Env::process();
     let (users_table, tokens, signing) =
         (env.required("USERS_TABLE")?, TokenConfig::read(&env)?, SigningConfig::read(&env)?);
+    let audit_table = env.required("AUDIT_TABLE")?;
     let clients = AwsClients::from_env(&env).await;
     let signer = Arc::new(wiring::token_signer(&clients, &tokens, &signing).await?);
     let auth = Arc::new(Authenticator {
@@ -22,7 +23,13 @@ async fn main() -> Result<(), lambda_http::Error> {
         sessions: Arc::new(wiring::session_gate(&clients, &tokens)),
     });
     let state = AuthState {
-        sessions: Arc::new(wiring::session_service(&clients, &tokens, &users_table, signer.clone())),
+        sessions: Arc::new(wiring::session_service(
+            &clients,
+            &tokens,
+            &users_table,
+            signer.clone(),
+            wiring::audit_trail(&clients, &audit_table),
+        )),
         signer,
         auth,
         secure_cookies: true,

@@ -172,11 +172,13 @@ impl Platform {
             tokens: Arc::new(wiring::token_verifier(&clients, &settings.tokens)),
             sessions: Arc::new(wiring::session_gate(&clients, &settings.tokens)),
         });
-        let sessions = wiring::session_service(&clients, &settings.tokens, &settings.users_table, signer.clone());
+
         let users = wiring::user_store(&clients, &settings.users_table);
         let request_keys = wiring::request_key_store(&clients, &settings.worker.idempotency_table);
         let access = wiring::access(&clients, &settings.teams_table);
         let trail = wiring::audit_trail(&clients, &settings.audit_table);
+        let sessions =
+            wiring::session_service(&clients, &settings.tokens, &settings.users_table, signer.clone(), trail.clone());
         let keys = Arc::new(wiring::api_key_service(&clients, &settings.api_keys_table, access.clone(), trail.clone()));
         let api = helix_api::api_router(
             // Served over plain HTTP on loopback, where not every browser keeps a Secure cookie.

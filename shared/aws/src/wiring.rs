@@ -200,9 +200,11 @@ pub fn session_service(
     config: &TokenConfig,
     users_table: &str,
     signer: Arc<TokenSigner>,
+    audit: Arc<AuditTrail>,
 ) -> SessionService {
     SessionService {
         users: user_store(clients, users_table),
+        audit,
         sessions: session_store(clients, config),
         attempts: Arc::new(DynamoLoginAttempts::new(clients.dynamodb.clone(), &config.sessions_table)),
         signer,

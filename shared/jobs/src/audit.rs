@@ -28,6 +28,9 @@ pub mod action {
     pub const MEMBER_JOIN: &str = "member.join";
     pub const MEMBER_ROLE: &str = "member.role_change";
     pub const MEMBER_REMOVE: &str = "member.remove";
+    pub const SESSION_LOGIN: &str = "session.login";
+    pub const SESSION_REFRESH_REUSE: &str = "session.refresh_reuse";
+    pub const PASSWORD_CHANGE: &str = "user.password_change";
 }
 
 /// Appends to the audit trail, for every use case that records what it does.

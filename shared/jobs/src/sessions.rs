@@ -5,11 +5,15 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use helix_auth::{TokenSigner, hash_password, verify_password};
-use helix_domain::{Clock, LoginAttempts, Session, SessionId, SessionStore, StoreError, UserStore, normalise_email};
+use helix_domain::{
+    AuditOutcome, Clock, LoginAttempts, Session, SessionId, SessionStore, StoreError, TeamId, UserStore,
+    normalise_email,
+};
 use rand::RngCore;
 
-use crate::JobError;
+use crate::audit::{AuditEvent, AuditTrail, action};
 use crate::teams::token_hash;
+use crate::{Actor, JobError, RequestOrigin};
 
 /// What distinguishes a refresh token from an access token or an API key at a glance (and to
 /// secret scanners).
@@ -45,6 +49,9 @@ pub struct IssuedSession {
 /// Logins, refreshes and logouts.
 pub struct SessionService {
     pub users: Arc<dyn UserStore>,
+    /// Logins, refused passwords, refresh-token reuse and password changes go to the account's
+    /// personal team's chain: the user's own record, read by them, contended by no one else.
+    pub audit: Arc<AuditTrail>,
     pub sessions: Arc<dyn SessionStore>,
     pub attempts: Arc<dyn LoginAttempts>,
     pub signer: Arc<TokenSigner>,
@@ -82,7 +89,12 @@ impl SessionService {
     /// A new session for the account, if the password is its password. After
     /// [`FREE_FAILURES`] wrong passwords within [`THROTTLE_WINDOW`], each login first waits a
     /// growing delay (refused with the time to wait, before the password is looked at).
-    pub async fn login(&self, username: &str, password: &str) -> Result<IssuedSession, JobError> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        origin: RequestOrigin,
+    ) -> Result<IssuedSession, JobError> {
         let email = normalise_email(username);
         let account = token_hash(&email);
         let failures = self.throttled(&account).await?;
@@ -91,9 +103,14 @@ impl SessionService {
         // Same work and the same answer for an unknown account and a wrong password.
         if !verify_password(password, user.as_ref().map(|u| u.password_hash.as_str())) {
             self.attempts.record_failure(&account, now).await?;
+            if let Some(user) = &user {
+                let actor = Actor::user(user.id.clone()).from_origin(origin);
+                self.refused(&actor, action::SESSION_LOGIN, "wrong password").await;
+            }
             return Err(JobError::InvalidCredentials);
         }
         let user = user.ok_or(JobError::InvalidCredentials)?;
+        let actor = Actor::user(user.id.clone()).from_origin(origin);
         if !failures.is_empty() {
             self.attempts.clear(&account).await?;
         }
@@ -111,6 +128,9 @@ impl SessionService {
             ended_at: None,
             ended_reason: None,
         };
+        let personal = TeamId::personal(&user.id);
+        let event = AuditEvent { team: &personal, action: action::SESSION_LOGIN, target: session.id.as_str() };
+        self.audit.record(&actor, event, AuditOutcome::Success).await?;
         self.sessions.create(&session).await?;
         tracing::info!(user_id = %user.id, session_id = %session.id, "session started");
         self.tokens(&session, &secret)
@@ -140,7 +160,18 @@ impl SessionService {
         }
     }
 
+    /// Records a refusal in the account's chain. A refusal that cannot be recorded is still a
+    /// refusal: the failure is logged, not answered.
+    async fn refused(&self, actor: &Actor, action: &'static str, target: &str) {
+        let personal = TeamId::personal(&actor.user_id);
+        let event = AuditEvent { team: &personal, action, target };
+        if let Err(e) = self.audit.record(actor, event, AuditOutcome::Refused).await {
+            tracing::warn!(user_id = %actor.user_id, action, error = %e, "a refusal could not be recorded");
+        }
+    }
+
     async fn end_reused(&self, session: &Session) -> Result<(), JobError> {
+        self.refused(&Actor::user(session.user_id.clone()), action::SESSION_REFRESH_REUSE, session.id.as_str()).await;
         self.sessions.end(&session.id, "refresh token reused", self.clock.now()).await?;
         tracing::warn!(user_id = %session.user_id, session_id = %session.id, "refresh token reused: session ended");
         Ok(())
@@ -189,6 +220,9 @@ impl SessionService {
             return Err(JobError::invalid("new_password", "new_password is the current password"));
         }
         let hash = hash_password(new).map_err(|e| JobError::Internal(e.to_string()))?;
+        let personal = TeamId::personal(&user.id);
+        let event = AuditEvent { team: &personal, action: action::PASSWORD_CHANGE, target: session.as_str() };
+        self.audit.record(&Actor::user(user.id.clone()), event, AuditOutcome::Success).await?;
         let now = self.clock.now();
         match self.users.set_password(email, &user.password_hash, &hash, now).await {
             Err(StoreError::Conflict(_)) => {

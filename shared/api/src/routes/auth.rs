@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use helix_jobs::{IssuedSession, SessionService};
 
-use crate::extract::{CurrentUser, JsonBody, parse_json};
+use crate::extract::{CurrentUser, JsonBody, origin, parse_json};
 use crate::{ApiError, AuthState, ErrorBody};
 
 /// The dashboard keeps its refresh token in this cookie: HttpOnly (no script reads it),
@@ -104,6 +104,7 @@ fn refresh_token(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> 
         (status = 429, body = ErrorBody, description = "Five failed logins of the account within 15 minutes: wait `Retry-After` seconds")))]
 pub async fn token(
     State(state): State<AuthState>,
+    parts: axum::http::request::Parts,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let Form(form) = form.map_err(|e| ApiError::BadRequest {
@@ -122,7 +123,7 @@ pub async fn token(
         .ok_or_else(|| ApiError::bad_request("username", "is required"))?;
     let password =
         form.password.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::bad_request("password", "is required"))?;
-    let issued = state.sessions.login(&username, &password).await?;
+    let issued = state.sessions.login(&username, &password, origin(&parts)).await?;
     Ok(session_response(&state, issued))
 }
 

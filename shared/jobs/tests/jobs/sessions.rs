@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use helix_auth::{TokenSettings, TokenSigner, hash_password};
-use helix_domain::memory::{MemoryLoginAttempts, MemorySessionStore, MemoryUserStore};
-use helix_domain::{Clock, SessionStore, User, UserStore};
-use helix_jobs::{JobError, SessionGate, SessionService};
+use helix_domain::memory::{MemoryAuditLog, MemoryLoginAttempts, MemorySessionStore, MemoryUserStore};
+use helix_domain::{AuditLog, Clock, SessionStore, User, UserStore};
+use helix_jobs::{AuditTrail, JobError, RequestOrigin, SessionGate, SessionService};
 
 use crate::support::*;
 
@@ -16,6 +16,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 struct Sessions {
     service: SessionService,
+    audit: Arc<MemoryAuditLog>,
     store: Arc<MemorySessionStore>,
     gate: SessionGate,
     clock: Arc<helix_domain::ManualClock>,
@@ -39,8 +40,10 @@ async fn sessions() -> Sessions {
     users.create(&user).await.unwrap();
     let settings = TokenSettings { issuer: "i".into(), audience: "a".into(), ttl: Duration::from_secs(900) };
     let store = Arc::new(MemorySessionStore::default());
+    let audit = Arc::new(MemoryAuditLog::default());
     let service = SessionService {
         users,
+        audit: Arc::new(AuditTrail { log: audit.clone(), clock: w.clock.clone() }),
         sessions: store.clone(),
         attempts: Arc::new(MemoryLoginAttempts::default()),
         signer: Arc::new(TokenSigner::new(b"sessions-test-secret-sessions-test-secret", settings).unwrap()),
@@ -48,7 +51,7 @@ async fn sessions() -> Sessions {
         refresh_ttl: Duration::from_secs(30 * 24 * 3600),
     };
     let gate = SessionGate::new(store.clone(), w.clock.clone());
-    Sessions { service, store, gate, clock: w.clock }
+    Sessions { service, audit, store, gate, clock: w.clock }
 }
 
 #[track_caller]
@@ -59,16 +62,22 @@ fn assert_unauthorized<T: std::fmt::Debug>(result: Result<T, JobError>) {
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_account_answer_alike() {
     let s = sessions().await;
-    assert!(matches!(s.service.login("alice@example.test", "wrong").await, Err(JobError::InvalidCredentials)));
-    assert!(matches!(s.service.login("nobody@example.test", PASSWORD).await, Err(JobError::InvalidCredentials)));
-    let issued = s.service.login(" Alice@Example.test ", PASSWORD).await.unwrap();
+    assert!(matches!(
+        s.service.login("alice@example.test", "wrong", RequestOrigin::default()).await,
+        Err(JobError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        s.service.login("nobody@example.test", PASSWORD, RequestOrigin::default()).await,
+        Err(JobError::InvalidCredentials)
+    ));
+    let issued = s.service.login(" Alice@Example.test ", PASSWORD, RequestOrigin::default()).await.unwrap();
     assert!(issued.refresh_token.starts_with("hxr_") && issued.expires_in == 900);
 }
 
 #[tokio::test]
 async fn each_refresh_spends_the_token_and_a_reused_one_ends_the_session() {
     let s = sessions().await;
-    let first = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    let first = s.service.login("alice@example.test", PASSWORD, RequestOrigin::default()).await.unwrap();
     let second = s.service.refresh(&first.refresh_token).await.unwrap();
     assert_eq!(second.session_id, first.session_id);
     assert_ne!(second.refresh_token, first.refresh_token);
@@ -85,7 +94,7 @@ async fn each_refresh_spends_the_token_and_a_reused_one_ends_the_session() {
 #[tokio::test]
 async fn two_tabs_refreshing_at_once_is_a_race_not_a_theft() {
     let s = sessions().await;
-    let shared = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    let shared = s.service.login("alice@example.test", PASSWORD, RequestOrigin::default()).await.unwrap();
     let first_tab = s.service.refresh(&shared.refresh_token).await.unwrap();
     // The second tab sent the same cookie a moment later: it still refreshes.
     s.clock.advance(Duration::from_secs(2));
@@ -102,7 +111,7 @@ async fn two_tabs_refreshing_at_once_is_a_race_not_a_theft() {
 #[tokio::test]
 async fn logout_ends_the_refresh_token_and_the_access_tokens() {
     let s = sessions().await;
-    let issued = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    let issued = s.service.login("alice@example.test", PASSWORD, RequestOrigin::default()).await.unwrap();
     assert!(s.gate.is_active(&issued.session_id).await.unwrap());
     let session = SessionService::session_of(&issued.refresh_token).unwrap();
     s.service.logout(&session).await.unwrap();
@@ -114,7 +123,7 @@ async fn logout_ends_the_refresh_token_and_the_access_tokens() {
 #[tokio::test]
 async fn an_unused_session_runs_out_and_garbage_is_refused() {
     let s = sessions().await;
-    let issued = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    let issued = s.service.login("alice@example.test", PASSWORD, RequestOrigin::default()).await.unwrap();
     s.clock.advance(Duration::from_secs(30 * 24 * 3600));
     assert_unauthorized(s.service.refresh(&issued.refresh_token).await);
     for garbage in ["", "hxr_", "hxr_x.", "not-a-token", "hxr_unknown.secret"] {
@@ -126,33 +135,48 @@ async fn an_unused_session_runs_out_and_garbage_is_refused() {
 async fn five_wrong_passwords_make_logins_wait_longer_each_time() {
     let s = sessions().await;
     for _ in 0..5 {
-        assert!(matches!(s.service.login("alice@example.test", "wrong").await, Err(JobError::InvalidCredentials)));
+        assert!(matches!(
+            s.service.login("alice@example.test", "wrong", RequestOrigin::default()).await,
+            Err(JobError::InvalidCredentials)
+        ));
     }
     // The sixth attempt waits, whatever its password: the throttle is no password oracle.
     let waited = |r: Result<_, JobError>| match r {
         Err(JobError::TooManyRequests { retry_after }) => retry_after,
         other => panic!("expected a wait, got {other:?}"),
     };
-    assert_eq!(waited(s.service.login("alice@example.test", PASSWORD).await), Duration::from_secs(30));
+    assert_eq!(
+        waited(s.service.login("alice@example.test", PASSWORD, RequestOrigin::default()).await),
+        Duration::from_secs(30)
+    );
     s.clock.advance(Duration::from_secs(30));
-    assert!(matches!(s.service.login("alice@example.test", "wrong").await, Err(JobError::InvalidCredentials)));
-    assert_eq!(waited(s.service.login("alice@example.test", PASSWORD).await), Duration::from_secs(60));
+    assert!(matches!(
+        s.service.login("alice@example.test", "wrong", RequestOrigin::default()).await,
+        Err(JobError::InvalidCredentials)
+    ));
+    assert_eq!(
+        waited(s.service.login("alice@example.test", PASSWORD, RequestOrigin::default()).await),
+        Duration::from_secs(60)
+    );
     // Unknown accounts are throttled alike (no telling which exist).
     for _ in 0..5 {
-        let _ = s.service.login("nobody@example.test", "wrong").await;
+        let _ = s.service.login("nobody@example.test", "wrong", RequestOrigin::default()).await;
     }
-    waited(s.service.login("nobody@example.test", "wrong").await);
+    waited(s.service.login("nobody@example.test", "wrong", RequestOrigin::default()).await);
     // Past the wait, the right password logs in and forgets the failures.
     s.clock.advance(Duration::from_secs(60));
-    s.service.login("alice@example.test", PASSWORD).await.unwrap();
-    assert!(matches!(s.service.login("alice@example.test", "wrong").await, Err(JobError::InvalidCredentials)));
+    s.service.login("alice@example.test", PASSWORD, RequestOrigin::default()).await.unwrap();
+    assert!(matches!(
+        s.service.login("alice@example.test", "wrong", RequestOrigin::default()).await,
+        Err(JobError::InvalidCredentials)
+    ));
 }
 
 #[tokio::test]
 async fn a_new_password_ends_the_accounts_other_sessions() {
     let s = sessions().await;
-    let here = s.service.login("alice@example.test", PASSWORD).await.unwrap();
-    let elsewhere = s.service.login("alice@example.test", PASSWORD).await.unwrap();
+    let here = s.service.login("alice@example.test", PASSWORD, RequestOrigin::default()).await.unwrap();
+    let elsewhere = s.service.login("alice@example.test", PASSWORD, RequestOrigin::default()).await.unwrap();
     let change = |current: &'static str, new: &'static str| {
         let (service, session) = (&s.service, here.session_id.clone());
         async move { service.change_password("alice@example.test", &session, current, new).await }
@@ -169,6 +193,27 @@ async fn a_new_password_ends_the_accounts_other_sessions() {
     assert!(s.store.get(&here.session_id).await.unwrap().unwrap().is_active(s.clock.now()));
     let ended = s.store.get(&elsewhere.session_id).await.unwrap().unwrap();
     assert_eq!(ended.ended_reason.as_deref(), Some("password changed"));
-    assert!(matches!(s.service.login("alice@example.test", PASSWORD).await, Err(JobError::InvalidCredentials)));
-    s.service.login("alice@example.test", "a much better password").await.unwrap();
+    assert!(matches!(
+        s.service.login("alice@example.test", PASSWORD, RequestOrigin::default()).await,
+        Err(JobError::InvalidCredentials)
+    ));
+    s.service.login("alice@example.test", "a much better password", RequestOrigin::default()).await.unwrap();
+}
+
+#[tokio::test]
+async fn logins_refusals_reuse_and_password_changes_are_in_the_accounts_trail() {
+    let s = sessions().await;
+    let origin = RequestOrigin { ip: Some("203.0.113.7".into()), user_agent: Some("curl/8".into()) };
+    assert!(s.service.login("alice@example.test", "wrong", origin.clone()).await.is_err());
+    let issued = s.service.login("alice@example.test", PASSWORD, origin).await.unwrap();
+    let second = s.service.refresh(&issued.refresh_token).await.unwrap();
+    s.service.refresh(&second.refresh_token).await.unwrap();
+    assert!(s.service.refresh(&issued.refresh_token).await.is_err());
+    let personal = helix_domain::TeamId::personal(&ALICE.into());
+    let entries = s.audit.newest(&personal, None, 10).await.unwrap();
+    let seen: Vec<(&str, helix_domain::AuditOutcome)> =
+        entries.iter().rev().map(|e| (e.action.as_str(), e.outcome)).collect();
+    use helix_domain::AuditOutcome::{Refused, Success};
+    assert_eq!(seen, [("session.login", Refused), ("session.login", Success), ("session.refresh_reuse", Refused)]);
+    assert_eq!(entries.last().unwrap().source_ip.as_deref(), Some("203.0.113.7"));
 }
