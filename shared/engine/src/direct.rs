@@ -266,15 +266,17 @@ fn write_number(out: &mut Vec<u8>, n: &Number) {
 fn needs_escape(s: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH != 0;
-    let mut chunks = s.chunks_exact(8);
-    for chunk in &mut chunks {
-        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        if below(w, 0x20) || below(w ^ (ONES * u64::from(b'"')), 1) || below(w ^ (ONES * u64::from(b'\\')), 1) {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w;
+    let escaped = |w: u64| {
+        let (quote, backslash) = (w ^ (ONES * u64::from(b'"')), w ^ (ONES * u64::from(b'\\')));
+        (below(w, 0x20) | below(quote, 1) | below(backslash, 1)) & HIGH != 0
+    };
+    let Some(last) = s.last_chunk::<8>() else {
+        return s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    };
+    // The last eight bytes cover the rest after the whole words (overlapping them).
+    s.chunks_exact(8).any(|w| escaped(u64::from_le_bytes(w.try_into().expect("eight bytes"))))
+        || escaped(u64::from_le_bytes(*last))
 }
 
 /// `Evaluator::value` for a scalar result, borrowing the source text where it can; with the fast
@@ -466,7 +468,7 @@ fields:
 
     #[test]
     fn escapes_are_found_at_every_position() {
-        for len in [7, 8, 17] {
+        for len in [7, 8, 9, 16, 17] {
             for at in 0..len {
                 for b in 0..=255u8 {
                     for fill in [b'a', 0x7f, 0xc3] {
