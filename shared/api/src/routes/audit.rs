@@ -2,6 +2,7 @@
 //! chain's verification.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -123,8 +124,8 @@ fn csv(entries: &[AuditEntry]) -> String {
 /// `Accept: text/csv` or `?format=csv` (the next page's cursor in `X-Next-Cursor`).
 #[utoipa::path(get, path = "/api/v1/teams/{id}/audit", tag = "teams", security(("oauth2" = [])),
     params(("id" = String, Path, description = "The team's id"), AuditParams),
-    responses((status = 200, body = AuditList, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv", description = "The same page as CSV"),
+    responses((status = 200, description = "A page of entries, newest first; as CSV with `Accept: text/csv` or `format=csv`",
+            content((AuditList = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "The caller's role may not read the audit trail"),
         (status = 404, body = ErrorBody, description = "No such team among the caller's"),
@@ -134,8 +135,15 @@ pub async fn list_audit(
     user: Person,
     Path(id): Path<TeamId>,
     headers: HeaderMap,
-    Query(params): Query<AuditParams>,
+    params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    // axum's rejection is a plain-text sentence; the API answers JSON naming the parameter.
+    let Query(params) = params.map_err(|e| {
+        let text = e.body_text();
+        let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text).to_owned();
+        let field = detail.split_once(':').map(|(f, _)| f.trim().to_owned()).filter(|f| !f.contains(' '));
+        ApiError::BadRequest { field, message: detail }
+    })?;
     let csv_wanted = wants_csv(&headers, params.format.as_deref())?;
     let query = AuditQuery {
         action: params.action,
