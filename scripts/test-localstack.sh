@@ -9,23 +9,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh --localstack
 
-scratch=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing answered on port $1" >&2; return 1
-}
+source scripts/lib.sh
 # LocalStack answers its health endpoint before its services are up: ready once S3 and SQS say so.
 wait_localstack() {
   local ready='import json, sys; s = json.load(sys.stdin)["services"]; sys.exit(any(s.get(n) not in ("available", "running") for n in ("s3", "sqs")))'

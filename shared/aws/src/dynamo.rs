@@ -90,10 +90,15 @@ async fn create_new<T: Serialize>(
     value: &T,
     taken: &str,
 ) -> Result<(), StoreError> {
+    put_new(client, table, key, to_item(value)?, taken).await
+}
+
+/// [`create_new`] for an item with attributes beyond its value's (index keys, a TTL).
+async fn put_new(client: &Client, table: &str, key: &str, item: Item, taken: &str) -> Result<(), StoreError> {
     client
         .put_item()
         .table_name(table)
-        .set_item(Some(to_item(value)?))
+        .set_item(Some(item))
         .condition_expression(format!("attribute_not_exists({key})"))
         .send()
         .await
@@ -244,15 +249,7 @@ impl SessionStore for DynamoSessionStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
         let mut item = to_item(session)?;
         item.insert("expiration".into(), n(session.expires_at.plus(SESSION_KEPT_AFTER_EXPIRY).unix()));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(id)")
-            .send()
-            .await
-            .map_err(|e| conditional(e, "the session exists"))?;
-        Ok(())
+        put_new(&self.client, &self.table, "id", item, "the session exists").await
     }
 
     async fn get(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
@@ -712,16 +709,7 @@ impl DynamoJobStore {
 #[async_trait]
 impl JobStore for DynamoJobStore {
     async fn create(&self, job: &Job) -> Result<(), StoreError> {
-        let item = job_item(job)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(id)")
-            .send()
-            .await
-            .map_err(|e| conditional(e, "job id taken"))?;
-        Ok(())
+        put_new(&self.client, &self.table, "id", job_item(job)?, "job id taken").await
     }
 
     async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {

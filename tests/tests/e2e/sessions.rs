@@ -27,14 +27,7 @@ fn refresh_cookie(response: &reqwest::Response) -> String {
 async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
     let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
     let user = t.user().await;
-    let login = t
-        .http
-        .post(t.url("/api/v1/auth/token"))
-        .form(&[("username", user.email.as_str()), ("password", user.password.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let (status, first) = split(login).await;
+    let (status, first) = split(login_response(&t, &user.email, &user.password).await).await;
     assert_eq!((status, first["expires_in"].as_u64()), (StatusCode::OK, Some(900)), "{first}");
     let first_refresh = first["refresh_token"].as_str().unwrap().to_owned();
 
@@ -64,13 +57,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session() {
 async fn logout_by_cookie_ends_the_session_within_a_second() {
     let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
     let user = t.user().await;
-    let login = t
-        .http
-        .post(t.url("/api/v1/auth/token"))
-        .form(&[("username", user.email.as_str()), ("password", user.password.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let login = login_response(&t, &user.email, &user.password).await;
     let cookie = refresh_cookie(&login);
     let (_, tokens) = split(login).await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
@@ -99,17 +86,7 @@ async fn logout_by_cookie_ends_the_session_within_a_second() {
 async fn five_failed_logins_make_the_next_one_wait() {
     let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
     let user = t.user().await;
-    let login = |password: &'static str| {
-        let (t, email) = (&t, user.email.clone());
-        async move {
-            t.http
-                .post(t.url("/api/v1/auth/token"))
-                .form(&[("username", email.as_str()), ("password", password)])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let login = |password: &'static str| login_response(&t, &user.email, password);
     for _ in 0..5 {
         assert_eq!(login("not the password").await.status(), StatusCode::UNAUTHORIZED);
     }
@@ -123,14 +100,12 @@ async fn five_failed_logins_make_the_next_one_wait() {
     assert_eq!(login_with(&t, &user.email, &user.password).await, StatusCode::TOO_MANY_REQUESTS);
 }
 
+async fn login_response(t: &TestPlatform, email: &str, password: &str) -> reqwest::Response {
+    t.http.post(t.url("/api/v1/auth/token")).form(&[("username", email), ("password", password)]).send().await.unwrap()
+}
+
 async fn login_with(t: &TestPlatform, email: &str, password: &str) -> StatusCode {
-    t.http
-        .post(t.url("/api/v1/auth/token"))
-        .form(&[("username", email), ("password", password)])
-        .send()
-        .await
-        .unwrap()
-        .status()
+    login_response(t, email, password).await.status()
 }
 
 #[tokio::test]
