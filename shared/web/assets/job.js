@@ -89,7 +89,9 @@ function step(label, time, done, note) {
 }
 
 function count(label, value, id) {
-  return h('div', { class: 'count', id },
+  // Red only for rejects that happened: "Rejected 0" is good news.
+  const rejected = id === 'records-rejected' && Number(value) > 0;
+  return h('div', { class: rejected ? 'count has-rejects' : 'count', id },
     h('dt', {}, label),
     h('dd', {}, formatCount(value)));
 }
@@ -110,12 +112,11 @@ function jobResults(job, signal) {
   }
   const downloads = [];
   if (job.result_artifact_id) downloads.push(downloadButton('Download result', job.result_artifact_id, 'download-result', signal));
-  if (job.error_report_artifact_id) downloads.push(downloadButton('Download reject report', job.error_report_artifact_id, 'download-rejects', signal));
+  if (job.error_report_artifact_id && job.records_rejected > 0) downloads.push(downloadButton('Download reject report', job.error_report_artifact_id, 'download-rejects', signal));
   if (downloads.length) {
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'downloads-title' },
       h('h2', { id: 'downloads-title' }, 'Downloads'),
-      h('div', { class: 'actions' }, downloads),
-      job.result_path ? h('p', { class: 'muted small' }, 'Stored at ', h('code', {}, job.result_path)) : null));
+      h('div', { class: 'actions' }, downloads)));
   }
   if (job.auto_mapped_fields?.length) parts.push(autoMapCard(job, signal));
   if (job.result_artifact_id) parts.push(resultPreview(job, signal));
