@@ -174,13 +174,24 @@ impl TestPlatform {
     /// Registers an upload, PUTs the bytes to the presigned URL with the signed headers, and waits
     /// until the upload watcher has made the artifact AVAILABLE.
     pub async fn upload(&self, token: &str, filename: &str, content_type: &str, kind: &str, bytes: &[u8]) -> String {
-        let (status, ticket) = self
-            .post_json(
-                token,
-                "/api/v1/artifacts/upload",
-                &serde_json::json!({"filename": filename, "content_type": content_type, "size_bytes": bytes.len(), "kind": kind}),
-            )
-            .await;
+        self.upload_to(token, None, filename, content_type, kind, bytes).await
+    }
+
+    /// [`Self::upload`] into `team` (the caller's personal team when `None`).
+    pub async fn upload_to(
+        &self,
+        token: &str,
+        team: Option<&str>,
+        filename: &str,
+        content_type: &str,
+        kind: &str,
+        bytes: &[u8],
+    ) -> String {
+        let mut body = serde_json::json!({"filename": filename, "content_type": content_type, "size_bytes": bytes.len(), "kind": kind});
+        if let Some(team) = team {
+            body["team_id"] = team.into();
+        }
+        let (status, ticket) = self.post_json(token, "/api/v1/artifacts/upload", &body).await;
         assert_eq!(status, StatusCode::CREATED, "{ticket}");
         let put = self.put_presigned(&ticket, bytes.to_vec()).await;
         assert!(put.status().is_success(), "PUT to the presigned URL: {}", put.status());

@@ -61,20 +61,14 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
     let tokens = Arc::new(TokenVerifier::new(&settings, Arc::new(MemoryKeyDirectory::with(signer.jwks()))));
     // The session every benchmark token belongs to; the gate reads it once per MEMORY, as in the cloud.
     let sessions = Arc::new(MemorySessionStore::default());
-    let now = Timestamp::now();
-    let session = Session {
-        id: SESSION.into(),
-        user_id: "bench-user".into(),
-        email: "bench@example.test".into(),
-        refresh_hash: String::new(),
-        previous_hash: None,
-        generation: 0,
-        created_at: now,
-        refreshed_at: now,
-        expires_at: now.plus(Duration::from_secs(3600)),
-        ended_at: None,
-        ended_reason: None,
-    };
+    let session = Session::start(
+        SESSION.into(),
+        "bench-user".into(),
+        "bench@example.test".into(),
+        String::new(),
+        Timestamp::now(),
+        Duration::from_secs(3600),
+    );
     sessions.create(&session).await.unwrap();
     let auth =
         Arc::new(Authenticator { tokens, sessions: Arc::new(SessionGate::new(sessions, Arc::new(SystemClock))) });

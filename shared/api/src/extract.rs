@@ -260,20 +260,14 @@ mod tests {
         /// The store with session `s1` on.
         async fn sessions() -> Arc<MemorySessionStore> {
             let store = Arc::new(MemorySessionStore::default());
-            let now = Timestamp::now();
-            let session = Session {
-                id: "s1".into(),
-                user_id: "u1".into(),
-                email: "a@example.test".into(),
-                refresh_hash: String::new(),
-                previous_hash: None,
-                generation: 0,
-                created_at: now,
-                refreshed_at: now,
-                expires_at: now.plus(Duration::from_secs(3600)),
-                ended_at: None,
-                ended_reason: None,
-            };
+            let session = Session::start(
+                "s1".into(),
+                "u1".into(),
+                "a@example.test".into(),
+                String::new(),
+                Timestamp::now(),
+                Duration::from_secs(3600),
+            );
             store.create(&session).await.unwrap();
             store
         }

@@ -38,6 +38,31 @@ pub struct Session {
 pub const REFRESH_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Session {
+    /// A session that starts `now` with the refresh token hashing to `refresh_hash`, and lasts
+    /// `ttl` unless refreshed.
+    pub fn start(
+        id: SessionId,
+        user_id: UserId,
+        email: String,
+        refresh_hash: String,
+        now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> Self {
+        Self {
+            id,
+            user_id,
+            email,
+            refresh_hash,
+            previous_hash: None,
+            generation: 0,
+            created_at: now,
+            refreshed_at: now,
+            expires_at: now.plus(ttl),
+            ended_at: None,
+            ended_reason: None,
+        }
+    }
+
     pub fn is_active(&self, now: Timestamp) -> bool {
         self.ended_at.is_none() && self.expires_at > now
     }

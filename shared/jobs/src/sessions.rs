@@ -115,19 +115,14 @@ impl SessionService {
             self.attempts.clear(&account).await?;
         }
         let secret = new_secret();
-        let session = Session {
-            id: SessionId::random(),
-            user_id: user.id.clone(),
-            email: user.email.clone(),
-            refresh_hash: token_hash(&secret),
-            previous_hash: None,
-            generation: 0,
-            created_at: now,
-            refreshed_at: now,
-            expires_at: now.plus(self.refresh_ttl),
-            ended_at: None,
-            ended_reason: None,
-        };
+        let session = Session::start(
+            SessionId::random(),
+            user.id.clone(),
+            user.email.clone(),
+            token_hash(&secret),
+            now,
+            self.refresh_ttl,
+        );
         let personal = TeamId::personal(&user.id);
         let event = AuditEvent { team: &personal, action: action::SESSION_LOGIN, target: session.id.as_str() };
         self.audit.record(&actor, event, AuditOutcome::Success).await?;

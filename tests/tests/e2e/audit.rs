@@ -17,17 +17,20 @@ async fn a_members_job_and_download_are_in_the_teams_audit_trail() {
     let accept = invitation["accept_path"].as_str().unwrap();
     assert_eq!(t.post_json(&bob.token, accept, &json!({})).await.0, StatusCode::OK);
 
-    let (status, ticket) = t
-        .post_json(
+    let content = t
+        .upload_to(
             &bob.token,
-            "/api/v1/artifacts/upload",
-            &json!({"team_id": team_id, "filename": "o.csv", "content_type": "text/csv", "size_bytes": 8, "kind": "content"}),
+            Some(&team_id),
+            "o.csv",
+            "text/csv",
+            "content",
+            b"id
+1
+2
+
+",
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{ticket}");
-    assert!(t.put_presigned(&ticket, b"id\n1\n2\n\n".to_vec()).await.status().is_success());
-    let content = ticket["artifact_id"].as_str().unwrap().to_owned();
-    t.wait_artifact(&bob.token, &content, "AVAILABLE").await;
     let (status, job) =
         t.post_json(&bob.token, "/api/v1/jobs", &json!({"team_id": team_id, "content_artifact_ids": [content]})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");

@@ -31,17 +31,20 @@ async fn a_teams_jobs_and_files_are_its_members_alone() {
     assert_eq!(names, ["Personal", "Integration"]);
 
     // Bob uploads into the team and submits a job there.
-    let (status, ticket) = t
-        .post_json(
+    let content = t
+        .upload_to(
             &bob.token,
-            "/api/v1/artifacts/upload",
-            &json!({"team_id": team_id, "filename": "o.csv", "content_type": "text/csv", "size_bytes": 8, "kind": "content"}),
+            Some(&team_id),
+            "o.csv",
+            "text/csv",
+            "content",
+            b"id
+1
+2
+
+",
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{ticket}");
-    assert!(t.put_presigned(&ticket, b"id\n1\n2\n\n".to_vec()).await.status().is_success());
-    let content = ticket["artifact_id"].as_str().unwrap().to_owned();
-    t.wait_artifact(&bob.token, &content, "AVAILABLE").await;
     let (status, job) =
         t.post_json(&bob.token, "/api/v1/jobs", &json!({"team_id": team_id, "content_artifact_ids": [content]})).await;
     assert_eq!((status, &job["team_id"]), (StatusCode::ACCEPTED, &json!(team_id)), "{job}");
