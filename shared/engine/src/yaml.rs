@@ -86,6 +86,30 @@ fn scalar(text: String, style: TScalarStyle) -> Value {
     Value::String(text)
 }
 
+/// A syntax error inside `[` or `{` is usually that bracket left open, but the parser notices only
+/// lines later: name where the innermost open bracket is, as a linter does.
+fn with_unclosed_bracket(info: &str, text: &str, stack: &[Frame], positions: &HashMap<String, Pos>) -> String {
+    let opened = stack.iter().rev().find_map(|frame| {
+        let pointer = match frame {
+            Frame::Seq { pointer, .. } | Frame::Map { pointer, .. } => pointer,
+        };
+        let (line, column) = *positions.get(pointer)?;
+        let bracket = text
+            .lines()
+            .nth(usize::try_from(line).ok()?.checked_sub(1)?)?
+            .chars()
+            .nth(usize::try_from(column).ok()? - 1)?;
+        matches!(bracket, '[' | '{').then_some((bracket, line, column))
+    });
+    match opened {
+        Some((bracket, line, column)) => {
+            let close = if bracket == '[' { ']' } else { '}' };
+            format!("{info} (the `{bracket}` opened on line {line}, column {column} is never closed with `{close}`)")
+        }
+        None => info.to_owned(),
+    }
+}
+
 pub fn load(text: &str, limits: YamlLimits) -> Result<Document, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
@@ -94,8 +118,10 @@ pub fn load(text: &str, limits: YamlLimits) -> Result<Document, YamlError> {
     let mut alias_nodes = 0usize;
     let mut root: Option<Value> = None;
     loop {
-        let (event, mark) =
-            parser.next_token().map_err(|e| YamlError { pos: Some(pos(e.marker())), message: e.info().to_owned() })?;
+        let (event, mark) = parser.next_token().map_err(|e| YamlError {
+            pos: Some(pos(e.marker())),
+            message: with_unclosed_bracket(e.info(), text, &stack, &positions),
+        })?;
         let here = pos(&mark);
         let err = |message: String| YamlError { pos: Some(here), message };
         // The pointer a value completed now would get in its parent.
@@ -225,5 +251,17 @@ mod tests {
         let e = load("a: [1, 2\nb: 3\n", LIMITS).err().unwrap();
         assert!(e.pos.is_some());
         assert!(load("a: 1\na: 2\n", LIMITS).err().unwrap().message.contains("duplicate"));
+    }
+
+    #[test]
+    fn an_unclosed_bracket_is_named_where_it_opened() {
+        let text = "fields:\n  a: '{{ x }}'\nlists:\n  ok: [1, 2]\n  codes: [a, b\n  other: 1\n";
+        let e = load(text, LIMITS).err().unwrap();
+        assert_eq!(e.pos.map(|p| p.0), Some(6), "{}", e.message);
+        assert!(e.message.ends_with("(the `[` opened on line 5, column 10 is never closed with `]`)"), "{}", e.message);
+        let e = load("a: {b: [1, 2], c: 3\nd: 4\n", LIMITS).err().unwrap();
+        assert!(e.message.contains("the `{` opened on line 1, column 4"), "{}", e.message);
+        let e = load("a:\n  - x\n - y\n", LIMITS).err().unwrap();
+        assert!(!e.message.contains("opened"), "a block collection has no bracket: {}", e.message);
     }
 }
