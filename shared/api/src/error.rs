@@ -4,7 +4,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use helix_domain::{StoreError, ValidationError};
+use helix_domain::StoreError;
+use helix_domain::user::ValidationErrors;
 use helix_jobs::JobError;
 
 /// Every way a request can fail, mapped to one HTTP answer in `into_response` and nowhere else.
@@ -34,6 +35,9 @@ pub enum ApiError {
     /// Well-formed but refused: an artifact not ready, an invalid schema.
     #[error("{message}")]
     Unprocessable { field: Option<String>, message: String },
+    /// Several fields refused at once: the first names the answer's `field`, all are in `errors`.
+    #[error("{}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))]
+    InvalidFields(Vec<FieldError>),
     #[error("the service is temporarily unavailable, try again")]
     Unavailable(String),
     #[error("internal error")]
@@ -51,6 +55,16 @@ pub struct ErrorDetail {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every refused field, when a request had more than one field checked (the profile).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    /// Why, starting with the field's name: `phone_number must be …`.
+    pub message: String,
 }
 
 impl ApiError {
@@ -74,6 +88,9 @@ impl ApiError {
             Self::PayloadTooLarge { field, .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", field.clone()),
             Self::UnsupportedMediaType { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None),
             Self::Unprocessable { field, .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", field.clone()),
+            Self::InvalidFields(errors) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", errors.first().map(|e| e.field.clone()))
+            }
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
@@ -87,7 +104,11 @@ impl IntoResponse for ApiError {
             Self::Internal(detail) | Self::Unavailable(detail) => tracing::error!(%detail, "request failed"),
             _ => tracing::debug!(%status, error = %self, "request refused"),
         }
-        let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field } };
+        let errors = match &self {
+            Self::InvalidFields(errors) => errors.clone(),
+            _ => Vec::new(),
+        };
+        let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field, errors } };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -110,9 +131,13 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<ValidationError> for ApiError {
-    fn from(e: ValidationError) -> Self {
-        Self::unprocessable(e.field, format!("{} {}", e.field, e.reason))
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        let errors = errors
+            .0
+            .into_iter()
+            .map(|e| FieldError { field: e.field.into(), message: format!("{} {}", e.field, e.reason) });
+        Self::InvalidFields(errors.collect())
     }
 }
 

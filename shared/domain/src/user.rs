@@ -82,15 +82,35 @@ impl ValidationError {
     }
 }
 
+/// Every field of one request that failed its check, in the order of the fields, so that a form
+/// learns all its mistakes from one answer.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct ValidationErrors(pub Vec<ValidationError>);
+
 pub const MAX_FULLNAME_CHARS: usize = 200;
 pub const MAX_URL_CHARS: usize = 2048;
 
 impl ProfileUpdate {
     /// Trims, validates and applies the update; on error nothing is changed.
-    pub fn apply_to(self, user: &mut User) -> Result<(), ValidationError> {
-        let fullname = normalise(self.fullname).map(|v| v.map(validate_fullname).transpose()).transpose()?;
-        let phone = normalise(self.phone_number).map(|v| v.map(validate_phone).transpose()).transpose()?;
-        let web_url = normalise(self.web_url).map(|v| v.map(validate_web_url).transpose()).transpose()?;
+    pub fn apply_to(self, user: &mut User) -> Result<(), ValidationErrors> {
+        let mut errors = Vec::new();
+        let mut check = |field, validate: fn(String) -> Result<String, ValidationError>| match normalise(field)?
+            .map(validate)
+            .transpose()
+        {
+            Ok(value) => Some(value),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let fullname = check(self.fullname, validate_fullname);
+        let phone = check(self.phone_number, validate_phone);
+        let web_url = check(self.web_url, validate_web_url);
+        if !errors.is_empty() {
+            return Err(ValidationErrors(errors));
+        }
         if let Some(v) = fullname {
             user.fullname = v;
         }
@@ -186,13 +206,26 @@ mod tests {
     #[test]
     fn rejects_bad_values_and_changes_nothing() {
         let mut u = user();
-        let err = update(r#"{"fullname": "Bob", "web_url": "javascript:alert(1)"}"#).apply_to(&mut u).unwrap_err();
-        assert_eq!(err.field, "web_url");
+        let fields = |json: &str, u: &mut User| -> Vec<&'static str> {
+            update(json).apply_to(u).unwrap_err().0.iter().map(|e| e.field).collect()
+        };
+        assert_eq!(fields(r#"{"fullname": "Bob", "web_url": "javascript:alert(1)"}"#, &mut u), ["web_url"]);
         assert_eq!(u.fullname.as_deref(), Some("Ada"));
-        assert_eq!(update(r#"{"phone_number": "0446681800"}"#).apply_to(&mut u).unwrap_err().field, "phone_number");
-        assert_eq!(update(r#"{"phone_number": "+1 23"}"#).apply_to(&mut u).unwrap_err().field, "phone_number");
+        assert_eq!(fields(r#"{"phone_number": "0446681800"}"#, &mut u), ["phone_number"]);
+        assert_eq!(fields(r#"{"phone_number": "+1 23"}"#, &mut u), ["phone_number"]);
         let long = format!(r#"{{"fullname": "{}"}}"#, "x".repeat(201));
-        assert_eq!(update(&long).apply_to(&mut u).unwrap_err().field, "fullname");
+        assert_eq!(fields(&long, &mut u), ["fullname"]);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let mut u = user();
+        let long = "x".repeat(201);
+        let json = format!(r#"{{"fullname": "{long}", "phone_number": "12345", "web_url": "ftp://example.org"}}"#);
+        let errors = update(&json).apply_to(&mut u).unwrap_err();
+        assert_eq!(errors.0.iter().map(|e| e.field).collect::<Vec<_>>(), ["fullname", "phone_number", "web_url"]);
+        assert!(errors.to_string().starts_with("fullname: must be at most 200 characters; phone_number: "), "{errors}");
+        assert_eq!(u.fullname.as_deref(), Some("Ada"), "nothing is applied");
     }
 
     #[test]

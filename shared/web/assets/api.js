@@ -8,12 +8,14 @@ const TOKEN_KEY = 'helix.token';
 const EXPIRES_KEY = 'helix.token_expires_at';
 
 export class ApiError extends Error {
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, errors) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.field = field ?? null;
+    // Every refused field ([{field, message}]) when the API checked several at once.
+    this.errors = errors ?? [];
   }
 }
 
@@ -124,6 +126,7 @@ async function request(method, path, { body, form, signal, idempotencyKey } = {}
     detail.code ?? `http_${response.status}`,
     detail.message ?? `The API answered ${response.status} ${response.statusText}.`,
     detail.field,
+    detail.errors,
   );
   if (response.status === 401 && token) {
     session.clear();

@@ -35,7 +35,12 @@ export function clear(el) {
   return el;
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+// Times carry their zone (CET, GMT+2, UTC…): a list read in one place and discussed in another
+// must not be an hour off without saying so.
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+});
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
 export function formatTime(text) {
   if (!text) return '—';
@@ -45,6 +50,35 @@ export function formatTime(text) {
 
 export function timeElement(text) {
   return text ? h('time', { datetime: text }, formatTime(text)) : h('span', { class: 'muted' }, '—');
+}
+
+/** "3 minutes ago", "yesterday": how long ago `text` was, seen from `now`. */
+export function formatRelative(text, now = Date.now()) {
+  const date = new Date(text);
+  if (!text || Number.isNaN(date.getTime())) return '—';
+  const seconds = Math.round((date.getTime() - now) / 1000);
+  const steps = [[60, 'second'], [60, 'minute'], [24, 'hour'], [7, 'day'], [4.35, 'week'], [12, 'month'], [Infinity, 'year']];
+  let value = seconds;
+  for (const [size, unit] of steps) {
+    if (Math.abs(value) < size) return relative.format(Math.round(value), unit);
+    value /= size;
+  }
+  return dateTime.format(date);
+}
+
+/** A time shown as "5 minutes ago", with the exact time and its zone beside it on wide screens. */
+export function relativeTimeElement(text, now) {
+  if (!text) return h('span', { class: 'muted' }, '—');
+  return h('time', { datetime: text, title: formatTime(text) },
+    formatRelative(text, now), h('span', { class: 'exact-time muted small' }, formatTime(text)));
+}
+
+/** The zone the page shows times in, e.g. "Europe/Zurich (CET)". */
+export function timeZoneLabel() {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const short = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(new Date())
+    .find((p) => p.type === 'timeZoneName')?.value;
+  return short && short !== zone ? `${zone} (${short})` : zone;
 }
 
 export function formatDuration(from, to) {
@@ -78,6 +112,70 @@ export const STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED'];
 export function statusBadge(status) {
   const known = STATUSES.includes(status) ? status.toLowerCase() : 'unknown';
   return h('span', { class: `badge badge-${known}` }, status);
+}
+
+/** A completed job that read records and wrote none did not do its work: say so, not green. */
+export function producedNothing(job) {
+  return job.status === 'COMPLETED' && job.records_out === 0 && job.records_in > 0;
+}
+
+/** How far a pending or running job has got, as far as the job tells: "Running for 12 s, attempt 2". */
+export function activity(job, now = Date.now()) {
+  const since = job.status === 'RUNNING' ? job.started_at ?? job.created_at : job.created_at;
+  const elapsed = formatDuration(since, new Date(now).toISOString());
+  const attempt = job.attempts > 1 ? `, attempt ${job.attempts}` : '';
+  const verb = job.status === 'RUNNING' ? 'Running' : 'Waiting to start';
+  return `${verb}${elapsed ? ` for ${elapsed}` : ''}${attempt}`;
+}
+
+export function jobBadge(job) {
+  if (producedNothing(job)) {
+    return h('span', { class: 'badge badge-nothing-out', title: `0 of ${job.records_in} records came out` }, 'COMPLETED — nothing out');
+  }
+  return statusBadge(job.status);
+}
+
+/**
+ * Wraps a wide table in a scrolling box that says when columns are hidden to the right (or left),
+ * and keeps saying so as the box is resized or scrolled.
+ */
+export function scrollBox(label, content) {
+  const hint = h('p', { class: 'scroll-hint muted small', hidden: true, 'aria-hidden': 'true' });
+  // Focusable so that the keyboard can scroll it; named apart from the section around it, which
+  // has the label's name already (two landmarks of one name are ambiguous).
+  const box = h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': `${label} table` }, content);
+  const update = () => {
+    const hidden = box.scrollWidth - box.clientWidth;
+    const right = hidden - box.scrollLeft > 1;
+    const left = box.scrollLeft > 1;
+    box.classList.toggle('more-right', right);
+    box.classList.toggle('more-left', left);
+    hint.hidden = hidden <= 1;
+    if (right) hint.textContent = 'More columns to the right: scroll sideways →';
+    else if (left) hint.textContent = '← More columns to the left';
+  };
+  box.addEventListener('scroll', update, { passive: true });
+  new ResizeObserver(update).observe(box);
+  const observer = new MutationObserver(update);
+  observer.observe(box, { childList: true, subtree: true });
+  return { element: h('div', { class: 'scroll-box' }, hint, box), box, update };
+}
+
+/** Brings a form control into view and gives it the focus (an error summary's links use it). */
+export function reveal(control) {
+  control.scrollIntoView({ block: 'center' });
+  control.focus({ preventScroll: true });
+}
+
+/**
+ * The summary above a form's errors: what went wrong and, per field, a button that moves to it.
+ * `problems`: [{ label, text, control }].
+ */
+export function errorSummary(intro, problems) {
+  return notice('error', h('p', { class: 'summary-intro' }, intro),
+    problems.length ? h('ul', { class: 'error-summary' }, problems.map((p) => h('li', {},
+      h('button', { type: 'button', class: 'button-link', onclick: () => reveal(p.control) }, p.label),
+      p.text ? `: ${p.text}` : null))) : null);
 }
 
 export function isActive(status) {

@@ -1,5 +1,5 @@
 import { api, ApiError, downloadLink } from './api.js';
-import { formatBytes, formatCount, formatDuration, h, isActive, notice, statusBadge, timeElement } from './dom.js';
+import { activity, formatBytes, formatCount, formatDuration, h, isActive, jobBadge, notice, producedNothing, scrollBox, timeElement } from './dom.js';
 import { firstValues, firstValuesOf, readPrefix } from './preview.js';
 
 const PREVIEW_RECORDS = 20;
@@ -33,14 +33,14 @@ export function renderJob({ main, params, signal, setTitle }) {
       const label = job.name || `Job ${job.id.slice(0, 8)}`;
       heading.textContent = label;
       setTitle(label);
-      badge.replaceChildren(statusBadge(job.status));
+      badge.replaceChildren(jobBadge(job));
       summary.replaceChildren(...jobSummary(job, signal));
       if (job.status !== shownStatus) {
         shownStatus = job.status;
         results.replaceChildren(...jobResults(job, signal));
       }
       if (isActive(job.status)) {
-        refreshNote.textContent = `This job is ${job.status.toLowerCase()}: the page updates by itself.`;
+        refreshNote.textContent = `${activity(job)}: the page updates by itself.`;
         timer = setTimeout(load, delay);
         delay = Math.min(15000, delay * 1.5);
       } else {
@@ -98,6 +98,13 @@ function count(label, value, id) {
 
 function jobResults(job, signal) {
   const parts = [];
+  if (producedNothing(job)) {
+    parts.push(h('section', { class: 'card card-warning', 'aria-labelledby': 'nothing-out-title', id: 'nothing-out' },
+      h('h2', { id: 'nothing-out-title' }, 'No record came out'),
+      h('p', {}, `The job read ${formatCount(job.records_in)} record${job.records_in === 1 ? '' : 's'} and wrote none: `,
+        job.records_rejected > 0 ? 'every record was rejected (see why below).' : 'check the context\'s filters and mappings.'),
+      h('p', { class: 'muted' }, 'Often the context names columns the file does not have, or the schema requires a field the context does not fill.')));
+  }
   if (job.status === 'FAILED') {
     parts.push(h('section', { class: 'card card-error', 'aria-labelledby': 'failure-title', id: 'job-error' },
       h('h2', { id: 'failure-title' }, 'Why the job failed'),
@@ -136,7 +143,7 @@ function readingCard(job) {
   const delimiter = (d) => (d === '\t' ? 'tab' : d);
   return h('section', { class: 'card', id: 'inputs-read', 'aria-labelledby': 'inputs-read-title' },
     h('h2', { id: 'inputs-read-title' }, 'How the files were read'),
-    h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'How the files were read' },
+    scrollBox('How the files were read',
       h('table', { class: 'data-table', id: 'inputs-read-table' },
         h('thead', {}, h('tr', {}, ['File', 'Format', 'Encoding', 'Line ends', 'Delimiter', 'Header row', 'Lines skipped'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, job.inputs_read.map((r) => h('tr', {},
@@ -146,7 +153,7 @@ function readingCard(job) {
           setting(r, 'line_ending', r.line_ending),
           setting(r, 'delimiter', r.delimiter === undefined ? null : delimiter(r.delimiter)),
           setting(r, 'header', r.header_row ?? (r.delimiter === undefined ? null : 'none')),
-          setting(r, 'skip_lines', r.skipped_lines)))))),
+          setting(r, 'skip_lines', r.skipped_lines)))))).element,
     h('p', { class: 'muted small' }, 'Settings marked "detected" were read from the file; declare them under input: in the context to be sure.'));
 }
 
@@ -155,13 +162,13 @@ function autoMapCard(job, signal) {
   return h('section', { class: 'card', id: 'auto-mapped', 'aria-labelledby': 'auto-mapped-title' },
     h('h2', { id: 'auto-mapped-title' }, 'Fields proposed by auto_map'),
     h('p', { class: 'muted' }, 'The context left these required fields unmapped; the job filled them from the source columns below. Review them before you reuse the context.'),
-    h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Fields proposed by auto_map' },
+    scrollBox('Fields proposed by auto_map',
       h('table', { class: 'data-table', id: 'auto-mapped-table' },
         h('thead', {}, h('tr', {}, ['Target field', 'Source column', 'Confidence'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, job.auto_mapped_fields.map((f) => h('tr', {},
           h('td', {}, h('code', {}, f.field)),
           h('td', {}, h('code', {}, f.source)),
-          h('td', { class: 'num' }, `${Math.round(f.score * 100)} %`)))))),
+          h('td', { class: 'num' }, `${Math.round(f.score * 100)} %`)))))).element,
     job.auto_map_context_artifact_id
       ? h('div', { class: 'actions' }, downloadButton('Download the completed context', job.auto_map_context_artifact_id, 'download-auto-map-context', signal))
       : null);
@@ -203,10 +210,10 @@ async function artifactPrefix(artifactId, maxBytes, signal) {
 }
 
 function resultPreview(job, signal) {
-  const body = h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Result preview' }, h('p', { class: 'muted' }, 'Loading…'));
+  const { element, box: body } = scrollBox('Result preview', h('p', { class: 'muted' }, 'Loading…'));
   const note = h('p', { class: 'muted small' });
   const section = h('section', { class: 'card', id: 'result-preview', 'aria-labelledby': 'preview-title' },
-    h('h2', { id: 'preview-title' }, 'Result preview'), note, body);
+    h('h2', { id: 'preview-title' }, 'Result preview'), note, element);
   artifactPrefix(job.result_artifact_id, PREVIEW_BYTES, signal).then(({ text, complete }) => {
     const records = firstValues(text, PREVIEW_RECORDS);
     if (records.length === 0) {
@@ -225,32 +232,52 @@ function resultPreview(job, signal) {
   return section;
 }
 
+const isPlainObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** A value as text for a cell: lists one item a line, objects as "key: value" lines. */
 function cell(value) {
   if (value === null || value === undefined) return h('span', { class: 'muted' }, '—');
-  if (typeof value === 'object') return h('code', {}, JSON.stringify(value));
+  if (Array.isArray(value)) {
+    if (value.length === 0) return h('span', { class: 'muted' }, '(none)');
+    return h('ul', { class: 'cell-list' }, value.map((item) => h('li', {}, cell(item))));
+  }
+  if (isPlainObject(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 0) return h('span', { class: 'muted' }, '(empty)');
+    return h('dl', { class: 'cell-object' }, keys.map((key) => [h('dt', {}, key), h('dd', {}, cell(value[key]))]));
+  }
   return String(value);
 }
 
-function recordTable(records) {
-  const objects = records.every((r) => r && typeof r === 'object' && !Array.isArray(r));
-  if (!objects) {
-    return h('ol', { class: 'record-list' }, records.map((r) => h('li', {}, h('code', {}, JSON.stringify(r)))));
+/** Nested objects become dotted columns (customer.id, customer.name), as the context names them. */
+function flatten(record, prefix = '', into = {}) {
+  for (const [key, value] of Object.entries(record)) {
+    if (isPlainObject(value) && Object.keys(value).length > 0) flatten(value, `${prefix}${key}.`, into);
+    else into[`${prefix}${key}`] = value;
   }
+  return into;
+}
+
+function recordTable(records) {
+  if (!records.every(isPlainObject)) {
+    return h('ol', { class: 'record-list' }, records.map((r) => h('li', {}, cell(r))));
+  }
+  const rows = records.map((record) => flatten(record));
   const columns = [];
-  for (const record of records) {
-    for (const key of Object.keys(record)) if (!columns.includes(key)) columns.push(key);
+  for (const row of rows) {
+    for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
   }
   return h('table', { class: 'data-table', id: 'preview-table' },
     h('thead', {}, h('tr', {}, h('th', { scope: 'col', class: 'num' }, '#'), columns.map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, records.map((record, i) =>
-      h('tr', {}, h('td', { class: 'num muted' }, i + 1), columns.map((c) => h('td', {}, cell(record[c])))))));
+    h('tbody', {}, rows.map((row, i) =>
+      h('tr', {}, h('td', { class: 'num muted' }, i + 1), columns.map((c) => h('td', {}, cell(row[c])))))));
 }
 
 function rejectTable(job, signal) {
-  const body = h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Rejected records' }, h('p', { class: 'muted' }, 'Loading…'));
+  const { element, box: body } = scrollBox('Rejected records', h('p', { class: 'muted' }, 'Loading…'));
   const note = h('p', { class: 'muted small' });
   const section = h('section', { class: 'card', id: 'rejects', 'aria-labelledby': 'rejects-title' },
-    h('h2', { id: 'rejects-title' }, 'Rejected records'), note, body);
+    h('h2', { id: 'rejects-title' }, 'Rejected records'), note, element);
   artifactPrefix(job.error_report_artifact_id, REJECT_BYTES, signal).then(({ text }) => {
     const rejects = firstValuesOf(text, 'rejects', REJECT_ROWS);
     if (rejects.length === 0) {

@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { formatBytes, h, notice } from './dom.js';
+import { errorSummary, formatBytes, h, notice, reveal } from './dom.js';
 import { errorText, uploadArtifact } from './upload.js';
 
 /**
@@ -19,17 +19,17 @@ export function renderNewJob({ main, signal, setTitle }) {
   setTitle('New job');
   const sections = {
     content: fileSection({
-      kind: 'content', multiple: true, legend: 'Content files',
+      kind: 'content', multiple: true, legend: 'Content files', title: 'Content files',
       hint: 'The files to transform: CSV, JSON, NDJSON, XML, fixed-width or IDoc. At least one.',
       accept: '.csv,.tsv,.json,.ndjson,.jsonl,.xml,.txt,.dat,.idoc,text/*,application/json,application/xml',
     }),
     context: fileSection({
-      kind: 'context', multiple: false, legend: 'Context (optional)',
+      kind: 'context', multiple: false, legend: 'Context (optional)', title: 'Context',
       hint: 'Mapping rules as YAML. Without a context, records are converted as they are.',
       accept: '.yaml,.yml,.txt', pasteLabel: 'Or paste the context (YAML)',
     }),
     schema: fileSection({
-      kind: 'schema', multiple: false, legend: 'Target JSON Schema (optional)',
+      kind: 'schema', multiple: false, legend: 'Target JSON Schema (optional)', title: 'Target JSON Schema',
       hint: 'Every output record is validated against it; records that fail go to the reject report.',
       accept: '.json,application/json,application/schema+json', pasteLabel: 'Or paste the JSON Schema',
     }),
@@ -60,17 +60,41 @@ export function renderNewJob({ main, signal, setTitle }) {
     }, { signal });
   }
 
-  const fieldErrors = {
-    name: (text) => showFieldError(name, nameError, text),
-    content: sections.content.setError,
-    context: sections.context.setError,
-    schema: sections.schema.setError,
-    autoMap: (text) => showFieldError(autoMap, autoMapError, text),
+  // Each field: how its error is shown, under which name the summary lists it, where it moves to.
+  const fields = {
+    name: { label: 'Job name', control: name, show: (text) => showFieldError(name, nameError, text) },
+    autoMap: { label: 'auto_map', control: autoMap, show: (text) => showFieldError(autoMap, autoMapError, text) },
   };
+  for (const [key, section] of Object.entries(sections)) {
+    fields[key] = { label: section.title, control: section.input, show: section.setError };
+  }
 
   function clearErrors() {
     formMessage.replaceChildren();
-    for (const set of Object.values(fieldErrors)) set(null);
+    for (const field of Object.values(fields)) field.show(null);
+  }
+
+  /** The summary of `problems`; the first one's control is returned, to be revealed once enabled. */
+  function showSummary(intro, problems) {
+    formMessage.replaceChildren(errorSummary(intro, problems));
+    return problems[0]?.control ?? null;
+  }
+
+  /** The API refused the job because of one field: show it there (on the file's row for a file). */
+  function showServerError(error) {
+    const key = fieldFor(error.field);
+    if (!key) return null;
+    const section = sections[key];
+    const entry = section && /artifact_id/.test(error.field) ? section.entryFor(error.field) : null;
+    if (entry) {
+      entry.setState('invalid', `${error.message} Remove this file, or choose a corrected one.`);
+      section.setError(null);
+      section.input.setAttribute('aria-invalid', 'true');
+      return { label: `${fields[key].label} (${entry.file.name})`, text: error.message, control: section.input };
+    }
+    const where = section ? (section.pasted?.value.trim() ? 'paste' : 'input') : undefined;
+    fields[key].show(error.message, where);
+    return { label: fields[key].label, text: error.message, control: where === 'paste' ? section.pasted : fields[key].control };
   }
 
   form.addEventListener('submit', async (event) => {
@@ -78,16 +102,19 @@ export function renderNewJob({ main, signal, setTitle }) {
     clearErrors();
     const request = checkForm();
     if (!request) return;
+    // Moved to once the form is enabled again: a disabled control cannot take the focus.
+    let revealAfter = null;
     controls.disabled = true;
     submit.disabled = true;
     submit.textContent = 'Uploading…';
     try {
       const entries = [...sections.content.entries, ...sections.context.entries, ...sections.schema.entries];
       const failed = await uploadAll(entries);
-      if (failed > 0) {
-        formMessage.replaceChildren(notice('error', failed === 1
-          ? 'One file could not be uploaded (see the message beside it). Remove or replace it and submit again.'
-          : `${failed} files could not be uploaded (see the messages beside them). Remove or replace them and submit again.`));
+      if (failed.length > 0) {
+        revealAfter = showSummary(failed.length === 1
+          ? 'One file could not be uploaded. Remove or replace it and submit again:'
+          : `${failed.length} files could not be uploaded. Remove or replace them and submit again:`,
+        failed.map((entry) => ({ label: entry.file.name, text: entry.error, control: sections[entry.kind].input })));
         return;
       }
       submit.textContent = 'Starting the job…';
@@ -102,10 +129,9 @@ export function renderNewJob({ main, signal, setTitle }) {
       location.hash = `#/jobs/${encodeURIComponent(job.id)}`;
     } catch (error) {
       if (error?.name === 'AbortError' || signal.aborted) return;
-      const target = fieldFor(error.field);
-      if (target) {
-        fieldErrors[target](error.message);
-        formMessage.replaceChildren(notice('error', 'The job was not started: fix the field marked below.'));
+      const problem = showServerError(error);
+      if (problem) {
+        revealAfter = showSummary('The job was not started. Fix this field and submit again:', [problem]);
       } else {
         formMessage.replaceChildren(notice('error', `The job was not started: ${errorText(error)}`));
       }
@@ -114,6 +140,7 @@ export function renderNewJob({ main, signal, setTitle }) {
         controls.disabled = false;
         submit.disabled = false;
         submit.textContent = 'Upload and start job';
+        if (revealAfter) reveal(revealAfter);
       }
     }
   });
@@ -121,29 +148,29 @@ export function renderNewJob({ main, signal, setTitle }) {
   /** The job request's inline parts, or null (with the errors shown) if the form is incomplete. */
   function checkForm() {
     const request = {};
-    let firstInvalid = null;
-    const fail = (field, text, control) => {
-      fieldErrors[field](text);
-      firstInvalid ??= control;
+    const problems = [];
+    const fail = (field, text, control, where) => {
+      fields[field].show(text, where);
+      problems.push({ label: fields[field].label, text, control });
     };
     if (name.value.trim()) request.name = name.value.trim();
     if (sections.content.entries.length === 0) {
-      fail('content', 'Add at least one content file.', sections.content.input);
+      fail('content', 'Add at least one content file.', sections.content.input, 'input');
     }
     const contextText = sections.context.pasted.value;
     if (contextText.trim()) {
-      if (sections.context.entries.length) fail('context', 'Give the context as a file or pasted, not both.', sections.context.pasted);
+      if (sections.context.entries.length) fail('context', 'Give the context as a file or pasted, not both.', sections.context.pasted, 'both');
       else request.context = contextText;
     }
     const schemaText = sections.schema.pasted.value;
     if (schemaText.trim()) {
       if (sections.schema.entries.length) {
-        fail('schema', 'Give the schema as a file or pasted, not both.', sections.schema.pasted);
+        fail('schema', 'Give the schema as a file or pasted, not both.', sections.schema.pasted, 'both');
       } else {
         try {
           request.schema = JSON.parse(schemaText);
         } catch (error) {
-          fail('schema', `The pasted schema is not valid JSON: ${error.message}`, sections.schema.pasted);
+          fail('schema', `The pasted schema is not valid JSON: ${error.message}`, sections.schema.pasted, 'paste');
         }
       }
     }
@@ -153,18 +180,17 @@ export function renderNewJob({ main, signal, setTitle }) {
       if (!hasContext || !hasSchema) fail('autoMap', 'auto_map needs a context and a schema: it adds the fields the schema requires and the context leaves unmapped.', autoMap);
       else request.auto_map = true;
     }
-    if (firstInvalid) {
-      formMessage.replaceChildren(notice('error', 'Some fields need attention.'));
-      firstInvalid.focus();
+    if (problems.length) {
+      reveal(showSummary(problems.length === 1 ? 'The job was not started. Fix this field:' : `The job was not started. Fix these ${problems.length} fields:`, problems));
       return null;
     }
     return request;
   }
 
-  /** Uploads every file not uploaded yet, a few at a time; resolves to the number that failed. */
+  /** Uploads every file not uploaded yet, a few at a time; resolves to the entries that failed. */
   async function uploadAll(entries) {
     const queue = entries.filter((e) => !e.artifactId);
-    let failed = 0;
+    const failed = [];
     const worker = async () => {
       for (let entry = queue.shift(); entry; entry = queue.shift()) {
         try {
@@ -177,8 +203,9 @@ export function renderNewJob({ main, signal, setTitle }) {
           entry.setState('done', 'Uploaded and checked');
         } catch (error) {
           if (error?.name === 'AbortError' || signal.aborted) throw error;
-          failed += 1;
-          entry.setState('failed', errorText(error));
+          entry.error = errorText(error);
+          failed.push(entry);
+          entry.setState('failed', entry.error);
         }
       }
     };
@@ -205,7 +232,7 @@ function showFieldError(control, slot, text) {
 }
 
 /** A drop zone with a file picker, the chosen files with their progress, and maybe a paste box. */
-function fileSection({ kind, multiple, legend, hint, accept, pasteLabel }) {
+function fileSection({ kind, multiple, legend, title, hint, accept, pasteLabel }) {
   const ids = { input: `${kind}-files`, hint: `${kind}-hint`, error: `${kind}-error`, paste: `${kind}-text` };
   const entries = [];
   const list = h('ul', { class: 'file-list', 'aria-label': `Chosen ${kind} files` });
@@ -223,7 +250,14 @@ function fileSection({ kind, multiple, legend, hint, accept, pasteLabel }) {
     : null;
 
   const addFiles = (files) => {
-    const chosen = multiple ? files : files.slice(0, 1);
+    // An empty file can only be refused: say so now, before anything is uploaded.
+    const empty = files.filter((file) => file.size === 0);
+    const chosen = (multiple ? files : files.slice(0, 1)).filter((file) => file.size > 0);
+    if (empty.length) {
+      const names = empty.map((file) => file.name).join(', ');
+      setError(`${names} ${empty.length === 1 ? 'is' : 'are'} empty (0 bytes) and ${empty.length === 1 ? 'was' : 'were'} not added: choose a file with content.`, 'input');
+    }
+    if (chosen.length === 0) return;
     if (!multiple) {
       entries.splice(0);
       list.replaceChildren();
@@ -233,12 +267,13 @@ function fileSection({ kind, multiple, legend, hint, accept, pasteLabel }) {
       const entry = fileEntry(file, kind, () => {
         entries.splice(entries.indexOf(entry), 1);
         entry.element.remove();
+        if (!entries.some((e) => e.element.dataset.state === 'invalid')) input.removeAttribute('aria-invalid');
         input.focus();
       });
       entries.push(entry);
       list.append(entry.element);
     }
-    if (entries.length) setError(null);
+    if (entries.length && !empty.length) setError(null);
   };
 
   input.addEventListener('change', () => {
@@ -257,14 +292,22 @@ function fileSection({ kind, multiple, legend, hint, accept, pasteLabel }) {
     addFiles([...(event.dataTransfer?.files ?? [])]);
   });
 
-  const setError = (text) => {
+  /** Shows `text` (null clears) at the file picker ('input'), the paste box ('paste') or both. */
+  const setError = (text, where = 'both') => {
     error.textContent = text ?? '';
     error.hidden = !text;
+    const marked = { input: [input], paste: [pasted], both: [input, pasted] }[where];
     for (const control of [input, pasted]) {
       if (!control) continue;
-      if (text) control.setAttribute('aria-invalid', 'true');
+      if (text && marked.includes(control)) control.setAttribute('aria-invalid', 'true');
       else control.removeAttribute('aria-invalid');
     }
+  };
+
+  /** The chosen file an API field names: `content_artifact_ids[1]` is the second. */
+  const entryFor = (field) => {
+    const index = Number(/\d+/.exec(field)?.[0] ?? 0);
+    return entries[index] ?? entries[0] ?? null;
   };
 
   const element = h('fieldset', { class: 'file-section', id: `${kind}-section` },
@@ -273,7 +316,7 @@ function fileSection({ kind, multiple, legend, hint, accept, pasteLabel }) {
     zone, list,
     pasted ? h('div', { class: 'field' }, h('label', { for: ids.paste }, pasteLabel), pasted) : null,
     error);
-  return { element, entries, input, pasted, setError };
+  return { element, entries, input, pasted, setError, entryFor, title };
 }
 
 function fileEntry(file, kind, onRemove) {
@@ -295,5 +338,6 @@ function fileEntry(file, kind, onRemove) {
       status.textContent = text;
       if (state === 'failed') progress.value = 0;
     },
+    error: null,
   };
 }

@@ -1,10 +1,12 @@
 import { api } from './api.js';
-import { h, notice, timeElement } from './dom.js';
+import { errorSummary, h, notice, reveal, timeElement } from './dom.js';
 
+// maxlength is the server's limit where it has one in characters (a phone number's separators
+// are free, so its cap is only generous).
 const EDITABLE = [
-  { name: 'fullname', label: 'Full name', type: 'text', autocomplete: 'name', hint: 'Up to 200 characters.' },
-  { name: 'phone_number', label: 'Phone number', type: 'tel', autocomplete: 'tel', hint: 'International form, e.g. +41 44 668 18 00.' },
-  { name: 'web_url', label: 'Website', type: 'url', autocomplete: 'url', hint: 'An http:// or https:// address.' },
+  { name: 'fullname', label: 'Full name', type: 'text', autocomplete: 'name', maxlength: 200, hint: 'Up to 200 characters.' },
+  { name: 'phone_number', label: 'Phone number', type: 'tel', autocomplete: 'tel', maxlength: 40, hint: 'International form, e.g. +41 44 668 18 00.' },
+  { name: 'web_url', label: 'Website', type: 'url', autocomplete: 'url', maxlength: 2048, hint: 'An http:// or https:// address, up to 2048 characters.' },
 ];
 
 export function renderProfile({ main, signal, setTitle, onProfile }) {
@@ -14,7 +16,7 @@ export function renderProfile({ main, signal, setTitle, onProfile }) {
   const fields = {};
   for (const spec of EDITABLE) {
     const input = h('input', {
-      id: spec.name, name: spec.name, type: spec.type, autocomplete: spec.autocomplete,
+      id: spec.name, name: spec.name, type: spec.type, autocomplete: spec.autocomplete, maxlength: spec.maxlength,
       'aria-describedby': `${spec.name}-hint ${spec.name}-error`,
     });
     const error = h('p', { id: `${spec.name}-error`, class: 'field-error', hidden: true });
@@ -67,10 +69,19 @@ export function renderProfile({ main, signal, setTitle, onProfile }) {
       message.replaceChildren(notice('success', 'Profile saved.'));
     } catch (error) {
       if (error?.name === 'AbortError' || signal.aborted) return;
-      if (error.field && fields[error.field]) {
-        setError(error.field, withoutFieldName(error.message, error.field));
-        message.replaceChildren(notice('error', 'Not saved: correct the field marked below.'));
-        fields[error.field].input.focus();
+      // Every refused field at once (errors), or the one the answer names (field).
+      const refused = (error.errors?.length ? error.errors : [{ field: error.field, message: error.message }])
+        .filter((e) => fields[e.field]);
+      if (refused.length) {
+        const problems = refused.map((e) => {
+          const text = withoutFieldName(e.message, e.field);
+          setError(e.field, text);
+          const spec = EDITABLE.find((f) => f.name === e.field);
+          return { label: spec.label, text, control: fields[e.field].input };
+        });
+        message.replaceChildren(errorSummary(problems.length === 1
+          ? 'Not saved. Correct this field:' : `Not saved. Correct these ${problems.length} fields:`, problems));
+        reveal(problems[0].control);
       } else {
         message.replaceChildren(notice('error', `Not saved: ${error.message}`));
       }

@@ -29,12 +29,24 @@ macro_rules! asset {
     };
 }
 
+/// A file of `examples/orders`, served for the first-run guide's downloads and "Try the example".
+macro_rules! example {
+    ($name:literal, $file:literal, $content_type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../../examples/orders/", $file)),
+        }
+    };
+}
+
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 const ASSETS: &[Asset] = &[
     asset!("app.js", JAVASCRIPT),
     asset!("api.js", JAVASCRIPT),
     asset!("dom.js", JAVASCRIPT),
+    asset!("guide.js", JAVASCRIPT),
     asset!("job.js", JAVASCRIPT),
     asset!("jobs.js", JAVASCRIPT),
     asset!("login.js", JAVASCRIPT),
@@ -44,6 +56,9 @@ const ASSETS: &[Asset] = &[
     asset!("upload.js", JAVASCRIPT),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
+    example!("example-orders.csv", "orders.csv", "text/csv; charset=utf-8"),
+    example!("example-orders.yaml", "orders.yaml", "application/yaml; charset=utf-8"),
+    example!("example-order_line.schema.json", "order_line.schema.json", "application/schema+json"),
 ];
 
 const INDEX_TEMPLATE: &str = include_str!("../assets/index.html");
@@ -333,6 +348,20 @@ mod tests {
                 let external = ["src=\"http", "href=\"http", "@import", "url(http", "from 'http"];
                 assert!(!external.iter().any(|e| line.contains(e)), "external reference: {line}");
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_orders_example_is_served_as_the_examples_folder_holds_it() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/orders");
+        for (asset, file) in [
+            ("example-orders.csv", "orders.csv"),
+            ("example-orders.yaml", "orders.yaml"),
+            ("example-order_line.schema.json", "order_line.schema.json"),
+        ] {
+            let (status, _, body) = get(app(), &format!("/assets/{}/{asset}", assets_version()), &[]).await;
+            assert_eq!(status, StatusCode::OK, "{asset}");
+            assert_eq!(body, std::fs::read_to_string(folder.join(file)).unwrap(), "{asset}");
         }
     }
 

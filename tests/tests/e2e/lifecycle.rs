@@ -231,6 +231,13 @@ async fn profile_can_be_read_and_edited_with_validation() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
         assert_eq!(error_of(&error).1.as_deref(), Some(field));
     }
+    // A form with three mistakes learns all three from one answer.
+    let (status, error) =
+        update(json!({"fullname": "x".repeat(201), "phone_number": "555-0100", "web_url": "ftp://example.com"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let fields: Vec<_> = error["error"]["errors"].as_array().unwrap().iter().map(|e| e["field"].clone()).collect();
+    assert_eq!(fields, ["fullname", "phone_number", "web_url"], "{error}");
+    assert_eq!(error_of(&error).1.as_deref(), Some("fullname"));
     let (status, error) = update(json!({"email": "new@example.com"})).await;
     assert_eq!((status, error_of(&error).1.as_deref()), (StatusCode::BAD_REQUEST, Some("email")));
     let (_, me) = t.get(&user.token, "/api/v1/users/me").await;
