@@ -491,7 +491,9 @@ test('jobs list: a job started elsewhere appears without Refresh; search, dates,
   assert.match(await row.locator('td[data-label="Created"]').textContent(), /(ago|now)/);
   assert.match(await row.locator('td[data-label="Duration"]').textContent(), /^\d+(\.\d)? (ms|s)$/);
 
-  // Through the API, as a script or another tab would: the open list shows it by itself.
+  // Through the API, as a script or another tab would: the open list shows it by itself, and
+  // a keyboard user's focus stays where it was through the redraw.
+  await row.locator('a').focus();
   const started = Date.now();
   const apiJob = await page.evaluate(async (firstJob) => {
     const headers = { authorization: `Bearer ${sessionStorage.getItem('helix.token')}`, 'content-type': 'application/json' };
@@ -505,6 +507,7 @@ test('jobs list: a job started elsewhere appears without Refresh; search, dates,
   await page.locator(`tr[data-job-id="${apiJob}"][data-status="COMPLETED"]`).waitFor({ timeout: 10_000 });
   const seenAfter = Date.now() - started;
   assert.ok(seenAfter < 10_000, `listed after ${seenAfter} ms`);
+  assert.equal(await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.jobId), jobId, 'the focus survived the redraw');
   await shot('09-jobs');
   await expectNoAxeViolations('the jobs list');
 

@@ -10,6 +10,8 @@ const MAX_PAGE_SIZE = 100;
 const POLL_MS = 5000;
 const POLL_ACTIVE_MS = 2000;
 const POLL_MAX_MS = 30000;
+// A search reads up to five pages each time: it looks again less often.
+const POLL_SEARCH_MS = 15000;
 // A search looks through this many of the newest jobs (the API lists by time, not by name).
 const SEARCH_LIMIT = 500;
 
@@ -233,7 +235,10 @@ export function renderJobs({ main, params, signal, setTitle }) {
   function drawRows() {
     const now = Date.now();
     const shown = sorted(searching() ? jobs.filter(matches) : jobs);
+    // The list redraws itself every few seconds: a keyboard user's place in it must survive that.
+    const focused = document.activeElement?.closest?.('tr[data-job-id]')?.dataset.jobId;
     tableBody.replaceChildren(...shown.map((job) => row(job, now)));
+    if (focused) tableBody.querySelector(`tr[data-job-id="${CSS.escape(focused)}"] a`)?.focus({ preventScroll: true });
     if (shown.length === 0) {
       const text = searching() ? 'No job matches this search.' : status ? `No ${status} jobs.` : 'No jobs yet.';
       tableBody.append(h('tr', { class: 'empty' }, h('td', { colspan: COLUMNS.length }, text)));
@@ -309,7 +314,7 @@ export function renderJobs({ main, params, signal, setTitle }) {
       else if (!firstRun) guide.replaceChildren();
       const active = jobs.some((job) => isActive(job.status));
       liveNote.textContent = active ? 'Jobs are running: this list updates by itself.' : '';
-      schedule(active ? POLL_ACTIVE_MS : POLL_MS);
+      schedule(searching() ? POLL_SEARCH_MS : active ? POLL_ACTIVE_MS : POLL_MS);
     } catch (error) {
       if (error?.name === 'AbortError' || signal.aborted) return;
       message.replaceChildren(notice('error', `Could not load your jobs: ${error.message}`));
