@@ -14,9 +14,19 @@ pub struct Args {
     /// Draft context file (default: standard output).
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// JSON report: the three best candidates of every target field with scores and evidence.
+    /// JSON report: the best candidates of every target field with confidence and evidence,
+    /// and the value maps.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Print the draft and the report as one JSON object on standard output
+    /// ({"draft_context": "...", "report": {...}}) instead of the draft and a summary.
+    #[arg(long)]
+    json: bool,
+    /// Alternative columns per target field besides the best: in the draft's comments and in
+    /// the report.
+    #[arg(long, visible_alias = "top", value_name = "K", default_value_t = MatchOptions::default().top_k,
+          value_parser = top_k)]
+    top_k: usize,
     /// Where to write the inferred schema when no --schema is given.
     #[arg(long)]
     inferred_schema: Option<PathBuf>,
@@ -24,10 +34,11 @@ pub struct Args {
     #[arg(long, default_value_t = helix_suggest::sample::DEFAULT_SAMPLE_RECORDS)]
     sample: usize,
     /// Confidence (0..1) below which a target field stays unmapped.
-    #[arg(long, default_value_t = MatchOptions::default().threshold)]
+    #[arg(long, default_value_t = MatchOptions::default().threshold, value_parser = confidence)]
     threshold: f32,
-    /// Embedding model directory (config.json, model.safetensors, tokenizer.json); default: the
-    /// project's .venv.
+    /// Embedding model directory (config.json, model.safetensors, tokenizer.json); default:
+    /// beside the program (../share/helix/models/all-minilm-l6-v2), the user's cache
+    /// (~/.cache/helix/models/all-minilm-l6-v2), or a checkout's .venv.
     #[arg(long, env = helix_suggest::MODEL_DIR_VAR)]
     model: Option<PathBuf>,
     /// Lexical and value signals only: no embedding model.
@@ -35,6 +46,23 @@ pub struct Args {
     no_model: bool,
     input: PathBuf,
 }
+
+fn top_k(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(k) if (1..=50).contains(&k) => Ok(k),
+        _ => Err(format!("`{text}` is not a number of alternatives from 1 to 50")),
+    }
+}
+
+fn confidence(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{text}` is not a confidence between 0 and 1")),
+    }
+}
+
+/// Unmapped fields named in the summary; the report and --json list them all.
+const UNMAPPED_SHOWN: usize = 10;
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
@@ -60,34 +88,64 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         Some(MiniLm::load(&dir).map_err(|e| e.to_string())?)
     };
     let signals = if model.is_some() { Signals::Combined } else { Signals::WithoutEmbedding };
-    let options =
-        SuggestOptions { sample_records: args.sample, matching: MatchOptions { signals, threshold: args.threshold } };
+    let options = SuggestOptions {
+        sample_records: args.sample,
+        matching: MatchOptions { signals, threshold: args.threshold, top_k: args.top_k },
+    };
     let name =
         args.input.file_name().map_or_else(|| args.input.display().to_string(), |n| n.to_string_lossy().into_owned());
     let suggestion = helix_suggest::suggest(&name, &content, schema.as_ref(), model.as_ref().map(|m| m as _), &options)
         .map_err(|e| e.to_string())?;
-    match &args.output {
-        Some(path) => write(path, &suggestion.context_yaml)?,
-        None => print!("{}", suggestion.context_yaml),
+    if let Some(path) = &args.output {
+        write(path, &suggestion.context_yaml)?;
     }
+    let report_json = || serde_json::to_string_pretty(&suggestion.report).map_err(|e| e.to_string());
     if let Some(path) = &args.report {
-        write(path, &serde_json::to_string_pretty(&suggestion.report).map_err(|e| e.to_string())?)?;
+        write(path, &report_json()?)?;
     }
     if let (Some(path), Some(inferred)) = (&args.inferred_schema, &suggestion.inferred_schema) {
         write(path, &serde_json::to_string_pretty(inferred).map_err(|e| e.to_string())?)?;
     }
-    let report = &suggestion.report;
-    let mapped = report.fields.len() - report.unmapped_fields.len();
-    eprintln!(
-        "{mapped} of {} target fields mapped from {} sampled records",
-        report.fields.len(),
-        report.records_sampled
-    );
-    if !report.unmapped_fields.is_empty() {
-        eprintln!("not mapped: {}", report.unmapped_fields.join(", "));
+    if args.json {
+        let both = serde_json::json!({"draft_context": suggestion.context_yaml, "report": suggestion.report});
+        println!("{}", serde_json::to_string_pretty(&both).map_err(|e| e.to_string())?);
+        return Ok(ExitCode::SUCCESS);
     }
+    if args.output.is_none() {
+        print!("{}", suggestion.context_yaml);
+    }
+    eprintln!("{}", summary(&suggestion.report));
     if suggestion.inferred_schema.is_some() && args.inferred_schema.is_none() {
         eprintln!("(no --schema: the fields come from an inferred schema; save it with --inferred-schema FILE)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What was mapped, in a few lines: counts, the value maps, and the first unmapped fields.
+fn summary(report: &helix_suggest::Report) -> String {
+    let mapped = report.fields.len() - report.unmapped_fields.len();
+    let mut text = format!(
+        "{mapped} of {} target fields mapped from {} sampled records",
+        report.fields.len(),
+        report.records_sampled
+    );
+    let maps: Vec<_> = report.fields.iter().filter_map(|f| f.value_map.as_ref()).collect();
+    if !maps.is_empty() {
+        let translated: usize = maps.iter().map(|m| m.entries.len()).sum();
+        let open: usize = maps.iter().map(|m| m.unmapped.len()).sum();
+        text.push_str(&format!(
+            "\n{} value maps: {translated} source values translated, {open} without a target value",
+            maps.len()
+        ));
+    }
+    let unmapped = &report.unmapped_fields;
+    if !unmapped.is_empty() {
+        let shown = unmapped.iter().take(UNMAPPED_SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
+        let more = match unmapped.len().saturating_sub(UNMAPPED_SHOWN) {
+            0 => String::new(),
+            n => format!(" and {n} more (all of them in --report or --json)"),
+        };
+        text.push_str(&format!("\n{} not mapped: {shown}{more}", unmapped.len()));
+    }
+    text
 }

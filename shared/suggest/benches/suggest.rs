@@ -1,7 +1,9 @@
-//! `cargo bench -p helix-suggest`: quality on the labelled evaluation set (recall@1, recall@3,
-//! MRR, and the final assignment) for the combined matcher, the matcher without embeddings and a
-//! name-only baseline; embedding throughput; and a 200-column file against a 700-field schema.
+//! `cargo bench -p helix-suggest`: quality on the evaluation sets, per set and overall
+//! (recall@1, recall@3, MRR, the draft's precision and recall, value-map accuracy, and the
+//! reliability of the confidence) for the combined matcher, the matcher without embeddings and
+//! a name-only baseline; embedding throughput; and a 200-column file against a 700-field schema.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use helix_suggest::eval::{self, Metrics};
@@ -21,52 +23,62 @@ fn main() {
 }
 
 fn quality(model: &MiniLm) {
-    let cases = eval::load_cases(&eval::default_dir()).expect("evaluation set");
+    let cases = eval::load_cases(&eval::default_dir()).expect("evaluation sets");
+    let sets: BTreeSet<&str> = cases.iter().map(|c| c.set.as_str()).collect();
     println!(
-        "\n## Evaluation set: {} cases ({})",
+        "\n## Evaluation sets: {} cases in {} sets ({})",
         cases.len(),
-        cases.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+        sets.len(),
+        sets.iter().copied().collect::<Vec<_>>().join(", ")
     );
     println!(
-        "| matcher | fields | recall@1 | recall@3 | MRR | assigned right | assignment precision | no-source fields left unmapped |"
+        "| matcher | set | fields | recall@1 | recall@3 | MRR | draft precision | draft recall | no-source fields left unmapped | value pairs | value-map accuracy |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut reliability_pairs = Vec::new();
     for (label, signals) in [
         ("name-only baseline", Signals::NameOnly),
         ("lexical + values", Signals::WithoutEmbedding),
         ("combined", Signals::Combined),
     ] {
-        let mut total = Metrics::default();
-        for case in &cases {
-            let m = eval::evaluate(case, Some(model), MatchOptions { signals, ..MatchOptions::default() })
-                .expect("case runs");
-            total.add(&m);
+        let options = MatchOptions { signals, ..MatchOptions::default() };
+        let embedder = (signals == Signals::Combined).then_some(model as &dyn Embedder);
+        let mut per_set: BTreeMap<&str, Metrics> = BTreeMap::new();
+        for (i, case) in cases.iter().enumerate() {
+            let mut prepared = eval::prepare(case, Some(model), options).expect("case reads");
+            let outcome = eval::evaluate(&mut prepared, i, None, options, embedder).expect("case runs");
+            per_set.entry(case.set.as_str()).or_default().add(&outcome.metrics);
+            if signals == Signals::Combined {
+                reliability_pairs.extend(outcome.pairs);
+            }
         }
-        println!(
-            "| {label} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {}/{} |",
-            total.labelled,
-            total.recall_at_1(),
-            total.recall_at_3(),
-            total.mrr(),
-            total.assignment_recall(),
-            total.assignment_precision(),
-            total.no_source_unmapped,
-            total.no_source
-        );
+        let mut total = Metrics::default();
+        for m in per_set.values() {
+            total.add(m);
+        }
+        for (set, m) in per_set.iter().map(|(s, m)| (*s, m)).chain([("ALL", &total)]) {
+            println!(
+                "| {label} | {set} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {}/{} | {} | {:.3} |",
+                m.labelled,
+                m.recall_at_1(),
+                m.recall_at_3(),
+                m.mrr(),
+                m.assignment_precision(),
+                m.assignment_recall(),
+                m.no_source_unmapped,
+                m.no_source,
+                m.value_pairs,
+                m.value_accuracy()
+            );
+        }
     }
-    println!("\nper case, combined:");
-    println!("| case | columns | fields | recall@1 | recall@3 | MRR |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for case in &cases {
-        let m = eval::evaluate(case, Some(model), MatchOptions::default()).expect("case runs");
+    println!("\nreliability of the combined draft's proposals (confidence bin: how many, how often right):");
+    println!("| confidence | proposals | mean confidence | right |");
+    println!("|---|---:|---:|---:|");
+    for bin in eval::reliability(&reliability_pairs, &[0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]) {
         println!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} |",
-            case.name,
-            m.columns,
-            m.fields,
-            m.recall_at_1(),
-            m.recall_at_3(),
-            m.mrr()
+            "| {:.1}–{:.1} | {} | {:.3} | {:.3} |",
+            bin.from, bin.to, bin.count, bin.mean_confidence, bin.accuracy
         );
     }
 }

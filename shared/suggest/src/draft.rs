@@ -8,6 +8,7 @@ use crate::matcher::{Candidate, FieldMatch, MatchOptions, Signals};
 use crate::profile::{self, ValueKind};
 use crate::sample::Column;
 use crate::schema::TargetField;
+use crate::values::ValueMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -34,7 +35,11 @@ pub struct FieldReport {
     pub source: Option<String>,
     pub expression: Option<String>,
     pub confidence: Option<f32>,
-    /// The best three columns, best first, with their signals and evidence.
+    /// The translation of the proposed column's values into the field's enum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_map: Option<ValueMap>,
+    /// The best candidate columns, best first, with their signals and evidence: the best and
+    /// `top_k` alternatives.
     pub candidates: Vec<Candidate>,
 }
 
@@ -42,30 +47,47 @@ fn round(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }
 
+fn rounded(c: &Candidate) -> Candidate {
+    Candidate {
+        confidence: round(c.confidence),
+        score: round(c.score),
+        embedding: c.embedding.map(round),
+        lexical: round(c.lexical),
+        profile: round(c.profile),
+        ..c.clone()
+    }
+}
+
 /// Without a schema the inferred one has one field per column, in order: each maps to its own.
 pub(crate) fn identity(columns: &[Column]) -> Vec<FieldMatch> {
     columns
         .iter()
         .enumerate()
-        .map(|(c, column)| FieldMatch {
-            chosen: Some(c),
-            candidates: vec![Candidate {
+        .map(|(c, column)| {
+            let candidate = Candidate {
                 source: column.name.clone(),
+                confidence: 1.0,
                 score: 1.0,
                 embedding: None,
                 lexical: 1.0,
                 profile: 1.0,
                 evidence: format!("field inferred from this column ({})", column.profile.describe()),
                 column: c,
-            }],
+                features: Default::default(),
+            };
+            FieldMatch { chosen: Some(candidate.clone()), candidates: vec![candidate] }
         })
         .collect()
 }
 
-/// The template value of a field: the column read and converted to what the field wants.
-fn value_expression(column: &Column, field: &TargetField) -> String {
-    let conversion =
-        if column.textual() { profile::conversion(&column.profile, &column.values, field) } else { String::new() };
+/// The template value of a field: the column read and converted to what the field wants. A
+/// column whose values a map translates is only trimmed: the map's keys are the trimmed values.
+fn value_expression(column: &Column, field: &TargetField, mapped: bool) -> String {
+    let conversion = match (column.textual(), mapped) {
+        (false, _) => String::new(),
+        (true, true) => " | trim".to_owned(),
+        (true, false) => profile::conversion(&column.profile, &column.values, field),
+    };
     format!("{{{{ {}{conversion} }}}}", column.expression)
 }
 
@@ -78,6 +100,40 @@ fn yaml_string(text: &str) -> String {
     serde_json::to_string(text).expect("strings serialise")
 }
 
+/// Comment lines naming a field's other candidates, with confidence and evidence.
+fn alternatives(yaml: &mut String, candidates: &[Candidate], chosen: Option<usize>, top_k: usize) {
+    for k in candidates.iter().filter(|k| Some(k.column) != chosen).take(top_k) {
+        yaml.push_str(&format!("  #   or {} ({:.2}): {}\n", comment(&k.source), k.confidence, comment(&k.evidence)));
+    }
+}
+
+/// The value map's comment: what it translates and what it leaves out.
+fn value_map_comment(map: &ValueMap) -> String {
+    const SHOWN: usize = 8;
+    let mut parts: Vec<String> = map
+        .entries
+        .iter()
+        .take(SHOWN)
+        .map(|e| {
+            format!("{} -> {} ({} {:.2})", e.source, e.target, format!("{:?}", e.how).to_lowercase(), e.confidence)
+        })
+        .collect();
+    if map.entries.len() > SHOWN {
+        parts.push(format!("{} more in the report", map.entries.len() - SHOWN));
+    }
+    let mut text = format!("values: {}", parts.join(", "));
+    if !map.unmapped.is_empty() {
+        let shown: Vec<&str> = map.unmapped.iter().take(SHOWN).map(String::as_str).collect();
+        let more = map.unmapped.len().saturating_sub(SHOWN);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        text.push_str(&format!(
+            "; no target value for {}{more}: records with them are rejected until the map is completed",
+            shown.join(", ")
+        ));
+    }
+    comment(&text)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     source: &str,
@@ -85,36 +141,30 @@ pub(crate) fn build(
     columns: &[Column],
     fields: &[TargetField],
     matches: &[FieldMatch],
+    value_maps: Vec<Option<ValueMap>>,
     skipped_fields: Vec<String>,
     options: MatchOptions,
     inferred_schema: Option<Value>,
 ) -> Suggestion {
     let mut yaml = String::new();
     yaml.push_str(&format!("# Draft context proposed by HelixNet for {}: review it before use.\n", comment(source)));
-    yaml.push_str("# Each field's comment gives the confidence and evidence of the proposal; the JSON report\n");
-    yaml.push_str("# lists the three best candidate columns of every target field.\n");
+    yaml.push_str("# Each field's comment gives the confidence (about how often a proposal that sure was right on\n");
+    yaml.push_str("# the evaluation sets) and the evidence, then the other candidate columns (`or`). Fields left\n");
+    yaml.push_str("# unmapped had no column clearly theirs; the JSON report lists every candidate.\n");
     yaml.push_str("fields:\n");
     let mut reports = Vec::new();
     let mut unmapped = Vec::new();
     let mut used = vec![false; columns.len()];
     let mut taken_by: Vec<Option<&str>> = vec![None; columns.len()];
     for (field, m) in fields.iter().zip(matches) {
-        if let Some(c) = m.chosen {
-            taken_by[c] = Some(&field.path);
+        if let Some(c) = &m.chosen {
+            taken_by[c.column] = Some(&field.path);
         }
     }
+    let mut value_maps = value_maps.into_iter();
     for (field, m) in fields.iter().zip(matches) {
-        let candidates: Vec<Candidate> = m
-            .candidates
-            .iter()
-            .map(|c| Candidate {
-                score: round(c.score),
-                embedding: c.embedding.map(round),
-                lexical: round(c.lexical),
-                profile: round(c.profile),
-                ..c.clone()
-            })
-            .collect();
+        let value_map = value_maps.next().flatten();
+        let candidates: Vec<Candidate> = m.candidates.iter().map(rounded).collect();
         let key = yaml_string(&field.path);
         let mut report = FieldReport {
             target: field.path.clone(),
@@ -122,20 +172,28 @@ pub(crate) fn build(
             source: None,
             expression: None,
             confidence: None,
+            value_map: None,
             candidates,
         };
-        match m.chosen {
-            Some(c) => {
-                used[c] = true;
-                let column = &columns[c];
-                let chosen = m.candidates.iter().find(|k| k.column == c);
-                let confidence = chosen.map_or(0.0, |k| round(k.score));
-                let value = value_expression(column, field);
+        match &m.chosen {
+            Some(chosen) => {
+                used[chosen.column] = true;
+                let column = &columns[chosen.column];
+                let confidence = round(chosen.confidence);
+                let value = value_expression(column, field, value_map.is_some());
                 yaml.push_str(&format!(
                     "  # {confidence:.2} from {}: {}\n",
                     comment(&column.name),
-                    comment(chosen.map_or("", |k| k.evidence.as_str()))
+                    comment(&chosen.evidence)
                 ));
+                alternatives(&mut yaml, &m.candidates, Some(chosen.column), options.top_k);
+                let mut parts = vec![format!("value: {}", yaml_string(&value))];
+                if let Some(map) = &value_map {
+                    yaml.push_str(&format!("  # {}\n", value_map_comment(map)));
+                    if !map.entries.is_empty() {
+                        parts.push(format!("map: {}", map.yaml()));
+                    }
+                }
                 let optional_with_gaps =
                     !field.required && column.profile.empty > 0 && column.profile.kind != ValueKind::Empty;
                 if optional_with_gaps {
@@ -144,32 +202,36 @@ pub(crate) fn build(
                     } else {
                         format!("{0} is defined and {0} is not none", column.expression)
                     };
-                    yaml.push_str(&format!(
-                        "  {key}: {{ value: {}, when: {} }}\n",
-                        yaml_string(&value),
-                        yaml_string(&when)
-                    ));
-                } else {
+                    parts.push(format!("when: {}", yaml_string(&when)));
+                }
+                if parts.len() == 1 {
                     yaml.push_str(&format!("  {key}: {}\n", yaml_string(&value)));
+                } else {
+                    yaml.push_str(&format!("  {key}: {{ {} }}\n", parts.join(", ")));
                 }
                 report.source = Some(column.name.clone());
                 report.expression = Some(value);
                 report.confidence = Some(confidence);
+                report.value_map = value_map;
             }
             None => {
                 let best = m.candidates.first().map_or_else(
                     || "no source columns".to_owned(),
                     |b| match taken_by[b.column] {
-                        Some(other) if b.score >= options.threshold => {
-                            format!("best candidate {} ({:.2}) fits {other} better", b.source, b.score)
-                        }
-                        _ => {
-                            format!("best candidate {} scored {:.2}, below {:.2}", b.source, b.score, options.threshold)
-                        }
+                        Some(other) => format!("best candidate {} ({:.2}) went to {other}", b.source, b.confidence),
+                        None if b.confidence >= options.threshold => format!(
+                            "best candidate {} ({:.2}) is not clearly ahead of the others left",
+                            b.source, b.confidence
+                        ),
+                        None => format!(
+                            "best candidate {} ({:.2}) is below {:.2}",
+                            b.source, b.confidence, options.threshold
+                        ),
                     },
                 );
                 let required = if field.required { ", required" } else { "" };
                 yaml.push_str(&format!("  # {} is not mapped{required}: {}\n", comment(&field.path), comment(&best)));
+                alternatives(&mut yaml, &m.candidates, None, options.top_k);
                 unmapped.push(field.path.clone());
             }
         }
@@ -255,6 +317,116 @@ mod tests {
         assert_eq!(records[0]["creation_date"], "2024-03-01");
         assert_eq!(records[0]["net_amount"], 1234.5);
         assert_eq!(records[1]["currency"], "EUR");
+    }
+
+    #[test]
+    fn every_field_lists_its_alternatives_with_confidence_and_evidence() {
+        let schema = json!({"type": "object", "properties": {
+            "customer_number": {"type": "string"},
+            "creation_date": {"type": "string", "format": "date"},
+            "shoe_size": {"type": "integer"}
+        }});
+        let s = suggest("orders.csv", ORDERS.as_bytes(), Some(&schema), Some(&BagOfWords), &SuggestOptions::default())
+            .unwrap();
+        let lines: Vec<&str> = s.context_yaml.lines().collect();
+        let at = lines.iter().position(|l| l.contains("from KUNNR:")).expect("KUNNR proposed");
+        assert!(lines[at].contains("name \"customer number\""), "{}", s.context_yaml);
+        let alternatives: Vec<&&str> = lines[at + 1..].iter().take_while(|l| l.starts_with("  #   or ")).collect();
+        assert_eq!(alternatives.len(), 3, "{}", s.context_yaml);
+        assert!(alternatives.iter().all(|l| l.contains("): name \"") && l.contains("; values: ")), "{alternatives:?}");
+        assert!(!s.context_yaml.contains("# 0.00 from"), "{}", s.context_yaml);
+        // An unmapped field says why, and what there was.
+        let at = lines.iter().position(|l| l.contains("# shoe_size is not mapped")).expect("shoe_size unmapped");
+        assert!(lines[at + 1].starts_with("  #   or "), "{}", s.context_yaml);
+        assert_eq!(s.report.unmapped_fields, ["shoe_size"]);
+        assert_eq!(s.report.fields[0].candidates.len(), 4, "the best and three alternatives");
+    }
+
+    #[test]
+    fn enum_values_are_translated_by_a_value_map_and_the_draft_accepts_every_record() {
+        let people = "PATIENT;GENDER;ETHNICITY;RACE;STATUS\n\
+            p1;M;Not Hispanic or Latino;white;3\n\
+            p2;F;nonhispanic;black;0\n\
+            p3;F;Hispanic or Latino;white;1\n";
+        let schema = json!({"type": "object", "required": ["gender_concept_id"], "properties": {
+            "patient_id": {"type": "string"},
+            "gender_concept_id": {"type": "integer", "enum": [8507, 8532, 0],
+                "description": "Sex at birth. Value set: 8507 = MALE; 8532 = FEMALE; 0 = No matching concept."},
+            "ethnicity": {"type": "string", "enum": ["hispanic or latino", "not hispanic or latino"]},
+            "race_concept_id": {"type": "integer", "enum": [8527, 8516],
+                "description": "Value set: 8527 = White; 8516 = Black or African American."},
+            "status": {"type": "string", "enum": ["present", "absent"]}
+        }});
+        // The stand-in embedder knows no more than the names: a lower bar than a real model's.
+        let options = SuggestOptions {
+            matching: crate::MatchOptions { threshold: 0.5, ..crate::MatchOptions::default() },
+            ..SuggestOptions::default()
+        };
+        let s = suggest("people.csv", people.as_bytes(), Some(&schema), Some(&BagOfWords), &options).unwrap();
+        let mapped: Vec<_> = s.report.fields.iter().map(|f| f.source.as_deref()).collect();
+        assert_eq!(
+            mapped,
+            [Some("PATIENT"), Some("GENDER"), Some("ETHNICITY"), Some("RACE"), Some("STATUS")],
+            "{}",
+            s.context_yaml
+        );
+        assert!(s.context_yaml.contains("map: { \"M\": 8507, \"F\": 8532 }"), "{}", s.context_yaml);
+        assert!(s.context_yaml.contains("# values: M -> 8507 (synonym 0.90)"), "{}", s.context_yaml);
+        let gender = s.report.fields[1].value_map.as_ref().unwrap();
+        assert!(gender.unmapped.is_empty());
+
+        let t = helix_engine::compile(
+            Some(helix_engine::Source { name: "draft.yaml", text: &s.context_yaml }),
+            Some(helix_engine::Source { name: "schema.json", text: &schema.to_string() }),
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{}", s.context_yaml));
+        let (mut out, mut rejects) = (Vec::new(), Vec::new());
+        let mut run = t.start(&mut out, &mut rejects).unwrap();
+        run.feed("people.csv", &mut people.as_bytes()).unwrap();
+        run.finish().unwrap();
+        let rejects: serde_json::Value = serde_json::from_slice(&rejects).unwrap();
+        assert_eq!(rejects["summary"]["records_rejected"], 0, "{rejects}\n{}", s.context_yaml);
+        let records: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            records[1],
+            json!({"patient_id": "p2", "gender_concept_id": 8532, "ethnicity": "not hispanic or latino",
+                   "race_concept_id": 8516, "status": "absent"})
+        );
+    }
+
+    #[test]
+    fn a_value_the_map_does_not_cover_is_rejected_and_listed() {
+        let content = "GENDER\nM\nF\nX\n";
+        let schema =
+            json!({"type": "object", "properties": {"gender": {"type": "string", "enum": ["male", "female"]}}});
+        let s =
+            suggest("g.csv", content.as_bytes(), Some(&schema), Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        let map = s.report.fields[0].value_map.as_ref().expect("a value map");
+        assert_eq!(map.unmapped, ["X"]);
+        assert!(s.context_yaml.contains("no target value for X"), "{}", s.context_yaml);
+        let t = helix_engine::compile(
+            Some(helix_engine::Source { name: "draft.yaml", text: &s.context_yaml }),
+            Some(helix_engine::Source { name: "schema.json", text: &schema.to_string() }),
+        )
+        .unwrap();
+        let (mut out, mut rejects) = (Vec::new(), Vec::new());
+        let mut run = t.start(&mut out, &mut rejects).unwrap();
+        run.feed("g.csv", &mut content.as_bytes()).unwrap();
+        run.finish().unwrap();
+        let rejects: serde_json::Value = serde_json::from_slice(&rejects).unwrap();
+        assert_eq!(rejects["summary"]["records_rejected"], 1, "{rejects}");
+        assert_eq!(rejects["rejects"][0]["keyword"], "enum", "{rejects}");
+    }
+
+    #[test]
+    fn an_all_empty_column_claims_no_enum_fit() {
+        let content = "ID;STATUS\n1;\n2;\n3;\n";
+        let schema = json!({"type": "object", "properties": {"status": {"type": "string", "enum": ["open", "done"]}}});
+        let s =
+            suggest("e.csv", content.as_bytes(), Some(&schema), Some(&BagOfWords), &SuggestOptions::default()).unwrap();
+        assert!(!s.context_yaml.contains("100%"), "{}", s.context_yaml);
+        assert!(s.context_yaml.contains("no values in the sample"), "{}", s.context_yaml);
+        assert!(s.report.fields[0].value_map.is_none());
     }
 
     #[test]

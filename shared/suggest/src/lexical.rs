@@ -146,6 +146,57 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("mth", "month"),
     ("org", "organization"),
     ("co", "company"),
+    // clinical and claims (CMS, EHR exports, study tables)
+    ("pt", "patient"),
+    ("pat", "patient"),
+    ("bene", "beneficiary"),
+    ("mrn", "medical record number"),
+    ("ssn", "social security number"),
+    ("dx", "diagnosis"),
+    ("diag", "diagnosis"),
+    ("dgns", "diagnosis"),
+    ("prcdr", "procedure"),
+    ("proc", "procedure"),
+    ("rx", "prescription drug"),
+    ("med", "medication"),
+    ("meds", "medication"),
+    ("ndc", "drug code"),
+    ("tx", "treatment"),
+    ("hx", "history"),
+    ("sx", "symptom"),
+    ("dod", "date of death"),
+    ("admsn", "admission"),
+    ("adm", "admission"),
+    ("dschrg", "discharge"),
+    ("disch", "discharge"),
+    ("los", "length of stay"),
+    ("clm", "claim"),
+    ("prvdr", "provider"),
+    ("prov", "provider"),
+    ("physn", "physician"),
+    ("phys", "physician"),
+    ("npi", "national provider identifier"),
+    ("enc", "encounter"),
+    ("obs", "observation"),
+    ("srvc", "service"),
+    ("svc", "service"),
+    ("pmt", "payment"),
+    ("pymt", "payment"),
+    ("cvrg", "coverage"),
+    ("cvrage", "coverage"),
+    ("cd", "code"),
+    ("ident", "identifier"),
+    ("ind", "indicator"),
+    ("cnt", "count"),
+    ("yrs", "years"),
+    ("mos", "months"),
+    ("thru", "end"),
+    ("ht", "height"),
+    ("temp", "temperature"),
+    ("bp", "blood pressure"),
+    ("grd", "grade"),
+    ("stg", "stage"),
+    ("tumour", "tumor"),
     ("comp", "company"),
     // German
     ("kunde", "customer"),
@@ -185,6 +236,7 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("mwst", "vat tax"),
     ("firma", "company"),
     ("geburtsdatum", "date of birth"),
+    ("geschlecht", "gender"),
     ("geburts", "birth"),
     ("mitarbeiter", "employee"),
     ("abteilung", "department"),
@@ -232,6 +284,7 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("societe", "company"),
     ("entreprise", "company"),
     ("naissance", "birth"),
+    ("sexe", "gender"),
     ("employe", "employee"),
     ("salaire", "salary"),
     ("compte", "account"),
@@ -272,6 +325,7 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("estado", "status"),
     ("empresa", "company"),
     ("nacimiento", "birth"),
+    ("sexo", "gender"),
     ("empleado", "employee"),
     ("salario", "salary"),
     ("cuenta", "account"),
@@ -310,6 +364,7 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("firm", "company"),
     ("organisation", "organization"),
     ("purchase", "order"),
+    ("sex", "gender"),
 ];
 
 fn expansions() -> &'static HashMap<&'static str, &'static str> {
@@ -518,9 +573,23 @@ impl Name {
     /// How alike two names are once both are expanded to English concepts (0..1): mostly shared
     /// concepts, some spelling similarity for what the tables don't know.
     pub fn similarity(&self, other: &Name) -> f32 {
-        let words = dice(&self.concepts, &other.concepts);
+        self.weighted_similarity(other, &|_| 1.0)
+    }
+
+    /// [`Name::similarity`] with each concept counted at `weight`: a word that many target
+    /// fields share ("tumor" in a clinical schema, "concept" in OMOP) says little about which
+    /// one a column is.
+    pub fn weighted_similarity(&self, other: &Name, weight: &dyn Fn(&str) -> f32) -> f32 {
+        let total = |c: &[String]| c.iter().map(|w| weight(w)).sum::<f32>();
+        let (a, b) = (total(&self.concepts), total(&other.concepts));
+        let common: f32 = self.concepts.iter().filter(|w| other.concepts.contains(w)).map(|w| weight(w)).sum();
+        let words = if a + b > 0.0 { 2.0 * common / (a + b) } else { 0.0 };
         let spelling = gram_dice(&self.grams, &other.grams);
         (0.75 * words + 0.25 * spelling).max(spelling * 0.9)
+    }
+
+    pub fn concepts(&self) -> &[String] {
+        &self.concepts
     }
 }
 

@@ -3,7 +3,9 @@
 //! emit a draft context the engine runs. Three signals make one score: sentence embeddings of
 //! the expanded names (all-MiniLM-L6-v2 via candle), lexical similarity through an abbreviation
 //! table (SAP names, German/French/Spanish headers), and the fit of the column's values to the
-//! field's schema. Columns are assigned one-to-one (Hungarian algorithm). Without a schema, one
+//! field's schema, calibrated into a confidence. Columns are assigned one-to-one, most confident
+//! first, and a field is left unmapped rather than given a column that fits another better. Enum
+//! targets get a value map that translates the column's values. Without a schema, one
 //! is inferred from the sample.
 //!
 //! ```no_run
@@ -26,10 +28,12 @@ pub mod sample;
 pub mod schema;
 #[cfg(test)]
 mod testing;
+pub mod values;
 
 pub use draft::{FieldReport, Report};
 pub use embed::{Embedder, LazyMiniLm, MODEL_DIR_VAR, MiniLm, model_dir};
 pub use matcher::{MatchOptions, Signals};
+pub use values::{ValueMap, ValueMapping};
 
 use std::collections::BTreeSet;
 
@@ -100,6 +104,7 @@ pub fn suggest(
                 &fields,
                 &matches,
                 Vec::new(),
+                Vec::new(),
                 options.matching,
                 Some(inferred),
             ))
@@ -150,8 +155,29 @@ fn suggest_for(
         columns.retain(|c| !r.taken.contains(&c.expression));
     }
     let matrix = matcher::score(&columns, &fields, embedder, options.matching.signals)?;
-    let matches = matrix.assign(options.matching.threshold);
-    Ok(draft::build(content_name, records_sampled, &columns, &fields, &matches, skipped, options.matching, None))
+    let matches = matrix.assign(options.matching.threshold, options.matching.top_k);
+    let value_embedder = embedder.filter(|_| options.matching.signals == Signals::Combined);
+    let value_maps = fields
+        .iter()
+        .zip(&matches)
+        .map(|(field, m)| match &m.chosen {
+            Some(chosen) if columns[chosen.column].textual() => {
+                values::propose(&columns[chosen.column].values, field, value_embedder)
+            }
+            _ => Ok(None),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(draft::build(
+        content_name,
+        records_sampled,
+        &columns,
+        &fields,
+        &matches,
+        value_maps,
+        skipped,
+        options.matching,
+        None,
+    ))
 }
 
 /// Parses a target schema document (JSON text).

@@ -1,14 +1,13 @@
 //! Scores every (target field, source column) pair from three signals, then assigns columns to
-//! fields one-to-one (Hungarian algorithm), leaving a field unmapped when nothing is confident.
+//! each field its best column when that is confident enough, leaving it unmapped otherwise.
 
-use pathfinding::prelude::{Matrix, kuhn_munkres};
 use regex::Regex;
 use serde::Serialize;
 
 use crate::SuggestError;
 use crate::embed::{Embedder, cosine};
 use crate::lexical::{self, Name};
-use crate::profile;
+use crate::profile::{self, ValueKind};
 use crate::sample::Column;
 use crate::schema::TargetField;
 
@@ -27,13 +26,16 @@ pub enum Signals {
 #[derive(Debug, Clone, Copy)]
 pub struct MatchOptions {
     pub signals: Signals,
-    /// Below this combined score a column is not proposed for a field.
+    /// Below this confidence a column is not proposed for a field. At the default, 0.7, nine
+    /// in ten of the proposals were right on the evaluation sets.
     pub threshold: f32,
+    /// Alternatives reported per target field besides its best candidate.
+    pub top_k: usize,
 }
 
 impl Default for MatchOptions {
     fn default() -> Self {
-        Self { signals: Signals::Combined, threshold: 0.45 }
+        Self { signals: Signals::Combined, threshold: 0.7, top_k: 3 }
     }
 }
 
@@ -49,6 +51,11 @@ const COSINE_CEILING: f32 = 0.85;
 #[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
     pub source: String,
+    /// How likely this column is the field's source (0..1), calibrated on the evaluation sets:
+    /// of the proposals made at 0.9, about nine in ten were right there.
+    pub confidence: f32,
+    /// The signals combined (0..1), before the competition between columns and fields is
+    /// taken into account.
     pub score: f32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding: Option<f32>,
@@ -57,15 +64,18 @@ pub struct Candidate {
     pub evidence: String,
     #[serde(skip)]
     pub column: usize,
+    /// The calibration's inputs, kept for fitting it (`eval`).
+    #[serde(skip)]
+    pub features: Features,
 }
 
 /// The outcome for one target field.
 #[derive(Debug, Clone, Serialize)]
 pub struct FieldMatch {
-    /// Index into the columns of the chosen one.
+    /// The chosen column, whether or not it is among `candidates`.
     #[serde(skip)]
-    pub chosen: Option<usize>,
-    /// The best three columns, best first.
+    pub chosen: Option<Candidate>,
+    /// The best columns, best first.
     pub candidates: Vec<Candidate>,
 }
 
@@ -74,11 +84,54 @@ pub struct ScoreMatrix {
     pub scores: Vec<Vec<Candidate>>,
 }
 
-fn rescale(cosine: f32) -> f32 {
+pub(crate) fn rescale(cosine: f32) -> f32 {
     ((cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR)).clamp(0.0, 1.0)
 }
 
+/// What the calibration reads of a pair: a constant, the combined score, how far it is ahead of
+/// the field's best other column and of the column's best other field (negative: behind), the
+/// three signals, and whether the column is empty in the sample.
+pub const FEATURES: usize = 8;
+pub type Features = [f32; FEATURES];
+
+/// Logistic weights over [`Features`], fitted on the evaluation sets (`cargo test -p
+/// helix-suggest --test eval -- --ignored fit` prints them).
+#[derive(Debug, Clone, Copy)]
+pub struct Calibration(pub Features);
+
+impl Calibration {
+    pub fn probability(&self, features: &Features) -> f32 {
+        let z: f32 = self.0.iter().zip(features).map(|(w, x)| w * x).sum();
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    /// The calibration of a matcher's signals; the name-only baseline's score is taken as it is.
+    pub fn of(signals: Signals) -> Option<Calibration> {
+        match signals {
+            Signals::Combined => Some(COMBINED),
+            Signals::WithoutEmbedding => Some(WITHOUT_EMBEDDING),
+            Signals::NameOnly => None,
+        }
+    }
+}
+
+const COMBINED: Calibration =
+    Calibration([-1.8641645, 0.9396445, 5.669719, 4.282953, -0.034361694, 2.6103997, -0.45382836, 0.2961962]);
+const WITHOUT_EMBEDDING: Calibration =
+    Calibration([-2.2944508, 1.0968786, 3.255929, 3.4994087, 1.3560184, 0.0, 0.060325146, 0.48684266]);
+
 pub fn score(
+    columns: &[Column],
+    fields: &[TargetField],
+    embedder: Option<&dyn Embedder>,
+    signals: Signals,
+) -> Result<ScoreMatrix, SuggestError> {
+    let mut matrix = raw_scores(columns, fields, embedder, signals)?;
+    matrix.calibrate(columns, Calibration::of(signals));
+    Ok(matrix)
+}
+
+fn raw_scores(
     columns: &[Column],
     fields: &[TargetField],
     embedder: Option<&dyn Embedder>,
@@ -95,12 +148,14 @@ pub fn score(
                         let s = lexical::raw_name_similarity(&column.name, f.name());
                         Candidate {
                             source: column.name.clone(),
+                            confidence: s,
                             score: s,
                             embedding: None,
                             lexical: s,
                             profile: 0.0,
                             evidence: "name spelling".into(),
                             column: c,
+                            features: Features::default(),
                         }
                     })
                     .collect()
@@ -126,15 +181,19 @@ pub fn score(
             (Name::new(&words), words.join(" "))
         })
         .collect();
+    let field_names: Vec<Vec<Name>> =
+        fields.iter().map(|f| f.name_words().iter().map(|w| Name::new(w)).collect()).collect();
+    let weight = idf(&field_names);
     let mut scores = Vec::with_capacity(fields.len());
     for (f, field) in fields.iter().enumerate() {
-        let field_names: Vec<Name> = field.name_words().iter().map(|w| Name::new(w)).collect();
+        let field_names = &field_names[f];
         let pattern = field.pattern.as_deref().and_then(|p| Regex::new(p).ok());
         let row = columns
             .iter()
             .enumerate()
             .map(|(c, column)| {
-                let lex = field_names.iter().map(|n| column_names[c].0.similarity(n)).fold(0.0, f32::max);
+                let lex =
+                    field_names.iter().map(|n| column_names[c].0.weighted_similarity(n, &weight)).fold(0.0, f32::max);
                 let (fit, why) = profile::compatibility(&column.profile, &column.values, field, pattern.as_ref());
                 let embedding = embeddings.as_ref().map(|(sources, targets)| rescale(cosine(&sources[c], &targets[f])));
                 let score = match embedding {
@@ -145,12 +204,14 @@ pub fn score(
                     format!("name \"{}\" ~ \"{}\"; values: {why}", column_names[c].1, lexical::phrase(field.name()));
                 Candidate {
                     source: column.name.clone(),
+                    confidence: score,
                     score,
                     embedding,
                     lexical: lex,
                     profile: fit,
                     evidence,
                     column: c,
+                    features: Features::default(),
                 }
             })
             .collect();
@@ -159,47 +220,97 @@ pub fn score(
     Ok(ScoreMatrix { scores })
 }
 
-/// Scores are whole thousandths for the assignment.
-fn weight(score: f32) -> i64 {
-    (score * 1000.0).round() as i64
+/// Each concept's weight by how few target fields use it (smoothed inverse document frequency,
+/// 1 for a word of every field), relative to a word of one field only.
+fn idf(fields: &[Vec<Name>]) -> impl Fn(&str) -> f32 {
+    let mut frequency: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for names in fields {
+        let mut seen: Vec<&String> = names.iter().flat_map(|n| n.concepts()).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for word in seen {
+            *frequency.entry(word.clone()).or_default() += 1;
+        }
+    }
+    let n = fields.len() as f32;
+    let rarest = ((1.0 + n) / 2.0).ln() + 1.0;
+    move |word: &str| {
+        let df = frequency.get(word).copied().unwrap_or(0) as f32;
+        ((((1.0 + n) / (1.0 + df)).ln() + 1.0) / rarest).min(1.0)
+    }
+}
+
+/// The best score of `scores` other than the one at `skip`, or 0 when there is no other.
+fn best_other(scores: impl Iterator<Item = (usize, f32)>, skip: usize) -> f32 {
+    scores.filter(|&(i, _)| i != skip).map(|(_, s)| s).fold(0.0, f32::max)
 }
 
 impl ScoreMatrix {
-    /// The columns ranked for field `f`, best first.
-    pub fn ranked(&self, f: usize) -> Vec<&Candidate> {
-        let mut row: Vec<&Candidate> = self.scores[f].iter().collect();
-        row.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.column.cmp(&b.column)));
-        row
-    }
-
-    /// One column per field at most and one field per column at most, maximising the total score
-    /// of the pairs at or above the threshold; fields with no such pair stay unmapped.
-    pub fn assign(&self, threshold: f32) -> Vec<FieldMatch> {
+    /// Sets every pair's features and, with a calibration, its confidence.
+    fn calibrate(&mut self, columns: &[Column], calibration: Option<Calibration>) {
         let fields = self.scores.len();
-        let columns = self.scores.first().map_or(0, Vec::len);
-        let mut chosen = vec![None; fields];
-        if fields > 0 && columns > 0 {
-            // One "unmapped" column per field, worth 0; pairs below the threshold are worth less.
-            let forbidden = -(weight(1.0) * (fields as i64 + 1));
-            let weights = Matrix::from_rows((0..fields).map(|f| {
-                (0..columns + fields).map(move |c| match self.scores[f].get(c) {
-                    Some(candidate) if candidate.score >= threshold => weight(candidate.score),
-                    Some(_) => forbidden,
-                    None => 0,
-                })
-            }))
-            .expect("rows of equal length");
-            let (_, assignment) = kuhn_munkres(&weights);
-            for (f, c) in assignment.into_iter().enumerate() {
-                if c < columns && self.scores[f][c].score >= threshold {
-                    chosen[f] = Some(c);
+        let n_columns = self.scores.first().map_or(0, Vec::len);
+        let features: Vec<Vec<Features>> = (0..fields)
+            .map(|f| {
+                (0..n_columns)
+                    .map(|c| {
+                        let pair = &self.scores[f][c];
+                        let row_lead = pair.score - best_other(self.scores[f].iter().map(|k| (k.column, k.score)), c);
+                        let column_lead = pair.score - best_other((0..fields).map(|g| (g, self.scores[g][c].score)), f);
+                        let empty = columns.get(c).is_some_and(|col| col.profile.kind == ValueKind::Empty);
+                        [
+                            1.0,
+                            pair.score,
+                            row_lead,
+                            column_lead,
+                            pair.lexical,
+                            pair.embedding.unwrap_or(0.0),
+                            pair.profile,
+                            f32::from(u8::from(empty)),
+                        ]
+                    })
+                    .collect()
+            })
+            .collect();
+        for (row, row_features) in self.scores.iter_mut().zip(features) {
+            for (pair, features) in row.iter_mut().zip(row_features) {
+                pair.features = features;
+                if let Some(calibration) = calibration {
+                    pair.confidence = calibration.probability(&features);
                 }
             }
         }
-        (0..fields)
-            .map(|f| FieldMatch {
-                chosen: chosen[f],
-                candidates: self.ranked(f).into_iter().take(3).cloned().collect(),
+    }
+
+    /// Every pair's confidence from its features under `calibration`.
+    pub fn recalibrate(&mut self, calibration: Calibration) {
+        for pair in self.scores.iter_mut().flatten() {
+            pair.confidence = calibration.probability(&pair.features);
+        }
+    }
+
+    /// The columns ranked for field `f`, best first.
+    pub fn ranked(&self, f: usize) -> Vec<&Candidate> {
+        let mut row: Vec<&Candidate> = self.scores[f].iter().collect();
+        row.sort_by(|a, b| {
+            b.confidence.total_cmp(&a.confidence).then(b.score.total_cmp(&a.score)).then(a.column.cmp(&b.column))
+        });
+        row
+    }
+
+    /// For each field, its best column when that reaches `threshold` confidence; otherwise the
+    /// field stays unmapped rather than take a column that is not its best. A column may feed
+    /// several fields (a code and its concept, a date and its year): its confidence for a field
+    /// already drops where the column fits another field better. The best candidate and
+    /// `top_k` alternatives are kept per field for the report.
+    pub fn assign(&self, threshold: f32, top_k: usize) -> Vec<FieldMatch> {
+        (0..self.scores.len())
+            .map(|f| {
+                let ranked = self.ranked(f);
+                FieldMatch {
+                    chosen: ranked.first().filter(|best| best.confidence >= threshold).map(|&best| best.clone()),
+                    candidates: ranked.into_iter().take(top_k.saturating_add(1)).cloned().collect(),
+                }
             })
             .collect()
     }
@@ -215,7 +326,7 @@ mod tests {
     }
 
     #[test]
-    fn assigns_one_to_one_and_leaves_unconfident_fields_unmapped() {
+    fn maps_confident_fields_and_leaves_the_others_unmapped() {
         let columns = vec![
             Column::flat("KUNNR", vec!["4711".into(), "4712".into()]),
             Column::flat("ERDAT", vec!["20240301".into(), "20240302".into()]),
@@ -226,16 +337,70 @@ mod tests {
         let fields =
             vec![field("customer_number", "string"), date, field("quantity", "integer"), field("shoe_size", "integer")];
         let matrix = score(&columns, &fields, Some(&BagOfWords), Signals::Combined).unwrap();
-        let chosen: Vec<_> = matrix.assign(0.45).iter().map(|m| m.chosen).collect();
+        let chosen: Vec<_> = matrix
+            .assign(MatchOptions::default().threshold, 3)
+            .iter()
+            .map(|m| m.chosen.as_ref().map(|c| c.column))
+            .collect();
         assert_eq!(chosen, [Some(0), Some(1), Some(2), None]);
     }
 
+    fn pair(column: usize, confidence: f32) -> Candidate {
+        Candidate {
+            source: format!("c{column}"),
+            confidence,
+            score: confidence,
+            embedding: None,
+            lexical: 0.0,
+            profile: 0.0,
+            evidence: format!("evidence of c{column}"),
+            column,
+            features: Features::default(),
+        }
+    }
+
     #[test]
-    fn a_column_goes_to_the_field_it_fits_best() {
-        let columns = vec![Column::flat("CUST_NO", vec!["1".into()])];
-        let fields = vec![field("customer_id", "string"), field("customer_number", "string")];
-        let matches = score(&columns, &fields, Some(&BagOfWords), Signals::Combined).unwrap().assign(0.3);
-        assert_eq!(matches.iter().filter(|m| m.chosen.is_some()).count(), 1);
-        assert_eq!(matches[0].candidates.len(), 1);
+    fn a_field_gets_its_best_column_or_nothing() {
+        let matrix = ScoreMatrix {
+            scores: vec![
+                vec![pair(0, 0.95), pair(1, 0.1), pair(2, 0.1)],
+                // Its best is below the threshold: the second best is not proposed instead.
+                vec![pair(0, 0.4), pair(1, 0.3), pair(2, 0.2)],
+                // A column may feed several fields (a code and its concept id).
+                vec![pair(0, 0.85), pair(1, 0.1), pair(2, 0.7)],
+            ],
+        };
+        let matches = matrix.assign(0.5, 1);
+        let chosen: Vec<_> = matches.iter().map(|m| m.chosen.as_ref().map(|c| c.column)).collect();
+        assert_eq!(chosen, [Some(0), None, Some(0)]);
+        let third = matches[2].chosen.as_ref().unwrap();
+        assert_eq!((third.confidence, third.evidence.as_str()), (0.85, "evidence of c0"));
+        // The best and one alternative.
+        let kept: Vec<usize> = matches[2].candidates.iter().map(|c| c.column).collect();
+        assert_eq!(kept, [0, 2]);
+        assert!(matrix.assign(0.96, 3).iter().all(|m| m.chosen.is_none()));
+    }
+
+    /// The issue's `tumor_site` → `tumor_depth`: a column is not proposed for a field whose best
+    /// candidate it is only because the word they share is everywhere in the schema.
+    #[test]
+    fn a_column_that_fits_another_field_better_is_not_proposed() {
+        let columns = vec![
+            Column::flat("tumor_site", vec!["lung".into(), "breast".into()]),
+            Column::flat("tumor_grade", vec!["G1".into(), "G2".into()]),
+        ];
+        let fields = vec![
+            field("tumor_site", "string"),
+            field("tumor_depth", "number"),
+            field("tumor_grade", "string"),
+            field("tumor_size", "number"),
+        ];
+        let matrix = score(&columns, &fields, Some(&BagOfWords), Signals::Combined).unwrap();
+        let chosen: Vec<_> = matrix
+            .assign(MatchOptions::default().threshold, 3)
+            .iter()
+            .map(|m| m.chosen.as_ref().map(|c| c.source.clone()))
+            .collect();
+        assert_eq!(chosen, [Some("tumor_site".to_owned()), None, Some("tumor_grade".to_owned()), None]);
     }
 }

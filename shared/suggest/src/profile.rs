@@ -238,12 +238,18 @@ pub fn compatibility(
         if present.is_empty() { 1.0 } else { present.iter().filter(|v| ok(v)).count() as f32 / present.len() as f32 }
     };
     let mut notes = vec![profile.describe()];
-    if let Some(allowed) = &field.enum_values {
-        let f = fraction(&|v| allowed.iter().any(|a| a.eq_ignore_ascii_case(v)));
+    // An empty sample says nothing for or against an enum or a pattern: "100 % of 0 values"
+    // is no evidence.
+    if present.is_empty() {
+        if field.enum_values.is_some() || pattern.is_some() {
+            notes.push("no values in the sample to check against the enum or pattern".into());
+        }
+    } else if let Some((f, n)) = crate::values::coverage(values, field) {
         score = if f >= 0.999 { 1.0 } else { score * (0.15 + 0.85 * f) };
-        notes.push(format!("{:.0}% of values in the enum", f * 100.0));
+        let matched = (f * n as f32).round() as usize;
+        notes.push(format!("{:.0}% of values in the enum or mappable to it ({matched} of {n})", f * 100.0));
     }
-    if let Some(pattern) = pattern {
+    if let Some(pattern) = pattern.filter(|_| !present.is_empty()) {
         let f = fraction(&|v| pattern.is_match(v));
         score = if f >= 0.999 { score.max(0.9) } else { score * (0.15 + 0.85 * f) };
         notes.push(format!("{:.0}% match the pattern", f * 100.0));
@@ -315,5 +321,23 @@ mod tests {
         assert_eq!(kind(&["yes", "No"]), ValueKind::Boolean);
         assert_eq!(kind(&["a@b.de"]), ValueKind::Email);
         assert_eq!(kind(&["Müller"]), ValueKind::Text);
+    }
+
+    #[test]
+    fn an_empty_column_is_no_evidence_for_an_enum() {
+        let field = TargetField {
+            path: "status".into(),
+            types: vec!["string".into()],
+            enum_values: Some(vec!["open".into(), "done".into()]),
+            ..TargetField::default()
+        };
+        let empty = vec![String::new(); 5];
+        let (fit, why) = compatibility(&Profile::of(empty.iter().map(String::as_str)), &empty, &field, None);
+        assert!(fit < 0.5, "{fit}: {why}");
+        assert!(why.contains("no values in the sample") && !why.contains("100%"), "{why}");
+        let codes = vec!["OPEN".to_owned(), "done".to_owned()];
+        let (fit, why) = compatibility(&Profile::of(codes.iter().map(String::as_str)), &codes, &field, None);
+        assert_eq!(fit, 1.0, "{why}");
+        assert!(why.contains("100% of values in the enum or mappable to it (2 of 2)"), "{why}");
     }
 }
