@@ -367,6 +367,7 @@ test('new job: a bad YAML file is refused on its own row, naming where its brack
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'context-files');
   await page.getByRole('button', { name: 'Remove bad.context.yaml' }).click();
   assert.equal(await page.locator('#context-files').getAttribute('aria-invalid'), null);
+  assert.equal(await summary.textContent(), '', 'the summary of the removed file is gone');
 });
 
 test('new job: an empty file is refused when it is chosen', async () => {

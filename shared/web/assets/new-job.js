@@ -17,21 +17,24 @@ const PARALLEL_UPLOADS = 3;
 
 export function renderNewJob({ main, signal, setTitle }) {
   setTitle('New job');
+  // A summary of errors speaks of the files as they were: once they change, it is out of date.
+  const onFilesChanged = () => formMessage.replaceChildren();
   const sections = {
     content: fileSection({
       kind: 'content', multiple: true, legend: 'Content files', title: 'Content files',
       hint: 'The files to transform: CSV, JSON, NDJSON, XML, fixed-width or IDoc. At least one.',
       accept: '.csv,.tsv,.json,.ndjson,.jsonl,.xml,.txt,.dat,.idoc,text/*,application/json,application/xml',
+      onFilesChanged,
     }),
     context: fileSection({
       kind: 'context', multiple: false, legend: 'Context (optional)', title: 'Context',
       hint: 'Mapping rules as YAML. Without a context, records are converted as they are.',
-      accept: '.yaml,.yml,.txt', pasteLabel: 'Or paste the context (YAML)',
+      accept: '.yaml,.yml,.txt', pasteLabel: 'Or paste the context (YAML)', onFilesChanged,
     }),
     schema: fileSection({
       kind: 'schema', multiple: false, legend: 'Target JSON Schema (optional)', title: 'Target JSON Schema',
       hint: 'Every output record is validated against it; records that fail go to the reject report.',
-      accept: '.json,application/json,application/schema+json', pasteLabel: 'Or paste the JSON Schema',
+      accept: '.json,application/json,application/schema+json', pasteLabel: 'Or paste the JSON Schema', onFilesChanged,
     }),
   };
   const name = h('input', { id: 'job-name', name: 'name', type: 'text', maxlength: 200, autocomplete: 'off', 'aria-describedby': 'job-name-error' });
@@ -232,7 +235,7 @@ function showFieldError(control, slot, text) {
 }
 
 /** A drop zone with a file picker, the chosen files with their progress, and maybe a paste box. */
-function fileSection({ kind, multiple, legend, title, hint, accept, pasteLabel }) {
+function fileSection({ kind, multiple, legend, title, hint, accept, pasteLabel, onFilesChanged }) {
   const ids = { input: `${kind}-files`, hint: `${kind}-hint`, error: `${kind}-error`, paste: `${kind}-text` };
   const entries = [];
   const list = h('ul', { class: 'file-list', 'aria-label': `Chosen ${kind} files` });
@@ -268,10 +271,12 @@ function fileSection({ kind, multiple, legend, title, hint, accept, pasteLabel }
         entries.splice(entries.indexOf(entry), 1);
         entry.element.remove();
         if (!entries.some((e) => e.element.dataset.state === 'invalid')) input.removeAttribute('aria-invalid');
+        onFilesChanged();
         input.focus();
       });
       entries.push(entry);
       list.append(entry.element);
+      onFilesChanged();
     }
     if (entries.length && !empty.length) setError(null);
   };
