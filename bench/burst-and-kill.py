@@ -72,7 +72,7 @@ def csv_body(rows):
 
 
 moto_port = free_port()
-moto = subprocess.Popen([f"{root}/.venv/bin/moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
+moto = subprocess.Popen([f"{root}/.venv/bin/python", f"{root}/local/moto_server.py", "-H", "127.0.0.1", "-p", str(moto_port)],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 endpoint = f"http://127.0.0.1:{moto_port}"
 log = open(os.path.join(root, "target", "burst-and-kill.log"), "w")

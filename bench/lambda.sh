@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-.venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$scratch/moto.log" 2>&1 &
+.venv/bin/python local/moto_server.py -H 127.0.0.1 -p "$port" >"$scratch/moto.log" 2>&1 &
 moto_pid=$!
 for _ in $(seq 1 300); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break

@@ -19,7 +19,7 @@ echo "== cfn-lint infra/template.yaml"
 source scripts/lib.sh
 
 moto_port=$(free_port)
-.venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$scratch/moto.log" 2>&1 &
+.venv/bin/python local/moto_server.py -H 127.0.0.1 -p "$moto_port" >"$scratch/moto.log" 2>&1 &
 pids+=($!)
 s3s_port=$(free_port)
 mkdir -p "$scratch/s3s"

@@ -43,6 +43,8 @@ pub struct Options {
     /// Serve S3 from the signature-checking server (`signing_s3`).
     pub signing_s3: bool,
     pub upload_url_ttl_seconds: u64,
+    /// Files above this go up in parts.
+    pub multipart_threshold_bytes: u64,
 }
 
 impl Default for Options {
@@ -53,6 +55,7 @@ impl Default for Options {
             max_upload_bytes: 1024 * 1024,
             signing_s3: false,
             upload_url_ttl_seconds: 900,
+            multipart_threshold_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -105,6 +108,7 @@ impl TestPlatform {
                 ("JOB_LEASE_SECONDS".to_owned(), (options.redelivery_seconds - 2).max(1).to_string()),
                 ("MAX_UPLOAD_BYTES".to_owned(), options.max_upload_bytes.to_string()),
                 ("UPLOAD_URL_TTL_SECONDS".to_owned(), options.upload_url_ttl_seconds.to_string()),
+                ("MULTIPART_THRESHOLD_BYTES".to_owned(), options.multipart_threshold_bytes.to_string()),
                 ("API_PAYLOAD_LIMIT_BYTES".to_owned(), (256 * 1024).to_string()),
             ]),
             run_job_worker: options.workers,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use helix_domain::{ArtifactId, ArtifactRead, JobRead};
+use helix_domain::{ArtifactId, ArtifactRead, ComparisonRead, JobRead, PipelineDiff, PipelineRead, PipelineVersion};
 
 use super::error::{CliError, from_response};
 
@@ -29,12 +29,60 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
 }
 
+/// How the server wants the file: one PUT, or (big files) a multipart upload.
 #[derive(Deserialize)]
-pub struct UploadTicket {
+#[serde(untagged)]
+pub enum UploadTicket {
+    Single(SingleUpload),
+    Multipart(MultipartTicket),
+}
+
+#[derive(Deserialize)]
+pub struct SingleUpload {
     pub artifact_id: ArtifactId,
-    pub upload_url: String,
+    #[serde(flatten)]
+    pub put: PresignedPut,
+}
+
+/// A presigned PUT: send exactly these headers, they are signed.
+#[derive(Deserialize)]
+pub struct PresignedPut {
+    #[serde(alias = "upload_url")]
+    pub url: String,
     pub method: String,
     pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+pub struct MultipartTicket {
+    pub artifact_id: ArtifactId,
+    pub upload_id: String,
+    pub part_size: u64,
+    pub part_count: u32,
+}
+
+#[derive(Deserialize)]
+pub struct PartUrl {
+    pub part_number: u32,
+    #[serde(flatten)]
+    pub put: PresignedPut,
+}
+
+#[derive(Deserialize)]
+struct PartUrls {
+    parts: Vec<PartUrl>,
+}
+
+#[derive(Deserialize)]
+pub struct StoredPart {
+    pub part_number: u32,
+    pub etag: String,
+    pub size: u64,
+}
+
+#[derive(Deserialize)]
+struct StoredParts {
+    parts: Vec<StoredPart>,
 }
 
 #[derive(Deserialize)]
@@ -191,15 +239,44 @@ impl Api {
         Ok(())
     }
 
+    /// The server's address as the user gave it.
+    pub fn url(&self) -> &str {
+        &self.api_url
+    }
+
     pub fn register_upload(
         &self,
         filename: &str,
         content_type: &str,
         size_bytes: u64,
         kind: &str,
+        team: Option<&str>,
     ) -> Result<UploadTicket, CliError> {
-        let body = serde_json::json!({"filename": filename, "content_type": content_type, "size_bytes": size_bytes, "kind": kind});
+        let mut body = serde_json::json!({"filename": filename, "content_type": content_type, "size_bytes": size_bytes, "kind": kind});
+        if let Some(team) = team {
+            body["team_id"] = serde_json::json!(team);
+        }
         Ok(self.call_idempotent(|| Ok(self.request(Method::POST, &["artifacts", "upload"])?.json(&body)))?.value)
+    }
+
+    /// Presigned PUTs for parts of a multipart upload, each bound to its SHA-256 (base64).
+    pub fn part_urls(&self, artifact_id: &str, parts: &[(u32, String)]) -> Result<Vec<PartUrl>, CliError> {
+        let (numbers, checksums): (Vec<u32>, Vec<&str>) = parts.iter().map(|(n, c)| (*n, c.as_str())).unzip();
+        let body = serde_json::json!({"part_numbers": numbers, "checksums_sha256": checksums});
+        let request = self.request(Method::POST, &["artifacts", artifact_id, "parts"])?.json(&body);
+        Ok(self.call::<PartUrls>(request)?.value.parts)
+    }
+
+    /// The parts the storage holds of an unfinished multipart upload.
+    pub fn stored_parts(&self, artifact_id: &str) -> Result<Vec<StoredPart>, CliError> {
+        Ok(self.call::<StoredParts>(self.request(Method::GET, &["artifacts", artifact_id, "parts"])?)?.value.parts)
+    }
+
+    pub fn complete_upload(&self, artifact_id: &str, parts: &[(u32, String)]) -> Result<ArtifactRead, CliError> {
+        let parts: Vec<Value> =
+            parts.iter().map(|(n, etag)| serde_json::json!({"part_number": n, "etag": etag})).collect();
+        let request = self.request(Method::POST, &["artifacts", artifact_id, "complete"])?;
+        Ok(self.call(request.json(&serde_json::json!({"parts": parts})))?.value)
     }
 
     pub fn artifact(&self, id: &str) -> Result<ArtifactRead, CliError> {
@@ -218,6 +295,10 @@ impl Api {
         self.call(self.request(Method::GET, &["jobs", id])?)
     }
 
+    pub fn cancel_job(&self, id: &str) -> Result<Answer<JobRead>, CliError> {
+        self.call(self.request(Method::POST, &["jobs", id, "cancel"])?)
+    }
+
     pub fn jobs(
         &self,
         status: Option<&str>,
@@ -231,18 +312,69 @@ impl Api {
         self.call(self.request(Method::GET, &["jobs"])?.query(&query))
     }
 
-    /// Sends `body` to a presigned upload URL with exactly the headers the server signed.
-    pub fn put_presigned(&self, ticket: &UploadTicket, body: reqwest::blocking::Body) -> Result<(), CliError> {
-        let method = Method::from_bytes(ticket.method.as_bytes()).map_err(|_| CliError::Protocol {
+    pub fn create_pipeline(&self, body: &Value) -> Result<Answer<PipelineRead>, CliError> {
+        self.call_idempotent(|| Ok(self.request(Method::POST, &["pipelines"])?.json(body)))
+    }
+
+    pub fn pipelines(&self, team: Option<&str>, include_archived: bool) -> Result<Answer<Value>, CliError> {
+        let mut query: Vec<(&str, String)> = team.map(|t| ("team_id", t.to_owned())).into_iter().collect();
+        if include_archived {
+            query.push(("include_archived", "true".into()));
+        }
+        self.call(self.request(Method::GET, &["pipelines"])?.query(&query))
+    }
+
+    pub fn pipeline(&self, id: &str) -> Result<Answer<PipelineRead>, CliError> {
+        self.call(self.request(Method::GET, &["pipelines", id])?)
+    }
+
+    pub fn pipeline_versions(&self, id: &str) -> Result<Answer<Value>, CliError> {
+        self.call(self.request(Method::GET, &["pipelines", id, "versions"])?)
+    }
+
+    pub fn create_pipeline_version(&self, id: &str, body: &Value) -> Result<Answer<PipelineVersion>, CliError> {
+        self.call(self.request(Method::POST, &["pipelines", id, "versions"])?.json(body))
+    }
+
+    pub fn pipeline_diff(&self, id: &str, from: u32, to: u32) -> Result<Answer<PipelineDiff>, CliError> {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.call(self.request(Method::GET, &["pipelines", id, "versions", &from, "diff", &to])?)
+    }
+
+    pub fn run_pipeline(&self, id: &str, body: &Value) -> Result<Answer<JobRead>, CliError> {
+        self.call_idempotent(|| Ok(self.request(Method::POST, &["pipelines", id, "runs"])?.json(body)))
+    }
+
+    pub fn compare_version(&self, id: &str, version: u32, job: &str) -> Result<Answer<ComparisonRead>, CliError> {
+        let (version, body) = (version.to_string(), serde_json::json!({"job_id": job}));
+        self.call_idempotent(|| {
+            Ok(self.request(Method::POST, &["pipelines", id, "versions", &version, "compare"])?.json(&body))
+        })
+    }
+
+    pub fn comparison(&self, id: &str, job: &str) -> Result<Answer<ComparisonRead>, CliError> {
+        self.call(self.request(Method::GET, &["pipelines", id, "comparisons", job])?)
+    }
+
+    /// A pipeline's runs, newest first.
+    pub fn pipeline_runs(&self, id: &str, limit: Option<u32>) -> Result<Answer<JobPage>, CliError> {
+        let mut query = vec![("pipeline_id", id.to_owned())];
+        query.extend(limit.map(|l| ("limit", l.to_string())));
+        self.call(self.request(Method::GET, &["jobs"])?.query(&query))
+    }
+
+    /// Sends `body` to a presigned upload URL with exactly the headers the server signed; returns
+    /// the storage's ETag for what it stored.
+    pub fn put_presigned(&self, put: &PresignedPut, body: reqwest::blocking::Body) -> Result<String, CliError> {
+        let method = Method::from_bytes(put.method.as_bytes()).map_err(|_| CliError::Protocol {
             url: self.api_url.clone(),
-            reason: format!("upload method {:?}", ticket.method),
+            reason: format!("upload method {:?}", put.method),
         })?;
-        let mut request = self.http.request(method, &ticket.upload_url);
-        for (name, value) in &ticket.headers {
+        let mut request = self.http.request(method, &put.url);
+        for (name, value) in &put.headers {
             request = request.header(name, value);
         }
-        let response =
-            request.body(body).send().map_err(|e| CliError::network(&storage_host(&ticket.upload_url), &e))?;
+        let response = request.body(body).send().map_err(|e| CliError::network(&storage_host(&put.url), &e))?;
         if !response.status().is_success() {
             let status = response.status();
             let body = response.text().unwrap_or_default();
@@ -251,7 +383,8 @@ impl Api {
                 message: format!("the storage refused the upload: HTTP {status}{}", excerpt(&body)),
             });
         }
-        Ok(())
+        let etag = response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        Ok(etag.to_owned())
     }
 
     /// Opens a presigned download URL (no bearer token: the URL is the permission).

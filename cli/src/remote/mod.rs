@@ -1,5 +1,5 @@
 //! The commands that talk to a HelixNet server: log in, submit jobs, follow them, fetch results,
-//! manage a team's API keys, read and verify its audit trail.
+//! manage a team's API keys and pipelines, read and verify its audit trail.
 
 mod api;
 mod audit;
@@ -7,7 +7,9 @@ mod credentials;
 mod error;
 mod jobs;
 mod keys;
+mod multipart;
 pub mod output;
+mod pipelines;
 mod session;
 mod submit;
 
@@ -67,6 +69,20 @@ pub enum Command {
     },
     /// Upload files through presigned URLs and submit a job.
     Submit(submit::SubmitArgs),
+    /// Upload files (big ones in parts, resumably: run it again after an interruption) and print
+    /// their artifact ids, one per line.
+    Upload {
+        #[command(flatten)]
+        common: Common,
+        /// What the files are.
+        #[arg(long, default_value = "content", value_parser = ["content", "context", "schema"])]
+        kind: String,
+        /// The team the files belong to (default: your personal team; an API key's: its team).
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
+    },
     /// List your jobs, newest first.
     Jobs {
         #[command(flatten)]
@@ -89,6 +105,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// A team's pipelines: saved, versioned mappings, and their runs.
+    Pipeline {
+        #[command(subcommand)]
+        command: pipelines::PipelineCommand,
+    },
     /// A team's audit trail (team admins and owners).
     Audit {
         #[command(subcommand)]
@@ -96,6 +117,12 @@ pub enum Command {
     },
     /// Show one job: status, timeline, counts, error.
     Job {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+    /// Cancel a job that has not finished (a finished one is not changed: exit 1).
+    Cancel {
         #[command(flatten)]
         common: Common,
         id: String,
@@ -205,10 +232,13 @@ impl Command {
             | Self::Whoami { common }
             | Self::Jobs { common, .. }
             | Self::Job { common, .. }
+            | Self::Cancel { common, .. }
             | Self::Download { common, .. }
+            | Self::Upload { common, .. }
             | Self::Rejects { common, .. } => common,
             Self::Submit(args) => &args.common,
             Self::Keys { command } => command.common(),
+            Self::Pipeline { command } => command.common(),
             Self::Audit { command: AuditCommand::List { common, .. } | AuditCommand::Verify { common, .. } } => common,
         }
     }
@@ -318,8 +348,10 @@ pub fn run(command: Command) -> ExitCode {
         Command::Logout { .. } => session::logout(&context),
         Command::Whoami { .. } => session::whoami(&context),
         Command::Submit(args) => submit::submit(&context, args),
+        Command::Upload { kind, team, files, .. } => submit::upload_files(&context, &kind, team.as_deref(), &files),
         Command::Jobs { status, limit, cursor, all, .. } => jobs::list(&context, status, limit, cursor, all),
         Command::Job { id, .. } => jobs::show(&context, &id),
+        Command::Cancel { id, .. } => jobs::cancel(&context, &id),
         Command::Download { id, output, .. } => jobs::download(&context, &id, output.as_deref()),
         Command::Rejects { id, .. } => jobs::rejects(&context, &id),
         Command::Keys { command } => match command {
@@ -333,6 +365,7 @@ pub fn run(command: Command) -> ExitCode {
             audit::list(&context, &team, audit::Filters { action, actor, from, to, limit, cursor })
         }
         Command::Audit { command: AuditCommand::Verify { team, .. } } => audit::verify(&context, &team),
+        Command::Pipeline { command } => pipelines::run(&context, command),
     };
     result.unwrap_or_else(|e| e.report(json, &context.login_command()))
 }

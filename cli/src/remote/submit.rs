@@ -11,8 +11,9 @@ use helix_domain::artifact::media_type_for;
 use helix_domain::{ArtifactId, ArtifactKind, ArtifactStatus, JobRead, JobStatus};
 use serde_json::json;
 
-use super::api::{Answer, Api};
+use super::api::{Answer, Api, UploadTicket};
 use super::error::{CliError, EXIT_JOB_FAILED};
+use super::multipart;
 use super::output::{job_details, print_json, spinner, transfer_bar};
 use super::{Common, Context};
 
@@ -49,16 +50,16 @@ const AVAILABLE_WITHIN: Duration = Duration::from_secs(120);
 const FIRST_POLL: Duration = Duration::from_millis(250);
 const LONGEST_POLL: Duration = Duration::from_secs(5);
 
-struct Upload {
-    path: PathBuf,
-    filename: String,
-    kind: &'static str,
-    size: u64,
+pub(super) struct Upload {
+    pub(super) path: PathBuf,
+    pub(super) filename: String,
+    pub(super) kind: &'static str,
+    pub(super) size: u64,
 }
 
 impl Upload {
     /// Checks the file before anything is sent, so a typo fails at once and uploads nothing.
-    fn of(path: &Path, kind: &'static str) -> Result<Self, CliError> {
+    pub(super) fn of(path: &Path, kind: &'static str) -> Result<Self, CliError> {
         let meta = std::fs::metadata(path).map_err(|e| CliError::file(path, e))?;
         if !meta.is_file() {
             return Err(CliError::Input(format!("{}: not a file", path.display())));
@@ -81,28 +82,38 @@ impl Upload {
     }
 }
 
-/// Registers the upload, then streams the file to the presigned URL with the signed headers.
-fn upload(api: &Api, file: &Upload, quiet: bool) -> Result<ArtifactId, CliError> {
-    let ticket = api.register_upload(&file.filename, file.content_type(), file.size, file.kind)?;
-    let reader = File::open(&file.path).map_err(|e| CliError::file(&file.path, e))?;
-    let bar = transfer_bar(Some(file.size), &file.filename);
-    let body = reqwest::blocking::Body::sized(bar.wrap_read(reader), file.size);
-    let sent = api.put_presigned(&ticket, body);
-    bar.finish_and_clear();
-    sent.map_err(|e| match e {
-        CliError::Transfer { code, message } => {
-            CliError::Transfer { code, message: format!("{}: {message}", file.path.display()) }
-        }
-        other => other,
-    })?;
+/// Registers the upload (into `team`, by default the caller's), then streams the file to the
+/// presigned URL with the signed headers; a big file goes up in parts, and an unfinished upload
+/// of the same file resumes.
+pub(super) fn upload(api: &Api, file: &Upload, team: Option<&str>, quiet: bool) -> Result<ArtifactId, CliError> {
+    let id = match multipart::resume(api, file, team, quiet)? {
+        Some(id) => id,
+        None => match api.register_upload(&file.filename, file.content_type(), file.size, file.kind, team)? {
+            UploadTicket::Single(ticket) => {
+                let reader = File::open(&file.path).map_err(|e| CliError::file(&file.path, e))?;
+                let bar = transfer_bar(Some(file.size), &file.filename);
+                let body = reqwest::blocking::Body::sized(bar.wrap_read(reader), file.size);
+                let sent = api.put_presigned(&ticket.put, body);
+                bar.finish_and_clear();
+                sent.map_err(|e| match e {
+                    CliError::Transfer { code, message } => {
+                        CliError::Transfer { code, message: format!("{}: {message}", file.path.display()) }
+                    }
+                    other => other,
+                })?;
+                ticket.artifact_id
+            }
+            UploadTicket::Multipart(ticket) => multipart::send(api, file, team, ticket)?,
+        },
+    };
     if !quiet {
         eprintln!("uploaded {} ({} bytes, {})", file.path.display(), file.size, file.kind);
     }
-    Ok(ticket.artifact_id)
+    Ok(id)
 }
 
 /// The server checks each object after it lands (real size, type) before a job may use it.
-fn wait_available(api: &Api, file: &Upload, id: &ArtifactId) -> Result<(), CliError> {
+pub(super) fn wait_available(api: &Api, file: &Upload, id: &ArtifactId) -> Result<(), CliError> {
     let deadline = Instant::now() + AVAILABLE_WITHIN;
     loop {
         let artifact = api.artifact(id.as_str())?;
@@ -131,7 +142,7 @@ fn wait_available(api: &Api, file: &Upload, id: &ArtifactId) -> Result<(), CliEr
 }
 
 /// Polls with a growing interval, showing the status while it runs; every change is a line.
-fn wait_job(api: &Api, id: &str, quiet: bool) -> Result<Answer<JobRead>, CliError> {
+pub(super) fn wait_job(api: &Api, id: &str, quiet: bool) -> Result<Answer<JobRead>, CliError> {
     let bar = spinner(format!("job {id}: waiting"));
     let mut delay = FIRST_POLL;
     let mut last_status = None;
@@ -155,6 +166,36 @@ fn wait_job(api: &Api, id: &str, quiet: bool) -> Result<Answer<JobRead>, CliErro
     }
 }
 
+/// `helix upload`: every file checked first, then uploaded and accepted by the server.
+pub fn upload_files(
+    context: &Context,
+    kind: &str,
+    team: Option<&str>,
+    paths: &[PathBuf],
+) -> Result<ExitCode, CliError> {
+    let kind = match kind {
+        "context" => "context",
+        "schema" => "schema",
+        _ => "content",
+    };
+    let files = paths.iter().map(|p| Upload::of(p, kind)).collect::<Result<Vec<_>, _>>()?;
+    let api = context.api()?;
+    let mut artifacts = Vec::new();
+    for file in &files {
+        let id = upload(&api, file, team, context.json)?;
+        wait_available(&api, file, &id)?;
+        artifacts.push(api.artifact(id.as_str())?);
+    }
+    if context.json {
+        print_json(&serde_json::to_value(&artifacts).unwrap_or_default());
+    } else {
+        for artifact in &artifacts {
+            println!("{}", artifact.id);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn submit(context: &Context, args: SubmitArgs) -> Result<ExitCode, CliError> {
     let quiet = context.json;
     let mut files = Vec::new();
@@ -170,7 +211,7 @@ pub fn submit(context: &Context, args: SubmitArgs) -> Result<ExitCode, CliError>
     let api = context.api()?;
     let mut ids = Vec::new();
     for file in &files {
-        ids.push(upload(&api, file, quiet)?);
+        ids.push(upload(&api, file, None, quiet)?);
     }
     for (file, id) in files.iter().zip(&ids) {
         wait_available(&api, file, id)?;

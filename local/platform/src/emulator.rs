@@ -24,14 +24,16 @@ pub enum EmulatorError {
 }
 
 pub async fn start_moto(root: &Path, port: u16) -> Result<Emulator, EmulatorError> {
-    let binary = root.join(".venv/bin/moto_server");
-    if !binary.exists() {
-        return Err(EmulatorError::NotInstalled(binary));
+    let python = root.join(".venv/bin/python");
+    if !root.join(".venv/bin/moto_server").exists() {
+        return Err(EmulatorError::NotInstalled(root.join(".venv/bin/moto_server")));
     }
     if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
         return Err(EmulatorError::PortTaken(port));
     }
-    let child = Command::new(&binary)
+    // moto with the one fix to its S3 wire format that the Rust SDK needs (see the script).
+    let child = Command::new(&python)
+        .arg(root.join("local/moto_server.py"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -14,10 +14,13 @@ use helix_api::{Authenticator, JobsState, RequestKeys};
 use helix_auth::{MemoryKeyDirectory, TokenSettings, TokenSigner, TokenVerifier};
 use helix_domain::memory::{
     MemoryApiKeyStore, MemoryArtifactStore, MemoryAuditLog, MemoryBlobs, MemoryJobQueue, MemoryJobStore,
-    MemoryRequestKeyStore, MemorySessionStore, MemoryTeamStore,
+    MemoryPipelineStore, MemoryRequestKeyStore, MemorySessionStore, MemoryTeamStore,
 };
 use helix_domain::{Job, JobInputs, JobKind, JobStore, Session, SessionStore, SystemClock, Timestamp, User};
-use helix_jobs::{Access, ApiKeyService, ArtifactLimits, ArtifactService, AuditTrail, JobService, Queues, SessionGate};
+use helix_jobs::{
+    Access, ApiKeyService, ArtifactLimits, ArtifactService, AuditTrail, JobService, PipelineService, Queues,
+    SessionGate,
+};
 
 const REQUESTS: usize = 20_000;
 const SESSION: &str = "bench-session";
@@ -34,6 +37,7 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
         clock: Arc::new(SystemClock),
         limits: ArtifactLimits {
             max_upload_bytes: 1 << 20,
+            multipart_threshold: 1 << 20,
             upload_url_ttl: Duration::from_secs(900),
             download_url_ttl: Duration::from_secs(300),
         },
@@ -73,8 +77,23 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
     let auth =
         Arc::new(Authenticator { tokens, sessions: Arc::new(SessionGate::new(sessions, Arc::new(SystemClock))) });
     let request_keys = RequestKeys::new(Arc::new(MemoryRequestKeyStore::default()), 1 << 20);
-    let router =
-        helix_api::jobs_router(JobsState { jobs: Arc::new(service), keys, auth, payload_limit: 1 << 20, request_keys });
+    let service = Arc::new(service);
+    let pipelines = Arc::new(PipelineService {
+        access: service.access.clone(),
+        pipelines: Arc::new(MemoryPipelineStore::default()),
+        jobs: service.clone(),
+        clock: Arc::new(SystemClock),
+        audit: service.audit.clone(),
+        bucket: "bench".into(),
+    });
+    let router = helix_api::jobs_router(JobsState {
+        jobs: service,
+        pipelines,
+        keys,
+        auth,
+        payload_limit: 1 << 20,
+        request_keys,
+    });
     (router, jobs, signer)
 }
 

@@ -1,9 +1,12 @@
 use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{artifacts, audit, auth, jobs, keys, teams, users};
+use crate::routes::{artifacts, audit, auth, jobs, keys, pipelines, teams, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,7 +19,11 @@ use crate::routes::{artifacts, audit, auth, jobs, keys, teams, users};
         keys::create_key, keys::list_keys, keys::revoke_key,
         audit::list_audit, audit::verify_audit,
         artifacts::request_upload, artifacts::get_artifact, artifacts::download,
-        jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job,
+        artifacts::request_parts, artifacts::list_parts, artifacts::complete_upload, artifacts::abort_upload,
+        jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job, jobs::cancel_job,
+        pipelines::create_pipeline, pipelines::list_pipelines, pipelines::get_pipeline, pipelines::update_pipeline,
+        pipelines::delete_pipeline, pipelines::create_version, pipelines::list_versions, pipelines::get_version,
+        pipelines::diff_versions, pipelines::run_pipeline, pipelines::compare_version, pipelines::get_comparison,
     ),
     modifiers(&PasswordFlow, &ApiKeyScheme),
 )]
@@ -48,12 +55,69 @@ impl Modify for ApiKeyScheme {
 
 /// Swagger UI's assets are compiled in (the `vendored` feature): nothing is fetched at build or run time.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+    Router::new()
+        .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+        .layer(axum::middleware::map_response(harden))
+}
+
+/// Swagger UI loads its own scripts and styles and calls only this API; its React styles are inline,
+/// and its icons are `data:` images.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const VIEWPORT: &str = r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#;
+/// Swagger UI's page is a few hundred bytes; anything larger is not that page.
+const MAX_PAGE_BYTES: usize = 64 * 1024;
+
+/// Swagger UI's page, as the dashboard's: a content security policy, no type sniffing, no framing,
+/// and a viewport so that a phone shows it at its own width.
+async fn harden(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let headers = &mut parts.headers;
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    let html = headers.get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if !html {
+        return Response::from_parts(parts, body);
+    }
+    let Ok(bytes) = to_bytes(body, MAX_PAGE_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let page = String::from_utf8_lossy(&bytes);
+    let page = if page.contains("name=\"viewport\"") {
+        page.into_owned()
+    } else {
+        page.replacen("<head>", &format!("<head>\n    {VIEWPORT}"), 1)
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(page))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn the_swagger_page_has_a_policy_nosniff_and_a_viewport() {
+        let response =
+            router::<()>().oneshot(Request::get("/api/v1/docs/").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers().clone();
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.starts_with("default-src 'none'; script-src 'self';"), "{csp}");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let page = String::from_utf8(to_bytes(response.into_body(), MAX_PAGE_BYTES).await.unwrap().to_vec()).unwrap();
+        assert!(page.contains(VIEWPORT), "{page}");
+        assert!(page.contains("swagger-ui"), "{page}");
+
+        let document = router::<()>().oneshot(Request::get("/api/v1/openapi.json").body(Body::empty()).unwrap()).await;
+        let document = document.unwrap();
+        assert_eq!(document.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(document.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+    }
 
     #[test]
     fn auto_map_is_documented_on_the_request_and_the_job() {

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use helix_domain::artifact::{MAX_OBJECT_BYTES, MAX_PART_BYTES, MIN_PART_BYTES};
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration variable {var}: {reason}")]
 pub struct ConfigError {
@@ -116,16 +118,32 @@ pub struct ArtifactConfig {
     pub table: String,
     pub bucket: String,
     pub max_upload_bytes: u64,
+    pub multipart_threshold: u64,
     pub upload_url_ttl: Duration,
     pub download_url_ttl: Duration,
 }
 
 impl ArtifactConfig {
     pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        let max_upload_bytes = env.number("MAX_UPLOAD_BYTES", 5 * 1024 * 1024 * 1024)?;
+        if max_upload_bytes > MAX_OBJECT_BYTES {
+            return Err(ConfigError {
+                var: "MAX_UPLOAD_BYTES",
+                reason: format!("must be at most {MAX_OBJECT_BYTES} (S3's 5 TiB)"),
+            });
+        }
+        let multipart_threshold = env.number("MULTIPART_THRESHOLD_BYTES", 64 * 1024 * 1024)?;
+        if !(MIN_PART_BYTES..=MAX_PART_BYTES).contains(&multipart_threshold) {
+            return Err(ConfigError {
+                var: "MULTIPART_THRESHOLD_BYTES",
+                reason: format!("must be between {MIN_PART_BYTES} and {MAX_PART_BYTES} (S3's part and PUT sizes)"),
+            });
+        }
         Ok(Self {
             table: env.required("ARTIFACTS_TABLE")?,
             bucket: env.required("ARTIFACTS_BUCKET")?,
-            max_upload_bytes: env.number("MAX_UPLOAD_BYTES", 100 * 1024 * 1024)?,
+            max_upload_bytes,
+            multipart_threshold,
             upload_url_ttl: env.seconds("UPLOAD_URL_TTL_SECONDS", 900)?.min(MAX_UPLOAD_URL_TTL),
             download_url_ttl: env.seconds("DOWNLOAD_URL_TTL_SECONDS", 300)?.min(MAX_DOWNLOAD_URL_TTL),
         })
@@ -141,6 +159,8 @@ pub struct JobConfig {
     pub gpu_queue_url: String,
     /// Bound of `POST /jobs/upload` bodies (API Gateway and Lambda cap payloads at about 6 MB).
     pub api_payload_limit: usize,
+    /// `PIPELINES_TABLE`: pipelines and their versions, served by the jobs function.
+    pub pipelines_table: String,
 }
 
 impl JobConfig {
@@ -150,6 +170,7 @@ impl JobConfig {
             queue_url: env.required("JOBS_QUEUE_URL")?,
             gpu_queue_url: env.required("GPU_QUEUE_URL")?,
             api_payload_limit: env.number("API_PAYLOAD_LIMIT_BYTES", 5 * 1024 * 1024)?,
+            pipelines_table: env.required("PIPELINES_TABLE")?,
         })
     }
 }
@@ -250,6 +271,7 @@ mod tests {
             ("AUDIT_TABLE", "au"),
             ("SESSIONS_TABLE", "s"),
             ("JOBS_TABLE", "j"),
+            ("PIPELINES_TABLE", "p"),
             ("ARTIFACTS_TABLE", "a"),
             ("IDEMPOTENCY_TABLE", "i"),
             ("ARTIFACTS_BUCKET", "b"),
@@ -285,6 +307,7 @@ mod tests {
     #[test]
     fn names_the_missing_or_bad_variable() {
         assert_eq!(Settings::read(&with(&[("JOBS_TABLE", None)])).unwrap_err().var, "JOBS_TABLE");
+        assert_eq!(Settings::read(&with(&[("PIPELINES_TABLE", None)])).unwrap_err().var, "PIPELINES_TABLE");
         assert_eq!(Settings::read(&with(&[("TEAMS_TABLE", None)])).unwrap_err().var, "TEAMS_TABLE");
         assert_eq!(Settings::read(&with(&[("API_KEYS_TABLE", None)])).unwrap_err().var, "API_KEYS_TABLE");
         assert_eq!(Settings::read(&with(&[("AUDIT_TABLE", None)])).unwrap_err().var, "AUDIT_TABLE");

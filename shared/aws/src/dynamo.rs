@@ -1,8 +1,10 @@
 mod api_keys;
 mod audit;
+mod pipelines;
 
 pub use api_keys::DynamoApiKeyStore;
 pub use audit::DynamoAuditLog;
+pub use pipelines::DynamoPipelineStore;
 
 use std::collections::HashMap;
 
@@ -18,8 +20,9 @@ use serde::de::DeserializeOwned;
 
 use helix_domain::{
     Artifact, ArtifactId, ArtifactStatus, ArtifactStore, IdempotencyClaim, IdempotencyStore, Invitation, Job, JobId,
-    JobPage, JobStatus, JobStore, KeyClaim, LoginAttempts, Membership, REFRESH_GRACE, RequestKeyStore, Role, Session,
-    SessionId, SessionStore, StoreError, StoredResponse, Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
+    JobPage, JobStatus, JobStore, KeyClaim, LoginAttempts, Membership, PipelineId, REFRESH_GRACE, RequestKeyStore,
+    Role, Session, SessionId, SessionStore, StoreError, StoredResponse, Team, TeamId, TeamStore, Timestamp, User,
+    UserId, UserStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -599,7 +602,13 @@ impl DynamoArtifactStore {
         Self { client, table: table.into() }
     }
 
-    async fn leave_pending(&self, id: &ArtifactId, to: ArtifactStatus, reason: Option<&str>) -> Result<(), StoreError> {
+    async fn leave_pending(
+        &self,
+        id: &ArtifactId,
+        to: ArtifactStatus,
+        reason: Option<&str>,
+        checksum: Option<&str>,
+    ) -> Result<(), StoreError> {
         let mut update = self
             .client
             .update_item()
@@ -611,10 +620,15 @@ impl DynamoArtifactStore {
             .expression_attribute_values(":to", s(to.as_str()));
         update = match reason {
             Some(reason) => update
-                .update_expression("SET #status = :to, rejected_reason = :reason")
+                .update_expression("SET #status = :to, rejected_reason = :reason REMOVE multipart")
                 .expression_attribute_values(":reason", s(reason)),
-            // An available artifact is kept: the TTL only sweeps registrations never uploaded.
-            None => update.update_expression("SET #status = :to REMOVE expires_at"),
+            None => match checksum {
+                Some(checksum) => update
+                    .update_expression("SET #status = :to, checksum_sha256 = :checksum REMOVE expires_at, multipart")
+                    .expression_attribute_values(":checksum", s(checksum)),
+                // An available artifact is kept: the TTL only sweeps registrations never uploaded.
+                None => update.update_expression("SET #status = :to REMOVE expires_at, multipart"),
+            },
         };
         update.send().await.map_err(|e| conditional(e, "the artifact is no longer pending upload"))?;
         Ok(())
@@ -642,12 +656,12 @@ impl ArtifactStore for DynamoArtifactStore {
         Ok(())
     }
 
-    async fn mark_available(&self, id: &ArtifactId) -> Result<(), StoreError> {
-        self.leave_pending(id, ArtifactStatus::Available, None).await
+    async fn mark_available(&self, id: &ArtifactId, checksum_sha256: Option<&str>) -> Result<(), StoreError> {
+        self.leave_pending(id, ArtifactStatus::Available, None, checksum_sha256).await
     }
 
     async fn mark_rejected(&self, id: &ArtifactId, reason: &str) -> Result<(), StoreError> {
-        self.leave_pending(id, ArtifactStatus::Rejected, Some(reason)).await
+        self.leave_pending(id, ArtifactStatus::Rejected, Some(reason), None).await
     }
 }
 
@@ -660,6 +674,8 @@ const TEAM_INDEX: &str = "team-created-index";
 const TEAM_STATUS_INDEX: &str = "team-status-index";
 const LEASE_INDEX: &str = "lease-expiry-index";
 const OUTBOX_INDEX: &str = "outbox-index";
+/// Sparse: only a pipeline's runs carry `pipeline_id`.
+const PIPELINE_INDEX: &str = "pipeline-created-index";
 /// The `outbox` attribute's one value: present exactly while the job's message is owed.
 const UNSENT: &str = "UNSENT";
 /// The `leased` attribute's one value: present exactly while a worker holds the job.
@@ -704,6 +720,35 @@ impl DynamoJobStore {
             key.iter().filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str()))).collect();
         serde_json::to_vec(&plain).ok().map(|json| URL_SAFE_NO_PAD.encode(json))
     }
+
+    /// A page of the jobs in `index` whose `attr` is `partition`, newest first.
+    async fn page(
+        &self,
+        index: &str,
+        attr: &str,
+        partition: String,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<JobPage, StoreError> {
+        let start = cursor.map(|c| Self::decode_cursor(c, attr, &partition)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attr)
+            .expression_attribute_values(":p", s(partition))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(backend)?;
+        let jobs = out.items.unwrap_or_default().into_iter().map(from_team_item).collect::<Result<Vec<Job>, _>>()?;
+        let next_cursor = out.last_evaluated_key.as_ref().and_then(Self::encode_cursor);
+        Ok(JobPage { jobs, next_cursor })
+    }
 }
 
 #[async_trait]
@@ -723,28 +768,14 @@ impl JobStore for DynamoJobStore {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<JobPage, StoreError> {
-        let (index, attr, partition) = match status {
-            Some(status) => (TEAM_STATUS_INDEX, "team_status", team_status(team, status)),
-            None => (TEAM_INDEX, "team_id", team.to_string()),
-        };
-        let start = cursor.map(|c| Self::decode_cursor(c, attr, &partition)).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#p = :p")
-            .expression_attribute_names("#p", attr)
-            .expression_attribute_values(":p", s(partition))
-            .scan_index_forward(false)
-            .limit(limit as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(backend)?;
-        let jobs = out.items.unwrap_or_default().into_iter().map(from_team_item).collect::<Result<Vec<Job>, _>>()?;
-        let next_cursor = out.last_evaluated_key.as_ref().and_then(Self::encode_cursor);
-        Ok(JobPage { jobs, next_cursor })
+        match status {
+            Some(status) => self.page(TEAM_STATUS_INDEX, "team_status", team_status(team, status), limit, cursor).await,
+            None => self.page(TEAM_INDEX, "team_id", team.to_string(), limit, cursor).await,
+        }
+    }
+
+    async fn runs(&self, pipeline: &PipelineId, limit: u32, cursor: Option<&str>) -> Result<JobPage, StoreError> {
+        self.page(PIPELINE_INDEX, "pipeline_id", pipeline.to_string(), limit, cursor).await
     }
 
     async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {

@@ -3,11 +3,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncWriteExt;
 
-use helix_domain::{Blobs, PresignedRequest, StoreError, Timestamp};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+
+use helix_domain::{BlobHead, Blobs, PartUpload, PresignedRequest, StoreError, StoredPart, Timestamp};
 
 use crate::dynamo::backend;
 
@@ -129,9 +132,13 @@ impl Blobs for S3Blobs {
         Ok(written)
     }
 
-    async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
-        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
-            Ok(head) => Ok(Some(head.content_length().unwrap_or_default().max(0) as u64)),
+    async fn head(&self, key: &str) -> Result<Option<BlobHead>, StoreError> {
+        let head = self.client.head_object().bucket(&self.bucket).key(key).checksum_mode(ChecksumMode::Enabled);
+        match head.send().await {
+            Ok(head) => Ok(Some(BlobHead {
+                size: head.content_length().unwrap_or_default().max(0) as u64,
+                checksum_sha256: head.checksum_sha256().map(str::to_owned),
+            })),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) => Err(backend(e)),
         }
@@ -140,5 +147,109 @@ impl Blobs for S3Blobs {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(backend)?;
         Ok(())
+    }
+
+    async fn start_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map_err(backend)?;
+        upload.upload_id().map(str::to_owned).ok_or_else(|| StoreError::Backend("S3 returned no upload id".into()))
+    }
+
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part: &PartUpload,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part.part_number as i32)
+            .content_length(part.size as i64)
+            .checksum_sha256(&part.checksum_sha256)
+            .presigned(presigning(expires_in)?)
+            .await
+            .map_err(backend)?;
+        Ok(presigned(request, expires_in))
+    }
+
+    async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, StoreError> {
+        let mut parts = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker)
+                .send()
+                .await
+                .map_err(|e| match e.as_service_error().and_then(|s| s.code()) {
+                    Some("NoSuchUpload") => StoreError::NotFound,
+                    _ => backend(e),
+                })?;
+            parts.extend(page.parts().iter().map(|p| StoredPart {
+                part_number: p.part_number().unwrap_or_default().max(0) as u32,
+                etag: p.e_tag().unwrap_or_default().to_owned(),
+                size: p.size().unwrap_or_default().max(0) as u64,
+                checksum_sha256: p.checksum_sha256().map(str::to_owned),
+            }));
+            if page.is_truncated() != Some(true) {
+                return Ok(parts);
+            }
+            marker = page.next_part_number_marker().map(str::to_owned);
+        }
+    }
+
+    async fn complete_multipart(&self, key: &str, upload_id: &str, parts: &[StoredPart]) -> Result<(), StoreError> {
+        let completed = parts
+            .iter()
+            .map(|p| {
+                CompletedPart::builder()
+                    .part_number(p.part_number as i32)
+                    .e_tag(&p.etag)
+                    .set_checksum_sha256(p.checksum_sha256.clone())
+                    .build()
+            })
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error().and_then(|s| s.code()) {
+                Some("NoSuchUpload") => StoreError::NotFound,
+                Some(code @ ("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" | "BadDigest")) => {
+                    let message = e.as_service_error().and_then(|s| s.message()).unwrap_or_default();
+                    StoreError::Conflict(format!("{code}: {message}"))
+                }
+                _ => backend(e),
+            })?;
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        match self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_upload()) => Ok(()),
+            Err(e) => Err(backend(e)),
+        }
     }
 }

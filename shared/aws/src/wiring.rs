@@ -6,19 +6,19 @@ use std::sync::Arc;
 use helix_auth::{KeyDirectory, KeyDirectoryError, TokenError, TokenSettings, TokenSigner, TokenVerifier};
 use helix_domain::{RequestKeyStore, SessionStore, SystemClock, TeamStore, UserStore};
 use helix_jobs::{
-    Access, ApiKeyService, ArtifactLimits, ArtifactService, JobService, JobSweeper, Queues, RunnerPorts, SessionGate,
-    SessionService, TeamService, UploadWatcherPorts,
+    Access, ApiKeyService, ArtifactLimits, ArtifactService, JobService, JobSweeper, PipelineService, Queues,
+    RunnerPorts, SessionGate, SessionService, TeamService, UploadWatcherPorts,
 };
 
 use helix_jobs::{AuditService, AuditTrail};
 
-use crate::DynamoAuditLog;
 use crate::config::{ArtifactConfig, JobConfig, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig};
 use crate::keys::{S3KeyDirectory, SecretError, fetch_secret};
 use crate::{
     AwsClients, DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoLoginAttempts,
     DynamoRequestKeyStore, DynamoSessionStore, DynamoTeamStore, DynamoUserStore, S3Blobs, SqsJobQueue,
 };
+use crate::{DynamoAuditLog, DynamoPipelineStore};
 
 /// Who may do what in which team, read from `TEAMS_TABLE` (`Settings::teams_table`): the one
 /// each of a process's services checks with.
@@ -73,6 +73,7 @@ pub fn artifact_service(
         clock: Arc::new(SystemClock),
         limits: ArtifactLimits {
             max_upload_bytes: config.max_upload_bytes,
+            multipart_threshold: config.multipart_threshold,
             upload_url_ttl: config.upload_url_ttl,
             download_url_ttl: config.download_url_ttl,
         },
@@ -97,6 +98,24 @@ pub fn job_service(
         },
         clock: Arc::new(SystemClock),
         audit,
+    }
+}
+
+/// Pipelines in `PIPELINES_TABLE`, their runs submitted through `jobs`; their inboxes in the
+/// artifacts bucket.
+pub fn pipeline_service(
+    clients: &AwsClients,
+    artifacts: &ArtifactConfig,
+    config: &JobConfig,
+    jobs: Arc<JobService>,
+) -> PipelineService {
+    PipelineService {
+        access: jobs.access.clone(),
+        pipelines: Arc::new(DynamoPipelineStore::new(clients.dynamodb.clone(), &config.pipelines_table)),
+        clock: Arc::new(SystemClock),
+        audit: jobs.audit.clone(),
+        bucket: artifacts.bucket.clone(),
+        jobs,
     }
 }
 

@@ -64,6 +64,60 @@ pub struct Artifact {
     pub rejected_reason: Option<String>,
     /// Epoch seconds after which DynamoDB's TTL removes a registration whose upload never came.
     pub expires_at: Option<i64>,
+    /// The S3 multipart upload a large file goes up in, while it is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<MultipartUpload>,
+    /// The stored object's SHA-256 as S3 reports it (base64; `-<parts>` for a multipart
+    /// upload's checksum of its parts' checksums), once the object is available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_sha256: Option<String>,
+}
+
+/// An open S3 multipart upload: its id, and the size of every part but the last.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MultipartUpload {
+    pub upload_id: String,
+    pub part_size: u64,
+}
+
+/// S3's bounds on a multipart upload's parts.
+pub const MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
+pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+pub const MAX_PARTS: u64 = 10_000;
+/// Big enough that a 5 GiB file needs a few hundred requests, small enough that a lost
+/// connection costs seconds, not minutes.
+pub const DEFAULT_PART_BYTES: u64 = 16 * 1024 * 1024;
+/// S3's limit on one object.
+pub const MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+
+impl MultipartUpload {
+    /// The part size for a file of `size` bytes: the requested one, or the default grown in whole
+    /// MiB until the file fits S3's 10,000 parts. Errors name what is wrong with a requested size.
+    pub fn part_size_for(size: u64, requested: Option<u64>) -> Result<u64, String> {
+        let fitting = size.div_ceil(MAX_PARTS).div_ceil(1024 * 1024) * 1024 * 1024;
+        let Some(part_size) = requested else {
+            return Ok(DEFAULT_PART_BYTES.max(fitting));
+        };
+        if !(MIN_PART_BYTES..=MAX_PART_BYTES).contains(&part_size) {
+            return Err(format!("part_size must be between {MIN_PART_BYTES} and {MAX_PART_BYTES} bytes"));
+        }
+        if size.div_ceil(part_size) > MAX_PARTS {
+            return Err(format!(
+                "part_size {part_size} cuts the file into more than {MAX_PARTS} parts: use at least {fitting}"
+            ));
+        }
+        Ok(part_size)
+    }
+
+    pub fn part_count(&self, size: u64) -> u32 {
+        size.div_ceil(self.part_size) as u32
+    }
+
+    /// The size of part `number` (1-based) of a `size`-byte file: `part_size`, except the last.
+    pub fn part_len(&self, size: u64, number: u32) -> u64 {
+        let start = u64::from(number - 1) * self.part_size;
+        self.part_size.min(size.saturating_sub(start))
+    }
 }
 
 /// How long an upload registration waits for its object before DynamoDB's TTL removes it.
@@ -104,6 +158,8 @@ impl Artifact {
             created_at: now,
             rejected_reason: None,
             expires_at: Some(now.plus(PENDING_UPLOAD_TTL).unix()),
+            multipart: None,
+            checksum_sha256: None,
         }
     }
 
@@ -131,6 +187,8 @@ impl Artifact {
             created_at: now,
             rejected_reason: None,
             expires_at: None,
+            multipart: None,
+            checksum_sha256: None,
         }
     }
 }
@@ -150,6 +208,13 @@ pub struct ArtifactRead {
     pub created_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_reason: Option<String>,
+    /// The multipart upload to resume, while the file is still going up in parts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<MultipartUpload>,
+    /// The stored object's SHA-256 as S3 computed it (base64; `-<parts>` for a file uploaded in
+    /// parts: S3's checksum of the parts' checksums).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum_sha256: Option<String>,
 }
 
 impl From<&Artifact> for ArtifactRead {
@@ -165,6 +230,8 @@ impl From<&Artifact> for ArtifactRead {
             job_id: a.job_id.clone(),
             created_at: a.created_at,
             rejected_reason: a.rejected_reason.clone(),
+            multipart: a.multipart.clone().filter(|_| a.status == ArtifactStatus::PendingUpload),
+            checksum_sha256: a.checksum_sha256.clone(),
         }
     }
 }
@@ -246,6 +313,31 @@ pub fn suggestion_report_key(job_id: &JobId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn parts_default_to_16_mib_and_grow_to_fit_10000() {
+        assert_eq!(MultipartUpload::part_size_for(100 * MIB, None), Ok(16 * MIB));
+        // 5 TiB needs parts of at least 524.288 MiB: whole MiB, rounded up.
+        assert_eq!(MultipartUpload::part_size_for(MAX_OBJECT_BYTES, None), Ok(525 * MIB));
+        assert_eq!(MultipartUpload::part_size_for(100 * MIB, Some(8 * MIB)), Ok(8 * MIB));
+        let small = MultipartUpload::part_size_for(100 * MIB, Some(MIB)).unwrap_err();
+        assert!(small.contains("between 5242880"), "{small}");
+        let many = MultipartUpload::part_size_for(100_000 * MIB, Some(5 * MIB)).unwrap_err();
+        assert!(many.contains("more than 10000 parts: use at least 10485760"), "{many}");
+    }
+
+    #[test]
+    fn the_last_part_holds_the_rest() {
+        let upload = MultipartUpload { upload_id: "u".into(), part_size: 16 * MIB };
+        let size = 40 * MIB + 3;
+        assert_eq!(upload.part_count(size), 3);
+        assert_eq!(upload.part_len(size, 1), 16 * MIB);
+        assert_eq!(upload.part_len(size, 3), 8 * MIB + 3);
+        assert_eq!(upload.part_count(32 * MIB), 2);
+        assert_eq!(upload.part_len(32 * MIB, 2), 16 * MIB);
+    }
 
     #[test]
     fn filenames_lose_paths_and_odd_characters() {

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod job;
 pub mod lifecycle;
 pub mod memory;
+pub mod pipeline;
 pub mod ports;
 pub mod session;
 pub mod team;
@@ -17,19 +18,23 @@ pub mod user;
 
 pub use api_key::{API_KEY_PREFIX, ApiKey, KeyScope, SCOPES};
 pub use artifact::ArtifactRead;
-pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration};
+pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration, MultipartUpload};
 pub use audit::{AuditEntry, AuditOutcome, BrokenLink, ChainCheck, GENESIS_HASH};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{ApiKeyId, ArtifactId, AuditEntryId, InvitationId, JobId, SessionId, TeamId, UserId};
+pub use ids::{ApiKeyId, ArtifactId, AuditEntryId, InvitationId, JobId, PipelineId, SessionId, TeamId, UserId};
 pub use job::{
     AutoMapped, AutoMappedField, InputReading, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus,
     Runner, TRACEPARENT_ATTRIBUTE,
 };
 pub use lifecycle::{Refused, Transition};
+pub use pipeline::{
+    ComparedField, ComparedRecords, Comparison, ComparisonRead, FieldExample, Pipeline, PipelineDiff, PipelineOptions,
+    PipelineRead, PipelineVersion,
+};
 pub use ports::{
-    ApiKeyStore, ArtifactStore, AuditLog, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue, JobStore,
-    KeyClaim, LoginAttempts, PresignedRequest, RequestKeyStore, SessionStore, StoreError, StoredResponse, TeamStore,
-    UserStore,
+    ApiKeyStore, ArtifactStore, AuditLog, BlobHead, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue,
+    JobStore, KeyClaim, LoginAttempts, PartUpload, PipelineStore, PresignedRequest, RequestKeyStore, SessionStore,
+    StoreError, StoredPart, StoredResponse, TeamStore, UserStore,
 };
 pub use session::{REFRESH_GRACE, Session};
 pub use team::{INVITATION_TTL, Invitation, Membership, PERMISSIONS, Plan, Role, Team, TeamAction};

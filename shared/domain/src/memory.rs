@@ -12,9 +12,10 @@ use async_trait::async_trait;
 
 use crate::ports::{IdempotencyClaim, JobPage, KeyClaim, RequestKeyStore, StoredResponse};
 use crate::{
-    ApiKey, ApiKeyId, ApiKeyStore, Artifact, ArtifactId, ArtifactStatus, ArtifactStore, AuditEntry, AuditLog, Blobs,
-    IdempotencyStore, Invitation, Job, JobId, JobMessage, JobQueue, JobStatus, JobStore, Membership, PresignedRequest,
-    Role, Session, SessionId, SessionStore, StoreError, Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
+    ApiKey, ApiKeyId, ApiKeyStore, Artifact, ArtifactId, ArtifactStatus, ArtifactStore, AuditEntry, AuditLog, BlobHead,
+    Blobs, Comparison, IdempotencyStore, Invitation, Job, JobId, JobMessage, JobQueue, JobStatus, JobStore, Membership,
+    PartUpload, Pipeline, PipelineId, PipelineStore, PipelineVersion, PresignedRequest, Role, Session, SessionId,
+    SessionStore, StoreError, StoredPart, Team, TeamId, TeamStore, Timestamp, User, UserId, UserStore,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -342,7 +343,13 @@ pub struct MemoryArtifactStore {
 }
 
 impl MemoryArtifactStore {
-    fn leave_pending(&self, id: &ArtifactId, to: ArtifactStatus, reason: Option<&str>) -> Result<(), StoreError> {
+    fn leave_pending(
+        &self,
+        id: &ArtifactId,
+        to: ArtifactStatus,
+        reason: Option<&str>,
+        checksum: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.outage.check("the artifact table")?;
         let mut artifacts = lock(&self.artifacts);
         let artifact = artifacts
@@ -350,9 +357,13 @@ impl MemoryArtifactStore {
             .filter(|a| a.status == ArtifactStatus::PendingUpload)
             .ok_or_else(|| StoreError::Conflict("the artifact is no longer pending upload".into()))?;
         artifact.status = to;
+        artifact.multipart = None;
         match reason {
             Some(reason) => artifact.rejected_reason = Some(reason.to_owned()),
-            None => artifact.expires_at = None,
+            None => {
+                artifact.expires_at = None;
+                artifact.checksum_sha256 = checksum.map(str::to_owned);
+            }
         }
         Ok(())
     }
@@ -381,12 +392,12 @@ impl ArtifactStore for MemoryArtifactStore {
         Ok(())
     }
 
-    async fn mark_available(&self, id: &ArtifactId) -> Result<(), StoreError> {
-        self.leave_pending(id, ArtifactStatus::Available, None)
+    async fn mark_available(&self, id: &ArtifactId, checksum_sha256: Option<&str>) -> Result<(), StoreError> {
+        self.leave_pending(id, ArtifactStatus::Available, None, checksum_sha256)
     }
 
     async fn mark_rejected(&self, id: &ArtifactId, reason: &str) -> Result<(), StoreError> {
-        self.leave_pending(id, ArtifactStatus::Rejected, Some(reason))
+        self.leave_pending(id, ArtifactStatus::Rejected, Some(reason), None)
     }
 }
 
@@ -400,6 +411,24 @@ impl MemoryJobStore {
     /// Every stored job, for assertions.
     pub fn all(&self) -> Vec<Job> {
         lock(&self.jobs).values().cloned().collect()
+    }
+}
+
+impl MemoryJobStore {
+    /// The jobs that pass `filter`, newest first, from after the job `cursor` names.
+    fn page(&self, filter: impl Fn(&Job) -> bool, limit: u32, cursor: Option<&str>) -> Result<JobPage, StoreError> {
+        self.outage.check("the job table")?;
+        let mut jobs: Vec<Job> = lock(&self.jobs).values().filter(|j| filter(j)).cloned().collect();
+        jobs.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        let start = match cursor {
+            None => 0,
+            Some(cursor) => jobs.iter().position(|j| j.id == cursor).ok_or(StoreError::InvalidCursor)? + 1,
+        };
+        let page: Vec<Job> = jobs.into_iter().skip(start).collect();
+        let more = page.len() > limit as usize;
+        let jobs: Vec<Job> = page.into_iter().take(limit as usize).collect();
+        let next_cursor = if more { jobs.last().map(|j| j.id.to_string()) } else { None };
+        Ok(JobPage { jobs, next_cursor })
     }
 }
 
@@ -433,22 +462,11 @@ impl JobStore for MemoryJobStore {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<JobPage, StoreError> {
-        self.outage.check("the job table")?;
-        let mut jobs: Vec<Job> = lock(&self.jobs)
-            .values()
-            .filter(|j| &j.team_id == team && status.is_none_or(|s| j.status == s))
-            .cloned()
-            .collect();
-        jobs.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-        let start = match cursor {
-            None => 0,
-            Some(cursor) => jobs.iter().position(|j| j.id == cursor).ok_or(StoreError::InvalidCursor)? + 1,
-        };
-        let page: Vec<Job> = jobs.into_iter().skip(start).collect();
-        let more = page.len() > limit as usize;
-        let jobs: Vec<Job> = page.into_iter().take(limit as usize).collect();
-        let next_cursor = if more { jobs.last().map(|j| j.id.to_string()) } else { None };
-        Ok(JobPage { jobs, next_cursor })
+        self.page(|j| &j.team_id == team && status.is_none_or(|s| j.status == s), limit, cursor)
+    }
+
+    async fn runs(&self, pipeline: &PipelineId, limit: u32, cursor: Option<&str>) -> Result<JobPage, StoreError> {
+        self.page(|j| j.pipeline_id.as_ref() == Some(pipeline), limit, cursor)
     }
 
     async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {
@@ -490,19 +508,146 @@ impl JobStore for MemoryJobStore {
     }
 }
 
+#[derive(Default)]
+pub struct MemoryPipelineStore {
+    pipelines: Mutex<HashMap<PipelineId, Pipeline>>,
+    versions: Mutex<BTreeMap<(PipelineId, u32), PipelineVersion>>,
+    comparisons: Mutex<HashMap<(PipelineId, JobId), Comparison>>,
+    pub outage: Outage,
+}
+
+#[async_trait]
+impl PipelineStore for MemoryPipelineStore {
+    async fn create(&self, pipeline: &Pipeline, first: &PipelineVersion) -> Result<(), StoreError> {
+        self.outage.check("the pipeline table")?;
+        let mut pipelines = lock(&self.pipelines);
+        if pipelines.contains_key(&pipeline.id) {
+            return Err(StoreError::Conflict("pipeline id taken".into()));
+        }
+        pipelines.insert(pipeline.id.clone(), pipeline.clone());
+        lock(&self.versions).insert((first.pipeline_id.clone(), first.version), first.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &PipelineId) -> Result<Option<Pipeline>, StoreError> {
+        self.outage.check("the pipeline table")?;
+        Ok(lock(&self.pipelines).get(id).cloned())
+    }
+
+    async fn list(&self, team: &TeamId) -> Result<Vec<Pipeline>, StoreError> {
+        self.outage.check("the pipeline table")?;
+        let mut found: Vec<Pipeline> = lock(&self.pipelines).values().filter(|p| &p.team_id == team).cloned().collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(found)
+    }
+
+    async fn add_version(&self, version: &PipelineVersion, updated_at: Timestamp) -> Result<(), StoreError> {
+        self.outage.check("the pipeline table")?;
+        let mut pipelines = lock(&self.pipelines);
+        let stored = pipelines.get_mut(&version.pipeline_id).ok_or(StoreError::NotFound)?;
+        if stored.current_version + 1 != version.version || stored.archived_at.is_some() {
+            return Err(StoreError::Conflict("the pipeline moved on".into()));
+        }
+        stored.current_version = version.version;
+        stored.updated_at = updated_at;
+        lock(&self.versions).insert((version.pipeline_id.clone(), version.version), version.clone());
+        Ok(())
+    }
+
+    async fn update(&self, next: &Pipeline) -> Result<(), StoreError> {
+        self.outage.check("the pipeline table")?;
+        let mut pipelines = lock(&self.pipelines);
+        let stored = pipelines.get_mut(&next.id).ok_or(StoreError::NotFound)?;
+        if stored.current_version != next.current_version || stored.archived_at.is_some() {
+            return Err(StoreError::Conflict("the pipeline moved on".into()));
+        }
+        stored.name = next.name.clone();
+        stored.updated_at = next.updated_at;
+        stored.archived_at = next.archived_at;
+        Ok(())
+    }
+
+    async fn version(&self, id: &PipelineId, version: u32) -> Result<Option<PipelineVersion>, StoreError> {
+        self.outage.check("the pipeline table")?;
+        Ok(lock(&self.versions).get(&(id.clone(), version)).cloned())
+    }
+
+    async fn versions(&self, id: &PipelineId) -> Result<Vec<PipelineVersion>, StoreError> {
+        self.outage.check("the pipeline table")?;
+        Ok(lock(&self.versions).range((id.clone(), 0)..=(id.clone(), u32::MAX)).map(|(_, v)| v.clone()).collect())
+    }
+
+    async fn add_comparison(&self, comparison: &Comparison) -> Result<(), StoreError> {
+        self.outage.check("the pipeline table")?;
+        let key = (comparison.pipeline_id.clone(), comparison.candidate_job_id.clone());
+        lock(&self.comparisons).insert(key, comparison.clone());
+        Ok(())
+    }
+
+    async fn comparison(&self, id: &PipelineId, candidate: &JobId) -> Result<Option<Comparison>, StoreError> {
+        self.outage.check("the pipeline table")?;
+        Ok(lock(&self.comparisons).get(&(id.clone(), candidate.clone())).cloned())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredBlob {
     pub body: Vec<u8>,
     pub content_type: String,
+    pub checksum_sha256: Option<String>,
 }
 
 #[derive(Default)]
 pub struct MemoryBlobs {
     objects: Mutex<BTreeMap<String, StoredBlob>>,
+    uploads: Mutex<HashMap<String, OpenUpload>>,
     pub outage: Outage,
 }
 
+/// A multipart upload in progress, as S3 keeps it: its key and the parts received, by number.
+struct OpenUpload {
+    key: String,
+    content_type: String,
+    parts: BTreeMap<u32, Vec<u8>>,
+}
+
+fn sha256_base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
+/// A part's ETag: S3's is an MD5; any digest of the bytes serves a fake.
+fn part_etag(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("\"{}\"", hex::encode(&Sha256::digest(bytes)[..16]))
+}
+
 impl MemoryBlobs {
+    /// What a client's PUT to a presigned part URL does: S3 stores the part when the body
+    /// matches the signed SHA-256 and refuses it otherwise. Returns the part's ETag.
+    pub fn put_part(
+        &self,
+        upload_id: &str,
+        part_number: u32,
+        checksum_sha256: &str,
+        body: Vec<u8>,
+    ) -> Result<String, StoreError> {
+        if sha256_base64(&body) != checksum_sha256 {
+            return Err(StoreError::Conflict("BadDigest: the part's SHA-256 does not match".into()));
+        }
+        let mut uploads = lock(&self.uploads);
+        let upload = uploads.get_mut(upload_id).ok_or(StoreError::NotFound)?;
+        let etag = part_etag(&body);
+        upload.parts.insert(part_number, body);
+        Ok(etag)
+    }
+
+    /// The ids of the multipart uploads still open.
+    pub fn open_uploads(&self) -> Vec<String> {
+        lock(&self.uploads).keys().cloned().collect()
+    }
+
     pub fn object(&self, key: &str) -> Option<StoredBlob> {
         lock(&self.objects).get(key).cloned()
     }
@@ -550,7 +695,9 @@ impl Blobs for MemoryBlobs {
 
     async fn put_bytes(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
         self.outage.check("the bucket")?;
-        lock(&self.objects).insert(key.to_owned(), StoredBlob { body, content_type: content_type.to_owned() });
+        let checksum_sha256 = Some(sha256_base64(&body));
+        lock(&self.objects)
+            .insert(key.to_owned(), StoredBlob { body, content_type: content_type.to_owned(), checksum_sha256 });
         Ok(())
     }
 
@@ -576,14 +723,85 @@ impl Blobs for MemoryBlobs {
         Ok(object.body.len() as u64)
     }
 
-    async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError> {
+    async fn head(&self, key: &str) -> Result<Option<BlobHead>, StoreError> {
         self.outage.check("the bucket")?;
-        Ok(self.object(key).map(|o| o.body.len() as u64))
+        Ok(self.object(key).map(|o| BlobHead { size: o.body.len() as u64, checksum_sha256: o.checksum_sha256 }))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.outage.check("the bucket")?;
         lock(&self.objects).remove(key);
+        Ok(())
+    }
+
+    async fn start_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
+        self.outage.check("the bucket")?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let upload = OpenUpload { key: key.to_owned(), content_type: content_type.to_owned(), parts: BTreeMap::new() };
+        lock(&self.uploads).insert(id.clone(), upload);
+        Ok(id)
+    }
+
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part: &PartUpload,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        self.outage.check("the bucket")?;
+        let headers = BTreeMap::from([
+            ("content-length".to_owned(), part.size.to_string()),
+            ("x-amz-checksum-sha256".to_owned(), part.checksum_sha256.clone()),
+        ]);
+        let mut request = Self::presigned(key, "PUT", expires_in, headers);
+        request.url = format!("{}?partNumber={}&uploadId={upload_id}", request.url, part.part_number);
+        Ok(request)
+    }
+
+    async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, StoreError> {
+        self.outage.check("the bucket")?;
+        let uploads = lock(&self.uploads);
+        let upload = uploads.get(upload_id).filter(|u| u.key == key).ok_or(StoreError::NotFound)?;
+        Ok(upload
+            .parts
+            .iter()
+            .map(|(&part_number, body)| StoredPart {
+                part_number,
+                etag: part_etag(body),
+                size: body.len() as u64,
+                checksum_sha256: Some(sha256_base64(body)),
+            })
+            .collect())
+    }
+
+    async fn complete_multipart(&self, key: &str, upload_id: &str, parts: &[StoredPart]) -> Result<(), StoreError> {
+        self.outage.check("the bucket")?;
+        let mut uploads = lock(&self.uploads);
+        let upload = uploads.get(upload_id).filter(|u| u.key == key).ok_or(StoreError::NotFound)?;
+        let mut body = Vec::new();
+        let mut digests = Vec::new();
+        for part in parts {
+            let stored = upload
+                .parts
+                .get(&part.part_number)
+                .filter(|b| part_etag(b) == part.etag)
+                .ok_or_else(|| StoreError::Conflict(format!("InvalidPart: part {}", part.part_number)))?;
+            body.extend_from_slice(stored);
+            use sha2::{Digest, Sha256};
+            digests.extend_from_slice(&Sha256::digest(stored));
+        }
+        let checksum = format!("{}-{}", sha256_base64(&digests), parts.len());
+        let content_type = upload.content_type.clone();
+        uploads.remove(upload_id);
+        drop(uploads);
+        lock(&self.objects).insert(key.to_owned(), StoredBlob { body, content_type, checksum_sha256: Some(checksum) });
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, _key: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.outage.check("the bucket")?;
+        lock(&self.uploads).remove(upload_id);
         Ok(())
     }
 }

@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    ApiKey, ApiKeyId, Artifact, ArtifactId, AuditEntry, Invitation, Job, JobId, JobMessage, JobStatus, Membership,
-    Role, Session, SessionId, Team, TeamId, Timestamp, User, UserId,
+    ApiKey, ApiKeyId, Artifact, ArtifactId, AuditEntry, Comparison, Invitation, Job, JobId, JobMessage, JobStatus,
+    Membership, Pipeline, PipelineId, PipelineVersion, Role, Session, SessionId, Team, TeamId, Timestamp, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +110,7 @@ pub trait ArtifactStore: Send + Sync {
     /// retried run writes the same record again.
     async fn put(&self, artifact: &Artifact) -> Result<(), StoreError>;
     /// `PENDING_UPLOAD` → `AVAILABLE`; `Conflict` from any other state.
-    async fn mark_available(&self, id: &ArtifactId) -> Result<(), StoreError>;
+    async fn mark_available(&self, id: &ArtifactId, checksum_sha256: Option<&str>) -> Result<(), StoreError>;
     /// `PENDING_UPLOAD` → `REJECTED`; `Conflict` from any other state.
     async fn mark_rejected(&self, id: &ArtifactId, reason: &str) -> Result<(), StoreError>;
 }
@@ -133,6 +133,8 @@ pub trait JobStore: Send + Sync {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<JobPage, StoreError>;
+    /// The runs of a pipeline, newest first, paged as [`JobStore::list`].
+    async fn runs(&self, pipeline: &PipelineId, limit: u32, cursor: Option<&str>) -> Result<JobPage, StoreError>;
     /// Stores `next` (what [`Job::apply`] made of `seen`) only if the stored job is still `seen`:
     /// same status, attempt and lease. `Conflict` when another writer moved it in between, so
     /// that every transition is taken from the state the lifecycle checked.
@@ -144,6 +146,30 @@ pub trait JobStore: Send + Sync {
     /// Jobs whose outbox mark was set before `before`, oldest first: their message may never
     /// have been sent.
     async fn unsent(&self, before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError>;
+}
+
+/// Pipelines and their versions. A version is written once and never changed; saving one moves
+/// the pipeline's `current_version` in the same write, conditional on the version the caller saw,
+/// so two saves at once cannot both become version n.
+#[async_trait]
+pub trait PipelineStore: Send + Sync {
+    /// A new pipeline and its first version, in one write. `Conflict` when the id is taken.
+    async fn create(&self, pipeline: &Pipeline, first: &PipelineVersion) -> Result<(), StoreError>;
+    async fn get(&self, id: &PipelineId) -> Result<Option<Pipeline>, StoreError>;
+    /// The team's pipelines, archived ones included, oldest first.
+    async fn list(&self, team: &TeamId) -> Result<Vec<Pipeline>, StoreError>;
+    /// Stores `version` and makes it the pipeline's current one (with `updated_at`), in one
+    /// write: `Conflict` unless the pipeline is at `version.version - 1` and not archived.
+    async fn add_version(&self, version: &PipelineVersion, updated_at: Timestamp) -> Result<(), StoreError>;
+    /// Replaces the pipeline's name, `updated_at` and `archived_at` with `next`'s: `Conflict`
+    /// unless it is still at `next.current_version` and not archived.
+    async fn update(&self, next: &Pipeline) -> Result<(), StoreError>;
+    async fn version(&self, id: &PipelineId, version: u32) -> Result<Option<PipelineVersion>, StoreError>;
+    /// Every version of the pipeline, oldest first.
+    async fn versions(&self, id: &PipelineId) -> Result<Vec<PipelineVersion>, StoreError>;
+    async fn add_comparison(&self, comparison: &Comparison) -> Result<(), StoreError>;
+    /// The comparison whose candidate run is `candidate`.
+    async fn comparison(&self, id: &PipelineId, candidate: &JobId) -> Result<Option<Comparison>, StoreError>;
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema, PartialEq)]
@@ -178,9 +204,51 @@ pub trait Blobs: Send + Sync {
     async fn get_bytes(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError>;
     /// `NotFound` when there is no such object.
     async fn download_to(&self, key: &str, path: &Path) -> Result<u64, StoreError>;
-    /// The stored size, `None` when there is no such object.
-    async fn size_of(&self, key: &str) -> Result<Option<u64>, StoreError>;
+    /// The stored size and checksum, `None` when there is no such object.
+    async fn head(&self, key: &str) -> Result<Option<BlobHead>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Opens a multipart upload whose parts S3 checks against their SHA-256; returns its id.
+    async fn start_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError>;
+    /// A PUT URL for one part whose signature covers its length and SHA-256, so S3 refuses any
+    /// other body.
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part: &PartUpload,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError>;
+    /// The parts stored so far, by number; `NotFound` when the upload is no longer open.
+    async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, StoreError>;
+    /// Joins `parts`, in order, into the object; `NotFound` when the upload is no longer open.
+    async fn complete_multipart(&self, key: &str, upload_id: &str, parts: &[StoredPart]) -> Result<(), StoreError>;
+    /// Drops the upload and its parts; an upload already gone is not an error.
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobHead {
+    pub size: u64,
+    /// Base64; `-<parts>` for S3's checksum of a multipart object's part checksums.
+    pub checksum_sha256: Option<String>,
+}
+
+/// A part a client is about to upload: its number (1-based), length and SHA-256 (base64).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartUpload {
+    pub part_number: u32,
+    pub size: u64,
+    pub checksum_sha256: String,
+}
+
+/// A part S3 holds of an open multipart upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StoredPart {
+    pub part_number: u32,
+    pub etag: String,
+    pub size: u64,
+    #[serde(skip)]
+    pub checksum_sha256: Option<String>,
 }
 
 #[async_trait]

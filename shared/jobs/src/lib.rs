@@ -4,7 +4,8 @@
 //! `helix-domain`, so every rule is tested in-process against the in-memory adapters.
 //!
 //! - [`JobService`]: submitting a job (every submission rule), reading and listing jobs.
-//! - [`ArtifactService`]: upload tickets, downloads, the documents a job stores itself.
+//! - [`ArtifactService`]: upload tickets (one PUT, or resumable multipart uploads for big files),
+//!   downloads, the documents a job stores itself.
 //! - [`JobRunner`]: one job message → claim, one [`Attempt`] per job kind, settle.
 //! - [`UploadWatcher`]: S3 upload events → artifact state.
 //! - [`JobSweeper`]: settles jobs whose worker vanished.
@@ -12,6 +13,7 @@
 //!   an access token's session is still on.
 //! - [`TeamService`] and [`Access`]: teams, members, invitations, and who may do what in a team.
 //! - [`ApiKeyService`]: a team's API keys, and the actor a request's key stands for.
+//! - [`PipelineService`]: a team's pipelines, their immutable versions and diffs, and their runs.
 //! - [`AuditTrail`] and [`AuditService`]: the hash-chained audit trail, recorded by the use
 //!   cases above; listed and verified by a team's admins.
 
@@ -20,11 +22,13 @@ mod actor;
 mod artifacts;
 mod audit;
 mod batch;
+mod compare;
 mod documents;
 mod error;
 pub mod fault;
 mod idempotency;
 mod keys;
+mod pipelines;
 mod runner;
 mod sessions;
 mod submit;
@@ -38,13 +42,15 @@ mod uploads;
 pub use access::Access;
 pub use actor::{Actor, KeyGrant, RequestOrigin};
 pub use artifacts::{
-    ArtifactLimits, ArtifactService, InlineFile, UploadTicket, validate_content_type, validate_filename,
+    ArtifactLimits, ArtifactService, InlineFile, PartChecksum, PartPlan, PartUrl, Upload, UploadTicket, UploadedPart,
+    validate_content_type, validate_filename,
 };
 pub use audit::{AuditEvent, AuditPage, AuditQuery, AuditService, AuditTrail, ChainReport, action};
 pub use batch::{MessageOutcome, handle_batch};
 pub use documents::MAX_DOCUMENT_BYTES;
 pub use error::JobError;
 pub use keys::{ApiKeyService, KeyRequest, NewApiKey};
+pub use pipelines::{ComparisonView, NewPipeline, PipelineDefinition, PipelineRun, PipelineService};
 pub use runner::{Attempt, AttemptError, AttemptKind, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace};
 pub use sessions::{IssuedSession, SessionGate, SessionService};
 pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, Queues};

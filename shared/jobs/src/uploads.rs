@@ -87,9 +87,10 @@ impl UploadWatcher {
             return Ok(());
         }
         // The event's size is what was written then; HEAD says what is there now.
-        let Some(size) = self.deps.blobs.size_of(key).await? else {
+        let Some(head) = self.deps.blobs.head(key).await? else {
             return Ok(());
         };
+        let size = head.size;
         let problem = if size != artifact.size_bytes {
             Some(format!("the upload was {size} bytes but {} were declared", artifact.size_bytes))
         } else if size > self.deps.max_upload_bytes {
@@ -105,7 +106,7 @@ impl UploadWatcher {
             }
             None => {
                 tracing::info!(%artifact_id, size, "upload available");
-                self.deps.artifacts.mark_available(&artifact_id).await
+                self.deps.artifacts.mark_available(&artifact_id, head.checksum_sha256.as_deref()).await
             }
         };
         match settled {

@@ -8,6 +8,8 @@ mod delivery;
 mod examples;
 mod lambdas;
 mod lifecycle;
+mod multipart;
+mod pipelines;
 mod presigned_security;
 mod provisioning;
 mod sessions;

@@ -39,7 +39,7 @@ async fn a_matching_upload_is_accepted_and_downloadable_only_as_signed() {
     use helix_domain::{ArtifactStore, StoreError};
     let store =
         helix_aws::DynamoArtifactStore::new(t.platform.clients.dynamodb.clone(), &t.platform.settings.artifacts.table);
-    match store.mark_available(&id.into()).await {
+    match store.mark_available(&id.into(), None).await {
         Ok(()) | Err(StoreError::Conflict(_)) => {}
         Err(e) => panic!("marking the upload available: {e}"),
     }

@@ -1,7 +1,7 @@
 //! ArtifactService: upload registrations and downloads.
 
 use helix_domain::{ArtifactKind, ArtifactStatus, FileDeclaration};
-use helix_jobs::{JobError, validate_content_type};
+use helix_jobs::{JobError, Upload, validate_content_type};
 
 use crate::support::*;
 
@@ -16,7 +16,11 @@ fn csv(size_bytes: u64) -> FileDeclaration {
 #[tokio::test]
 async fn an_upload_is_registered_pending_with_a_presigned_put() {
     let w = world();
-    let ticket = w.artifact_service().request_upload(&actor(ALICE), csv(MAX_UPLOAD_BYTES), None).await.unwrap();
+    let ticket = w
+        .artifact_service()
+        .request_upload(&actor(ALICE), csv(MAX_UPLOAD_BYTES), None, Default::default())
+        .await
+        .unwrap();
     let artifact = &ticket.artifact;
     assert_eq!(
         (artifact.status, artifact.kind, artifact.owner_id.as_str()),
@@ -25,9 +29,10 @@ async fn an_upload_is_registered_pending_with_a_presigned_put() {
     assert_eq!(artifact.s3_key, format!("uploads/{ALICE}/{}/orders.csv", artifact.id));
     assert!(artifact.expires_at.is_some_and(|t| t > start().unix()));
     assert_eq!(&w.artifact(&artifact.id).await, artifact);
-    assert_eq!(ticket.upload.method, "PUT");
-    assert_eq!(ticket.upload.headers["content-length"], MAX_UPLOAD_BYTES.to_string());
-    assert_eq!(ticket.upload.headers["content-type"], "text/csv");
+    let Upload::Single(upload) = &ticket.upload else { panic!("a file at the threshold goes up in one PUT") };
+    assert_eq!(upload.method, "PUT");
+    assert_eq!(upload.headers["content-length"], MAX_UPLOAD_BYTES.to_string());
+    assert_eq!(upload.headers["content-type"], "text/csv");
 }
 
 #[tokio::test]
@@ -35,7 +40,7 @@ async fn upload_requests_are_refused_on_their_field() {
     let w = world();
     let service = w.artifact_service();
     let alice = actor(ALICE);
-    let request = |file| service.request_upload(&alice, file, None);
+    let request = |file| service.request_upload(&alice, file, None, Default::default());
 
     assert_invalid(request(csv(0)).await, "size_bytes", "at least 1");
     match request(csv(MAX_UPLOAD_BYTES + 1)).await {

@@ -123,7 +123,7 @@ async fn a_key_acts_as_its_team_within_its_scopes() {
 
     // Without a team_id, a key's requests go to its team.
     let (file, none) = upload(None);
-    let ticket = w.artifact_service().request_upload(&key, file, none).await.unwrap();
+    let ticket = w.artifact_service().request_upload(&key, file, none, Default::default()).await.unwrap();
     assert_eq!(ticket.artifact.team_id, team);
     assert!(ticket.artifact.s3_key.starts_with(&format!("uploads/key-{}/", new.key.id)), "{}", ticket.artifact.s3_key);
     let job = w.service().submit(&key, inline_job(None)).await.unwrap();
@@ -139,7 +139,7 @@ async fn a_key_acts_as_its_team_within_its_scopes() {
     assert_eq!(w.service().get(&reader, &job.id).await.unwrap().id, job.id);
     assert_forbidden(w.service().submit(&reader, inline_job(None)).await);
     let (file, none) = upload(None);
-    assert_forbidden(w.artifact_service().request_upload(&reader, file, none).await);
+    assert_forbidden(w.artifact_service().request_upload(&reader, file, none, Default::default()).await);
 
     // A submit-only key submits over the team's files, and reads nothing.
     let (_, submitter) = key_of(&w, &team, &["jobs:write"]).await;
@@ -149,7 +149,7 @@ async fn a_key_acts_as_its_team_within_its_scopes() {
     assert_forbidden(w.service().get(&submitter, &job.id).await);
     assert_forbidden(w.artifact_service().get(&submitter, &content).await);
     let (file, none) = upload(None);
-    assert_forbidden(w.artifact_service().request_upload(&submitter, file, none).await);
+    assert_forbidden(w.artifact_service().request_upload(&submitter, file, none, Default::default()).await);
 
     // A reserved scope allows nothing.
     let (_, pipelines) = key_of(&w, &team, &["pipelines:run"]).await;
@@ -174,7 +174,7 @@ async fn a_key_sees_nothing_outside_its_team_and_manages_nothing_in_it() {
     assert_not_found(w.service().list(&key, query).await);
     assert_not_found(w.service().submit(&key, inline_job(Some(alices.clone()))).await);
     let (file, other) = upload(Some(alices.clone()));
-    assert_not_found(w.artifact_service().request_upload(&key, file, other).await);
+    assert_not_found(w.artifact_service().request_upload(&key, file, other, Default::default()).await);
     // Another team's file reads as unknown, not as another team's.
     assert_invalid(
         w.service().submit(&key, transform(vec![content.clone()])).await,

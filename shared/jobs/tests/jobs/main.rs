@@ -3,7 +3,10 @@
 
 mod artifacts;
 mod audit;
+mod cancel;
 mod keys;
+mod multipart;
+mod pipelines;
 mod runner;
 mod sessions;
 mod submit;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use helix_domain::memory::{
     MemoryApiKeyStore, MemoryArtifactStore, MemoryAuditLog, MemoryBlobs, MemoryIdempotencyStore, MemoryJobQueue,
-    MemoryJobStore, MemoryTeamStore,
+    MemoryJobStore, MemoryPipelineStore, MemoryTeamStore,
 };
 use helix_domain::{
     Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobStore,
@@ -16,13 +16,15 @@ use helix_domain::{
 };
 use helix_jobs::{
     Access, Actor, ApiKeyService, ArtifactLimits, ArtifactService, AuditService, AuditTrail, Input, InputSource,
-    JobError, JobRequest, JobRunner, JobService, JobSweeper, Queues, RunnerConfig, RunnerPorts, TeamService,
-    TransformAttempt, UploadWatcher, UploadWatcherPorts,
+    JobError, JobRequest, JobRunner, JobService, JobSweeper, PipelineService, Queues, RunnerConfig, RunnerPorts,
+    TeamService, TransformAttempt, UploadWatcher, UploadWatcherPorts,
 };
 
 pub const ALICE: &str = "alice";
 pub const BOB: &str = "bob";
 pub const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
+/// Every upload of these tests goes up in one PUT, but those of the multipart tests.
+pub const MULTIPART_THRESHOLD: u64 = MAX_UPLOAD_BYTES;
 pub const MAX_ATTEMPTS: u32 = 3;
 pub const LEASE: Duration = Duration::from_secs(300);
 
@@ -55,6 +57,7 @@ pub struct World {
     pub teams: Arc<MemoryTeamStore>,
     pub keys: Arc<MemoryApiKeyStore>,
     pub jobs: Arc<MemoryJobStore>,
+    pub pipelines: Arc<MemoryPipelineStore>,
     pub artifacts: Arc<MemoryArtifactStore>,
     pub blobs: Arc<MemoryBlobs>,
     pub job_queue: Arc<MemoryJobQueue>,
@@ -70,6 +73,7 @@ pub fn world() -> World {
         teams: Arc::default(),
         keys: Arc::default(),
         jobs: Arc::default(),
+        pipelines: Arc::default(),
         artifacts: Arc::default(),
         blobs: Arc::default(),
         job_queue: Arc::default(),
@@ -110,6 +114,7 @@ impl World {
             clock: self.clock.clone(),
             limits: ArtifactLimits {
                 max_upload_bytes: MAX_UPLOAD_BYTES,
+                multipart_threshold: MULTIPART_THRESHOLD,
                 upload_url_ttl: Duration::from_secs(900),
                 download_url_ttl: Duration::from_secs(300),
             },
@@ -125,6 +130,17 @@ impl World {
             queues: Queues { jobs: self.job_queue.clone(), gpu: self.gpu_queue.clone() },
             clock: self.clock.clone(),
             audit: self.trail(),
+        }
+    }
+
+    pub fn pipeline_service(&self) -> PipelineService {
+        PipelineService {
+            access: self.access(),
+            pipelines: self.pipelines.clone(),
+            jobs: Arc::new(self.service()),
+            clock: self.clock.clone(),
+            audit: self.trail(),
+            bucket: "helix-artifacts".into(),
         }
     }
 
@@ -173,7 +189,7 @@ impl World {
     pub async fn upload(&self, owner: &str, kind: ArtifactKind, filename: &str, bytes: &[u8]) -> ArtifactId {
         let artifact = self.register(owner, kind, filename, bytes.len() as u64).await;
         self.blobs.put_bytes(&artifact.s3_key, bytes.to_vec(), &artifact.content_type).await.unwrap();
-        self.artifacts.mark_available(&artifact.id).await.unwrap();
+        self.artifacts.mark_available(&artifact.id, None).await.unwrap();
         artifact.id
     }
 

@@ -96,7 +96,7 @@ async fn members_share_the_teams_jobs_and_outsiders_learn_nothing() {
     assert_not_found(w.artifact_service().download(&carol, content).await);
     assert_not_found(team_job(&w, CAROL, &team).await);
     let (file, team_id) = upload_to(&team);
-    assert_not_found(w.artifact_service().request_upload(&carol, file, team_id).await);
+    assert_not_found(w.artifact_service().request_upload(&carol, file, team_id, Default::default()).await);
 }
 
 #[tokio::test]
@@ -108,7 +108,7 @@ async fn a_viewer_reads_but_may_not_write() {
     assert!(w.artifact_service().get(&actor(BOB), &job.inputs.content_artifact_ids[0]).await.is_ok());
     assert_forbidden(team_job(&w, BOB, &team).await);
     let (file, team_id) = upload_to(&team);
-    assert_forbidden(w.artifact_service().request_upload(&actor(BOB), file, team_id).await);
+    assert_forbidden(w.artifact_service().request_upload(&actor(BOB), file, team_id, Default::default()).await);
     assert_forbidden(w.team_service().invite(&actor(BOB), &team, Role::Viewer).await);
     assert_forbidden(w.team_service().rename(&actor(BOB), &team, "Mine").await);
 }
