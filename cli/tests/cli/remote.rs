@@ -417,3 +417,130 @@ async fn audit_list_shows_what_was_done_and_verify_checks_the_chain() {
     let run = me.run(&["audit", "list", "--team", "no-such-team"]).await;
     assert!(run.code == 1 && run.stderr.contains("not found"), "{run}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pipelines_are_created_versioned_diffed_run_and_cancelled() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+    assert_eq!(me.login(&user.email, &user.password).await.code, 0);
+    let create =
+        ["pipeline", "create", "--name", "Orders", "--context", "orders.yaml", "--schema", "orders.schema.json"];
+    let run = me.ok(&create).await;
+    let id = run.stdout.trim().to_owned();
+    assert!(run.stderr.contains("saved as version 1") && run.stderr.contains("/inbox/"), "{run}");
+
+    std::fs::write(me.path("orders-v2.yaml"), CONTEXT.replace("| trim", "| trim | upper")).unwrap();
+    let run = me.ok(&["pipeline", "save", &id, "--context", "orders-v2.yaml"]).await;
+    assert_eq!(run.stdout.trim(), "2", "{run}");
+    let run = me.ok(&["pipeline", "diff", &id, "1", "2"]).await;
+    assert!(
+        run.stdout.contains("--- context v1") && run.stdout.contains("+  customer: '{{ customer | trim | upper }}'"),
+        "{run}"
+    );
+    let versions = me.ok(&["pipeline", "versions", &id, "--json"]).await.json();
+    assert_eq!(versions["items"].as_array().map(Vec::len), Some(2), "{versions}");
+
+    let run = me.ok(&["pipeline", "run", &id, "orders.csv", "--wait", "--json"]).await;
+    let job = run.json();
+    assert_eq!(
+        (&job["status"], &job["pipeline_id"], &job["pipeline_version"]),
+        (&json!("COMPLETED"), &json!(id), &json!(2)),
+        "{run}"
+    );
+    let run = me.ok(&["pipeline", "show", &id]).await;
+    assert!(run.stdout.contains("Version   2") && run.stdout.contains(job["id"].as_str().unwrap()), "{run}");
+    let run = me.ok(&["pipeline", "list"]).await;
+    assert!(run.stdout.contains(&id) && run.stdout.contains("Orders"), "{run}");
+
+    // Version 1 tried on version 2's run: the customers lose their capitals.
+    let run = me.ok(&["pipeline", "compare", &id, "1", "--job", job["id"].as_str().unwrap()]).await;
+    assert!(run.stdout.contains("records: 1 changed") && run.stdout.contains("customer"), "{run}");
+
+    // A finished run is not cancelled; a bad version is refused, naming it.
+    let run = me.run(&["cancel", job["id"].as_str().unwrap()]).await;
+    assert!(run.code == 1 && run.stderr.contains("COMPLETED"), "{run}");
+    let run = me.run(&["pipeline", "run", &id, "orders.csv", "--version", "7", "--json"]).await;
+    assert_eq!((run.code, &run.json_error()["field"]), (1, &json!("version")), "{run}");
+    let run = me.run(&["pipeline", "show", "no-such-pipeline"]).await;
+    assert!(run.code == 1 && run.stderr.contains("not found"), "{run}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_big_file_goes_up_in_parts_and_its_upload_state_is_cleared() {
+    let options =
+        helix_e2e::Options { max_upload_bytes: 64 << 20, multipart_threshold_bytes: 5 << 20, ..Default::default() };
+    let t = TestPlatform::start_with(options).await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+    me.login(&user.email, &user.password).await;
+    let mut big = b"order_no;customer;qty\n".to_vec();
+    while big.len() < 21 << 20 {
+        big.extend_from_slice(format!("A-{};Acme;{}\n", big.len(), big.len() % 9).as_bytes());
+    }
+    std::fs::write(me.path("big.csv"), &big).unwrap();
+
+    let run =
+        me.run_with_env(&["upload", "big.csv"], "", &[("HELIX_CACHE_DIR", me.path("cache").to_str().unwrap())]).await;
+    assert_eq!(run.code, 0, "{run}");
+    let id = run.stdout.trim();
+    assert!(run.stderr.contains("uploaded big.csv"), "{run}");
+    assert_eq!(t.download(&user.token, id).await, big);
+    let (_, artifact) = t.get(&user.token, &format!("/api/v1/artifacts/{id}")).await;
+    assert_eq!(artifact["status"], "AVAILABLE", "{artifact}");
+    // Nothing is left to resume once the upload completed.
+    let left = std::fs::read_dir(me.path("cache/helix/uploads")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_upload_resumes_from_the_parts_already_stored() {
+    let options =
+        helix_e2e::Options { max_upload_bytes: 256 << 20, multipart_threshold_bytes: 5 << 20, ..Default::default() };
+    let t = TestPlatform::start_with(options).await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+    me.login(&user.email, &user.password).await;
+    // Eight parts of the default 16 MiB.
+    let big: Vec<u8> = (0..(120u32 << 20)).map(|i| b"0123456789;abcdef\n"[(i % 18) as usize]).collect();
+    std::fs::write(me.path("big.csv"), &big).unwrap();
+    let cache = me.path("cache");
+    let env = [("HELIX_CACHE_DIR", cache.to_str().unwrap())];
+
+    // The first run is killed once the storage holds a part.
+    let mut first = tokio::process::Command::new(env!("CARGO_BIN_EXE_helix"))
+        .args(["upload", "big.csv"])
+        .envs(env)
+        .current_dir(me.home.path())
+        .env("HOME", me.home.path())
+        .env("XDG_CONFIG_HOME", me.path("config"))
+        .env("HELIX_API_URL", &me.api_url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let id = loop {
+        let state = std::fs::read_dir(cache.join("helix/uploads")).ok().and_then(|mut d| d.next()).and_then(Result::ok);
+        if let Some(entry) = state {
+            let state: Value =
+                serde_json::from_slice(&std::fs::read(entry.path()).unwrap_or_default()).unwrap_or_default();
+            if let Some(id) = state["artifact_id"].as_str() {
+                let (_, parts) = t.get(&user.token, &format!("/api/v1/artifacts/{id}/parts")).await;
+                if parts["parts"].as_array().is_some_and(|p| !p.is_empty()) {
+                    break id.to_owned();
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    first.kill().await.unwrap();
+
+    let run = me.run_with_env(&["upload", "big.csv"], "", &env).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.stdout.trim(), id, "the same artifact, resumed");
+    assert!(
+        run.stderr.contains("resuming the upload of big.csv:") && run.stderr.contains("of 8 parts already stored"),
+        "{run}"
+    );
+    assert_eq!(t.download(&user.token, &id).await, big);
+}
