@@ -292,8 +292,10 @@ pub fn parse_upload_key(key: &str) -> Option<(&str, &str)> {
     }
 }
 
-pub fn result_key(job_id: &JobId) -> String {
-    format!("results/{job_id}/result.json")
+/// Where a job's valid records go; the name says the format (`extension`: `json` for one JSON
+/// array, `ndjson` for a record per line).
+pub fn result_key(job_id: &JobId, extension: &str) -> String {
+    format!("results/{job_id}/result.{extension}")
 }
 
 pub fn error_report_key(job_id: &JobId) -> String {

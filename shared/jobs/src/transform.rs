@@ -48,12 +48,12 @@ pub(crate) async fn transform(
         .await
         .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??
     };
-    let result_type = match format {
-        OutputFormat::Json => "application/json",
-        OutputFormat::Ndjson => "application/x-ndjson",
+    let (extension, result_type) = match format {
+        OutputFormat::Json => ("json", "application/json"),
+        OutputFormat::Ndjson => ("ndjson", "application/x-ndjson"),
     };
-    let result =
-        workspace.put_output(job, ArtifactKind::Result, result_key(&job.id), &result_path, result_type).await?;
+    let key = result_key(&job.id, extension);
+    let result = workspace.put_output(job, ArtifactKind::Result, key, &result_path, result_type).await?;
     let report = workspace
         .put_output(job, ArtifactKind::ErrorReport, error_report_key(&job.id), &errors_path, "application/json")
         .await?;

@@ -35,12 +35,12 @@ async fn a_csv_job_runs_to_completed_with_its_result_and_report() {
     assert_eq!((done.records_in, done.records_out, done.records_rejected), (Some(3), Some(2), Some(1)));
     assert_eq!((done.attempts, done.error.as_deref(), done.lease_expires_at), (1, None, None));
     assert_eq!((done.started_at, done.finished_at), (Some(w.clock.now()), Some(w.clock.now())));
-    assert_eq!(done.result_path.as_deref(), Some(result_key(&job.id).as_str()));
+    assert_eq!(done.result_path.as_deref(), Some(result_key(&job.id, "json").as_str()));
 
     let result = w.artifact(done.result_artifact_id.as_ref().unwrap()).await;
     assert_eq!((result.kind, result.status), (ArtifactKind::Result, ArtifactStatus::Available));
     assert_eq!((result.owner_id.as_str(), result.job_id.as_ref()), (ALICE, Some(&job.id)));
-    let blob = w.blobs.object(&result_key(&job.id)).expect("the result is stored");
+    let blob = w.blobs.object(&result_key(&job.id, "json")).expect("the result is stored");
     assert_eq!(blob.content_type, "application/json");
     assert_eq!(result.size_bytes, blob.body.len() as u64);
     let records: Value = serde_json::from_slice(&blob.body).unwrap();
@@ -62,7 +62,9 @@ async fn an_ndjson_context_writes_ndjson() {
     assert_done(w.runner().run(&body(&job.id), 1).await);
     assert_eq!(w.job(&job.id).await.status, JobStatus::Completed);
 
-    let blob = w.blobs.object(&result_key(&job.id)).unwrap();
+    // The name says what the file holds: a JSON parser is never handed NDJSON.
+    assert_eq!(w.blobs.object(&result_key(&job.id, "json")), None);
+    let blob = w.blobs.object(&result_key(&job.id, "ndjson")).unwrap();
     assert_eq!(blob.content_type, "application/x-ndjson");
     assert_eq!(
         w.artifact(w.job(&job.id).await.result_artifact_id.as_ref().unwrap()).await.content_type,
@@ -87,7 +89,7 @@ async fn a_job_with_a_lookup_table_reads_it_by_file_name() {
     assert_done(w.runner().run(&body(&job.id), 1).await);
     let done = w.job(&job.id).await;
     assert_eq!(done.status, JobStatus::Completed, "{:?}", done.error);
-    let records: Value = serde_json::from_slice(&w.blobs.object(&result_key(&job.id)).unwrap().body).unwrap();
+    let records: Value = serde_json::from_slice(&w.blobs.object(&result_key(&job.id, "json")).unwrap().body).unwrap();
     assert_eq!(records, json!([{"id": "a", "plant": "Berlin"}, {"id": "b", "plant": "Wien"}]));
 }
 
