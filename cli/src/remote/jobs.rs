@@ -111,6 +111,16 @@ fn copy(mut from: impl Read, to: &mut impl Write, target: &str) -> Result<u64, C
     }
 }
 
+pub fn cancel(context: &Context, id: &str) -> Result<ExitCode, CliError> {
+    let job = context.api()?.cancel_job(id)?;
+    if context.json {
+        print_json(&job.raw);
+    } else {
+        println!("job {id}: {}", job.value.status.as_str());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn download(context: &Context, id: &str, output: Option<&Path>) -> Result<ExitCode, CliError> {
     let api = context.api()?;
     let job = api.job(id)?.value;

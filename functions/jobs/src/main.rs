@@ -17,8 +17,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let trail = wiring::audit_trail(&clients, &env.required("AUDIT_TABLE")?);
     let keys =
         Arc::new(wiring::api_key_service(&clients, &env.required("API_KEYS_TABLE")?, access.clone(), trail.clone()));
+    let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail));
     let state = JobsState {
-        jobs: Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail)),
+        pipelines: Arc::new(wiring::pipeline_service(&clients, &artifacts, &jobs, job_service.clone())),
+        jobs: job_service,
         keys,
         auth: Arc::new(Authenticator {
             tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),

@@ -201,12 +201,21 @@ impl Platform {
                 auth: auth.clone(),
                 request_keys: RequestKeys::new(request_keys.clone(), settings.jobs.api_payload_limit),
             },
-            JobsState {
-                jobs: Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs, access, trail)),
-                keys,
-                auth,
-                payload_limit: settings.jobs.api_payload_limit,
-                request_keys: RequestKeys::new(request_keys, settings.jobs.api_payload_limit),
+            {
+                let jobs = Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs, access, trail));
+                JobsState {
+                    pipelines: Arc::new(wiring::pipeline_service(
+                        &clients,
+                        &settings.artifacts,
+                        &settings.jobs,
+                        jobs.clone(),
+                    )),
+                    jobs,
+                    keys,
+                    auth,
+                    payload_limit: settings.jobs.api_payload_limit,
+                    request_keys: RequestKeys::new(request_keys, settings.jobs.api_payload_limit),
+                }
             },
         );
         let app = api.merge(helix_web::router_with(&dashboard));

@@ -43,9 +43,10 @@ pub fn artifacts_router(state: ArtifactsState) -> Router {
     traced(routes::artifacts::router(keys).with_state(state))
 }
 
+/// Jobs, and pipelines (whose runs are jobs).
 pub fn jobs_router(state: JobsState) -> Router {
     let (limit, keys) = (state.payload_limit, state.request_keys.clone());
-    traced(routes::jobs::router(limit, keys).with_state(state))
+    traced(routes::jobs::router(limit, keys.clone()).merge(routes::pipelines::router(keys)).with_state(state))
 }
 
 /// Every endpoint group on one router, as `make dev` and the end-to-end tests serve it.

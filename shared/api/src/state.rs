@@ -4,7 +4,9 @@ use axum::extract::FromRef;
 
 use helix_auth::TokenSigner;
 use helix_domain::UserStore;
-use helix_jobs::{ApiKeyService, ArtifactService, AuditService, JobService, SessionService, TeamService};
+use helix_jobs::{
+    ApiKeyService, ArtifactService, AuditService, JobService, PipelineService, SessionService, TeamService,
+};
 
 use crate::{Authenticator, RequestKeys};
 
@@ -48,10 +50,11 @@ pub struct ArtifactsState {
     pub request_keys: RequestKeys,
 }
 
-/// What the `jobs` router reaches.
+/// What the `jobs` router reaches (the pipelines' routes too: a run is a job).
 #[derive(Clone, FromRef)]
 pub struct JobsState {
     pub jobs: Arc<JobService>,
+    pub pipelines: Arc<PipelineService>,
     /// Checks the API keys that callers may send instead of a token.
     pub keys: Arc<ApiKeyService>,
     pub auth: Arc<Authenticator>,

@@ -15,6 +15,7 @@ pub use config::{
     ArtifactConfig, ConfigError, Env, JobConfig, Settings, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig,
 };
 pub use dynamo::DynamoAuditLog;
+pub use dynamo::DynamoPipelineStore;
 pub use dynamo::{
     DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoLoginAttempts,
     DynamoRequestKeyStore, DynamoSessionStore, DynamoTeamStore, DynamoUserStore,

@@ -93,6 +93,10 @@ id_type!(
     AuditEntryId
 );
 id_type!(
+    /// A team's pipeline: a named, versioned mapping.
+    PipelineId
+);
+id_type!(
     /// A login session: its access tokens carry it (`sid`), its refresh tokens name it.
     SessionId
 );

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{ArtifactId, JobId, TeamId, Timestamp, UserId};
+use crate::{ArtifactId, JobId, PipelineId, TeamId, Timestamp, UserId};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -135,6 +135,12 @@ pub struct Job {
     /// How each content file was read, once the job has completed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs_read: Vec<InputReading>,
+    /// The pipeline whose run this is, and the version it ran (`pipeline-created-index` lists a
+    /// pipeline's runs; a job of no pipeline is not in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_id: Option<PipelineId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_version: Option<u32>,
     /// Epoch seconds until which the worker that claimed the job owns it; past it, a redelivered
     /// message may claim the job again (its worker died).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,6 +189,8 @@ impl Job {
             error: None,
             warnings: Vec::new(),
             inputs_read: Vec::new(),
+            pipeline_id: None,
+            pipeline_version: None,
             lease_expires_at: None,
             unsent_since: None,
             traceparent: None,
@@ -233,6 +241,12 @@ pub struct JobRead {
     pub warnings: Vec<String>,
     /// How each content file was read: format, encoding, layout, and what decided each.
     pub inputs_read: Vec<InputReading>,
+    /// The pipeline whose run this is; `null` for a job submitted on its own.
+    #[serde(default)]
+    pub pipeline_id: Option<PipelineId>,
+    /// The pipeline version the run used.
+    #[serde(default)]
+    pub pipeline_version: Option<u32>,
 }
 
 /// How one content file was read, as the engine decided it, and what decided each setting
@@ -284,6 +298,8 @@ impl From<Job> for JobRead {
             error,
             warnings,
             inputs_read,
+            pipeline_id,
+            pipeline_version,
             lease_expires_at: _,
             unsent_since: _,
             traceparent: _,
@@ -311,6 +327,8 @@ impl From<Job> for JobRead {
             error,
             warnings,
             inputs_read,
+            pipeline_id,
+            pipeline_version,
         }
     }
 }

@@ -54,18 +54,21 @@ pub enum TeamAction {
     ManageOwners,
     /// Read and verify the team's audit trail.
     ViewAudit,
+    /// Create pipelines, save their versions, rename and archive them.
+    EditPipelines,
 }
 
 /// Each role and what it may do.
 pub const PERMISSIONS: &[(Role, &[TeamAction])] = &[
     (Role::Viewer, &[TeamAction::Read]),
-    (Role::Member, &[TeamAction::Read, TeamAction::SubmitJobs, TeamAction::Upload]),
+    (Role::Member, &[TeamAction::Read, TeamAction::SubmitJobs, TeamAction::Upload, TeamAction::EditPipelines]),
     (
         Role::Admin,
         &[
             TeamAction::Read,
             TeamAction::SubmitJobs,
             TeamAction::Upload,
+            TeamAction::EditPipelines,
             TeamAction::ManageMembers,
             TeamAction::ManageKeys,
             TeamAction::Configure,
@@ -78,6 +81,7 @@ pub const PERMISSIONS: &[(Role, &[TeamAction])] = &[
             TeamAction::Read,
             TeamAction::SubmitJobs,
             TeamAction::Upload,
+            TeamAction::EditPipelines,
             TeamAction::ManageMembers,
             TeamAction::ManageKeys,
             TeamAction::Configure,
@@ -158,6 +162,7 @@ mod tests {
             TeamAction::Read,
             TeamAction::SubmitJobs,
             TeamAction::Upload,
+            TeamAction::EditPipelines,
             TeamAction::ManageMembers,
             TeamAction::ManageKeys,
             TeamAction::Configure,
@@ -173,6 +178,7 @@ mod tests {
         assert!(!Role::Viewer.allows(TeamAction::SubmitJobs) && !Role::Viewer.allows(TeamAction::Upload));
         assert!(!Role::Member.allows(TeamAction::ManageKeys) && Role::Admin.allows(TeamAction::ManageKeys));
         assert!(!Role::Admin.allows(TeamAction::ManageOwners));
+        assert!(!Role::Viewer.allows(TeamAction::EditPipelines) && Role::Member.allows(TeamAction::EditPipelines));
         assert!(!Role::Member.allows(TeamAction::ViewAudit) && Role::Admin.allows(TeamAction::ViewAudit));
     }
 

@@ -23,6 +23,7 @@ fn describe(action: TeamAction) -> &'static str {
         TeamAction::Configure => "change the team",
         TeamAction::ManageOwners => "change owners",
         TeamAction::ViewAudit => "read the audit trail",
+        TeamAction::EditPipelines => "change pipelines",
     }
 }
 

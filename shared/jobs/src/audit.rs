@@ -21,6 +21,7 @@ const VERIFY_BATCH: u32 = 500;
 /// What is recorded, by its action name.
 pub mod action {
     pub const JOB_CREATE: &str = "job.create";
+    pub const JOB_CANCEL: &str = "job.cancel";
     pub const ARTIFACT_DOWNLOAD: &str = "artifact.download";
     pub const KEY_CREATE: &str = "key.create";
     pub const KEY_REVOKE: &str = "key.revoke";
@@ -31,6 +32,10 @@ pub mod action {
     pub const SESSION_LOGIN: &str = "session.login";
     pub const SESSION_REFRESH_REUSE: &str = "session.refresh_reuse";
     pub const PASSWORD_CHANGE: &str = "user.password_change";
+    pub const PIPELINE_CREATE: &str = "pipeline.create";
+    pub const PIPELINE_VERSION: &str = "pipeline.version";
+    pub const PIPELINE_UPDATE: &str = "pipeline.update";
+    pub const PIPELINE_ARCHIVE: &str = "pipeline.archive";
 }
 
 /// Appends to the audit trail, for every use case that records what it does.

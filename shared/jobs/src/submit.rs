@@ -3,7 +3,7 @@ use std::sync::Arc;
 use helix_domain::artifact::context_file_name;
 use helix_domain::{
     ArtifactId, ArtifactKind, AuditOutcome, Clock, Job, JobId, JobInputs, JobKind, JobQueue, JobStatus, JobStore,
-    Runner, TeamAction, TeamId, UserId,
+    PipelineId, Runner, StoreError, TeamAction, TeamId, Transition, UserId,
 };
 
 use crate::artifacts::{ArtifactService, InlineFile};
@@ -15,6 +15,8 @@ const MAX_CONTENT_FILES: usize = 20;
 const MAX_NAME_CHARS: usize = 200;
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
+/// How often a cancellation re-reads a job that a worker moved on meanwhile.
+const MAX_CANCEL_TRIES: u32 = 5;
 
 /// The queues jobs are sent to, one per [`Runner`].
 pub struct Queues {
@@ -65,6 +67,8 @@ pub struct JobRequest {
     pub auto_map: bool,
     /// The W3C trace context of the request, handed on to the worker.
     pub traceparent: Option<String>,
+    /// The pipeline and version whose run this is.
+    pub pipeline: Option<(PipelineId, u32)>,
 }
 
 /// A page of a team's jobs.
@@ -101,7 +105,20 @@ fn validate_name(name: Option<String>) -> Result<Option<String>, JobError> {
     Ok(name)
 }
 
-fn check_auto_map(kind: JobKind, has_context: bool, has_schema: bool) -> Result<(), JobError> {
+fn finished(job: &Job) -> JobError {
+    JobError::Conflict(format!("the job is {}: it has finished and cannot be cancelled", job.status.as_str()))
+}
+
+/// A listing's page size: the default when unset.
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, JobError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(limit),
+        Some(_) => Err(JobError::malformed("limit", format!("must be a number from 1 to {MAX_PAGE}"))),
+    }
+}
+
+pub(crate) fn check_auto_map(kind: JobKind, has_context: bool, has_schema: bool) -> Result<(), JobError> {
     if kind != JobKind::Transform {
         return Err(JobError::invalid(
             "auto_map",
@@ -143,9 +160,16 @@ fn inline_file(kind: ArtifactKind, source: InputSource) -> Option<InlineFile> {
 }
 
 /// A checked input: an artifact the job reads as it is, or a file to store with the job.
-enum Checked {
+pub(crate) enum Checked {
     Artifact(ArtifactId),
     File(InlineFile),
+}
+
+/// The documents of a job (or a pipeline version) once they passed every rule.
+pub(crate) struct CheckedDocuments {
+    pub context: Option<Checked>,
+    pub schema: Option<Checked>,
+    pub lookups: Vec<ArtifactId>,
 }
 
 impl JobService {
@@ -167,37 +191,8 @@ impl JobService {
         if request.auto_map {
             check_auto_map(request.kind, request.context.is_some(), request.schema.is_some())?;
         }
-        let mut declared = Vec::new();
-        let context = match request.context {
-            Some(input) => {
-                let field = input.field.clone();
-                let (checked, document) = self.document(actor, &team, input, ArtifactKind::Context).await?;
-                declared = check_context(&document, &field)?;
-                if request.lookups.is_none() && !declared.is_empty() {
-                    let files: Vec<&str> = declared.iter().map(|(_, f)| context_file_name(f)).collect();
-                    return Err(JobError::invalid(
-                        field,
-                        format!(
-                            "the context reads lookup tables ({}): upload them as artifacts and submit with POST /api/v1/jobs and lookup_artifact_ids",
-                            files.join(", ")
-                        ),
-                    ));
-                }
-                Some(checked)
-            }
-            None => None,
-        };
-        let schema = match request.schema {
-            Some(input) => {
-                let field = input.field.clone();
-                let (checked, document) = self.document(actor, &team, input, ArtifactKind::Schema).await?;
-                check_schema(&document, &field)?;
-                Some(checked)
-            }
-            None => None,
-        };
-        let lookups = request.lookups.unwrap_or_default();
-        self.check_lookups(actor, &team, &lookups, &declared).await?;
+        let CheckedDocuments { context, schema, lookups } =
+            self.check_documents(actor, &team, request.context, request.schema, request.lookups).await?;
 
         let id = JobId::random();
         // Recorded before anything of the job is stored (fail closed): a job the trail could not
@@ -216,8 +211,11 @@ impl JobService {
             if let Some(schema) = schema {
                 inputs.schema_artifact_id = Some(self.store(owner, &team, &id, schema).await?);
             }
+            let (pipeline_id, pipeline_version) = request.pipeline.unzip();
             let job = Job {
                 auto_map: request.auto_map,
+                pipeline_id,
+                pipeline_version,
                 traceparent: request.traceparent,
                 team_id: team.clone(),
                 ..Job::new(id.clone(), owner.clone(), request.kind, name, inputs, self.clock.now())
@@ -226,6 +224,50 @@ impl JobService {
         }
         .await;
         self.audit.settled(actor, event(), result).await
+    }
+
+    /// A context, schema and lookups, checked as a job's are: read as the worker will read them,
+    /// compiled, and each lookup table the context declares matched by one artifact.
+    pub(crate) async fn check_documents(
+        &self,
+        actor: &Actor,
+        team: &TeamId,
+        context: Option<Input>,
+        schema: Option<Input>,
+        lookups: Option<Vec<ArtifactId>>,
+    ) -> Result<CheckedDocuments, JobError> {
+        let mut declared = Vec::new();
+        let context = match context {
+            Some(input) => {
+                let field = input.field.clone();
+                let (checked, document) = self.document(actor, team, input, ArtifactKind::Context).await?;
+                declared = check_context(&document, &field)?;
+                if lookups.is_none() && !declared.is_empty() {
+                    let files: Vec<&str> = declared.iter().map(|(_, f)| context_file_name(f)).collect();
+                    return Err(JobError::invalid(
+                        field,
+                        format!(
+                            "the context reads lookup tables ({}): upload them as artifacts and submit with POST /api/v1/jobs and lookup_artifact_ids",
+                            files.join(", ")
+                        ),
+                    ));
+                }
+                Some(checked)
+            }
+            None => None,
+        };
+        let schema = match schema {
+            Some(input) => {
+                let field = input.field.clone();
+                let (checked, document) = self.document(actor, team, input, ArtifactKind::Schema).await?;
+                check_schema(&document, &field)?;
+                Some(checked)
+            }
+            None => None,
+        };
+        let lookups = lookups.unwrap_or_default();
+        self.check_lookups(actor, team, &lookups, &declared).await?;
+        Ok(CheckedDocuments { context, schema, lookups })
     }
 
     async fn check_content(
@@ -392,17 +434,45 @@ impl JobService {
         Ok(job)
     }
 
+    /// Cancels a job that has not finished: a `PENDING` one never runs (its message, when it
+    /// comes, finds it terminal); a `RUNNING` one is recorded `CANCELLED` at once, and its
+    /// worker's outcome then loses the conditional write and is dropped, so nothing is published.
+    /// A finished job is not changed (409).
+    pub async fn cancel(&self, actor: &Actor, id: &JobId) -> Result<Job, JobError> {
+        let job = self.jobs.get(id).await?.ok_or(JobError::NotFound("job"))?;
+        let team = job.team_id.clone();
+        let event = || AuditEvent { team: &team, action: action::JOB_CANCEL, target: id.as_str() };
+        let allowed = self.access.require(actor, &team, TeamAction::SubmitJobs, "job").await;
+        self.audit.checked(actor, event(), allowed).await?;
+        let next = job.apply(Transition::Cancel, self.clock.now()).map_err(|_| finished(&job))?;
+        self.audit.record(actor, event(), AuditOutcome::Success).await?;
+        let cancelled = self.replace_cancelled(job, next).await;
+        let job = self.audit.settled(actor, event(), cancelled).await?;
+        tracing::info!(job_id = %job.id, "job cancelled");
+        Ok(job)
+    }
+
+    /// Stores `next`, the cancellation of `job`; when a worker moved the job on in between, the
+    /// cancellation is decided again from what it is now.
+    async fn replace_cancelled(&self, mut job: Job, mut next: Job) -> Result<Job, JobError> {
+        for _ in 0..MAX_CANCEL_TRIES {
+            match self.jobs.replace(&job, &next).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            job = self.jobs.get(&job.id).await?.ok_or(JobError::NotFound("job"))?;
+            next = job.apply(Transition::Cancel, self.clock.now()).map_err(|_| finished(&job))?;
+        }
+        Err(JobError::Conflict("the job keeps changing: try again".into()))
+    }
+
     /// A team's jobs (by default the caller's: a person's personal team, a key's team), newest
     /// first.
     pub async fn list(&self, actor: &Actor, query: JobQuery) -> Result<JobList, JobError> {
         let team = query.team_id.unwrap_or_else(|| actor.default_team());
         self.access.require(actor, &team, TeamAction::Read, "team").await?;
-        let limit = match query.limit {
-            None => DEFAULT_PAGE,
-            Some(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
-            Some(_) => return Err(JobError::malformed("limit", format!("must be a number from 1 to {MAX_PAGE}"))),
-        };
-        let page = self.jobs.list(&team, query.status, limit, query.cursor.as_deref()).await?;
+        let page = self.jobs.list(&team, query.status, page_limit(query.limit)?, query.cursor.as_deref()).await?;
         Ok(JobList { jobs: page.jobs, next_cursor: page.next_cursor })
     }
 }

@@ -165,6 +165,18 @@ async fn the_http_functions_answer_api_gateway_events() {
     let anonymous = jobs.http(&HttpRequest::get(&format!("/api/v1/jobs/{job_id}"))).await;
     assert_status(&anonymous, 401, "GET /api/v1/jobs/{id} without a token");
     error_of(&anonymous.json());
+    // The jobs function serves pipelines too (PIPELINES_TABLE from the template).
+    let pipeline = jobs
+        .http(
+            &HttpRequest::post("/api/v1/pipelines")
+                .bearer(&token)
+                .json(&json!({"name": "Orders", "context": "fields:\n  id: \"{{ id }}\"\n"})),
+        )
+        .await;
+    assert_status(&pipeline, 201, "POST /api/v1/pipelines");
+    let pipeline_id = pipeline.json()["id"].as_str().unwrap().to_owned();
+    let runs = jobs.http(&HttpRequest::get(&format!("/api/v1/jobs?pipeline_id={pipeline_id}")).bearer(&token)).await;
+    assert_status(&runs, 200, "GET /api/v1/jobs?pipeline_id=");
 
     // web: the dashboard's page.
     let page = web.http(&HttpRequest::get("/")).await;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use helix_domain::artifact::media_type_for;
-use helix_domain::{ArtifactId, ArtifactKind, JobId, JobKind, JobRead, JobStatus, TeamId};
+use helix_domain::{ArtifactId, ArtifactKind, JobId, JobKind, JobRead, JobStatus, PipelineId, TeamId};
 use helix_jobs::{InlineFile, Input, InputSource, JobQuery, JobRequest, validate_filename};
 
 use crate::extract::{Caller, JsonBody, could_exist};
@@ -21,6 +21,7 @@ pub fn router(payload_limit: usize, keys: RequestKeys) -> Router<JobsState> {
         .route("/api/v1/jobs", post(create_job).layer(idempotent.clone()).get(list_jobs))
         .route("/api/v1/jobs/upload", post(upload_job).layer(DefaultBodyLimit::max(payload_limit)).layer(idempotent))
         .route("/api/v1/jobs/{id}", get(get_job))
+        .route("/api/v1/jobs/{id}/cancel", post(cancel_job))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -148,6 +149,7 @@ impl JobCreate {
             lookups: Some(self.lookup_artifact_ids),
             auto_map: self.auto_map,
             traceparent,
+            pipeline: None,
         })
     }
 }
@@ -262,16 +264,18 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
     params(("team_id" = Option<String>, Query, description = "The team whose jobs to list; default: the caller's personal team (an API key's: its team)"),
            ("status" = Option<JobStatus>, Query, description = "PENDING, RUNNING, COMPLETED, FAILED or CANCELLED"),
+           ("pipeline_id" = Option<String>, Query, description = "List this pipeline's runs instead (newest first); takes no team_id or status"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1 to 100, default 20"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, body = JobList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody, description = "No such team among the caller's")))]
+        (status = 404, body = ErrorBody, description = "No such team or pipeline among the caller's")))]
 pub async fn list_jobs(
     State(state): State<JobsState>,
     Caller(caller): Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<JobList>, ApiError> {
-    if let Some(unknown) = params.keys().find(|k| !["team_id", "status", "limit", "cursor"].contains(&k.as_str())) {
+    const KNOWN: [&str; 5] = ["team_id", "status", "limit", "cursor", "pipeline_id"];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(ApiError::bad_request(unknown.as_str(), "unknown query parameter"));
     }
     let status = params
@@ -286,6 +290,23 @@ pub async fn list_jobs(
         .get("limit")
         .map(|l| l.parse::<u32>().map_err(|_| ApiError::bad_request("limit", "must be a number from 1 to 100")))
         .transpose()?;
+    if let Some(pipeline) = params.get("pipeline_id") {
+        if let Some(other) = ["team_id", "status"].into_iter().find(|k| params.contains_key(*k)) {
+            return Err(ApiError::bad_request(
+                other,
+                "pipeline_id lists one pipeline's runs: give no team_id or status",
+            ));
+        }
+        if !could_exist(pipeline) {
+            return Err(ApiError::NotFound("pipeline"));
+        }
+        let id = PipelineId::from(pipeline.as_str());
+        let page = state.pipelines.runs(&caller, &id, limit, params.get("cursor").map(String::as_str)).await?;
+        return Ok(Json(JobList {
+            items: page.jobs.into_iter().map(JobRead::from).collect(),
+            next_cursor: page.next_cursor,
+        }));
+    }
     let query = JobQuery {
         team_id: params.get("team_id").map(|t| TeamId::from(t.as_str())),
         status,
@@ -308,6 +329,23 @@ pub async fn get_job(
         return Err(ApiError::NotFound("job"));
     }
     Ok(Json(JobRead::from(state.jobs.get(&caller, &id).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The job's id")),
+    responses((status = 200, body = JobRead, description = "The job, CANCELLED"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not create jobs"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The job has finished (COMPLETED, FAILED or CANCELLED): it is not changed")))]
+pub async fn cancel_job(
+    State(state): State<JobsState>,
+    Caller(caller): Caller,
+    Path(id): Path<JobId>,
+) -> Result<Json<JobRead>, ApiError> {
+    if !could_exist(id.as_str()) {
+        return Err(ApiError::NotFound("job"));
+    }
+    Ok(Json(JobRead::from(state.jobs.cancel(&caller, &id).await?)))
 }
 
 #[cfg(test)]
