@@ -60,9 +60,10 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .layer(axum::middleware::map_response(harden))
 }
 
-/// Swagger UI loads its own scripts and styles and calls only this API; its React styles are inline,
-/// and its icons are `data:` images.
-const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+/// Swagger UI loads its own scripts and styles and calls only this API; its icons are `data:` images.
+/// Its bundle inserts inline styles (Chromium refuses them under `style-src 'self'`): styles only,
+/// never scripts, may be inline here.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const VIEWPORT: &str = r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#;
 /// Swagger UI's page is a few hundred bytes; anything larger is not that page.
