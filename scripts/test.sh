@@ -52,7 +52,9 @@ if [ -f tests/browser/run.sh ]; then
   echo "== browser test"
   web_port=$(free_port)
   cargo build --quiet -p helix-local --bin helix-dev
-  AWS_ENDPOINT_URL=$HELIX_TEST_AWS_ENDPOINT target/debug/helix-dev up --listen "127.0.0.1:$web_port" >"$scratch/dev.log" 2>&1 &
+  # Files above 5 MiB go up in parts: the browser test sends one.
+  MULTIPART_THRESHOLD_BYTES=5242880 AWS_ENDPOINT_URL=$HELIX_TEST_AWS_ENDPOINT \
+    target/debug/helix-dev up --listen "127.0.0.1:$web_port" >"$scratch/dev.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 300); do
     curl -sf "http://127.0.0.1:$web_port/api/v1/health" >/dev/null && break

@@ -40,7 +40,8 @@ export class UploadError extends Error {
 
 /**
  * Uploads one file as an artifact of `kind` (content, context or schema) and resolves to its id
- * once AVAILABLE. `onProgress(fraction)` follows the PUT; `onPhase(text)` names each step.
+ * once AVAILABLE. `onProgress(fraction)` follows the PUT; `onPhase(text)` names each step. Big
+ * files go up in parts (the server says so), each checked by the storage against its SHA-256.
  */
 export async function uploadArtifact(file, kind, { signal, onProgress = () => {}, onPhase = () => {} } = {}) {
   if (file.size === 0) throw new UploadError(`${file.name} is empty.`);
@@ -51,26 +52,99 @@ export async function uploadArtifact(file, kind, { signal, onProgress = () => {}
     signal,
     idempotencyKey: crypto.randomUUID(),
   });
-  onPhase('Uploading…');
-  await put(ticket, file.slice(0, file.size, contentType), onProgress, signal);
+  uploadsRunning += 1;
+  try {
+    onPhase('Uploading…');
+    if (ticket.upload_id) {
+      await putParts(ticket, file, onProgress, signal);
+    } else {
+      await put(ticket.upload_url, ticket, file.slice(0, file.size, contentType), onProgress, signal);
+    }
+  } finally {
+    uploadsRunning -= 1;
+  }
   onProgress(1);
   onPhase('Checking…');
   await waitUntilAvailable(ticket.artifact_id, signal);
   return ticket.artifact_id;
 }
 
-function put(ticket, blob, onProgress, signal) {
+// Leaving the page drops what is still going up: the browser asks first.
+let uploadsRunning = 0;
+window.addEventListener('beforeunload', (event) => {
+  if (uploadsRunning > 0) event.preventDefault();
+});
+
+const PARALLEL_PARTS = 4;
+const PART_TRIES = 3;
+
+async function sha256Base64(blob) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+  return btoa(String.fromCharCode(...digest));
+}
+
+/**
+ * A multipart upload: parts go up `PARALLEL_PARTS` at a time, each URL bound to the part's
+ * SHA-256, each part retried alone; cancelling aborts the upload on the server.
+ */
+async function putParts(ticket, file, onProgress, signal) {
+  const id = encodeURIComponent(ticket.artifact_id);
+  const sent = new Array(ticket.part_count).fill(0);
+  const report = () => onProgress(sent.reduce((a, b) => a + b, 0) / file.size);
+  const etags = new Array(ticket.part_count);
+  let next = 0;
+  const worker = async () => {
+    while (next < ticket.part_count) {
+      const number = ++next;
+      const start = (number - 1) * ticket.part_size;
+      const part = file.slice(start, Math.min(start + ticket.part_size, file.size));
+      const checksum = await sha256Base64(part);
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const { parts } = await api('POST', `/artifacts/${id}/parts`, {
+            body: { part_numbers: [number], checksums_sha256: [checksum] },
+            signal,
+          });
+          etags[number - 1] = await put(parts[0].url, parts[0], part, (f) => {
+            sent[number - 1] = f * part.size;
+            report();
+          }, signal);
+          break;
+        } catch (error) {
+          sent[number - 1] = 0;
+          const refused = error instanceof ApiError && error.status < 500;
+          if (error?.name === 'AbortError' || refused || attempt >= PART_TRIES) throw error;
+          await sleep(500 * 2 ** attempt, signal);
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, ticket.part_count) }, worker));
+  } catch (error) {
+    // Nothing half-uploaded is left behind: the parts stored so far are dropped.
+    api('DELETE', `/artifacts/${id}/upload`).catch(() => {});
+    throw error;
+  }
+  await api('POST', `/artifacts/${id}/complete`, {
+    body: { parts: etags.map((etag, i) => ({ part_number: i + 1, etag })) },
+    signal,
+  });
+}
+
+/** PUTs `blob` to a presigned URL with the signed headers; resolves to the storage's ETag. */
+function put(url, signed, blob, onProgress, signal) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open(ticket.method || 'PUT', ticket.upload_url);
-    for (const [name, value] of Object.entries(ticket.headers ?? {})) {
+    xhr.open(signed.method || 'PUT', url);
+    for (const [name, value] of Object.entries(signed.headers ?? {})) {
       if (!BROWSER_HEADERS.has(name.toLowerCase())) xhr.setRequestHeader(name, value);
     }
     xhr.upload.addEventListener('progress', (event) => {
       if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
     });
     xhr.addEventListener('load', () => {
-      if (xhr.status >= 200 && xhr.status < 300) resolve();
+      if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.getResponseHeader('ETag') ?? '');
       else reject(new UploadError(storageRefusal(xhr)));
     });
     xhr.addEventListener('error', () =>
