@@ -6,6 +6,7 @@ import { renderJobs } from './jobs.js';
 import { renderLogin } from './login.js';
 import { renderNewJob } from './new-job.js';
 import { renderProfile } from './profile.js';
+import { offerUnfinishedUploads, viewUploadsRunning } from './upload.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -48,7 +49,11 @@ async function showWhoami(signal) {
   }
 }
 
+// The route on screen: where "stay" returns to when leaving would cancel uploads.
+let shownHash = null;
+
 async function route() {
+  shownHash = location.hash;
   const hash = location.hash || '#/jobs';
   const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(hash) })).find((x) => x.m);
   if (!match) {
@@ -78,7 +83,10 @@ async function route() {
     if (link.dataset.nav === routeDef.section) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  if (!routeDef.public) showWhoami(signal);
+  if (!routeDef.public) {
+    showWhoami(signal);
+    offerUnfinishedUploads();
+  }
 
   main.replaceChildren();
   const context = {
@@ -108,5 +116,15 @@ document.querySelector('.skip-link').addEventListener('click', (event) => {
   main.focus();
 });
 
-window.addEventListener('hashchange', route);
+// Leaving the new job page while its files go up would cancel them: ask first, as the browser does
+// for leaving the site. "Stay" puts the address back and the uploads go on.
+window.addEventListener('hashchange', () => {
+  if (location.hash === shownHash) return;
+  const running = viewUploadsRunning();
+  if (running > 0 && !window.confirm(`${running === 1 ? 'A file is' : `${running} files are`} still uploading for the new job. Leave this page and cancel the upload${running === 1 ? '' : 's'}?`)) {
+    location.replace(shownHash || '#/jobs/new');
+    return;
+  }
+  route();
+});
 route();

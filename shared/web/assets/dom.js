@@ -107,7 +107,7 @@ export function formatCount(n) {
   return n === null || n === undefined ? '—' : n.toLocaleString();
 }
 
-export const STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED'];
+export const STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
 
 export function statusBadge(status) {
   const known = STATUSES.includes(status) ? status.toLowerCase() : 'unknown';

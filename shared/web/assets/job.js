@@ -16,10 +16,34 @@ export function renderJob({ main, params, signal, setTitle }) {
   const summary = h('div', { class: 'job-summary' });
   const results = h('div', { class: 'job-results' });
   const refreshNote = h('p', { class: 'muted refresh-note', role: 'status' });
+  // What can be done with the job: Cancel while it is pending or running (Retry and Clone go here too).
+  const actions = h('div', { class: 'job-actions', id: 'job-actions' });
+  const cancel = h('button', { type: 'button', class: 'button-secondary', id: 'cancel-job' }, 'Cancel job');
+  const actionMessage = h('div', { class: 'messages', id: 'job-action-message' });
   main.append(
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/jobs' }, '← All jobs')),
     h('div', { class: 'page-head' }, heading, badge),
-    message, refreshNote, summary, results);
+    actions, actionMessage, message, refreshNote, summary, results);
+
+  cancel.addEventListener('click', async () => {
+    if (!window.confirm('Cancel this job? It stops, and writes no result.')) return;
+    cancel.disabled = true;
+    cancel.textContent = 'Cancelling…';
+    try {
+      await api('POST', `/jobs/${encodeURIComponent(id)}/cancel`, { signal });
+      actionMessage.replaceChildren(notice('info', 'The job was cancelled.'));
+    } catch (error) {
+      if (error?.name === 'AbortError' || signal.aborted) return;
+      actionMessage.replaceChildren(notice('error', error instanceof ApiError && error.status === 409
+        ? 'The job had already finished, so there was nothing to cancel.'
+        : `The job was not cancelled: ${error.message}`));
+    } finally {
+      cancel.disabled = false;
+      cancel.textContent = 'Cancel job';
+    }
+    clearTimeout(timer);
+    load();
+  });
 
   let shownStatus = null;
   let timer = null;
@@ -34,6 +58,11 @@ export function renderJob({ main, params, signal, setTitle }) {
       heading.textContent = label;
       setTitle(label);
       badge.replaceChildren(jobBadge(job));
+      if (isActive(job.status)) {
+        if (!cancel.isConnected) actions.append(cancel);
+      } else {
+        cancel.remove();
+      }
       summary.replaceChildren(...jobSummary(job, signal));
       if (job.status !== shownStatus) {
         shownStatus = job.status;

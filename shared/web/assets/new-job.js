@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import { errorSummary, formatBytes, h, notice, reveal } from './dom.js';
-import { errorText, uploadArtifact } from './upload.js';
+import { errorText, takeFinishedUploads, uploadArtifact } from './upload.js';
 
 /**
  * The Idempotency-Key of a job request: the same while the same request is submitted again after
@@ -55,6 +55,13 @@ export function renderNewJob({ main, signal, setTitle }) {
   main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, 'New job')),
     h('p', { class: 'lead' }, 'Files go straight from your browser to storage; the job starts once every file is checked.'),
     form);
+
+  // Files a resumed upload finished (the upload panel's "Start a job with …") join the form.
+  const addFinishedUploads = () => {
+    for (const upload of takeFinishedUploads()) sections[upload.kind]?.addUploaded(upload);
+  };
+  addFinishedUploads();
+  window.addEventListener('helix:uploads-finished', addFinishedUploads, { signal });
 
   // A file dropped beside a drop zone must not make the browser leave the page to show it.
   for (const type of ['dragover', 'drop']) {
@@ -309,6 +316,27 @@ function fileSection({ kind, multiple, legend, title, hint, accept, pasteLabel, 
     }
   };
 
+  /** A file already uploaded (a resumed upload): listed as done, not sent again. */
+  const addUploaded = ({ artifactId, name, size }) => {
+    if (!multiple) {
+      entries.splice(0);
+      list.replaceChildren();
+    }
+    const entry = fileEntry({ name, size, lastModified: 0 }, kind, () => {
+      entries.splice(entries.indexOf(entry), 1);
+      entry.element.remove();
+      onFilesChanged();
+      input.focus();
+    });
+    entry.artifactId = artifactId;
+    entry.setProgress(1);
+    entry.setState('done', 'Uploaded and checked (resumed)');
+    entries.push(entry);
+    list.append(entry.element);
+    onFilesChanged();
+    setError(null);
+  };
+
   /** The chosen file an API field names: `content_artifact_ids[1]` is the second. */
   const entryFor = (field) => {
     const index = Number(/\d+/.exec(field)?.[0] ?? 0);
@@ -321,7 +349,7 @@ function fileSection({ kind, multiple, legend, title, hint, accept, pasteLabel, 
     zone, list,
     pasted ? h('div', { class: 'field' }, h('label', { for: ids.paste }, pasteLabel), pasted) : null,
     error);
-  return { element, entries, input, pasted, setError, entryFor, title };
+  return { element, entries, input, pasted, setError, entryFor, addUploaded, title };
 }
 
 function fileEntry(file, kind, onRemove) {
