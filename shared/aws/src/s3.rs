@@ -1,4 +1,3 @@
-use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -6,7 +5,6 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use tokio::io::AsyncWriteExt;
 
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 
@@ -23,6 +21,18 @@ impl S3Blobs {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
         Self { client, bucket: bucket.into() }
     }
+}
+
+/// A key as `x-amz-copy-source` takes it: URL-encoded, its slashes kept.
+fn copy_source_encoded(key: &str) -> String {
+    let mut encoded = String::with_capacity(key.len());
+    for byte in key.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => encoded.push(byte as char),
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded
 }
 
 fn presigning(expires_in: Duration) -> Result<PresigningConfig, StoreError> {
@@ -91,20 +101,6 @@ impl Blobs for S3Blobs {
         Ok(())
     }
 
-    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<(), StoreError> {
-        let body = ByteStream::from_path(path).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(body)
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(())
-    }
-
     async fn get_bytes(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
         let object = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(object) => object,
@@ -116,20 +112,6 @@ impl Blobs for S3Blobs {
         }
         let bytes = object.body.collect().await.map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(bytes.to_vec())
-    }
-
-    async fn download_to(&self, key: &str, path: &Path) -> Result<u64, StoreError> {
-        let object = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
-            Ok(object) => object,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Err(StoreError::NotFound),
-            Err(e) => return Err(backend(e)),
-        };
-        let io = |e: std::io::Error| StoreError::Backend(format!("writing {}: {e}", path.display()));
-        let mut file = tokio::fs::File::create(path).await.map_err(io)?;
-        let mut reader = object.body.into_async_read();
-        let written = tokio::io::copy(&mut reader, &mut file).await.map_err(io)?;
-        file.flush().await.map_err(io)?;
-        Ok(written)
     }
 
     async fn head(&self, key: &str) -> Result<Option<BlobHead>, StoreError> {
@@ -147,6 +129,15 @@ impl Blobs for S3Blobs {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(backend)?;
         Ok(())
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let source = format!("{}/{}", self.bucket, copy_source_encoded(from));
+        match self.client.copy_object().bucket(&self.bucket).key(to).copy_source(source).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchKey") => Err(StoreError::NotFound),
+            Err(e) => Err(backend(e)),
+        }
     }
 
     async fn start_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
@@ -243,6 +234,53 @@ impl Blobs for S3Blobs {
                 _ => backend(e),
             })?;
         Ok(())
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: Vec<u8>,
+    ) -> Result<StoredPart, StoreError> {
+        let size = body.len() as u64;
+        let part = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number as i32)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error().and_then(|s| s.code()) {
+                Some("NoSuchUpload") => StoreError::NotFound,
+                _ => backend(e),
+            })?;
+        Ok(StoredPart {
+            part_number,
+            etag: part.e_tag().unwrap_or_default().to_owned(),
+            size,
+            checksum_sha256: part.checksum_sha256().map(str::to_owned),
+        })
+    }
+
+    async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let range = format!("bytes={start}-{}", start + len - 1);
+        let object = match self.client.get_object().bucket(&self.bucket).key(key).range(range).send().await {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Err(StoreError::NotFound),
+            // A range that starts at or after the end: nothing left to read.
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("InvalidRange") => return Ok(Vec::new()),
+            Err(e) => return Err(backend(e)),
+        };
+        let bytes = object.body.collect().await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(bytes.to_vec())
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {

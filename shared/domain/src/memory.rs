@@ -3,7 +3,6 @@
 //! Each can be told to fail, to test how the rules handle a storage fault.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -562,6 +561,7 @@ impl PipelineStore for MemoryPipelineStore {
             return Err(StoreError::Conflict("the pipeline moved on".into()));
         }
         stored.name = next.name.clone();
+        stored.patterns = next.patterns.clone();
         stored.updated_at = next.updated_at;
         stored.archived_at = next.archived_at;
         Ok(())
@@ -701,11 +701,6 @@ impl Blobs for MemoryBlobs {
         Ok(())
     }
 
-    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<(), StoreError> {
-        let body = std::fs::read(path).map_err(|e| StoreError::Backend(format!("reading {}: {e}", path.display())))?;
-        self.put_bytes(key, body, content_type).await
-    }
-
     async fn get_bytes(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
         self.outage.check("the bucket")?;
         let object = self.object(key).ok_or(StoreError::NotFound)?;
@@ -713,14 +708,6 @@ impl Blobs for MemoryBlobs {
             return Err(StoreError::Conflict(format!("larger than {limit} bytes")));
         }
         Ok(object.body)
-    }
-
-    async fn download_to(&self, key: &str, path: &Path) -> Result<u64, StoreError> {
-        self.outage.check("the bucket")?;
-        let object = self.object(key).ok_or(StoreError::NotFound)?;
-        std::fs::write(path, &object.body)
-            .map_err(|e| StoreError::Backend(format!("writing {}: {e}", path.display())))?;
-        Ok(object.body.len() as u64)
     }
 
     async fn head(&self, key: &str) -> Result<Option<BlobHead>, StoreError> {
@@ -731,6 +718,13 @@ impl Blobs for MemoryBlobs {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.outage.check("the bucket")?;
         lock(&self.objects).remove(key);
+        Ok(())
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.outage.check("the bucket")?;
+        let object = self.object(from).ok_or(StoreError::NotFound)?;
+        lock(&self.objects).insert(to.to_owned(), object);
         Ok(())
     }
 
@@ -803,6 +797,27 @@ impl Blobs for MemoryBlobs {
         self.outage.check("the bucket")?;
         lock(&self.uploads).remove(upload_id);
         Ok(())
+    }
+
+    async fn upload_part(
+        &self,
+        _key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: Vec<u8>,
+    ) -> Result<StoredPart, StoreError> {
+        self.outage.check("the bucket")?;
+        let checksum = sha256_base64(&body);
+        let etag = self.put_part(upload_id, part_number, &checksum, body.clone())?;
+        Ok(StoredPart { part_number, etag, size: body.len() as u64, checksum_sha256: Some(checksum) })
+    }
+
+    async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        self.outage.check("the bucket")?;
+        let object = self.object(key).ok_or(StoreError::NotFound)?;
+        let start = (start as usize).min(object.body.len());
+        let end = start.saturating_add(len as usize).min(object.body.len());
+        Ok(object.body[start..end].to_vec())
     }
 }
 

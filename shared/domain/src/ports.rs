@@ -1,7 +1,6 @@
 //! The platform's edges: one small trait per kind of storage, each with an AWS adapter in
 //! `helix-aws` and an in-memory one in [`crate::memory`].
 
-use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -161,7 +160,7 @@ pub trait PipelineStore: Send + Sync {
     /// Stores `version` and makes it the pipeline's current one (with `updated_at`), in one
     /// write: `Conflict` unless the pipeline is at `version.version - 1` and not archived.
     async fn add_version(&self, version: &PipelineVersion, updated_at: Timestamp) -> Result<(), StoreError>;
-    /// Replaces the pipeline's name, `updated_at` and `archived_at` with `next`'s: `Conflict`
+    /// Replaces the pipeline's name, inbox patterns, `updated_at` and `archived_at` with `next`'s: `Conflict`
     /// unless it is still at `next.current_version` and not archived.
     async fn update(&self, next: &Pipeline) -> Result<(), StoreError>;
     async fn version(&self, id: &PipelineId, version: u32) -> Result<Option<PipelineVersion>, StoreError>;
@@ -198,15 +197,15 @@ pub trait Blobs: Send + Sync {
         expires_in: Duration,
     ) -> Result<PresignedRequest, StoreError>;
     async fn put_bytes(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
-    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<(), StoreError>;
     /// The whole object, for small documents (schemas, contexts); `NotFound` when there is no such
     /// object, `Conflict` when it is larger than `limit` bytes.
     async fn get_bytes(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError>;
-    /// `NotFound` when there is no such object.
-    async fn download_to(&self, key: &str, path: &Path) -> Result<u64, StoreError>;
     /// The stored size and checksum, `None` when there is no such object.
     async fn head(&self, key: &str) -> Result<Option<BlobHead>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Copies the object at `from` to `to` inside the bucket (objects up to 5 GB, S3's limit of
+    /// one copy); `NotFound` when there is no object at `from`.
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError>;
     /// Opens a multipart upload whose parts S3 checks against their SHA-256; returns its id.
     async fn start_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError>;
     /// A PUT URL for one part whose signature covers its length and SHA-256, so S3 refuses any
@@ -224,6 +223,17 @@ pub trait Blobs: Send + Sync {
     async fn complete_multipart(&self, key: &str, upload_id: &str, parts: &[StoredPart]) -> Result<(), StoreError>;
     /// Drops the upload and its parts; an upload already gone is not an error.
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError>;
+    /// Stores part `part_number` of an open multipart upload that the platform writes itself.
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: Vec<u8>,
+    ) -> Result<StoredPart, StoreError>;
+    /// Bytes `start..start + len` of an object, fewer at its end; `NotFound` when there is no such
+    /// object.
+    async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, StoreError>;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,8 @@
 //! - [`ArtifactService`]: upload tickets (one PUT, or resumable multipart uploads for big files),
 //!   downloads, the documents a job stores itself.
 //! - [`JobRunner`]: one job message → claim, one [`Attempt`] per job kind, settle.
-//! - [`UploadWatcher`]: S3 upload events → artifact state.
+//! - [`UploadWatcher`]: S3 upload events → artifact state; inbox events → [`InboxTrigger`], which
+//!   starts a pipeline's run per new file.
 //! - [`JobSweeper`]: settles jobs whose worker vanished.
 //! - [`SessionService`] and [`SessionGate`]: logins, rotating refresh tokens, logouts, and whether
 //!   an access token's session is still on.
@@ -27,7 +28,10 @@ mod documents;
 mod error;
 pub mod fault;
 mod idempotency;
+mod inbox;
 mod keys;
+pub mod metering;
+pub mod metrics;
 mod pipelines;
 mod runner;
 mod sessions;
@@ -36,6 +40,7 @@ mod submit;
 mod suggest;
 mod sweeper;
 mod teams;
+mod streams;
 mod transform;
 mod uploads;
 
@@ -49,9 +54,10 @@ pub use audit::{AuditEvent, AuditPage, AuditQuery, AuditService, AuditTrail, Cha
 pub use batch::{MessageOutcome, handle_batch};
 pub use documents::MAX_DOCUMENT_BYTES;
 pub use error::JobError;
+pub use inbox::{InboxObject, InboxOutcome, InboxTrigger, inbox_actor};
 pub use keys::{ApiKeyService, KeyRequest, NewApiKey};
 pub use pipelines::{ComparisonView, NewPipeline, PipelineDefinition, PipelineRun, PipelineService};
-pub use runner::{Attempt, AttemptError, AttemptKind, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace};
+pub use runner::{Attempt, AttemptError, AttemptKind, InputObject, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace};
 pub use sessions::{IssuedSession, SessionGate, SessionService};
 pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, Queues};
 #[cfg(feature = "suggest")]

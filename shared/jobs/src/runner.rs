@@ -1,4 +1,3 @@
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +34,7 @@ impl From<StoreError> for AttemptError {
 impl From<EngineError> for AttemptError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::Io(io) => Self::Transient(format!("scratch storage: {io}")),
+            EngineError::Io(io) => Self::Transient(io.to_string()),
             other => Self::Input(other.to_string()),
         }
     }
@@ -87,13 +86,11 @@ pub struct RunnerConfig {
     pub max_attempts: u32,
     /// How long a claim holds the job; a redelivery after that may take it over.
     pub lease: Duration,
-    pub scratch_dir: PathBuf,
 }
 
 impl RunnerConfig {
-    /// A worker's configuration, with scratch files in the system's temporary directory.
     pub fn for_worker(name: &'static str, max_attempts: u32, lease: Duration) -> Self {
-        Self { name, max_attempts, lease, scratch_dir: std::env::temp_dir() }
+        Self { name, max_attempts, lease }
     }
 }
 
@@ -192,13 +189,11 @@ impl JobRunner {
         tracing::info!(%job_id, attempt = claimed.attempts, deliveries, "job started");
         crate::fault::crash_point(crate::fault::MID_JOB);
         let held = tokio::sync::Mutex::new(claimed.clone());
-        let result = match Workspace::new(&self.ports, &self.config.scratch_dir) {
-            Ok(workspace) => tokio::select! {
-                result = attempt.run(&claimed, &workspace) => Some(result),
-                () = self.keep_lease(&held) => unreachable!("the heartbeat never ends"),
-                () = self.stop.wait() => None,
-            },
-            Err(e) => Some(Err(e)),
+        let workspace = Workspace { ports: &self.ports };
+        let result = tokio::select! {
+            result = attempt.run(&claimed, &workspace) => Some(result),
+            () = self.keep_lease(&held) => unreachable!("the heartbeat never ends"),
+            () = self.stop.wait() => None,
         };
         // The version of the job the last renewal stored: the outcome is recorded against it.
         let claimed = held.into_inner();
@@ -250,6 +245,7 @@ impl JobRunner {
         };
         match self.ports.jobs.replace(claimed, &next).await {
             Ok(()) => {
+                crate::metrics::job_settled(&next);
                 let error = next.error.as_deref().unwrap_or("");
                 tracing::info!(job_id = %next.id, status = next.status.as_str(), error, "job settled");
                 MessageOutcome::Done
@@ -264,24 +260,21 @@ impl JobRunner {
     }
 }
 
-/// An attempt's access to the job's inputs and outputs, with a scratch directory removed when
-/// the attempt ends.
-pub struct Workspace<'a> {
-    ports: &'a RunnerPorts,
-    scratch: tempfile::TempDir,
+/// An input file of a job, as stored: read it with [`crate::streams::BlobReader`].
+#[derive(Clone, Debug)]
+pub struct InputObject {
+    pub filename: String,
+    pub key: String,
+    pub size: u64,
 }
 
-impl<'a> Workspace<'a> {
-    fn new(ports: &'a RunnerPorts, scratch_dir: &Path) -> Result<Self, AttemptError> {
-        let scratch = tempfile::tempdir_in(scratch_dir)
-            .map_err(|e| AttemptError::Transient(format!("scratch directory: {e}")))?;
-        Ok(Self { ports, scratch })
-    }
+/// An attempt's access to the job's inputs and outputs, all in storage: inputs are streamed from
+/// it and outputs to it, nothing goes to local disk.
+pub struct Workspace<'a> {
+    ports: &'a RunnerPorts,
+}
 
-    pub fn scratch(&self) -> &Path {
-        self.scratch.path()
-    }
-
+impl Workspace<'_> {
     pub fn now(&self) -> helix_domain::Timestamp {
         self.ports.clock.now()
     }
@@ -293,6 +286,7 @@ impl<'a> Workspace<'a> {
             .get(id)
             .await?
             .filter(|a| a.status == ArtifactStatus::Available)
+            .inspect(|a| crate::metrics::job_input_opened(a.size_bytes))
             .ok_or_else(|| AttemptError::Input(format!("input artifact {id} is no longer available")))
     }
 
@@ -308,45 +302,44 @@ impl<'a> Workspace<'a> {
         })
     }
 
-    /// Input artifacts downloaded to scratch files named `{what}-{i}`: `(file name, path)` in order.
-    pub async fn download(
-        &self,
-        ids: &[helix_domain::ArtifactId],
-        what: &str,
-    ) -> Result<Vec<(String, PathBuf)>, AttemptError> {
-        let mut files = Vec::new();
-        for (i, id) in ids.iter().enumerate() {
+    /// Input artifacts to stream from storage, in order.
+    pub async fn inputs(&self, ids: &[helix_domain::ArtifactId]) -> Result<Vec<InputObject>, AttemptError> {
+        let mut inputs = Vec::with_capacity(ids.len());
+        for id in ids {
             let artifact = self.input(id).await?;
-            let path = self.scratch().join(format!("{what}-{i}"));
-            self.ports.blobs.download_to(&artifact.s3_key, &path).await.map_err(|e| {
-                AttemptError::Transient(format!(
-                    "{what} file {} could not be read from storage: {e}",
-                    artifact.filename
-                ))
-            })?;
-            files.push((artifact.filename, path));
+            inputs.push(InputObject { filename: artifact.filename, key: artifact.s3_key, size: artifact.size_bytes });
         }
-        Ok(files)
+        Ok(inputs)
     }
 
-    /// Stores a file the job produced and records it as the owner's artifact, at a key derived
-    /// from the job: a retried attempt overwrites rather than duplicates.
-    pub async fn put_output(
+    /// The first `len` bytes of an input (all of a smaller one).
+    pub async fn sample(&self, input: &InputObject, len: u64) -> Result<Vec<u8>, AttemptError> {
+        self.ports.blobs.read_range(&input.key, 0, len.min(input.size)).await.map_err(|e| {
+            AttemptError::Transient(format!("content file {} could not be read from storage: {e}", input.filename))
+        })
+    }
+
+    pub fn blobs(&self) -> Arc<dyn helix_domain::Blobs> {
+        self.ports.blobs.clone()
+    }
+
+    /// Records an output the job wrote at `key` (a key derived from the job: a retried attempt
+    /// records the same artifact again).
+    pub async fn record_output(
         &self,
         job: &Job,
         kind: ArtifactKind,
         key: String,
-        path: &Path,
         content_type: &str,
+        size: u64,
     ) -> Result<Artifact, AttemptError> {
-        self.ports.blobs.put_file(&key, path, content_type).await?;
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
         let artifact = Artifact::output(job, kind, key, content_type, size, self.now());
         self.ports.artifacts.put(&artifact).await?;
         Ok(artifact)
     }
 
-    /// Writes `bytes` to a scratch file and stores it as [`Workspace::put_output`] does.
+    /// Stores a small file the job produced (a context, a draft) and records it as
+    /// [`Workspace::record_output`] does.
     pub async fn put_output_bytes(
         &self,
         job: &Job,
@@ -355,8 +348,7 @@ impl<'a> Workspace<'a> {
         bytes: &[u8],
         content_type: &str,
     ) -> Result<Artifact, AttemptError> {
-        let path = self.scratch().join(key.rsplit('/').next().unwrap_or("output"));
-        std::fs::write(&path, bytes).map_err(|e| AttemptError::Transient(format!("scratch storage: {e}")))?;
-        self.put_output(job, kind, key, &path, content_type).await
+        self.ports.blobs.put_bytes(&key, bytes.to_vec(), content_type).await?;
+        self.record_output(job, kind, key, content_type, bytes.len() as u64).await
     }
 }

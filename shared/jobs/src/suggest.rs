@@ -2,8 +2,6 @@
 //! the suggestion completes first (`auto_map`). Both hold the embedding model, so they run on the
 //! GPU container worker.
 
-use std::io::Read;
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -55,8 +53,8 @@ impl Attempt for SuggestMappingAttempt {
             .content_artifact_ids
             .first()
             .ok_or_else(|| AttemptError::Input("a suggest-mapping job needs a content file".into()))?;
-        let (filename, path) = workspace.download(std::slice::from_ref(first), "content").await?.remove(0);
-        let sample = read_sample(&path)?;
+        let first = workspace.inputs(std::slice::from_ref(first)).await?.remove(0);
+        let (filename, sample) = (first.filename.clone(), workspace.sample(&first, SAMPLE_BYTES).await?);
 
         let (embedder, options) = (self.embedder.clone(), self.options);
         let suggestion = tokio::task::spawn_blocking(move || {
@@ -127,10 +125,10 @@ impl Attempt for AutoMapAttempt {
         let (Some(context_doc), Some(schema_doc)) = (context.clone(), schema.clone()) else {
             return Err(AttemptError::Input("auto_map needs a context and a target schema".into()));
         };
-        let contents = workspace.download(&job.inputs.content_artifact_ids, "content").await?;
-        let (sample_name, sample_path) =
+        let contents = workspace.inputs(&job.inputs.content_artifact_ids).await?;
+        let first =
             contents.first().ok_or_else(|| AttemptError::Input("a transform job needs a content file".into()))?;
-        let sample = read_sample(sample_path)?;
+        let (sample_name, sample) = (&first.filename, workspace.sample(first, SAMPLE_BYTES).await?);
 
         let (embedder, options, sample_name) = (self.embedder.clone(), self.options, sample_name.clone());
         let completion = tokio::task::spawn_blocking(move || {
@@ -188,14 +186,6 @@ fn complete_context(
 }
 
 /// The first records of a content file: all a suggestion looks at.
-fn read_sample(path: &Path) -> Result<Vec<u8>, AttemptError> {
-    let mut sample = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(SAMPLE_BYTES).read_to_end(&mut sample))
-        .map_err(|e| AttemptError::Transient(format!("scratch storage: {e}")))?;
-    Ok(sample)
-}
-
 fn crashed(e: tokio::task::JoinError) -> AttemptError {
     AttemptError::Transient(format!("the suggestion crashed: {e}"))
 }

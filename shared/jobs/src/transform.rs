@@ -1,16 +1,19 @@
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio::runtime::Handle;
 
 use helix_domain::artifact::{context_file_name, error_report_key, result_key};
-use helix_domain::{ArtifactKind, AutoMapped, InputReading, Job, JobOutcome};
-use helix_engine::{OutputFormat, Summary};
+use helix_domain::{ArtifactKind, AutoMapped, Blobs, InputReading, Job, JobId, JobOutcome};
+use helix_engine::{EngineError, OutputFormat, Summary};
 
 use crate::documents::Document;
-use crate::runner::{Attempt, AttemptError, AttemptKind, Workspace};
+use crate::runner::{Attempt, AttemptError, AttemptKind, InputObject, Workspace};
+use crate::streams::{BlobReader, BlobWriter};
 
-/// A transform job: its content files through the engine, the valid records and the reject
-/// report stored as its result artifacts.
+/// A transform job: its content files streamed through the engine, the valid records and the
+/// reject report stored as its result artifacts.
 pub struct TransformAttempt;
 
 #[async_trait]
@@ -22,41 +25,51 @@ impl Attempt for TransformAttempt {
     async fn run(&self, job: &Job, workspace: &Workspace<'_>) -> Result<JobOutcome, AttemptError> {
         let context = workspace.document(job.inputs.context_artifact_id.as_ref()).await?;
         let schema = workspace.document(job.inputs.schema_artifact_id.as_ref()).await?;
-        let contents = workspace.download(&job.inputs.content_artifact_ids, "content").await?;
+        let contents = workspace.inputs(&job.inputs.content_artifact_ids).await?;
         transform(job, workspace, context, schema, contents, None).await
     }
 }
 
-/// Runs the engine over the downloaded `contents` and stores the result and the reject report.
-/// The job only points at the results once both objects are written.
+/// What the engine's run left: its summary, and the stored outputs' format and sizes.
+struct Written {
+    summary: Summary,
+    format: OutputFormat,
+    result_bytes: u64,
+    report_bytes: u64,
+}
+
+/// Streams the `contents` through the engine into the result and the reject report, both
+/// written to storage as they are produced. The job only points at the results once both
+/// objects are whole.
 pub(crate) async fn transform(
     job: &Job,
     workspace: &Workspace<'_>,
     context: Option<Document>,
     schema: Option<Document>,
-    contents: Vec<(String, PathBuf)>,
+    contents: Vec<InputObject>,
     auto_mapped: Option<AutoMapped>,
 ) -> Result<JobOutcome, AttemptError> {
-    let lookups = workspace.download(&job.inputs.lookup_artifact_ids, "lookup").await?;
-    let result_path = workspace.scratch().join("result.json");
-    let errors_path = workspace.scratch().join("errors.json");
-    let (summary, format) = {
-        let (result_path, errors_path) = (result_path.clone(), errors_path.clone());
-        tokio::task::spawn_blocking(move || {
-            run_engine(context, schema, &lookups, &contents, &result_path, &errors_path)
-        })
-        .await
-        .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??
-    };
-    let (extension, result_type) = match format {
-        OutputFormat::Json => ("json", "application/json"),
-        OutputFormat::Ndjson => ("ndjson", "application/x-ndjson"),
-    };
-    let key = result_key(&job.id, extension);
-    let result = workspace.put_output(job, ArtifactKind::Result, key, &result_path, result_type).await?;
-    let report = workspace
-        .put_output(job, ArtifactKind::ErrorReport, error_report_key(&job.id), &errors_path, "application/json")
+    let lookups = workspace.inputs(&job.inputs.lookup_artifact_ids).await?;
+    let (blobs, runtime, job_id) = (workspace.blobs(), tokio::runtime::Handle::current(), job.id.clone());
+    let written = tokio::task::spawn_blocking(move || {
+        run_engine(&blobs, &runtime, &job_id, context, schema, &lookups, &contents)
+    })
+    .await
+    .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??;
+    let (extension, result_type) = output_type(written.format);
+    let result = workspace
+        .record_output(job, ArtifactKind::Result, result_key(&job.id, extension), result_type, written.result_bytes)
         .await?;
+    let report = workspace
+        .record_output(
+            job,
+            ArtifactKind::ErrorReport,
+            error_report_key(&job.id),
+            "application/json",
+            written.report_bytes,
+        )
+        .await?;
+    let summary = written.summary;
     Ok(JobOutcome::Completed {
         result_path: result.s3_key,
         result_artifact_id: result.id,
@@ -68,6 +81,14 @@ pub(crate) async fn transform(
         warnings: summary.warnings.iter().map(|w| format!("{}: {}", w.input, w.message)).collect(),
         inputs_read: summary.inputs.into_iter().map(input_reading).collect(),
     })
+}
+
+/// The result's file extension and media type: the name says what the file holds.
+fn output_type(format: OutputFormat) -> (&'static str, &'static str) {
+    match format {
+        OutputFormat::Json => ("json", "application/json"),
+        OutputFormat::Ndjson => ("ndjson", "application/x-ndjson"),
+    }
 }
 
 fn input_reading(r: helix_engine::formats::InputReading) -> InputReading {
@@ -84,36 +105,59 @@ fn input_reading(r: helix_engine::formats::InputReading) -> InputReading {
 }
 
 fn run_engine(
+    blobs: &Arc<dyn Blobs>,
+    runtime: &Handle,
+    job_id: &JobId,
     context: Option<Document>,
     schema: Option<Document>,
-    lookups: &[(String, PathBuf)],
-    contents: &[(String, PathBuf)],
-    result_path: &Path,
-    errors_path: &Path,
-) -> Result<(Summary, OutputFormat), AttemptError> {
+    lookups: &[InputObject],
+    contents: &[InputObject],
+) -> Result<Written, AttemptError> {
     let transformation =
         helix_engine::compile(context.as_ref().map(Document::source), schema.as_ref().map(Document::source))?;
-    let io = |e: std::io::Error| AttemptError::Transient(format!("scratch storage: {e}"));
+    let reader = |input: &InputObject| {
+        BlobReader::new(blobs.clone(), runtime.clone(), input.filename.clone(), input.key.clone(), input.size)
+    };
     // A table without its file fails the run when it starts, naming the table and the file.
     for (name, file) in transformation.lookup_files() {
-        if let Some((filename, path)) = lookups.iter().find(|(f, _)| f == context_file_name(&file)) {
-            let text = std::fs::read_to_string(path)
-                .map_err(|_| AttemptError::Input(format!("lookup file {filename} is not UTF-8 text")))?;
-            transformation.add_lookup(&name, helix_engine::Source { name: filename, text: &text })?;
+        if let Some(lookup) = lookups.iter().find(|l| l.filename == context_file_name(&file)) {
+            let mut text = String::new();
+            reader(lookup).read_to_string(&mut text).map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData => {
+                    AttemptError::Input(format!("lookup file {} is not UTF-8 text", lookup.filename))
+                }
+                _ => AttemptError::Transient(e.to_string()),
+            })?;
+            transformation.add_lookup(&name, helix_engine::Source { name: &lookup.filename, text: &text })?;
         }
     }
-    let mut records = std::io::BufWriter::new(std::fs::File::create(result_path).map_err(io)?);
-    let mut rejects = std::io::BufWriter::new(std::fs::File::create(errors_path).map_err(io)?);
-    let summary = {
+    let format = transformation.output_format();
+    let (extension, result_type) = output_type(format);
+    let writer = |key: String, content_type: &str| BlobWriter::new(blobs.clone(), runtime.clone(), key, content_type);
+    let mut records = writer(result_key(job_id, extension), result_type);
+    let mut rejects = writer(error_report_key(job_id), "application/json");
+    let run = (|| {
         let mut run = transformation.start(&mut records, &mut rejects)?;
-        for (name, path) in contents {
-            let mut file = std::fs::File::open(path).map_err(io)?;
-            run.feed(name, &mut file)?;
+        for input in contents {
+            run.feed(&input.filename, &mut reader(input))?;
         }
-        run.finish()?
+        Ok::<_, EngineError>(run.finish()?)
+    })();
+    let summary = match run {
+        Ok(summary) => summary,
+        Err(e) => {
+            records.abort();
+            rejects.abort();
+            return Err(e.into());
+        }
     };
-    use std::io::Write;
-    records.flush().map_err(io)?;
-    rejects.flush().map_err(io)?;
-    Ok((summary, transformation.output_format()))
+    let result_bytes = match records.finish() {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            rejects.abort();
+            return Err(e.into());
+        }
+    };
+    let report_bytes = rejects.finish()?;
+    Ok(Written { summary, format, result_bytes, report_bytes })
 }

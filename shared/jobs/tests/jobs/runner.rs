@@ -171,8 +171,7 @@ async fn the_same_message_runs_once() {
     assert_eq!(w.job(&job.id).await, job, "the duplicate did not run");
 
     // Another worker's record is its own.
-    let config =
-        RunnerConfig { name: "other", max_attempts: MAX_ATTEMPTS, lease: LEASE, scratch_dir: w.scratch.path().into() };
+    let config = RunnerConfig { name: "other", max_attempts: MAX_ATTEMPTS, lease: LEASE };
     let other = JobRunner::new(w.ports(), config, vec![Arc::new(TransformAttempt)]);
     assert_done(other.run(&body(&job.id), 1).await);
     assert_eq!(w.job(&job.id).await.status, JobStatus::Completed);
@@ -271,8 +270,7 @@ impl helix_jobs::Attempt for Endless {
 async fn a_stopping_worker_hands_its_running_job_back_at_once() {
     let w = world();
     let job = w.submitted(CONTEXT, CSV).await;
-    let config =
-        RunnerConfig { name: "worker", max_attempts: 3, lease: LEASE, scratch_dir: w.scratch.path().to_owned() };
+    let config = RunnerConfig { name: "worker", max_attempts: 3, lease: LEASE };
     let runner = JobRunner::new(w.ports(), config, vec![Arc::new(Endless)]);
     let stop = runner.stop_signal();
     let body = body(&job.id);

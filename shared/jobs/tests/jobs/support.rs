@@ -15,9 +15,9 @@ use helix_domain::{
     ManualClock, TeamId, Timestamp, UserId,
 };
 use helix_jobs::{
-    Access, Actor, ApiKeyService, ArtifactLimits, ArtifactService, AuditService, AuditTrail, Input, InputSource,
-    JobError, JobRequest, JobRunner, JobService, JobSweeper, PipelineService, Queues, RunnerConfig, RunnerPorts,
-    TeamService, TransformAttempt, UploadWatcher, UploadWatcherPorts,
+    Access, Actor, ApiKeyService, ArtifactLimits, ArtifactService, AuditService, AuditTrail, InboxTrigger, Input,
+    InputSource, JobError, JobRequest, JobRunner, JobService, JobSweeper, PipelineService, Queues, RunnerConfig,
+    RunnerPorts, TeamService, TransformAttempt, UploadWatcher, UploadWatcherPorts,
 };
 
 pub const ALICE: &str = "alice";
@@ -65,7 +65,6 @@ pub struct World {
     pub idempotency: Arc<MemoryIdempotencyStore>,
     pub audit: Arc<MemoryAuditLog>,
     pub clock: Arc<ManualClock>,
-    pub scratch: tempfile::TempDir,
 }
 
 pub fn world() -> World {
@@ -81,7 +80,6 @@ pub fn world() -> World {
         idempotency: Arc::default(),
         audit: Arc::default(),
         clock: Arc::new(ManualClock::at(start())),
-        scratch: tempfile::tempdir().unwrap(),
     }
 }
 
@@ -156,12 +154,7 @@ impl World {
 
     /// The transform worker: three deliveries, a five-minute lease.
     pub fn runner(&self) -> JobRunner {
-        let config = RunnerConfig {
-            name: "worker",
-            max_attempts: MAX_ATTEMPTS,
-            lease: LEASE,
-            scratch_dir: self.scratch.path().to_owned(),
-        };
+        let config = RunnerConfig { name: "worker", max_attempts: MAX_ATTEMPTS, lease: LEASE };
         JobRunner::new(self.ports(), config, vec![Arc::new(TransformAttempt)])
     }
 
@@ -172,6 +165,11 @@ impl World {
             idempotency: self.idempotency.clone(),
             clock: self.clock.clone(),
             max_upload_bytes: MAX_UPLOAD_BYTES,
+            inbox: Arc::new(InboxTrigger {
+                pipelines: Arc::new(self.pipeline_service()),
+                idempotency: self.idempotency.clone(),
+                max_file_bytes: MAX_UPLOAD_BYTES,
+            }),
         })
     }
 

@@ -1,0 +1,249 @@
+//! A job's files streamed between the bucket and the engine: inputs read in ranged GETs, outputs
+//! written as multipart uploads as the engine produces them. A worker holds a few MiB of any file
+//! and writes none of it to disk; an output is visible only once it is whole.
+
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+
+use helix_domain::{Blobs, StoreError, StoredPart};
+
+/// One ranged GET: big enough that requests cost little next to the bytes, small enough to hold.
+pub const RANGE_BYTES: u64 = 8 * 1024 * 1024;
+/// One output part; S3 wants at least 5 MiB for every part but the last.
+pub const PART_BYTES: usize = 8 * 1024 * 1024;
+/// Tries per ranged GET or part before the attempt fails (and is retried as a whole).
+const TRIES: u32 = 3;
+
+fn io_error(what: &str, e: StoreError) -> io::Error {
+    io::Error::other(format!("{what}: {e}"))
+}
+
+/// Retries `call` on backend errors (a dropped connection, a throttle), not on missing objects.
+fn with_retries<T>(runtime: &Handle, mut call: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match call() {
+            Err(StoreError::Backend(_)) if tries < TRIES => {
+                runtime.block_on(tokio::time::sleep(Duration::from_millis(200 * u64::from(tries))));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Reads an object of `size` bytes in ranged GETs, for the engine's blocking thread.
+pub struct BlobReader {
+    blobs: Arc<dyn Blobs>,
+    runtime: Handle,
+    /// The file's name, for errors.
+    name: String,
+    key: String,
+    size: u64,
+    offset: u64,
+    buffer: Vec<u8>,
+    at: usize,
+}
+
+impl BlobReader {
+    pub fn new(blobs: Arc<dyn Blobs>, runtime: Handle, name: String, key: String, size: u64) -> Self {
+        Self { blobs, runtime, name, key, size, offset: 0, buffer: Vec::new(), at: 0 }
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.at == self.buffer.len() {
+            if self.offset >= self.size {
+                return Ok(0);
+            }
+            let len = RANGE_BYTES.min(self.size - self.offset);
+            let (blobs, runtime, key, offset) = (&self.blobs, &self.runtime, &self.key, self.offset);
+            let chunk = with_retries(runtime, || runtime.block_on(blobs.read_range(key, offset, len)))
+                .map_err(|e| io_error(&format!("{} could not be read from storage", self.name), e))?;
+            if chunk.is_empty() {
+                return Err(io::Error::other(format!(
+                    "{} could not be read from storage: it ends at byte {offset} of the {} recorded",
+                    self.name, self.size
+                )));
+            }
+            self.offset += chunk.len() as u64;
+            self.buffer = chunk;
+            self.at = 0;
+        }
+        let n = out.len().min(self.buffer.len() - self.at);
+        out[..n].copy_from_slice(&self.buffer[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Writes an object as the engine produces it: parts of [`PART_BYTES`] go up as they fill, and
+/// [`BlobWriter::finish`] joins them (or, for a small output, stores it in one PUT). Until then
+/// nothing is visible at the key; [`BlobWriter::abort`] drops what went up.
+pub struct BlobWriter {
+    blobs: Arc<dyn Blobs>,
+    runtime: Handle,
+    key: String,
+    content_type: String,
+    buffer: Vec<u8>,
+    upload_id: Option<String>,
+    parts: Vec<StoredPart>,
+    written: u64,
+}
+
+impl BlobWriter {
+    pub fn new(blobs: Arc<dyn Blobs>, runtime: Handle, key: String, content_type: &str) -> Self {
+        Self {
+            blobs,
+            runtime,
+            key,
+            content_type: content_type.to_owned(),
+            buffer: Vec::with_capacity(PART_BYTES),
+            upload_id: None,
+            parts: Vec::new(),
+            written: 0,
+        }
+    }
+
+    fn send_part(&mut self) -> Result<(), StoreError> {
+        let (blobs, runtime, key) = (&self.blobs, &self.runtime, &self.key);
+        let upload_id = match &self.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                let id = with_retries(runtime, || runtime.block_on(blobs.start_multipart(key, &self.content_type)))?;
+                self.upload_id.insert(id).clone()
+            }
+        };
+        let number = self.parts.len() as u32 + 1;
+        let body = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_BYTES));
+        let part =
+            with_retries(runtime, || runtime.block_on(blobs.upload_part(key, &upload_id, number, body.clone())))?;
+        self.parts.push(part);
+        Ok(())
+    }
+
+    /// Makes the object visible, whole; returns its size in bytes.
+    pub fn finish(mut self) -> Result<u64, StoreError> {
+        let (blobs, runtime) = (self.blobs.clone(), self.runtime.clone());
+        if self.upload_id.is_none() {
+            let body = std::mem::take(&mut self.buffer);
+            with_retries(&runtime, || runtime.block_on(blobs.put_bytes(&self.key, body.clone(), &self.content_type)))?;
+            return Ok(self.written);
+        }
+        if !self.buffer.is_empty() {
+            self.send_part()?;
+        }
+        let upload_id = self.upload_id.clone().unwrap_or_default();
+        with_retries(&runtime, || runtime.block_on(blobs.complete_multipart(&self.key, &upload_id, &self.parts)))?;
+        Ok(self.written)
+    }
+
+    /// Drops the parts sent so far: a failed run leaves no half-written output (and the bucket's
+    /// lifecycle rule removes parts an abort could not).
+    pub fn abort(self) {
+        if let Some(upload_id) = &self.upload_id
+            && let Err(e) = self.runtime.block_on(self.blobs.abort_multipart(&self.key, upload_id))
+        {
+            tracing::warn!(key = %self.key, error = %e, "could not abort an output's multipart upload");
+        }
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = bytes.len().min(PART_BYTES - self.buffer.len());
+        self.buffer.extend_from_slice(&bytes[..n]);
+        self.written += n as u64;
+        if self.buffer.len() == PART_BYTES {
+            let what = format!("{} could not be written to storage", self.key);
+            self.send_part().map_err(|e| io_error(&what, e))?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // Parts go up when full; what is buffered goes up with `finish`.
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use helix_domain::memory::MemoryBlobs;
+
+    use super::*;
+
+    fn bytes(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i % 253) as u8).collect()
+    }
+
+    /// Runs `f` on a blocking thread, as the engine runs, with the runtime's handle.
+    async fn blocking<T: Send + 'static>(f: impl FnOnce(Handle) -> T + Send + 'static) -> T {
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || f(handle)).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_big_output_goes_up_in_parts_and_appears_whole() {
+        let blobs = Arc::new(MemoryBlobs::default());
+        let body = bytes(2 * PART_BYTES + 123);
+        let (store, sent) = (blobs.clone(), body.clone());
+        let size = blocking(move |runtime| {
+            let mut writer = BlobWriter::new(store.clone(), runtime, "out.json".into(), "application/json");
+            for chunk in sent.chunks(1000) {
+                writer.write_all(chunk).unwrap();
+                if writer.parts.len() == 1 {
+                    // Half-written: nothing is visible yet.
+                    assert_eq!(store.object("out.json"), None);
+                }
+            }
+            writer.finish().unwrap()
+        })
+        .await;
+        assert_eq!(size, body.len() as u64);
+        assert_eq!(blobs.object("out.json").unwrap().body, body);
+        assert!(blobs.open_uploads().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_small_output_is_one_put_and_an_aborted_one_leaves_nothing() {
+        let blobs = Arc::new(MemoryBlobs::default());
+        let store = blobs.clone();
+        blocking(move |runtime| {
+            let mut small = BlobWriter::new(store.clone(), runtime.clone(), "small.json".into(), "application/json");
+            small.write_all(b"[]").unwrap();
+            assert_eq!(small.finish().unwrap(), 2);
+            let mut failed = BlobWriter::new(store, runtime, "failed.json".into(), "application/json");
+            failed.write_all(&bytes(PART_BYTES + 1)).unwrap();
+            failed.abort();
+        })
+        .await;
+        assert_eq!(blobs.object("small.json").unwrap().body, b"[]");
+        assert_eq!(blobs.object("failed.json"), None);
+        assert!(blobs.open_uploads().is_empty(), "the parts sent were dropped");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_input_is_read_in_ranges_and_a_short_object_is_an_error() {
+        let blobs = Arc::new(MemoryBlobs::default());
+        let body = bytes(RANGE_BYTES as usize * 2 + 7);
+        blobs.put_bytes("in.csv", body.clone(), "text/csv").await.unwrap();
+        let store: Arc<dyn Blobs> = blobs.clone();
+        let (read, short) = blocking(move |runtime| {
+            let mut read = Vec::new();
+            let size = body.len() as u64;
+            let reader = |size| BlobReader::new(store.clone(), runtime.clone(), "in.csv".into(), "in.csv".into(), size);
+            reader(size).read_to_end(&mut read).unwrap();
+            let short = reader(size + 10).read_to_end(&mut Vec::new());
+            (read, short)
+        })
+        .await;
+        assert_eq!(read, blobs.object("in.csv").unwrap().body);
+        let error = short.unwrap_err().to_string();
+        assert!(error.contains("in.csv could not be read from storage: it ends at byte"), "{error}");
+    }
+}
