@@ -32,9 +32,9 @@ fn quality(model: &MiniLm) {
         sets.iter().copied().collect::<Vec<_>>().join(", ")
     );
     println!(
-        "| matcher | set | fields | recall@1 | recall@3 | MRR | draft precision | draft recall | no-source fields left unmapped | value pairs | value-map accuracy |"
+        "| matcher | set | fields | recall@1 | recall@3 | MRR | draft precision | draft recall | no-source fields left unmapped | value pairs | value-map accuracy | value-map accuracy, right column given |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut reliability_pairs = Vec::new();
     for (label, signals) in [
         ("name-only baseline", Signals::NameOnly),
@@ -58,7 +58,7 @@ fn quality(model: &MiniLm) {
         }
         for (set, m) in per_set.iter().map(|(s, m)| (*s, m)).chain([("ALL", &total)]) {
             println!(
-                "| {label} | {set} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {}/{} | {} | {:.3} |",
+                "| {label} | {set} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {}/{} | {} | {:.3} | {:.3} |",
                 m.labelled,
                 m.recall_at_1(),
                 m.recall_at_3(),
@@ -68,7 +68,8 @@ fn quality(model: &MiniLm) {
                 m.no_source_unmapped,
                 m.no_source,
                 m.value_pairs,
-                m.value_accuracy()
+                m.value_accuracy(),
+                m.value_accuracy_given_column()
             );
         }
     }

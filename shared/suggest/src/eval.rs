@@ -136,6 +136,9 @@ pub struct Metrics {
     /// Source value → target value pairs of the truth, and those the draft's value maps got.
     pub value_pairs: usize,
     pub values_right: usize,
+    /// Value pairs the value map gets right when given the right column (the value mapper
+    /// alone, whatever the column assignment).
+    pub values_right_given_column: usize,
     pub columns: usize,
     pub fields: usize,
 }
@@ -161,6 +164,9 @@ impl Metrics {
     pub fn value_accuracy(&self) -> f64 {
         self.values_right as f64 / self.value_pairs.max(1) as f64
     }
+    pub fn value_accuracy_given_column(&self) -> f64 {
+        self.values_right_given_column as f64 / self.value_pairs.max(1) as f64
+    }
 
     pub fn add(&mut self, other: &Metrics) {
         self.labelled += other.labelled;
@@ -173,6 +179,7 @@ impl Metrics {
         self.no_source_unmapped += other.no_source_unmapped;
         self.value_pairs += other.value_pairs;
         self.values_right += other.values_right;
+        self.values_right_given_column += other.values_right_given_column;
         self.columns += other.columns;
         self.fields += other.fields;
     }
@@ -295,23 +302,57 @@ pub fn evaluate(
         }
         if let Some(truth) = case.values.get(&field.path) {
             m.value_pairs += truth.len();
-            let Some(c) = chosen else { continue };
-            let map = values::propose(&columns[c.column].values, field, embedder)?;
-            for (source, target) in truth {
-                let proposed = map.as_ref().and_then(|map| map.entries.iter().find(|e| &e.source == source));
-                let ok = match proposed {
-                    Some(e) => same_value(&e.target, target),
-                    // Not translated: right when the value is allowed as it is.
-                    None => {
-                        columns[c.column].values.iter().any(|v| v.trim() == source)
-                            && same_value(&Value::from(source.as_str()), target)
-                    }
-                };
-                m.values_right += usize::from(ok);
+            // The value mapper on its own: the right column that holds the most truth values.
+            let holds = |c: &&Column| truth.keys().filter(|v| c.values.iter().any(|x| x.trim() == *v)).count();
+            if let Some(column) = columns.iter().filter(|c| right.contains(&c.name)).max_by_key(holds) {
+                m.values_right_given_column += score_values(column, field, truth, embedder, &mut Vec::new())?;
+            }
+            match chosen {
+                Some(c) => {
+                    let prefix = format!("{}: {}", case.name, field.path);
+                    let mut wrong = Vec::new();
+                    m.values_right += score_values(&columns[c.column], field, truth, embedder, &mut wrong)?;
+                    mistakes.extend(wrong.into_iter().map(|w| format!("{prefix}: {w}")));
+                }
+                None => mistakes.push(format!(
+                    "{}: {}: {} value pairs, the field is not mapped",
+                    case.name,
+                    field.path,
+                    truth.len()
+                )),
             }
         }
     }
     Ok(Outcome { metrics: m, pairs, mistakes })
+}
+
+/// How many of the truth's value pairs the value map proposed for `column` gets right; the
+/// wrong ones are described in `wrong`.
+fn score_values(
+    column: &Column,
+    field: &TargetField,
+    truth: &BTreeMap<String, Value>,
+    embedder: Option<&dyn Embedder>,
+    wrong: &mut Vec<String>,
+) -> Result<usize, SuggestError> {
+    let map = values::propose(&column.values, field, embedder)?;
+    let mut right = 0;
+    for (source, target) in truth {
+        let proposed = map.as_ref().and_then(|map| map.entries.iter().find(|e| &e.source == source));
+        let ok = match proposed {
+            Some(e) => same_value(&e.target, target),
+            // Not translated: right when the value is allowed as it is.
+            None => {
+                column.values.iter().any(|v| v.trim() == source) && same_value(&Value::from(source.as_str()), target)
+            }
+        };
+        right += usize::from(ok);
+        if !ok {
+            let got = proposed.map_or_else(|| "nothing".to_owned(), |e| e.target.to_string());
+            wrong.push(format!("value {source:?} -> {got}, right: {target}"));
+        }
+    }
+    Ok(right)
 }
 
 /// Equal, numbers compared as numbers (`8507` and `"8507"` alike).

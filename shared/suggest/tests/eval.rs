@@ -18,13 +18,13 @@ fn model() -> MiniLm {
 
 fn table(rows: &BTreeMap<String, Metrics>) {
     println!(
-        "| set | fields | recall@1 | recall@3 | MRR | draft precision | draft recall | no-source left unmapped | value pairs | value accuracy |"
+        "| set | fields | recall@1 | recall@3 | MRR | draft precision | draft recall | no-source left unmapped | value pairs | value accuracy | value accuracy, right column given |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut all = Metrics::default();
     let print = |name: &str, m: &Metrics| {
         println!(
-            "| {name} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {}/{} | {} | {:.3} |",
+            "| {name} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {}/{} | {} | {:.3} | {:.3} |",
             m.labelled,
             m.recall_at_1(),
             m.recall_at_3(),
@@ -34,7 +34,8 @@ fn table(rows: &BTreeMap<String, Metrics>) {
             m.no_source_unmapped,
             m.no_source,
             m.value_pairs,
-            m.value_accuracy()
+            m.value_accuracy(),
+            m.value_accuracy_given_column()
         );
     };
     for (set, m) in rows {
@@ -47,7 +48,7 @@ fn table(rows: &BTreeMap<String, Metrics>) {
 fn reliability(pairs: &[Pair]) {
     println!("| confidence | proposals | mean confidence | right |");
     println!("|---|---:|---:|---:|");
-    for bin in eval::reliability(pairs, &[0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]) {
+    for bin in eval::reliability(pairs, &[0.0, 0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]) {
         println!(
             "| {:.1}–{:.1} | {} | {:.3} | {:.3} |",
             bin.from, bin.to, bin.count, bin.mean_confidence, bin.accuracy
@@ -65,6 +66,8 @@ fn report() {
         let mut rows: BTreeMap<String, Metrics> = BTreeMap::new();
         let mut pairs = Vec::new();
         let mut sweep: Vec<(f32, Metrics)> = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8].map(|t| (t, Metrics::default())).into();
+        // Every field's first-ranked candidate, proposed or not: the calibration over its range.
+        let mut firsts = Vec::new();
         for (i, case) in cases.iter().enumerate() {
             let mut prepared = eval::prepare(case, Some(&model), options).expect("case reads");
             let embedder = (signals == Signals::Combined).then_some(&model as &dyn helix_suggest::Embedder);
@@ -74,6 +77,8 @@ fn report() {
             if std::env::var_os("HELIX_EVAL_MISTAKES").is_some() {
                 outcome.mistakes.iter().for_each(|m| println!("wrong: {m}"));
             }
+            let all = MatchOptions { threshold: 0.0, ..options };
+            firsts.extend(eval::evaluate(&mut prepared, i, None, all, None).expect("case runs").pairs);
             for (threshold, total) in &mut sweep {
                 let o = eval::evaluate(&mut prepared, i, None, MatchOptions { threshold: *threshold, ..options }, None)
                     .expect("case runs");
@@ -84,6 +89,8 @@ fn report() {
         table(&rows);
         println!("\nreliability of the draft's proposals:\n");
         reliability(&pairs);
+        println!("\nreliability of every field's first-ranked candidate (what threshold 0 would propose):\n");
+        reliability(&firsts);
         println!("\nthreshold sweep (all sets):\n\n| threshold | draft precision | draft recall |\n|---:|---:|---:|");
         for (t, m) in &sweep {
             println!("| {t:.1} | {:.3} | {:.3} |", m.assignment_precision(), m.assignment_recall());
