@@ -180,6 +180,9 @@ impl Platform {
         let sessions =
             wiring::session_service(&clients, &settings.tokens, &settings.users_table, signer.clone(), trail.clone());
         let keys = Arc::new(wiring::api_key_service(&clients, &settings.api_keys_table, access.clone(), trail.clone()));
+        let jobs =
+            Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs, access.clone(), trail.clone()));
+        let pipelines = Arc::new(wiring::pipeline_service(&clients, &settings.artifacts, &settings.jobs, jobs.clone()));
         let api = helix_api::api_router(
             // Served over plain HTTP on loopback, where not every browser keeps a Secure cookie.
             AuthState { sessions: Arc::new(sessions), signer, auth: auth.clone(), secure_cookies: false },
@@ -201,21 +204,13 @@ impl Platform {
                 auth: auth.clone(),
                 request_keys: RequestKeys::new(request_keys.clone(), settings.jobs.api_payload_limit),
             },
-            {
-                let jobs = Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs, access, trail));
-                JobsState {
-                    pipelines: Arc::new(wiring::pipeline_service(
-                        &clients,
-                        &settings.artifacts,
-                        &settings.jobs,
-                        jobs.clone(),
-                    )),
-                    jobs,
-                    keys,
-                    auth,
-                    payload_limit: settings.jobs.api_payload_limit,
-                    request_keys: RequestKeys::new(request_keys, settings.jobs.api_payload_limit),
-                }
+            JobsState {
+                pipelines: pipelines.clone(),
+                jobs,
+                keys,
+                auth,
+                payload_limit: settings.jobs.api_payload_limit,
+                request_keys: RequestKeys::new(request_keys, settings.jobs.api_payload_limit),
             },
         );
         let app = api.merge(helix_web::router_with(&dashboard));
@@ -243,10 +238,12 @@ impl Platform {
                 }
             }
         }));
+        let inbox = wiring::inbox_trigger(&clients, &settings.artifacts, &settings.worker.idempotency_table, pipelines);
         let watcher = Arc::new(UploadWatcher::new(wiring::upload_watcher_ports(
             &clients,
             &settings.artifacts,
             &settings.worker.idempotency_table,
+            inbox,
         )));
         let uploads_url = provisioned.queue_urls.get("UploadEventsQueue").cloned().unwrap_or_default();
         let poller = local_poller(&clients, uploads_url, PollOptions::default());

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use helix_auth::{KeyDirectory, KeyDirectoryError, TokenError, TokenSettings, TokenSigner, TokenVerifier};
 use helix_domain::{RequestKeyStore, SessionStore, SystemClock, TeamStore, UserStore};
 use helix_jobs::{
-    Access, ApiKeyService, ArtifactLimits, ArtifactService, JobService, JobSweeper, PipelineService, Queues,
-    RunnerPorts, SessionGate, SessionService, TeamService, UploadWatcherPorts,
+    Access, ApiKeyService, ArtifactLimits, ArtifactService, InboxTrigger, JobService, JobSweeper, PipelineService,
+    Queues, RunnerPorts, SessionGate, SessionService, TeamService, UploadWatcherPorts,
 };
 
 use helix_jobs::{AuditService, AuditTrail};
@@ -129,12 +129,28 @@ pub fn runner_ports(clients: &AwsClients, artifacts: &ArtifactConfig, worker: &W
     }
 }
 
+/// Pipeline runs started by inbox files, claimed in `IDEMPOTENCY_TABLE`.
+pub fn inbox_trigger(
+    clients: &AwsClients,
+    artifacts: &ArtifactConfig,
+    idempotency_table: &str,
+    pipelines: Arc<PipelineService>,
+) -> Arc<InboxTrigger> {
+    Arc::new(InboxTrigger {
+        pipelines,
+        idempotency: Arc::new(DynamoIdempotencyStore::new(clients.dynamodb.clone(), idempotency_table)),
+        max_file_bytes: artifacts.max_upload_bytes,
+    })
+}
+
 pub fn upload_watcher_ports(
     clients: &AwsClients,
     artifacts: &ArtifactConfig,
     idempotency_table: &str,
+    inbox: Arc<InboxTrigger>,
 ) -> UploadWatcherPorts {
     UploadWatcherPorts {
+        inbox,
         artifacts: Arc::new(DynamoArtifactStore::new(clients.dynamodb.clone(), &artifacts.table)),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &artifacts.bucket)),
         idempotency: Arc::new(DynamoIdempotencyStore::new(clients.dynamodb.clone(), idempotency_table)),

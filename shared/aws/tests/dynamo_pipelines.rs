@@ -25,6 +25,7 @@ fn pipeline(id: &str, team: &str, second: i64) -> Pipeline {
         created_at: at(second),
         updated_at: at(second),
         archived_at: None,
+        patterns: vec!["ORDERS_*.csv".into()],
     }
 }
 
@@ -95,7 +96,12 @@ async fn versions_are_numbered_without_gaps_and_one_save_wins_a_race() {
     // A rename from a stale view loses; an archived pipeline takes no version and no change.
     let stale = Pipeline { name: "stale".into(), ..orders.clone() };
     assert!(matches!(store.update(&stale).await, Err(StoreError::Conflict(_))));
-    let renamed = Pipeline { name: "Orders EU".into(), updated_at: at(40), ..stored.clone() };
+    let renamed = Pipeline {
+        name: "Orders EU".into(),
+        patterns: vec!["orders-*.xml".into()],
+        updated_at: at(40),
+        ..stored.clone()
+    };
     store.update(&renamed).await.unwrap();
     let archived = Pipeline { archived_at: Some(at(50)), updated_at: at(50), ..renamed.clone() };
     store.update(&archived).await.unwrap();

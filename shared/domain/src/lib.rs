@@ -28,8 +28,8 @@ pub use job::{
 };
 pub use lifecycle::{Refused, Transition};
 pub use pipeline::{
-    ComparedField, ComparedRecords, Comparison, ComparisonRead, FieldExample, Pipeline, PipelineDiff, PipelineOptions,
-    PipelineRead, PipelineVersion,
+    ComparedField, ComparedRecords, Comparison, ComparisonRead, FieldExample, INBOX_PREFIX, InboxFile, Pipeline,
+    PipelineDiff, PipelineOptions, PipelineRead, PipelineVersion, check_patterns,
 };
 pub use ports::{
     ApiKeyStore, ArtifactStore, AuditLog, BlobHead, Blobs, IdempotencyClaim, IdempotencyStore, JobPage, JobQueue,

@@ -22,6 +22,9 @@ pub struct Pipeline {
     /// or runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived_at: Option<Timestamp>,
+    /// The file names its inbox takes (globs, e.g. `ORDERS_*.csv`); any name when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<String>,
 }
 
 impl Pipeline {
@@ -42,8 +45,81 @@ impl Pipeline {
             created_at: self.created_at,
             updated_at: self.updated_at,
             archived_at: self.archived_at,
+            patterns: self.patterns.clone(),
         }
     }
+
+    /// Whether a file of this name dropped into the inbox starts a run: it matches one of the
+    /// patterns, or there are none.
+    pub fn accepts(&self, filename: &str) -> bool {
+        self.patterns.is_empty()
+            || self.patterns.iter().any(|p| glob::Pattern::new(p).is_ok_and(|pattern| pattern.matches(filename)))
+    }
+}
+
+/// A file in a pipeline's inbox, from its key: `inbox/<team>/<pipeline>/<filename>`. Keys deeper
+/// than that (a "folder" in the inbox) are no inbox file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboxFile {
+    pub team_id: TeamId,
+    pub pipeline_id: PipelineId,
+    pub filename: String,
+}
+
+/// What every inbox key starts with.
+pub const INBOX_PREFIX: &str = "inbox/";
+
+impl InboxFile {
+    pub fn parse(key: &str) -> Option<Self> {
+        let mut parts = key.strip_prefix(INBOX_PREFIX)?.split('/');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(team), Some(pipeline), Some(filename), None)
+                if !team.is_empty() && !pipeline.is_empty() && !filename.is_empty() =>
+            {
+                Some(Self { team_id: team.into(), pipeline_id: pipeline.into(), filename: filename.to_owned() })
+            }
+            _ => None,
+        }
+    }
+
+    /// Where the file goes once its run was created: under the run's id, its name kept.
+    pub fn processed_key(&self, run: &JobId) -> String {
+        format!("processed/{}/{}/{run}/{}", self.team_id, self.pipeline_id, self.filename)
+    }
+
+    /// Where the file goes when no run could be made of it: under `attempt` (an id of the try),
+    /// its name kept.
+    pub fn failed_key(&self, attempt: &str) -> String {
+        format!("failed/{}/{}/{attempt}/{}", self.team_id, self.pipeline_id, self.filename)
+    }
+}
+
+/// The most patterns a pipeline takes, and the longest one.
+pub const MAX_PATTERNS: usize = 20;
+pub const MAX_PATTERN_CHARS: usize = 200;
+
+/// Checks inbox patterns as sent: each a glob of a file name (no `/`), at most
+/// [`MAX_PATTERNS`] of at most [`MAX_PATTERN_CHARS`] characters. `Err((index, reason))` names the
+/// first bad one (`None` for the list as a whole).
+pub fn check_patterns(patterns: &[String]) -> Result<(), (Option<usize>, String)> {
+    if patterns.len() > MAX_PATTERNS {
+        return Err((None, format!("at most {MAX_PATTERNS} patterns")));
+    }
+    for (i, pattern) in patterns.iter().enumerate() {
+        if pattern.is_empty() || pattern.chars().count() > MAX_PATTERN_CHARS || pattern.chars().any(char::is_control) {
+            return Err((
+                Some(i),
+                format!("a pattern is 1 to {MAX_PATTERN_CHARS} characters, without control characters"),
+            ));
+        }
+        if pattern.contains('/') {
+            return Err((Some(i), "a pattern matches a file name, which has no '/'".into()));
+        }
+        if let Err(e) = glob::Pattern::new(pattern) {
+            return Err((Some(i), format!("not a glob pattern: {e}")));
+        }
+    }
+    Ok(())
 }
 
 /// A pipeline's JSON in the API.
@@ -60,6 +136,9 @@ pub struct PipelineRead {
     pub updated_at: Timestamp,
     /// When the pipeline was deleted (archived); `null` while it is in use.
     pub archived_at: Option<Timestamp>,
+    /// The file names the inbox takes (globs: `*`, `?`, `[abc]`); every name when empty. A file
+    /// that matches none is recorded and left in the inbox.
+    pub patterns: Vec<String>,
 }
 
 /// How a version's runs are made, beyond its documents.
@@ -185,9 +264,56 @@ mod tests {
             created_at: now,
             updated_at: now,
             archived_at: None,
+            patterns: Vec::new(),
         };
         assert_eq!(pipeline.inbox_prefix(), "inbox/t1/p1/");
         assert_eq!(pipeline.read("helix-artifacts").inbox, "s3://helix-artifacts/inbox/t1/p1/");
+    }
+
+    #[test]
+    fn inbox_files_are_direct_children_of_the_inbox() {
+        let file = InboxFile::parse("inbox/t1/p1/ORDERS_1.csv").unwrap();
+        assert_eq!(
+            (file.team_id.as_str(), file.pipeline_id.as_str(), file.filename.as_str()),
+            ("t1", "p1", "ORDERS_1.csv")
+        );
+        assert_eq!(file.processed_key(&"j1".into()), "processed/t1/p1/j1/ORDERS_1.csv");
+        assert_eq!(file.failed_key("a1"), "failed/t1/p1/a1/ORDERS_1.csv");
+        for key in ["inbox/t1/p1/", "inbox/t1/p1/sub/x.csv", "inbox/t1/x.csv", "uploads/u/a/x.csv", "inbox//p1/x"] {
+            assert_eq!(InboxFile::parse(key), None, "{key}");
+        }
+    }
+
+    #[test]
+    fn patterns_select_file_names() {
+        let now = Timestamp::from_unix(1_800_000_000).unwrap();
+        let mut pipeline = Pipeline {
+            id: "p1".into(),
+            team_id: "t1".into(),
+            name: "orders".into(),
+            current_version: 1,
+            created_by: "u1".into(),
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+            patterns: Vec::new(),
+        };
+        assert!(pipeline.accepts("anything.bin"));
+        pipeline.patterns = vec!["ORDERS_*.csv".into(), "invoice-?.xml".into()];
+        assert!(pipeline.accepts("ORDERS_2026-11-30.csv"));
+        assert!(pipeline.accepts("invoice-7.xml"));
+        assert!(!pipeline.accepts("orders_1.csv"));
+        assert!(!pipeline.accepts("ORDERS_1.csv.tmp"));
+        assert!(!pipeline.accepts("invoice-77.xml"));
+    }
+
+    #[test]
+    fn bad_patterns_are_named() {
+        assert!(check_patterns(&["ORDERS_*.csv".into()]).is_ok());
+        assert_eq!(check_patterns(&["a".into(), "[".into()]).unwrap_err().0, Some(1));
+        assert_eq!(check_patterns(&["x/*.csv".into()]).unwrap_err().0, Some(0));
+        assert_eq!(check_patterns(&["".into()]).unwrap_err().0, Some(0));
+        assert_eq!(check_patterns(&vec!["*".to_owned(); MAX_PATTERNS + 1]).unwrap_err().0, None);
     }
 
     #[test]

@@ -36,6 +36,12 @@ pub mod action {
     pub const PIPELINE_VERSION: &str = "pipeline.version";
     pub const PIPELINE_UPDATE: &str = "pipeline.update";
     pub const PIPELINE_ARCHIVE: &str = "pipeline.archive";
+    /// A file in a pipeline's inbox that matches none of its patterns.
+    pub const PIPELINE_INBOX_IGNORE: &str = "pipeline.inbox_ignore";
+    /// The same bytes dropped into an inbox again: no run.
+    pub const PIPELINE_INBOX_DUPLICATE: &str = "pipeline.inbox_duplicate";
+    /// An inbox file no run could be made of.
+    pub const PIPELINE_INBOX_REFUSE: &str = "pipeline.inbox_refuse";
 }
 
 /// Appends to the audit trail, for every use case that records what it does.

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use helix_domain::{
     Artifact, ArtifactId, AuditOutcome, Clock, ComparedField, ComparedRecords, Comparison, FileDeclaration, Job, JobId,
     JobKind, JobStatus, Pipeline, PipelineDiff, PipelineId, PipelineOptions, PipelineStore, PipelineVersion,
-    StoreError, TeamAction, TeamId, UserId,
+    StoreError, TeamAction, TeamId, UserId, check_patterns,
 };
 
 use crate::audit::{AuditEvent, AuditTrail, action};
@@ -35,6 +35,8 @@ pub struct NewPipeline {
     pub team_id: Option<TeamId>,
     pub name: String,
     pub definition: PipelineDefinition,
+    /// The file names its inbox takes (globs); any name when empty.
+    pub patterns: Vec<String>,
 }
 
 /// A run of a pipeline on content the caller uploaded.
@@ -69,6 +71,15 @@ fn pipeline_name(name: &str) -> Result<String, JobError> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// Inbox patterns as sent, checked ([`check_patterns`]); the field named `patterns`.
+fn inbox_patterns(patterns: Vec<String>) -> Result<Vec<String>, JobError> {
+    check_patterns(&patterns).map_err(|(index, reason)| match index {
+        Some(i) => JobError::invalid(format!("patterns[{i}]"), reason),
+        None => JobError::invalid("patterns", reason),
+    })?;
+    Ok(patterns)
 }
 
 fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
@@ -112,6 +123,7 @@ impl PipelineService {
         let event = AuditEvent { team: &team, action: action::PIPELINE_CREATE, target: team.as_str() };
         self.audit.checked(actor, event, allowed).await?;
         let name = pipeline_name(&request.name)?;
+        let patterns = inbox_patterns(request.patterns)?;
         let definition = request.definition;
         let options = definition.options.unwrap_or_default();
         if options.auto_map {
@@ -144,6 +156,7 @@ impl PipelineService {
                 created_at: now,
                 updated_at: now,
                 archived_at: None,
+                patterns,
             };
             self.pipelines.create(&pipeline, &version).await?;
             Ok((pipeline, version))
@@ -231,6 +244,22 @@ impl PipelineService {
     pub async fn rename(&self, actor: &Actor, id: &PipelineId, name: &str) -> Result<Pipeline, JobError> {
         let pipeline = self.editable(actor, id, action::PIPELINE_UPDATE).await?;
         let next = Pipeline { name: pipeline_name(name)?, updated_at: self.clock.now(), ..pipeline };
+        let event = || AuditEvent { team: &next.team_id, action: action::PIPELINE_UPDATE, target: id.as_str() };
+        self.audit.record(actor, event(), AuditOutcome::Success).await?;
+        let updated = self.pipelines.update(&next).await.map_err(changed_meanwhile);
+        self.audit.settled(actor, event(), updated).await?;
+        Ok(next)
+    }
+
+    /// Sets the file names the pipeline's inbox takes (globs; every name when empty).
+    pub async fn set_patterns(
+        &self,
+        actor: &Actor,
+        id: &PipelineId,
+        patterns: Vec<String>,
+    ) -> Result<Pipeline, JobError> {
+        let pipeline = self.editable(actor, id, action::PIPELINE_UPDATE).await?;
+        let next = Pipeline { patterns: inbox_patterns(patterns)?, updated_at: self.clock.now(), ..pipeline };
         let event = || AuditEvent { team: &next.team_id, action: action::PIPELINE_UPDATE, target: id.as_str() };
         self.audit.record(actor, event(), AuditOutcome::Success).await?;
         let updated = self.pipelines.update(&next).await.map_err(changed_meanwhile);

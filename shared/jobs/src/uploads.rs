@@ -5,11 +5,14 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::Instrument;
 
 use helix_domain::artifact::parse_upload_key;
-use helix_domain::{ArtifactId, ArtifactStatus, ArtifactStore, Blobs, Clock, IdempotencyStore, StoreError};
+use helix_domain::{
+    ArtifactId, ArtifactStatus, ArtifactStore, Blobs, Clock, INBOX_PREFIX, IdempotencyStore, StoreError,
+};
 
 use crate::MessageOutcome;
 use crate::batch::{handle_batch, message_span};
 use crate::idempotency::{payload_key, run_once};
+use crate::inbox::{InboxObject, InboxTrigger};
 
 pub struct UploadWatcherPorts {
     pub artifacts: Arc<dyn ArtifactStore>,
@@ -17,6 +20,8 @@ pub struct UploadWatcherPorts {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     pub max_upload_bytes: u64,
+    /// Where the events of `inbox/` objects go.
+    pub inbox: Arc<InboxTrigger>,
 }
 
 /// A check takes a HEAD and one or two writes; a minute is plenty before a redelivery may retry.
@@ -65,7 +70,12 @@ impl UploadWatcher {
                 continue;
             }
             let key = decode_event_key(&record.s3.object.key);
-            if let Err(e) = self.check_object(&key).await {
+            let checked = if key.starts_with(INBOX_PREFIX) {
+                self.deps.inbox.object_created(&record.inbox_object(key.clone())).await.map(drop)
+            } else {
+                self.check_object(&key).await
+            };
+            if let Err(e) = checked {
                 return MessageOutcome::Retry(format!("checking {key}: {e}"));
             }
         }
@@ -133,14 +143,37 @@ struct ObjectEvent {
     s3: ObjectEventEntity,
 }
 
+impl ObjectEvent {
+    fn inbox_object(&self, key: String) -> InboxObject {
+        let object = &self.s3.object;
+        InboxObject {
+            bucket: self.s3.bucket.as_ref().map(|b| b.name.clone()).unwrap_or_default(),
+            key,
+            etag: object.e_tag.clone().filter(|e| !e.is_empty()),
+            version_id: object.version_id.clone().filter(|v| !v.is_empty()),
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct ObjectEventEntity {
+    #[serde(default)]
+    bucket: Option<ObjectEventBucket>,
     object: ObjectEventObject,
+}
+
+#[derive(serde::Deserialize)]
+struct ObjectEventBucket {
+    name: String,
 }
 
 #[derive(serde::Deserialize)]
 struct ObjectEventObject {
     key: String,
+    #[serde(default, rename = "eTag")]
+    e_tag: Option<String>,
+    #[serde(default, rename = "versionId")]
+    version_id: Option<String>,
 }
 
 /// S3 event keys are URL-encoded with `+` for spaces.

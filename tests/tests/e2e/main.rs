@@ -6,6 +6,7 @@ mod bad_input;
 mod crashes;
 mod delivery;
 mod examples;
+mod inbox;
 mod lambdas;
 mod lifecycle;
 mod multipart;

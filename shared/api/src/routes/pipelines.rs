@@ -51,6 +51,9 @@ pub struct PipelineCreate {
     /// The CSV tables the context's `lookups:` read, one per declared table.
     lookup_artifact_ids: Option<Vec<ArtifactId>>,
     options: Option<PipelineOptions>,
+    /// The file names the inbox takes: globs (`*`, `?`, `[abc]`) of a name without `/`, e.g.
+    /// `ORDERS_*.csv`; at most 20. Every name when left out.
+    patterns: Option<Vec<String>>,
 }
 
 /// A new version: what it gives replaces the current version's; what it leaves out is kept.
@@ -71,7 +74,9 @@ pub struct VersionCreate {
 pub struct PipelineUpdate {
     /// 1 to 100 characters (after trimming).
     #[schema(min_length = 1, max_length = 100)]
-    name: String,
+    name: Option<String>,
+    /// The inbox's file-name globs, replacing the current ones; `[]` takes every name.
+    patterns: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -192,7 +197,8 @@ pub async fn create_pipeline(
         body.lookup_artifact_ids,
         body.options,
     )?;
-    let request = NewPipeline { team_id: body.team_id, name: body.name, definition };
+    let patterns = body.patterns.unwrap_or_default();
+    let request = NewPipeline { team_id: body.team_id, name: body.name, definition, patterns };
     let (pipeline, _) = state.pipelines.create(&caller, request).await?;
     Ok((StatusCode::CREATED, Json(read(&state, &pipeline))))
 }
@@ -249,7 +255,15 @@ pub async fn update_pipeline(
     Path(id): Path<PipelineId>,
     JsonBody(body): JsonBody<PipelineUpdate>,
 ) -> Result<Json<PipelineRead>, ApiError> {
-    let pipeline = state.pipelines.rename(&caller, &pipeline_id(id)?, &body.name).await?;
+    let id = pipeline_id(id)?;
+    let renamed = match &body.name {
+        Some(name) => Some(state.pipelines.rename(&caller, &id, name).await?),
+        None => None,
+    };
+    let pipeline = match body.patterns {
+        Some(patterns) => state.pipelines.set_patterns(&caller, &id, patterns).await?,
+        None => renamed.ok_or_else(|| ApiError::bad_request("name", "give a name, patterns, or both"))?,
+    };
     Ok(Json(read(&state, &pipeline)))
 }
 

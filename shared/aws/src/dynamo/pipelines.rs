@@ -42,6 +42,10 @@ fn timestamp(at: Timestamp) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(at).map_err(|e| StoreError::Backend(format!("cannot encode a time: {e}")))
 }
 
+fn patterns(patterns: &[String]) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(patterns).map_err(|e| StoreError::Backend(format!("cannot encode patterns: {e}")))
+}
+
 pub struct DynamoPipelineStore {
     client: Client,
     table: String,
@@ -138,12 +142,13 @@ impl PipelineStore for DynamoPipelineStore {
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", s(next.name.as_str()))
             .expression_attribute_values(":at", timestamp(next.updated_at)?)
+            .expression_attribute_values(":patterns", patterns(&next.patterns)?)
             .expression_attribute_values(":seen", n(next.current_version));
         update = match next.archived_at {
             Some(archived_at) => update
-                .update_expression("SET #name = :name, updated_at = :at, archived_at = :archived")
+                .update_expression("SET #name = :name, patterns = :patterns, updated_at = :at, archived_at = :archived")
                 .expression_attribute_values(":archived", timestamp(archived_at)?),
-            None => update.update_expression("SET #name = :name, updated_at = :at"),
+            None => update.update_expression("SET #name = :name, patterns = :patterns, updated_at = :at"),
         };
         update.send().await.map_err(|e| conditional(e, "the pipeline moved on"))?;
         Ok(())

@@ -4,6 +4,7 @@
 mod artifacts;
 mod audit;
 mod cancel;
+mod inbox;
 mod keys;
 mod multipart;
 mod pipelines;

@@ -36,7 +36,7 @@ fn inline(context: &str) -> PipelineDefinition {
 }
 
 fn named(name: &str, team: Option<TeamId>, definition: PipelineDefinition) -> NewPipeline {
-    NewPipeline { team_id: team, name: name.into(), definition }
+    NewPipeline { team_id: team, name: name.into(), definition, ..NewPipeline::default() }
 }
 
 /// Alice's team with Bob in it as `role`.

@@ -1,0 +1,190 @@
+//! Event-triggered runs: a file created in a pipeline's inbox starts exactly one run (by bucket,
+//! key and ETag), then moves to `processed/`; a name no pattern matches is recorded and ignored;
+//! a file no run can be made of moves to `failed/`.
+
+use helix_domain::{AuditLog, AuditOutcome, Blobs, JobStore, Pipeline, TeamId};
+use helix_jobs::{NewPipeline, PipelineDefinition};
+use serde_json::json;
+
+use crate::support::*;
+
+const BUCKET: &str = "helix-artifacts";
+
+/// An `ObjectCreated:Put` event of `key` with `etag`, as S3 sends it through SQS; `at` tells
+/// two events of the same object apart (S3's `eventTime`).
+fn put_event(key: &str, etag: &str, at: &str) -> String {
+    json!({"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "eventTime": at,
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": 1, "eTag": etag}}
+    }]})
+    .to_string()
+}
+
+async fn deliver(w: &World, id: &str, body: &str) -> Vec<String> {
+    let response = w.watcher().handle(event(vec![message(id, body, 1)])).await;
+    response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
+}
+
+async fn orders_pipeline(w: &World, patterns: &[&str]) -> Pipeline {
+    let definition = PipelineDefinition {
+        context: Some(text("context", CONTEXT)),
+        schema: Some(text("schema", SCHEMA)),
+        ..PipelineDefinition::default()
+    };
+    let request = NewPipeline {
+        name: "orders".into(),
+        definition,
+        patterns: patterns.iter().map(|p| p.to_string()).collect(),
+        ..NewPipeline::default()
+    };
+    w.pipeline_service().create(&actor(ALICE), request).await.unwrap().0
+}
+
+/// Drops `bytes` into the pipeline's inbox as `filename`; returns the key.
+async fn drop_file(w: &World, pipeline: &Pipeline, filename: &str, bytes: &str) -> String {
+    let key = format!("{}{filename}", pipeline.inbox_prefix());
+    w.blobs.put_bytes(&key, bytes.as_bytes().to_vec(), "text/csv").await.unwrap();
+    key
+}
+
+async fn actions(w: &World, team: &TeamId) -> Vec<(String, String, AuditOutcome)> {
+    let entries = w.audit.newest(team, None, 100).await.unwrap();
+    entries.into_iter().rev().map(|e| (e.action, e.target, e.outcome)).collect()
+}
+
+async fn runs(w: &World, pipeline: &Pipeline) -> Vec<helix_domain::Job> {
+    w.jobs.runs(&pipeline.id, 100, None).await.unwrap().jobs
+}
+
+#[tokio::test]
+async fn a_matching_file_starts_one_run_of_the_current_version_and_moves_to_processed() {
+    let w = world();
+    let pipeline = orders_pipeline(&w, &["ORDERS_*.csv"]).await;
+    let key = drop_file(&w, &pipeline, "ORDERS_1.csv", CSV).await;
+
+    assert!(deliver(&w, "m-1", &put_event(&key, "e1", "t1")).await.is_empty());
+
+    let runs = runs(&w, &pipeline).await;
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!((run.pipeline_id.as_ref(), run.pipeline_version), (Some(&pipeline.id), Some(1)));
+    assert_eq!(run.team_id, pipeline.team_id);
+    assert_eq!(w.job_queue.take().len(), 1);
+    // The job reads a content artifact of the team: the file's bytes, under its name.
+    let content = w.artifact(&run.inputs.content_artifact_ids[0]).await;
+    assert_eq!((content.filename.as_str(), content.team_id.clone()), ("ORDERS_1.csv", pipeline.team_id.clone()));
+    assert_eq!(content.status, helix_domain::ArtifactStatus::Available);
+    assert_eq!(w.blobs.get_bytes(&content.s3_key, 1 << 20).await.unwrap(), CSV.as_bytes());
+    // The inbox holds what is still to do: nothing.
+    let processed = format!("processed/{}/{}/{}/ORDERS_1.csv", pipeline.team_id, pipeline.id, run.id);
+    assert!(w.blobs.head(&key).await.unwrap().is_none());
+    assert_eq!(w.blobs.get_bytes(&processed, 1 << 20).await.unwrap(), CSV.as_bytes());
+}
+
+#[tokio::test]
+async fn a_duplicate_event_and_the_same_bytes_again_start_nothing_new_bytes_start_a_run() {
+    let w = world();
+    let pipeline = orders_pipeline(&w, &[]).await;
+    let key = drop_file(&w, &pipeline, "orders.csv", CSV).await;
+    assert!(deliver(&w, "m-1", &put_event(&key, "e1", "t1")).await.is_empty());
+    assert_eq!(runs(&w, &pipeline).await.len(), 1);
+
+    // The same event again (another message: S3 delivers at least once).
+    assert!(deliver(&w, "m-2", &put_event(&key, "e1", "t1b")).await.is_empty());
+    assert_eq!(runs(&w, &pipeline).await.len(), 1);
+
+    // The same bytes dropped again: no run, and the copy leaves the inbox, recorded.
+    drop_file(&w, &pipeline, "orders.csv", CSV).await;
+    assert!(deliver(&w, "m-3", &put_event(&key, "e1", "t2")).await.is_empty());
+    assert_eq!(runs(&w, &pipeline).await.len(), 1);
+    assert!(w.blobs.head(&key).await.unwrap().is_none());
+    let recorded = actions(&w, &pipeline.team_id).await;
+    assert!(recorded.contains(&("pipeline.inbox_duplicate".into(), key.clone(), AuditOutcome::Success)));
+
+    // New bytes under the same key: a new run.
+    drop_file(&w, &pipeline, "orders.csv", "id,qty\nd,4\n").await;
+    assert!(deliver(&w, "m-4", &put_event(&key, "e2", "t3")).await.is_empty());
+    assert_eq!(runs(&w, &pipeline).await.len(), 2);
+    assert_eq!(w.job_queue.take().len(), 2);
+}
+
+#[tokio::test]
+async fn a_file_no_pattern_matches_is_recorded_and_left_alone() {
+    let w = world();
+    let pipeline = orders_pipeline(&w, &["ORDERS_*.csv", "orders-?.csv"]).await;
+    let key = drop_file(&w, &pipeline, "invoices.csv", CSV).await;
+
+    assert!(deliver(&w, "m-1", &put_event(&key, "e1", "t1")).await.is_empty());
+
+    assert!(runs(&w, &pipeline).await.is_empty());
+    assert!(w.blobs.head(&key).await.unwrap().is_some());
+    let recorded = actions(&w, &pipeline.team_id).await;
+    assert_eq!(recorded.last().unwrap(), &("pipeline.inbox_ignore".into(), key, AuditOutcome::Success));
+}
+
+#[tokio::test]
+async fn a_file_no_run_can_be_made_of_moves_to_failed() {
+    let w = world();
+    let pipeline = orders_pipeline(&w, &[]).await;
+    w.pipeline_service().archive(&actor(ALICE), &pipeline.id).await.unwrap();
+    let key = drop_file(&w, &pipeline, "orders.csv", CSV).await;
+
+    assert!(deliver(&w, "m-1", &put_event(&key, "e1", "t1")).await.is_empty());
+
+    assert!(runs(&w, &pipeline).await.is_empty());
+    assert!(w.blobs.head(&key).await.unwrap().is_none());
+    let failed_prefix = format!("failed/{}/{}/", pipeline.team_id, pipeline.id);
+    let failed: Vec<String> = w.blobs.keys().into_iter().filter(|k| k.starts_with(&failed_prefix)).collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].ends_with("/orders.csv"));
+    let recorded = actions(&w, &pipeline.team_id).await;
+    assert!(recorded.contains(&("pipeline.inbox_refuse".into(), key, AuditOutcome::Failed)));
+}
+
+#[tokio::test]
+async fn files_outside_a_pipelines_inbox_start_nothing() {
+    let w = world();
+    let pipeline = orders_pipeline(&w, &[]).await;
+    let nested = drop_file(&w, &pipeline, "sub/orders.csv", CSV).await;
+    let foreign = format!("inbox/{}/{}/orders.csv", TeamId::from("other-team"), pipeline.id);
+    w.blobs.put_bytes(&foreign, CSV.as_bytes().to_vec(), "text/csv").await.unwrap();
+
+    assert!(deliver(&w, "m-1", &put_event(&nested, "e1", "t1")).await.is_empty());
+    assert!(deliver(&w, "m-2", &put_event(&foreign, "e1", "t1")).await.is_empty());
+
+    assert!(runs(&w, &pipeline).await.is_empty());
+    assert!(w.blobs.head(&nested).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_store_outage_is_retried_and_the_retry_starts_the_run() {
+    let w = world();
+    let pipeline = orders_pipeline(&w, &[]).await;
+    let key = drop_file(&w, &pipeline, "orders.csv", CSV).await;
+    let body = put_event(&key, "e1", "t1");
+
+    w.blobs.outage.set(true);
+    assert_eq!(deliver(&w, "m-1", &body).await, vec!["m-1".to_owned()]);
+    w.blobs.outage.set(false);
+    assert!(runs(&w, &pipeline).await.is_empty());
+
+    assert!(deliver(&w, "m-1", &body).await.is_empty());
+    assert_eq!(runs(&w, &pipeline).await.len(), 1);
+}
+
+#[tokio::test]
+async fn patterns_are_checked_when_set() {
+    let w = world();
+    let service = w.pipeline_service();
+    let request =
+        NewPipeline { name: "orders".into(), patterns: vec!["ok*.csv".into(), "[".into()], ..NewPipeline::default() };
+    assert_invalid(service.create(&actor(ALICE), request).await, "patterns[1]", "glob");
+    let pipeline = orders_pipeline(&w, &[]).await;
+    assert_invalid(service.set_patterns(&actor(ALICE), &pipeline.id, vec!["a/b".into()]).await, "patterns[0]", "/");
+    let updated = service.set_patterns(&actor(ALICE), &pipeline.id, vec!["ORDERS_*.csv".into()]).await.unwrap();
+    assert_eq!(updated.patterns, vec!["ORDERS_*.csv".to_owned()]);
+    assert_eq!(service.get(&actor(ALICE), &pipeline.id).await.unwrap().patterns, updated.patterns);
+}
