@@ -136,6 +136,7 @@ pub struct Platform {
 
 impl Platform {
     pub async fn start(options: PlatformOptions) -> Result<Self, PlatformError> {
+        helix_aws::telemetry::init_metrics();
         let template = Template::load(&template::default_path())?;
         let raw = options.aws.raw_clients();
         let provision_options = ProvisionOptions {
@@ -213,7 +214,8 @@ impl Platform {
                 request_keys: RequestKeys::new(request_keys, settings.jobs.api_payload_limit),
             },
         );
-        let app = api.merge(helix_web::router_with(&dashboard));
+        let app =
+            api.merge(helix_web::router_with(&dashboard)).route("/metrics", axum::routing::get(prometheus_metrics));
         let mut tasks = vec![tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "HTTP server stopped");
@@ -351,6 +353,16 @@ fn check_timing(lease: std::time::Duration, visibility: Option<i32>) -> Result<(
             Err(PlatformError::Timing { lease: lease.as_secs(), visibility })
         }
         _ => Ok(()),
+    }
+}
+
+/// `GET /metrics`: what the functions recorded, in Prometheus' text format; the same recording
+/// that the Lambda functions write as CloudWatch EMF.
+async fn prometheus_metrics() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match helix_aws::telemetry::prometheus_text() {
+        Some(text) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
+        None => (axum::http::StatusCode::NOT_FOUND, "metrics are not kept in this process").into_response(),
     }
 }
 

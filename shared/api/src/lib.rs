@@ -6,6 +6,7 @@ mod docs;
 mod error;
 mod extract;
 mod idempotency;
+mod metrics;
 mod routes;
 mod state;
 mod trace;
@@ -18,9 +19,13 @@ pub use idempotency::RequestKeys;
 pub use state::{ArtifactsState, AuthState, JobsState, TeamsState, UsersState};
 pub use trace::TraceContext;
 
-/// Every router is traced: one span per request, carrying its trace id.
+/// Every router is traced (one span per request, carrying its trace id) and measured (latency
+/// and status class per route).
 fn traced(router: Router) -> Router {
-    router.layer(trace::trace_layer()).layer(axum::middleware::from_fn(trace::attach_trace_context))
+    router
+        .layer(axum::middleware::from_fn(metrics::record_request))
+        .layer(trace::trace_layer())
+        .layer(axum::middleware::from_fn(trace::attach_trace_context))
 }
 
 /// `POST /auth/token`, `GET /auth/jwks.json`, `GET /health`, the OpenAPI document and Swagger UI.

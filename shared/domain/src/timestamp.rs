@@ -33,6 +33,11 @@ impl Timestamp {
         Self(self.0 - Duration::try_from(duration).unwrap_or(Duration::MAX))
     }
 
+    /// Seconds from `earlier` to this instant, with its microseconds (negative if `earlier` is later).
+    pub fn seconds_since(&self, earlier: &Timestamp) -> f64 {
+        (self.0 - earlier.0).as_seconds_f64()
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
             .ok()

@@ -9,6 +9,7 @@ mod examples;
 mod inbox;
 mod lambdas;
 mod lifecycle;
+mod metrics;
 mod multipart;
 mod pipelines;
 mod presigned_security;
