@@ -104,6 +104,9 @@ enum Work {
     },
 }
 
+/// Column names listed in a header mismatch.
+const LISTED_COLUMNS: usize = 20;
+
 /// Per-thread state: the column resolution of the last header seen.
 #[derive(Default)]
 struct Worker {
@@ -491,6 +494,32 @@ pub struct Run<'t, 'w> {
     open_group: Option<(String, Unit)>,
     /// Whole-document mode: all records, rendered at the end.
     document: Vec<(Arc<str>, SourceRecord)>,
+    /// The column names the fields read (empty when unknown: no field mapping, or fields that
+    /// read `record` by a computed name).
+    columns_read: Vec<String>,
+    /// Whether the current input's header was checked against `columns_read`.
+    header_checked: bool,
+}
+
+/// The names a field mapping reads that must be columns of a table's header: the variables its
+/// expressions read, less the functions, the scope's own names and the group's list. Empty when
+/// a field reads `record` (columns by a computed name): nothing can be said then.
+fn columns_read(plan: &crate::context::Plan) -> Vec<String> {
+    let Some(mapping) = &plan.mapping else { return Vec::new() };
+    if plan.document.is_some() {
+        return Vec::new();
+    }
+    let mut names = std::collections::BTreeSet::new();
+    mapping.record_variables(&plan.jinja, &mut names);
+    if names.contains("record") {
+        return Vec::new();
+    }
+    let env = plan.jinja.borrow_owner();
+    let group_var = plan.group.as_ref().map_or("items", |g| g.var.as_str());
+    names
+        .into_iter()
+        .filter(|n| !matches!(n.as_str(), "meta" | "parent") && n != group_var && !env.globals().any(|(g, _)| g == n))
+        .collect()
 }
 
 impl<'t, 'w> Run<'t, 'w> {
@@ -514,6 +543,8 @@ impl<'t, 'w> Run<'t, 'w> {
             index: 0,
             wrote_record: false,
             wrote_reject: false,
+            columns_read: columns_read(&t.plan),
+            header_checked: false,
             open_group: None,
             document: Vec::new(),
         })
@@ -535,6 +566,7 @@ impl<'t, 'w> Run<'t, 'w> {
             self.warnings.push(Warning { input: name.to_owned(), message });
         }
         self.readings.push(opened.reading);
+        self.header_checked = false;
         let mut reader = opened.records;
         let input: Arc<str> = name.into();
         if plan.document.is_some() {
@@ -694,6 +726,7 @@ impl<'t, 'w> Run<'t, 'w> {
     ) -> Result<Option<Work>, EngineError> {
         if split && let Some(splitter) = reader.splitter() {
             let Some(chunk) = splitter.next_chunk(CHUNK, buffers.chunks.take())? else { return Ok(None) };
+            self.check_header(input, chunk.header())?;
             let first_index = self.index + 1;
             self.index += chunk.records as u64;
             return Ok(Some(Work::Csv { chunk, input: input.clone(), first_index }));
@@ -702,10 +735,44 @@ impl<'t, 'w> Run<'t, 'w> {
         Ok((!units.is_empty()).then_some(Work::Units(units)))
     }
 
+    /// A table whose header has none of the columns the fields read would reject every record,
+    /// each for the same reason: the run stops at the header instead, saying what it has and what
+    /// the context reads.
+    fn check_header(&mut self, input: &str, header: &Header) -> Result<(), EngineError> {
+        if self.header_checked {
+            return Ok(());
+        }
+        self.header_checked = true;
+        let read = &self.columns_read;
+        if read.is_empty() || read.iter().any(|name| header.position(name).is_some()) {
+            return Ok(());
+        }
+        let list = |names: &[String]| {
+            let shown: Vec<&str> = names.iter().take(LISTED_COLUMNS).map(String::as_str).collect();
+            let more = names.len().saturating_sub(LISTED_COLUMNS);
+            if more > 0 { format!("{} … and {more} more", shown.join(", ")) } else { shown.join(", ") }
+        };
+        let line = self.readings.last().and_then(|r| r.header_row);
+        Err(EngineError::input(
+            input,
+            line,
+            None,
+            format!(
+                "the header has none of the columns the context reads ({}); its columns are: {}. Check the \
+                 file's delimiter and header row (input.delimiter, input.skip_lines), or the context's column names",
+                list(read),
+                list(&header.names)
+            ),
+        ))
+    }
+
     fn read_batch(&mut self, reader: &mut dyn RecordReader, input: &Arc<str>) -> Result<Vec<Unit>, EngineError> {
         let mut units = Vec::with_capacity(BATCH);
         while units.len() < BATCH {
             let Some(rec) = reader.next_record()? else { break };
+            if let Data::Row(row) = &rec.data {
+                self.check_header(input, &row.header)?;
+            }
             self.index += 1;
             let unit = Unit { input: input.clone(), index: self.index, record: rec, items: None };
             if self.t.plan.group.is_some() {

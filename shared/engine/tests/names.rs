@@ -39,6 +39,12 @@ fn field(template: &str) -> String {
     format!("fields:\n  id: {}\n", serde_json::to_string(template).unwrap())
 }
 
+/// [`field`], with a second field that reads a column `CSV` has: a header with none of the
+/// columns a context reads fails the run at the header instead (below).
+fn with_name(template: &str) -> String {
+    format!("{}  name: '{{{{ NAME }}}}'\n", field(template))
+}
+
 const CSV: (&str, &str) = ("a.csv", "ORDER_NO,NAME\n1,a\n2,b\n");
 const HINT: &str = "`ORDR_NO` is undefined; did you mean `ORDER_NO`? (columns: ORDER_NO, NAME)";
 
@@ -56,9 +62,9 @@ fn a_misspelt_column_is_named_with_the_nearest_column() {
         "{{ range(ORDR_NO) }}",
         "no {{ ORDR_NO }}",
     ] {
-        assert_eq!(message(&field(template), CSV), HINT, "{template}");
+        assert_eq!(message(&with_name(template), CSV), HINT, "{template}");
     }
-    let all = rejects(&field("{{ ORDR_NO }}"), CSV, 1);
+    let all = rejects(&with_name("{{ ORDR_NO }}"), CSV, 1);
     assert_eq!((all[0].0.as_str(), all[0].1.as_str()), ("/id", "mapping"));
 }
 
@@ -74,7 +80,7 @@ fn conditions_and_filters_name_it_too() {
 #[test]
 fn case_and_record_dot_names_are_suggested_as_written() {
     assert_eq!(
-        message(&field("{{ order_no | trim }}"), CSV),
+        message(&with_name("{{ order_no | trim }}"), CSV),
         "`order_no` is undefined; did you mean `ORDER_NO`? (columns: ORDER_NO, NAME)"
     );
     assert_eq!(
@@ -89,7 +95,7 @@ fn case_and_record_dot_names_are_suggested_as_written() {
 
 #[test]
 fn no_suggestion_when_nothing_is_near() {
-    assert_eq!(message(&field("{{ CUSTOMER }}"), CSV), "`CUSTOMER` is undefined (columns: ORDER_NO, NAME)");
+    assert_eq!(message(&with_name("{{ CUSTOMER }}"), CSV), "`CUSTOMER` is undefined (columns: ORDER_NO, NAME)");
     // Of several names, the one minijinja stopped at.
     assert_eq!(message(&field("{{ NAME ~ ORDR_NO ~ ZZZ }}"), CSV), HINT);
 }
@@ -113,7 +119,7 @@ fn a_wide_record_lists_its_first_columns() {
     let input = format!("{}\n{}\n", header.join(","), vec!["x"; 25].join(","));
     let listed = header[..20].join(", ");
     assert_eq!(
-        message(&field("{{ COLUMN_1 }}"), ("a.csv", &input)),
+        message(&format!("{}  known: '{{{{ COLUMN_02 }}}}'\n", field("{{ COLUMN_1 }}")), ("a.csv", &input)),
         format!("`COLUMN_1` is undefined; did you mean `COLUMN_01`? (columns: {listed} … and 5 more)")
     );
 }
@@ -122,4 +128,29 @@ fn a_wide_record_lists_its_first_columns() {
 #[test]
 fn other_undefined_values_keep_their_message() {
     assert_eq!(message(&field("{{ NAME if NAME == 'zz' }}"), CSV), "the expression is undefined");
+}
+
+/// A header with none of the columns the context reads (the wrong file, the wrong delimiter)
+/// would reject every record alike: the run fails at the header, saying what it has and what is
+/// read, on either number of threads.
+#[test]
+fn a_header_with_none_of_the_columns_read_fails_the_run_at_the_header() {
+    let ctx = "fields:\n  order: '{{ ORDER_NO }}'\n  customer: '{{ CUSTOMER | trim }}'\n  n: '{{ lookup }}'\n";
+    for threads in [1, 2] {
+        let mut t = compile(Some(Source { name: "c.yaml", text: ctx }), None).unwrap();
+        t.set_threads(threads);
+        let (mut out, mut rej) = (Vec::new(), Vec::new());
+        let mut r = t.start(&mut out, &mut rej).unwrap();
+        let error = r.feed("report.csv", &mut "Title line\nid;qty\n1;2\n".as_bytes()).unwrap_err().to_string();
+        assert!(
+            error.contains("report.csv line 2")
+                && error.contains("the header has none of the columns the context reads (CUSTOMER, ORDER_NO)")
+                && error.contains("its columns are: id, qty"),
+            "{error}"
+        );
+    }
+    // One column in common is enough: the rest are rejected record by record, by name.
+    assert_eq!(message(&with_name("{{ ORDR_NO }}"), CSV), HINT);
+    // Names read through `record` are not known before the records: no check.
+    assert_eq!(rejects(&field("{{ record['ORDR NO'] }}"), CSV, 1).len(), 2);
 }

@@ -115,6 +115,17 @@ impl Mapping {
 
     /// The variables the fields read: in their values and in their `when` and `each`
     /// expressions, nested fields included.
+    /// The variables the fields read from the record itself: as [`Mapping::variables`], less
+    /// what the fields of an `each` read (the list's items, not the record).
+    pub fn record_variables(&self, jinja: &Jinja, names: &mut BTreeSet<String>) {
+        for field in &self.fields {
+            let list = field.each.as_ref().map(|(list, _)| list);
+            for e in [field.value.as_ref(), field.when.as_ref(), list].into_iter().flatten() {
+                jinja.variables(e, names);
+            }
+        }
+    }
+
     pub fn variables(&self, jinja: &Jinja, names: &mut BTreeSet<String>) {
         for field in &self.fields {
             let list = field.each.as_ref().map(|(list, _)| list);
