@@ -44,6 +44,14 @@ pub struct SingleUpload {
     pub put: PresignedPut,
 }
 
+/// Where a dropped file goes: its inbox object, and the PUT that stores it there.
+#[derive(Deserialize)]
+pub struct DropTicket {
+    pub inbox_object: String,
+    #[serde(flatten)]
+    pub put: PresignedPut,
+}
+
 /// A presigned PUT: send exactly these headers, they are signed.
 #[derive(Deserialize)]
 pub struct PresignedPut {
@@ -293,6 +301,11 @@ impl Api {
 
     pub fn job(&self, id: &str) -> Result<Answer<JobRead>, CliError> {
         self.call(self.request(Method::GET, &["jobs", id])?)
+    }
+
+    /// A presigned PUT into the pipeline's inbox for one file (`POST /pipelines/{id}/drops`).
+    pub fn drop_ticket(&self, pipeline: &str, body: &Value) -> Result<Answer<DropTicket>, CliError> {
+        self.call(self.request(Method::POST, &["pipelines", pipeline, "drops"])?.json(body))
     }
 
     pub fn cancel_job(&self, id: &str) -> Result<Answer<JobRead>, CliError> {

@@ -43,10 +43,14 @@ pub fn create(
     name: &str,
     scopes: &[String],
     expires_at: Option<&str>,
+    pipeline: Option<&str>,
 ) -> Result<ExitCode, CliError> {
     let mut body = json!({"name": name, "scopes": scopes});
     if let Some(at) = expires_at {
         body["expires_at"] = json!(at);
+    }
+    if let Some(pipeline) = pipeline {
+        body["pipeline_id"] = json!(pipeline);
     }
     let created = context.api()?.create_key(team, &body)?.raw;
     if context.json {

@@ -121,6 +121,16 @@ pub enum Command {
         common: Common,
         id: String,
     },
+    /// Drop files into a pipeline's inbox: each starts one run of its current version once
+    /// stored. Works with a drop credential (an API key with scope pipelines:run for the pipeline).
+    Drop {
+        #[command(flatten)]
+        common: Common,
+        /// The pipeline's id.
+        pipeline: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Cancel a job that has not finished (a finished one is not changed: exit 1).
     Cancel {
         #[command(flatten)]
@@ -163,6 +173,9 @@ pub enum KeysCommand {
         /// When the key stops working (RFC 3339, e.g. 2027-01-01T00:00:00Z); default: never.
         #[arg(long, value_name = "RFC3339")]
         expires_at: Option<String>,
+        /// For a drop credential (--scope pipelines:run alone): the pipeline it drops files for.
+        #[arg(long, value_name = "PIPELINE_ID")]
+        pipeline: Option<String>,
     },
     /// List the team's keys: name, prefix, scopes, creator, last use, uses (never the keys).
     List {
@@ -233,6 +246,7 @@ impl Command {
             | Self::Jobs { common, .. }
             | Self::Job { common, .. }
             | Self::Cancel { common, .. }
+            | Self::Drop { common, .. }
             | Self::Download { common, .. }
             | Self::Upload { common, .. }
             | Self::Rejects { common, .. } => common,
@@ -352,11 +366,12 @@ pub fn run(command: Command) -> ExitCode {
         Command::Jobs { status, limit, cursor, all, .. } => jobs::list(&context, status, limit, cursor, all),
         Command::Job { id, .. } => jobs::show(&context, &id),
         Command::Cancel { id, .. } => jobs::cancel(&context, &id),
+        Command::Drop { pipeline, files, .. } => pipelines::drop_files(&context, &pipeline, &files),
         Command::Download { id, output, .. } => jobs::download(&context, &id, output.as_deref()),
         Command::Rejects { id, .. } => jobs::rejects(&context, &id),
         Command::Keys { command } => match command {
-            KeysCommand::Create { team, name, scopes, expires_at, .. } => {
-                keys::create(&context, &team, &name, &scopes, expires_at.as_deref())
+            KeysCommand::Create { team, name, scopes, expires_at, pipeline, .. } => {
+                keys::create(&context, &team, &name, &scopes, expires_at.as_deref(), pipeline.as_deref())
             }
             KeysCommand::List { team, .. } => keys::list(&context, &team),
             KeysCommand::Revoke { team, key_id, .. } => keys::revoke(&context, &team, &key_id),

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use helix_domain::{ComparisonRead, JobStatus, PipelineRead, PipelineVersion};
+use helix_domain::artifact::media_type_for;
+use helix_domain::{ArtifactKind, ComparisonRead, JobStatus, PipelineRead, PipelineVersion};
 
 use super::error::{CliError, EXIT_JOB_FAILED};
 use super::output::{cell, job_details, jobs_table, print_json, table, time};
@@ -26,6 +27,9 @@ pub enum PipelineCommand {
         /// The team it belongs to (default: your personal team; an API key's: its team).
         #[arg(long)]
         team: Option<String>,
+        /// A file-name glob its inbox takes (e.g. 'ORDERS_*.csv'); repeat for several; default: any.
+        #[arg(long = "pattern", value_name = "GLOB")]
+        patterns: Vec<String>,
         #[command(flatten)]
         documents: Documents,
     },
@@ -173,9 +177,12 @@ fn protocol(context: &Context, e: serde_json::Error) -> CliError {
 
 pub fn run(context: &Context, command: PipelineCommand) -> Result<ExitCode, CliError> {
     match command {
-        PipelineCommand::Create { name, team, documents, .. } => {
+        PipelineCommand::Create { name, team, patterns, documents, .. } => {
             let mut body = documents.body()?;
             body["name"] = json!(name);
+            if !patterns.is_empty() {
+                body["patterns"] = json!(patterns);
+            }
             if let Some(team) = team {
                 body["team_id"] = json!(team);
             }
@@ -387,4 +394,27 @@ fn comparison_summary(c: &ComparisonRead) -> String {
         .collect();
     out.push_str(&table(&["FIELD", "CHANGED", "ADDED", "REMOVED", "EXAMPLE"], &rows));
     out
+}
+
+/// `helix drop`: each file checked first (so a typo drops nothing), then a drop URL asked for and
+/// the file PUT to it; the inbox starts the runs.
+pub fn drop_files(context: &Context, pipeline: &str, files: &[PathBuf]) -> Result<ExitCode, CliError> {
+    let api = context.api()?;
+    let uploads = files.iter().map(|path| Upload::of(path, "content")).collect::<Result<Vec<_>, _>>()?;
+    let mut dropped = Vec::new();
+    for file in &uploads {
+        let content_type = media_type_for(&file.filename, ArtifactKind::Content);
+        let body = json!({"filename": file.filename, "content_type": content_type, "size_bytes": file.size});
+        let ticket = api.drop_ticket(pipeline, &body)?;
+        let bytes = std::fs::File::open(&file.path).map_err(|e| CliError::file(&file.path, e))?;
+        api.put_presigned(&ticket.value.put, reqwest::blocking::Body::sized(bytes, file.size))?;
+        if !context.json {
+            println!("{} -> {}", file.path.display(), ticket.value.inbox_object);
+        }
+        dropped.push(json!({"file": file.path.display().to_string(), "inbox_object": ticket.value.inbox_object}));
+    }
+    if context.json {
+        print_json(&json!({ "dropped": dropped }));
+    }
+    Ok(ExitCode::SUCCESS)
 }

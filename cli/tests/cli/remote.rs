@@ -467,6 +467,43 @@ async fn pipelines_are_created_versioned_diffed_run_and_cancelled() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_drop_credential_drops_files_that_run_themselves() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+    let team = format!("personal-{}", user.id);
+    assert_eq!(me.login(&user.email, &user.password).await.code, 0);
+    let create =
+        ["pipeline", "create", "--name", "Orders", "--context", "orders.yaml", "--schema", "orders.schema.json"];
+    let id = me.ok(&[&create[..], &["--pattern", "orders*.csv"]].concat()).await.stdout.trim().to_owned();
+    let key = ["keys", "create", "--team", &team, "--name", "partner", "--scope", "pipelines:run", "--json"];
+    let credential = me.ok(&[&key[..], &["--pipeline", &id]].concat()).await.json();
+    assert_eq!(credential["pipeline_id"], json!(id), "{credential}");
+    let as_partner = [("HELIX_API_KEY", credential["key"].as_str().unwrap())];
+
+    let run = me.run_with_env(&["drop", &id, "orders.csv"], "", &as_partner).await;
+    assert!(run.code == 0 && run.stdout.contains(&format!("/inbox/{team}/{id}/orders.csv")), "{run}");
+    // The run starts by itself; the partner sees none of it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let job = loop {
+        let jobs = me.ok(&["jobs", "--json"]).await.json();
+        let run = jobs["items"].as_array().unwrap().iter().find(|j| j["pipeline_id"] == json!(id)).cloned();
+        match run {
+            Some(job) if job["status"] == "COMPLETED" => break job,
+            _ if std::time::Instant::now() > deadline => panic!("no completed run: {jobs}"),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(300)).await,
+        }
+    };
+    assert_eq!(job["pipeline_version"], 1, "{job}");
+    let run = me.run_with_env(&["jobs"], "", &as_partner).await;
+    assert!(run.code == 1 && run.stderr.contains("scopes do not allow"), "{run}");
+    // A name the pipeline would ignore is refused before anything is sent.
+    std::fs::write(me.path("invoices.csv"), "id\n1\n").unwrap();
+    let run = me.run_with_env(&["drop", &id, "invoices.csv", "--json"], "", &as_partner).await;
+    assert_eq!((run.code, &run.json_error()["field"]), (1, &json!("filename")), "{run}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_big_file_goes_up_in_parts_and_its_upload_state_is_cleared() {
     let options =
         helix_e2e::Options { max_upload_bytes: 64 << 20, multipart_threshold_bytes: 5 << 20, ..Default::default() };

@@ -24,6 +24,7 @@ use crate::routes::{artifacts, audit, auth, jobs, keys, pipelines, teams, users}
         pipelines::create_pipeline, pipelines::list_pipelines, pipelines::get_pipeline, pipelines::update_pipeline,
         pipelines::delete_pipeline, pipelines::create_version, pipelines::list_versions, pipelines::get_version,
         pipelines::diff_versions, pipelines::run_pipeline, pipelines::compare_version, pipelines::get_comparison,
+        pipelines::create_drop,
     ),
     modifiers(&PasswordFlow, &ApiKeyScheme),
 )]

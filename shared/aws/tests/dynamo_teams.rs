@@ -264,6 +264,7 @@ fn api_key(team: &TeamId, hash: &str, second: i64) -> ApiKey {
         revoked_at: None,
         last_used_at: None,
         use_count: 0,
+        pipeline_id: None,
     }
 }
 

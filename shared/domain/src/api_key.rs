@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{ApiKeyId, TeamAction, TeamId, Timestamp, UserId};
+use crate::{ApiKeyId, PipelineId, TeamAction, TeamId, Timestamp, UserId};
 
 /// What every key starts with: it tells people and secret scanners what the string is, and the
 /// API a key from an access token without a look-up.
@@ -27,7 +27,8 @@ pub enum KeyScope {
     /// Upload files.
     #[serde(rename = "artifacts:write")]
     ArtifactsWrite,
-    /// Reserved for pipelines: accepted and stored, it allows nothing yet.
+    /// A drop credential: upload URLs into one pipeline's inbox (the key's `pipeline_id`), and
+    /// nothing else.
     #[serde(rename = "pipelines:run")]
     PipelinesRun,
 }
@@ -83,6 +84,9 @@ pub struct ApiKey {
     pub last_used_at: Option<Timestamp>,
     #[serde(default)]
     pub use_count: u64,
+    /// The one pipeline a `pipelines:run` key drops files for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_id: Option<PipelineId>,
 }
 
 impl ApiKey {
@@ -136,6 +140,7 @@ mod tests {
             revoked_at: None,
             last_used_at: None,
             use_count: 0,
+            pipeline_id: None,
         };
         assert!(key.is_active(now));
         let expiring = ApiKey { expires_at: Some(now.plus(std::time::Duration::from_secs(1))), ..key.clone() };

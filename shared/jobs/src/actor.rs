@@ -1,4 +1,4 @@
-use helix_domain::{ApiKeyId, KeyScope, TeamId, UserId};
+use helix_domain::{ApiKeyId, KeyScope, PipelineId, TeamId, UserId};
 
 use crate::JobError;
 
@@ -28,6 +28,8 @@ pub struct KeyGrant {
     pub key_id: ApiKeyId,
     pub team_id: TeamId,
     pub scopes: Vec<KeyScope>,
+    /// A drop credential's pipeline: the only one it may drop files for.
+    pub pipeline_id: Option<PipelineId>,
 }
 
 impl Actor {

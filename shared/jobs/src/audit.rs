@@ -40,6 +40,8 @@ pub mod action {
     pub const PIPELINE_INBOX_IGNORE: &str = "pipeline.inbox_ignore";
     /// The same bytes dropped into an inbox again: no run.
     pub const PIPELINE_INBOX_DUPLICATE: &str = "pipeline.inbox_duplicate";
+    /// An upload URL into a pipeline's inbox handed out (a drop).
+    pub const PIPELINE_DROP: &str = "pipeline.drop";
     /// An inbox file no run could be made of.
     pub const PIPELINE_INBOX_REFUSE: &str = "pipeline.inbox_refuse";
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use helix_domain::artifact::media_type_for;
 use helix_domain::{
     ApiKeyId, Artifact, ArtifactId, ArtifactKind, AuditOutcome, FileDeclaration, IdempotencyClaim, IdempotencyStore,
     InboxFile, Job, KeyScope, Pipeline, StoreError, UserId,
@@ -68,21 +69,9 @@ pub fn inbox_actor(pipeline: &Pipeline) -> Actor {
             key_id: ApiKeyId::from(principal),
             team_id: pipeline.team_id.clone(),
             scopes: vec![KeyScope::JobsRead, KeyScope::JobsWrite],
+            pipeline_id: None,
         }),
         origin: None,
-    }
-}
-
-/// A content type for the file's name: what the job's reader and a download are told.
-fn content_type_of(filename: &str) -> &'static str {
-    let extension = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match extension.as_str() {
-        "csv" => "text/csv",
-        "json" => "application/json",
-        "ndjson" | "jsonl" => "application/x-ndjson",
-        "xml" | "idoc" => "application/xml",
-        "txt" | "dat" | "fwf" => "text/plain",
-        _ => "application/octet-stream",
     }
 }
 
@@ -160,7 +149,7 @@ impl InboxTrigger {
         let declaration = FileDeclaration {
             kind: ArtifactKind::Content,
             filename: file.filename.clone(),
-            content_type: content_type_of(&file.filename).to_owned(),
+            content_type: media_type_for(&file.filename, ArtifactKind::Content).to_owned(),
             size_bytes: head.size,
         };
         let now = self.pipelines.clock.now();
@@ -223,17 +212,5 @@ impl InboxTrigger {
     ) -> Result<(), StoreError> {
         let event = AuditEvent { team: &pipeline.team_id, action: what, target: key };
         self.pipelines.audit.record(actor, event, outcome).await.map_err(|e| StoreError::Backend(e.to_string()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_types_follow_the_extension() {
-        assert_eq!(content_type_of("ORDERS_1.CSV"), "text/csv");
-        assert_eq!(content_type_of("a.ndjson"), "application/x-ndjson");
-        assert_eq!(content_type_of("no-extension"), "application/octet-stream");
     }
 }

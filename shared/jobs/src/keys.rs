@@ -3,8 +3,8 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use helix_domain::{
-    API_KEY_PREFIX, ApiKey, ApiKeyId, ApiKeyStore, AuditOutcome, Clock, KeyScope, TeamAction, TeamId, Timestamp,
-    api_key::DISPLAY_PREFIX_CHARS,
+    API_KEY_PREFIX, ApiKey, ApiKeyId, ApiKeyStore, AuditOutcome, Clock, KeyScope, PipelineId, TeamAction, TeamId,
+    Timestamp, api_key::DISPLAY_PREFIX_CHARS,
 };
 use rand::RngCore;
 
@@ -32,6 +32,9 @@ pub struct KeyRequest {
     /// As sent: each is checked to be a known scope.
     pub scopes: Vec<String>,
     pub expires_at: Option<Timestamp>,
+    /// For a drop credential (scope `pipelines:run`, alone): the pipeline of the team whose inbox
+    /// it drops files into.
+    pub pipeline_id: Option<PipelineId>,
 }
 
 /// A team's API keys: made, listed and revoked by its admins and owners; checked on every request
@@ -76,6 +79,24 @@ fn scopes(requested: &[String]) -> Result<Vec<KeyScope>, JobError> {
     Ok(scopes)
 }
 
+/// A drop credential is `pipelines:run` alone and names its pipeline; no other key names one.
+fn check_drop_credential(scopes: &[KeyScope], pipeline: Option<&PipelineId>) -> Result<(), JobError> {
+    let drops = scopes.contains(&KeyScope::PipelinesRun);
+    match pipeline {
+        None if drops => {
+            Err(JobError::invalid("pipeline_id", "a pipelines:run key names the pipeline it drops files for"))
+        }
+        Some(_) if !drops => Err(JobError::invalid("pipeline_id", "only a pipelines:run key names a pipeline")),
+        Some(_) if scopes.len() > 1 => {
+            Err(JobError::invalid("scopes", "a pipelines:run key (a drop credential) takes no other scope"))
+        }
+        Some(id) if id.as_str().is_empty() || id.as_str().len() > 128 => {
+            Err(JobError::invalid("pipeline_id", "not a pipeline id"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether `text` has the form of a key, so that anything else is refused without a look-up.
 fn well_formed(text: &str) -> bool {
     text.strip_prefix(API_KEY_PREFIX).is_some_and(|secret| {
@@ -93,6 +114,7 @@ impl ApiKeyService {
         self.audit.checked(actor, refused, allowed).await?;
         let name = key_name(&request.name)?;
         let scopes = scopes(&request.scopes)?;
+        check_drop_credential(&scopes, request.pipeline_id.as_ref())?;
         let now = self.clock.now();
         if request.expires_at.is_some_and(|at| at <= now) {
             return Err(JobError::invalid("expires_at", "expires_at must be in the future"));
@@ -113,6 +135,7 @@ impl ApiKeyService {
             revoked_at: None,
             last_used_at: None,
             use_count: 0,
+            pipeline_id: request.pipeline_id,
         };
         let event = || AuditEvent { team, action: action::KEY_CREATE, target: key.id.as_str() };
         self.audit.record(actor, event(), AuditOutcome::Success).await?;
@@ -158,6 +181,7 @@ impl ApiKeyService {
         if let Err(e) = self.keys.record_use(&hash, now).await {
             tracing::warn!(key_id = %key.id, error = %e, "could not count an API key's use");
         }
-        Ok(Some(Actor::key(KeyGrant { key_id: key.id, team_id: key.team_id, scopes: key.scopes })))
+        let grant = KeyGrant { key_id: key.id, team_id: key.team_id, scopes: key.scopes, pipeline_id: key.pipeline_id };
+        Ok(Some(Actor::key(grant)))
     }
 }

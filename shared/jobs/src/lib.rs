@@ -25,6 +25,7 @@ mod audit;
 mod batch;
 mod compare;
 mod documents;
+mod drops;
 mod error;
 pub mod fault;
 mod idempotency;
@@ -53,6 +54,7 @@ pub use artifacts::{
 pub use audit::{AuditEvent, AuditPage, AuditQuery, AuditService, AuditTrail, ChainReport, action};
 pub use batch::{MessageOutcome, handle_batch};
 pub use documents::MAX_DOCUMENT_BYTES;
+pub use drops::{DropRequest, DropTicket};
 pub use error::JobError;
 pub use inbox::{InboxObject, InboxOutcome, InboxTrigger, inbox_actor};
 pub use keys::{ApiKeyService, KeyRequest, NewApiKey};

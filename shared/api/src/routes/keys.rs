@@ -5,7 +5,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use helix_domain::{ApiKey, ApiKeyId, KeyScope, TeamId, Timestamp, UserId};
+use helix_domain::{ApiKey, ApiKeyId, KeyScope, PipelineId, TeamId, Timestamp, UserId};
 use helix_jobs::KeyRequest;
 
 use crate::extract::{JsonBody, Person, could_exist};
@@ -23,11 +23,14 @@ pub struct ApiKeyCreate {
     /// 1 to 100 characters: what the key is for.
     #[schema(min_length = 1, max_length = 100)]
     name: String,
-    /// At least one of `jobs:read`, `jobs:write`, `artifacts:write`, `pipelines:run` (reserved).
+    /// At least one of `jobs:read`, `jobs:write`, `artifacts:write`; or `pipelines:run` alone, with
+    /// `pipeline_id`: a drop credential, which obtains upload URLs into that pipeline's inbox only.
     #[schema(min_items = 1, example = json!(["jobs:read", "jobs:write", "artifacts:write"]))]
     scopes: Vec<String>,
     /// When the key stops working (RFC 3339, in the future); default: never.
     expires_at: Option<Timestamp>,
+    /// The pipeline of the team a `pipelines:run` key drops files for.
+    pipeline_id: Option<PipelineId>,
 }
 
 /// A new key. `key` is shown this once: only its hash is stored.
@@ -43,6 +46,8 @@ pub struct ApiKeyCreated {
     pub created_by: UserId,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    /// A drop credential's pipeline.
+    pub pipeline_id: Option<PipelineId>,
 }
 
 /// A key as its team's admins see it: never the key itself.
@@ -58,6 +63,7 @@ pub struct ApiKeyRead {
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
     pub use_count: u64,
+    pub pipeline_id: Option<PipelineId>,
 }
 
 impl From<ApiKey> for ApiKeyRead {
@@ -73,6 +79,7 @@ impl From<ApiKey> for ApiKeyRead {
             revoked_at: k.revoked_at,
             last_used_at: k.last_used_at,
             use_count: k.use_count,
+            pipeline_id: k.pipeline_id,
         }
     }
 }
@@ -96,7 +103,12 @@ pub async fn create_key(
     Path(id): Path<TeamId>,
     JsonBody(request): JsonBody<ApiKeyCreate>,
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), ApiError> {
-    let request = KeyRequest { name: request.name, scopes: request.scopes, expires_at: request.expires_at };
+    let request = KeyRequest {
+        name: request.name,
+        scopes: request.scopes,
+        expires_at: request.expires_at,
+        pipeline_id: request.pipeline_id,
+    };
     let new = state.keys.create(&user.actor(), &id, request).await?;
     let key = new.key;
     Ok((
@@ -110,6 +122,7 @@ pub async fn create_key(
             created_by: key.created_by,
             created_at: key.created_at,
             expires_at: key.expires_at,
+            pipeline_id: key.pipeline_id,
         }),
     ))
 }

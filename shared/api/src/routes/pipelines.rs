@@ -12,9 +12,9 @@ use utoipa::ToSchema;
 
 use helix_domain::{
     ArtifactId, ComparisonRead, JobId, JobRead, Pipeline, PipelineDiff, PipelineId, PipelineOptions, PipelineRead,
-    PipelineVersion, TeamId,
+    PipelineVersion, TeamId, Timestamp,
 };
-use helix_jobs::{ComparisonView, Input, InputSource, NewPipeline, PipelineDefinition, PipelineRun};
+use helix_jobs::{ComparisonView, DropRequest, Input, InputSource, NewPipeline, PipelineDefinition, PipelineRun};
 
 use crate::extract::{Caller, JsonBody, could_exist};
 use crate::idempotency::honour_idempotency_key;
@@ -31,6 +31,7 @@ pub fn router(keys: RequestKeys) -> Router<JobsState> {
         .route("/api/v1/pipelines/{id}/runs", post(run_pipeline).layer(idempotent.clone()))
         .route("/api/v1/pipelines/{id}/versions/{version}/compare", post(compare_version).layer(idempotent))
         .route("/api/v1/pipelines/{id}/comparisons/{job_id}", get(get_comparison))
+        .route("/api/v1/pipelines/{id}/drops", post(create_drop))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -447,4 +448,59 @@ pub async fn get_comparison(
     }
     let view = state.pipelines.comparison(&caller, &pipeline_id(id)?, &job_id).await?;
     Ok(Json(comparison_read(view)))
+}
+
+/// A file about to be dropped into the pipeline's inbox.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DropCreate {
+    /// Its name in the inbox: one path segment, matching the pipeline's patterns.
+    filename: String,
+    /// Sent with the PUT, unchanged: it is signed.
+    content_type: String,
+    /// Its exact length; the PUT must send this many bytes.
+    size_bytes: u64,
+}
+
+/// Where to PUT a dropped file. Once stored it starts one run of the pipeline's current version.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DropTicketBody {
+    /// `s3://<bucket>/inbox/<team>/<pipeline>/<filename>`
+    pub inbox_object: String,
+    pub upload_url: String,
+    pub method: String,
+    /// Send these headers with the PUT, unchanged: they are signed.
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at: Timestamp,
+}
+
+/// A presigned PUT into the pipeline's inbox: for a drop credential (an API key with scope
+/// `pipelines:run` bound to this pipeline) or a team member who may upload.
+#[utoipa::path(post, path = "/api/v1/pipelines/{id}/drops", tag = "pipelines", security(("oauth2" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The pipeline's id")), request_body = DropCreate,
+    responses((status = 201, body = DropTicketBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The caller's role (or the API key's scopes) may not upload"),
+        (status = 404, body = ErrorBody, description = "No such pipeline, or not the drop credential's"),
+        (status = 409, body = ErrorBody, description = "The pipeline is archived"),
+        (status = 413, body = ErrorBody, description = "size_bytes over the limit of one dropped file"),
+        (status = 415, body = ErrorBody, description = "The body is not JSON"),
+        (status = 422, body = ErrorBody, description = "A bad file name (or one the pipeline's patterns would ignore), content type or size")))]
+pub async fn create_drop(
+    State(state): State<JobsState>,
+    Caller(caller): Caller,
+    Path(id): Path<PipelineId>,
+    JsonBody(body): JsonBody<DropCreate>,
+) -> Result<(StatusCode, Json<DropTicketBody>), ApiError> {
+    let file = DropRequest { filename: body.filename, content_type: body.content_type, size_bytes: body.size_bytes };
+    let ticket = state.pipelines.drop_ticket(&caller, &pipeline_id(id)?, file).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DropTicketBody {
+            inbox_object: format!("s3://{}/{}", state.pipelines.bucket, ticket.key),
+            upload_url: ticket.upload.url,
+            method: ticket.upload.method,
+            headers: ticket.upload.headers,
+            expires_at: ticket.upload.expires_at,
+        }),
+    ))
 }

@@ -52,7 +52,7 @@ async fn member_changes_keys_jobs_and_downloads_are_recorded_with_their_origin()
     let w = world();
     let team = team_with_bob(&w, Role::Member).await;
     let (job, download) = bob_submits_and_downloads(&w, &team).await;
-    let request = KeyRequest { name: "ci".into(), scopes: vec!["jobs:read".into()], expires_at: None };
+    let request = KeyRequest { name: "ci".into(), scopes: vec!["jobs:read".into()], expires_at: None, pipeline_id: None };
     let key = w.key_service().create(&actor(ALICE), &team, request).await.unwrap().key;
     w.key_service().revoke(&actor(ALICE), &team, &key.id).await.unwrap();
     w.team_service().change_role(&actor(ALICE), &team, &UserId::from(BOB), Role::Viewer).await.unwrap();
@@ -89,7 +89,7 @@ async fn refusals_of_members_are_recorded_and_outsiders_open_no_chain() {
     let team = team_with_bob(&w, Role::Viewer).await;
     let request = JobRequest { team_id: Some(team.clone()), ..transform(vec![]) };
     assert!(matches!(w.service().submit(&actor(BOB), request).await, Err(JobError::Forbidden(_))));
-    let key = KeyRequest { name: "ci".into(), scopes: vec!["jobs:read".into()], expires_at: None };
+    let key = KeyRequest { name: "ci".into(), scopes: vec!["jobs:read".into()], expires_at: None, pipeline_id: None };
     assert!(matches!(w.key_service().create(&actor(BOB), &team, key).await, Err(JobError::Forbidden(_))));
     let entries = trail(&w, &team).await;
     assert_eq!(
@@ -217,7 +217,7 @@ async fn an_unwritable_trail_fails_the_use_case_closed() {
     assert!(w.job_queue.take().is_empty(), "nothing queued");
     let download = w.artifact_service().download(&actor(BOB), &input.as_str().into()).await;
     assert!(matches!(download, Err(JobError::Unavailable(_))), "no URL is handed out unrecorded");
-    let key = KeyRequest { name: "ci".into(), scopes: vec!["jobs:read".into()], expires_at: None };
+    let key = KeyRequest { name: "ci".into(), scopes: vec!["jobs:read".into()], expires_at: None, pipeline_id: None };
     assert!(matches!(w.key_service().create(&actor(ALICE), &team, key).await, Err(JobError::Unavailable(_))));
     assert!(w.keys.list(&team).await.unwrap().is_empty(), "no key is made unrecorded");
     w.audit.outage.set(false);

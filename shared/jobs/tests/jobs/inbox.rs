@@ -3,7 +3,7 @@
 //! a file no run can be made of moves to `failed/`.
 
 use helix_domain::{AuditLog, AuditOutcome, Blobs, JobStore, Pipeline, TeamId};
-use helix_jobs::{NewPipeline, PipelineDefinition};
+use helix_jobs::{Actor, DropRequest, JobError, KeyRequest, NewPipeline, PipelineDefinition};
 use serde_json::json;
 
 use crate::support::*;
@@ -187,4 +187,62 @@ async fn patterns_are_checked_when_set() {
     let updated = service.set_patterns(&actor(ALICE), &pipeline.id, vec!["ORDERS_*.csv".into()]).await.unwrap();
     assert_eq!(updated.patterns, vec!["ORDERS_*.csv".to_owned()]);
     assert_eq!(service.get(&actor(ALICE), &pipeline.id).await.unwrap().patterns, updated.patterns);
+}
+
+fn drop_of(filename: &str, size_bytes: u64) -> DropRequest {
+    DropRequest { filename: filename.into(), content_type: "text/csv".into(), size_bytes }
+}
+
+async fn drop_credential(w: &World, pipeline: &Pipeline) -> Actor {
+    let request = KeyRequest {
+        name: "partner".into(),
+        scopes: vec!["pipelines:run".into()],
+        pipeline_id: Some(pipeline.id.clone()),
+        ..KeyRequest::default()
+    };
+    let new = w.key_service().create(&actor(ALICE), &pipeline.team_id, request).await.unwrap();
+    w.key_service().authenticate(&new.secret).await.unwrap().expect("an active key")
+}
+
+#[tokio::test]
+async fn a_drop_credential_gets_upload_urls_into_its_pipelines_inbox_only() {
+    let w = world();
+    let service = w.pipeline_service();
+    let pipeline = orders_pipeline(&w, &["ORDERS_*.csv"]).await;
+    let other = orders_pipeline(&w, &[]).await;
+    let partner = drop_credential(&w, &pipeline).await;
+
+    let ticket = service.drop_ticket(&partner, &pipeline.id, drop_of("ORDERS_7.csv", 20)).await.unwrap();
+    assert_eq!(ticket.key, format!("{}ORDERS_7.csv", pipeline.inbox_prefix()));
+    assert_eq!(ticket.upload.method, "PUT");
+    let recorded = actions(&w, &pipeline.team_id).await;
+    assert_eq!(recorded.last().unwrap(), &("pipeline.drop".into(), pipeline.id.to_string(), AuditOutcome::Success));
+    // Another pipeline of the same team is unknown to it; so are the team's jobs and uploads.
+    let refused = service.drop_ticket(&partner, &other.id, drop_of("orders.csv", 20)).await;
+    assert!(matches!(refused, Err(JobError::NotFound(_))), "{refused:?}");
+    assert!(matches!(service.runs(&partner, &pipeline.id, None, None).await, Err(JobError::Forbidden(_))));
+    // A person of the team may drop too.
+    assert!(service.drop_ticket(&actor(ALICE), &other.id, drop_of("any.csv", 20)).await.is_ok());
+    assert!(matches!(
+        service.drop_ticket(&actor(BOB), &pipeline.id, drop_of("ORDERS_7.csv", 20)).await,
+        Err(JobError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_drop_names_what_is_wrong_with_the_file() {
+    let w = world();
+    let service = w.pipeline_service();
+    let pipeline = orders_pipeline(&w, &["ORDERS_*.csv"]).await;
+    let partner = drop_credential(&w, &pipeline).await;
+    let ticket = |file: DropRequest| service.drop_ticket(&partner, &pipeline.id, file);
+
+    assert_invalid(ticket(drop_of("invoices.csv", 20)).await, "filename", "would be ignored");
+    assert_invalid(ticket(drop_of("sub/ORDERS_1.csv", 20)).await, "filename", "'/'");
+    assert_invalid(ticket(drop_of("", 20)).await, "filename", "empty");
+    assert_invalid(ticket(drop_of("ORDERS_1.csv", 0)).await, "size_bytes", "empty");
+    let too_large = ticket(drop_of("ORDERS_1.csv", MAX_UPLOAD_BYTES + 1)).await;
+    assert!(matches!(&too_large, Err(JobError::TooLarge { field, .. }) if field == "size_bytes"), "{too_large:?}");
+    let typed = DropRequest { content_type: "csv".into(), ..drop_of("ORDERS_1.csv", 20) };
+    assert_invalid(ticket(typed).await, "content_type", "media type");
 }

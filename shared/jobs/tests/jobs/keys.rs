@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use helix_domain::{ApiKeyId, ArtifactKind, Clock, FileDeclaration, KeyScope, Role, TeamId, UserId};
+use helix_domain::{ApiKeyId, ArtifactKind, Clock, FileDeclaration, KeyScope, PipelineId, Role, TeamId, UserId};
 use helix_jobs::{Actor, InlineFile, Input, InputSource, JobError, JobQuery, JobRequest, KeyRequest, NewApiKey};
 use sha2::{Digest, Sha256};
 
@@ -22,7 +22,7 @@ fn assert_forbidden<T: std::fmt::Debug>(result: Result<T, JobError>) {
 }
 
 fn request(scopes: &[&str]) -> KeyRequest {
-    KeyRequest { name: "ci".into(), scopes: scopes.iter().map(|s| s.to_string()).collect(), expires_at: None }
+    KeyRequest { name: "ci".into(), scopes: scopes.iter().map(|s| s.to_string()).collect(), ..KeyRequest::default() }
 }
 
 /// Alice's team with Bob in it as `role`.
@@ -109,9 +109,17 @@ async fn names_scopes_and_expiry_are_checked() {
     assert_invalid(create(KeyRequest { name: " ".into(), ..request(&["jobs:read"]) }).await, "name", "1 to 100");
     let past = KeyRequest { expires_at: Some(w.clock.now()), ..request(&["jobs:read"]) };
     assert_invalid(create(past).await, "expires_at", "in the future");
-    // Reserved for pipelines: accepted and kept, allowing nothing yet.
-    let reserved = create(request(&["pipelines:run"])).await.unwrap();
-    assert_eq!(reserved.key.scopes, [KeyScope::PipelinesRun]);
+    // A drop credential: pipelines:run alone, naming its pipeline; no other key names one.
+    let drop = |scopes: &[&str], pipeline: Option<&str>| KeyRequest {
+        pipeline_id: pipeline.map(|p| PipelineId::from(p)),
+        ..request(scopes)
+    };
+    assert_invalid(create(drop(&["pipelines:run"], None)).await, "pipeline_id", "names the pipeline");
+    assert_invalid(create(drop(&["jobs:read"], Some("p1"))).await, "pipeline_id", "only a pipelines:run key");
+    assert_invalid(create(drop(&["pipelines:run", "jobs:read"], Some("p1"))).await, "scopes", "no other scope");
+    let credential = create(drop(&["pipelines:run"], Some("p1"))).await.unwrap();
+    assert_eq!(credential.key.scopes, [KeyScope::PipelinesRun]);
+    assert_eq!(credential.key.pipeline_id, Some(PipelineId::from("p1")));
 }
 
 #[tokio::test]
@@ -151,8 +159,10 @@ async fn a_key_acts_as_its_team_within_its_scopes() {
     let (file, none) = upload(None);
     assert_forbidden(w.artifact_service().request_upload(&submitter, file, none, Default::default()).await);
 
-    // A reserved scope allows nothing.
-    let (_, pipelines) = key_of(&w, &team, &["pipelines:run"]).await;
+    // A drop credential reads and submits nothing.
+    let drop = KeyRequest { pipeline_id: Some(PipelineId::from("p1")), ..request(&["pipelines:run"]) };
+    let new = w.key_service().create(&actor(ALICE), &team, drop).await.unwrap();
+    let pipelines = w.key_service().authenticate(&new.secret).await.unwrap().expect("an active key");
     assert_forbidden(w.service().get(&pipelines, &job.id).await);
     assert_forbidden(w.service().submit(&pipelines, inline_job(None)).await);
 }
