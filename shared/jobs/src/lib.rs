@@ -36,12 +36,12 @@ pub mod metrics;
 mod pipelines;
 mod runner;
 mod sessions;
+mod streams;
 mod submit;
 #[cfg(feature = "suggest")]
 mod suggest;
 mod sweeper;
 mod teams;
-mod streams;
 mod transform;
 mod uploads;
 
@@ -59,7 +59,9 @@ pub use error::JobError;
 pub use inbox::{InboxObject, InboxOutcome, InboxTrigger, inbox_actor};
 pub use keys::{ApiKeyService, KeyRequest, NewApiKey};
 pub use pipelines::{ComparisonView, NewPipeline, PipelineDefinition, PipelineRun, PipelineService};
-pub use runner::{Attempt, AttemptError, AttemptKind, InputObject, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace};
+pub use runner::{
+    Attempt, AttemptError, AttemptKind, InputObject, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace,
+};
 pub use sessions::{IssuedSession, SessionGate, SessionService};
 pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, Queues};
 #[cfg(feature = "suggest")]
