@@ -1,10 +1,12 @@
 mod api_keys;
 mod audit;
 mod pipelines;
+mod usage;
 
 pub use api_keys::DynamoApiKeyStore;
 pub use audit::DynamoAuditLog;
 pub use pipelines::DynamoPipelineStore;
+pub use usage::DynamoUsageLedger;
 
 use std::collections::HashMap;
 

@@ -16,6 +16,7 @@ pub use config::{
 };
 pub use dynamo::DynamoAuditLog;
 pub use dynamo::DynamoPipelineStore;
+pub use dynamo::DynamoUsageLedger;
 pub use dynamo::{
     DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoLoginAttempts,
     DynamoRequestKeyStore, DynamoSessionStore, DynamoTeamStore, DynamoUserStore,

@@ -98,6 +98,7 @@ impl UsageEvent {
 
 /// Resources used, summed over events.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Usage {
     pub lambda_requests: u64,
     /// Lambda memory (MB) × duration (ms) on arm64 and on x86_64.

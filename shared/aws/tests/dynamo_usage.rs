@@ -1,0 +1,114 @@
+//! `DynamoUsageLedger` against the emulator `make test` starts (`HELIX_TEST_AWS_ENDPOINT`), on a
+//! table created as `infra/template.yaml` declares `UsageTable`: every event of 20 jobs applied
+//! three times counts once, in each job's total and in every cost group's.
+
+use std::collections::BTreeMap;
+
+use helix_aws::DynamoUsageLedger;
+use helix_domain::{JobId, JobKind, PipelineId, Timestamp};
+use helix_jobs::metering::{Architecture, Compute, CostGroup, PriceTable, Usage, UsageEvent, UsageLedger};
+
+mod common;
+use common::{client, table};
+
+const JOBS: usize = 20;
+
+fn events_of(job: usize) -> Vec<UsageEvent> {
+    let base = |function: &str, attempt: u32, sequence: u32| UsageEvent {
+        job_id: JobId::from(format!("job-{job:02}")),
+        attempt,
+        function: function.to_owned(),
+        sequence,
+        team_id: format!("team-{}", job % 3).into(),
+        user_id: format!("user-{}", job % 4).into(),
+        pipeline_id: job.is_multiple_of(2).then(|| PipelineId::from("orders")),
+        kind: if job.is_multiple_of(5) { JobKind::SuggestMapping } else { JobKind::Transform },
+        at: Timestamp::parse(&format!("2026-11-{:02}T08:00:00Z", 1 + job % 4)).unwrap(),
+        compute: None,
+        s3_put_requests: 0,
+        s3_get_requests: 0,
+        s3_bytes_stored: 0,
+        s3_bytes_out: 0,
+        sqs_requests: 0,
+        dynamodb_read_units: 0,
+        dynamodb_write_units: 0,
+    };
+    let mut events = vec![UsageEvent {
+        compute: Some(Compute::Lambda {
+            memory_mb: 256,
+            duration_ms: 30 + job as u64,
+            architecture: Architecture::Arm64,
+        }),
+        sqs_requests: 1,
+        dynamodb_write_units: 2,
+        ..base("jobs-api", 0, 0)
+    }];
+    let compute = if job.is_multiple_of(5) {
+        Compute::Gpu { instance_type: "g5.xlarge".into(), duration_ms: 60_000 + job as u64 }
+    } else {
+        Compute::Lambda { memory_mb: 1024, duration_ms: 2_000 + job as u64, architecture: Architecture::Arm64 }
+    };
+    events.push(UsageEvent {
+        compute: Some(compute),
+        s3_get_requests: 3,
+        s3_put_requests: 2,
+        s3_bytes_stored: 4_096 * job as u64,
+        sqs_requests: 2,
+        dynamodb_read_units: 1,
+        dynamodb_write_units: 4,
+        ..base("job-worker", 1, 0)
+    });
+    events.push(UsageEvent { dynamodb_write_units: 1, ..base("job-worker", 1, 1) });
+    events
+}
+
+async fn snapshot(ledger: &DynamoUsageLedger) -> Vec<String> {
+    let mut lines = Vec::new();
+    for group in CostGroup::ALL {
+        lines.push(format!("{group:?} {:?}", ledger.totals(group, "2026-11-01", "2026-11-30").await.unwrap()));
+    }
+    for job in 0..JOBS {
+        lines.push(format!("{:?}", ledger.job_usage(&JobId::from(format!("job-{job:02}"))).await.unwrap()));
+    }
+    lines
+}
+
+#[tokio::test]
+async fn replaying_every_event_three_times_counts_each_once() {
+    let client = client();
+    let ledger = DynamoUsageLedger::new(client.clone(), table(&client, "UsageTable").await);
+    let events: Vec<UsageEvent> = (0..JOBS).flat_map(events_of).collect();
+    for event in &events {
+        assert!(ledger.apply(event).await.unwrap(), "{} applied the first time", event.id());
+    }
+    let first = snapshot(&ledger).await;
+    for _replay in 0..2 {
+        for event in events.iter().rev() {
+            assert!(!ledger.apply(event).await.unwrap(), "{} applied again", event.id());
+        }
+        assert_eq!(snapshot(&ledger).await, first);
+    }
+
+    let mut expected = Usage::default();
+    events.iter().for_each(|e| expected.add(&e.usage()));
+    for group in CostGroup::ALL {
+        let totals = ledger.totals(group, "2026-11-01", "2026-11-30").await.unwrap();
+        let mut all = Usage::default();
+        totals.values().for_each(|u| all.add(u));
+        assert_eq!(all, expected, "{group:?} adds up to every event once");
+    }
+    let teams = ledger.totals(CostGroup::Team, "2026-11-01", "2026-11-30").await.unwrap();
+    assert_eq!(teams.keys().collect::<Vec<_>>(), ["team-0", "team-1", "team-2"]);
+    let pipelines = ledger.totals(CostGroup::Pipeline, "2026-11-01", "2026-11-30").await.unwrap();
+    assert_eq!(pipelines.keys().collect::<Vec<_>>(), ["none", "orders"]);
+    let two_days = ledger.totals(CostGroup::Day, "2026-11-02", "2026-11-03").await.unwrap();
+    assert_eq!(two_days.keys().collect::<Vec<_>>(), ["2026-11-02", "2026-11-03"]);
+
+    // Job 5 ran on the GPU: a minute of g5.xlarge, and the API's Lambda.
+    let job = ledger.job_usage(&JobId::from("job-05")).await.unwrap();
+    assert_eq!(job.gpu_ms, BTreeMap::from([("g5.xlarge".to_owned(), 60_005)]));
+    assert_eq!((job.lambda_requests, job.lambda_arm64_mb_ms, job.dynamodb_write_units), (1, 256 * 35, 7));
+    let cost = PriceTable::bundled().unwrap().cost(&job);
+    assert_eq!(format!("{:.6}", cost.breakdown["gpu"]), format!("{:.6}", 60_005.0 / 3_600_000.0 * 1.006));
+    assert_eq!(ledger.job_usage(&JobId::from("job-99")).await.unwrap(), Usage::default());
+}
