@@ -111,7 +111,7 @@ async fn names_scopes_and_expiry_are_checked() {
     assert_invalid(create(past).await, "expires_at", "in the future");
     // A drop credential: pipelines:run alone, naming its pipeline; no other key names one.
     let drop = |scopes: &[&str], pipeline: Option<&str>| KeyRequest {
-        pipeline_id: pipeline.map(|p| PipelineId::from(p)),
+        pipeline_id: pipeline.map(PipelineId::from),
         ..request(scopes)
     };
     assert_invalid(create(drop(&["pipelines:run"], None)).await, "pipeline_id", "names the pipeline");
