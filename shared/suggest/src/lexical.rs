@@ -365,6 +365,15 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("organisation", "organization"),
     ("purchase", "order"),
     ("sex", "gender"),
+    // The individual a record is about: the same in clinical, claims and study tables.
+    ("patient", "person"),
+    ("subject", "person"),
+    ("participant", "person"),
+    ("beneficiary", "person"),
+    ("individual", "person"),
+    ("stop", "end"),
+    ("finish", "end"),
+    ("begin", "start"),
 ];
 
 fn expansions() -> &'static HashMap<&'static str, &'static str> {
