@@ -181,6 +181,8 @@ impl JobConfig {
 pub struct WorkerConfig {
     pub jobs_table: String,
     pub idempotency_table: String,
+    /// The metering ledger (`UsageTable`): each attempt's usage event.
+    pub usage_table: String,
     /// The queue's `maxReceiveCount`.
     pub max_attempts: u32,
     /// How long a worker owns a claimed job; a redelivery after that may take it over.
@@ -192,6 +194,7 @@ impl WorkerConfig {
         Ok(Self {
             jobs_table: env.required("JOBS_TABLE")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
+            usage_table: env.required("USAGE_TABLE")?,
             max_attempts: env.number("JOB_MAX_ATTEMPTS", 3)?,
             lease: env.seconds("JOB_LEASE_SECONDS", 300)?,
         })
@@ -274,6 +277,7 @@ mod tests {
             ("PIPELINES_TABLE", "p"),
             ("ARTIFACTS_TABLE", "a"),
             ("IDEMPOTENCY_TABLE", "i"),
+            ("USAGE_TABLE", "m"),
             ("ARTIFACTS_BUCKET", "b"),
             ("JOBS_QUEUE_URL", "http://q"),
             ("GPU_QUEUE_URL", "http://g"),
@@ -311,6 +315,7 @@ mod tests {
         assert_eq!(Settings::read(&with(&[("TEAMS_TABLE", None)])).unwrap_err().var, "TEAMS_TABLE");
         assert_eq!(Settings::read(&with(&[("API_KEYS_TABLE", None)])).unwrap_err().var, "API_KEYS_TABLE");
         assert_eq!(Settings::read(&with(&[("AUDIT_TABLE", None)])).unwrap_err().var, "AUDIT_TABLE");
+        assert_eq!(Settings::read(&with(&[("USAGE_TABLE", None)])).unwrap_err().var, "USAGE_TABLE");
         assert_eq!(Settings::read(&with(&[("JOB_MAX_ATTEMPTS", Some("three"))])).unwrap_err().var, "JOB_MAX_ATTEMPTS");
         assert_eq!(Settings::read(&with(&[("JWT_AUDIENCE", None)])).unwrap_err().var, "JWT_AUDIENCE");
     }

@@ -126,6 +126,7 @@ pub fn runner_ports(clients: &AwsClients, artifacts: &ArtifactConfig, worker: &W
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &artifacts.bucket)),
         idempotency: Arc::new(DynamoIdempotencyStore::new(clients.dynamodb.clone(), &worker.idempotency_table)),
         clock: Arc::new(SystemClock),
+        usage: Arc::new(crate::DynamoUsageLedger::new(clients.dynamodb.clone(), &worker.usage_table)),
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use helix_domain::{JobId, JobKind, PipelineId, StoreError, TeamId, Timestamp, UserId};
+use helix_domain::{Job, JobId, JobKind, JobStatus, PipelineId, StoreError, TeamId, Timestamp, UserId};
 
 /// The price table the platform ships (`infra/prices.yaml`).
 pub const BUNDLED_PRICE_TABLE: &str = include_str!("../../../infra/prices.yaml");
@@ -93,6 +93,54 @@ impl UsageEvent {
             None => {}
         }
         usage
+    }
+}
+
+/// What this process is billed for, for `duration` of work: in Lambda its memory size and
+/// architecture (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`), on the GPU worker its instance type
+/// (`GPU_INSTANCE_TYPE`, set by the template); nothing elsewhere (the local platform).
+pub fn compute_of_this_process(duration: std::time::Duration) -> Option<Compute> {
+    // Lambda bills by the millisecond, rounded up.
+    let duration_ms = duration.as_micros().div_ceil(1000) as u64;
+    if let Some(memory_mb) = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok()) {
+        let architecture = if cfg!(target_arch = "aarch64") { Architecture::Arm64 } else { Architecture::X86_64 };
+        return Some(Compute::Lambda { memory_mb, duration_ms, architecture });
+    }
+    let instance_type = std::env::var("GPU_INSTANCE_TYPE").ok().filter(|t| !t.is_empty())?;
+    Some(Compute::Gpu { instance_type, duration_ms })
+}
+
+/// The usage event of the attempt that settled `job` as it is now, run by `function`: its
+/// compute, and the requests a runner makes for one attempt, as far as they are known without
+/// counting at the adapters: the message received and deleted, the job read, claimed and
+/// settled, the idempotency record written twice, each input artifact read (its record and one
+/// GET), and for a completed job two outputs (result and reject report) written. Items are
+/// counted as one unit each (under 1 KB written, 4 KB read).
+pub fn attempt_event(job: &Job, function: &str, compute: Option<Compute>, at: Timestamp) -> UsageEvent {
+    let inputs = &job.inputs;
+    let input_count = inputs.content_artifact_ids.len() as u64
+        + u64::from(inputs.context_artifact_id.is_some())
+        + u64::from(inputs.schema_artifact_id.is_some())
+        + inputs.lookup_artifact_ids.len() as u64;
+    let outputs = if job.status == JobStatus::Completed { 2 } else { 0 };
+    UsageEvent {
+        job_id: job.id.clone(),
+        attempt: job.attempts,
+        function: function.to_owned(),
+        sequence: 0,
+        team_id: job.team_id.clone(),
+        user_id: job.owner_id.clone(),
+        pipeline_id: job.pipeline_id.clone(),
+        kind: job.kind,
+        at,
+        compute,
+        s3_put_requests: outputs,
+        s3_get_requests: input_count,
+        s3_bytes_stored: 0,
+        s3_bytes_out: 0,
+        sqs_requests: 2,
+        dynamodb_read_units: 1 + input_count,
+        dynamodb_write_units: 2 + 2 + outputs,
     }
 }
 

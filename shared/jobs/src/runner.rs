@@ -76,6 +76,8 @@ pub struct RunnerPorts {
     pub blobs: Arc<dyn Blobs>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
+    /// Where each attempt's usage event goes (`metering`).
+    pub usage: Arc<dyn crate::metering::UsageLedger>,
 }
 
 #[derive(Clone, Debug)]
@@ -187,6 +189,7 @@ impl JobRunner {
             Err(e) => return MessageOutcome::Retry(e.to_string()),
         }
         tracing::info!(%job_id, attempt = claimed.attempts, deliveries, "job started");
+        let started = std::time::Instant::now();
         crate::fault::crash_point(crate::fault::MID_JOB);
         let held = tokio::sync::Mutex::new(claimed.clone());
         let workspace = Workspace { ports: &self.ports };
@@ -200,7 +203,7 @@ impl JobRunner {
         let Some(result) = result else {
             let error = "the worker was stopped; the job runs again on its next delivery".to_owned();
             tracing::warn!(%job_id, "worker stopping; job handed back");
-            self.settle(&claimed, Transition::Release { error: error.clone() }).await;
+            self.settle(&claimed, started, Transition::Release { error: error.clone() }).await;
             return MessageOutcome::Retry(error);
         };
         let outcome = match result {
@@ -208,17 +211,17 @@ impl JobRunner {
             Err(AttemptError::Input(error)) => JobOutcome::Failed { error },
             Err(AttemptError::Transient(error)) if deliveries < self.config.max_attempts => {
                 tracing::warn!(%job_id, %error, deliveries, "attempt failed; the job will be retried");
-                self.settle(&claimed, Transition::Release { error: error.clone() }).await;
+                self.settle(&claimed, started, Transition::Release { error: error.clone() }).await;
                 return MessageOutcome::Retry(error);
             }
             Err(AttemptError::Transient(error)) => {
                 let error = format!("gave up after {deliveries} attempts: {error}");
-                self.settle(&claimed, Transition::Finish(JobOutcome::Failed { error: error.clone() })).await;
+                self.settle(&claimed, started, Transition::Finish(JobOutcome::Failed { error: error.clone() })).await;
                 // The message still goes to the dead-letter queue, for a person to look at.
                 return MessageOutcome::Retry(error);
             }
         };
-        self.settle(&claimed, Transition::Finish(outcome)).await
+        self.settle(&claimed, started, Transition::Finish(outcome)).await
     }
 
     /// Renews the attempt's lease every third of it while the attempt runs, so a long job is not
@@ -238,7 +241,17 @@ impl JobRunner {
         }
     }
 
-    async fn settle(&self, claimed: &Job, transition: Transition) -> MessageOutcome {
+    /// Records the attempt's usage event; a ledger that fails loses the event (logged), never the
+    /// job's outcome.
+    async fn meter(&self, job: &Job, started: std::time::Instant) {
+        let compute = crate::metering::compute_of_this_process(started.elapsed());
+        let event = crate::metering::attempt_event(job, self.config.name, compute, self.ports.clock.now());
+        if let Err(e) = self.ports.usage.apply(&event).await {
+            tracing::warn!(job_id = %job.id, event = event.id(), error = %e, "usage event not recorded");
+        }
+    }
+
+    async fn settle(&self, claimed: &Job, started: std::time::Instant, transition: Transition) -> MessageOutcome {
         let next = match claimed.apply(transition, self.ports.clock.now()) {
             Ok(next) => next,
             Err(refused) => return MessageOutcome::Retry(format!("job {}: {refused}", claimed.id)),
@@ -246,6 +259,7 @@ impl JobRunner {
         match self.ports.jobs.replace(claimed, &next).await {
             Ok(()) => {
                 crate::metrics::job_settled(&next);
+                self.meter(&next, started).await;
                 let error = next.error.as_deref().unwrap_or("");
                 tracing::info!(job_id = %next.id, status = next.status.as_str(), error, "job settled");
                 MessageOutcome::Done

@@ -2,6 +2,7 @@
 //! format, recorded by the same code that writes CloudWatch EMF in Lambda.
 
 use helix_e2e::{StatusCode, TestPlatform};
+use helix_jobs::metering::UsageLedger;
 use serde_json::json;
 
 const CSV: &str = "order_no;qty\nA-1;3\nA-2;x\n";
@@ -56,6 +57,12 @@ async fn metrics_expose_the_jobs_and_the_api_after_a_job() {
         0.0,
     );
     assert!(!text.contains(&id), "a job id in the metrics");
+
+    // The worker metered its attempt in the ledger: once, whatever the deliveries.
+    let settings = &t.platform.settings;
+    let ledger = helix_aws::DynamoUsageLedger::new(t.platform.clients.dynamodb.clone(), &settings.worker.usage_table);
+    let usage = ledger.job_usage(&id.as_str().into()).await.unwrap();
+    assert_eq!((usage.sqs_requests, usage.s3_put_requests), (2, 2), "{usage:?}");
 
     // A job that is not there: its id stays out of the labels too.
     let missing = uuid::Uuid::new_v4().to_string();

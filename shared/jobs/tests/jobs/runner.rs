@@ -288,3 +288,28 @@ async fn a_stopping_worker_hands_its_running_job_back_at_once() {
     assert_done(w.runner().run(&body, 2).await);
     assert_eq!(w.job(&job.id).await.status, JobStatus::Completed, "the next delivery runs it at once");
 }
+
+#[tokio::test]
+async fn each_attempt_records_one_usage_event_and_a_redelivery_none() {
+    use helix_jobs::metering::{CostGroup, UsageLedger};
+    let w = world();
+    let runner = w.runner();
+    let job = w.submitted(CONTEXT, CSV).await;
+    w.blobs.outage.set(true);
+    assert_retry(runner.run(&body(&job.id), 1).await, "unavailable");
+    w.blobs.outage.set(false);
+    assert_done(runner.run(&body(&job.id), 2).await);
+    assert_done(runner.run(&body(&job.id), 3).await);
+
+    // Two attempts: each received and deleted its message, read the job and its three inputs
+    // (content, context, schema), claimed and settled it, wrote its idempotency record twice;
+    // only the second wrote the result and the reject report.
+    let usage = w.usage.job_usage(&job.id).await.unwrap();
+    assert_eq!((usage.sqs_requests, usage.s3_get_requests, usage.s3_put_requests), (4, 6, 2));
+    assert_eq!((usage.dynamodb_read_units, usage.dynamodb_write_units), (8, 10));
+    // Not in Lambda nor on a GPU instance: no compute is billed.
+    assert_eq!(usage.lambda_requests, 0);
+    let teams = w.usage.totals(CostGroup::Team, "2000-01-01", "2100-12-31").await.unwrap();
+    assert_eq!(teams.len(), 1);
+    assert_eq!(teams.values().next(), Some(&usage));
+}

@@ -14,6 +14,7 @@ use helix_domain::{
     Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobStore,
     ManualClock, TeamId, Timestamp, UserId,
 };
+use helix_jobs::metering::MemoryUsageLedger;
 use helix_jobs::{
     Access, Actor, ApiKeyService, ArtifactLimits, ArtifactService, AuditService, AuditTrail, InboxTrigger, Input,
     InputSource, JobError, JobRequest, JobRunner, JobService, JobSweeper, PipelineService, Queues, RunnerConfig,
@@ -65,6 +66,7 @@ pub struct World {
     pub idempotency: Arc<MemoryIdempotencyStore>,
     pub audit: Arc<MemoryAuditLog>,
     pub clock: Arc<ManualClock>,
+    pub usage: Arc<MemoryUsageLedger>,
 }
 
 pub fn world() -> World {
@@ -80,6 +82,7 @@ pub fn world() -> World {
         idempotency: Arc::default(),
         audit: Arc::default(),
         clock: Arc::new(ManualClock::at(start())),
+        usage: Arc::default(),
     }
 }
 
@@ -149,6 +152,7 @@ impl World {
             blobs: self.blobs.clone(),
             idempotency: self.idempotency.clone(),
             clock: self.clock.clone(),
+            usage: self.usage.clone(),
         }
     }
 
