@@ -217,16 +217,12 @@ pub(crate) fn build(
             None => {
                 let best = m.candidates.first().map_or_else(
                     || "no source columns".to_owned(),
-                    |b| match taken_by[b.column] {
-                        Some(other) => format!("best candidate {} ({:.2}) went to {other}", b.source, b.confidence),
-                        None if b.confidence >= options.threshold => format!(
-                            "best candidate {} ({:.2}) is not clearly ahead of the others left",
-                            b.source, b.confidence
-                        ),
-                        None => format!(
-                            "best candidate {} ({:.2}) is below {:.2}",
+                    |b| {
+                        let elsewhere = taken_by[b.column].map_or(String::new(), |other| format!("; it fills {other}"));
+                        format!(
+                            "best candidate {} ({:.2}) is below {:.2}{elsewhere}",
                             b.source, b.confidence, options.threshold
-                        ),
+                        )
                     },
                 );
                 let required = if field.required { ", required" } else { "" };
