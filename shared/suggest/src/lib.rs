@@ -3,10 +3,10 @@
 //! emit a draft context the engine runs. Three signals make one score: sentence embeddings of
 //! the expanded names (all-MiniLM-L6-v2 via candle), lexical similarity through an abbreviation
 //! table (SAP names, German/French/Spanish headers), and the fit of the column's values to the
-//! field's schema, calibrated into a confidence. Columns are assigned one-to-one, most confident
-//! first, and a field is left unmapped rather than given a column that fits another better. Enum
-//! targets get a value map that translates the column's values. Without a schema, one
-//! is inferred from the sample.
+//! field's schema, calibrated into a confidence together with how far a column leads the field's
+//! other columns and the column's other fields. A field gets its best column when that is
+//! confident enough, and stays unmapped otherwise. Enum targets get a value map that translates
+//! the column's values. Without a schema, one is inferred from the sample.
 //!
 //! ```no_run
 //! # use helix_suggest::*;
