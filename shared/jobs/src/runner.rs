@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -6,8 +7,8 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::Instrument;
 
 use helix_domain::{
-    Artifact, ArtifactKind, ArtifactStatus, ArtifactStore, Blobs, Clock, IdempotencyStore, Job, JobKind, JobMessage,
-    JobOutcome, JobStore, StoreError, Transition,
+    Artifact, ArtifactKind, ArtifactStatus, ArtifactStore, Blobs, Clock, IdempotencyStore, Job, JobId, JobKind,
+    JobMessage, JobOutcome, JobStatus, JobStore, StoreError, Transition,
 };
 use helix_engine::EngineError;
 
@@ -15,6 +16,10 @@ use crate::MessageOutcome;
 use crate::batch::{handle_batch, message_span, receive_count};
 use crate::documents::{Document, DocumentError, read_document};
 use crate::idempotency::{payload_key, run_once};
+
+/// How often a running attempt looks whether its job was cancelled: the bound on how long a
+/// cancelled job goes on running.
+const CANCEL_POLL: Duration = Duration::from_secs(1);
 
 /// Why an attempt did not complete the job.
 #[derive(Debug)]
@@ -192,12 +197,18 @@ impl JobRunner {
         let started = std::time::Instant::now();
         crate::fault::crash_point(crate::fault::MID_JOB);
         let held = tokio::sync::Mutex::new(claimed.clone());
-        let workspace = Workspace { ports: &self.ports };
+        let workspace = Workspace { ports: &self.ports, cancelled: Arc::new(AtomicBool::new(false)) };
         let result = tokio::select! {
             result = attempt.run(&claimed, &workspace) => Some(result),
             () = self.keep_lease(&held) => unreachable!("the heartbeat never ends"),
+            () = self.watch_cancel(&job_id, &workspace.cancelled) => unreachable!("the watch never ends"),
             () = self.stop.wait() => None,
         };
+        if workspace.cancelled.load(Ordering::SeqCst) {
+            // Its streams stopped: the outputs begun were dropped, nothing was recorded.
+            tracing::info!(%job_id, "job cancelled while running; its attempt stopped");
+            return MessageOutcome::Done;
+        }
         // The version of the job the last renewal stored: the outcome is recorded against it.
         let claimed = held.into_inner();
         let Some(result) = result else {
@@ -222,6 +233,21 @@ impl JobRunner {
             }
         };
         self.settle(&claimed, started, Transition::Finish(outcome)).await
+    }
+
+    /// Looks at the job every [`CANCEL_POLL`] while its attempt runs; once it is CANCELLED, raises
+    /// `cancelled`, which the attempt's streams read between every read and write, so the run
+    /// stops within about that long and publishes nothing. Then waits for the attempt to end.
+    async fn watch_cancel(&self, id: &JobId, cancelled: &AtomicBool) {
+        loop {
+            tokio::time::sleep(CANCEL_POLL).await;
+            if let Ok(Some(job)) = self.ports.jobs.get(id).await
+                && job.status == JobStatus::Cancelled
+            {
+                cancelled.store(true, Ordering::SeqCst);
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// Renews the attempt's lease every third of it while the attempt runs, so a long job is not
@@ -286,6 +312,8 @@ pub struct InputObject {
 /// it and outputs to it, nothing goes to local disk.
 pub struct Workspace<'a> {
     ports: &'a RunnerPorts,
+    /// Raised when the job is cancelled while the attempt runs.
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Workspace<'_> {
@@ -335,6 +363,11 @@ impl Workspace<'_> {
 
     pub fn blobs(&self) -> Arc<dyn helix_domain::Blobs> {
         self.ports.blobs.clone()
+    }
+
+    /// Raised when the job is cancelled: streams stop at their next read or write.
+    pub fn cancelled(&self) -> Arc<AtomicBool> {
+        self.cancelled.clone()
     }
 
     /// Records an output the job wrote at `key` (a key derived from the job: a retried attempt

@@ -4,6 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
@@ -19,6 +20,23 @@ const TRIES: u32 = 3;
 
 fn io_error(what: &str, e: StoreError) -> io::Error {
     io::Error::other(format!("{what}: {e}"))
+}
+
+/// The error a stream gives once its job is cancelled: the run stops at its next read or write.
+fn stop_if(cancelled: &AtomicBool) -> io::Result<()> {
+    if cancelled.load(Ordering::SeqCst) {
+        return Err(io::Error::other("the job was cancelled"));
+    }
+    Ok(())
+}
+
+/// What a stream needs of its attempt: the bucket, the runtime its calls run on (from the
+/// engine's blocking thread), and the job's cancellation flag.
+#[derive(Clone)]
+pub struct StreamContext {
+    pub blobs: Arc<dyn Blobs>,
+    pub runtime: Handle,
+    pub cancelled: Arc<AtomicBool>,
 }
 
 /// Retries `call` on backend errors (a dropped connection, a throttle), not on missing objects.
@@ -39,6 +57,7 @@ fn with_retries<T>(runtime: &Handle, mut call: impl FnMut() -> Result<T, StoreEr
 pub struct BlobReader {
     blobs: Arc<dyn Blobs>,
     runtime: Handle,
+    cancelled: Arc<AtomicBool>,
     /// The file's name, for errors.
     name: String,
     key: String,
@@ -49,13 +68,15 @@ pub struct BlobReader {
 }
 
 impl BlobReader {
-    pub fn new(blobs: Arc<dyn Blobs>, runtime: Handle, name: String, key: String, size: u64) -> Self {
-        Self { blobs, runtime, name, key, size, offset: 0, buffer: Vec::new(), at: 0 }
+    pub fn new(streams: &StreamContext, name: String, key: String, size: u64) -> Self {
+        let StreamContext { blobs, runtime, cancelled } = streams.clone();
+        Self { blobs, runtime, cancelled, name, key, size, offset: 0, buffer: Vec::new(), at: 0 }
     }
 }
 
 impl Read for BlobReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        stop_if(&self.cancelled)?;
         if self.at == self.buffer.len() {
             if self.offset >= self.size {
                 return Ok(0);
@@ -87,6 +108,7 @@ impl Read for BlobReader {
 pub struct BlobWriter {
     blobs: Arc<dyn Blobs>,
     runtime: Handle,
+    cancelled: Arc<AtomicBool>,
     key: String,
     content_type: String,
     buffer: Vec<u8>,
@@ -96,10 +118,12 @@ pub struct BlobWriter {
 }
 
 impl BlobWriter {
-    pub fn new(blobs: Arc<dyn Blobs>, runtime: Handle, key: String, content_type: &str) -> Self {
+    pub fn new(streams: &StreamContext, key: String, content_type: &str) -> Self {
+        let StreamContext { blobs, runtime, cancelled } = streams.clone();
         Self {
             blobs,
             runtime,
+            cancelled,
             key,
             content_type: content_type.to_owned(),
             buffer: Vec::with_capacity(PART_BYTES),
@@ -155,6 +179,7 @@ impl BlobWriter {
 
 impl Write for BlobWriter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        stop_if(&self.cancelled)?;
         let n = bytes.len().min(PART_BYTES - self.buffer.len());
         self.buffer.extend_from_slice(&bytes[..n]);
         self.written += n as u64;
@@ -181,10 +206,13 @@ mod tests {
         (0..n).map(|i| (i % 253) as u8).collect()
     }
 
-    /// Runs `f` on a blocking thread, as the engine runs, with the runtime's handle.
-    async fn blocking<T: Send + 'static>(f: impl FnOnce(Handle) -> T + Send + 'static) -> T {
-        let handle = Handle::current();
-        tokio::task::spawn_blocking(move || f(handle)).await.unwrap()
+    /// Runs `f` on a blocking thread, as the engine runs, with the streams' context.
+    async fn blocking<T: Send + 'static>(
+        blobs: Arc<MemoryBlobs>,
+        f: impl FnOnce(StreamContext) -> T + Send + 'static,
+    ) -> T {
+        let streams = StreamContext { blobs, runtime: Handle::current(), cancelled: Arc::new(AtomicBool::new(false)) };
+        tokio::task::spawn_blocking(move || f(streams)).await.unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -192,8 +220,8 @@ mod tests {
         let blobs = Arc::new(MemoryBlobs::default());
         let body = bytes(2 * PART_BYTES + 123);
         let (store, sent) = (blobs.clone(), body.clone());
-        let size = blocking(move |runtime| {
-            let mut writer = BlobWriter::new(store.clone(), runtime, "out.json".into(), "application/json");
+        let size = blocking(blobs.clone(), move |streams| {
+            let mut writer = BlobWriter::new(&streams, "out.json".into(), "application/json");
             for chunk in sent.chunks(1000) {
                 writer.write_all(chunk).unwrap();
                 if writer.parts.len() == 1 {
@@ -212,13 +240,16 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_small_output_is_one_put_and_an_aborted_one_leaves_nothing() {
         let blobs = Arc::new(MemoryBlobs::default());
-        let store = blobs.clone();
-        blocking(move |runtime| {
-            let mut small = BlobWriter::new(store.clone(), runtime.clone(), "small.json".into(), "application/json");
+        blocking(blobs.clone(), move |streams| {
+            let mut small = BlobWriter::new(&streams, "small.json".into(), "application/json");
             small.write_all(b"[]").unwrap();
             assert_eq!(small.finish().unwrap(), 2);
-            let mut failed = BlobWriter::new(store, runtime, "failed.json".into(), "application/json");
+            let mut failed = BlobWriter::new(&streams, "failed.json".into(), "application/json");
             failed.write_all(&bytes(PART_BYTES + 1)).unwrap();
+            // A cancelled job's streams stop at their next write.
+            streams.cancelled.store(true, Ordering::SeqCst);
+            let stopped = failed.write_all(b"more").unwrap_err();
+            assert_eq!(stopped.to_string(), "the job was cancelled");
             failed.abort();
         })
         .await;
@@ -232,11 +263,10 @@ mod tests {
         let blobs = Arc::new(MemoryBlobs::default());
         let body = bytes(RANGE_BYTES as usize * 2 + 7);
         blobs.put_bytes("in.csv", body.clone(), "text/csv").await.unwrap();
-        let store: Arc<dyn Blobs> = blobs.clone();
-        let (read, short) = blocking(move |runtime| {
+        let (read, short) = blocking(blobs.clone(), move |streams| {
             let mut read = Vec::new();
             let size = body.len() as u64;
-            let reader = |size| BlobReader::new(store.clone(), runtime.clone(), "in.csv".into(), "in.csv".into(), size);
+            let reader = |size| BlobReader::new(&streams, "in.csv".into(), "in.csv".into(), size);
             reader(size).read_to_end(&mut read).unwrap();
             let short = reader(size + 10).read_to_end(&mut Vec::new());
             (read, short)

@@ -1,16 +1,15 @@
 use std::io::Read;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::runtime::Handle;
 
 use helix_domain::artifact::{context_file_name, error_report_key, result_key};
-use helix_domain::{ArtifactKind, AutoMapped, Blobs, InputReading, Job, JobId, JobOutcome};
+use helix_domain::{ArtifactKind, AutoMapped, InputReading, Job, JobId, JobOutcome};
 use helix_engine::{EngineError, OutputFormat, Summary};
 
 use crate::documents::Document;
 use crate::runner::{Attempt, AttemptError, AttemptKind, InputObject, Workspace};
-use crate::streams::{BlobReader, BlobWriter};
+use crate::streams::{BlobReader, BlobWriter, StreamContext};
 
 /// A transform job: its content files streamed through the engine, the valid records and the
 /// reject report stored as its result artifacts.
@@ -50,12 +49,13 @@ pub(crate) async fn transform(
     auto_mapped: Option<AutoMapped>,
 ) -> Result<JobOutcome, AttemptError> {
     let lookups = workspace.inputs(&job.inputs.lookup_artifact_ids).await?;
-    let (blobs, runtime, job_id) = (workspace.blobs(), tokio::runtime::Handle::current(), job.id.clone());
-    let written = tokio::task::spawn_blocking(move || {
-        run_engine(&blobs, &runtime, &job_id, context, schema, &lookups, &contents)
-    })
-    .await
-    .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??;
+    let streams =
+        StreamContext { blobs: workspace.blobs(), runtime: Handle::current(), cancelled: workspace.cancelled() };
+    let job_id = job.id.clone();
+    let written =
+        tokio::task::spawn_blocking(move || run_engine(&streams, &job_id, context, schema, &lookups, &contents))
+            .await
+            .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??;
     let (extension, result_type) = output_type(written.format);
     let result = workspace
         .record_output(job, ArtifactKind::Result, result_key(&job.id, extension), result_type, written.result_bytes)
@@ -105,8 +105,7 @@ fn input_reading(r: helix_engine::formats::InputReading) -> InputReading {
 }
 
 fn run_engine(
-    blobs: &Arc<dyn Blobs>,
-    runtime: &Handle,
+    streams: &StreamContext,
     job_id: &JobId,
     context: Option<Document>,
     schema: Option<Document>,
@@ -115,9 +114,7 @@ fn run_engine(
 ) -> Result<Written, AttemptError> {
     let transformation =
         helix_engine::compile(context.as_ref().map(Document::source), schema.as_ref().map(Document::source))?;
-    let reader = |input: &InputObject| {
-        BlobReader::new(blobs.clone(), runtime.clone(), input.filename.clone(), input.key.clone(), input.size)
-    };
+    let reader = |input: &InputObject| BlobReader::new(streams, input.filename.clone(), input.key.clone(), input.size);
     // A table without its file fails the run when it starts, naming the table and the file.
     for (name, file) in transformation.lookup_files() {
         if let Some(lookup) = lookups.iter().find(|l| l.filename == context_file_name(&file)) {
@@ -133,15 +130,15 @@ fn run_engine(
     }
     let format = transformation.output_format();
     let (extension, result_type) = output_type(format);
-    let writer = |key: String, content_type: &str| BlobWriter::new(blobs.clone(), runtime.clone(), key, content_type);
+    let writer = |key: String, content_type: &str| BlobWriter::new(streams, key, content_type);
     let mut records = writer(result_key(job_id, extension), result_type);
     let mut rejects = writer(error_report_key(job_id), "application/json");
-    let run = (|| {
+    let run = (|| -> Result<Summary, EngineError> {
         let mut run = transformation.start(&mut records, &mut rejects)?;
         for input in contents {
             run.feed(&input.filename, &mut reader(input))?;
         }
-        Ok::<_, EngineError>(run.finish()?)
+        run.finish()
     })();
     let summary = match run {
         Ok(summary) => summary,

@@ -254,3 +254,53 @@ async fn bad_multipart_requests_name_their_field() {
     let (status, _) = t.get(&other.token, &format!("/api/v1/artifacts/{id}/parts")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_job_cancelled_while_running_stops_and_publishes_nothing() {
+    let t = TestPlatform::start_with(Options { max_upload_bytes: 64 * MIB as u64, ..Default::default() }).await;
+    let user = t.user().await;
+    let mut csv = b"id,qty\n".to_vec();
+    while csv.len() < 24 * MIB {
+        csv.extend_from_slice(format!("{:08},{}\n", csv.len(), csv.len() % 97).as_bytes());
+    }
+    let content = t.upload(&user.token, "big.csv", "text/csv", "content", &csv).await;
+    let context = "fields:\n  id: \"{{ id }}\"\n  qty: \"{{ qty }}\"\n";
+    let (status, job) =
+        t.post_json(&user.token, "/api/v1/jobs", &json!({"content_artifact_ids": [content], "context": context})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    loop {
+        let (_, job) = t.get(&user.token, &format!("/api/v1/jobs/{id}")).await;
+        match job["status"].as_str() {
+            Some("RUNNING") => break,
+            Some("PENDING") => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            _ => panic!("the job ended before it could be cancelled: {job}"),
+        }
+    }
+    let (status, cancelled) = t.post_json(&user.token, &format!("/api/v1/jobs/{id}/cancel"), &json!({})).await;
+    assert_eq!((status, cancelled["status"].as_str()), (StatusCode::OK, Some("CANCELLED")), "{cancelled}");
+
+    // Within 2 s (the worker looks every second) the run has stopped: its multipart uploads are
+    // aborted, nothing is stored under the job's results.
+    let s3 = &t.platform.clients.s3;
+    let bucket = &t.platform.settings.artifacts.bucket;
+    let prefix = format!("results/{id}/");
+    let mut settled = false;
+    for _ in 0..25 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let uploads = s3.list_multipart_uploads().bucket(bucket).prefix(&prefix).send().await.unwrap();
+        let objects = s3.list_objects_v2().bucket(bucket).prefix(&prefix).send().await.unwrap();
+        if uploads.uploads().is_empty() && objects.key_count().unwrap_or_default() == 0 {
+            settled = true;
+            break;
+        }
+    }
+    assert!(settled, "the cancelled run still had uploads open or objects stored after 2.5 s");
+    // Longer than the whole run would have taken: it does not finish later.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let (_, job) = t.get(&user.token, &format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(job["status"], "CANCELLED", "{job}");
+    assert!(job["result_artifact_id"].is_null(), "{job}");
+    let objects = s3.list_objects_v2().bucket(bucket).prefix(&prefix).send().await.unwrap();
+    assert_eq!(objects.key_count(), Some(0), "nothing is published later either");
+}
