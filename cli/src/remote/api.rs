@@ -308,6 +308,14 @@ impl Api {
         self.call(self.request(Method::POST, &["pipelines", pipeline, "drops"])?.json(body))
     }
 
+    pub fn retry_job(&self, id: &str) -> Result<Answer<JobRead>, CliError> {
+        self.call(self.request(Method::POST, &["jobs", id, "retry"])?)
+    }
+
+    pub fn clone_job(&self, id: &str, body: &Value) -> Result<Answer<JobRead>, CliError> {
+        self.call(self.request(Method::POST, &["jobs", id, "clone"])?.json(body))
+    }
+
     pub fn cancel_job(&self, id: &str) -> Result<Answer<JobRead>, CliError> {
         self.call(self.request(Method::POST, &["jobs", id, "cancel"])?)
     }

@@ -121,6 +121,26 @@ pub fn cancel(context: &Context, id: &str) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn retry(context: &Context, id: &str) -> Result<ExitCode, CliError> {
+    let job = context.api()?.retry_job(id)?;
+    if context.json {
+        print_json(&job.raw);
+    } else {
+        println!("job {id}: {} (retry {})", job.value.status.as_str(), job.value.retries);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn clone(context: &Context, id: &str, body: &serde_json::Value) -> Result<ExitCode, CliError> {
+    let job = context.api()?.clone_job(id, body)?;
+    if context.json {
+        print_json(&job.raw);
+    } else {
+        println!("{}", job.value.id);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn download(context: &Context, id: &str, output: Option<&Path>) -> Result<ExitCode, CliError> {
     let api = context.api()?;
     let job = api.job(id)?.value;

@@ -131,6 +131,26 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run a FAILED or CANCELLED job again on the same inputs, as the same job (any other: exit 1).
+    Retry {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+    /// A new job from a job's inputs; the options replace some of them. Prints the new job's id.
+    Clone {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// An uploaded context (artifact id) instead of the job's.
+        #[arg(long, value_name = "ARTIFACT_ID")]
+        context_artifact: Option<String>,
+        /// An uploaded schema (artifact id) instead of the job's.
+        #[arg(long, value_name = "ARTIFACT_ID")]
+        schema_artifact: Option<String>,
+    },
     /// Cancel a job that has not finished (a finished one is not changed: exit 1).
     Cancel {
         #[command(flatten)]
@@ -247,6 +267,8 @@ impl Command {
             | Self::Job { common, .. }
             | Self::Cancel { common, .. }
             | Self::Drop { common, .. }
+            | Self::Retry { common, .. }
+            | Self::Clone { common, .. }
             | Self::Download { common, .. }
             | Self::Upload { common, .. }
             | Self::Rejects { common, .. } => common,
@@ -366,6 +388,18 @@ pub fn run(command: Command) -> ExitCode {
         Command::Jobs { status, limit, cursor, all, .. } => jobs::list(&context, status, limit, cursor, all),
         Command::Job { id, .. } => jobs::show(&context, &id),
         Command::Cancel { id, .. } => jobs::cancel(&context, &id),
+        Command::Retry { id, .. } => jobs::retry(&context, &id),
+        Command::Clone { id, name, context_artifact, schema_artifact, .. } => {
+            let mut body = serde_json::json!({});
+            for (field, value) in
+                [("name", name), ("context_artifact_id", context_artifact), ("schema_artifact_id", schema_artifact)]
+            {
+                if let Some(value) = value {
+                    body[field] = serde_json::json!(value);
+                }
+            }
+            jobs::clone(&context, &id, &body)
+        }
         Command::Drop { pipeline, files, .. } => pipelines::drop_files(&context, &pipeline, &files),
         Command::Download { id, output, .. } => jobs::download(&context, &id, output.as_deref()),
         Command::Rejects { id, .. } => jobs::rejects(&context, &id),

@@ -504,6 +504,68 @@ async fn a_drop_credential_drops_files_that_run_themselves() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_job_is_retried_and_a_job_is_cloned() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+    assert_eq!(me.login(&user.email, &user.password).await.code, 0);
+    let submit = ["submit", "--content", "orders.csv", "--context", "orders.yaml", "--schema", "orders.schema.json"];
+    let id = me.ok(&submit).await.stdout.trim().to_owned();
+    let finished = |id: String| {
+        let me = &me;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                let job = me.ok(&["job", &id, "--json"]).await.json();
+                if ["COMPLETED", "FAILED", "CANCELLED"].contains(&job["status"].as_str().unwrap_or_default()) {
+                    return job;
+                }
+                assert!(std::time::Instant::now() < deadline, "{job}");
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+        }
+    };
+    // Cancelled before it ran (or while it ran): retried, it completes as the same job.
+    let run = me.run(&["cancel", &id]).await;
+    if run.code == 0 {
+        let run = me.ok(&["retry", &id]).await;
+        assert!(run.stdout.contains("PENDING (retry 1)"), "{run}");
+        let job = finished(id.clone()).await;
+        assert_eq!((&job["status"], &job["retries"]), (&json!("COMPLETED"), &json!(1)), "{job}");
+    }
+    let done = finished(id.clone()).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let run = me.run(&["retry", &id]).await;
+    assert!(run.code == 1 && run.stderr.contains("COMPLETED"), "{run}");
+
+    // A FAILED job runs again: a new attempt in the same job's history.
+    std::fs::write(me.path("broken.csv"), "id,qty\n\"a,1\n").unwrap();
+    let broken = ["submit", "--content", "broken.csv", "--context", "orders.yaml", "--schema", "orders.schema.json"];
+    let failing = me.ok(&broken).await.stdout.trim().to_owned();
+    let failed = finished(failing.clone()).await;
+    assert_eq!((&failed["status"], &failed["attempts"]), (&json!("FAILED"), &json!(1)), "{failed}");
+    let run = me.ok(&["retry", &failing]).await;
+    assert!(run.stdout.contains("PENDING (retry 1)"), "{run}");
+    let again = finished(failing).await;
+    assert_eq!(
+        (&again["status"], &again["attempts"], &again["retries"]),
+        (&json!("FAILED"), &json!(2), &json!(1)),
+        "{again}"
+    );
+
+    let copy = me.ok(&["clone", &id, "--name", "copy"]).await.stdout.trim().to_owned();
+    assert_ne!(copy, id);
+    let job = finished(copy).await;
+    assert_eq!(
+        (&job["status"], &job["name"], &job["inputs"]),
+        (&json!("COMPLETED"), &json!("copy"), &done["inputs"]),
+        "{job}"
+    );
+    let run = me.run(&["clone", &id, "--schema-artifact", "no-such-artifact", "--json"]).await;
+    assert_eq!((run.code, &run.json_error()["field"]), (1, &json!("schema_artifact_id")), "{run}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_big_file_goes_up_in_parts_and_its_upload_state_is_cleared() {
     let options =
         helix_e2e::Options { max_upload_bytes: 64 << 20, multipart_threshold_bytes: 5 << 20, ..Default::default() };

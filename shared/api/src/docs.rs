@@ -20,7 +20,7 @@ use crate::routes::{artifacts, audit, auth, jobs, keys, pipelines, teams, users}
         audit::list_audit, audit::verify_audit,
         artifacts::request_upload, artifacts::get_artifact, artifacts::download,
         artifacts::request_parts, artifacts::list_parts, artifacts::complete_upload, artifacts::abort_upload,
-        jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job, jobs::cancel_job,
+        jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job, jobs::cancel_job, jobs::retry_job, jobs::clone_job,
         pipelines::create_pipeline, pipelines::list_pipelines, pipelines::get_pipeline, pipelines::update_pipeline,
         pipelines::delete_pipeline, pipelines::create_version, pipelines::list_versions, pipelines::get_version,
         pipelines::diff_versions, pipelines::run_pipeline, pipelines::compare_version, pipelines::get_comparison,

@@ -31,7 +31,8 @@ impl JobStatus {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
-    /// A finished job never moves again, whatever a late or duplicated message says.
+    /// A finished job never moves again, whatever a late or duplicated message says; only a
+    /// user's retry (a FAILED or CANCELLED job) runs it again.
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
     }
@@ -154,6 +155,13 @@ pub struct Job {
     /// The W3C trace context of the request that submitted the job, for its queue message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// How often the job was run again after it failed or was cancelled (`POST /jobs/{id}/retry`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Job {
@@ -194,12 +202,13 @@ impl Job {
             lease_expires_at: None,
             unsent_since: None,
             traceparent: None,
+            retries: 0,
         }
     }
 
     /// The message that runs the job.
     pub fn message(&self) -> JobMessage {
-        JobMessage { job_id: self.id.clone(), traceparent: self.traceparent.clone() }
+        JobMessage { job_id: self.id.clone(), retry: self.retries, traceparent: self.traceparent.clone() }
     }
 
     pub fn runner(&self) -> Runner {
@@ -224,6 +233,9 @@ pub struct JobRead {
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
     pub attempts: u32,
+    /// How often it was run again after failing or being cancelled (its attempts count them all).
+    #[serde(default)]
+    pub retries: u32,
     pub inputs: JobInputs,
     pub auto_map: bool,
     /// The fields `auto_map` proposed, once the job has completed.
@@ -303,6 +315,7 @@ impl From<Job> for JobRead {
             lease_expires_at: _,
             unsent_since: _,
             traceparent: _,
+            retries,
         } = j;
         Self {
             id,
@@ -314,6 +327,7 @@ impl From<Job> for JobRead {
             started_at,
             finished_at,
             attempts,
+            retries,
             inputs,
             auto_map,
             auto_mapped_fields,
@@ -342,6 +356,10 @@ pub const TRACEPARENT_ATTRIBUTE: &str = "traceparent";
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct JobMessage {
     pub job_id: JobId,
+    /// Which run of the job the message starts: a retry's message differs from the first run's,
+    /// so the worker's idempotency record of that run does not take it for a duplicate.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retry: u32,
     #[serde(skip)]
     pub traceparent: Option<String>,
 }

@@ -21,6 +21,8 @@ pub enum Transition {
     Abandon { error: String },
     /// A user stopped the job.
     Cancel,
+    /// A user runs a failed or cancelled job again, on the same inputs.
+    Retry,
 }
 
 /// The name of a transition, as the lifecycle table lists it.
@@ -33,6 +35,7 @@ pub enum Step {
     Release,
     Abandon,
     Cancel,
+    Retry,
 }
 
 /// A condition on the job beyond its status.
@@ -68,6 +71,7 @@ use JobStatus::*;
 /// | `Fail`, `Abandon` | `finished_at`, the error; clears the lease |
 /// | `Release` | the error; clears the lease |
 /// | `Cancel` | `finished_at`; clears the lease |
+/// | `Retry` | `retries + 1`, the outbox mark; clears `finished_at`, the error and the last run's outputs (`attempts` and `started_at` stay: the job's history) |
 pub const LIFECYCLE: &[Rule] = &[
     rule(Step::Claim, Pending, Always, Running),
     rule(Step::Claim, Running, LeaseExpired, Running),
@@ -78,6 +82,8 @@ pub const LIFECYCLE: &[Rule] = &[
     rule(Step::Abandon, Running, LeaseExpired, Failed),
     rule(Step::Cancel, Pending, Always, Cancelled),
     rule(Step::Cancel, Running, Always, Cancelled),
+    rule(Step::Retry, Failed, Always, Pending),
+    rule(Step::Retry, Cancelled, Always, Pending),
 ];
 
 /// A transition the lifecycle does not allow from the job's present state.
@@ -108,6 +114,7 @@ impl Transition {
             Self::Release { .. } => Step::Release,
             Self::Abandon { .. } => Step::Abandon,
             Self::Cancel => Step::Cancel,
+            Self::Retry => Step::Retry,
         }
     }
 }
@@ -174,6 +181,22 @@ impl Job {
             }
             Transition::Release { error } => next.error = Some(error),
             Transition::Cancel => next.finished_at = Some(now),
+            Transition::Retry => {
+                next.retries += 1;
+                next.unsent_since = Some(now.unix());
+                next.finished_at = None;
+                next.error = None;
+                next.result_artifact_id = None;
+                next.result_path = None;
+                next.error_report_artifact_id = None;
+                next.records_in = None;
+                next.records_out = None;
+                next.records_rejected = None;
+                next.warnings.clear();
+                next.inputs_read.clear();
+                next.auto_mapped_fields.clear();
+                next.auto_map_context_artifact_id = None;
+            }
         }
         Ok(next)
     }
@@ -224,7 +247,29 @@ mod tests {
     }
 
     #[test]
-    fn finished_jobs_never_move_again() {
+    fn a_failed_or_cancelled_job_is_retried_as_a_new_run_of_the_same_job() {
+        let running = claim(&pending(), at(1)).unwrap();
+        let failed = running.apply(Transition::Finish(JobOutcome::Failed { error: "bad".into() }), at(2)).unwrap();
+        let retried = failed.apply(Transition::Retry, at(3)).unwrap();
+        assert_eq!((retried.status, retried.retries, retried.attempts), (Pending, 1, 1));
+        assert_eq!((retried.finished_at, retried.error.as_deref(), retried.started_at), (None, None, Some(at(1))));
+        assert_eq!(retried.unsent_since, Some(at(3).unix()));
+        assert_ne!(
+            serde_json::to_string(&retried.message()).unwrap(),
+            serde_json::to_string(&failed.message()).unwrap()
+        );
+        let cancelled = pending().apply(Transition::Cancel, at(1)).unwrap();
+        assert_eq!(cancelled.apply(Transition::Retry, at(2)).unwrap().status, Pending);
+        for job in [pending(), running.clone(), retried] {
+            assert_eq!(
+                job.apply(Transition::Retry, at(4)).unwrap_err(),
+                Refused { step: Step::Retry, status: job.status }
+            );
+        }
+    }
+
+    #[test]
+    fn finished_jobs_move_again_only_by_a_retry() {
         let running = claim(&pending(), at(1)).unwrap();
         let failed = running.apply(Transition::Finish(JobOutcome::Failed { error: "bad".into() }), at(2)).unwrap();
         assert_eq!((failed.status, failed.finished_at), (Failed, Some(at(2))));
@@ -261,8 +306,8 @@ mod tests {
     }
 
     #[test]
-    fn every_terminal_state_is_a_dead_end_in_the_table() {
-        for rule in LIFECYCLE {
+    fn a_terminal_state_is_left_only_by_a_users_retry() {
+        for rule in LIFECYCLE.iter().filter(|r| r.step != Step::Retry) {
             assert!(!rule.from.is_terminal(), "{rule:?} leaves a terminal state");
         }
         for status in JobStatus::ALL {

@@ -22,6 +22,7 @@ const VERIFY_BATCH: u32 = 500;
 pub mod action {
     pub const JOB_CREATE: &str = "job.create";
     pub const JOB_CANCEL: &str = "job.cancel";
+    pub const JOB_RETRY: &str = "job.retry";
     pub const ARTIFACT_DOWNLOAD: &str = "artifact.download";
     pub const KEY_CREATE: &str = "key.create";
     pub const KEY_REVOKE: &str = "key.revoke";

@@ -34,6 +34,7 @@ mod keys;
 pub mod metering;
 pub mod metrics;
 mod pipelines;
+mod rerun;
 mod runner;
 mod sessions;
 mod streams;
@@ -59,6 +60,7 @@ pub use error::JobError;
 pub use inbox::{InboxObject, InboxOutcome, InboxTrigger, inbox_actor};
 pub use keys::{ApiKeyService, KeyRequest, NewApiKey};
 pub use pipelines::{ComparisonView, NewPipeline, PipelineDefinition, PipelineRun, PipelineService};
+pub use rerun::CloneRequest;
 pub use runner::{
     Attempt, AttemptError, AttemptKind, InputObject, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace,
 };

@@ -407,6 +407,12 @@ impl JobService {
         let job = Job { unsent_since: Some(self.clock.now().unix()), ..job };
         self.jobs.create(&job).await?;
         crate::fault::crash_point(crate::fault::AFTER_JOB_WRITE);
+        Ok(self.send(job).await)
+    }
+
+    /// Sends the message of `job`, stored with its outbox mark, and clears the mark; a message
+    /// that cannot be sent is left to the sweeper.
+    pub(crate) async fn send(&self, job: Job) -> Job {
         let queue = match job.runner() {
             Runner::JobWorker => &self.queues.jobs,
             Runner::GpuWorker => &self.queues.gpu,
@@ -418,11 +424,11 @@ impl JobService {
                     tracing::warn!(job_id = %job.id, error = %e, "could not clear the outbox mark");
                 }
                 tracing::info!(job_id = %job.id, user_id = %job.owner_id, "job queued");
-                Ok(Job { unsent_since: None, ..job })
+                Job { unsent_since: None, ..job }
             }
             Err(e) => {
                 tracing::warn!(job_id = %job.id, error = %e, "job recorded; its message is left to the sweeper");
-                Ok(job)
+                job
             }
         }
     }

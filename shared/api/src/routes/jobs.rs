@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use helix_domain::artifact::media_type_for;
 use helix_domain::{ArtifactId, ArtifactKind, JobId, JobKind, JobRead, JobStatus, PipelineId, TeamId};
-use helix_jobs::{InlineFile, Input, InputSource, JobQuery, JobRequest, validate_filename};
+use helix_jobs::{CloneRequest, InlineFile, Input, InputSource, JobQuery, JobRequest, validate_filename};
 
 use crate::extract::{Caller, JsonBody, could_exist};
 use crate::idempotency::honour_idempotency_key;
@@ -22,6 +22,8 @@ pub fn router(payload_limit: usize, keys: RequestKeys) -> Router<JobsState> {
         .route("/api/v1/jobs/upload", post(upload_job).layer(DefaultBodyLimit::max(payload_limit)).layer(idempotent))
         .route("/api/v1/jobs/{id}", get(get_job))
         .route("/api/v1/jobs/{id}/cancel", post(cancel_job))
+        .route("/api/v1/jobs/{id}/retry", post(retry_job))
+        .route("/api/v1/jobs/{id}/clone", post(clone_job))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -346,6 +348,61 @@ pub async fn cancel_job(
         return Err(ApiError::NotFound("job"));
     }
     Ok(Json(JobRead::from(state.jobs.cancel(&caller, &id).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The job's id")),
+    responses((status = 202, body = JobRead, description = "The job, PENDING again: its next run is queued"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not create jobs"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The job is not FAILED or CANCELLED: it is not changed")))]
+pub async fn retry_job(
+    State(state): State<JobsState>,
+    Caller(caller): Caller,
+    Path(id): Path<JobId>,
+) -> Result<(StatusCode, Json<JobRead>), ApiError> {
+    if !could_exist(id.as_str()) {
+        return Err(ApiError::NotFound("job"));
+    }
+    Ok((StatusCode::ACCEPTED, Json(JobRead::from(state.jobs.retry(&caller, &id).await?))))
+}
+
+/// What a clone replaces of the job's inputs; everything left out is the job's.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobClone {
+    name: Option<String>,
+    context_artifact_id: Option<ArtifactId>,
+    schema_artifact_id: Option<ArtifactId>,
+    lookup_artifact_ids: Option<Vec<ArtifactId>>,
+    auto_map: Option<bool>,
+}
+
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/clone", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The job's id")), request_body = JobClone,
+    responses((status = 202, body = JobRead, description = "The new job, PENDING"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not create jobs"),
+        (status = 404, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
+        (status = 422, body = ErrorBody, description = "A replacement that is not a usable artifact of the team")))]
+pub async fn clone_job(
+    State(state): State<JobsState>,
+    Caller(caller): Caller,
+    Path(id): Path<JobId>,
+    JsonBody(body): JsonBody<JobClone>,
+) -> Result<(StatusCode, Json<JobRead>), ApiError> {
+    if !could_exist(id.as_str()) {
+        return Err(ApiError::NotFound("job"));
+    }
+    let request = CloneRequest {
+        name: body.name,
+        context_artifact_id: body.context_artifact_id,
+        schema_artifact_id: body.schema_artifact_id,
+        lookup_artifact_ids: body.lookup_artifact_ids,
+        auto_map: body.auto_map,
+    };
+    Ok((StatusCode::ACCEPTED, Json(JobRead::from(state.jobs.clone_job(&caller, &id, request).await?))))
 }
 
 #[cfg(test)]

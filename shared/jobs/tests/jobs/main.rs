@@ -8,6 +8,7 @@ mod inbox;
 mod keys;
 mod multipart;
 mod pipelines;
+mod rerun;
 mod runner;
 mod sessions;
 mod submit;
