@@ -50,8 +50,7 @@ async fn a_file_put_into_an_inbox_runs_once_and_moves_to_processed() {
     assert_eq!(status, StatusCode::CREATED, "{pipeline}");
     assert_eq!(pipeline["patterns"], json!(["ORDERS_*.csv"]));
     let id = pipeline["id"].as_str().unwrap().to_owned();
-    let (bucket, inbox) =
-        pipeline["inbox"].as_str().unwrap().strip_prefix("s3://").unwrap().split_once('/').unwrap();
+    let (bucket, inbox) = pipeline["inbox"].as_str().unwrap().strip_prefix("s3://").unwrap().split_once('/').unwrap();
     let (bucket, inbox) = (bucket.to_owned(), inbox.to_owned());
     let key = format!("{inbox}ORDERS_2026-11-30.csv");
     let put = || async {

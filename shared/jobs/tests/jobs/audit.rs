@@ -52,7 +52,8 @@ async fn member_changes_keys_jobs_and_downloads_are_recorded_with_their_origin()
     let w = world();
     let team = team_with_bob(&w, Role::Member).await;
     let (job, download) = bob_submits_and_downloads(&w, &team).await;
-    let request = KeyRequest { name: "ci".into(), scopes: vec!["jobs:read".into()], expires_at: None, pipeline_id: None };
+    let request =
+        KeyRequest { name: "ci".into(), scopes: vec!["jobs:read".into()], expires_at: None, pipeline_id: None };
     let key = w.key_service().create(&actor(ALICE), &team, request).await.unwrap().key;
     w.key_service().revoke(&actor(ALICE), &team, &key.id).await.unwrap();
     w.team_service().change_role(&actor(ALICE), &team, &UserId::from(BOB), Role::Viewer).await.unwrap();

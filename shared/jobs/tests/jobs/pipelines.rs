@@ -313,8 +313,12 @@ async fn a_key_runs_its_teams_pipelines_but_does_not_edit_them() {
     let (pipeline, _) =
         service.create(&actor(ALICE), named("orders", Some(team.clone()), inline(CONTEXT))).await.unwrap();
     let content = upload_into(&w, &team, "orders.csv", CSV.as_bytes()).await;
-    let request =
-        KeyRequest { name: "ci".into(), scopes: vec!["jobs:read".into(), "jobs:write".into()], expires_at: None, pipeline_id: None };
+    let request = KeyRequest {
+        name: "ci".into(),
+        scopes: vec!["jobs:read".into(), "jobs:write".into()],
+        expires_at: None,
+        pipeline_id: None,
+    };
     let key = w.key_service().create(&actor(ALICE), &team, request).await.unwrap();
     let key = w.key_service().authenticate(&key.secret).await.unwrap().unwrap();
 
