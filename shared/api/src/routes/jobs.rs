@@ -107,26 +107,41 @@ fn either(
     }
 }
 
+/// An artifact id that cannot exist is answered as an unknown one is (422, naming the field),
+/// without a look-up (the table would refuse it as a key).
+fn check_artifact_ids(
+    contents: &[ArtifactId],
+    context: Option<&ArtifactId>,
+    schema: Option<&ArtifactId>,
+    lookups: &[ArtifactId],
+) -> Result<(), ApiError> {
+    let listed = |field: &'static str, ids: &[ArtifactId]| {
+        ids.iter().enumerate().map(move |(i, id)| (format!("{field}[{i}]"), id.clone())).collect::<Vec<_>>()
+    };
+    let single = |field: &str, id: Option<&ArtifactId>| id.iter().map(|id| (field.to_owned(), (*id).clone())).collect();
+    let all: Vec<(String, ArtifactId)> = [
+        listed("content_artifact_ids", contents),
+        single("context_artifact_id", context),
+        single("schema_artifact_id", schema),
+        listed("lookup_artifact_ids", lookups),
+    ]
+    .concat();
+    match all.into_iter().find(|(_, id)| !could_exist(id.as_str())) {
+        Some((field, id)) => Err(ApiError::unprocessable(field, format!("artifact {id} does not exist"))),
+        None => Ok(()),
+    }
+}
+
 impl JobCreate {
     /// An id that cannot exist is answered as an unknown one is (422, naming the field), without
     /// a look-up.
     fn check_ids(&self) -> Result<(), ApiError> {
-        let listed = |field: &'static str, ids: &[ArtifactId]| {
-            ids.iter().enumerate().map(move |(i, id)| (format!("{field}[{i}]"), id.clone())).collect::<Vec<_>>()
-        };
-        let single =
-            |field: &str, id: &Option<ArtifactId>| id.iter().map(|id| (field.to_owned(), id.clone())).collect();
-        let all: Vec<(String, ArtifactId)> = [
-            listed("content_artifact_ids", &self.content_artifact_ids),
-            single("context_artifact_id", &self.context_artifact_id),
-            single("schema_artifact_id", &self.schema_artifact_id),
-            listed("lookup_artifact_ids", &self.lookup_artifact_ids),
-        ]
-        .concat();
-        match all.into_iter().find(|(_, id)| !could_exist(id.as_str())) {
-            Some((field, id)) => Err(ApiError::unprocessable(field, format!("artifact {id} does not exist"))),
-            None => Ok(()),
-        }
+        check_artifact_ids(
+            &self.content_artifact_ids,
+            self.context_artifact_id.as_ref(),
+            self.schema_artifact_id.as_ref(),
+            &self.lookup_artifact_ids,
+        )
     }
 
     fn into_request(self, traceparent: Option<String>) -> Result<JobRequest, ApiError> {
@@ -395,6 +410,8 @@ pub async fn clone_job(
     if !could_exist(id.as_str()) {
         return Err(ApiError::NotFound("job"));
     }
+    let lookups = body.lookup_artifact_ids.as_deref().unwrap_or_default();
+    check_artifact_ids(&[], body.context_artifact_id.as_ref(), body.schema_artifact_id.as_ref(), lookups)?;
     let request = CloneRequest {
         name: body.name,
         context_artifact_id: body.context_artifact_id,
