@@ -6,7 +6,7 @@ free ports; nothing is left running.
 
 Usage: bench/big-file.py [--mb 512]   (BUILD=release for the figures that matter; the debug engine
 is several times slower, the memory bound is the same)"""
-import argparse, os, pathlib, random, shutil, socket, subprocess, sys, tempfile, threading, time
+import argparse, json, os, pathlib, random, shutil, socket, subprocess, sys, tempfile, threading, time
 
 p = argparse.ArgumentParser()
 p.add_argument("--mb", type=int, default=512)
@@ -85,14 +85,13 @@ try:
     time.sleep(1)  # the demo users are seeded once the server listens
     helix("login", "--username", "alice@helixnet.local", "--password-stdin", input="alice-local-pass\n")
     started = time.perf_counter()
-    content = helix("upload", "orders.csv").stdout.strip()
+    helix("upload", "orders.csv")
     upload_s = time.perf_counter() - started
     rss_after_upload = peak["rss"]
     started = time.perf_counter()
     job = helix("submit", "--content", "orders.csv", "--context", "context.yaml", "--wait", "--json").stdout
     job_s = time.perf_counter() - started
     stop.set()
-    import json
     job = json.loads(job)
     written = sum(f.stat().st_size for f in platform_tmp.rglob("*") if f.is_file())
     mib = 1024 * 1024
@@ -101,7 +100,6 @@ try:
     print(f"| {size / mib:.0f} MiB CSV ({profile}) | {upload_s:.1f} s, {size / mib / upload_s:.0f} MiB/s | {job_s:.1f} s, "
           f"{size / mib / job_s:.1f} MiB/s | {job['records_in']} in, {job['records_out']} out | "
           f"{peak['rss'] / mib:.0f} MiB (after the upload: {rss_after_upload / mib:.0f} MiB) | {written} |")
-    del content
 finally:
     for proc in reversed(procs):
         proc.terminate()
