@@ -1,21 +1,11 @@
 //! `S3Blobs::copy` against the emulator `make test` starts, with the real SDK: keys with the
 //! characters inbox file names carry (spaces, `+`, non-ASCII) copy as they are.
 
+mod s3_common;
+use s3_common::client;
+
 use helix_aws::S3Blobs;
 use helix_domain::{Blobs, StoreError};
-
-fn client() -> aws_sdk_s3::Client {
-    let endpoint = std::env::var("HELIX_TEST_AWS_ENDPOINT")
-        .expect("HELIX_TEST_AWS_ENDPOINT is not set: run the tests with `make test`, which starts the emulator");
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
 
 #[tokio::test]
 async fn objects_are_copied_under_any_file_name() {

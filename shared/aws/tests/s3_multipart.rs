@@ -4,21 +4,11 @@ use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+mod s3_common;
+use s3_common::client;
+
 use helix_aws::S3Blobs;
 use helix_domain::{Blobs, StoreError};
-
-fn client() -> aws_sdk_s3::Client {
-    let endpoint = std::env::var("HELIX_TEST_AWS_ENDPOINT")
-        .expect("HELIX_TEST_AWS_ENDPOINT is not set: run the tests with `make test`, which starts the emulator");
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
 
 fn checksum(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))

@@ -89,8 +89,9 @@ pub struct JobList {
     pub next_cursor: Option<String>,
 }
 
-/// One of two ways of giving a document: an artifact id or the document inline, not both.
-fn either(
+/// One of two ways of giving a document: an artifact id or the document inline, not both. An id
+/// that cannot exist is answered as an unknown one is, without a look-up.
+pub(crate) fn either(
     artifact: Option<ArtifactId>,
     inline: Option<String>,
     artifact_field: &str,
@@ -101,6 +102,9 @@ fn either(
             inline_field,
             format!("give either {inline_field} or {artifact_field}, not both"),
         )),
+        (Some(id), None) if !could_exist(id.as_str()) => {
+            Err(ApiError::unprocessable(artifact_field, format!("artifact {id} does not exist")))
+        }
         (Some(id), None) => Ok(Some(Input::new(artifact_field, InputSource::Artifact(id)))),
         (None, Some(text)) => Ok(Some(Input::new(inline_field, InputSource::Text(text)))),
         (None, None) => Ok(None),

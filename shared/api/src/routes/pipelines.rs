@@ -14,10 +14,11 @@ use helix_domain::{
     ArtifactId, ComparisonRead, JobId, JobRead, Pipeline, PipelineDiff, PipelineId, PipelineOptions, PipelineRead,
     PipelineVersion, TeamId, Timestamp,
 };
-use helix_jobs::{ComparisonView, DropRequest, Input, InputSource, NewPipeline, PipelineDefinition, PipelineRun};
+use helix_jobs::{ComparisonView, DropRequest, NewPipeline, PipelineDefinition, PipelineRun};
 
 use crate::extract::{Caller, JsonBody, could_exist};
 use crate::idempotency::honour_idempotency_key;
+use crate::routes::jobs::either;
 use crate::{ApiError, ErrorBody, JobsState, RequestKeys, TraceContext};
 
 pub fn router(keys: RequestKeys) -> Router<JobsState> {
@@ -111,27 +112,6 @@ pub struct VersionList {
     pub items: Vec<PipelineVersion>,
 }
 
-/// A document given as an artifact id or inline, not both.
-fn document(
-    artifact: Option<ArtifactId>,
-    inline: Option<String>,
-    artifact_field: &str,
-    inline_field: &str,
-) -> Result<Option<Input>, ApiError> {
-    match (artifact, inline) {
-        (Some(_), Some(_)) => Err(ApiError::unprocessable(
-            inline_field,
-            format!("give either {inline_field} or {artifact_field}, not both"),
-        )),
-        (Some(id), None) if !could_exist(id.as_str()) => {
-            Err(ApiError::unprocessable(artifact_field, format!("artifact {id} does not exist")))
-        }
-        (Some(id), None) => Ok(Some(Input::new(artifact_field, InputSource::Artifact(id)))),
-        (None, Some(text)) => Ok(Some(Input::new(inline_field, InputSource::Text(text)))),
-        (None, None) => Ok(None),
-    }
-}
-
 fn lookups(ids: Option<Vec<ArtifactId>>) -> Result<Option<Vec<ArtifactId>>, ApiError> {
     if let Some(ids) = &ids
         && let Some((i, id)) = ids.iter().enumerate().find(|(_, id)| !could_exist(id.as_str()))
@@ -157,8 +137,8 @@ fn definition(
         value => value.to_string(),
     });
     Ok(PipelineDefinition {
-        context: document(context_artifact_id, context, "context_artifact_id", "context")?,
-        schema: document(schema_artifact_id, schema, "schema_artifact_id", "schema")?,
+        context: either(context_artifact_id, context, "context_artifact_id", "context")?,
+        schema: either(schema_artifact_id, schema, "schema_artifact_id", "schema")?,
         lookups: lookups(lookup_artifact_ids)?,
         options,
     })
