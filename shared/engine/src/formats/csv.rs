@@ -671,8 +671,7 @@ mod tests {
     type Row = (u64, Vec<String>, Option<String>);
 
     fn read(input: &str, header: bool) -> Result<Vec<Row>, EngineError> {
-        let mut bytes = input.as_bytes();
-        let d = decode("in.csv", &mut bytes, None).unwrap();
+        let d = decode("in.csv", Box::new(input.as_bytes()), None).unwrap();
         let delimiter = sniff(&d.sample, "x.csv", &InputOptions::default()).unwrap().delimiter;
         let opts = CsvOptions { delimiter, quote: b'"', header, framed: false };
         let mut r = CsvReader::new(Lines::new(d.reader, 1 << 20), "t.csv".into(), opts, Limits::default());

@@ -53,8 +53,11 @@ pub enum Format {
 #[serde(deny_unknown_fields)]
 pub struct InputOptions {
     pub format: Option<Format>,
-    /// Any WHATWG encoding label (`utf-8`, `windows-1252`, `latin1`, `utf-16le`, …).
+    /// Any WHATWG encoding label (`utf-8`, `windows-1252`, `latin1`, `utf-16le`, …), or `cp037`
+    /// (EBCDIC).
     pub encoding: Option<String>,
+    /// Fixed-width and flat IDoc records of this many bytes with no line break between them.
+    pub record_length: Option<usize>,
     pub delimiter: Option<String>,
     pub quote: Option<String>,
     pub header: Option<bool>,
@@ -75,8 +78,23 @@ pub struct InputOptions {
 impl InputOptions {
     /// Checks what can be checked before any content is seen.
     pub fn validate(&self) -> Result<(), String> {
-        if let Some(e) = &self.encoding {
-            encoding_rs::Encoding::for_label(e.as_bytes()).ok_or_else(|| format!("unknown encoding `{e}`"))?;
+        let encoding = match &self.encoding {
+            Some(e) => Some(
+                text::DeclaredEncoding::for_label(e)
+                    .ok_or_else(|| format!("unknown encoding `{e}` (a WHATWG label such as windows-1252, or cp037)"))?,
+            ),
+            None => None,
+        };
+        if let Some(length) = self.record_length {
+            if !matches!(self.format, Some(Format::Fixed | Format::Idoc)) {
+                return Err("input.record_length needs format fixed or idoc".into());
+            }
+            if length == 0 {
+                return Err("input.record_length must be positive".into());
+            }
+            if encoding.is_some_and(|e| e.line_feed().is_none()) {
+                return Err("input.record_length counts bytes and needs a single-byte encoding, not UTF-16".into());
+            }
         }
         for (what, v) in [("delimiter", &self.delimiter), ("quote", &self.quote)] {
             if let Some(v) = v {
@@ -190,13 +208,31 @@ pub fn open<'a>(
     opts: &InputOptions,
     limits: Limits,
 ) -> Result<Opened<'a>, EngineError> {
-    let encoding = opts.encoding.as_deref().and_then(|e| encoding_rs::Encoding::for_label(e.as_bytes()));
+    let encoding = opts.encoding.as_deref().and_then(text::DeclaredEncoding::for_label);
+    let input: Box<dyn Read + 'a> = match opts.record_length {
+        Some(length) => {
+            if length > limits.max_record_bytes {
+                return Err(EngineError::input(
+                    name,
+                    None,
+                    None,
+                    format!(
+                        "input.record_length ({length}) is above limits.max_record_bytes ({})",
+                        limits.max_record_bytes
+                    ),
+                ));
+            }
+            let line_feed = encoding.and_then(text::DeclaredEncoding::line_feed).unwrap_or(b'\n');
+            Box::new(text::RecordsAsLines::new(BufReader::with_capacity(1 << 16, input), length, line_feed))
+        }
+        None => Box::new(input),
+    };
     let decoded = text::decode(name, input, encoding)?;
     let format = opts.format.unwrap_or_else(|| detect(&decoded.sample, name));
     let mut reading = InputReading {
         input: name.to_owned(),
         format: format.name().to_owned(),
-        encoding: decoded.encoding.name().to_owned(),
+        encoding: decoded.encoding.to_owned(),
         line_ending: None,
         delimiter: None,
         header_row: None,
@@ -210,8 +246,16 @@ pub fn open<'a>(
     let (mut reader, mut sample) = (decoded.reader, decoded.sample);
     if format.is_lines() {
         let ending = text::LineEnding::of(&sample);
-        reading.line_ending = Some(ending.name().to_owned());
-        reading.decided_by.insert("line_ending".to_owned(), "detected".to_owned());
+        match opts.record_length {
+            Some(length) => {
+                reading.line_ending = Some(format!("none: records of {length} bytes"));
+                reading.decided_by.insert("line_ending".to_owned(), "declared".to_owned());
+            }
+            None => {
+                reading.line_ending = Some(ending.name().to_owned());
+                reading.decided_by.insert("line_ending".to_owned(), "detected".to_owned());
+            }
+        }
         if ending == text::LineEnding::Cr {
             reader = Box::new(BufReader::with_capacity(1 << 16, text::CrAsLf(reader)));
             sample = sample.replace('\r', "\n");

@@ -10,11 +10,145 @@ use crate::error::EngineError;
 
 const SAMPLE: usize = 64 * 1024;
 
+/// An encoding a context may declare: any WHATWG label, or IBM EBCDIC code page 037 (US/Canada),
+/// which the WHATWG standard, and so `encoding_rs`, leaves out but mainframe exports use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclaredEncoding {
+    Whatwg(&'static Encoding),
+    Cp037,
+}
+
+impl DeclaredEncoding {
+    pub fn for_label(label: &str) -> Option<DeclaredEncoding> {
+        let label = label.trim().to_ascii_lowercase();
+        match label.as_str() {
+            "cp037" | "cp37" | "ibm037" | "ibm-037" | "ibm37" | "csibm037" | "ebcdic-cp-us" | "ebcdic-cp-ca" => {
+                Some(DeclaredEncoding::Cp037)
+            }
+            _ => Encoding::for_label(label.as_bytes()).map(DeclaredEncoding::Whatwg),
+        }
+    }
+
+    /// The byte that ends a line in this encoding, when it is one byte.
+    pub fn line_feed(self) -> Option<u8> {
+        match self {
+            DeclaredEncoding::Cp037 => Some(0x25),
+            DeclaredEncoding::Whatwg(e) if e.is_ascii_compatible() => Some(b'\n'),
+            DeclaredEncoding::Whatwg(_) => None,
+        }
+    }
+}
+
+/// Code page 037 to Unicode, as Python's `cp037` codec has it, except that NL (0x15) is a line
+/// feed: z/OS text ends its lines with NL, which the codec maps to U+0085.
+const CP037: [char; 256] = [
+    '\u{0000}', '\u{0001}', '\u{0002}', '\u{0003}', '\u{009C}', '\u{0009}', '\u{0086}', '\u{007F}', '\u{0097}',
+    '\u{008D}', '\u{008E}', '\u{000B}', '\u{000C}', '\u{000D}', '\u{000E}', '\u{000F}', '\u{0010}', '\u{0011}',
+    '\u{0012}', '\u{0013}', '\u{009D}', '\u{000A}', '\u{0008}', '\u{0087}', '\u{0018}', '\u{0019}', '\u{0092}',
+    '\u{008F}', '\u{001C}', '\u{001D}', '\u{001E}', '\u{001F}', '\u{0080}', '\u{0081}', '\u{0082}', '\u{0083}',
+    '\u{0084}', '\u{000A}', '\u{0017}', '\u{001B}', '\u{0088}', '\u{0089}', '\u{008A}', '\u{008B}', '\u{008C}',
+    '\u{0005}', '\u{0006}', '\u{0007}', '\u{0090}', '\u{0091}', '\u{0016}', '\u{0093}', '\u{0094}', '\u{0095}',
+    '\u{0096}', '\u{0004}', '\u{0098}', '\u{0099}', '\u{009A}', '\u{009B}', '\u{0014}', '\u{0015}', '\u{009E}',
+    '\u{001A}', '\u{0020}', '\u{00A0}', '\u{00E2}', '\u{00E4}', '\u{00E0}', '\u{00E1}', '\u{00E3}', '\u{00E5}',
+    '\u{00E7}', '\u{00F1}', '\u{00A2}', '\u{002E}', '\u{003C}', '\u{0028}', '\u{002B}', '\u{007C}', '\u{0026}',
+    '\u{00E9}', '\u{00EA}', '\u{00EB}', '\u{00E8}', '\u{00ED}', '\u{00EE}', '\u{00EF}', '\u{00EC}', '\u{00DF}',
+    '\u{0021}', '\u{0024}', '\u{002A}', '\u{0029}', '\u{003B}', '\u{00AC}', '\u{002D}', '\u{002F}', '\u{00C2}',
+    '\u{00C4}', '\u{00C0}', '\u{00C1}', '\u{00C3}', '\u{00C5}', '\u{00C7}', '\u{00D1}', '\u{00A6}', '\u{002C}',
+    '\u{0025}', '\u{005F}', '\u{003E}', '\u{003F}', '\u{00F8}', '\u{00C9}', '\u{00CA}', '\u{00CB}', '\u{00C8}',
+    '\u{00CD}', '\u{00CE}', '\u{00CF}', '\u{00CC}', '\u{0060}', '\u{003A}', '\u{0023}', '\u{0040}', '\u{0027}',
+    '\u{003D}', '\u{0022}', '\u{00D8}', '\u{0061}', '\u{0062}', '\u{0063}', '\u{0064}', '\u{0065}', '\u{0066}',
+    '\u{0067}', '\u{0068}', '\u{0069}', '\u{00AB}', '\u{00BB}', '\u{00F0}', '\u{00FD}', '\u{00FE}', '\u{00B1}',
+    '\u{00B0}', '\u{006A}', '\u{006B}', '\u{006C}', '\u{006D}', '\u{006E}', '\u{006F}', '\u{0070}', '\u{0071}',
+    '\u{0072}', '\u{00AA}', '\u{00BA}', '\u{00E6}', '\u{00B8}', '\u{00C6}', '\u{00A4}', '\u{00B5}', '\u{007E}',
+    '\u{0073}', '\u{0074}', '\u{0075}', '\u{0076}', '\u{0077}', '\u{0078}', '\u{0079}', '\u{007A}', '\u{00A1}',
+    '\u{00BF}', '\u{00D0}', '\u{00DD}', '\u{00DE}', '\u{00AE}', '\u{005E}', '\u{00A3}', '\u{00A5}', '\u{00B7}',
+    '\u{00A9}', '\u{00A7}', '\u{00B6}', '\u{00BC}', '\u{00BD}', '\u{00BE}', '\u{005B}', '\u{005D}', '\u{00AF}',
+    '\u{00A8}', '\u{00B4}', '\u{00D7}', '\u{007B}', '\u{0041}', '\u{0042}', '\u{0043}', '\u{0044}', '\u{0045}',
+    '\u{0046}', '\u{0047}', '\u{0048}', '\u{0049}', '\u{00AD}', '\u{00F4}', '\u{00F6}', '\u{00F2}', '\u{00F3}',
+    '\u{00F5}', '\u{007D}', '\u{004A}', '\u{004B}', '\u{004C}', '\u{004D}', '\u{004E}', '\u{004F}', '\u{0050}',
+    '\u{0051}', '\u{0052}', '\u{00B9}', '\u{00FB}', '\u{00FC}', '\u{00F9}', '\u{00FA}', '\u{00FF}', '\u{005C}',
+    '\u{00F7}', '\u{0053}', '\u{0054}', '\u{0055}', '\u{0056}', '\u{0057}', '\u{0058}', '\u{0059}', '\u{005A}',
+    '\u{00B2}', '\u{00D4}', '\u{00D6}', '\u{00D2}', '\u{00D3}', '\u{00D5}', '\u{0030}', '\u{0031}', '\u{0032}',
+    '\u{0033}', '\u{0034}', '\u{0035}', '\u{0036}', '\u{0037}', '\u{0038}', '\u{0039}', '\u{00B3}', '\u{00DB}',
+    '\u{00DC}', '\u{00D9}', '\u{00DA}', '\u{009F}',
+];
+
+/// EBCDIC 037 text read as UTF-8.
+struct Cp037Reader<R> {
+    inner: R,
+    raw: Box<[u8]>,
+    decoded: Vec<u8>,
+    at: usize,
+}
+
+impl<R: Read> Read for Cp037Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at == self.decoded.len() {
+            let n = self.inner.read(&mut self.raw)?;
+            self.decoded.clear();
+            self.at = 0;
+            let mut utf8 = [0; 4];
+            for &b in &self.raw[..n] {
+                self.decoded.extend_from_slice(CP037[usize::from(b)].encode_utf8(&mut utf8).as_bytes());
+            }
+        }
+        let n = buf.len().min(self.decoded.len() - self.at);
+        buf[..n].copy_from_slice(&self.decoded[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Records of a fixed number of bytes with no line break between them (a mainframe RECFM=F
+/// dataset sent in binary), read as lines: a line feed goes between records.
+pub struct RecordsAsLines<R> {
+    inner: R,
+    record_length: usize,
+    line_feed: u8,
+    /// Bytes of the current record still to pass on.
+    left: usize,
+    /// The first byte of the next record, read to learn that there is one before its line feed.
+    peeked: Option<u8>,
+}
+
+impl<R: Read> RecordsAsLines<R> {
+    pub fn new(inner: R, record_length: usize, line_feed: u8) -> Self {
+        RecordsAsLines { inner, record_length, line_feed, left: record_length, peeked: None }
+    }
+}
+
+impl<R: Read> Read for RecordsAsLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if let Some(byte) = self.peeked.take() {
+            buf[0] = byte;
+            self.left -= 1;
+            return Ok(1);
+        }
+        if self.left == 0 {
+            let mut next = [0];
+            if self.inner.read(&mut next)? == 0 {
+                return Ok(0);
+            }
+            self.peeked = Some(next[0]);
+            self.left = self.record_length;
+            buf[0] = self.line_feed;
+            return Ok(1);
+        }
+        let want = buf.len().min(self.left);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n;
+        Ok(n)
+    }
+}
+
 pub struct Decoded<'a> {
     pub reader: Box<dyn BufRead + 'a>,
     /// The beginning of the text, for format detection.
     pub sample: String,
-    pub encoding: &'static Encoding,
+    pub encoding: &'static str,
     /// `declared`, `BOM`, or `detected` (UTF-8 is detected too: it is valid as far as read).
     pub encoding_decided_by: &'static str,
     /// How a detected legacy encoding was chosen: a run records it for the user (never decided
@@ -133,11 +267,28 @@ fn choose(file: &str, head: &[u8], complete: bool) -> Result<(&'static Encoding,
 
 pub fn decode<'a>(
     file: &str,
-    input: &'a mut dyn Read,
-    declared: Option<&'static Encoding>,
+    mut input: Box<dyn Read + 'a>,
+    declared: Option<DeclaredEncoding>,
 ) -> Result<Decoded<'a>, EngineError> {
     let mut head = Vec::with_capacity(SAMPLE);
-    (&mut *input).take(SAMPLE as u64).read_to_end(&mut head)?;
+    (&mut input).take(SAMPLE as u64).read_to_end(&mut head)?;
+    let declared = match declared {
+        Some(DeclaredEncoding::Cp037) => {
+            // EBCDIC has no byte order mark, and no detector tells it from binary.
+            let sample = head.iter().map(|&b| CP037[usize::from(b)]).collect();
+            let raw = vec![0; 1 << 16].into_boxed_slice();
+            let decoder = Cp037Reader { inner: Cursor::new(head).chain(input), raw, decoded: Vec::new(), at: 0 };
+            return Ok(Decoded {
+                reader: Box::new(BufReader::with_capacity(1 << 16, decoder)),
+                sample,
+                encoding: "IBM037",
+                encoding_decided_by: "declared",
+                detected: None,
+            });
+        }
+        Some(DeclaredEncoding::Whatwg(e)) => Some(e),
+        None => None,
+    };
     let (encoding, bom_len, encoding_decided_by, detected) = match (Encoding::for_bom(&head), declared) {
         (Some((e, n)), _) => (e, n, "BOM", None),
         (None, Some(e)) => (e, 0, "declared", None),
@@ -159,7 +310,7 @@ pub fn decode<'a>(
         let decoder = DecodeReaderBytesBuilder::new().encoding(Some(encoding)).bom_override(true).build(chained);
         Box::new(BufReader::with_capacity(1 << 16, decoder))
     };
-    Ok(Decoded { reader, sample, encoding, encoding_decided_by, detected })
+    Ok(Decoded { reader, sample, encoding: encoding.name(), encoding_decided_by, detected })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,11 +425,10 @@ mod tests {
     use super::*;
 
     fn text(bytes: &[u8]) -> Result<(String, &'static str, Option<String>), String> {
-        let mut input = bytes;
-        let mut d = decode("in.csv", &mut input, None).map_err(|e| e.to_string())?;
+        let mut d = decode("in.csv", Box::new(bytes), None).map_err(|e| e.to_string())?;
         let mut s = String::new();
         d.reader.read_to_string(&mut s).unwrap();
-        Ok((s, d.encoding.name(), d.detected))
+        Ok((s, d.encoding, d.detected))
     }
 
     #[test]
@@ -307,11 +457,34 @@ mod tests {
 
     #[test]
     fn a_declared_encoding_is_used_as_is() {
-        let mut input: &[u8] = b"M\xFCller\n";
-        let mut d = decode("in.csv", &mut input, Some(encoding_rs::WINDOWS_1252)).unwrap();
+        let input: &[u8] = b"M\xFCller\n";
+        let mut d =
+            decode("in.csv", Box::new(input), Some(DeclaredEncoding::Whatwg(encoding_rs::WINDOWS_1252))).unwrap();
         let mut s = String::new();
         d.reader.read_to_string(&mut s).unwrap();
         assert_eq!((s.as_str(), d.detected), ("Müller\n", None));
+    }
+
+    /// `printf 'K\xf6ln 12\nM\xfcnchen\n' | iconv -t IBM037`, and NL (0x15) as z/OS ends lines.
+    #[test]
+    fn ebcdic_037_is_decoded_with_nl_as_a_line_end() {
+        let input: &[u8] = b"\xd2\xcc\x93\x95\x40\xf1\xf2\x25\xd4\xdc\x95\x83\x88\x85\x95\x15";
+        let label = DeclaredEncoding::for_label("IBM037");
+        assert_eq!(label, Some(DeclaredEncoding::Cp037));
+        let mut d = decode("in.txt", Box::new(input), label).unwrap();
+        let mut s = String::new();
+        d.reader.read_to_string(&mut s).unwrap();
+        assert_eq!((s.as_str(), d.sample.as_str(), d.encoding), ("Köln 12\nMünchen\n", "Köln 12\nMünchen\n", "IBM037"));
+    }
+
+    #[test]
+    fn records_without_line_breaks_are_read_as_lines() {
+        let mut s = String::new();
+        RecordsAsLines::new(&b"AAAABBBBCC"[..], 4, b'\n').read_to_string(&mut s).unwrap();
+        assert_eq!(s, "AAAA\nBBBB\nCC");
+        s.clear();
+        RecordsAsLines::new(&b"AAAABBBB"[..], 4, b'\n').read_to_string(&mut s).unwrap();
+        assert_eq!(s, "AAAA\nBBBB", "no empty line after the last record");
     }
 
     #[test]
