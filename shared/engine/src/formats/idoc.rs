@@ -1,7 +1,9 @@
 //! SAP IDoc flat files (EDI_DC40 control record + EDI_DD40 data records, see
 //! ../shared/formats/idoc.md). Each IDoc becomes one record: a segment tree
 //! `{"EDI_DC40": {...}, "E1EDK01": [{...}], "E1EDP01": [{..., "E1EDP19": [...]}]}`, built from
-//! PSGNUM (parent segment number), falling back to HLEVEL when PSGNUM is blank or wrong.
+//! the IDoc type's definition when the context gives one (`input.definition`, SAP's WE63 "parser"
+//! export), else from PSGNUM (parent segment number), falling back to HLEVEL when PSGNUM is blank
+//! or wrong.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,6 +59,119 @@ const CONTROL: [(&str, usize, usize); 36] = [
 /// Inline segment definitions: segment type → fields (columns 1-based within SDATA).
 pub type SegmentDefs = HashMap<String, Vec<FixedField>>;
 
+/// A segment of an IDoc type's definition.
+#[derive(Debug, Clone, Default)]
+struct SegmentDefinition {
+    /// `E1EDK01` for `E2EDK01005`.
+    segment_type: String,
+    /// Name and 1-based columns within SDATA.
+    fields: Vec<(String, usize, usize)>,
+    /// The segment type this one nests under (`None`: the IDoc itself).
+    parent: Option<String>,
+}
+
+/// An IDoc type as SAP's WE63 documentation export in "parser" format describes it: its segments
+/// by external name (`E2EDP01008`), their types, fields and places in the tree. A segment opening
+/// a group is the parent of the group's other segments and nested groups.
+#[derive(Debug, Clone, Default)]
+pub struct IdocDefinition {
+    /// By external name (`E2EDP01008`).
+    segments: HashMap<String, SegmentDefinition>,
+    /// Segment type → the type it nests under (`None`: the IDoc itself).
+    parents: HashMap<String, Option<String>>,
+}
+
+impl IdocDefinition {
+    /// Reads the export; an error names the line.
+    pub fn parse(text: &str) -> Result<IdocDefinition, String> {
+        let mut segments: HashMap<String, SegmentDefinition> = HashMap::new();
+        // Per open group: the type of the segment that opened it (once read).
+        let mut groups: Vec<Option<String>> = Vec::new();
+        let mut current: Option<(String, SegmentDefinition)> = None;
+        let mut field: Option<(String, Option<usize>, Option<usize>)> = None;
+        let mut in_segments = false;
+        let number = |value: &str, line: usize| {
+            value.trim().parse::<usize>().map_err(|_| format!("line {line}: `{value}` is not a number"))
+        };
+        let finish_field = |field: &mut Option<(String, Option<usize>, Option<usize>)>,
+                            segment: &mut Option<(String, SegmentDefinition)>,
+                            line: usize|
+         -> Result<(), String> {
+            if let (Some((name, first, last)), Some((_, definition))) = (field.take(), segment.as_mut()) {
+                let (Some(first), Some(last)) = (first, last) else {
+                    return Err(format!("line {line}: field {name} has no CHARACTER_FIRST/CHARACTER_LAST"));
+                };
+                // The columns count from the start of the data record; SDATA starts at column 64.
+                if first < 64 || last < first {
+                    return Err(format!("line {line}: field {name} lies outside SDATA (columns {first}–{last})"));
+                }
+                definition.fields.push((name, first - 63, last - 63));
+            }
+            Ok(())
+        };
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            let raw = raw.trim();
+            let (key, value) = raw.split_once(char::is_whitespace).map_or((raw, ""), |(k, v)| (k, v.trim()));
+            match key {
+                "BEGIN_SEGMENT_SECTION" => in_segments = true,
+                "END_SEGMENT_SECTION" => in_segments = false,
+                _ if !in_segments => {}
+                "BEGIN_GROUP" => groups.push(None),
+                "END_GROUP" => {
+                    groups.pop().ok_or_else(|| format!("line {line}: END_GROUP without BEGIN_GROUP"))?;
+                }
+                "BEGIN_SEGMENT" => {
+                    if value.is_empty() {
+                        return Err(format!("line {line}: BEGIN_SEGMENT needs the segment's name"));
+                    }
+                    let definition = SegmentDefinition { segment_type: segment_type(value), ..Default::default() };
+                    current = Some((value.to_owned(), definition));
+                }
+                "SEGMENTTYPE" => {
+                    if let Some((_, definition)) = current.as_mut() {
+                        definition.segment_type = value.to_owned();
+                    }
+                }
+                "NAME" => {
+                    finish_field(&mut field, &mut current, line)?;
+                    field = Some((value.to_owned(), None, None));
+                }
+                "CHARACTER_FIRST" | "CHARACTER_LAST" => {
+                    let Some((_, first, last)) = field.as_mut() else {
+                        return Err(format!("line {line}: {key} outside a field"));
+                    };
+                    let slot = if key == "CHARACTER_FIRST" { first } else { last };
+                    *slot = Some(number(value, line)?);
+                }
+                "END_FIELDS" => finish_field(&mut field, &mut current, line)?,
+                "END_SEGMENT" => {
+                    finish_field(&mut field, &mut current, line)?;
+                    let (name, mut definition) =
+                        current.take().ok_or_else(|| format!("line {line}: END_SEGMENT without BEGIN_SEGMENT"))?;
+                    // The first segment of a group opens it; the others hang under that one.
+                    let enclosing = groups.len().checked_sub(2).and_then(|i| groups[i].clone());
+                    match groups.last_mut() {
+                        Some(opener @ None) => {
+                            definition.parent = enclosing;
+                            *opener = Some(definition.segment_type.clone());
+                        }
+                        Some(Some(opener)) => definition.parent = Some(opener.clone()),
+                        None => definition.parent = None,
+                    }
+                    segments.insert(name, definition);
+                }
+                _ => {}
+            }
+        }
+        if segments.is_empty() {
+            return Err("no segment found: expected a WE63 export in parser format (BEGIN_SEGMENT_SECTION …)".into());
+        }
+        let parents = segments.values().map(|d| (d.segment_type.clone(), d.parent.clone())).collect();
+        Ok(IdocDefinition { segments, parents })
+    }
+}
+
 /// `E2EDK01005` → `E1EDK01`; customer `Z2…` likewise; namespaced names are kept.
 pub fn segment_type(segnam: &str) -> String {
     let mut name = segnam.trim().to_owned();
@@ -100,14 +215,15 @@ pub struct IdocReader<'a> {
     lines: Lines<'a>,
     file: Arc<str>,
     defs: SegmentDefs,
+    definition: Option<IdocDefinition>,
     buf: Vec<u8>,
     /// The next IDoc's control record, read while finishing the previous one.
     next_control: Option<(u64, Vec<char>)>,
 }
 
 impl<'a> IdocReader<'a> {
-    pub fn new(lines: Lines<'a>, file: Arc<str>, defs: &SegmentDefs) -> Self {
-        IdocReader { lines, file, defs: defs.clone(), buf: Vec::new(), next_control: None }
+    pub fn new(lines: Lines<'a>, file: Arc<str>, defs: &SegmentDefs, definition: Option<IdocDefinition>) -> Self {
+        IdocReader { lines, file, defs: defs.clone(), definition, buf: Vec::new(), next_control: None }
     }
 
     fn line(&mut self) -> Result<Option<(u64, Vec<char>)>, EngineError> {
@@ -165,6 +281,8 @@ impl RecordReader for IdocReader<'_> {
         let mut nodes = vec![Segment { name: String::new(), fields: Map::new(), children: Vec::new() }];
         nodes[0].fields.insert("EDI_DC40".into(), Value::Object(dc));
         let mut by_segnum: HashMap<String, usize> = HashMap::new();
+        // The latest segment of each type, for the parents the definition names.
+        let mut latest: HashMap<String, usize> = HashMap::new();
         // (hierarchy level, node) of the open ancestors, for the HLEVEL fallback.
         let mut levels: Vec<(u32, usize)> = Vec::new();
         while let Some((n, chars)) = self.line()? {
@@ -172,15 +290,17 @@ impl RecordReader for IdocReader<'_> {
                 self.next_control = Some((n, chars));
                 break;
             }
-            let name = segment_type(&cols(&chars, 1, 30));
+            let segnam = cols(&chars, 1, 30);
+            let defined = self.definition.as_ref().and_then(|d| d.segments.get(segnam.trim()));
+            let name = defined.map_or_else(|| segment_type(&segnam), |d| d.segment_type.clone());
             let segnum = cols(&chars, 50, 55);
             let psgnum = cols(&chars, 56, 61);
             let hlevel: u32 = cols(&chars, 62, 63).trim().parse().unwrap_or(0);
             let sdata: Vec<char> = chars.iter().skip(63).copied().collect();
             let mut fields = Map::new();
             fields.insert("SEGNUM".into(), Value::String(segnum.clone()));
-            match self.defs.get(&name) {
-                Some(defs) => {
+            match (self.defs.get(&name), defined) {
+                (Some(defs), _) => {
                     for f in defs {
                         let (a, b) = f.range().map_err(|e| {
                             EngineError::input(&self.file, Some(n), None, format!("input.segments.{name}: {e}"))
@@ -188,18 +308,29 @@ impl RecordReader for IdocReader<'_> {
                         fields.insert(f.name.clone(), Value::String(cols(&sdata, a + 1, b)));
                     }
                 }
-                None => {
+                (None, Some(defined)) => {
+                    for (field, from, to) in &defined.fields {
+                        fields.insert(field.clone(), Value::String(cols(&sdata, *from, *to)));
+                    }
+                }
+                (None, None) => {
                     fields
                         .insert("SDATA".into(), Value::String(sdata.iter().collect::<String>().trim_end().to_owned()));
                 }
             }
+            // The definition's tree first: the latest segment of the parent type.
+            let by_definition = match self.definition.as_ref().and_then(|d| d.parents.get(&name)) {
+                Some(None) => Some(0),
+                Some(Some(parent)) => latest.get(parent).copied(),
+                None => None,
+            };
             // PSGNUM 000000 means top level; blank or unknown PSGNUMs fall back to HLEVEL.
             let explicit = if !psgnum.is_empty() && psgnum.bytes().all(|b| b.is_ascii_digit()) {
                 if psgnum.bytes().all(|b| b == b'0') { Some(0) } else { by_segnum.get(&psgnum).copied() }
             } else {
                 None
             };
-            let parent = match explicit {
+            let parent = match by_definition.or(explicit) {
                 Some(p) => p,
                 None => {
                     while levels.last().is_some_and(|(l, _)| *l >= hlevel && hlevel > 0) {
@@ -212,6 +343,7 @@ impl RecordReader for IdocReader<'_> {
             let id = nodes.len() - 1;
             nodes[parent].children.push(id);
             by_segnum.insert(segnum, id);
+            latest.insert(nodes[id].name.clone(), id);
             if hlevel > 0 {
                 while levels.last().is_some_and(|(l, _)| *l >= hlevel) {
                     levels.pop();
@@ -264,7 +396,7 @@ mod tests {
         let opts: SegmentDefs =
             [("E1EDP01".to_owned(), vec![FixedField { name: "POSEX".into(), start: 1, length: Some(6), end: None }])]
                 .into();
-        let mut r = IdocReader::new(Lines::new(Box::new(text.as_bytes()), 1 << 20), "o.idoc".into(), &opts);
+        let mut r = IdocReader::new(Lines::new(Box::new(text.as_bytes()), 1 << 20), "o.idoc".into(), &opts, None);
         let rec = r.next_record().unwrap().unwrap();
         let Data::Tree(v) = rec.data else { unreachable!() };
         assert_eq!(v["EDI_DC40"]["IDOCTYP"], "ORDERS05");
@@ -274,5 +406,19 @@ mod tests {
         assert_eq!(v["E1EDP01"][0]["E1EDP19"][0]["SDATA"], "002MAT-1");
         assert_eq!(v["E1EDP01"][1]["POSEX"], "000020");
         assert!(r.next_record().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_definition_names_its_faults_by_line() {
+        let e = IdocDefinition::parse("BEGIN_SEGMENT_SECTION\nBEGIN_SEGMENT E2X\nBEGIN_FIELDS\nNAME A\nCHARACTER_FIRST 000010\nCHARACTER_LAST 000012\nEND_FIELDS\n").unwrap_err();
+        assert_eq!(e, "line 7: field A lies outside SDATA (columns 10–12)");
+        let e =
+            IdocDefinition::parse("BEGIN_SEGMENT_SECTION\nBEGIN_SEGMENT E2X\nNAME A\nCHARACTER_FIRST x\n").unwrap_err();
+        assert_eq!(e, "line 4: `x` is not a number");
+        assert!(IdocDefinition::parse("ORDERS05").unwrap_err().starts_with("no segment found"));
+        assert_eq!(
+            IdocDefinition::parse("BEGIN_SEGMENT_SECTION\nEND_GROUP\n").unwrap_err(),
+            "line 2: END_GROUP without BEGIN_GROUP"
+        );
     }
 }

@@ -71,6 +71,9 @@ pub struct InputOptions {
     /// IDoc segment definitions (segment type → fields within SDATA).
     #[serde(default)]
     pub segments: idoc::SegmentDefs,
+    /// The IDoc type's definition as SAP's WE63 export in "parser" format writes it: segment
+    /// fields and the segment tree, for flat IDocs.
+    pub definition: Option<String>,
     /// Generic XML: the element that is one record (default: each child of the root).
     pub record_element: Option<String>,
 }
@@ -105,6 +108,9 @@ impl InputOptions {
             for f in fields {
                 f.range()?;
             }
+        }
+        if let Some(definition) = &self.definition {
+            idoc::IdocDefinition::parse(definition).map_err(|e| format!("input.definition: {e}"))?;
         }
         for (seg, fields) in &self.segments {
             for f in fields {
@@ -299,7 +305,15 @@ pub fn open<'a>(
             Box::new(fixed::FixedReader::new(lines, file, fields)?)
         }
         Format::Idoc => {
-            Box::new(idoc::IdocReader::new(text::Lines::new(reader, limits.max_record_bytes), file, &opts.segments))
+            let definition = match &opts.definition {
+                Some(text) => Some(
+                    idoc::IdocDefinition::parse(text)
+                        .map_err(|e| EngineError::input(name, None, None, format!("input.definition: {e}")))?,
+                ),
+                None => None,
+            };
+            let lines = text::Lines::new(reader, limits.max_record_bytes);
+            Box::new(idoc::IdocReader::new(lines, file, &opts.segments, definition))
         }
         Format::IdocXml => Box::new(xml::XmlReader::new(reader, file, None, true, limits)),
         Format::Xml => Box::new(xml::XmlReader::new(reader, file, opts.record_element.clone(), false, limits)),
