@@ -265,6 +265,22 @@ fn choose(file: &str, head: &[u8], complete: bool) -> Result<(&'static Encoding,
     }
 }
 
+/// The encoding an XML document names in its declaration (`<?xml version="1.0"
+/// encoding="ISO-8859-1"?>`), when it is a known one. A declaration of UTF-16 in a file that
+/// reached here without a BOM is not believed: the bytes are then ASCII-compatible.
+fn xml_declared_encoding(head: &[u8]) -> Option<&'static Encoding> {
+    let declaration = head.strip_prefix(b"<?xml")?;
+    let declaration = &declaration[..memchr::memmem::find(declaration, b"?>")?];
+    let at = memchr::memmem::find(declaration, b"encoding")?;
+    let rest = declaration[at + b"encoding".len()..].trim_ascii_start().strip_prefix(b"=")?.trim_ascii_start();
+    let (&quote, rest) = rest.split_first()?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let label = &rest[..memchr::memchr(quote, rest)?];
+    Encoding::for_label(label).filter(|e| e.is_ascii_compatible())
+}
+
 pub fn decode<'a>(
     file: &str,
     mut input: Box<dyn Read + 'a>,
@@ -292,6 +308,7 @@ pub fn decode<'a>(
     let (encoding, bom_len, encoding_decided_by, detected) = match (Encoding::for_bom(&head), declared) {
         (Some((e, n)), _) => (e, n, "BOM", None),
         (None, Some(e)) => (e, 0, "declared", None),
+        (None, None) if let Some(e) = xml_declared_encoding(&head) => (e, 0, "XML declaration", None),
         (None, None) => {
             refuse_binary(file, &head)?;
             let (e, detected) = choose(file, &head, head.len() < SAMPLE)?;
@@ -463,6 +480,16 @@ mod tests {
         let mut s = String::new();
         d.reader.read_to_string(&mut s).unwrap();
         assert_eq!((s.as_str(), d.detected), ("Müller\n", None));
+    }
+
+    #[test]
+    fn an_xml_declaration_names_the_encoding() {
+        let (s, encoding, detected) =
+            text(b"<?xml version='1.0' encoding = \"ISO-8859-1\"?>\n<r><n>M\xfcller</n></r>").unwrap();
+        assert_eq!((encoding, detected), ("windows-1252", None));
+        assert!(s.contains("Müller"), "{s}");
+        assert_eq!(xml_declared_encoding(b"<?xml version=\"1.0\" encoding=\"UTF-16\"?><r/>"), None);
+        assert_eq!(xml_declared_encoding(b"<?xml version=\"1.0\"?><r encoding=\"latin1\"/>"), None);
     }
 
     /// `printf 'K\xf6ln 12\nM\xfcnchen\n' | iconv -t IBM037`, and NL (0x15) as z/OS ends lines.
