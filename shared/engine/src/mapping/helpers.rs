@@ -103,6 +103,12 @@ pub fn parse_decimal_with(text: &str, locale: &str, dec: char, groups: &[char]) 
     if let Some(n) = plain_decimal(t, dec, groups) {
         return Ok(Some(n));
     }
+    if !groups_of_three(t, dec, groups) {
+        return Err(format!(
+            "`{text}` is not a decimal number in locale {locale}: its digits are not grouped by three \
+             (for a decimal comma, use a locale such as decimal('de'))"
+        ));
+    }
     // Only ASCII digits, signs and '.' are kept; short numbers stay on the stack.
     let mut stack = [0u8; 48];
     let mut heap = Vec::new();
@@ -145,6 +151,16 @@ pub fn parse_decimal_with(text: &str, locale: &str, dec: char, groups: &[char]) 
         .map_err(|_| format!("`{text}` is not a decimal number in locale {locale}"))
 }
 
+/// Whether the grouping separators of the integer part, if any, group its digits by three
+/// (`1,234,567`). `12,50` read in `en` is a decimal comma in the wrong locale, not 1250.
+pub fn groups_of_three(t: &str, dec: char, groups: &[char]) -> bool {
+    let integer = t.split(dec).next().unwrap_or(t).trim_start_matches(['+', '-']);
+    let mut parts = integer.split(|c| groups.contains(&c));
+    let first = parts.next().unwrap_or("");
+    let mut rest = parts.peekable();
+    rest.peek().is_none() || (1..=3).contains(&first.len()) && rest.all(|p| p.len() == 3)
+}
+
 /// 10^0 to 10^15, all exact in `f64` (as `10f64.powi` computes them).
 const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
@@ -163,7 +179,7 @@ fn plain_decimal(t: &str, dec: char, groups: &[char]) -> Option<Num> {
         b'+' => (false, &bytes[1..]),
         _ => (false, bytes),
     };
-    let (mut mantissa, mut count, mut decimals, mut seen_dec) = (0i64, 0u32, 0i32, false);
+    let (mut mantissa, mut count, mut decimals, mut seen_dec, mut grouped) = (0i64, 0u32, 0i32, false, false);
     for &b in digits {
         if b.is_ascii_digit() {
             mantissa = mantissa * 10 + i64::from(b - b'0');
@@ -175,11 +191,12 @@ fn plain_decimal(t: &str, dec: char, groups: &[char]) -> Option<Num> {
         } else if b == dec && !seen_dec {
             seen_dec = true;
         } else if !seen_dec && b.is_ascii() && groups.contains(&(b as char)) {
+            grouped = true;
         } else {
             return None;
         }
     }
-    if count == 0 {
+    if count == 0 || grouped && !groups_of_three(t, dec as char, groups) {
         return None;
     }
     let signed = if negative { -mantissa } else { mantissa };
@@ -411,6 +428,13 @@ mod tests {
         assert_eq!(parse_decimal("1 234,5", "fr").unwrap(), Some(Num::Float(1234.5)));
         assert_eq!(parse_decimal("1'234.5", "de-CH").unwrap(), Some(Num::Float(1234.5)));
         assert!(parse_decimal("12a", "de").is_err());
+        assert_eq!(parse_decimal("1.234.567,5", "de").unwrap(), Some(Num::Float(1234567.5)));
+        assert_eq!(parse_decimal("-1,234", "en").unwrap(), Some(Num::Int(-1234)));
+        let e = parse_decimal("12,50", "en").unwrap_err();
+        assert!(e.contains("not grouped by three") && e.contains("decimal('de')"), "{e}");
+        assert!(parse_decimal("1,2345", "en").is_err());
+        assert!(parse_decimal("1234,567", "en").is_err());
+        assert!(parse_decimal("1.2.3,4", "de").is_err());
     }
 
     #[test]
@@ -419,6 +443,9 @@ mod tests {
             let (dec, groups) = separators(locale).unwrap();
             if t.trim().is_empty() {
                 return Ok(None);
+            }
+            if !groups_of_three(t.trim(), dec, groups) {
+                return Err("bad".into());
             }
             let mut plain = String::new();
             let mut seen_dec = false;
