@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use minijinja::value::{Enumerator, Kwargs, Object, Rest, Serde, Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
+use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
 use super::ValueMap;
 pub use super::guard::Bound;
@@ -86,6 +86,35 @@ pub fn environment(
             Some(t) => helpers::iso_date(&t, &pattern).map(|d| d.map_or(Value::from(()), Value::from)).map_err(invalid),
         }
     });
+    // Jinja's `int` and `float`, for values read from files: blanks around a number (fixed-width
+    // padding) are ignored, an empty value is none (as `decimal` and `date` have it), and an
+    // error names the value.
+    env.add_filter(
+        "int",
+        |state: &State, v: Value, default: Option<Value>, base: Option<u32>, kwargs: Kwargs| -> Result<Value, Error> {
+            let Some(t) = v.as_str().map(str::trim) else {
+                return minijinja::filters::int(state, &v, default, base, kwargs);
+            };
+            if t.is_empty() && default.is_none() {
+                return Ok(Value::from(()));
+            }
+            minijinja::filters::int(state, &Value::from(t), default, base, kwargs)
+                .map_err(|_| invalid(format!("`{t}` is not an integer")))
+        },
+    );
+    env.add_filter(
+        "float",
+        |state: &State, v: Value, default: Option<Value>, kwargs: Kwargs| -> Result<Value, Error> {
+            let Some(t) = v.as_str().map(str::trim) else {
+                return minijinja::filters::float(state, &v, default, kwargs);
+            };
+            if t.is_empty() && default.is_none() {
+                return Ok(Value::from(()));
+            }
+            minijinja::filters::float(state, &Value::from(t), default, kwargs)
+                .map_err(|_| invalid(format!("`{t}` is not a number")))
+        },
+    );
     env.add_filter("decimal", |v: Value, locale: Option<String>| -> Result<Value, Error> {
         if v.as_i64().is_some() || v.kind() == ValueKind::Number {
             return Ok(v);
