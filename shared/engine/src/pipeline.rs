@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::context::{OutputFormat, Plan};
 use crate::direct::{General, Shape};
 use crate::error::EngineError;
-use crate::formats::csv::CsvChunk;
+use crate::formats::Chunk;
 use crate::formats::{self, InputReading, RecordReader};
 use crate::mapping::fast::{Columns, FVal};
 use crate::mapping::jinja::{self, LookupTable};
@@ -24,7 +24,7 @@ use crate::validate::{Scratch, ShapeCheck};
 use crate::{Limits, Reject, Source, Summary, Transformation, Warning};
 
 const BATCH: usize = 512;
-/// Records per CSV chunk: larger than a batch, so the reading thread wakes up less often.
+/// Records per chunk of a table: larger than a batch, so the reading thread wakes up less often.
 const CHUNK: usize = 2048;
 /// Output one batch collects before it is handed on: the records of its work not mapped yet
 /// follow in a batch of their own. With the batches waiting to be written bounded too (see
@@ -92,8 +92,8 @@ impl Spares {
 /// What the reading thread hands to a worker.
 enum Work {
     Units(Vec<Unit>),
-    Csv {
-        chunk: CsvChunk,
+    Chunk {
+        chunk: Chunk,
         input: Arc<str>,
         first_index: u64,
     },
@@ -279,7 +279,7 @@ fn direct(
 fn process(t: &Transformation, worker: &mut Worker, work: Work, buffers: &Buffers) -> Batch {
     match work {
         Work::Units(units) => process_units(t, worker, units, buffers.batches.take()),
-        Work::Csv { chunk, input, first_index } => process_chunk(t, worker, chunk, &input, first_index, buffers),
+        Work::Chunk { chunk, input, first_index } => process_chunk(t, worker, chunk, &input, first_index, buffers),
         Work::Rest { units, fatal } => {
             let mut batch = process_units(t, worker, units, buffers.batches.take());
             batch.fatal = fatal;
@@ -305,19 +305,37 @@ fn process_units(t: &Transformation, worker: &mut Worker, mut units: Vec<Unit>, 
     batch
 }
 
-/// Parses a CSV chunk and maps its records; a parse error ends the batch (and the run).
+/// Parses a chunk and maps its records; a parse error ends the batch (and the run).
 fn process_chunk(
     t: &Transformation,
     worker: &mut Worker,
-    chunk: CsvChunk,
+    chunk: Chunk,
     input: &Arc<str>,
     first_index: u64,
     buffers: &Buffers,
 ) -> Batch {
     let mut batch = Batch { bytes: buffers.batches.take(), ..Batch::default() };
-    batch.bytes.reserve(chunk.records * 256);
+    batch.bytes.reserve(chunk.records() * 256);
     let (header, input) = worker.own_copies(chunk.header(), input);
-    let mut reader = chunk.reader(Some(header));
+    let records = chunk.records();
+    match &chunk {
+        Chunk::Csv(c) => map_chunk(t, worker, c.reader(Some(header)), records, &input, first_index, &mut batch),
+        Chunk::Fixed(c) => map_chunk(t, worker, c.reader(header), records, &input, first_index, &mut batch),
+    }
+    buffers.chunks.give(chunk.into_buffer());
+    batch
+}
+
+/// Maps the records of one chunk's reader (generic: each format's parser inlined).
+fn map_chunk<R: RecordReader>(
+    t: &Transformation,
+    worker: &mut Worker,
+    mut reader: R,
+    records: usize,
+    input: &Arc<str>,
+    first_index: u64,
+    batch: &mut Batch,
+) {
     for index in first_index.. {
         match reader.next_record() {
             Ok(Some(record)) => {
@@ -325,12 +343,12 @@ fn process_chunk(
                 if batch.bytes.len() >= BATCH_BYTES {
                     batch.rest.push(unit);
                 } else {
-                    process_unit(t, worker, &unit, &mut batch);
+                    process_unit(t, worker, &unit, batch);
                 }
             }
             Ok(None) => {
                 // The splitter and the parser agree on where records end.
-                debug_assert_eq!(index - first_index, chunk.records as u64, "records in a CSV chunk");
+                debug_assert_eq!(index - first_index, records as u64, "records in a chunk");
                 break;
             }
             Err(e) => {
@@ -339,9 +357,6 @@ fn process_chunk(
             }
         }
     }
-    drop(reader);
-    buffers.chunks.give(chunk.into_buffer());
-    batch
 }
 
 fn process_unit(t: &Transformation, worker: &mut Worker, unit: &Unit, batch: &mut Batch) {
@@ -728,8 +743,8 @@ impl<'t, 'w> Run<'t, 'w> {
             let Some(chunk) = splitter.next_chunk(CHUNK, buffers.chunks.take())? else { return Ok(None) };
             self.check_header(input, chunk.header())?;
             let first_index = self.index + 1;
-            self.index += chunk.records as u64;
-            return Ok(Some(Work::Csv { chunk, input: input.clone(), first_index }));
+            self.index += chunk.records() as u64;
+            return Ok(Some(Work::Chunk { chunk, input: input.clone(), first_index }));
         }
         let units = self.read_batch(reader, input)?;
         Ok((!units.is_empty()).then_some(Work::Units(units)))

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::text::{self, LineError, Lines};
-use super::{ChunkSplitter, InputOptions, Limits, RecordReader, single_byte};
+use super::{Chunk, ChunkSplitter, InputOptions, Limits, RecordReader, single_byte};
 use crate::error::EngineError;
 use crate::record::{Data, Header, Row, SourceRecord, Spans};
 
@@ -631,8 +631,8 @@ impl CsvChunk {
 }
 
 impl ChunkSplitter for CsvReader<'_> {
-    fn next_chunk(&mut self, max_records: usize, buffer: Vec<u8>) -> Result<Option<CsvChunk>, EngineError> {
-        self.split_chunk(max_records, buffer)
+    fn next_chunk(&mut self, max_records: usize, buffer: Vec<u8>) -> Result<Option<Chunk>, EngineError> {
+        Ok(self.split_chunk(max_records, buffer)?.map(Chunk::Csv))
     }
 }
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::RecordReader;
 use super::text::{self, LineError, Lines};
+use super::{Chunk, ChunkSplitter, RecordReader};
 use crate::error::EngineError;
 use crate::record::{Data, Header, Row, SourceRecord, Spans};
 
@@ -52,7 +52,7 @@ pub struct FixedReader<'a> {
     lines: Lines<'a>,
     file: Arc<str>,
     header: Arc<Header>,
-    ranges: Vec<(usize, usize)>,
+    ranges: Arc<[(usize, usize)]>,
     buf: Vec<u8>,
 }
 
@@ -61,28 +61,35 @@ impl<'a> FixedReader<'a> {
         let ranges = fields
             .iter()
             .map(FixedField::range)
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<Result<Arc<[_]>, _>>()
             .map_err(|e| EngineError::input(&file, None, None, format!("input.fields: {e}")))?;
         let header = Arc::new(Header::new(fields.iter().map(|f| f.name.clone()).collect()));
         Ok(FixedReader { lines, file, header, ranges, buf: Vec::new() })
     }
+
+    fn too_long(&self) -> EngineError {
+        EngineError::input(&self.file, Some(self.lines.line + 1), None, "line longer than limits.max_record_bytes")
+    }
+}
+
+/// A line holds no record when it is blank (as `next_record` sees it: UTF-8 and nothing but
+/// whitespace).
+fn is_blank(line: &[u8]) -> bool {
+    std::str::from_utf8(line).is_ok_and(|text| text.trim().is_empty())
 }
 
 impl RecordReader for FixedReader<'_> {
+    fn splitter(&mut self) -> Option<&mut dyn ChunkSplitter> {
+        Some(self)
+    }
+
     fn next_record(&mut self) -> Result<Option<SourceRecord>, EngineError> {
         loop {
             self.buf.clear();
             match self.lines.read_into(&mut self.buf) {
                 Ok(true) => {}
                 Ok(false) => return Ok(None),
-                Err(LineError::TooLong) => {
-                    return Err(EngineError::input(
-                        &self.file,
-                        Some(self.lines.line + 1),
-                        None,
-                        "line longer than limits.max_record_bytes",
-                    ));
-                }
+                Err(LineError::TooLong) => return Err(self.too_long()),
                 Err(LineError::Io(e)) => return Err(e.into()),
             }
             let line = self.lines.line;
@@ -99,6 +106,59 @@ impl RecordReader for FixedReader<'_> {
                 problem: None,
             }));
         }
+    }
+}
+
+impl ChunkSplitter for FixedReader<'_> {
+    fn next_chunk(&mut self, max_records: usize, mut bytes: Vec<u8>) -> Result<Option<Chunk>, EngineError> {
+        let lines_before = self.lines.line;
+        bytes.clear();
+        let mut records = 0;
+        while records < max_records {
+            let start = bytes.len();
+            match self.lines.read_into(&mut bytes) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(LineError::TooLong) => return Err(self.too_long()),
+                Err(LineError::Io(e)) => return Err(e.into()),
+            }
+            // Blank lines stay in the chunk (line numbers) but are no records.
+            records += usize::from(!is_blank(&bytes[start..]));
+        }
+        if records == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Chunk::Fixed(FixedChunk {
+            bytes,
+            lines_before,
+            records,
+            header: self.header.clone(),
+            ranges: self.ranges.clone(),
+            file: self.file.clone(),
+            max_record_bytes: self.lines.max(),
+        })))
+    }
+}
+
+/// Whole lines of a fixed-width file, parsed on a worker.
+pub struct FixedChunk {
+    pub(super) bytes: Vec<u8>,
+    /// Lines of the input before the chunk's first line.
+    lines_before: u64,
+    /// Records in the chunk (blank lines are none).
+    pub records: usize,
+    pub(super) header: Arc<Header>,
+    ranges: Arc<[(usize, usize)]>,
+    file: Arc<str>,
+    max_record_bytes: usize,
+}
+
+impl FixedChunk {
+    /// Parses the chunk's records with `header`, the chunk's header or a copy of it.
+    pub fn reader(&self, header: Arc<Header>) -> FixedReader<'_> {
+        let mut lines = Lines::new(Box::new(&self.bytes[..]), self.max_record_bytes);
+        lines.line = self.lines_before;
+        FixedReader { lines, file: self.file.clone(), header, ranges: self.ranges.clone(), buf: Vec::new() }
     }
 }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
 pub use crate::limits::Limits;
-use crate::record::SourceRecord;
+use crate::record::{Header, SourceRecord};
 
 /// A streaming source of records.
 pub trait RecordReader {
@@ -31,7 +31,37 @@ pub trait RecordReader {
 pub trait ChunkSplitter {
     /// The next `max_records` records (fewer at the end; `None` after it), not parsed yet, in
     /// `buffer` (a spare one, reused).
-    fn next_chunk(&mut self, max_records: usize, buffer: Vec<u8>) -> Result<Option<csv::CsvChunk>, EngineError>;
+    fn next_chunk(&mut self, max_records: usize, buffer: Vec<u8>) -> Result<Option<Chunk>, EngineError>;
+}
+
+/// Whole records of a table, cut on the reading thread and parsed on a worker.
+pub enum Chunk {
+    Csv(csv::CsvChunk),
+    Fixed(fixed::FixedChunk),
+}
+
+impl Chunk {
+    pub fn records(&self) -> usize {
+        match self {
+            Chunk::Csv(c) => c.records,
+            Chunk::Fixed(c) => c.records,
+        }
+    }
+
+    pub fn header(&self) -> &Arc<Header> {
+        match self {
+            Chunk::Csv(c) => c.header(),
+            Chunk::Fixed(c) => &c.header,
+        }
+    }
+
+    /// The chunk's buffer, for the next chunk.
+    pub fn into_buffer(self) -> Vec<u8> {
+        match self {
+            Chunk::Csv(c) => c.into_buffer(),
+            Chunk::Fixed(c) => c.bytes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -397,6 +397,11 @@ impl<'a> Lines<'a> {
     }
 
     /// Passes over the first `n` lines (title lines, a `sep=` line).
+    /// The longest line read (`limits.max_record_bytes`).
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
     pub fn skip(&mut self, n: usize) -> Result<(), LineError> {
         let mut buf = Vec::new();
         for _ in 0..n {
