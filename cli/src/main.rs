@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use helix_engine::{EngineError, OutputFormat, Source, Summary, Transformation};
+use helix_engine::{EngineError, OutputFormat, Source, Summary, TableFormat, Transformation};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[global_allocator]
@@ -48,8 +48,8 @@ enum Command {
         #[command(flatten)]
         mapping: Mapping,
         /// Result file (default: standard output). Written whole or not at all. A name ending in
-        /// .ndjson or .jsonl gets NDJSON, other names a JSON array, unless the context sets
-        /// output.format.
+        /// .ndjson or .jsonl gets NDJSON, .csv a CSV table, .parquet a Parquet file, other names a
+        /// JSON array, unless the context sets output.format.
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Reject report file (default: beside the output as NAME.rejects.json, else not written).
@@ -182,19 +182,66 @@ fn percent(text: &str) -> Result<f64, String> {
     }
 }
 
-/// The format an output file's name asks for.
-fn format_of(path: &Path) -> Option<OutputFormat> {
+/// What an output file's name asks for: records (a JSON array, NDJSON) or a table.
+#[derive(Clone, Copy, PartialEq)]
+enum Wanted {
+    Records(OutputFormat),
+    Table(TableFormat),
+}
+
+fn format_of(path: &Path) -> Option<Wanted> {
     match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-        "ndjson" | "jsonl" => Some(OutputFormat::Ndjson),
-        "json" => Some(OutputFormat::Json),
+        "ndjson" | "jsonl" => Some(Wanted::Records(OutputFormat::Ndjson)),
+        "json" => Some(Wanted::Records(OutputFormat::Json)),
+        "csv" => Some(Wanted::Table(TableFormat::Csv)),
+        "parquet" => Some(Wanted::Table(TableFormat::Parquet)),
         _ => None,
     }
 }
 
-fn format_name(format: OutputFormat) -> &'static str {
+fn format_name(format: Wanted) -> &'static str {
     match format {
-        OutputFormat::Json => "a JSON array",
-        OutputFormat::Ndjson => "NDJSON",
+        Wanted::Records(OutputFormat::Json) => "a JSON array",
+        Wanted::Records(OutputFormat::Ndjson) => "NDJSON",
+        Wanted::Table(TableFormat::Csv) => "CSV",
+        Wanted::Table(TableFormat::Parquet) => "Parquet",
+    }
+}
+
+/// What a run writes, as the context (or the output's name) decided.
+fn written(t: &Transformation) -> Wanted {
+    t.table_format().map_or(Wanted::Records(t.output_format()), Wanted::Table)
+}
+
+/// Where the run's records go: straight to the output, or through a table writer.
+enum Sink<W: Write + Send> {
+    Records(W),
+    Table(helix_engine::tables::TableWriter<W>),
+}
+
+impl<W: Write + Send> Write for Sink<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Records(w) => w.write(buf),
+            Sink::Table(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Records(w) => w.flush(),
+            Sink::Table(w) => w.flush(),
+        }
+    }
+}
+
+impl<W: Write + Send> Sink<W> {
+    /// The output, with the table's end written.
+    fn finish(self) -> Result<W, EngineError> {
+        match self {
+            Sink::Records(w) => Ok(w),
+            Sink::Table(w) => w.finish(),
+        }
     }
 }
 
@@ -207,17 +254,19 @@ fn transform(
     inputs: Vec<PathBuf>,
 ) -> Result<ExitCode, String> {
     let mut t = load(mapping.context.as_deref(), mapping.schema.as_deref(), mapping.threads)?;
-    if let Some((path, wanted)) = output.as_deref().and_then(|p| Some((p, format_of(p)?)))
-        && !t.set_default_output_format(wanted)
-        && t.output_format() != wanted
-        && !quiet
-    {
-        eprintln!(
-            "warning: {} gets {}, as the context says (its name asks for {})",
-            path.display(),
-            format_name(t.output_format()),
-            format_name(wanted)
-        );
+    if let Some((path, wanted)) = output.as_deref().and_then(|p| Some((p, format_of(p)?))) {
+        let applied = match wanted {
+            Wanted::Records(format) => t.set_default_output_format(format),
+            Wanted::Table(format) => t.set_default_table(format),
+        };
+        if !applied && written(&t) != wanted && !quiet {
+            eprintln!(
+                "warning: {} gets {}, as the context says (its name asks for {})",
+                path.display(),
+                format_name(written(&t)),
+                format_name(wanted)
+            );
+        }
     }
     // No report beside `/dev/null`.
     let rejects = rejects
@@ -225,13 +274,17 @@ fn transform(
     let out_file = output.as_deref().map(atomic::ResultFile::create).transpose()?;
     let rej_file = rejects.as_deref().map(atomic::ResultFile::create).transpose()?;
     let finished = {
-        let mut out: Box<dyn Write> = match &out_file {
+        let out: Box<dyn Write + Send> = match &out_file {
             Some(f) => Box::new(f.file()),
-            None => Box::new(io::stdout().lock()),
+            None => Box::new(io::stdout()),
         };
         // The engine writes its records in batches larger than this, which go straight through
         // (a copy of every output byte less); the buffer gathers the small writes around them.
-        let mut out = BufWriter::with_capacity(64 << 10, &mut out);
+        let out = BufWriter::with_capacity(64 << 10, out);
+        let mut out = match t.table_format() {
+            Some(format) => Sink::Table(t.table_writer(format, out).map_err(|e| e.to_string())?),
+            None => Sink::Records(out),
+        };
         let mut rej: Box<dyn Write> = match &rej_file {
             Some(f) => Box::new(BufWriter::new(f.file())),
             None => Box::new(io::sink()),
@@ -239,6 +292,7 @@ fn transform(
         let mut run = t.start(&mut out, &mut rej).map_err(|e| e.to_string())?;
         feed_all(&mut run, &inputs, quiet)?;
         let finished = run.finish();
+        let mut out = out.finish().map_err(|e| e.to_string())?;
         out.flush().and_then(|()| rej.flush()).map_err(|e| format!("writing the result: {e}"))?;
         finished
     };

@@ -116,3 +116,68 @@ fn the_output_name_chooses_ndjson_unless_the_context_does() {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("out.ndjson")).unwrap()).unwrap();
     assert_eq!(v, serde_json::json!([{"id": "1"}, {"id": "2"}]));
 }
+
+/// The project's Python (scripts/setup.sh makes it; `make test` runs it first).
+fn venv_python() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")
+}
+
+const ORDERS_CONTEXT: &str = "fields:
+  id: \"{{ id | int }}\"
+  day: \"{{ day }}\"
+  amount: \"{{ amount | decimal('de') }}\"
+  customer.name: \"{{ name }}\"
+";
+
+const ORDERS_SCHEMA: &str = r#"{"type": "object", "required": ["id", "day"], "properties": {
+  "id": {"type": "integer"}, "day": {"type": "string", "format": "date"},
+  "amount": {"type": ["number", "null"]},
+  "customer": {"type": "object", "properties": {"name": {"type": "string"}}}}}"#;
+
+fn orders(dir: &Path) {
+    std::fs::write(dir.join("in.csv"), "id;day;amount;name\n1;2024-03-01;1.234,50;Anna, \"A\"\n2;2024-03-02;;Bert\n")
+        .unwrap();
+    std::fs::write(dir.join("c.yaml"), ORDERS_CONTEXT).unwrap();
+    std::fs::write(dir.join("s.json"), ORDERS_SCHEMA).unwrap();
+}
+
+#[test]
+fn a_parquet_result_reads_in_pyarrow_with_the_schemas_types() {
+    let dir = tempfile::tempdir().unwrap();
+    orders(dir.path());
+    let o = helix(dir.path(), &["transform", "in.csv", "-c", "c.yaml", "-s", "s.json", "-o", "out.parquet", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = "import pyarrow.parquet as pq, json, sys\n\
+                t = pq.read_table(sys.argv[1])\n\
+                print(json.dumps({'schema': [f'{f.name}:{f.type}' for f in t.schema], 'rows': t.to_pylist()}, default=str))";
+    let o = Command::new(venv_python()).args(["-c", read, "out.parquet"]).current_dir(dir.path()).output().unwrap();
+    assert!(o.status.success(), "pyarrow: {}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "schema": ["id:int64", "day:date32[day]", "amount:double", "customer:struct<name: string>"],
+            "rows": [
+                {"id": 1, "day": "2024-03-01", "amount": 1234.5, "customer": {"name": "Anna, \"A\""}},
+                {"id": 2, "day": "2024-03-02", "amount": null, "customer": {"name": "Bert"}}
+            ]
+        })
+    );
+}
+
+#[test]
+fn a_csv_result_has_the_schemas_columns_and_a_field_it_lacks_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    orders(dir.path());
+    let o = helix(dir.path(), &["transform", "in.csv", "-c", "c.yaml", "-s", "s.json", "-o", "out.csv", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.csv")).unwrap(),
+        "id,day,amount,customer.name\n1,2024-03-01,1234.5,\"Anna, \"\"A\"\"\"\n2,2024-03-02,,Bert\n"
+    );
+    std::fs::write(dir.path().join("c.yaml"), format!("{ORDERS_CONTEXT}  extra: \"x\"\n")).unwrap();
+    let o = helix(dir.path(), &["transform", "in.csv", "-c", "c.yaml", "-s", "s.json", "-o", "t.csv", "-q"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("has a field `extra` that is not a column"), "{}", stderr(&o));
+    assert!(!dir.path().join("t.csv").exists(), "no half table");
+}

@@ -12,6 +12,7 @@ use crate::error::EngineError;
 use crate::formats::InputOptions;
 use crate::limits::Limits;
 use crate::mapping::{self, Cast, Expr, Field, Jinja, Mapping, ValueMap, check, fast, jinja};
+use crate::tables::TableFormat;
 use crate::yaml::{self, Document, YamlLimits};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -22,10 +23,20 @@ pub enum OutputFormat {
     Ndjson,
 }
 
+/// `output.format` as a context writes it: the records as a JSON array or NDJSON, or a table.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DeclaredOutput {
+    Json,
+    Ndjson,
+    Csv,
+    Parquet,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OutputSpec {
-    format: Option<OutputFormat>,
+    format: Option<DeclaredOutput>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +78,11 @@ pub struct Plan {
     pub output: OutputFormat,
     /// The context says `output.format` (a caller's preference does not override it).
     pub output_declared: bool,
+    /// The result as a table: the run writes NDJSON records, which a [`TableWriter`] turns into
+    /// rows.
+    ///
+    /// [`TableWriter`]: crate::tables::TableWriter
+    pub table: Option<TableFormat>,
     pub max_rate: Option<f64>,
     pub limits: Limits,
     pub mapping: Option<Mapping>,
@@ -441,6 +457,7 @@ impl Plan {
             input: InputOptions::default(),
             output: OutputFormat::Json,
             output_declared: false,
+            table: None,
             max_rate: None,
             limits,
             mapping: None,
@@ -595,12 +612,26 @@ impl Plan {
                 c.err("/template", "a whole-document template replaces fields: and group:; use one or the other")
             );
         }
+        if document.is_some() && matches!(output.format, Some(DeclaredOutput::Csv | DeclaredOutput::Parquet)) {
+            return Err(c.err(
+                "/output/format",
+                "a whole-document template makes one document, not a table: csv and parquet need fields:",
+            ));
+        }
         let jinja = Jinja::build(c.env, &c.sources).map_err(|e| EngineError::context(name, None, e.to_string()))?;
         Ok(Plan {
             name: name.to_owned(),
             input,
-            output: output.format.unwrap_or_default(),
+            output: match output.format {
+                None | Some(DeclaredOutput::Json) => OutputFormat::Json,
+                Some(DeclaredOutput::Ndjson | DeclaredOutput::Csv | DeclaredOutput::Parquet) => OutputFormat::Ndjson,
+            },
             output_declared: output.format.is_some(),
+            table: match output.format {
+                Some(DeclaredOutput::Csv) => Some(TableFormat::Csv),
+                Some(DeclaredOutput::Parquet) => Some(TableFormat::Parquet),
+                _ => None,
+            },
             max_rate: rejects.map(|r| r.max_rate),
             limits,
             mapping,

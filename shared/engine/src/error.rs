@@ -19,6 +19,9 @@ pub enum EngineError {
         percent(*rejected, *total), max_rate * 100.0
     )]
     RejectRateExceeded { rejected: u64, total: u64, max_rate: f64 },
+    /// A result record that the output format cannot hold (a CSV or Parquet column it lacks).
+    #[error("{0}")]
+    Output(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -21,10 +21,12 @@ mod mapping;
 mod pipeline;
 mod record;
 mod slots;
+pub mod tables;
 mod validate;
 mod yaml;
 
 pub use context::{ContextDocument, OutputFormat};
+pub use tables::TableFormat;
 pub use error::EngineError;
 pub use limits::Limits;
 pub use pipeline::Run;
@@ -140,6 +142,33 @@ impl Transformation {
 
     pub fn output_format(&self) -> OutputFormat {
         self.plan.output
+    }
+
+    /// Writes the result as the table `format` where the context leaves the choice open (as
+    /// [`Self::set_default_output_format`]); returns whether it does.
+    pub fn set_default_table(&mut self, format: TableFormat) -> bool {
+        let open = !self.plan.output_declared && self.plan.document.is_none();
+        if open {
+            self.plan.output = OutputFormat::Ndjson;
+            self.plan.table = Some(format);
+        }
+        open
+    }
+
+    /// The table the result is, when the context asks for one (`output.format: csv` or
+    /// `parquet`): write the run's records through [`Self::table_writer`] then.
+    pub fn table_format(&self) -> Option<TableFormat> {
+        self.plan.table
+    }
+
+    /// Where the run's records go to become the table [`Self::table_format`] names, written
+    /// to `out`; `finish` it after the run.
+    pub fn table_writer<W: std::io::Write + Send>(
+        &self,
+        format: TableFormat,
+        out: W,
+    ) -> Result<tables::TableWriter<W>, EngineError> {
+        tables::TableWriter::new(format, self.target.as_ref().map(validate::Target::schema), out)
     }
 
     /// Writes `format` where the context leaves the choice open (no `output.format`, no

@@ -27,6 +27,13 @@ pub struct Target {
     schema: Value,
 }
 
+impl Target {
+    /// The schema as written.
+    pub fn schema(&self) -> &Value {
+        &self.schema
+    }
+}
+
 /// What the schema-driven cast does to one scalar leaf.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LeafCast {
