@@ -267,6 +267,44 @@ impl Blobs for S3Blobs {
         })
     }
 
+    async fn upload_part_copy(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        from: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<StoredPart, StoreError> {
+        if range.is_empty() {
+            return Err(StoreError::Conflict(format!("InvalidRange: an empty range of {from} is no part")));
+        }
+        let source = format!("{}/{}", self.bucket, copy_source_encoded(from));
+        let copied = self
+            .client
+            .upload_part_copy()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number as i32)
+            .copy_source(source)
+            .copy_source_range(format!("bytes={}-{}", range.start, range.end - 1))
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error().and_then(|s| s.code()) {
+                // moto answers a missing source with a bare 404 `NotFound`.
+                Some("NoSuchUpload" | "NoSuchKey" | "NotFound") => StoreError::NotFound,
+                Some(code @ "InvalidRange") => StoreError::Conflict(format!("{code}: {range:?} of {from}")),
+                _ => backend(e),
+            })?;
+        let part = copied.copy_part_result();
+        Ok(StoredPart {
+            part_number,
+            etag: part.and_then(|p| p.e_tag()).unwrap_or_default().to_owned(),
+            size: range.end - range.start,
+            checksum_sha256: part.and_then(|p| p.checksum_sha256()).map(str::to_owned),
+        })
+    }
+
     async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, StoreError> {
         if len == 0 {
             return Ok(Vec::new());

@@ -136,6 +136,9 @@ pub struct Job {
     /// How each content file was read, once the job has completed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs_read: Vec<InputReading>,
+    /// A job whose input is split over many workers: its shards done and failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<crate::shard::ShardProgress>,
     /// The pipeline whose run this is, and the version it ran (`pipeline-created-index` lists a
     /// pipeline's runs; a job of no pipeline is not in it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,6 +200,7 @@ impl Job {
             error: None,
             warnings: Vec::new(),
             inputs_read: Vec::new(),
+            shards: None,
             pipeline_id: None,
             pipeline_version: None,
             lease_expires_at: None,
@@ -208,7 +212,7 @@ impl Job {
 
     /// The message that runs the job.
     pub fn message(&self) -> JobMessage {
-        JobMessage { job_id: self.id.clone(), retry: self.retries, traceparent: self.traceparent.clone() }
+        JobMessage { job_id: self.id.clone(), retry: self.retries, traceparent: self.traceparent.clone(), shard: None }
     }
 
     pub fn runner(&self) -> Runner {
@@ -253,6 +257,10 @@ pub struct JobRead {
     pub warnings: Vec<String>,
     /// How each content file was read: format, encoding, layout, and what decided each.
     pub inputs_read: Vec<InputReading>,
+    /// A job whose input is split over many workers: its shards, and how many are done and
+    /// failed (its progress is the share done); `null` for a job run on one worker.
+    #[serde(default)]
+    pub shards: Option<crate::shard::ShardProgress>,
     /// The pipeline whose run this is; `null` for a job submitted on its own.
     #[serde(default)]
     pub pipeline_id: Option<PipelineId>,
@@ -310,6 +318,7 @@ impl From<Job> for JobRead {
             error,
             warnings,
             inputs_read,
+            shards,
             pipeline_id,
             pipeline_version,
             lease_expires_at: _,
@@ -341,6 +350,7 @@ impl From<Job> for JobRead {
             error,
             warnings,
             inputs_read,
+            shards,
             pipeline_id,
             pipeline_version,
         }
@@ -362,6 +372,9 @@ pub struct JobMessage {
     pub retry: u32,
     #[serde(skip)]
     pub traceparent: Option<String>,
+    /// Part of a job spread over many workers; absent on the job's own message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardTask>,
 }
 
 /// How a finished run is recorded on the job.

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod pipeline;
 pub mod ports;
 pub mod session;
+pub mod shard;
 pub mod team;
 pub mod timestamp;
 pub mod user;
@@ -37,6 +38,7 @@ pub use ports::{
     StoreError, StoredPart, StoredResponse, TeamStore, UserStore,
 };
 pub use session::{REFRESH_GRACE, Session};
+pub use shard::{ShardProgress, ShardStore, ShardTask};
 pub use team::{INVITATION_TTL, Invitation, Membership, PERMISSIONS, Plan, Role, Team, TeamAction};
 pub use timestamp::Timestamp;
 pub use user::{ProfileUpdate, User, UserProfile, ValidationError, normalise_email};

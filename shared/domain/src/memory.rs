@@ -30,7 +30,7 @@ impl Outage {
         self.0.store(down, Ordering::SeqCst);
     }
 
-    fn check(&self, what: &str) -> Result<(), StoreError> {
+    pub(crate) fn check(&self, what: &str) -> Result<(), StoreError> {
         if self.0.load(Ordering::SeqCst) { Err(StoreError::Backend(format!("{what} is unavailable"))) } else { Ok(()) }
     }
 }
@@ -810,6 +810,24 @@ impl Blobs for MemoryBlobs {
         let checksum = sha256_base64(&body);
         let etag = self.put_part(upload_id, part_number, &checksum, body.clone())?;
         Ok(StoredPart { part_number, etag, size: body.len() as u64, checksum_sha256: Some(checksum) })
+    }
+
+    async fn upload_part_copy(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        from: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<StoredPart, StoreError> {
+        self.outage.check("the bucket")?;
+        let object = self.object(from).ok_or(StoreError::NotFound)?;
+        let bytes = usize::try_from(range.start)
+            .ok()
+            .zip(usize::try_from(range.end).ok())
+            .and_then(|(start, end)| object.body.get(start..end))
+            .ok_or_else(|| StoreError::Conflict(format!("InvalidRange: {range:?} of {from}")))?;
+        self.upload_part(key, upload_id, part_number, bytes.to_vec()).await
     }
 
     async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, StoreError> {

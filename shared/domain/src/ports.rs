@@ -231,6 +231,17 @@ pub trait Blobs: Send + Sync {
         part_number: u32,
         body: Vec<u8>,
     ) -> Result<StoredPart, StoreError>;
+    /// Stores bytes `range` (`start..end`) of the object at `from` as part `part_number` of an
+    /// open multipart upload (S3's UploadPartCopy: the bytes never leave the bucket); `NotFound`
+    /// when the upload is no longer open or there is no object at `from`.
+    async fn upload_part_copy(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        from: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<StoredPart, StoreError>;
     /// Bytes `start..start + len` of an object, fewer at its end; `NotFound` when there is no such
     /// object.
     async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, StoreError>;

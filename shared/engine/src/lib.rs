@@ -26,10 +26,10 @@ mod validate;
 mod yaml;
 
 pub use context::{ContextDocument, OutputFormat};
-pub use tables::TableFormat;
 pub use error::EngineError;
 pub use limits::Limits;
-pub use pipeline::Run;
+pub use pipeline::{Frame, PartStart, Run, SplitLayout};
+pub use tables::TableFormat;
 
 use context::Plan;
 use validate::Target;
@@ -203,6 +203,17 @@ impl Transformation {
     /// Starts a run writing valid records to `records` (JSON array, or NDJSON if the context
     /// says so) and the reject report to `rejects` (`{"rejects": [...], "summary": {...}}`).
     pub fn start<'w>(
+        &self,
+        records: &'w mut dyn std::io::Write,
+        rejects: &'w mut dyn std::io::Write,
+    ) -> Result<Run<'_, 'w>, EngineError> {
+        let mut run = self.begin(records, rejects)?;
+        run.write_frame_start()?;
+        Ok(run)
+    }
+
+    /// A run whose lookup tables are all loaded, before anything is written.
+    fn begin<'w>(
         &self,
         records: &'w mut dyn std::io::Write,
         rejects: &'w mut dyn std::io::Write,

@@ -514,6 +514,179 @@ pub struct Run<'t, 'w> {
     columns_read: Vec<String>,
     /// Whether the current input's header was checked against `columns_read`.
     header_checked: bool,
+    /// One part of a run several workers share ([`Transformation::start_part`]): every record
+    /// and reject keeps its separator and nothing frames them; the parts are joined later.
+    part: bool,
+}
+
+/// Where one part of a file starts in the whole file: its records and rejects then carry the
+/// file's line numbers and record indexes, as a run over the whole file gives them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartStart {
+    /// Lines of the file before the part's first line, less those fed before it (the lines
+    /// above the table and the header, which a part other than the first is given again).
+    pub lines_before: u64,
+    /// Records of the file before the part's first record.
+    pub records_before: u64,
+}
+
+/// The bytes around the parts of one output, and how many bytes of the first part's first
+/// separator to leave out: the whole output is `start`, the parts in order with the first
+/// separator of the first non-empty part dropped, then `end`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub start: Vec<u8>,
+    pub first_separator: usize,
+    pub end: Vec<u8>,
+}
+
+/// How a file splits into parts of whole records ([`Transformation::split_layout`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitLayout {
+    /// How the file's first bytes were read: every part is read so ([`Transformation::read_as`]).
+    pub reading: formats::InputReading,
+    /// The quote character of a delimited file; `None` when every line feed ends a record.
+    pub quote: Option<u8>,
+    pub delimiter: u8,
+    /// The first byte after the lines above the table and the header row.
+    pub data_start: u64,
+    /// Line feeds before `data_start`.
+    pub lines_before_data: u64,
+}
+
+/// The opening of a reject report.
+const REJECTS_START: &[u8] = b"{\"rejects\": [";
+
+/// The end of a reject report, after its rejects: the run's counts and how it read its inputs.
+fn rejects_end(summary: &Summary, any_reject: bool) -> Vec<u8> {
+    let counts = serde_json::json!({
+        "records_in": summary.records_in, "records_out": summary.records_out,
+        "records_rejected": summary.records_rejected, "records_filtered": summary.records_filtered,
+        "warnings": summary.warnings, "input": summary.inputs,
+    });
+    format!("{}],\n \"summary\": {counts}}}\n", if any_reject { "\n" } else { "" }).into_bytes()
+}
+
+impl Transformation {
+    /// Starts a run over one part of a file several workers share: records and rejects come out
+    /// each with its separator and without the frame ([`Transformation::records_frame`],
+    /// [`Transformation::rejects_frame`]) that joins the parts into the outputs of one run.
+    /// Grouping and whole-document contexts need every record in one run: not for them.
+    pub fn start_part<'w>(
+        &self,
+        records: &'w mut dyn std::io::Write,
+        rejects: &'w mut dyn std::io::Write,
+    ) -> Result<Run<'_, 'w>, EngineError> {
+        let mut run = self.begin(records, rejects)?;
+        run.part = true;
+        run.wrote_record = true;
+        run.wrote_reject = true;
+        Ok(run)
+    }
+
+    /// Reads inputs as `reading` says the first part of a file was read: format, encoding,
+    /// delimiter and the lines above the header are decided on the file's start, and a later part
+    /// (which starts mid-file) is read the same way instead of being detected again.
+    pub fn read_as(&mut self, reading: &formats::InputReading) {
+        let input = &mut self.plan.input;
+        input.format = serde_json::from_value(Value::String(reading.format.clone())).ok();
+        // A byte order mark, which every part starts with again, is found again.
+        if reading.decided_by.get("encoding").is_none_or(|by| by != "BOM") {
+            input.encoding = Some(reading.encoding.clone());
+        }
+        if let Some(delimiter) = &reading.delimiter {
+            input.delimiter = Some(if delimiter == "\t" { "tab".to_owned() } else { delimiter.clone() });
+        }
+        if input.format == Some(formats::Format::Csv) {
+            input.header = Some(reading.header_row.is_some());
+            input.header_row = None;
+            input.skip_lines = Some(reading.skipped_lines as usize);
+        }
+    }
+
+    /// How a file whose first bytes are `sample` splits into parts of whole records, or `None`
+    /// when it does not: grouping and whole-document contexts need all records in one run;
+    /// XML, JSON arrays and IDocs have no record boundary a byte scan can find; a file that is
+    /// not ASCII-compatible text with LF or CRLF line ends, or a table without a header row (its
+    /// first record names the columns) or framed by `|`, is read in one run too.
+    pub fn split_layout(&self, name: &str, sample: &[u8]) -> Option<SplitLayout> {
+        let plan = &self.plan;
+        if !self.maps_records_alone() || plan.input.record_length.is_some() {
+            return None;
+        }
+        let mut bytes = sample;
+        let reading = formats::open(name, &mut bytes, &plan.input, plan.limits).ok()?.reading;
+        let ascii_lines = formats::text::DeclaredEncoding::for_label(&reading.encoding)
+            .and_then(formats::text::DeclaredEncoding::line_feed)
+            == Some(b'\n');
+        let line_ends = reading.line_ending.as_deref().is_none_or(|ending| matches!(ending, "LF" | "CRLF"));
+        if !ascii_lines || !line_ends {
+            return None;
+        }
+        let after_lines = |n: u64| -> Option<u64> {
+            if n == 0 {
+                return Some(0);
+            }
+            memchr::memchr_iter(b'\n', sample).nth(usize::try_from(n - 1).ok()?).map(|at| at as u64 + 1)
+        };
+        let (quote, delimiter, data_start) = match reading.format.as_str() {
+            "csv" => {
+                let delimiter = reading.delimiter.as_deref().and_then(formats::single_byte)?;
+                if reading.header_row.is_none() || reading.decided_by.contains_key("frame") || delimiter == b'|' {
+                    return None;
+                }
+                let quote = plan.input.quote.as_deref().and_then(formats::single_byte).unwrap_or(b'"');
+                let header = after_lines(reading.skipped_lines)?;
+                // The header row ends at the first line feed outside quotes.
+                let mut inside = false;
+                let end = sample[header as usize..].iter().position(|&b| {
+                    inside ^= b == quote;
+                    b == b'\n' && !inside
+                })?;
+                (Some(quote), delimiter, header + end as u64 + 1)
+            }
+            "ndjson" => (None, b'\n', 0),
+            "fixed" => (None, b'\n', after_lines(reading.skipped_lines)?),
+            _ => return None,
+        };
+        let lines_before_data = memchr::memchr_iter(b'\n', &sample[..data_start as usize]).count() as u64;
+        Some(SplitLayout { reading, quote, delimiter, data_start, lines_before_data })
+    }
+
+    /// Whether a file can be mapped in parts: no grouping (consecutive records), no
+    /// whole-document template (all records at once).
+    pub fn maps_records_alone(&self) -> bool {
+        self.plan.group.is_none() && self.plan.document.is_none()
+    }
+
+    /// The frame of the result of parts, `any_record` when a part wrote one.
+    pub fn records_frame(&self, any_record: bool) -> Frame {
+        match self.plan.output {
+            OutputFormat::Json => Frame {
+                start: b"[".to_vec(),
+                first_separator: 1,
+                end: if any_record { b"\n]\n".to_vec() } else { b"]\n".to_vec() },
+            },
+            OutputFormat::Ndjson => Frame { start: Vec::new(), first_separator: 0, end: Vec::new() },
+        }
+    }
+
+    /// The frame of the reject report of parts, whose counts add up to `summary`.
+    pub fn rejects_frame(summary: &Summary) -> Frame {
+        let any_reject = summary.records_rejected > 0;
+        Frame { start: REJECTS_START.to_vec(), first_separator: 1, end: rejects_end(summary, any_reject) }
+    }
+
+    /// Fails with `RejectRateExceeded` when `summary` rejects more than the context tolerates.
+    pub fn check_reject_rate(&self, summary: &Summary) -> Result<(), EngineError> {
+        if let Some(max_rate) = self.plan.max_rate {
+            let total = summary.records_out + summary.records_rejected;
+            if total > 0 && summary.records_rejected as f64 > max_rate * total as f64 {
+                return Err(EngineError::RejectRateExceeded { rejected: summary.records_rejected, total, max_rate });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The names a field mapping reads that must be columns of a table's header: the variables its
@@ -543,10 +716,6 @@ impl<'t, 'w> Run<'t, 'w> {
         records: &'w mut dyn Write,
         rejects: &'w mut dyn Write,
     ) -> Result<Self, EngineError> {
-        if t.plan.output == OutputFormat::Json && t.plan.document.is_none() {
-            records.write_all(b"[")?;
-        }
-        rejects.write_all(b"{\"rejects\": [")?;
         Ok(Run {
             t,
             records,
@@ -562,13 +731,43 @@ impl<'t, 'w> Run<'t, 'w> {
             header_checked: false,
             open_group: None,
             document: Vec::new(),
+            part: false,
         })
+    }
+
+    pub(crate) fn write_frame_start(&mut self) -> Result<(), EngineError> {
+        if self.t.plan.output == OutputFormat::Json && self.t.plan.document.is_none() {
+            self.records.write_all(b"[")?;
+        }
+        self.rejects.write_all(REJECTS_START)?;
+        Ok(())
+    }
+
+    /// Records read so far, over every input.
+    pub fn records_read(&self) -> u64 {
+        self.index
+    }
+
+    /// Feeds the part of an input that starts at `start` in the whole file (a part other than the
+    /// first begins with the file's lines above the table and its header, which it reads again).
+    pub fn feed_part(
+        &mut self,
+        name: &str,
+        input: &mut dyn std::io::Read,
+        start: PartStart,
+    ) -> Result<(), EngineError> {
+        self.index = start.records_before;
+        self.feed_at(name, input, start.lines_before)
     }
 
     /// Feeds one content input; several inputs are processed in order into one result.
     pub fn feed(&mut self, name: &str, input: &mut dyn std::io::Read) -> Result<(), EngineError> {
+        self.feed_at(name, input, 0)
+    }
+
+    fn feed_at(&mut self, name: &str, input: &mut dyn std::io::Read, lines_before: u64) -> Result<(), EngineError> {
         let plan = &self.t.plan;
-        let opened = formats::open(name, input, &plan.input, plan.limits)?;
+        let opened = formats::open_at(name, input, &plan.input, plan.limits, lines_before)?;
         if let Some(message) = opened.detected_encoding {
             self.warnings.push(Warning { input: name.to_owned(), message });
         }
@@ -974,6 +1173,11 @@ impl<'t, 'w> Run<'t, 'w> {
 
     /// Closes the documents; fails with `RejectRateExceeded` above the context's tolerated rate.
     pub fn finish(mut self) -> Result<Summary, EngineError> {
+        if self.part {
+            self.records.flush()?;
+            self.rejects.flush()?;
+            return Ok(self.summary());
+        }
         if self.t.plan.document.is_some() {
             self.render_document()?;
         } else if let Some((_, g)) = self.open_group.take() {
@@ -988,8 +1192,16 @@ impl<'t, 'w> Run<'t, 'w> {
             self.records.write_all(b"\n")?;
         }
         self.records.flush()?;
+        let summary = self.summary();
+        self.rejects.write_all(&rejects_end(&summary, self.wrote_reject))?;
+        self.rejects.flush()?;
+        self.t.check_reject_rate(&summary)?;
+        Ok(summary)
+    }
+
+    fn summary(&mut self) -> Summary {
         let c = &self.counts;
-        let summary = Summary {
+        Summary {
             records_in: c.records_in,
             records_out: c.out,
             records_rejected: c.rejected,
@@ -997,21 +1209,7 @@ impl<'t, 'w> Run<'t, 'w> {
             first_rejects: std::mem::take(&mut self.first_rejects),
             warnings: std::mem::take(&mut self.warnings),
             inputs: std::mem::take(&mut self.readings),
-        };
-        let counts = serde_json::json!({
-            "records_in": summary.records_in, "records_out": summary.records_out,
-            "records_rejected": summary.records_rejected, "records_filtered": summary.records_filtered,
-            "warnings": summary.warnings, "input": summary.inputs,
-        });
-        write!(self.rejects, "{}],\n \"summary\": {counts}}}\n", if self.wrote_reject { "\n" } else { "" })?;
-        self.rejects.flush()?;
-        if let Some(max_rate) = self.t.plan.max_rate {
-            let total = summary.records_out + summary.records_rejected;
-            if total > 0 && summary.records_rejected as f64 > max_rate * total as f64 {
-                return Err(EngineError::RejectRateExceeded { rejected: summary.records_rejected, total, max_rate });
-            }
         }
-        Ok(summary)
     }
 }
 

@@ -64,6 +64,7 @@ pub use rerun::CloneRequest;
 pub use runner::{
     Attempt, AttemptError, AttemptKind, InputObject, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace,
 };
+pub use runner::shards::{ShardConfig, ShardedTransformAttempt, Sharding};
 pub use sessions::{IssuedSession, SessionGate, SessionService};
 pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, Queues};
 #[cfg(feature = "suggest")]

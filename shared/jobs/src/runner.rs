@@ -17,6 +17,8 @@ use crate::batch::{handle_batch, message_span, receive_count};
 use crate::documents::{Document, DocumentError, read_document};
 use crate::idempotency::{payload_key, run_once};
 
+pub mod shards;
+
 /// How often a running attempt looks whether its job was cancelled: the bound on how long a
 /// cancelled job goes on running.
 const CANCEL_POLL: Duration = Duration::from_secs(1);
@@ -71,6 +73,10 @@ impl AttemptKind {
 pub trait Attempt: Send + Sync {
     fn kind(&self) -> AttemptKind;
     async fn run(&self, job: &Job, workspace: &Workspace<'_>) -> Result<JobOutcome, AttemptError>;
+    /// How the attempt spreads a big input over many workers, if it does.
+    fn sharding(&self) -> Option<&shards::Sharding> {
+        None
+    }
 }
 
 /// The ports a job runner works through.
@@ -166,10 +172,13 @@ impl JobRunner {
     }
 
     async fn run_job(&self, body: &str, deliveries: u32) -> MessageOutcome {
-        let Ok(JobMessage { job_id, .. }) = serde_json::from_str::<JobMessage>(body) else {
+        let Ok(JobMessage { job_id, shard, .. }) = serde_json::from_str::<JobMessage>(body) else {
             // Kept, not dropped: after its deliveries it waits in the dead-letter queue for a person.
             return MessageOutcome::Retry(format!("not a job message: {body:.200}"));
         };
+        if let Some(task) = shard.filter(helix_domain::ShardTask::is_part) {
+            return self.run_shard(&job_id, task, deliveries).await;
+        }
         let job = match self.ports.jobs.get(&job_id).await {
             Ok(Some(job)) => job,
             Ok(None) => return MessageOutcome::Retry(format!("job {job_id} does not exist")),
@@ -195,6 +204,9 @@ impl JobRunner {
         }
         tracing::info!(%job_id, attempt = claimed.attempts, deliveries, "job started");
         let started = std::time::Instant::now();
+        if let Some(outcome) = self.fan_out(&claimed, &*attempt, shard, started).await {
+            return outcome;
+        }
         crate::fault::crash_point(crate::fault::MID_JOB);
         let held = tokio::sync::Mutex::new(claimed.clone());
         let workspace = Workspace { ports: &self.ports, cancelled: Arc::new(AtomicBool::new(false)) };

@@ -72,6 +72,11 @@ impl BlobReader {
         let StreamContext { blobs, runtime, cancelled } = streams.clone();
         Self { blobs, runtime, cancelled, name, key, size, offset: 0, buffer: Vec::new(), at: 0 }
     }
+
+    /// Reads bytes `range` of the object only (a shard of it).
+    pub fn range(streams: &StreamContext, name: String, key: String, range: std::ops::Range<u64>) -> Self {
+        Self { offset: range.start, ..Self::new(streams, name, key, range.end) }
+    }
 }
 
 impl Read for BlobReader {

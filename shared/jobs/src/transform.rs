@@ -69,8 +69,17 @@ pub(crate) async fn transform(
             written.report_bytes,
         )
         .await?;
-    let summary = written.summary;
-    Ok(JobOutcome::Completed {
+    Ok(completed(result, report, written.summary, auto_mapped))
+}
+
+/// A completed job's outcome: its outputs, as recorded, and the run's summary.
+pub(crate) fn completed(
+    result: helix_domain::Artifact,
+    report: helix_domain::Artifact,
+    summary: Summary,
+    auto_mapped: Option<AutoMapped>,
+) -> JobOutcome {
+    JobOutcome::Completed {
         result_path: result.s3_key,
         result_artifact_id: result.id,
         error_report_artifact_id: report.id,
@@ -80,11 +89,11 @@ pub(crate) async fn transform(
         auto_mapped,
         warnings: summary.warnings.iter().map(|w| format!("{}: {}", w.input, w.message)).collect(),
         inputs_read: summary.inputs.into_iter().map(input_reading).collect(),
-    })
+    }
 }
 
 /// The result's file extension and media type: the name says what the file holds.
-fn output_type(format: OutputFormat) -> (&'static str, &'static str) {
+pub(crate) fn output_type(format: OutputFormat) -> (&'static str, &'static str) {
     match format {
         OutputFormat::Json => ("json", "application/json"),
         OutputFormat::Ndjson => ("ndjson", "application/x-ndjson"),
@@ -104,6 +113,32 @@ fn input_reading(r: helix_engine::formats::InputReading) -> InputReading {
     }
 }
 
+/// The job's context and schema compiled, with the lookup tables its context reads.
+pub(crate) fn compile(
+    streams: &StreamContext,
+    context: Option<&Document>,
+    schema: Option<&Document>,
+    lookups: &[InputObject],
+) -> Result<helix_engine::Transformation, AttemptError> {
+    let transformation = helix_engine::compile(context.map(Document::source), schema.map(Document::source))?;
+    // A table without its file fails the run when it starts, naming the table and the file.
+    for (name, file) in transformation.lookup_files() {
+        if let Some(lookup) = lookups.iter().find(|l| l.filename == context_file_name(&file)) {
+            let mut text = String::new();
+            BlobReader::new(streams, lookup.filename.clone(), lookup.key.clone(), lookup.size)
+                .read_to_string(&mut text)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::InvalidData => {
+                        AttemptError::Input(format!("lookup file {} is not UTF-8 text", lookup.filename))
+                    }
+                    _ => AttemptError::Transient(e.to_string()),
+                })?;
+            transformation.add_lookup(&name, helix_engine::Source { name: &lookup.filename, text: &text })?;
+        }
+    }
+    Ok(transformation)
+}
+
 fn run_engine(
     streams: &StreamContext,
     job_id: &JobId,
@@ -112,22 +147,8 @@ fn run_engine(
     lookups: &[InputObject],
     contents: &[InputObject],
 ) -> Result<Written, AttemptError> {
-    let transformation =
-        helix_engine::compile(context.as_ref().map(Document::source), schema.as_ref().map(Document::source))?;
+    let transformation = compile(streams, context.as_ref(), schema.as_ref(), lookups)?;
     let reader = |input: &InputObject| BlobReader::new(streams, input.filename.clone(), input.key.clone(), input.size);
-    // A table without its file fails the run when it starts, naming the table and the file.
-    for (name, file) in transformation.lookup_files() {
-        if let Some(lookup) = lookups.iter().find(|l| l.filename == context_file_name(&file)) {
-            let mut text = String::new();
-            reader(lookup).read_to_string(&mut text).map_err(|e| match e.kind() {
-                std::io::ErrorKind::InvalidData => {
-                    AttemptError::Input(format!("lookup file {} is not UTF-8 text", lookup.filename))
-                }
-                _ => AttemptError::Transient(e.to_string()),
-            })?;
-            transformation.add_lookup(&name, helix_engine::Source { name: &lookup.filename, text: &text })?;
-        }
-    }
     let format = transformation.output_format();
     let (extension, result_type) = output_type(format);
     let writer = |key: String, content_type: &str| BlobWriter::new(streams, key, content_type);

@@ -26,6 +26,12 @@ impl<'a> JsonReader<'a> {
         JsonReader { input, file, limits, line: 1, column: 1, in_array: None, done: false, buf: Vec::new() }
     }
 
+    /// Counts lines from `lines_before + 1`: the input continues a file past that many lines.
+    pub fn starting_after(mut self, lines_before: u64) -> Self {
+        self.line = lines_before + 1;
+        self
+    }
+
     fn err(&self, line: u64, column: u64, message: impl Into<String>) -> EngineError {
         EngineError::input(&self.file, Some(line), Some(column), message)
     }

@@ -244,6 +244,18 @@ pub fn open<'a>(
     opts: &InputOptions,
     limits: Limits,
 ) -> Result<Opened<'a>, EngineError> {
+    open_at(name, input, opts, limits, 0)
+}
+
+/// [`open`] for an input that continues a file after its first `lines_before` lines (one shard
+/// of a file several workers share): its records and errors carry the file's line numbers.
+pub fn open_at<'a>(
+    name: &str,
+    input: &'a mut dyn Read,
+    opts: &InputOptions,
+    limits: Limits,
+    lines_before: u64,
+) -> Result<Opened<'a>, EngineError> {
     let encoding = opts.encoding.as_deref().and_then(text::DeclaredEncoding::for_label);
     let input: Box<dyn Read + 'a> = match opts.record_length {
         Some(length) => {
@@ -314,6 +326,7 @@ pub fn open<'a>(
                 .map_err(|message| EngineError::input(name, None, None, message))?;
             let quote = opts.quote.as_deref().and_then(single_byte).unwrap_or(b'"');
             let mut lines = text::Lines::new(reader, limits.max_record_bytes);
+            lines.line = lines_before;
             skip(&mut lines, dialect.skip_lines)?;
             reading.delimiter = Some(char::from(dialect.delimiter).to_string());
             reading.skipped_lines = dialect.skip_lines as u64;
@@ -325,10 +338,13 @@ pub fn open<'a>(
                 csv::CsvOptions { delimiter: dialect.delimiter, quote, header: dialect.header, framed: dialect.framed };
             Box::new(csv::CsvReader::new(lines, file, options, limits))
         }
-        Format::Json | Format::Ndjson => Box::new(json::JsonReader::new(reader, file, limits)),
+        Format::Json | Format::Ndjson => {
+            Box::new(json::JsonReader::new(reader, file, limits).starting_after(lines_before))
+        }
         Format::Fixed => {
             let fields = opts.fields.as_deref().unwrap_or_default();
             let mut lines = text::Lines::new(reader, limits.max_record_bytes);
+            lines.line = lines_before;
             let n = opts.skip_lines.unwrap_or(0);
             skip(&mut lines, n)?;
             reading.skipped_lines = n as u64;

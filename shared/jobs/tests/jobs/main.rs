@@ -11,6 +11,7 @@ mod pipelines;
 mod rerun;
 mod runner;
 mod sessions;
+mod shards;
 mod submit;
 mod support;
 mod sweeper;
