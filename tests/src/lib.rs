@@ -45,6 +45,11 @@ pub struct Options {
     pub upload_url_ttl_seconds: u64,
     /// Files above this go up in parts.
     pub multipart_threshold_bytes: u64,
+    /// Each user's and API key's request rate: `(per minute, burst)`. The default is far above
+    /// what a test sends (its polls included); the rate limit's own tests set a small one.
+    pub rate_limit: (u32, u32),
+    /// `OIDC_ISSUERS`: the external issuers single sign-on accepts (none by default).
+    pub oidc_issuers: String,
 }
 
 impl Default for Options {
@@ -56,6 +61,8 @@ impl Default for Options {
             signing_s3: false,
             upload_url_ttl_seconds: 900,
             multipart_threshold_bytes: 64 * 1024 * 1024,
+            rate_limit: (600_000, 100_000),
+            oidc_issuers: "[]".into(),
         }
     }
 }
@@ -110,6 +117,11 @@ impl TestPlatform {
                 ("UPLOAD_URL_TTL_SECONDS".to_owned(), options.upload_url_ttl_seconds.to_string()),
                 ("MULTIPART_THRESHOLD_BYTES".to_owned(), options.multipart_threshold_bytes.to_string()),
                 ("API_PAYLOAD_LIMIT_BYTES".to_owned(), (256 * 1024).to_string()),
+                ("RATE_LIMIT_PER_MINUTE".to_owned(), options.rate_limit.0.to_string()),
+                ("RATE_LIMIT_BURST".to_owned(), options.rate_limit.1.to_string()),
+                // Webhook retries after 1, 2, 4, ... s instead of 30, 60, 120, ... s.
+                ("WEBHOOK_BACKOFF_BASE_SECONDS".to_owned(), "1".to_owned()),
+                ("OIDC_ISSUERS".to_owned(), options.oidc_issuers.clone()),
             ]),
             run_job_worker: options.workers,
         })
@@ -126,6 +138,12 @@ impl TestPlatform {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.platform.base_url())
+    }
+
+    /// The Rust client (helix-client) of this platform, sending `token`.
+    pub fn client(&self, token: &str) -> helix_client::Client {
+        helix_client::Client::new(self.platform.base_url().trim_end_matches('/'), Some(token.to_owned()))
+            .expect("the platform's address is a URL")
     }
 
     pub fn users(&self) -> helix_aws::DynamoUserStore {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use helix_aws::{ArtifactConfig, AwsClients, Env, PollOptions, SqsPoller, WorkerConfig, poller, wiring};
+use helix_aws::{ArtifactConfig, AwsClients, Env, PollOptions, SqsPoller, WebhookConfig, WorkerConfig, poller, wiring};
 use helix_jobs::{JobRunner, RunnerConfig, gpu_attempts};
 
 #[tokio::main]
@@ -18,7 +18,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(device = model.device_name(), "embedding model loaded");
     let config = RunnerConfig::for_worker("gpu-worker", worker.max_attempts, worker.lease);
     let runner =
-        JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, gpu_attempts(Arc::new(model)));
+        JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, gpu_attempts(Arc::new(model)))
+            .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?));
     let poller = SqsPoller { sqs: clients.sqs, queue_url, options: PollOptions::long_running(worker.lease) };
     poller.run(|event| runner.handle(event), poller::termination()).await;
     Ok(())

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsEvent;
-use helix_aws::{ArtifactConfig, AwsClients, Env, WorkerConfig, wiring};
+use helix_aws::{ArtifactConfig, AwsClients, Env, WebhookConfig, WorkerConfig, wiring};
 use helix_jobs::{JobRunner, RunnerConfig, TransformAttempt};
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -15,7 +15,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let clients = AwsClients::from_env(&env).await;
     let config = RunnerConfig::for_worker("job-worker", worker.max_attempts, worker.lease);
     let runner =
-        JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, vec![Arc::new(TransformAttempt)]);
+        JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, vec![Arc::new(TransformAttempt)])
+            .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?));
     let runner = &runner;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, lambda_runtime::Error>(runner.handle(event.payload).await)

@@ -12,8 +12,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use helix_api::{ArtifactsState, AuthState, Authenticator, JobsState, RequestKeys, TeamsState, UsersState};
-use helix_aws::{AwsClients, Env, PollOptions, Settings, SqsPoller, wiring};
+use helix_api::{
+    ArtifactsState, AuthState, Authenticator, JobsState, RequestKeys, RequestLimiter, TeamsState, UsersState,
+};
+use helix_aws::{AwsClients, Env, PollOptions, Settings, SqsPoller, WebhookConfig, wiring};
 use helix_jobs::{Attempt, JobRunner, RunnerConfig, StopSignal, TransformAttempt, UploadWatcher};
 use tokio::task::JoinHandle;
 
@@ -116,8 +118,12 @@ pub enum PlatformError {
     Config(#[from] helix_aws::ConfigError),
     #[error("dashboard: {0}")]
     Dashboard(String),
+    #[error(transparent)]
+    Prices(#[from] helix_jobs::metering::PriceTableError),
     #[error("listening on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("webhook HTTP client: {0}")]
+    WebhookClient(reqwest::Error),
     #[error("token signer: {0}")]
     Signer(#[from] wiring::SignerError),
     #[error("JOB_LEASE_SECONDS ({lease}) must be shorter than the queues' visibility timeout ({visibility} s)")]
@@ -142,7 +148,11 @@ impl Platform {
         let provision_options = ProvisionOptions {
             prefix: options.prefix.clone(),
             parameters: BTreeMap::from([("DashboardOrigin".to_owned(), options.dashboard_origin.clone())]),
-            env_values: BTreeMap::from([("DASHBOARD_CONNECT_SRC".to_owned(), options.aws.s3_url().to_owned())]),
+            env_values: BTreeMap::from([
+                ("DASHBOARD_CONNECT_SRC".to_owned(), options.aws.s3_url().to_owned()),
+                // No EventBridge Scheduler here: the platform polls the schedules itself.
+                ("SCHEDULER_ROLE_ARN".to_owned(), "none: schedules are polled locally".to_owned()),
+            ]),
             secret_values: BTreeMap::from([("JwtSecret".to_owned(), options.jwt_secret.clone())]),
             visibility_timeout_override: options.visibility_timeout_override,
         };
@@ -153,6 +163,7 @@ impl Platform {
         let mut env = provisioned.env.clone();
         env.insert("AWS_S3_FORCE_PATH_STYLE".into(), "true".into());
         env.extend(options.extra_env.clone());
+        let webhook_config = WebhookConfig::read(&Env::from_map(env.clone()))?;
         let settings = Settings::read(&Env::from_map(env))?;
         check_timing(settings.worker.lease, options.visibility_timeout_override)?;
         let clients = options.aws.clients(&settings);
@@ -172,24 +183,47 @@ impl Platform {
         let auth = Arc::new(Authenticator {
             tokens: Arc::new(wiring::token_verifier(&clients, &settings.tokens)),
             sessions: Arc::new(wiring::session_gate(&clients, &settings.tokens)),
+            limiter: Arc::new(RequestLimiter {
+                buckets: wiring::rate_buckets(&clients, &settings.limits),
+                limit: settings.limits.rate,
+            }),
         });
 
         let users = wiring::user_store(&clients, &settings.users_table);
         let request_keys = wiring::request_key_store(&clients, &settings.worker.idempotency_table);
-        let access = wiring::access(&clients, &settings.teams_table);
+        let access = wiring::access(&clients, &settings.teams_table, &settings.limits.table);
         let trail = wiring::audit_trail(&clients, &settings.audit_table);
-        let sessions =
-            wiring::session_service(&clients, &settings.tokens, &settings.users_table, signer.clone(), trail.clone());
+        let sessions = Arc::new(wiring::session_service(
+            &clients,
+            &settings.tokens,
+            &settings.users_table,
+            signer.clone(),
+            trail.clone(),
+        ));
+        let sso =
+            wiring::single_sign_on(&clients, &settings.sso, sessions.clone(), &settings.teams_table, trail.clone());
         let keys = Arc::new(wiring::api_key_service(&clients, &settings.api_keys_table, access.clone(), trail.clone()));
-        let jobs =
-            Arc::new(wiring::job_service(&clients, &settings.artifacts, &settings.jobs, access.clone(), trail.clone()));
+        let jobs = Arc::new(wiring::job_service(
+            &clients,
+            &settings.artifacts,
+            &settings.jobs,
+            access.clone(),
+            trail.clone(),
+        )?);
         let pipelines = Arc::new(wiring::pipeline_service(&clients, &settings.artifacts, &settings.jobs, jobs.clone()));
+        let notifier = wiring::run_notifier(&clients, &webhook_config);
+        let webhooks = Arc::new(wiring::webhook_service(&clients, &webhook_config, pipelines.clone()));
+        // Locally no EventBridge: the schedules are polled (below), the same firing as the cloud's.
+        let timer: Arc<dyn helix_domain::ScheduleTimer> = Arc::new(helix_domain::PolledScheduleTimer);
+        let pipelines_table = &settings.jobs.pipelines_table;
+        let schedules = Arc::new(wiring::schedule_service(&clients, pipelines_table, pipelines.clone(), timer.clone()));
+        let schedule_trigger = wiring::schedule_trigger(&clients, pipelines_table, pipelines.clone(), timer);
         let api = helix_api::api_router(
             // Served over plain HTTP on loopback, where not every browser keeps a Secure cookie.
-            AuthState { sessions: Arc::new(sessions), signer, auth: auth.clone(), secure_cookies: false },
+            AuthState { sessions, sso, signer, auth: auth.clone(), secure_cookies: false },
             UsersState { users, auth: auth.clone() },
             TeamsState {
-                teams: Arc::new(wiring::team_service(access.clone(), trail.clone())),
+                teams: Arc::new(wiring::team_service(&clients, &settings.users_table, access.clone(), trail.clone())),
                 keys: keys.clone(),
                 audit: Arc::new(wiring::audit_service(&clients, &settings.audit_table, access.clone())),
                 auth: auth.clone(),
@@ -206,7 +240,16 @@ impl Platform {
                 request_keys: RequestKeys::new(request_keys.clone(), settings.jobs.api_payload_limit),
             },
             JobsState {
+                costs: Arc::new(wiring::cost_service(
+                    &clients,
+                    &settings.artifacts,
+                    &settings.jobs.usage_table,
+                    &settings.users_table,
+                    access.clone(),
+                )?),
                 pipelines: pipelines.clone(),
+                webhooks,
+                schedules,
                 jobs,
                 keys,
                 auth,
@@ -224,11 +267,26 @@ impl Platform {
 
         let mut workers = Vec::new();
         if options.run_job_worker {
-            let runner = job_worker(&settings, &clients);
+            let runner = job_worker(&settings, &clients).with_events(notifier.clone());
             let poller = local_poller(&clients, settings.jobs.queue_url.clone(), job_queue_options());
             workers.push(spawn_runner(runner, poller));
-            workers.extend(gpu_worker(&settings, &clients));
+            workers.extend(gpu_worker(&settings, &clients, notifier));
         }
+        tasks.push(tokio::spawn(async move {
+            // The first tick is at once: a slot missed while the platform was down fires now, once.
+            let mut every = tokio::time::interval(SCHEDULE_POLL);
+            loop {
+                every.tick().await;
+                if let Err(e) = schedule_trigger.fire_due().await {
+                    tracing::warn!(error = %e, "schedules not polled");
+                }
+            }
+        }));
+        let deliverer = wiring::webhook_deliverer(&clients, &webhook_config).map_err(PlatformError::WebhookClient)?;
+        let poller = local_poller(&clients, webhook_config.queue_url.clone(), PollOptions::default());
+        tasks.push(tokio::spawn(async move {
+            poller.run(|event| deliverer.handle(event), std::future::pending()).await;
+        }));
         let sweeper = wiring::sweeper(&clients, &settings.sweeper);
         tasks.push(tokio::spawn(async move {
             // The cloud's schedule is every 5 minutes; locally leases and timeouts are short.
@@ -273,6 +331,10 @@ impl Platform {
         }
     }
 }
+
+/// How often the local platform looks for schedules whose slot has come (EventBridge Scheduler
+/// wakes the cloud at the slot).
+const SCHEDULE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long a stopping worker has to hand its jobs back.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
@@ -323,7 +385,7 @@ fn spawn_runner(runner: JobRunner, poller: SqsPoller) -> Worker {
 /// The GPU container worker, on the CPU, against the emulated GPU queue; the model loads on the
 /// first job. Without a model (`scripts/setup.sh` installs it) suggest-mapping and `auto_map`
 /// jobs wait.
-fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<Worker> {
+fn gpu_worker(settings: &Settings, clients: &AwsClients, events: Arc<helix_jobs::RunNotifier>) -> Option<Worker> {
     let dir = match helix_suggest::model_dir() {
         Ok(dir) => dir,
         Err(e) => {
@@ -332,7 +394,7 @@ fn gpu_worker(settings: &Settings, clients: &AwsClients) -> Option<Worker> {
         }
     };
     let attempts = helix_jobs::gpu_attempts(Arc::new(helix_suggest::LazyMiniLm::new(dir)));
-    let runner = runner(settings, clients, "gpu-worker", attempts);
+    let runner = runner(settings, clients, "gpu-worker", attempts).with_events(events);
     let options = PollOptions::long_running(settings.worker.lease);
     Some(spawn_runner(runner, local_poller(clients, settings.jobs.gpu_queue_url.clone(), options)))
 }

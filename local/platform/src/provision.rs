@@ -157,7 +157,8 @@ impl Provisioner<'_> {
                 Val::Ref(id) if made.secret_arns.contains_key(id) => made.secret_arns.get(id).cloned(),
                 Val::Ref(id) if made.queue_urls.contains_key(id) => made.queue_urls.get(id).cloned(),
                 Val::Ref(id) if made.names.contains_key(id) => made.names.get(id).cloned(),
-                Val::Expression(_) => options.env_values.get(var).cloned(),
+                Val::Arn(id) if made.queue_arns.contains_key(id) => made.queue_arns.get(id).cloned(),
+                Val::Arn(_) | Val::Expression(_) => options.env_values.get(var).cloned(),
                 other => resolve_scalar(other, &params),
             };
             made.env

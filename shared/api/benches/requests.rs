@@ -14,12 +14,15 @@ use helix_api::{Authenticator, JobsState, RequestKeys};
 use helix_auth::{MemoryKeyDirectory, TokenSettings, TokenSigner, TokenVerifier};
 use helix_domain::memory::{
     MemoryApiKeyStore, MemoryArtifactStore, MemoryAuditLog, MemoryBlobs, MemoryJobQueue, MemoryJobStore,
-    MemoryPipelineStore, MemoryRequestKeyStore, MemorySessionStore, MemoryTeamStore,
+    MemoryPipelineStore, MemoryRequestKeyStore, MemorySessionStore, MemoryTeamStore, MemoryUserStore,
 };
 use helix_domain::{Job, JobInputs, JobKind, JobStore, Session, SessionStore, SystemClock, Timestamp, User};
+use helix_jobs::billing::MemoryBillingLedger;
+use helix_jobs::budgets::{BudgetService, MemoryBudgetStore};
+use helix_jobs::metering::{MemoryUsageLedger, PriceTable};
 use helix_jobs::{
-    Access, ApiKeyService, ArtifactLimits, ArtifactService, AuditTrail, JobService, PipelineService, Queues,
-    SessionGate,
+    Access, ApiKeyService, ArtifactLimits, ArtifactService, AuditTrail, CostService, JobService, PipelineService,
+    Queues, SessionGate,
 };
 
 const REQUESTS: usize = 20_000;
@@ -28,12 +31,15 @@ const SESSION: &str = "bench-session";
 async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
     let jobs = Arc::new(MemoryJobStore::default());
     let blobs = Arc::new(MemoryBlobs::default());
-    let access = Arc::new(Access { teams: Arc::new(MemoryTeamStore::default()) });
+    let access = Arc::new(Access {
+        teams: Arc::new(MemoryTeamStore::default()),
+        quotas: Arc::new(helix_domain::quota::MemoryQuotaStore::default()),
+    });
     let audit = Arc::new(AuditTrail { log: Arc::new(MemoryAuditLog::default()), clock: Arc::new(SystemClock) });
     let artifacts = Arc::new(ArtifactService {
         access: access.clone(),
         artifacts: Arc::new(MemoryArtifactStore::default()),
-        blobs,
+        blobs: blobs.clone(),
         clock: Arc::new(SystemClock),
         limits: ArtifactLimits {
             max_upload_bytes: 1 << 20,
@@ -43,6 +49,8 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
         },
         audit: audit.clone(),
     });
+    let usage = Arc::new(MemoryUsageLedger::default());
+    let prices = Arc::new(PriceTable::bundled().unwrap());
     let service = JobService {
         access: access.clone(),
         artifacts,
@@ -50,6 +58,15 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
         queues: Queues { jobs: Arc::new(MemoryJobQueue::default()), gpu: Arc::new(MemoryJobQueue::default()) },
         clock: Arc::new(SystemClock),
         audit: audit.clone(),
+        usage: usage.clone(),
+        budgets: Arc::new(BudgetService {
+            access: access.clone(),
+            store: Arc::new(MemoryBudgetStore::default()),
+            ledger: usage.clone(),
+            prices: prices.clone(),
+            audit: audit.clone(),
+            clock: Arc::new(SystemClock),
+        }),
     };
     let keys = Arc::new(ApiKeyService {
         access,
@@ -74,8 +91,16 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
         Duration::from_secs(3600),
     );
     sessions.create(&session).await.unwrap();
-    let auth =
-        Arc::new(Authenticator { tokens, sessions: Arc::new(SessionGate::new(sessions, Arc::new(SystemClock))) });
+    // The rate limit is not what is measured: a bucket no run empties.
+    let limiter = Arc::new(helix_api::RequestLimiter {
+        buckets: Arc::new(helix_domain::rate::MemoryRateBuckets::default()),
+        limit: helix_domain::RateLimit { per_minute: u32::MAX, burst: u32::MAX },
+    });
+    let auth = Arc::new(Authenticator {
+        tokens,
+        sessions: Arc::new(SessionGate::new(sessions, Arc::new(SystemClock))),
+        limiter,
+    });
     let request_keys = RequestKeys::new(Arc::new(MemoryRequestKeyStore::default()), 1 << 20);
     let service = Arc::new(service);
     let pipelines = Arc::new(PipelineService {
@@ -86,7 +111,36 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
         audit: service.audit.clone(),
         bucket: "bench".into(),
     });
+    let costs = Arc::new(CostService {
+        access: service.access.clone(),
+        users: Arc::new(MemoryUserStore::default()),
+        ledger: usage,
+        prices,
+        clock: Arc::new(SystemClock),
+        artifacts: Arc::new(MemoryArtifactStore::default()),
+        blobs: blobs.clone(),
+        billing: Arc::new(MemoryBillingLedger::default()),
+    });
+    let webhooks = Arc::new(helix_jobs::WebhookService {
+        pipelines: pipelines.clone(),
+        webhooks: Arc::new(helix_domain::MemoryWebhookStore::default()),
+        notifier: Arc::new(helix_jobs::RunNotifier {
+            webhooks: Arc::new(helix_domain::MemoryWebhookStore::default()),
+            queue: Arc::new(helix_domain::MemoryWebhookQueue::default()),
+            clock: Arc::new(SystemClock),
+        }),
+        clock: Arc::new(SystemClock),
+    });
+    let schedules = Arc::new(helix_jobs::ScheduleService {
+        pipelines: pipelines.clone(),
+        schedules: Arc::new(helix_domain::MemoryScheduleStore::default()),
+        timer: Arc::new(helix_domain::PolledScheduleTimer),
+        clock: Arc::new(SystemClock),
+    });
     let router = helix_api::jobs_router(JobsState {
+        webhooks,
+        schedules,
+        costs,
         jobs: service,
         pipelines,
         keys,

@@ -6,25 +6,29 @@ use utoipa::openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Passw
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{artifacts, audit, auth, jobs, keys, pipelines, teams, users};
+use crate::routes::{artifacts, audit, auth, costs, jobs, keys, pipelines, schedules, teams, usage, users, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "HelixNet API", description = "Messy business files in, schema-valid JSON out, as asynchronous jobs."),
     paths(
-        auth::token, auth::refresh, auth::logout, auth::jwks, auth::health,
+        auth::token, auth::single_sign_on, auth::refresh, auth::logout, auth::jwks, auth::health,
         users::me, users::update_me, auth::change_password,
         teams::create_team, teams::list_teams, teams::get_team, teams::update_team, teams::list_members,
         teams::change_member, teams::remove_member, teams::invite, teams::accept_invitation,
         keys::create_key, keys::list_keys, keys::revoke_key,
-        audit::list_audit, audit::verify_audit,
+        audit::list_audit, audit::verify_audit, usage::team_usage, usage::set_plan,
         artifacts::request_upload, artifacts::get_artifact, artifacts::download,
         artifacts::request_parts, artifacts::list_parts, artifacts::complete_upload, artifacts::abort_upload,
-        jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job, jobs::cancel_job, jobs::retry_job, jobs::clone_job,
+        jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job, jobs::delete_job, jobs::cancel_job, jobs::retry_job, jobs::clone_job,
         pipelines::create_pipeline, pipelines::list_pipelines, pipelines::get_pipeline, pipelines::update_pipeline,
         pipelines::delete_pipeline, pipelines::create_version, pipelines::list_versions, pipelines::get_version,
         pipelines::diff_versions, pipelines::run_pipeline, pipelines::compare_version, pipelines::get_comparison,
         pipelines::create_drop,
+        webhooks::create_webhook, webhooks::list_webhooks, webhooks::delete_webhook, webhooks::list_deliveries,
+        schedules::create_schedule, schedules::list_schedules, schedules::delete_schedule,
+        costs::costs, costs::costs_csv, costs::daily_costs, costs::reconciliation, costs::ingest_billing_export,
+        costs::get_budget, costs::put_budget, costs::job_stats,
     ),
     modifiers(&PasswordFlow, &ApiKeyScheme),
 )]
@@ -119,6 +123,22 @@ mod tests {
         let document = document.unwrap();
         assert_eq!(document.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert!(document.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+    }
+
+    #[test]
+    fn the_attempt_history_and_deleting_a_job_are_documented() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas["JobRead"]["properties"].get("attempt_history").is_some(), "{:#}", schemas["JobRead"]);
+        for field in ["number", "retry", "started_at", "finished_at", "outcome", "error", "records_in", "records_out"] {
+            assert!(schemas["AttemptRecord"]["properties"].get(field).is_some(), "AttemptRecord.{field}");
+        }
+        let outcomes = schemas["AttemptOutcome"]["enum"].as_array().unwrap();
+        assert!(outcomes.iter().any(|o| o == "RELEASED"), "{outcomes:?}");
+        let responses = &doc["paths"]["/api/v1/jobs/{id}"]["delete"]["responses"];
+        for status in ["204", "403", "404", "409"] {
+            assert!(responses.get(status).is_some(), "DELETE /jobs/{{id}} {status}: {responses:#}");
+        }
     }
 
     #[test]

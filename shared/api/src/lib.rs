@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod idempotency;
 mod metrics;
+mod rate_limit;
 mod routes;
 mod state;
 mod trace;
@@ -16,6 +17,7 @@ use axum::Router;
 pub use error::{ApiError, ErrorBody};
 pub use extract::Authenticator;
 pub use idempotency::RequestKeys;
+pub use rate_limit::{RequestLimiter, rate_limit_headers};
 pub use state::{ArtifactsState, AuthState, JobsState, TeamsState, UsersState};
 pub use trace::TraceContext;
 
@@ -23,6 +25,7 @@ pub use trace::TraceContext;
 /// and status class per route).
 fn traced(router: Router) -> Router {
     router
+        .layer(axum::middleware::from_fn(rate_limit::with_rate_limit_headers))
         .layer(axum::middleware::from_fn(metrics::record_request))
         .layer(trace::trace_layer())
         .layer(axum::middleware::from_fn(trace::attach_trace_context))
@@ -40,7 +43,7 @@ pub fn users_router(state: UsersState) -> Router {
 /// Teams, their members, invitations and API keys (served by the `users` function: one identity
 /// group).
 pub fn teams_router(state: TeamsState) -> Router {
-    traced(routes::teams::router().merge(routes::keys::router()).with_state(state))
+    traced(routes::teams::router().merge(routes::keys::router()).merge(routes::usage::router()).with_state(state))
 }
 
 pub fn artifacts_router(state: ArtifactsState) -> Router {
@@ -48,10 +51,17 @@ pub fn artifacts_router(state: ArtifactsState) -> Router {
     traced(routes::artifacts::router(keys).with_state(state))
 }
 
-/// Jobs, and pipelines (whose runs are jobs).
+/// Jobs, pipelines (whose runs are jobs) and what jobs cost.
 pub fn jobs_router(state: JobsState) -> Router {
     let (limit, keys) = (state.payload_limit, state.request_keys.clone());
-    traced(routes::jobs::router(limit, keys.clone()).merge(routes::pipelines::router(keys)).with_state(state))
+    traced(
+        routes::jobs::router(limit, keys.clone())
+            .merge(routes::pipelines::router(keys))
+            .merge(routes::webhooks::router())
+            .merge(routes::schedules::router())
+            .merge(routes::costs::router())
+            .with_state(state),
+    )
 }
 
 /// Every endpoint group on one router, as `make dev` and the end-to-end tests serve it.

@@ -5,7 +5,8 @@ use axum::extract::FromRef;
 use helix_auth::TokenSigner;
 use helix_domain::UserStore;
 use helix_jobs::{
-    ApiKeyService, ArtifactService, AuditService, JobService, PipelineService, SessionService, TeamService,
+    ApiKeyService, ArtifactService, AuditService, CostService, JobService, PipelineService, ScheduleService,
+    SessionService, SingleSignOn, TeamService, WebhookService,
 };
 
 use crate::{Authenticator, RequestKeys};
@@ -16,6 +17,8 @@ use crate::{Authenticator, RequestKeys};
 pub struct AuthState {
     pub sessions: Arc<SessionService>,
     pub signer: Arc<TokenSigner>,
+    /// Single sign-on, where external issuers are configured (`OIDC_ISSUERS`).
+    pub sso: Option<Arc<SingleSignOn>>,
     /// For the routes of a signed-in account (its password).
     pub auth: Arc<Authenticator>,
     /// Cookies are marked `Secure` unless the platform is served over plain HTTP (locally).
@@ -55,6 +58,12 @@ pub struct ArtifactsState {
 pub struct JobsState {
     pub jobs: Arc<JobService>,
     pub pipelines: Arc<PipelineService>,
+    /// The pipelines' webhooks, and the runs the API ends reported to them.
+    pub webhooks: Arc<WebhookService>,
+    /// The pipelines' schedules.
+    pub schedules: Arc<ScheduleService>,
+    /// Costs (`/costs`), and each job's cost in its JSON.
+    pub costs: Arc<CostService>,
     /// Checks the API keys that callers may send instead of a token.
     pub keys: Arc<ApiKeyService>,
     pub auth: Arc<Authenticator>,

@@ -92,6 +92,27 @@ impl TokenConfig {
     }
 }
 
+/// Single sign-on (the auth function): the external OIDC issuers whose access tokens
+/// `POST /auth/sso` exchanges for sessions, as a JSON list in `OIDC_ISSUERS` (each `{issuer,
+/// audience, algorithm, jwks_url?, groups_claim?}`). Unset or empty: single sign-on is off.
+#[derive(Clone, Debug, Default)]
+pub struct SsoConfig {
+    pub issuers: Vec<helix_auth::OidcIssuer>,
+}
+
+impl SsoConfig {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        let var = "OIDC_ISSUERS";
+        let issuers = match env.get(var) {
+            Some(json) if !json.trim().is_empty() => {
+                helix_auth::OidcIssuer::parse_list(&json).map_err(|e| ConfigError { var, reason: e.to_string() })?
+            }
+            _ => Vec::new(),
+        };
+        Ok(Self { issuers })
+    }
+}
+
 /// Where the token signing secret is: read by the one function that signs (auth), which fetches
 /// the secret from Secrets Manager at start-up. The variable holds the secret's ARN, never the
 /// secret.
@@ -161,6 +182,9 @@ pub struct JobConfig {
     pub api_payload_limit: usize,
     /// `PIPELINES_TABLE`: pipelines and their versions, served by the jobs function.
     pub pipelines_table: String,
+    /// `USAGE_TABLE`: the metering ledger, where each submission's usage event goes and costs
+    /// are read.
+    pub usage_table: String,
 }
 
 impl JobConfig {
@@ -171,6 +195,7 @@ impl JobConfig {
             gpu_queue_url: env.required("GPU_QUEUE_URL")?,
             api_payload_limit: env.number("API_PAYLOAD_LIMIT_BYTES", 5 * 1024 * 1024)?,
             pipelines_table: env.required("PIPELINES_TABLE")?,
+            usage_table: env.required("USAGE_TABLE")?,
         })
     }
 }
@@ -183,6 +208,8 @@ pub struct WorkerConfig {
     pub idempotency_table: String,
     /// The metering ledger (`UsageTable`): each attempt's usage event.
     pub usage_table: String,
+    /// `LIMITS_TABLE`: an ended job gives back its team's slot and counts its records there.
+    pub limits_table: String,
     /// The queue's `maxReceiveCount`.
     pub max_attempts: u32,
     /// How long a worker owns a claimed job; a redelivery after that may take it over.
@@ -195,6 +222,7 @@ impl WorkerConfig {
             jobs_table: env.required("JOBS_TABLE")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
             usage_table: env.required("USAGE_TABLE")?,
+            limits_table: env.required("LIMITS_TABLE")?,
             max_attempts: env.number("JOB_MAX_ATTEMPTS", 3)?,
             lease: env.seconds("JOB_LEASE_SECONDS", 300)?,
         })
@@ -206,6 +234,8 @@ pub struct SweeperConfig {
     pub jobs_table: String,
     pub queue_url: String,
     pub gpu_queue_url: String,
+    /// `LIMITS_TABLE`: an abandoned job gives back its team's slot there.
+    pub limits_table: String,
     /// How long after its lease ran out a still-`RUNNING` job counts as abandoned: longer than the
     /// job queue's visibility timeout, after which its message would have come back.
     pub stale_after: Duration,
@@ -220,9 +250,77 @@ impl SweeperConfig {
             jobs_table: env.required("JOBS_TABLE")?,
             queue_url: env.required("JOBS_QUEUE_URL")?,
             gpu_queue_url: env.required("GPU_QUEUE_URL")?,
+            limits_table: env.required("LIMITS_TABLE")?,
             stale_after: env.seconds("JOB_STALE_AFTER_SECONDS", 2100)?,
             relay_after: env.seconds("JOB_RELAY_AFTER_SECONDS", 30)?,
         })
+    }
+}
+
+/// `LIMITS_TABLE`, the teams' quota counters and the callers' request-rate buckets, and the rate
+/// every user and API key is held to: `RATE_LIMIT_PER_MINUTE` requests a minute on average
+/// (default 600), `RATE_LIMIT_BURST` at once (default 120). Read by every function that serves
+/// the API or counts usage.
+#[derive(Clone, Debug)]
+pub struct LimitsConfig {
+    pub table: String,
+    pub rate: helix_domain::RateLimit,
+}
+
+impl LimitsConfig {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        let rate = helix_domain::RateLimit {
+            per_minute: env.number("RATE_LIMIT_PER_MINUTE", 600)?,
+            burst: env.number("RATE_LIMIT_BURST", 120)?,
+        };
+        for (var, value) in [("RATE_LIMIT_PER_MINUTE", rate.per_minute), ("RATE_LIMIT_BURST", rate.burst)] {
+            if value == 0 {
+                return Err(ConfigError { var, reason: "must be at least 1".into() });
+            }
+        }
+        Ok(Self { table: env.required("LIMITS_TABLE")?, rate })
+    }
+}
+
+/// Pipeline webhooks: where deliveries are queued (`WEBHOOK_QUEUE_URL`), where webhooks and
+/// deliveries are kept (`PIPELINES_TABLE`), the first retry's wait (`WEBHOOK_BACKOFF_BASE_SECONDS`,
+/// default 30, doubling up to 6 h for 24 h) and how long a receiver may take to answer
+/// (`WEBHOOK_TIMEOUT_SECONDS`, default 10).
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    pub queue_url: String,
+    pub pipelines_table: String,
+    pub backoff_base: Duration,
+    pub timeout: Duration,
+}
+
+impl WebhookConfig {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        let backoff_base = env.seconds("WEBHOOK_BACKOFF_BASE_SECONDS", 30)?;
+        if backoff_base.is_zero() {
+            return Err(ConfigError { var: "WEBHOOK_BACKOFF_BASE_SECONDS", reason: "must be at least 1".into() });
+        }
+        Ok(Self {
+            queue_url: env.required("WEBHOOK_QUEUE_URL")?,
+            pipelines_table: env.required("PIPELINES_TABLE")?,
+            backoff_base,
+            timeout: env.seconds("WEBHOOK_TIMEOUT_SECONDS", 10)?,
+        })
+    }
+}
+
+/// Pipeline schedules in the cloud: where EventBridge Scheduler sends a schedule's wake-up
+/// (`SCHEDULE_QUEUE_ARN`) and the role it sends with (`SCHEDULER_ROLE_ARN`). The local platform
+/// reads neither: it polls the schedules instead.
+#[derive(Clone, Debug)]
+pub struct ScheduleConfig {
+    pub queue_arn: String,
+    pub role_arn: String,
+}
+
+impl ScheduleConfig {
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self { queue_arn: env.required("SCHEDULE_QUEUE_ARN")?, role_arn: env.required("SCHEDULER_ROLE_ARN")? })
     }
 }
 
@@ -238,10 +336,12 @@ pub struct Settings {
     /// functions and read by the users function.
     pub audit_table: String,
     pub tokens: TokenConfig,
+    pub sso: SsoConfig,
     pub artifacts: ArtifactConfig,
     pub jobs: JobConfig,
     pub worker: WorkerConfig,
     pub sweeper: SweeperConfig,
+    pub limits: LimitsConfig,
     pub s3_force_path_style: bool,
 }
 
@@ -253,10 +353,12 @@ impl Settings {
             api_keys_table: env.required("API_KEYS_TABLE")?,
             audit_table: env.required("AUDIT_TABLE")?,
             tokens: TokenConfig::read(env)?,
+            sso: SsoConfig::read(env)?,
             artifacts: ArtifactConfig::read(env)?,
             jobs: JobConfig::read(env)?,
             worker: WorkerConfig::read(env)?,
             sweeper: SweeperConfig::read(env)?,
+            limits: LimitsConfig::read(env)?,
             s3_force_path_style: env.s3_force_path_style(),
         })
     }
@@ -278,6 +380,7 @@ mod tests {
             ("ARTIFACTS_TABLE", "a"),
             ("IDEMPOTENCY_TABLE", "i"),
             ("USAGE_TABLE", "m"),
+            ("LIMITS_TABLE", "l"),
             ("ARTIFACTS_BUCKET", "b"),
             ("JOBS_QUEUE_URL", "http://q"),
             ("GPU_QUEUE_URL", "http://g"),
@@ -306,6 +409,7 @@ mod tests {
         assert_eq!(s.artifacts.upload_url_ttl, MAX_UPLOAD_URL_TTL);
         assert_eq!(s.worker.max_attempts, 3);
         assert!(!s.s3_force_path_style);
+        assert_eq!(s.limits.rate, helix_domain::RateLimit { per_minute: 600, burst: 120 });
     }
 
     #[test]
@@ -318,6 +422,8 @@ mod tests {
         assert_eq!(Settings::read(&with(&[("USAGE_TABLE", None)])).unwrap_err().var, "USAGE_TABLE");
         assert_eq!(Settings::read(&with(&[("JOB_MAX_ATTEMPTS", Some("three"))])).unwrap_err().var, "JOB_MAX_ATTEMPTS");
         assert_eq!(Settings::read(&with(&[("JWT_AUDIENCE", None)])).unwrap_err().var, "JWT_AUDIENCE");
+        assert_eq!(Settings::read(&with(&[("LIMITS_TABLE", None)])).unwrap_err().var, "LIMITS_TABLE");
+        assert_eq!(Settings::read(&with(&[("RATE_LIMIT_BURST", Some("0"))])).unwrap_err().var, "RATE_LIMIT_BURST");
     }
 
     #[test]

@@ -1,12 +1,20 @@
 mod api_keys;
 mod audit;
+mod limits;
 mod pipelines;
+mod schedules;
+mod shards;
 mod usage;
+mod webhooks;
 
 pub use api_keys::DynamoApiKeyStore;
 pub use audit::DynamoAuditLog;
+pub use limits::{DynamoQuotaStore, DynamoRateBuckets};
 pub use pipelines::DynamoPipelineStore;
-pub use usage::DynamoUsageLedger;
+pub use usage::{DynamoBillingLedger, DynamoBudgetStore, DynamoUsageLedger};
+pub use schedules::DynamoScheduleStore;
+pub use shards::DynamoShardStore;
+pub use webhooks::DynamoWebhookStore;
 
 use std::collections::HashMap;
 
@@ -516,6 +524,11 @@ impl TeamStore for DynamoTeamStore {
         self.memberships(query).await
     }
 
+    async fn add_member(&self, member: &Membership) -> Result<(), StoreError> {
+        let item = keyed(member_key(&member.team_id, &member.user_id), member)?;
+        put_new(&self.client, &self.table, "pk", item, "the user is a member").await
+    }
+
     async fn set_role(&self, team: &TeamId, user: &UserId, seen: Role, role: Role) -> Result<(), StoreError> {
         self.client
             .update_item()
@@ -658,6 +671,11 @@ impl ArtifactStore for DynamoArtifactStore {
         Ok(())
     }
 
+    async fn delete(&self, id: &ArtifactId) -> Result<(), StoreError> {
+        self.client.delete_item().table_name(&self.table).key("id", s(id.as_str())).send().await.map_err(backend)?;
+        Ok(())
+    }
+
     async fn mark_available(&self, id: &ArtifactId, checksum_sha256: Option<&str>) -> Result<(), StoreError> {
         self.leave_pending(id, ArtifactStatus::Available, None, checksum_sha256).await
     }
@@ -700,6 +718,25 @@ fn job_item(job: &Job) -> Result<Item, StoreError> {
         item.insert("outbox".into(), s(UNSENT));
     }
     Ok(item)
+}
+
+/// The condition that the stored job is still `seen` (its values; `#status` names `status`). The
+/// lifecycle (helix-domain) decided the transition from `seen`; the write only lands if the
+/// stored job is still `seen`. Every transition changes the status, the attempt or the lease, so
+/// those three identify the state it was decided from.
+fn still_as_seen(seen: &Job) -> (String, HashMap<String, AttributeValue>) {
+    let mut values = HashMap::from([
+        (":seen_status".to_owned(), s(seen.status.as_str())),
+        (":seen_attempts".to_owned(), n(seen.attempts)),
+    ]);
+    let lease_condition = match seen.lease_expires_at {
+        Some(lease) => {
+            values.insert(":seen_lease".to_owned(), n(lease));
+            "lease_expires_at = :seen_lease"
+        }
+        None => "attribute_not_exists(lease_expires_at)",
+    };
+    (format!("#status = :seen_status AND attempts = :seen_attempts AND {lease_condition}"), values)
 }
 
 impl DynamoJobStore {
@@ -781,27 +818,42 @@ impl JobStore for DynamoJobStore {
     }
 
     async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {
-        // The lifecycle (helix-domain) decided the transition from `seen`; the write only lands
-        // if the stored job is still `seen`. Every transition changes the status, the attempt or
-        // the lease, so those three identify the state it was decided from.
-        let lease_condition = match seen.lease_expires_at {
-            Some(_) => "lease_expires_at = :seen_lease",
-            None => "attribute_not_exists(lease_expires_at)",
-        };
-        let mut put = self
-            .client
+        let (condition, values) = still_as_seen(seen);
+        self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(job_item(next)?))
-            .condition_expression(format!("#status = :seen_status AND attempts = :seen_attempts AND {lease_condition}"))
+            .condition_expression(condition)
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":seen_status", s(seen.status.as_str()))
-            .expression_attribute_values(":seen_attempts", n(seen.attempts));
-        if let Some(lease) = seen.lease_expires_at {
-            put = put.expression_attribute_values(":seen_lease", n(lease));
-        }
-        put.send().await.map_err(|e| conditional(e, "the job moved on"))?;
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the job moved on"))?;
         Ok(())
+    }
+
+    async fn delete(&self, seen: &Job) -> Result<(), StoreError> {
+        let (condition, values) = still_as_seen(seen);
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(seen.id.as_str()))
+            .condition_expression(condition)
+            .expression_attribute_names("#status", "status")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the job moved on"));
+        match deleted {
+            Ok(_) => Ok(()),
+            // The condition also fails on a job that is gone (a delete that lost the race).
+            Err(StoreError::Conflict(reason)) => match self.get(&seen.id).await? {
+                Some(_) => Err(StoreError::Conflict(reason)),
+                None => Err(StoreError::NotFound),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {

@@ -8,15 +8,21 @@ pub mod keys;
 pub mod poller;
 mod s3;
 mod sqs;
+pub mod schedules;
 pub mod telemetry;
+pub mod webhooks;
 pub mod wiring;
 
 pub use config::{
-    ArtifactConfig, ConfigError, Env, JobConfig, Settings, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig,
+    ArtifactConfig, ConfigError, Env, JobConfig, LimitsConfig, Settings, SigningConfig, SsoConfig, SweeperConfig, ScheduleConfig, TokenConfig, WebhookConfig, WorkerConfig,
 };
 pub use dynamo::DynamoAuditLog;
 pub use dynamo::DynamoPipelineStore;
-pub use dynamo::DynamoUsageLedger;
+pub use dynamo::{DynamoBillingLedger, DynamoBudgetStore, DynamoUsageLedger};
+pub use dynamo::DynamoWebhookStore;
+pub use dynamo::DynamoScheduleStore;
+pub use dynamo::DynamoShardStore;
+pub use dynamo::{DynamoQuotaStore, DynamoRateBuckets};
 pub use dynamo::{
     DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoLoginAttempts,
     DynamoRequestKeyStore, DynamoSessionStore, DynamoTeamStore, DynamoUserStore,

@@ -3,27 +3,40 @@
 
 use std::sync::Arc;
 
-use helix_auth::{KeyDirectory, KeyDirectoryError, TokenError, TokenSettings, TokenSigner, TokenVerifier};
-use helix_domain::{RequestKeyStore, SessionStore, SystemClock, TeamStore, UserStore};
+use helix_auth::{KeyDirectory, KeyDirectoryError, OidcVerifier, TokenError, TokenSettings, TokenSigner, TokenVerifier};
+use helix_domain::{QuotaStore, RateBuckets, RequestKeyStore, SessionStore, SystemClock, TeamStore, UserStore};
 use helix_jobs::{
     Access, ApiKeyService, ArtifactLimits, ArtifactService, InboxTrigger, JobService, JobSweeper, PipelineService,
-    Queues, RunnerPorts, SessionGate, SessionService, TeamService, UploadWatcherPorts,
+    Queues, RunnerPorts, SessionGate, SessionService, SingleSignOn, TeamService, UploadWatcherPorts,
 };
 
-use helix_jobs::{AuditService, AuditTrail};
+use helix_jobs::budgets::BudgetService;
+use helix_jobs::metering::{PriceTable, PriceTableError, UsageLedger};
+use helix_jobs::{AuditService, AuditTrail, CostService};
 
-use crate::config::{ArtifactConfig, JobConfig, SigningConfig, SweeperConfig, TokenConfig, WorkerConfig};
+use crate::config::{ArtifactConfig, JobConfig, LimitsConfig, SigningConfig, SsoConfig, SweeperConfig, TokenConfig, WorkerConfig};
 use crate::keys::{S3KeyDirectory, SecretError, fetch_secret};
 use crate::{
     AwsClients, DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoLoginAttempts,
     DynamoRequestKeyStore, DynamoSessionStore, DynamoTeamStore, DynamoUserStore, S3Blobs, SqsJobQueue,
 };
-use crate::{DynamoAuditLog, DynamoPipelineStore};
+use crate::{DynamoAuditLog, DynamoPipelineStore, DynamoQuotaStore, DynamoRateBuckets};
 
-/// Who may do what in which team, read from `TEAMS_TABLE` (`Settings::teams_table`): the one
-/// each of a process's services checks with.
-pub fn access(clients: &AwsClients, teams_table: &str) -> Arc<Access> {
-    Arc::new(Access { teams: team_store(clients, teams_table) })
+/// Who may do what in which team, read from `TEAMS_TABLE` (`Settings::teams_table`), and how
+/// much of its plan each team uses, counted in `LIMITS_TABLE`: the one each of a process's
+/// services checks with.
+pub fn access(clients: &AwsClients, teams_table: &str, limits_table: &str) -> Arc<Access> {
+    Arc::new(Access { teams: team_store(clients, teams_table), quotas: quota_store(clients, limits_table) })
+}
+
+/// The teams' quota counters in `LIMITS_TABLE`.
+pub fn quota_store(clients: &AwsClients, table: &str) -> Arc<dyn QuotaStore> {
+    Arc::new(DynamoQuotaStore::new(clients.dynamodb.clone(), table))
+}
+
+/// The callers' request-rate buckets in `LIMITS_TABLE`, shared by every API function.
+pub fn rate_buckets(clients: &AwsClients, config: &LimitsConfig) -> Arc<dyn RateBuckets> {
+    Arc::new(DynamoRateBuckets::new(clients.dynamodb.clone(), &config.table))
 }
 
 /// The audit trail in `AUDIT_TABLE` (`Settings::audit_table`), appended to by every service
@@ -40,8 +53,14 @@ pub fn audit_service(clients: &AwsClients, table: &str, access: Arc<Access>) -> 
     AuditService { access, log: Arc::new(DynamoAuditLog::new(clients.dynamodb.clone(), table)) }
 }
 
-pub fn team_service(access: Arc<Access>, audit: Arc<AuditTrail>) -> TeamService {
-    TeamService { access, clock: Arc::new(SystemClock), audit }
+/// Teams' use cases; platform admins (who set plans) known by `USERS_TABLE`.
+pub fn team_service(
+    clients: &AwsClients,
+    users_table: &str,
+    access: Arc<Access>,
+    audit: Arc<AuditTrail>,
+) -> TeamService {
+    TeamService { access, users: user_store(clients, users_table), clock: Arc::new(SystemClock), audit }
 }
 
 /// Teams' API keys in `API_KEYS_TABLE` (`Settings::api_keys_table`): managed by the users
@@ -87,9 +106,10 @@ pub fn job_service(
     jobs: &JobConfig,
     access: Arc<Access>,
     audit: Arc<AuditTrail>,
-) -> JobService {
-    JobService {
+) -> Result<JobService, PriceTableError> {
+    Ok(JobService {
         artifacts: Arc::new(artifact_service(clients, artifacts, access.clone(), audit.clone())),
+        budgets: Arc::new(budget_service(clients, &jobs.usage_table, access.clone(), audit.clone())?),
         access,
         jobs: Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &jobs.table)),
         queues: Queues {
@@ -98,7 +118,51 @@ pub fn job_service(
         },
         clock: Arc::new(SystemClock),
         audit,
-    }
+        usage: usage_ledger(clients, &jobs.usage_table),
+    })
+}
+
+/// Teams' budgets in `USAGE_TABLE`, held to the month's metered cost.
+pub fn budget_service(
+    clients: &AwsClients,
+    usage_table: &str,
+    access: Arc<Access>,
+    audit: Arc<AuditTrail>,
+) -> Result<BudgetService, PriceTableError> {
+    Ok(BudgetService {
+        access,
+        store: Arc::new(crate::DynamoBudgetStore::new(clients.dynamodb.clone(), usage_table)),
+        ledger: usage_ledger(clients, usage_table),
+        prices: Arc::new(PriceTable::bundled()?),
+        audit,
+        clock: Arc::new(SystemClock),
+    })
+}
+
+/// The metering ledger in `USAGE_TABLE`.
+pub fn usage_ledger(clients: &AwsClients, table: &str) -> Arc<dyn UsageLedger> {
+    Arc::new(crate::DynamoUsageLedger::new(clients.dynamodb.clone(), table))
+}
+
+/// Costs read from the ledger in `USAGE_TABLE`, priced by the bundled price table, and the
+/// bill's exports (uploaded artifacts) kept there too; platform admins known by `USERS_TABLE`.
+pub fn cost_service(
+    clients: &AwsClients,
+    artifacts: &ArtifactConfig,
+    usage_table: &str,
+    users_table: &str,
+    access: Arc<Access>,
+) -> Result<CostService, PriceTableError> {
+    Ok(CostService {
+        access,
+        users: user_store(clients, users_table),
+        ledger: usage_ledger(clients, usage_table),
+        prices: Arc::new(PriceTable::bundled()?),
+        clock: Arc::new(SystemClock),
+        artifacts: Arc::new(DynamoArtifactStore::new(clients.dynamodb.clone(), &artifacts.table)),
+        blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &artifacts.bucket)),
+        billing: Arc::new(crate::DynamoBillingLedger::new(clients.dynamodb.clone(), usage_table)),
+    })
 }
 
 /// Pipelines in `PIPELINES_TABLE`, their runs submitted through `jobs`; their inboxes in the
@@ -126,7 +190,8 @@ pub fn runner_ports(clients: &AwsClients, artifacts: &ArtifactConfig, worker: &W
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &artifacts.bucket)),
         idempotency: Arc::new(DynamoIdempotencyStore::new(clients.dynamodb.clone(), &worker.idempotency_table)),
         clock: Arc::new(SystemClock),
-        usage: Arc::new(crate::DynamoUsageLedger::new(clients.dynamodb.clone(), &worker.usage_table)),
+        usage: usage_ledger(clients, &worker.usage_table),
+        quotas: quota_store(clients, &worker.limits_table),
     }
 }
 
@@ -168,6 +233,7 @@ pub fn sweeper(clients: &AwsClients, config: &SweeperConfig) -> JobSweeper {
             gpu: Arc::new(SqsJobQueue::new(clients.sqs.clone(), &config.gpu_queue_url)),
         },
         clock: Arc::new(SystemClock),
+        quotas: quota_store(clients, &config.limits_table),
         stale_after: config.stale_after,
         relay_after: config.relay_after,
     }
@@ -215,9 +281,11 @@ pub async fn publishing_signer(
     config: &TokenConfig,
     secret: &[u8],
 ) -> Result<TokenSigner, SignerError> {
-    let signer = TokenSigner::new(secret, token_settings(config))?;
-    key_directory(clients, config).publish(&signer.jwks()).await?;
-    tracing::info!(kid = signer.kid(), "token signing key published");
+    let mut signer = TokenSigner::new(secret, token_settings(config))?;
+    // Ahead of the keys published before, which go on verifying their tokens: a rotated secret
+    // logs nobody out.
+    signer.publish(&*key_directory(clients, config)).await?;
+    tracing::info!(kid = signer.kid(), keys = signer.jwks().keys.len(), "token signing key published");
     Ok(signer)
 }
 
@@ -249,6 +317,27 @@ pub fn session_service(
     }
 }
 
+/// Single sign-on over the login sessions, where issuers are configured (the auth function's and
+/// the local platform's).
+pub fn single_sign_on(
+    clients: &AwsClients,
+    config: &SsoConfig,
+    sessions: Arc<SessionService>,
+    teams_table: &str,
+    audit: Arc<AuditTrail>,
+) -> Option<Arc<SingleSignOn>> {
+    if config.issuers.is_empty() {
+        return None;
+    }
+    Some(Arc::new(SingleSignOn {
+        verifier: Arc::new(OidcVerifier::new(config.issuers.clone())),
+        sessions,
+        teams: team_store(clients, teams_table),
+        audit,
+        clock: Arc::new(SystemClock),
+    }))
+}
+
 pub fn user_store(clients: &AwsClients, table: &str) -> Arc<dyn UserStore> {
     Arc::new(DynamoUserStore::new(clients.dynamodb.clone(), table))
 }
@@ -260,4 +349,90 @@ pub fn team_store(clients: &AwsClients, table: &str) -> Arc<dyn TeamStore> {
 
 pub fn request_key_store(clients: &AwsClients, idempotency_table: &str) -> Arc<dyn RequestKeyStore> {
     Arc::new(DynamoRequestKeyStore::new(clients.dynamodb.clone(), idempotency_table))
+}
+
+/// Webhooks and their deliveries in `PIPELINES_TABLE`.
+pub fn webhook_store(clients: &AwsClients, pipelines_table: &str) -> Arc<dyn helix_domain::WebhookStore> {
+    Arc::new(crate::DynamoWebhookStore::new(clients.dynamodb.clone(), pipelines_table))
+}
+
+/// What every process that ends jobs tells of them: a delivery per webhook, queued.
+pub fn run_notifier(clients: &AwsClients, config: &crate::WebhookConfig) -> Arc<helix_jobs::RunNotifier> {
+    Arc::new(helix_jobs::RunNotifier {
+        webhooks: webhook_store(clients, &config.pipelines_table),
+        queue: Arc::new(crate::webhooks::SqsWebhookQueue::new(clients.sqs.clone(), &config.queue_url)),
+        clock: Arc::new(SystemClock),
+    })
+}
+
+/// The pipelines' webhooks as the jobs function serves them.
+pub fn webhook_service(
+    clients: &AwsClients,
+    config: &crate::WebhookConfig,
+    pipelines: Arc<PipelineService>,
+) -> helix_jobs::WebhookService {
+    helix_jobs::WebhookService {
+        pipelines,
+        webhooks: webhook_store(clients, &config.pipelines_table),
+        notifier: run_notifier(clients, config),
+        clock: Arc::new(SystemClock),
+    }
+}
+
+/// The webhook queue's worker.
+pub fn webhook_deliverer(
+    clients: &AwsClients,
+    config: &crate::WebhookConfig,
+) -> Result<helix_jobs::WebhookDeliverer, reqwest::Error> {
+    Ok(helix_jobs::WebhookDeliverer {
+        webhooks: webhook_store(clients, &config.pipelines_table),
+        queue: Arc::new(crate::webhooks::SqsWebhookQueue::new(clients.sqs.clone(), &config.queue_url)),
+        sender: Arc::new(crate::webhooks::HttpWebhookSender::new(config.timeout)?),
+        clock: Arc::new(SystemClock),
+        backoff: helix_jobs::Backoff::with_base(config.backoff_base),
+    })
+}
+
+/// Schedules in `PIPELINES_TABLE`.
+pub fn schedule_store(clients: &AwsClients, pipelines_table: &str) -> Arc<dyn helix_domain::ScheduleStore> {
+    Arc::new(crate::DynamoScheduleStore::new(clients.dynamodb.clone(), pipelines_table))
+}
+
+/// The cloud's schedule timer: one-shot EventBridge Scheduler schedules that wake the schedule
+/// queue.
+pub async fn schedule_timer(config: &crate::ScheduleConfig) -> Arc<dyn helix_domain::ScheduleTimer> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Arc::new(crate::schedules::EventBridgeScheduleTimer::new(
+        aws_sdk_scheduler::Client::new(&sdk),
+        &config.queue_arn,
+        &config.role_arn,
+    ))
+}
+
+pub fn schedule_service(
+    clients: &AwsClients,
+    pipelines_table: &str,
+    pipelines: Arc<PipelineService>,
+    timer: Arc<dyn helix_domain::ScheduleTimer>,
+) -> helix_jobs::ScheduleService {
+    helix_jobs::ScheduleService {
+        schedules: schedule_store(clients, pipelines_table),
+        pipelines,
+        timer,
+        clock: Arc::new(SystemClock),
+    }
+}
+
+pub fn schedule_trigger(
+    clients: &AwsClients,
+    pipelines_table: &str,
+    pipelines: Arc<PipelineService>,
+    timer: Arc<dyn helix_domain::ScheduleTimer>,
+) -> helix_jobs::ScheduleTrigger {
+    helix_jobs::ScheduleTrigger {
+        schedules: schedule_store(clients, pipelines_table),
+        pipelines,
+        timer,
+        clock: Arc::new(SystemClock),
+    }
 }

@@ -97,6 +97,14 @@ id_type!(
     PipelineId
 );
 id_type!(
+    /// A pipeline's webhook: a URL told of the pipeline's finished runs.
+    WebhookId
+);
+id_type!(
+    /// A pipeline's schedule: when its runs start by themselves.
+    ScheduleId
+);
+id_type!(
     /// A login session: its access tokens carry it (`sid`), its refresh tokens name it.
     SessionId
 );

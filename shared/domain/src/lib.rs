@@ -11,21 +11,28 @@ pub mod lifecycle;
 pub mod memory;
 pub mod pipeline;
 pub mod ports;
+pub mod quota;
+pub mod rate;
+pub mod schedule;
 pub mod session;
 pub mod shard;
 pub mod team;
 pub mod timestamp;
 pub mod user;
+pub mod webhook;
 
 pub use api_key::{API_KEY_PREFIX, ApiKey, KeyScope, SCOPES};
 pub use artifact::ArtifactRead;
 pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration, MultipartUpload};
 pub use audit::{AuditEntry, AuditOutcome, BrokenLink, ChainCheck, GENESIS_HASH};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{ApiKeyId, ArtifactId, AuditEntryId, InvitationId, JobId, PipelineId, SessionId, TeamId, UserId};
+pub use ids::{
+    ApiKeyId, ArtifactId, AuditEntryId, InvitationId, JobId, PipelineId, ScheduleId, SessionId, TeamId, UserId,
+    WebhookId,
+};
 pub use job::{
-    AutoMapped, AutoMappedField, InputReading, Job, JobInputs, JobKind, JobMessage, JobOutcome, JobRead, JobStatus,
-    Runner, TRACEPARENT_ATTRIBUTE,
+    ATTEMPT_HISTORY_LIMIT, AttemptOutcome, AttemptRecord, AutoMapped, AutoMappedField, InputReading, Job, JobInputs,
+    JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner, TRACEPARENT_ATTRIBUTE,
 };
 pub use lifecycle::{Refused, Transition};
 pub use pipeline::{
@@ -37,8 +44,17 @@ pub use ports::{
     JobStore, KeyClaim, LoginAttempts, PartUpload, PipelineStore, PresignedRequest, RequestKeyStore, SessionStore,
     StoreError, StoredPart, StoredResponse, TeamStore, UserStore,
 };
+pub use quota::{Counter, Holding, MAX_CONCURRENT_JOBS, PlanLimits, QuotaStore, QuotaUsage, Take, month_of};
+pub use rate::{RateBuckets, RateDecision, RateLimit};
+pub use schedule::{
+    MemoryScheduleStore, PolledScheduleTimer, Schedule, ScheduleFire, ScheduleInput, ScheduleStore, ScheduleTimer,
+};
 pub use session::{REFRESH_GRACE, Session};
 pub use shard::{ShardProgress, ShardStore, ShardTask};
 pub use team::{INVITATION_TTL, Invitation, Membership, PERMISSIONS, Plan, Role, Team, TeamAction};
 pub use timestamp::Timestamp;
 pub use user::{ProfileUpdate, User, UserProfile, ValidationError, normalise_email};
+pub use webhook::{
+    DeliveryAttempt, DeliveryMessage, DeliveryStatus, MemoryWebhookQueue, MemoryWebhookStore, Webhook, WebhookDelivery,
+    WebhookEvent, WebhookPost, WebhookQueue, WebhookRead, WebhookSender, WebhookStore,
+};

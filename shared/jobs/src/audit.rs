@@ -21,8 +21,13 @@ const VERIFY_BATCH: u32 = 500;
 /// What is recorded, by its action name.
 pub mod action {
     pub const JOB_CREATE: &str = "job.create";
+    /// A request refused because the team's plan is used up; the quota is the target.
+    pub const QUOTA_EXCEEDED: &str = "quota.exceeded";
+    /// A platform admin changed the team's plan; the plan is the target.
+    pub const TEAM_PLAN: &str = "team.plan";
     pub const JOB_CANCEL: &str = "job.cancel";
     pub const JOB_RETRY: &str = "job.retry";
+    pub const JOB_DELETE: &str = "job.delete";
     pub const ARTIFACT_DOWNLOAD: &str = "artifact.download";
     pub const KEY_CREATE: &str = "key.create";
     pub const KEY_REVOKE: &str = "key.revoke";
@@ -31,6 +36,8 @@ pub mod action {
     pub const MEMBER_ROLE: &str = "member.role_change";
     pub const MEMBER_REMOVE: &str = "member.remove";
     pub const SESSION_LOGIN: &str = "session.login";
+    /// A session started by single sign-on (an external issuer's token exchanged).
+    pub const SESSION_SSO_LOGIN: &str = "session.sso_login";
     pub const SESSION_REFRESH_REUSE: &str = "session.refresh_reuse";
     pub const PASSWORD_CHANGE: &str = "user.password_change";
     pub const PIPELINE_CREATE: &str = "pipeline.create";
@@ -45,6 +52,12 @@ pub mod action {
     pub const PIPELINE_DROP: &str = "pipeline.drop";
     /// An inbox file no run could be made of.
     pub const PIPELINE_INBOX_REFUSE: &str = "pipeline.inbox_refuse";
+    /// A webhook added to a pipeline; the webhook is the target.
+    pub const PIPELINE_WEBHOOK_CREATE: &str = "pipeline.webhook_create";
+    pub const PIPELINE_WEBHOOK_DELETE: &str = "pipeline.webhook_delete";
+    /// A schedule added to a pipeline; the schedule is the target.
+    pub const PIPELINE_SCHEDULE_CREATE: &str = "pipeline.schedule_create";
+    pub const PIPELINE_SCHEDULE_DELETE: &str = "pipeline.schedule_delete";
 }
 
 /// Appends to the audit trail, for every use case that records what it does.

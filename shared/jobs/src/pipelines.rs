@@ -97,7 +97,12 @@ impl PipelineService {
 
     /// The pipeline, if the actor may do `action` in its team; 404 for unknown and foreign ids
     /// alike.
-    async fn pipeline(&self, actor: &Actor, id: &PipelineId, action: TeamAction) -> Result<Pipeline, JobError> {
+    pub(crate) async fn pipeline(
+        &self,
+        actor: &Actor,
+        id: &PipelineId,
+        action: TeamAction,
+    ) -> Result<Pipeline, JobError> {
         let pipeline = self.pipelines.get(id).await?.ok_or(JobError::NotFound("pipeline"))?;
         self.access.require(actor, &pipeline.team_id, action, "pipeline").await?;
         Ok(pipeline)
@@ -105,7 +110,12 @@ impl PipelineService {
 
     /// The pipeline, for a change: refusals of the team's members recorded, an archived one
     /// refused.
-    async fn editable(&self, actor: &Actor, id: &PipelineId, what: &'static str) -> Result<Pipeline, JobError> {
+    pub(crate) async fn editable(
+        &self,
+        actor: &Actor,
+        id: &PipelineId,
+        what: &'static str,
+    ) -> Result<Pipeline, JobError> {
         let pipeline = self.pipelines.get(id).await?.ok_or(JobError::NotFound("pipeline"))?;
         let allowed = self.access.require(actor, &pipeline.team_id, TeamAction::EditPipelines, "pipeline").await;
         let event = AuditEvent { team: &pipeline.team_id, action: what, target: id.as_str() };

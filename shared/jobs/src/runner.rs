@@ -89,6 +89,8 @@ pub struct RunnerPorts {
     pub clock: Arc<dyn Clock>,
     /// Where each attempt's usage event goes (`metering`).
     pub usage: Arc<dyn crate::metering::UsageLedger>,
+    /// The team's quotas: an ended job gives back its slot and counts its records.
+    pub quotas: Arc<dyn helix_domain::QuotaStore>,
 }
 
 #[derive(Clone, Debug)]
@@ -116,6 +118,8 @@ pub struct JobRunner {
     config: RunnerConfig,
     attempts: Vec<Arc<dyn Attempt>>,
     stop: StopSignal,
+    /// Told of each job this runner finished (the pipelines' webhooks).
+    events: Option<Arc<dyn crate::JobEvents>>,
 }
 
 /// Tells a runner's running attempts to stop and hand their jobs back at once (a process told
@@ -140,7 +144,23 @@ impl StopSignal {
 
 impl JobRunner {
     pub fn new(ports: RunnerPorts, config: RunnerConfig, attempts: Vec<Arc<dyn Attempt>>) -> Self {
-        Self { ports, config, attempts, stop: StopSignal::default() }
+        Self { ports, config, attempts, stop: StopSignal::default(), events: None }
+    }
+
+    /// Tells `events` of every job the runner finishes, and again of a finished job whose
+    /// message comes back (the report may not have gone out before a crash).
+    pub fn with_events(mut self, events: Arc<dyn crate::JobEvents>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// `Retry` when the report could not be made: the message comes back and reports again.
+    async fn report_finished(&self, job: &Job) -> MessageOutcome {
+        let Some(events) = &self.events else { return MessageOutcome::Done };
+        match events.finished(job).await {
+            Ok(()) => MessageOutcome::Done,
+            Err(e) => MessageOutcome::Retry(format!("reporting the end of job {}: {e}", job.id)),
+        }
     }
 
     pub fn stop_signal(&self) -> StopSignal {
@@ -186,7 +206,7 @@ impl JobRunner {
         };
         if job.status.is_terminal() {
             tracing::info!(%job_id, status = job.status.as_str(), "job already finished; duplicate message");
-            return MessageOutcome::Done;
+            return self.report_finished(&job).await;
         }
         let kind = AttemptKind::of(&job);
         let Some(attempt) = self.attempts.iter().find(|a| a.kind() == kind).cloned() else {
@@ -283,7 +303,16 @@ impl JobRunner {
     /// job's outcome.
     async fn meter(&self, job: &Job, started: std::time::Instant) {
         let compute = crate::metering::compute_of_this_process(started.elapsed());
-        let event = crate::metering::attempt_event(job, self.config.name, compute, self.ports.clock.now());
+        let mut stored_bytes = 0;
+        for output in [&job.result_artifact_id, &job.error_report_artifact_id].into_iter().flatten() {
+            match self.ports.artifacts.get(output).await {
+                Ok(Some(artifact)) => stored_bytes += artifact.size_bytes,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(job_id = %job.id, error = %e, "output size not metered"),
+            }
+        }
+        let event =
+            crate::metering::attempt_event(job, self.config.name, compute, stored_bytes, self.ports.clock.now());
         if let Err(e) = self.ports.usage.apply(&event).await {
             tracing::warn!(job_id = %job.id, event = event.id(), error = %e, "usage event not recorded");
         }
@@ -296,11 +325,14 @@ impl JobRunner {
         };
         match self.ports.jobs.replace(claimed, &next).await {
             Ok(()) => {
+                if next.status.is_terminal() {
+                    crate::quotas::job_ended(&*self.ports.quotas, &next).await;
+                }
                 crate::metrics::job_settled(&next);
                 self.meter(&next, started).await;
                 let error = next.error.as_deref().unwrap_or("");
                 tracing::info!(job_id = %next.id, status = next.status.as_str(), error, "job settled");
-                MessageOutcome::Done
+                if next.status.is_terminal() { self.report_finished(&next).await } else { MessageOutcome::Done }
             }
             // A later attempt took the job over after our lease ran out; it settles the job.
             Err(StoreError::Conflict(reason)) => {

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use helix_domain::artifact::media_type_for;
 use helix_domain::{ArtifactId, ArtifactKind, JobId, JobKind, JobRead, JobStatus, PipelineId, TeamId};
-use helix_jobs::{CloneRequest, InlineFile, Input, InputSource, JobQuery, JobRequest, validate_filename};
+use helix_jobs::{CloneRequest, InlineFile, Input, InputSource, JobCost, JobQuery, JobRequest, validate_filename};
 
 use crate::extract::{Caller, JsonBody, could_exist};
 use crate::idempotency::honour_idempotency_key;
@@ -20,7 +20,7 @@ pub fn router(payload_limit: usize, keys: RequestKeys) -> Router<JobsState> {
     Router::new()
         .route("/api/v1/jobs", post(create_job).layer(idempotent.clone()).get(list_jobs))
         .route("/api/v1/jobs/upload", post(upload_job).layer(DefaultBodyLimit::max(payload_limit)).layer(idempotent))
-        .route("/api/v1/jobs/{id}", get(get_job))
+        .route("/api/v1/jobs/{id}", get(get_job).delete(delete_job))
         .route("/api/v1/jobs/{id}/cancel", post(cancel_job))
         .route("/api/v1/jobs/{id}/retry", post(retry_job))
         .route("/api/v1/jobs/{id}/clone", post(clone_job))
@@ -42,7 +42,6 @@ pub struct JobCreate {
     /// Mapping rules as YAML text, instead of `context_artifact_id`.
     context: Option<String>,
     /// The target JSON Schema (an object, or its JSON text), instead of `schema_artifact_id`.
-    #[schema(value_type = Object)]
     schema: Option<serde_json::Value>,
     /// At most 200 characters (after trimming).
     #[schema(max_length = 200)]
@@ -83,10 +82,26 @@ pub struct JobUpload {
     auto_map: Option<bool>,
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct JobList {
-    pub items: Vec<JobRead>,
+    pub items: Vec<JobWithCost>,
     pub next_cursor: Option<String>,
+}
+
+/// A job with what its metered usage cost so far.
+#[derive(Serialize, ToSchema)]
+pub struct JobWithCost {
+    #[serde(flatten)]
+    pub job: JobRead,
+    /// Its cost, breakdown and the price table's version.
+    pub cost: JobCost,
+}
+
+/// The jobs, each with its cost (read from the ledger concurrently).
+async fn with_costs(state: &JobsState, jobs: Vec<helix_domain::Job>) -> Result<Vec<JobWithCost>, ApiError> {
+    let ids: Vec<JobId> = jobs.iter().map(|job| job.id.clone()).collect();
+    let costs = state.costs.job_costs(&ids).await?;
+    Ok(jobs.into_iter().zip(costs).map(|(job, cost)| JobWithCost { job: JobRead::from(job), cost }).collect())
 }
 
 /// One of two ways of giving a document: an artifact id or the document inline, not both. An id
@@ -323,10 +338,7 @@ pub async fn list_jobs(
         }
         let id = PipelineId::from(pipeline.as_str());
         let page = state.pipelines.runs(&caller, &id, limit, params.get("cursor").map(String::as_str)).await?;
-        return Ok(Json(JobList {
-            items: page.jobs.into_iter().map(JobRead::from).collect(),
-            next_cursor: page.next_cursor,
-        }));
+        return Ok(Json(JobList { items: with_costs(&state, page.jobs).await?, next_cursor: page.next_cursor }));
     }
     let query = JobQuery {
         team_id: params.get("team_id").map(|t| TeamId::from(t.as_str())),
@@ -335,21 +347,42 @@ pub async fn list_jobs(
         cursor: params.get("cursor").cloned(),
     };
     let page = state.jobs.list(&caller, query).await?;
-    Ok(Json(JobList { items: page.jobs.into_iter().map(JobRead::from).collect(), next_cursor: page.next_cursor }))
+    Ok(Json(JobList { items: with_costs(&state, page.jobs).await?, next_cursor: page.next_cursor }))
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The job's id")),
-    responses((status = 200, body = JobRead), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = JobWithCost), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_job(
     State(state): State<JobsState>,
     Caller(caller): Caller,
     Path(id): Path<JobId>,
-) -> Result<Json<JobRead>, ApiError> {
+) -> Result<Json<JobWithCost>, ApiError> {
     if !could_exist(id.as_str()) {
         return Err(ApiError::NotFound("job"));
     }
-    Ok(Json(JobRead::from(state.jobs.get(&caller, &id).await?)))
+    let job = state.jobs.get(&caller, &id).await?;
+    let cost = state.costs.job_cost(&job.id).await?;
+    Ok(Json(JobWithCost { job: JobRead::from(job), cost }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The job's id")),
+    responses((status = 204, description = "The job and its outputs (result, reject report) are deleted; its inputs stay"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not create jobs"),
+        (status = 404, body = ErrorBody, description = "No such job among the caller's (a deleted job too)"),
+        (status = 409, body = ErrorBody, description = "The job is PENDING or RUNNING: cancel it first")))]
+pub async fn delete_job(
+    State(state): State<JobsState>,
+    Caller(caller): Caller,
+    Path(id): Path<JobId>,
+) -> Result<StatusCode, ApiError> {
+    if !could_exist(id.as_str()) {
+        return Err(ApiError::NotFound("job"));
+    }
+    state.jobs.delete(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
@@ -366,7 +399,9 @@ pub async fn cancel_job(
     if !could_exist(id.as_str()) {
         return Err(ApiError::NotFound("job"));
     }
-    Ok(Json(JobRead::from(state.jobs.cancel(&caller, &id).await?)))
+    let cancelled = state.jobs.cancel(&caller, &id).await?;
+    state.webhooks.run_ended(&cancelled).await;
+    Ok(Json(JobRead::from(cancelled)))
 }
 
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),

@@ -1,8 +1,12 @@
 pub mod artifacts;
 pub mod audit;
 pub mod auth;
+pub mod costs;
 pub mod jobs;
 pub mod keys;
 pub mod pipelines;
+pub mod schedules;
 pub mod teams;
+pub mod usage;
 pub mod users;
+pub mod webhooks;
