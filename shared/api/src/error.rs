@@ -23,6 +23,9 @@ pub enum ApiError {
     /// A member whose role does not allow the request.
     #[error("{0}")]
     Forbidden(String),
+    /// The team's spent budget stops new jobs.
+    #[error("{0}")]
+    BudgetExceeded(String),
     /// Unknown, or owned by someone else: the two are indistinguishable on purpose.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -83,6 +86,7 @@ impl ApiError {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", None),
+            Self::BudgetExceeded(_) => (StatusCode::FORBIDDEN, "budget_exceeded", None),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", None),
             Self::PayloadTooLarge { field, .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", field.clone()),
@@ -149,6 +153,7 @@ impl From<JobError> for ApiError {
             JobError::TooLarge { field, message } => Self::PayloadTooLarge { field: Some(field), message },
             JobError::NotFound(what) => Self::NotFound(what),
             JobError::Forbidden(message) => Self::Forbidden(message),
+            JobError::BudgetExceeded(message) => Self::BudgetExceeded(message),
             JobError::InvalidCredentials => Self::InvalidCredentials,
             JobError::TooManyRequests { retry_after } => Self::TooManyRequests { retry_after },
             JobError::Unauthorized(message) => Self::Unauthorized(message),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use helix_aws::DynamoUsageLedger;
 use helix_domain::{JobId, JobKind, PipelineId, Timestamp};
-use helix_jobs::metering::{Architecture, Compute, CostGroup, PriceTable, Usage, UsageEvent, UsageLedger};
+use helix_jobs::metering::{Architecture, Compute, CostGroup, CostScope, PriceTable, Usage, UsageEvent, UsageLedger};
 
 mod common;
 use common::{client, table};
@@ -32,6 +32,7 @@ fn events_of(job: usize) -> Vec<UsageEvent> {
         sqs_requests: 0,
         dynamodb_read_units: 0,
         dynamodb_write_units: 0,
+        records: 0,
     };
     let mut events = vec![UsageEvent {
         compute: Some(Compute::Lambda {
@@ -56,6 +57,7 @@ fn events_of(job: usize) -> Vec<UsageEvent> {
         sqs_requests: 2,
         dynamodb_read_units: 1,
         dynamodb_write_units: 4,
+        records: 1_000 + job as u64,
         ..base("job-worker", 1, 0)
     });
     events.push(UsageEvent { dynamodb_write_units: 1, ..base("job-worker", 1, 1) });
@@ -65,7 +67,10 @@ fn events_of(job: usize) -> Vec<UsageEvent> {
 async fn snapshot(ledger: &DynamoUsageLedger) -> Vec<String> {
     let mut lines = Vec::new();
     for group in CostGroup::ALL {
-        lines.push(format!("{group:?} {:?}", ledger.totals(group, "2026-11-01", "2026-11-30").await.unwrap()));
+        lines.push(format!(
+            "{group:?} {:?}",
+            ledger.totals(&CostScope::All, group, "2026-11-01", "2026-11-30").await.unwrap()
+        ));
     }
     for job in 0..JOBS {
         lines.push(format!("{:?}", ledger.job_usage(&JobId::from(format!("job-{job:02}"))).await.unwrap()));
@@ -92,17 +97,30 @@ async fn replaying_every_event_three_times_counts_each_once() {
     let mut expected = Usage::default();
     events.iter().for_each(|e| expected.add(&e.usage()));
     for group in CostGroup::ALL {
-        let totals = ledger.totals(group, "2026-11-01", "2026-11-30").await.unwrap();
+        let totals = ledger.totals(&CostScope::All, group, "2026-11-01", "2026-11-30").await.unwrap();
         let mut all = Usage::default();
         totals.values().for_each(|u| all.add(u));
         assert_eq!(all, expected, "{group:?} adds up to every event once");
     }
-    let teams = ledger.totals(CostGroup::Team, "2026-11-01", "2026-11-30").await.unwrap();
+    let teams = ledger.totals(&CostScope::All, CostGroup::Team, "2026-11-01", "2026-11-30").await.unwrap();
     assert_eq!(teams.keys().collect::<Vec<_>>(), ["team-0", "team-1", "team-2"]);
-    let pipelines = ledger.totals(CostGroup::Pipeline, "2026-11-01", "2026-11-30").await.unwrap();
+    let pipelines = ledger.totals(&CostScope::All, CostGroup::Pipeline, "2026-11-01", "2026-11-30").await.unwrap();
     assert_eq!(pipelines.keys().collect::<Vec<_>>(), ["none", "orders"]);
-    let two_days = ledger.totals(CostGroup::Day, "2026-11-02", "2026-11-03").await.unwrap();
+    let two_days = ledger.totals(&CostScope::All, CostGroup::Day, "2026-11-02", "2026-11-03").await.unwrap();
     assert_eq!(two_days.keys().collect::<Vec<_>>(), ["2026-11-02", "2026-11-03"]);
+
+    // A team's scope holds its own jobs' usage only, in every group.
+    let team = CostScope::Team("team-1".into());
+    let mut team_expected = Usage::default();
+    events.iter().filter(|e| e.team_id.as_str() == "team-1").for_each(|e| team_expected.add(&e.usage()));
+    for group in CostGroup::ALL {
+        let mut all = Usage::default();
+        ledger.totals(&team, group, "2026-11-01", "2026-11-30").await.unwrap().values().for_each(|u| all.add(u));
+        assert_eq!(all, team_expected, "team-1's {group:?}");
+    }
+    let daily = ledger.daily(&team, CostGroup::Pipeline, "2026-11-02", "2026-11-02").await.unwrap();
+    assert!(daily.iter().all(|d| d.day == "2026-11-02"), "{daily:?}");
+    assert_eq!(team_expected.records, (0..JOBS).filter(|j| j % 3 == 1).map(|j| 1_000 + j as u64).sum::<u64>());
 
     // Job 5 ran on the GPU: a minute of g5.xlarge, and the API's Lambda.
     let job = ledger.job_usage(&JobId::from("job-05")).await.unwrap();
@@ -111,4 +129,59 @@ async fn replaying_every_event_three_times_counts_each_once() {
     let cost = PriceTable::bundled().unwrap().cost(&job);
     assert_eq!(format!("{:.6}", cost.breakdown["gpu"]), format!("{:.6}", 60_005.0 / 3_600_000.0 * 1.006));
     assert_eq!(ledger.job_usage(&JobId::from("job-99")).await.unwrap(), Usage::default());
+}
+
+#[tokio::test]
+async fn a_billing_period_is_stored_once_per_export_and_replaced_by_a_reissue() {
+    use helix_aws::DynamoBillingLedger;
+    use helix_jobs::billing::{BillingLedger, parse_export};
+
+    let client = client();
+    let billing = DynamoBillingLedger::new(client.clone(), table(&client, "UsageTable").await);
+    let export = include_str!("../../jobs/tests/fixtures/focus-2026-11.csv");
+    let reissue = include_str!("../../jobs/tests/fixtures/focus-2026-11-reissue.csv");
+    let first = parse_export(export.as_bytes()).unwrap().remove(0);
+    assert!(billing.replace_period(&first).await.unwrap());
+    assert!(!billing.replace_period(&first).await.unwrap(), "the same file again changes nothing");
+    let total = |days: &[helix_jobs::billing::BilledDay]| days.iter().map(|d| d.billed_usd).sum::<f64>();
+    let stored = billing.period("2026-11").await.unwrap();
+    assert_eq!(format!("{:.6}", total(&stored)), "3.990437");
+    assert!(stored.iter().any(|d| d.component == "untagged"));
+
+    let corrected = parse_export(reissue.as_bytes()).unwrap().remove(0);
+    assert!(billing.replace_period(&corrected).await.unwrap());
+    let stored = billing.period("2026-11").await.unwrap();
+    assert_eq!(format!("{:.6}", total(&stored)), "3.851326");
+    assert!(stored.iter().all(|d| d.component != "untagged"), "the re-issue's missing row is gone: {stored:?}");
+    assert!(billing.period("2026-10").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_budget_is_kept_and_each_threshold_marked_once_a_month() {
+    use helix_aws::DynamoBudgetStore;
+    use helix_jobs::budgets::{Budget, BudgetStore};
+
+    let client = client();
+    let store = DynamoBudgetStore::new(client.clone(), table(&client, "UsageTable").await);
+    let team = helix_domain::TeamId::from("team-budget");
+    assert_eq!(store.get(&team).await.unwrap(), None);
+    let budget = Budget {
+        team_id: team.clone(),
+        monthly_usd: 125.5,
+        hard_stop: true,
+        updated_at: Timestamp::from_unix(0).unwrap(),
+    };
+    store.put(&budget).await.unwrap();
+    assert_eq!(store.get(&team).await.unwrap(), Some(budget));
+    assert!(store.mark_notified(&team, "2026-11", 80).await.unwrap());
+    assert!(!store.mark_notified(&team, "2026-11", 80).await.unwrap());
+    assert!(store.mark_notified(&team, "2026-11", 100).await.unwrap());
+    assert!(store.mark_notified(&team, "2026-12", 80).await.unwrap());
+
+    // A team's month total is kept with each event.
+    let ledger = DynamoUsageLedger::new(client.clone(), table(&client, "UsageTable").await);
+    let event = events_of(1).remove(1);
+    ledger.apply(&event).await.unwrap();
+    let month = ledger.month_usage(&event.team_id, "2026-11").await.unwrap();
+    assert_eq!(month, event.usage());
 }

@@ -28,6 +28,9 @@ pub enum JobError {
     /// The caller is a member, but their role does not allow it (403).
     #[error("{0}")]
     Forbidden(String),
+    /// The team's budget for the month is spent and set to stop new jobs (403 `budget_exceeded`).
+    #[error("{0}")]
+    BudgetExceeded(String),
     /// The resource is not in a state that allows the request (409).
     #[error("{0}")]
     Conflict(String),

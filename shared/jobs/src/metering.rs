@@ -54,6 +54,9 @@ pub struct UsageEvent {
     pub sqs_requests: u64,
     pub dynamodb_read_units: u64,
     pub dynamodb_write_units: u64,
+    /// Records the attempt read, once it completed the job: what "cost per million records" divides by.
+    #[serde(default)]
+    pub records: u64,
 }
 
 impl UsageEvent {
@@ -67,6 +70,11 @@ impl UsageEvent {
         self.at.to_string()[..10].to_owned()
     }
 
+    /// The UTC month the event happened (`2026-11`).
+    pub fn month(&self) -> String {
+        self.at.to_string()[..7].to_owned()
+    }
+
     pub fn usage(&self) -> Usage {
         let mut usage = Usage {
             s3_put_requests: self.s3_put_requests,
@@ -76,6 +84,7 @@ impl UsageEvent {
             sqs_requests: self.sqs_requests,
             dynamodb_read_units: self.dynamodb_read_units,
             dynamodb_write_units: self.dynamodb_write_units,
+            records: self.records,
             ..Usage::default()
         };
         match &self.compute {
@@ -114,15 +123,23 @@ pub fn compute_of_this_process(duration: std::time::Duration) -> Option<Compute>
 /// compute, and the requests a runner makes for one attempt, as far as they are known without
 /// counting at the adapters: the message received and deleted, the job read, claimed and
 /// settled, the idempotency record written twice, each input artifact read (its record and one
-/// GET), and for a completed job two outputs (result and reject report) written. Items are
-/// counted as one unit each (under 1 KB written, 4 KB read).
-pub fn attempt_event(job: &Job, function: &str, compute: Option<Compute>, at: Timestamp) -> UsageEvent {
+/// GET), and for a completed job two outputs (result and reject report) written, `stored_bytes`
+/// long together, and their records read back for their size. Items are counted as one unit each
+/// (under 1 KB written, 4 KB read).
+pub fn attempt_event(
+    job: &Job,
+    function: &str,
+    compute: Option<Compute>,
+    stored_bytes: u64,
+    at: Timestamp,
+) -> UsageEvent {
     let inputs = &job.inputs;
     let input_count = inputs.content_artifact_ids.len() as u64
         + u64::from(inputs.context_artifact_id.is_some())
         + u64::from(inputs.schema_artifact_id.is_some())
         + inputs.lookup_artifact_ids.len() as u64;
-    let outputs = if job.status == JobStatus::Completed { 2 } else { 0 };
+    let completed = job.status == JobStatus::Completed;
+    let outputs = if completed { 2 } else { 0 };
     UsageEvent {
         job_id: job.id.clone(),
         attempt: job.attempts,
@@ -136,13 +153,47 @@ pub fn attempt_event(job: &Job, function: &str, compute: Option<Compute>, at: Ti
         compute,
         s3_put_requests: outputs,
         s3_get_requests: input_count,
-        s3_bytes_stored: 0,
+        s3_bytes_stored: stored_bytes,
         s3_bytes_out: 0,
         sqs_requests: 2,
-        dynamodb_read_units: 1 + input_count,
+        dynamodb_read_units: 1 + input_count + outputs,
         dynamodb_write_units: 2 + 2 + outputs,
+        records: if completed { job.records_in.unwrap_or(0) } else { 0 },
     }
 }
+
+/// The usage event of the API request that submitted `job` (attempt 0 of `jobs-api`): its
+/// compute in Lambda, the job written and marked sent, its audit entry (the chain's head read,
+/// the entry put), the caller's membership and each input artifact's record read, the context and
+/// schema documents read from S3 for their checks, and the queue message sent.
+pub fn submission_event(job: &Job, compute: Option<Compute>, at: Timestamp) -> UsageEvent {
+    let inputs = &job.inputs;
+    let documents = u64::from(inputs.context_artifact_id.is_some()) + u64::from(inputs.schema_artifact_id.is_some());
+    let input_count = inputs.content_artifact_ids.len() as u64 + documents + inputs.lookup_artifact_ids.len() as u64;
+    UsageEvent {
+        job_id: job.id.clone(),
+        attempt: 0,
+        function: SUBMISSION_FUNCTION.to_owned(),
+        sequence: 0,
+        team_id: job.team_id.clone(),
+        user_id: job.owner_id.clone(),
+        pipeline_id: job.pipeline_id.clone(),
+        kind: job.kind,
+        at,
+        compute,
+        s3_put_requests: 0,
+        s3_get_requests: documents,
+        s3_bytes_stored: 0,
+        s3_bytes_out: 0,
+        sqs_requests: 1,
+        dynamodb_read_units: 2 + input_count,
+        dynamodb_write_units: 3,
+        records: 0,
+    }
+}
+
+/// The function name of a submission's usage event.
+pub const SUBMISSION_FUNCTION: &str = "jobs-api";
 
 /// Resources used, summed over events.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +212,8 @@ pub struct Usage {
     pub sqs_requests: u64,
     pub dynamodb_read_units: u64,
     pub dynamodb_write_units: u64,
+    /// Records read by the attempts that completed their jobs.
+    pub records: u64,
 }
 
 impl Usage {
@@ -178,6 +231,7 @@ impl Usage {
         self.sqs_requests += other.sqs_requests;
         self.dynamodb_read_units += other.dynamodb_read_units;
         self.dynamodb_write_units += other.dynamodb_write_units;
+        self.records += other.records;
     }
 }
 
@@ -367,23 +421,82 @@ impl CostGroup {
     }
 }
 
+/// Whose usage a read covers: every team's (platform admins), or one team's.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CostScope {
+    All,
+    Team(TeamId),
+}
+
+impl CostScope {
+    /// The scopes an event counts in: all, and its team's.
+    pub fn of(event: &UsageEvent) -> [Self; 2] {
+        [Self::All, Self::Team(event.team_id.clone())]
+    }
+
+    /// The prefix of its totals' keys: `` for all, `team:<id>#` for a team.
+    pub fn key_prefix(&self) -> String {
+        match self {
+            Self::All => String::new(),
+            Self::Team(team) => format!("team:{team}#"),
+        }
+    }
+}
+
+/// One group value's usage on one day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DailyUsage {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// The group's value (a team id, a pipeline id or `none`, a user id, a kind, a day).
+    pub key: String,
+    pub usage: Usage,
+}
+
 /// Where usage events are applied: each at most once, by its id.
 #[async_trait]
 pub trait UsageLedger: Send + Sync {
     /// Records the event and adds its usage to its job's total and to each group's total for its
-    /// day, all or nothing; `Ok(false)`, changing nothing, when its id is recorded already.
+    /// day, in every [`CostScope`] it counts in, all or nothing; `Ok(false)`, changing nothing,
+    /// when its id is recorded already.
     async fn apply(&self, event: &UsageEvent) -> Result<bool, StoreError>;
     async fn job_usage(&self, job_id: &JobId) -> Result<Usage, StoreError>;
-    /// Each value of `group` with its usage over the days `from..=to` (`YYYY-MM-DD`).
-    async fn totals(&self, group: CostGroup, from: &str, to: &str) -> Result<BTreeMap<String, Usage>, StoreError>;
+    /// The team's usage in `month` (`YYYY-MM`), kept as one total (what its budget is held to).
+    async fn month_usage(&self, team: &TeamId, month: &str) -> Result<Usage, StoreError>;
+    /// Each day's usage per value of `group` in `scope`, over the days `from..=to` (`YYYY-MM-DD`),
+    /// by day then value.
+    async fn daily(
+        &self,
+        scope: &CostScope,
+        group: CostGroup,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<DailyUsage>, StoreError>;
+
+    /// Each value of `group` in `scope` with its usage over the days `from..=to`.
+    async fn totals(
+        &self,
+        scope: &CostScope,
+        group: CostGroup,
+        from: &str,
+        to: &str,
+    ) -> Result<BTreeMap<String, Usage>, StoreError> {
+        let mut totals: BTreeMap<String, Usage> = BTreeMap::new();
+        for daily in self.daily(scope, group, from, to).await? {
+            totals.entry(daily.key).or_default().add(&daily.usage);
+        }
+        Ok(totals)
+    }
 }
 
 #[derive(Default)]
 struct LedgerState {
     applied: HashSet<String>,
     jobs: HashMap<JobId, Usage>,
-    /// (group, value, day) → usage.
-    groups: BTreeMap<(CostGroup, String, String), Usage>,
+    /// (scope, group, day, value) → usage.
+    groups: BTreeMap<(CostScope, CostGroup, String, String), Usage>,
+    /// (team, month) → usage.
+    months: HashMap<(TeamId, String), Usage>,
 }
 
 /// The in-memory ledger, for tests of what reads it.
@@ -401,8 +514,12 @@ impl UsageLedger for MemoryUsageLedger {
         }
         let usage = event.usage();
         state.jobs.entry(event.job_id.clone()).or_default().add(&usage);
-        for group in CostGroup::ALL {
-            state.groups.entry((group, group.value_of(event), event.day())).or_default().add(&usage);
+        state.months.entry((event.team_id.clone(), event.month())).or_default().add(&usage);
+        for scope in CostScope::of(event) {
+            for group in CostGroup::ALL {
+                let key = (scope.clone(), group, event.day(), group.value_of(event));
+                state.groups.entry(key).or_default().add(&usage);
+            }
         }
         Ok(true)
     }
@@ -411,15 +528,25 @@ impl UsageLedger for MemoryUsageLedger {
         Ok(self.state.lock().expect("ledger lock").jobs.get(job_id).cloned().unwrap_or_default())
     }
 
-    async fn totals(&self, group: CostGroup, from: &str, to: &str) -> Result<BTreeMap<String, Usage>, StoreError> {
+    async fn month_usage(&self, team: &TeamId, month: &str) -> Result<Usage, StoreError> {
         let state = self.state.lock().expect("ledger lock");
-        let mut totals: BTreeMap<String, Usage> = BTreeMap::new();
-        for ((g, value, day), usage) in &state.groups {
-            if *g == group && day.as_str() >= from && day.as_str() <= to {
-                totals.entry(value.clone()).or_default().add(usage);
-            }
-        }
-        Ok(totals)
+        Ok(state.months.get(&(team.clone(), month.to_owned())).cloned().unwrap_or_default())
+    }
+
+    async fn daily(
+        &self,
+        scope: &CostScope,
+        group: CostGroup,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<DailyUsage>, StoreError> {
+        let state = self.state.lock().expect("ledger lock");
+        Ok(state
+            .groups
+            .iter()
+            .filter(|((s, g, day, _), _)| s == scope && *g == group && day.as_str() >= from && day.as_str() <= to)
+            .map(|((_, _, day, key), usage)| DailyUsage { day: day.clone(), key: key.clone(), usage: usage.clone() })
+            .collect())
     }
 }
 
@@ -508,6 +635,7 @@ mod tests {
             sqs_requests: 0,
             dynamodb_read_units: 0,
             dynamodb_write_units: 0,
+            records: 0,
         };
         let submit = UsageEvent {
             compute: Some(Compute::Lambda {
@@ -544,7 +672,7 @@ mod tests {
     async fn snapshot(ledger: &MemoryUsageLedger, jobs: usize) -> Vec<String> {
         let mut lines = Vec::new();
         for group in CostGroup::ALL {
-            let totals = ledger.totals(group, "2026-11-01", "2026-11-30").await.unwrap();
+            let totals = ledger.totals(&CostScope::All, group, "2026-11-01", "2026-11-30").await.unwrap();
             lines.push(format!("{group:?} {totals:?}"));
         }
         for job in 0..jobs {
@@ -569,14 +697,14 @@ mod tests {
             }
             assert_eq!(snapshot(&ledger, JOBS).await, first);
         }
-        let days = ledger.totals(CostGroup::Day, "2026-11-01", "2026-11-30").await.unwrap();
+        let days = ledger.totals(&CostScope::All, CostGroup::Day, "2026-11-01", "2026-11-30").await.unwrap();
         let mut all = Usage::default();
         days.values().for_each(|u| all.add(u));
         let mut expected = Usage::default();
         events.iter().for_each(|e| expected.add(&e.usage()));
         assert_eq!(all, expected, "the days add up to every event once");
-        assert_eq!(ledger.totals(CostGroup::Team, "2026-11-01", "2026-11-30").await.unwrap().len(), 3);
-        assert_eq!(ledger.totals(CostGroup::Day, "2026-11-02", "2026-11-03").await.unwrap().len(), 2);
+        assert_eq!(ledger.totals(&CostScope::All, CostGroup::Team, "2026-11-01", "2026-11-30").await.unwrap().len(), 3);
+        assert_eq!(ledger.totals(&CostScope::All, CostGroup::Day, "2026-11-02", "2026-11-03").await.unwrap().len(), 2);
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub struct JobService {
     pub queues: Queues,
     pub clock: Arc<dyn Clock>,
     pub audit: Arc<AuditTrail>,
+    /// Where each submission's usage event goes (`metering`).
+    pub usage: Arc<dyn crate::metering::UsageLedger>,
+    /// Each team's monthly budget, looked at before a job is made.
+    pub budgets: Arc<crate::budgets::BudgetService>,
 }
 
 fn validate_name(name: Option<String>) -> Result<Option<String>, JobError> {
@@ -176,10 +180,12 @@ impl JobService {
     /// Checks the request against every submission rule, stores the files it carries, records
     /// the job and queues it for its worker.
     pub async fn submit(&self, actor: &Actor, request: JobRequest) -> Result<Job, JobError> {
+        let started = std::time::Instant::now();
         let team = request.team_id.unwrap_or_else(|| actor.default_team());
         let allowed = self.access.require(actor, &team, TeamAction::SubmitJobs, "team").await;
         let event = AuditEvent { team: &team, action: action::JOB_CREATE, target: team.as_str() };
         self.audit.checked(actor, event, allowed).await?;
+        self.budgets.check_submission(actor, &team).await?;
         let name = validate_name(request.name)?;
         let content = self.check_content(actor, &team, request.content_field, request.content).await?;
         if request.kind == JobKind::SuggestMapping && request.context.is_some() {
@@ -223,7 +229,19 @@ impl JobService {
             self.enqueue(job).await
         }
         .await;
-        self.audit.settled(actor, event(), result).await
+        let job = self.audit.settled(actor, event(), result).await?;
+        self.meter(&job, started).await;
+        Ok(job)
+    }
+
+    /// Records the submission's usage event; a ledger that fails loses the event (logged), never
+    /// the job.
+    async fn meter(&self, job: &Job, started: std::time::Instant) {
+        let compute = crate::metering::compute_of_this_process(started.elapsed());
+        let event = crate::metering::submission_event(job, compute, self.clock.now());
+        if let Err(e) = self.usage.apply(&event).await {
+            tracing::warn!(job_id = %job.id, event = event.id(), error = %e, "usage event not recorded");
+        }
     }
 
     /// A context, schema and lookups, checked as a job's are: read as the worker will read them,

@@ -58,11 +58,12 @@ async fn metrics_expose_the_jobs_and_the_api_after_a_job() {
     );
     assert!(!text.contains(&id), "a job id in the metrics");
 
-    // The worker metered its attempt in the ledger: once, whatever the deliveries.
+    // The API metered the submission (its message sent) and the worker its attempt (the message
+    // received and deleted, two outputs put): once each, whatever the deliveries.
     let settings = &t.platform.settings;
     let ledger = helix_aws::DynamoUsageLedger::new(t.platform.clients.dynamodb.clone(), &settings.worker.usage_table);
     let usage = ledger.job_usage(&id.as_str().into()).await.unwrap();
-    assert_eq!((usage.sqs_requests, usage.s3_put_requests), (2, 2), "{usage:?}");
+    assert_eq!((usage.sqs_requests, usage.s3_put_requests), (1 + 2, 2), "{usage:?}");
 
     // A job that is not there: its id stays out of the labels too.
     let missing = uuid::Uuid::new_v4().to_string();

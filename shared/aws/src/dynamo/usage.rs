@@ -1,8 +1,10 @@
 //! `UsageTable`: the metering ledger. An event is applied in one transaction: its own item, put
-//! only if its id is new, and `ADD`s to its job's total and to one total per cost group and day.
-//! A redelivered or replayed event fails the first condition and changes nothing.
+//! only if its id is new, and `ADD`s to its job's total and to one total per cost group and day,
+//! for all teams (`<group>#<day>`) and for its team (`team:<team>#<group>#<day>`), the value of
+//! the group as the sort key, and to its team's month (`team:<team>#month`, `<YYYY-MM>`). A redelivered or replayed event fails the first condition and
+//! changes nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -11,8 +13,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_json::Value;
 
-use helix_domain::{JobId, StoreError};
-use helix_jobs::metering::{CostGroup, Usage, UsageEvent, UsageLedger};
+use helix_domain::{JobId, StoreError, TeamId};
+use helix_jobs::billing::{BilledDay, BillingLedger, PeriodTotals};
+use helix_jobs::budgets::{Budget, BudgetStore};
+use helix_jobs::metering::{CostGroup, CostScope, DailyUsage, Usage, UsageEvent, UsageLedger};
 
 use super::{Item, backend, n, s};
 
@@ -134,8 +138,12 @@ impl UsageLedger for DynamoUsageLedger {
             TransactWriteItem::builder().put(put).build(),
             self.add(format!("job#{}", event.job_id), "total".into(), &counters)?,
         ];
-        for group in CostGroup::ALL {
-            items.push(self.add(format!("{}#{}", group.as_str(), event.day()), group.value_of(event), &counters)?);
+        items.push(self.add(format!("team:{}#month", event.team_id), event.month(), &counters)?);
+        for scope in CostScope::of(event) {
+            for group in CostGroup::ALL {
+                let pk = format!("{}{}#{}", scope.key_prefix(), group.as_str(), event.day());
+                items.push(self.add(pk, group.value_of(event), &counters)?);
+            }
         }
         // A retry of a write whose answer was lost finds the event there: applied once all the same.
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
@@ -149,15 +157,25 @@ impl UsageLedger for DynamoUsageLedger {
         Ok(self.total(&format!("job#{job_id}"), "total").await?.unwrap_or_default())
     }
 
-    async fn totals(&self, group: CostGroup, from: &str, to: &str) -> Result<BTreeMap<String, Usage>, StoreError> {
-        let mut totals: BTreeMap<String, Usage> = BTreeMap::new();
+    async fn month_usage(&self, team: &TeamId, month: &str) -> Result<Usage, StoreError> {
+        Ok(self.total(&format!("team:{team}#month"), month).await?.unwrap_or_default())
+    }
+
+    async fn daily(
+        &self,
+        scope: &CostScope,
+        group: CostGroup,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<DailyUsage>, StoreError> {
+        let mut daily = Vec::new();
         for day in days(from, to)? {
             let items: Vec<Item> = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(format!("{}#{day}", group.as_str())))
+                .expression_attribute_values(":pk", s(format!("{}{}#{day}", scope.key_prefix(), group.as_str())))
                 .consistent_read(true)
                 .into_paginator()
                 .items()
@@ -166,11 +184,11 @@ impl UsageLedger for DynamoUsageLedger {
                 .await
                 .map_err(backend)?;
             for mut item in items {
-                let Some(AttributeValue::S(value)) = item.remove("sk") else { continue };
-                totals.entry(value).or_default().add(&usage_of(item)?);
+                let Some(AttributeValue::S(key)) = item.remove("sk") else { continue };
+                daily.push(DailyUsage { day: day.clone(), key, usage: usage_of(item)? });
             }
         }
-        Ok(totals)
+        Ok(daily)
     }
 }
 
@@ -186,4 +204,157 @@ fn days(from: &str, to: &str) -> Result<Vec<String>, StoreError> {
         day = day.next_day().ok_or_else(|| StoreError::Backend("past the last day".into()))?;
     }
     Ok(days)
+}
+
+/// The billed totals of ingested cost exports, on `UsageTable`: per billing period one partition
+/// `billed#<YYYY-MM>`, with the export's checksum at sort key `export` and one item per day and
+/// component (`<day>#<component>`, `usd`). A re-issue writes its items, deletes the period's
+/// items it does not have, and puts its checksum last: a replacement cut short leaves the old
+/// checksum, so the same file sent again finishes it.
+pub struct DynamoBillingLedger {
+    client: Client,
+    table: String,
+}
+
+impl DynamoBillingLedger {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    async fn put(&self, pk: &str, sk: &str, name: &str, value: AttributeValue) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(pk))
+            .item("sk", s(sk))
+            .item(name, value)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn items(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(backend)
+    }
+}
+
+const EXPORT_SK: &str = "export";
+
+fn text(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl BillingLedger for DynamoBillingLedger {
+    async fn replace_period(&self, totals: &PeriodTotals) -> Result<bool, StoreError> {
+        let pk = format!("billed#{}", totals.period);
+        let stored = self.items(&pk).await?;
+        let stored_checksum = stored.iter().find(|i| text(i, "sk").as_deref() == Some(EXPORT_SK));
+        if stored_checksum.and_then(|i| text(i, "checksum")).as_deref() == Some(totals.checksum.as_str()) {
+            return Ok(false);
+        }
+        let keys: Vec<String> = totals.totals.keys().map(|(day, component)| format!("{day}#{component}")).collect();
+        for (sk, usd) in keys.iter().zip(totals.totals.values()) {
+            self.put(&pk, sk, "usd", n(usd)).await?;
+        }
+        for sk in stored.iter().filter_map(|i| text(i, "sk")) {
+            if sk != EXPORT_SK && !keys.contains(&sk) {
+                let delete = self.client.delete_item().table_name(&self.table).key("pk", s(&pk)).key("sk", s(sk));
+                delete.send().await.map_err(backend)?;
+            }
+        }
+        self.put(&pk, EXPORT_SK, "checksum", s(&totals.checksum)).await?;
+        Ok(true)
+    }
+
+    async fn period(&self, period: &str) -> Result<Vec<BilledDay>, StoreError> {
+        let mut days = Vec::new();
+        for item in self.items(&format!("billed#{period}")).await? {
+            let Some((day, component)) =
+                text(&item, "sk").and_then(|sk| sk.split_once('#').map(|(d, c)| (d.to_owned(), c.to_owned())))
+            else {
+                continue;
+            };
+            let Some(AttributeValue::N(usd)) = item.get("usd") else { continue };
+            let billed_usd = usd.parse().map_err(|_| StoreError::Backend(format!("billed usd {usd:?}")))?;
+            days.push(BilledDay { day, component, billed_usd });
+        }
+        Ok(days)
+    }
+}
+
+/// Teams' budgets on `UsageTable`: `budget#<team>`, sort key `budget`; each threshold notified
+/// at `notified#<YYYY-MM>#<percent>`, put only if absent.
+pub struct DynamoBudgetStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoBudgetStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+#[async_trait]
+impl BudgetStore for DynamoBudgetStore {
+    async fn get(&self, team: &TeamId) -> Result<Option<Budget>, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("budget#{team}")))
+            .key("sk", s("budget"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?
+            .item;
+        item.map(|mut item| {
+            item.remove("pk");
+            item.remove("sk");
+            super::from_item(item)
+        })
+        .transpose()
+    }
+
+    async fn put(&self, budget: &Budget) -> Result<(), StoreError> {
+        let mut item = super::to_item(budget)?;
+        item.insert("pk".into(), s(format!("budget#{}", budget.team_id)));
+        item.insert("sk".into(), s("budget"));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn mark_notified(&self, team: &TeamId, month: &str, threshold: u32) -> Result<bool, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("budget#{team}")))
+            .item("sk", s(format!("notified#{month}#{threshold}")))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put.map_err(|e| super::conditional(e, "notified")) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }

@@ -291,7 +291,7 @@ async fn a_stopping_worker_hands_its_running_job_back_at_once() {
 
 #[tokio::test]
 async fn each_attempt_records_one_usage_event_and_a_redelivery_none() {
-    use helix_jobs::metering::{CostGroup, UsageLedger};
+    use helix_jobs::metering::{CostGroup, CostScope, UsageLedger};
     let w = world();
     let runner = w.runner();
     let job = w.submitted(CONTEXT, CSV).await;
@@ -301,15 +301,17 @@ async fn each_attempt_records_one_usage_event_and_a_redelivery_none() {
     assert_done(runner.run(&body(&job.id), 2).await);
     assert_done(runner.run(&body(&job.id), 3).await);
 
+    // The submission sent the message, wrote the job, its sent mark and audit entry, read the
+    // audit head, the membership and the three inputs' records, and the two documents from S3.
     // Two attempts: each received and deleted its message, read the job and its three inputs
     // (content, context, schema), claimed and settled it, wrote its idempotency record twice;
-    // only the second wrote the result and the reject report.
+    // only the second wrote the result and the reject report, and read their records back.
     let usage = w.usage.job_usage(&job.id).await.unwrap();
-    assert_eq!((usage.sqs_requests, usage.s3_get_requests, usage.s3_put_requests), (4, 6, 2));
-    assert_eq!((usage.dynamodb_read_units, usage.dynamodb_write_units), (8, 10));
+    assert_eq!((usage.sqs_requests, usage.s3_get_requests, usage.s3_put_requests), (1 + 4, 2 + 6, 2));
+    assert_eq!((usage.dynamodb_read_units, usage.dynamodb_write_units), (5 + 10, 3 + 10));
     // Not in Lambda nor on a GPU instance: no compute is billed.
     assert_eq!(usage.lambda_requests, 0);
-    let teams = w.usage.totals(CostGroup::Team, "2000-01-01", "2100-12-31").await.unwrap();
+    let teams = w.usage.totals(&CostScope::All, CostGroup::Team, "2000-01-01", "2100-12-31").await.unwrap();
     assert_eq!(teams.len(), 1);
     assert_eq!(teams.values().next(), Some(&usage));
 }

@@ -14,7 +14,8 @@ use helix_domain::{
     Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobStore,
     ManualClock, TeamId, Timestamp, UserId,
 };
-use helix_jobs::metering::MemoryUsageLedger;
+use helix_jobs::budgets::{BudgetService, MemoryBudgetStore};
+use helix_jobs::metering::{MemoryUsageLedger, PriceTable};
 use helix_jobs::{
     Access, Actor, ApiKeyService, ArtifactLimits, ArtifactService, AuditService, AuditTrail, InboxTrigger, Input,
     InputSource, JobError, JobRequest, JobRunner, JobService, JobSweeper, PipelineService, Queues, RunnerConfig,
@@ -67,6 +68,7 @@ pub struct World {
     pub audit: Arc<MemoryAuditLog>,
     pub clock: Arc<ManualClock>,
     pub usage: Arc<MemoryUsageLedger>,
+    pub budgets: Arc<MemoryBudgetStore>,
 }
 
 pub fn world() -> World {
@@ -83,6 +85,7 @@ pub fn world() -> World {
         audit: Arc::default(),
         clock: Arc::new(ManualClock::at(start())),
         usage: Arc::default(),
+        budgets: Arc::default(),
     }
 }
 
@@ -131,6 +134,19 @@ impl World {
             queues: Queues { jobs: self.job_queue.clone(), gpu: self.gpu_queue.clone() },
             clock: self.clock.clone(),
             audit: self.trail(),
+            usage: self.usage.clone(),
+            budgets: Arc::new(self.budget_service()),
+        }
+    }
+
+    pub fn budget_service(&self) -> BudgetService {
+        BudgetService {
+            access: self.access(),
+            store: self.budgets.clone(),
+            ledger: self.usage.clone(),
+            prices: Arc::new(PriceTable::bundled().unwrap()),
+            audit: self.trail(),
+            clock: self.clock.clone(),
         }
     }
 
