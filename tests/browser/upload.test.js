@@ -5,7 +5,7 @@
 // use it (issue 16, item 1): the upload panel at the top with percentage, bytes, speed, time left,
 // pause, resume and cancel; leaving the new job page mid-upload asks first; a reload offers to
 // resume from the parts stored; the job page cancels a running job. Uploads are slowed with
-// Chromium's network throttling so that there is time to look. Screenshots: ./screenshots/upload-*.
+// Chromium's network throttling so that there is time to look. Screenshots: ./screenshots/latest/upload-*.
 // Environment: HELIX_URL, HELIX_TEST_USER, HELIX_TEST_PASSWORD, CHROMIUM (as dashboard.test.js).
 
 import assert from 'node:assert/strict';
@@ -24,7 +24,7 @@ let userDataDir;
 let fileDir;
 let cdp;
 const here = fileURLToPath(new URL('.', import.meta.url));
-const screenshots = join(here, 'screenshots');
+const screenshots = join(here, 'screenshots', 'latest');
 const axeSource = await readFile(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
 before(async () => {

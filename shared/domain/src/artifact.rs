@@ -312,6 +312,18 @@ pub fn suggestion_report_key(job_id: &JobId) -> String {
     format!("results/{job_id}/report.json")
 }
 
+/// Every key an output of the job can have, whichever of its runs wrote it: deleting the job
+/// deletes these.
+pub fn output_keys(job_id: &JobId) -> [String; 5] {
+    [
+        result_key(job_id, "json"),
+        result_key(job_id, "ndjson"),
+        error_report_key(job_id),
+        job_context_key(job_id),
+        suggestion_report_key(job_id),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

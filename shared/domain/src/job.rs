@@ -161,6 +161,55 @@ pub struct Job {
     /// How often the job was run again after it failed or was cancelled (`POST /jobs/{id}/retry`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retries: u32,
+    /// What each of the latest [`ATTEMPT_HISTORY_LIMIT`] attempts did, oldest first; written by
+    /// the lifecycle with the transition that starts or ends the attempt, so in the same
+    /// conditional write.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempt_history: Vec<AttemptRecord>,
+}
+
+/// How many attempts a job keeps a record of: the latest ones (`attempts` still counts them all).
+/// Bounded so that a job that keeps failing stays one small item.
+pub const ATTEMPT_HISTORY_LIMIT: usize = 20;
+
+/// The longest error an attempt record keeps, in characters (the job's own `error` keeps all of
+/// the last one).
+pub const ATTEMPT_ERROR_CHARS: usize = 1000;
+
+/// How an attempt ended.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AttemptOutcome {
+    /// Not ended yet: its worker holds the job.
+    Running,
+    Completed,
+    /// Bad input, or the last delivery's passing failure.
+    Failed,
+    /// A passing failure (or the worker stopping): the job went back to `PENDING` for the next
+    /// delivery.
+    Released,
+    /// Its worker vanished: the lease ran out, and the sweeper failed the job or another
+    /// delivery took it over.
+    Abandoned,
+    /// A user cancelled the job while this attempt ran.
+    Cancelled,
+}
+
+/// One attempt at running a job: a worker's claim, up to its outcome.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AttemptRecord {
+    /// The job's attempt count when this one started: 1 for the first.
+    pub number: u32,
+    /// The run it belongs to: 0 for the job's first run, n for its nth retry.
+    pub retry: u32,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub outcome: AttemptOutcome,
+    /// Why it did not complete (at most 1,000 characters).
+    pub error: Option<String>,
+    pub records_in: Option<u64>,
+    pub records_out: Option<u64>,
+    pub records_rejected: Option<u64>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -207,6 +256,7 @@ impl Job {
             unsent_since: None,
             traceparent: None,
             retries: 0,
+            attempt_history: Vec::new(),
         }
     }
 
@@ -267,6 +317,9 @@ pub struct JobRead {
     /// The pipeline version the run used.
     #[serde(default)]
     pub pipeline_version: Option<u32>,
+    /// What each attempt did, oldest first: the latest 20 (`attempts` counts them all).
+    #[serde(default)]
+    pub attempt_history: Vec<AttemptRecord>,
 }
 
 /// How one content file was read, as the engine decided it, and what decided each setting
@@ -325,6 +378,7 @@ impl From<Job> for JobRead {
             unsent_since: _,
             traceparent: _,
             retries,
+            attempt_history,
         } = j;
         Self {
             id,
@@ -353,6 +407,7 @@ impl From<Job> for JobRead {
             shards,
             pipeline_id,
             pipeline_version,
+            attempt_history,
         }
     }
 }

@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-use crate::{Job, JobOutcome, JobStatus, Timestamp};
+use crate::job::ATTEMPT_ERROR_CHARS;
+use crate::{ATTEMPT_HISTORY_LIMIT, AttemptOutcome, AttemptRecord, Job, JobOutcome, JobStatus, Timestamp};
 
 /// A change a job may go through, with what it needs to record.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,12 +66,12 @@ use JobStatus::*;
 ///
 /// | step | records |
 /// |---|---|
-/// | `Claim` | `attempts + 1`, `started_at` (first attempt only), the lease; clears the outbox mark (the message got through) |
+/// | `Claim` | `attempts + 1`, `started_at` (first attempt only), the lease, a new `RUNNING` attempt record (a takeover ends the one before as `ABANDONED`); clears the outbox mark (the message got through) |
 /// | `Renew` | the new lease |
-/// | `Complete` | `finished_at`, the result and report ids, the record counts, the `auto_map` proposals; clears the error and the lease |
-/// | `Fail`, `Abandon` | `finished_at`, the error; clears the lease |
-/// | `Release` | the error; clears the lease |
-/// | `Cancel` | `finished_at`; clears the lease |
+/// | `Complete` | `finished_at`, the result and report ids, the record counts, the `auto_map` proposals, the attempt's end; clears the error and the lease |
+/// | `Fail`, `Abandon` | `finished_at`, the error, the attempt's end; clears the lease |
+/// | `Release` | the error, the attempt's end; clears the lease |
+/// | `Cancel` | `finished_at`, the running attempt's end; clears the lease |
 /// | `Retry` | `retries + 1`, the outbox mark; clears `finished_at`, the error and the last run's outputs (`attempts` and `started_at` stay: the job's history) |
 pub const LIFECYCLE: &[Rule] = &[
     rule(Step::Claim, Pending, Always, Running),
@@ -143,7 +144,12 @@ impl Job {
         next.lease_expires_at = None;
         match transition {
             Transition::Claim { lease_until } => {
+                if self.status == Running {
+                    let error = format!("its worker's lease ran out; attempt {} took the job over", self.attempts + 1);
+                    next.end_attempt(now, AttemptOutcome::Abandoned, Some(&error), None);
+                }
                 next.attempts += 1;
+                next.start_attempt(now);
                 next.started_at.get_or_insert(now);
                 next.lease_expires_at = Some(lease_until.unix());
                 next.unsent_since = None;
@@ -170,17 +176,35 @@ impl Job {
                 next.warnings = warnings;
                 next.inputs_read = inputs_read;
                 next.error = None;
+                next.end_attempt(
+                    now,
+                    AttemptOutcome::Completed,
+                    None,
+                    Some([records_in, records_out, records_rejected]),
+                );
                 if let Some(auto_mapped) = auto_mapped {
                     next.auto_mapped_fields = auto_mapped.fields;
                     next.auto_map_context_artifact_id = Some(auto_mapped.context_artifact_id);
                 }
             }
-            Transition::Finish(JobOutcome::Failed { error }) | Transition::Abandon { error } => {
+            Transition::Finish(JobOutcome::Failed { error }) => {
                 next.finished_at = Some(now);
+                next.end_attempt(now, AttemptOutcome::Failed, Some(&error), None);
                 next.error = Some(error);
             }
-            Transition::Release { error } => next.error = Some(error),
-            Transition::Cancel => next.finished_at = Some(now),
+            Transition::Abandon { error } => {
+                next.finished_at = Some(now);
+                next.end_attempt(now, AttemptOutcome::Abandoned, Some(&error), None);
+                next.error = Some(error);
+            }
+            Transition::Release { error } => {
+                next.end_attempt(now, AttemptOutcome::Released, Some(&error), None);
+                next.error = Some(error);
+            }
+            Transition::Cancel => {
+                next.finished_at = Some(now);
+                next.end_attempt(now, AttemptOutcome::Cancelled, None, None);
+            }
             Transition::Retry => {
                 next.retries += 1;
                 next.unsent_since = Some(now.unix());
@@ -199,6 +223,44 @@ impl Job {
             }
         }
         Ok(next)
+    }
+
+    /// Records the attempt a claim starts, dropping the oldest record past the limit.
+    fn start_attempt(&mut self, now: Timestamp) {
+        self.attempt_history.push(AttemptRecord {
+            number: self.attempts,
+            retry: self.retries,
+            started_at: now,
+            finished_at: None,
+            outcome: AttemptOutcome::Running,
+            error: None,
+            records_in: None,
+            records_out: None,
+            records_rejected: None,
+        });
+        let excess = self.attempt_history.len().saturating_sub(ATTEMPT_HISTORY_LIMIT);
+        self.attempt_history.drain(..excess);
+    }
+
+    /// Ends the running attempt's record, if the job has one (a job cancelled while `PENDING`
+    /// has none running; a job stored before the history began has none at all).
+    fn end_attempt(&mut self, now: Timestamp, outcome: AttemptOutcome, error: Option<&str>, records: Option<[u64; 3]>) {
+        let number = self.attempts;
+        let Some(record) =
+            self.attempt_history.iter_mut().rev().find(|r| r.number == number && r.outcome == AttemptOutcome::Running)
+        else {
+            return;
+        };
+        record.finished_at = Some(now);
+        record.outcome = outcome;
+        record.error = error.map(|e| match e.char_indices().nth(ATTEMPT_ERROR_CHARS) {
+            Some((cut, _)) => format!("{}…", &e[..cut]),
+            None => e.to_owned(),
+        });
+        if let Some([records_in, records_out, records_rejected]) = records {
+            (record.records_in, record.records_out, record.records_rejected) =
+                (Some(records_in), Some(records_out), Some(records_rejected));
+        }
     }
 }
 
@@ -303,6 +365,69 @@ mod tests {
         assert!(running.apply(Transition::Abandon { error: "gone".into() }, at(30)).is_err());
         let failed = running.apply(Transition::Abandon { error: "gone".into() }, at(62)).unwrap();
         assert_eq!((failed.status, failed.lease_expires_at), (Failed, None));
+    }
+
+    fn completed(records: [u64; 3]) -> Transition {
+        Transition::Finish(JobOutcome::Completed {
+            result_artifact_id: "r".into(),
+            result_path: "results/j/result.json".into(),
+            error_report_artifact_id: "e".into(),
+            records_in: records[0],
+            records_out: records[1],
+            records_rejected: records[2],
+            auto_mapped: None,
+            warnings: Vec::new(),
+            inputs_read: Vec::new(),
+        })
+    }
+
+    fn outcomes(job: &Job) -> Vec<(u32, u32, AttemptOutcome)> {
+        job.attempt_history.iter().map(|r| (r.number, r.retry, r.outcome)).collect()
+    }
+
+    #[test]
+    fn each_attempt_is_recorded_from_its_claim_to_its_end() {
+        let running = claim(&pending(), at(1)).unwrap();
+        assert_eq!(outcomes(&running), [(1, 0, AttemptOutcome::Running)]);
+        assert_eq!(running.attempt_history[0].started_at, at(1));
+        let released = running.apply(Transition::Release { error: "S3 timed out".into() }, at(2)).unwrap();
+        let done = claim(&released, at(3)).unwrap().apply(completed([4, 3, 1]), at(5)).unwrap();
+        assert_eq!(outcomes(&done), [(1, 0, AttemptOutcome::Released), (2, 0, AttemptOutcome::Completed)]);
+        let [first, second] = &done.attempt_history[..] else { panic!("two attempts") };
+        assert_eq!((first.finished_at, first.error.as_deref()), (Some(at(2)), Some("S3 timed out")));
+        assert_eq!((second.started_at, second.finished_at, second.error.as_deref()), (at(3), Some(at(5)), None));
+        assert_eq!((second.records_in, second.records_out, second.records_rejected), (Some(4), Some(3), Some(1)));
+    }
+
+    #[test]
+    fn a_takeover_a_retry_and_a_cancel_are_told_apart() {
+        let running = claim(&pending(), at(1)).unwrap();
+        let taken_over = claim(&running, at(62)).unwrap();
+        let failed = taken_over.apply(Transition::Finish(JobOutcome::Failed { error: "bad".into() }), at(63)).unwrap();
+        let rerun = claim(&failed.apply(Transition::Retry, at(64)).unwrap(), at(65)).unwrap();
+        let cancelled = rerun.apply(Transition::Cancel, at(66)).unwrap();
+        assert_eq!(
+            outcomes(&cancelled),
+            [(1, 0, AttemptOutcome::Abandoned), (2, 0, AttemptOutcome::Failed), (3, 1, AttemptOutcome::Cancelled)]
+        );
+        assert!(cancelled.attempt_history[0].error.as_deref().unwrap().contains("attempt 2 took the job over"));
+        assert_eq!(cancelled.attempt_history[2].finished_at, Some(at(66)));
+        // A job cancelled before any worker claimed it has no attempt to end.
+        assert!(pending().apply(Transition::Cancel, at(1)).unwrap().attempt_history.is_empty());
+    }
+
+    #[test]
+    fn the_history_keeps_the_latest_attempts_and_a_long_errors_start() {
+        let mut job = pending();
+        for i in 0..25 {
+            let error = "x".repeat(1500);
+            job = claim(&job, at(2 * i)).unwrap().apply(Transition::Release { error }, at(2 * i + 1)).unwrap();
+        }
+        assert_eq!((job.attempts, job.attempt_history.len()), (25, ATTEMPT_HISTORY_LIMIT));
+        assert_eq!(job.attempt_history[0].number, 6);
+        let kept = job.attempt_history[0].error.as_deref().unwrap();
+        assert_eq!(kept.chars().count(), ATTEMPT_ERROR_CHARS + 1);
+        assert!(kept.ends_with('…'));
     }
 
     #[test]

@@ -398,6 +398,12 @@ impl ArtifactStore for MemoryArtifactStore {
     async fn mark_rejected(&self, id: &ArtifactId, reason: &str) -> Result<(), StoreError> {
         self.leave_pending(id, ArtifactStatus::Rejected, Some(reason), None)
     }
+
+    async fn delete(&self, id: &ArtifactId) -> Result<(), StoreError> {
+        self.outage.check("the artifact table")?;
+        lock(&self.artifacts).remove(id);
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -476,6 +482,17 @@ impl JobStore for MemoryJobStore {
             return Err(StoreError::Conflict("the job moved on".into()));
         }
         *stored = next.clone();
+        Ok(())
+    }
+
+    async fn delete(&self, seen: &Job) -> Result<(), StoreError> {
+        self.outage.check("the job table")?;
+        let mut jobs = lock(&self.jobs);
+        let stored = jobs.get(&seen.id).ok_or(StoreError::NotFound)?;
+        if version(stored) != version(seen) {
+            return Err(StoreError::Conflict("the job moved on".into()));
+        }
+        jobs.remove(&seen.id);
         Ok(())
     }
 

@@ -112,6 +112,8 @@ pub trait ArtifactStore: Send + Sync {
     async fn mark_available(&self, id: &ArtifactId, checksum_sha256: Option<&str>) -> Result<(), StoreError>;
     /// `PENDING_UPLOAD` → `REJECTED`; `Conflict` from any other state.
     async fn mark_rejected(&self, id: &ArtifactId, reason: &str) -> Result<(), StoreError>;
+    /// Removes the record (a deleted job's output); nothing happens when there is none.
+    async fn delete(&self, id: &ArtifactId) -> Result<(), StoreError>;
 }
 
 pub struct JobPage {
@@ -138,6 +140,9 @@ pub trait JobStore: Send + Sync {
     /// same status, attempt and lease. `Conflict` when another writer moved it in between, so
     /// that every transition is taken from the state the lifecycle checked.
     async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError>;
+    /// Removes the job only if the stored job is still `seen` (as [`JobStore::replace`]):
+    /// `Conflict` when it moved on, `NotFound` when it is gone.
+    async fn delete(&self, seen: &Job) -> Result<(), StoreError>;
     /// Jobs still `RUNNING` whose lease ran out before `expired_before`, oldest first.
     async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError>;
     /// Clears the job's outbox mark: its message has been sent.

@@ -16,34 +16,81 @@ export function renderJob({ main, params, signal, setTitle }) {
   const summary = h('div', { class: 'job-summary' });
   const results = h('div', { class: 'job-results' });
   const refreshNote = h('p', { class: 'muted refresh-note', role: 'status' });
-  // What can be done with the job: Cancel while it is pending or running (Retry and Clone go here too).
+  // What can be done with the job, beside its status: Cancel while it is pending or running,
+  // Retry once it failed or was cancelled, Clone once it finished. A team's viewer sees none.
   const actions = h('div', { class: 'job-actions', id: 'job-actions' });
   const cancel = h('button', { type: 'button', class: 'button-secondary', id: 'cancel-job' }, 'Cancel job');
+  const retry = h('button', { type: 'button', class: 'button-secondary', id: 'retry-job' }, 'Retry');
+  const clone = h('button', { type: 'button', class: 'button-secondary', id: 'clone-job' }, 'Clone');
   const actionMessage = h('div', { class: 'messages', id: 'job-action-message' });
   main.append(
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/jobs' }, '← All jobs')),
     h('div', { class: 'page-head' }, heading, badge),
     actions, actionMessage, message, refreshNote, summary, results);
 
-  cancel.addEventListener('click', async () => {
-    if (!window.confirm('Cancel this job? It stops, and writes no result.')) return;
-    cancel.disabled = true;
-    cancel.textContent = 'Cancelling…';
+  // null until the team answers: the buttons show meanwhile, and a refusal still explains itself.
+  let role = null;
+
+  /** Runs one action's request with its button busy; the job is read again afterwards. */
+  async function act(button, busyLabel, run, refused) {
+    const label = button.textContent;
+    button.disabled = true;
+    button.textContent = busyLabel;
+    actionMessage.replaceChildren();
     try {
-      await api('POST', `/jobs/${encodeURIComponent(id)}/cancel`, { signal });
-      actionMessage.replaceChildren(notice('info', 'The job was cancelled.'));
+      await run();
     } catch (error) {
       if (error?.name === 'AbortError' || signal.aborted) return;
-      actionMessage.replaceChildren(notice('error', error instanceof ApiError && error.status === 409
-        ? 'The job had already finished, so there was nothing to cancel.'
-        : `The job was not cancelled: ${error.message}`));
+      const text = error instanceof ApiError && error.status === 403
+        ? 'Your role in this job\'s team only lets you read its jobs: ask an admin to make you a member.'
+        : refused(error);
+      actionMessage.replaceChildren(notice('error', text));
     } finally {
-      cancel.disabled = false;
-      cancel.textContent = 'Cancel job';
+      button.disabled = false;
+      button.textContent = label;
     }
     clearTimeout(timer);
+    delay = 1000;
     load();
+  }
+
+  cancel.addEventListener('click', () => {
+    if (!window.confirm('Cancel this job? It stops, and writes no result.')) return;
+    act(cancel, 'Cancelling…', async () => {
+      await api('POST', `/jobs/${encodeURIComponent(id)}/cancel`, { signal });
+      actionMessage.replaceChildren(notice('info', 'The job was cancelled.'));
+    }, (error) => (error instanceof ApiError && error.status === 409
+      ? 'The job had already finished, so there was nothing to cancel.'
+      : `The job was not cancelled: ${error.message}`));
   });
+
+  retry.addEventListener('click', () => act(retry, 'Retrying…', async () => {
+    const job = await api('POST', `/jobs/${encodeURIComponent(id)}/retry`, { signal });
+    actionMessage.replaceChildren(notice('info', `The job runs again on the same inputs (retry ${job.retries}); its earlier attempts stay listed below.`));
+  }, (error) => (error instanceof ApiError && error.status === 409
+    ? 'Only a failed or cancelled job can be retried, and this one is not (any more).'
+    : `The job was not retried: ${error.message}`)));
+
+  clone.addEventListener('click', () => act(clone, 'Cloning…', async () => {
+    const copy = await api('POST', `/jobs/${encodeURIComponent(id)}/clone`, { body: {}, signal });
+    location.hash = `#/jobs/${encodeURIComponent(copy.id)}`;
+  }, (error) => `The job was not cloned: ${error.message}`));
+
+  /** Shows the buttons that apply to a job in this status, in a fixed order. */
+  function showActions(job) {
+    const finished = !isActive(job.status);
+    const wanted = role === 'viewer' ? [] : [
+      [cancel, !finished],
+      [retry, job.status === 'FAILED' || job.status === 'CANCELLED'],
+      [clone, finished],
+    ].filter(([, shown]) => shown).map(([button]) => button);
+    if (wanted.length !== actions.children.length || wanted.some((b, i) => actions.children[i] !== b)) {
+      // The focus stays on a button that stays.
+      const focused = document.activeElement;
+      actions.replaceChildren(...wanted);
+      if (wanted.includes(focused)) focused.focus();
+    }
+  }
 
   let shownStatus = null;
   let timer = null;
@@ -58,11 +105,13 @@ export function renderJob({ main, params, signal, setTitle }) {
       heading.textContent = label;
       setTitle(label);
       badge.replaceChildren(jobBadge(job));
-      if (isActive(job.status)) {
-        if (!cancel.isConnected) actions.append(cancel);
-      } else {
-        cancel.remove();
+      if (role === null) {
+        role = await teamRole(job.team_id, signal);
+        if (role === 'viewer') {
+          actions.after(h('p', { class: 'muted small', id: 'viewer-note' }, 'You are a viewer in this job\'s team: you can read its jobs, not cancel, retry, clone or delete them.'));
+        }
       }
+      showActions(job);
       summary.replaceChildren(...jobSummary(job, signal));
       if (job.status !== shownStatus) {
         shownStatus = job.status;
@@ -92,6 +141,17 @@ export function renderJob({ main, params, signal, setTitle }) {
   load();
 }
 
+/** The caller's role in the team ('viewer', 'member', …), or '' when the team cannot say. */
+async function teamRole(teamId, signal) {
+  try {
+    const team = await api('GET', `/teams/${encodeURIComponent(teamId)}`, { signal });
+    return team.role ?? '';
+  } catch (error) {
+    if (error?.name === 'AbortError') throw error;
+    return '';
+  }
+}
+
 function jobSummary(job) {
   const took = formatDuration(job.started_at, job.finished_at);
   const timeline = h('section', { class: 'card', 'aria-labelledby': 'timeline-title' },
@@ -107,7 +167,46 @@ function jobSummary(job) {
       count('In', job.records_in, 'records-in'),
       count('Out', job.records_out, 'records-out'),
       count('Rejected', job.records_rejected, 'records-rejected')));
-  return [h('div', { class: 'grid-2' }, timeline, counts)];
+  const parts = [h('div', { class: 'grid-2' }, timeline, counts)];
+  if (job.attempt_history?.length) parts.push(attemptsCard(job));
+  return parts;
+}
+
+// How each attempt ended, in words, and the badge colour that goes with it.
+const ATTEMPT_OUTCOMES = {
+  RUNNING: ['Running', 'running'],
+  COMPLETED: ['Completed', 'completed'],
+  FAILED: ['Failed', 'failed'],
+  RELEASED: ['Handed back, tried again', 'pending'],
+  ABANDONED: ['Worker lost', 'failed'],
+  CANCELLED: ['Cancelled', 'cancelled'],
+};
+
+/** What each attempt did: when it ran, how it ended, what it read and wrote, and why it stopped. */
+function attemptsCard(job) {
+  const history = job.attempt_history;
+  const outcome = (value) => {
+    const [text, colour] = ATTEMPT_OUTCOMES[value] ?? [value, 'unknown'];
+    return h('span', { class: `badge badge-${colour}` }, text);
+  };
+  const count = (n) => h('td', { class: 'num' }, formatCount(n));
+  const rows = history.map((a) => h('tr', { 'data-attempt': a.number },
+    h('td', { class: 'num' }, a.number),
+    h('td', {}, a.retry ? `Retry ${a.retry}` : 'First run'),
+    h('td', {}, timeElement(a.started_at)),
+    h('td', {}, a.finished_at ? formatDuration(a.started_at, a.finished_at) : h('span', { class: 'muted' }, 'so far')),
+    h('td', {}, outcome(a.outcome)),
+    count(a.records_in), count(a.records_out), count(a.records_rejected),
+    h('td', { class: 'attempt-error' }, a.error ? a.error : h('span', { class: 'muted' }, '—'))));
+  const older = job.attempts - history.length;
+  return h('section', { class: 'card', id: 'attempts', 'aria-labelledby': 'attempts-title' },
+    h('h2', { id: 'attempts-title' }, 'Attempts'),
+    older > 0 ? h('p', { class: 'muted small' }, `The latest ${history.length} of ${job.attempts} attempts.`) : null,
+    scrollBox('Attempts',
+      h('table', { class: 'data-table', id: 'attempts-table' },
+        h('thead', {}, h('tr', {}, ['#', 'Run', 'Started', 'Took', 'Outcome', 'In', 'Out', 'Rejected', 'Why it stopped']
+          .map((c, i) => h('th', { scope: 'col', class: i === 0 || (i >= 5 && i <= 7) ? 'num' : null }, c)))),
+        h('tbody', {}, rows))).element);
 }
 
 function step(label, time, done, note) {

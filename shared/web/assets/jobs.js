@@ -1,4 +1,4 @@
-import { api, query } from './api.js';
+import { api, ApiError, query } from './api.js';
 import { activity, formatCount, formatDuration, h, isActive, jobBadge, notice, relativeTimeElement, STATUSES, timeZoneLabel } from './dom.js';
 import { firstRunGuide } from './guide.js';
 
@@ -44,6 +44,14 @@ function dayStart(text) {
   return new Date(y, m - 1, d);
 }
 
+/** Why the API refused to delete a job, in the words of what to do about it. */
+function deleteRefusal(error) {
+  if (!(error instanceof ApiError)) return error.message;
+  if (error.status === 409) return `${error.message.replace(/^the job is (\w+):.*/, 'it is $1')}: cancel it first, then delete it.`;
+  if (error.status === 403) return 'your role in its team only lets you read it.';
+  return error.message;
+}
+
 export function renderJobs({ main, params, signal, setTitle }) {
   setTitle('Jobs');
   const options = new URLSearchParams(params[0] ?? '');
@@ -68,6 +76,8 @@ export function renderJobs({ main, params, signal, setTitle }) {
   let failures = 0;
   let loading = null;
   let reloadAgain = false;
+  // The ids of the jobs ticked for a bulk action; kept while the list redraws itself.
+  const selected = new Set();
 
   const statusSelect = h('select', { id: 'status-filter', name: 'status' },
     h('option', { value: '' }, 'All statuses'),
@@ -145,6 +155,23 @@ export function renderJobs({ main, params, signal, setTitle }) {
   });
   const refreshButton = h('button', { type: 'button', class: 'button-secondary', onclick: () => load() }, 'Refresh');
 
+  // Bulk delete: tick jobs (or all shown), then delete them after one confirmation.
+  const selectAll = h('input', { type: 'checkbox', id: 'select-all-jobs' });
+  const deleteButton = h('button', { type: 'button', class: 'button-danger', id: 'delete-selected', disabled: true }, 'Delete selected');
+  const bulkMessage = h('div', { class: 'messages', id: 'bulk-message' });
+  const bulkBar = h('div', { class: 'bulk-actions' },
+    h('div', { class: 'field inline checkbox-field' }, selectAll, h('label', { for: 'select-all-jobs' }, 'Select all shown')),
+    deleteButton);
+  selectAll.addEventListener('change', () => {
+    for (const box of tableBody.querySelectorAll('input.select-job')) {
+      box.checked = selectAll.checked;
+      if (selectAll.checked) selected.add(box.value);
+      else selected.delete(box.value);
+    }
+    updateSelection();
+  });
+  deleteButton.addEventListener('click', deleteSelected);
+
   main.append(
     h('div', { class: 'page-head' },
       h('h1', { tabindex: -1 }, 'Jobs'),
@@ -158,6 +185,8 @@ export function renderJobs({ main, params, signal, setTitle }) {
       h('div', { class: 'field inline phone-only' }, h('label', { for: 'sort-by' }, 'Sort by'), sortSelect),
       refreshButton),
     message,
+    bulkBar,
+    bulkMessage,
     guide,
     searchNote,
     h('p', { class: 'muted small time-zone', id: 'time-zone' }, `Times are shown in ${zone}.`),
@@ -168,7 +197,7 @@ export function renderJobs({ main, params, signal, setTitle }) {
 
   function drawHead() {
     sortSelect.value = `${state.sort}:${state.descending ? 'desc' : 'asc'}`;
-    headRow.replaceChildren(...COLUMNS.map((column) => {
+    headRow.replaceChildren(h('th', { scope: 'col', class: 'select-cell' }, h('span', { class: 'visually-hidden' }, 'Select')), ...COLUMNS.map((column) => {
       const sorted = state.sort === column.key;
       const button = h('button', { type: 'button', class: 'sort-button', 'data-sort': column.key },
         column.label, h('span', { class: 'sort-arrow', 'aria-hidden': 'true' }, sorted ? (state.descending ? ' ▼' : ' ▲') : ''));
@@ -219,7 +248,15 @@ export function renderJobs({ main, params, signal, setTitle }) {
   function row(job, now) {
     const label = jobLabel(job);
     const took = formatDuration(job.started_at, job.finished_at ?? new Date(now).toISOString());
+    const box = h('input', { type: 'checkbox', class: 'select-job', value: job.id, id: `select-${job.id}`, checked: selected.has(job.id) });
+    box.checked = selected.has(job.id);
+    box.addEventListener('change', () => {
+      if (box.checked) selected.add(job.id);
+      else selected.delete(job.id);
+      updateSelection();
+    });
     return h('tr', { 'data-job-id': job.id, 'data-status': job.status },
+      h('td', { class: 'select-cell', 'data-label': 'Select' }, box, h('label', { for: `select-${job.id}`, class: 'visually-hidden' }, `Select ${label}`)),
       h('td', { 'data-label': 'Job' }, h('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, label),
         job.name ? null : h('span', { class: 'visually-hidden' }, ` (${job.id})`)),
       h('td', { 'data-label': 'Status' }, h('span', { class: 'status-cell' }, jobBadge(job),
@@ -237,13 +274,63 @@ export function renderJobs({ main, params, signal, setTitle }) {
     const shown = sorted(searching() ? jobs.filter(matches) : jobs);
     // The list redraws itself every few seconds: a keyboard user's place in it must survive that.
     const focused = document.activeElement?.closest?.('tr[data-job-id]')?.dataset.jobId;
+    const onBox = document.activeElement?.matches?.('input.select-job');
+    // Only what is shown can be ticked: a job that left the list (deleted, filtered out) is dropped.
+    for (const id of [...selected]) if (!shown.some((job) => job.id === id)) selected.delete(id);
     tableBody.replaceChildren(...shown.map((job) => row(job, now)));
-    if (focused) tableBody.querySelector(`tr[data-job-id="${CSS.escape(focused)}"] a`)?.focus({ preventScroll: true });
+    if (focused) tableBody.querySelector(`tr[data-job-id="${CSS.escape(focused)}"] ${onBox ? 'input.select-job' : 'a'}`)?.focus({ preventScroll: true });
     if (shown.length === 0) {
       const text = searching() ? 'No job matches this search.' : status ? `No ${status} jobs.` : 'No jobs yet.';
-      tableBody.append(h('tr', { class: 'empty' }, h('td', { colspan: COLUMNS.length }, text)));
+      tableBody.append(h('tr', { class: 'empty' }, h('td', { colspan: COLUMNS.length + 1 }, text)));
     }
+    bulkBar.hidden = shown.length === 0;
+    updateSelection();
     return shown;
+  }
+
+  function updateSelection() {
+    const boxes = [...tableBody.querySelectorAll('input.select-job')];
+    const ticked = boxes.filter((b) => b.checked).length;
+    selectAll.checked = ticked > 0 && ticked === boxes.length;
+    selectAll.indeterminate = ticked > 0 && ticked < boxes.length;
+    deleteButton.disabled = selected.size === 0;
+    deleteButton.textContent = selected.size ? `Delete selected (${selected.size})` : 'Delete selected';
+  }
+
+  /** Deletes the ticked jobs one by one, after one confirmation; says which were not, and why. */
+  async function deleteSelected() {
+    const targets = jobs.filter((job) => selected.has(job.id));
+    if (targets.length === 0) return;
+    const n = targets.length;
+    const what = n === 1 ? `the job "${jobLabel(targets[0])}"` : `${n} jobs`;
+    if (!window.confirm(`Delete ${what}? ${n === 1 ? 'Its result and reject report go' : 'Their results and reject reports go'} too; this cannot be undone. A job still waiting or running is not deleted: cancel it first.`)) return;
+    deleteButton.disabled = true;
+    deleteButton.textContent = `Deleting ${n}…`;
+    bulkMessage.replaceChildren();
+    const failures = [];
+    let deleted = 0;
+    for (const job of targets) {
+      try {
+        await api('DELETE', `/jobs/${encodeURIComponent(job.id)}`, { signal });
+        deleted += 1;
+      } catch (error) {
+        if (error?.name === 'AbortError' || signal.aborted) return;
+        // Gone already (another tab deleted it): what was asked for is done.
+        if (error instanceof ApiError && error.status === 404) deleted += 1;
+        else failures.push({ job, reason: deleteRefusal(error) });
+      }
+      selected.delete(job.id);
+    }
+    const notes = [];
+    if (deleted) notes.push(notice('info', `Deleted ${deleted} job${deleted === 1 ? '' : 's'}.`));
+    if (failures.length) {
+      notes.push(notice('error', h('p', {}, `${failures.length} job${failures.length === 1 ? ' was' : 's were'} not deleted:`),
+        h('ul', { id: 'delete-failures' }, failures.map(({ job, reason }) => h('li', {},
+          h('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, jobLabel(job)), `: ${reason}`)))));
+      for (const { job } of failures) selected.add(job.id);
+    }
+    bulkMessage.replaceChildren(...notes);
+    load();
   }
 
   function go(target) {
