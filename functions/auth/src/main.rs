@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use helix_api::{AuthState, Authenticator};
-use helix_aws::{AwsClients, Env, SigningConfig, TokenConfig, wiring};
+use helix_api::{AuthState, Authenticator, RequestLimiter};
+use helix_aws::{AwsClients, Env, LimitsConfig, SigningConfig, TokenConfig, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -16,11 +16,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     let (users_table, tokens, signing) =
         (env.required("USERS_TABLE")?, TokenConfig::read(&env)?, SigningConfig::read(&env)?);
     let audit_table = env.required("AUDIT_TABLE")?;
+    let limits = LimitsConfig::read(&env)?;
     let clients = AwsClients::from_env(&env).await;
     let signer = Arc::new(wiring::token_signer(&clients, &tokens, &signing).await?);
     let auth = Arc::new(Authenticator {
         tokens: Arc::new(wiring::token_verifier(&clients, &tokens)),
         sessions: Arc::new(wiring::session_gate(&clients, &tokens)),
+        limiter: Arc::new(RequestLimiter { buckets: wiring::rate_buckets(&clients, &limits), limit: limits.rate }),
     });
     let state = AuthState {
         sessions: Arc::new(wiring::session_service(

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsEvent;
-use helix_aws::{ArtifactConfig, AwsClients, Env, JobConfig, wiring};
+use helix_aws::{ArtifactConfig, AwsClients, Env, JobConfig, LimitsConfig, wiring};
 use helix_jobs::UploadWatcher;
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -14,8 +14,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = Env::process();
     let (artifacts, jobs) = (ArtifactConfig::read(&env)?, JobConfig::read(&env)?);
     let (idempotency_table, teams_table) = (env.required("IDEMPOTENCY_TABLE")?, env.required("TEAMS_TABLE")?);
+    let limits = LimitsConfig::read(&env)?;
     let clients = AwsClients::from_env(&env).await;
-    let access = wiring::access(&clients, &teams_table);
+    let access = wiring::access(&clients, &teams_table, &limits.table);
     let trail = wiring::audit_trail(&clients, &env.required("AUDIT_TABLE")?);
     let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail)?);
     let pipelines = Arc::new(wiring::pipeline_service(&clients, &artifacts, &jobs, job_service));

@@ -20,6 +20,12 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("too many failed attempts: try again in {} seconds", retry_after.as_secs())]
     TooManyRequests { retry_after: std::time::Duration },
+    /// The caller's request rate is used up: 429 with `Retry-After` and the `RateLimit-*` headers.
+    #[error("too many requests: at most {} at once, then {per_minute} a minute; try again in {} seconds", decision.limit, decision.retry_after.as_secs())]
+    RateLimited { decision: helix_domain::RateDecision, per_minute: u32 },
+    /// The team's plan is used up: the quota, its limit and the usage are in the body.
+    #[error("{message}")]
+    QuotaExceeded { quota: &'static str, limit: u64, used: u64, message: String },
     /// A member whose role does not allow the request.
     #[error("{0}")]
     Forbidden(String),
@@ -61,6 +67,14 @@ pub struct ErrorDetail {
     /// Every refused field, when a request had more than one field checked (the profile).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// A `quota_exceeded` refusal's quota (`concurrent_jobs`, `storage_bytes`, `file_bytes`,
+    /// `records_per_month`), its limit and the usage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -85,8 +99,11 @@ impl ApiError {
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", None),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
-            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", None),
             Self::BudgetExceeded(_) => (StatusCode::FORBIDDEN, "budget_exceeded", None),
+            Self::TooManyRequests { .. } | Self::RateLimited { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", None)
+            }
+            Self::QuotaExceeded { .. } => (StatusCode::FORBIDDEN, "quota_exceeded", None),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", None),
             Self::PayloadTooLarge { field, .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", field.clone()),
@@ -112,13 +129,22 @@ impl IntoResponse for ApiError {
             Self::InvalidFields(errors) => errors.clone(),
             _ => Vec::new(),
         };
-        let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field, errors } };
+        let (quota, limit, usage) = match &self {
+            Self::QuotaExceeded { quota, limit, used, .. } => (Some(*quota), Some(*limit), Some(*used)),
+            _ => (None, None, None),
+        };
+        let body =
+            ErrorBody { error: ErrorDetail { code, message: self.to_string(), field, errors, quota, limit, usage } };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Self::TooManyRequests { retry_after } = &self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+        }
+        if let Self::RateLimited { decision, .. } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(decision.retry_after.as_secs()));
+            crate::rate_limit::rate_limit_headers(response.headers_mut(), decision);
         }
         response
     }
@@ -158,6 +184,9 @@ impl From<JobError> for ApiError {
             JobError::TooManyRequests { retry_after } => Self::TooManyRequests { retry_after },
             JobError::Unauthorized(message) => Self::Unauthorized(message),
             JobError::Conflict(message) => Self::Conflict { message },
+            JobError::QuotaExceeded { quota, limit, used, message } => {
+                Self::QuotaExceeded { quota, limit, used, message }
+            }
             JobError::Unavailable(detail) => Self::Unavailable(detail),
             JobError::Internal(detail) => Self::Internal(detail),
         }

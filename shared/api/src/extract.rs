@@ -11,15 +11,28 @@ use helix_domain::{API_KEY_PREFIX, SessionId};
 use helix_jobs::{Actor, ApiKeyService, RequestOrigin, SessionGate};
 
 use crate::ApiError;
+use crate::rate_limit::{DecisionSlot, RequestLimiter};
 
 /// Proves callers: an access token's signature and claims against the published public keys,
-/// then its session (ended sessions' tokens are refused within [`SessionGate::MEMORY`]).
+/// then its session (ended sessions' tokens are refused within [`SessionGate::MEMORY`]); and
+/// holds each proven caller to its request rate.
 pub struct Authenticator {
     pub tokens: Arc<TokenVerifier>,
     pub sessions: Arc<SessionGate>,
+    pub limiter: Arc<RequestLimiter>,
 }
 
 impl Authenticator {
+    /// Takes one request from the bucket of `caller` (`user#<id>`, `key#<id>`): 429 once it is
+    /// empty. The decision goes to the answer's `RateLimit-*` headers.
+    async fn admit(&self, parts: &Parts, caller: &str) -> Result<(), ApiError> {
+        let decision = self.limiter.admit(caller).await?;
+        if let Some(slot) = parts.extensions.get::<DecisionSlot>() {
+            slot.set(decision);
+        }
+        Ok(())
+    }
+
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let claims = self.tokens.verify(token).await.map_err(|e| match e {
             TokenError::KeysUnavailable(detail) => ApiError::Unavailable(detail),
@@ -55,7 +68,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        Ok(Self(Arc::<Authenticator>::from_ref(state).verify(token).await?))
+        let auth = Arc::<Authenticator>::from_ref(state);
+        let claims = auth.verify(token).await?;
+        auth.admit(parts, &format!("user#{}", claims.sub)).await?;
+        Ok(Self(claims))
     }
 }
 
@@ -110,13 +126,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller
 where
     CurrentUser: FromRequestParts<S, Rejection = ApiError>,
     Arc<ApiKeyService>: FromRef<S>,
+    Arc<Authenticator>: FromRef<S>,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let key = bearer(parts).filter(|token| token.starts_with(API_KEY_PREFIX));
         let actor = match key {
-            Some(key) => api_key(&Arc::<ApiKeyService>::from_ref(state), key).await?,
+            Some(key) => {
+                let actor = api_key(&Arc::<ApiKeyService>::from_ref(state), key).await?;
+                Arc::<Authenticator>::from_ref(state).admit(parts, &format!("key#{}", actor.user_id)).await?;
+                actor
+            }
             None => CurrentUser::from_request_parts(parts, state).await?.actor(),
         };
         Ok(Self(actor.from_origin(origin(parts))))
@@ -281,9 +302,21 @@ mod tests {
         }
 
         fn app(directory: Arc<MemoryKeyDirectory>, sessions: Arc<MemorySessionStore>) -> Router {
+            limited_app(directory, sessions, helix_domain::RateLimit { per_minute: 600, burst: 100 })
+        }
+
+        fn limited_app(
+            directory: Arc<MemoryKeyDirectory>,
+            sessions: Arc<MemorySessionStore>,
+            limit: helix_domain::RateLimit,
+        ) -> Router {
             let auth = Arc::new(Authenticator {
                 tokens: Arc::new(TokenVerifier::new(&settings(), directory)),
                 sessions: Arc::new(SessionGate::new(sessions, Arc::new(SystemClock))),
+                limiter: Arc::new(RequestLimiter {
+                    buckets: Arc::new(helix_domain::rate::MemoryRateBuckets::default()),
+                    limit,
+                }),
             });
             Router::new()
                 .route("/me", get(|CurrentUser(claims): CurrentUser| async move { claims.sub }))
@@ -300,6 +333,24 @@ mod tests {
             assert_eq!(status(&app, Some(&token(&signer))).await, StatusCode::OK);
             let foreign = TokenSigner::new(b"another-secret-another-secret-another", settings()).unwrap();
             assert_eq!(status(&app, Some(&token(&foreign))).await, StatusCode::UNAUTHORIZED);
+            assert_eq!(status(&app, Some("not-a-jwt")).await, StatusCode::UNAUTHORIZED);
+        }
+
+        #[tokio::test]
+        async fn a_caller_over_its_rate_is_answered_429_with_retry_after_and_the_ratelimit_headers() {
+            let signer = TokenSigner::new(b"api-test-secret-api-test-secret-api-test", settings()).unwrap();
+            let limit = helix_domain::RateLimit { per_minute: 1, burst: 2 };
+            let app = limited_app(Arc::new(MemoryKeyDirectory::with(signer.jwks())), sessions().await, limit);
+            let token = token(&signer);
+            assert_eq!(status(&app, Some(&token)).await, StatusCode::OK);
+            assert_eq!(status(&app, Some(&token)).await, StatusCode::OK);
+            let request = Request::get("/me").header("authorization", format!("Bearer {token}"));
+            let response = app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+            assert_eq!((header("retry-after"), header("ratelimit-limit")), ("60".into(), "2".into()));
+            assert_eq!((header("ratelimit-remaining"), header("ratelimit-reset")), ("0".into(), "120".into()));
+            // Invalid tokens take nothing from anyone's bucket: they are refused before.
             assert_eq!(status(&app, Some("not-a-jwt")).await, StatusCode::UNAUTHORIZED);
         }
 

@@ -131,7 +131,25 @@ impl Jwk {
     }
 }
 
+/// How many public keys the published set keeps: the current one and the ones before it, newest
+/// first. A token is verified by the key that signed it as long as that key is in the set, so a
+/// rotation logs nobody out as long as fewer than this many rotations happen within an access
+/// token's lifetime (15 minutes).
+pub const MAX_PUBLISHED_KEYS: usize = 3;
+
 impl Jwks {
+    /// The set to publish when `current` signs from now on: `current` first, then the usable keys
+    /// of the set published before (`previous`), up to [`MAX_PUBLISHED_KEYS`] in all.
+    pub fn rotated(current: Jwk, previous: Option<Jwks>) -> Jwks {
+        let kid = current.kid.clone();
+        let earlier = previous
+            .unwrap_or_default()
+            .keys
+            .into_iter()
+            .filter(|key| key.kid != kid && key.ed25519_public_key().is_some());
+        Jwks { keys: std::iter::once(current).chain(earlier).take(MAX_PUBLISHED_KEYS).collect() }
+    }
+
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a JWKS serialises")
     }
@@ -236,6 +254,21 @@ mod tests {
         assert_eq!(jwk["kid"], key.kid());
         let back = Jwks::from_json(&jwks.to_json()).unwrap();
         assert_eq!(back.keys[0].ed25519_public_key().as_ref(), Some(key.public_key()));
+    }
+
+    #[test]
+    fn a_rotated_set_puts_the_new_key_first_and_keeps_the_last_ones_before_it() {
+        let key = |n: u8| SigningKey::from_secret(&[n; 32]).unwrap().jwk();
+        let once = Jwks::rotated(key(1), None);
+        assert_eq!(once.keys, [key(1)]);
+        assert_eq!(Jwks::rotated(key(1), Some(once.clone())), once, "publishing the same key again changes nothing");
+        let mut set = once;
+        for n in 2..=4 {
+            set = Jwks::rotated(key(n), Some(set));
+        }
+        assert_eq!(set.keys, [key(4), key(3), key(2)], "at most {MAX_PUBLISHED_KEYS}, the oldest dropped");
+        let foreign = Jwk { kty: "RSA".into(), ..key(9) };
+        assert_eq!(Jwks::rotated(key(5), Some(Jwks { keys: vec![foreign] })).keys, [key(5)]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use helix_domain::User;
 
-use crate::keys::{Jwks, KeyDirectory, KeyError, SigningKey};
+use crate::keys::{Jwks, KeyDirectory, KeyDirectoryError, KeyError, SigningKey};
 
 /// The one algorithm accepted: a token naming any other (`none`, HS256 with the public key as an
 /// HMAC secret, RS256) is refused before its signature is looked at.
@@ -63,21 +63,35 @@ pub struct TokenSigner {
     settings: TokenSettings,
     key: SigningKey,
     encoding: EncodingKey,
+    /// What the verifiers read: this key, and the keys before it once [`TokenSigner::publish`]
+    /// has run.
+    published: Jwks,
 }
 
 impl TokenSigner {
     pub fn new(secret: &[u8], settings: TokenSettings) -> Result<Self, TokenError> {
         let key = SigningKey::from_secret(secret)?;
-        Ok(Self { encoding: EncodingKey::from_ed_der(key.pkcs8_der()), key, settings })
+        let published = Jwks { keys: vec![key.jwk()] };
+        Ok(Self { encoding: EncodingKey::from_ed_der(key.pkcs8_der()), key, settings, published })
+    }
+
+    /// Publishes this signer's public key ahead of the keys published before it
+    /// ([`Jwks::rotated`]): after a rotation of the signing secret, the tokens signed with the
+    /// previous key go on verifying until they expire.
+    pub async fn publish(&mut self, directory: &dyn KeyDirectory) -> Result<(), KeyDirectoryError> {
+        let keys = Jwks::rotated(self.key.jwk(), directory.load().await?);
+        directory.publish(&keys).await?;
+        self.published = keys;
+        Ok(())
     }
 
     pub fn kid(&self) -> &str {
         self.key.kid()
     }
 
-    /// The public half, as the verifiers read it.
+    /// The public keys, as the verifiers read them: this signer's first.
     pub fn jwks(&self) -> Jwks {
-        Jwks { keys: vec![self.key.jwk()] }
+        self.published.clone()
     }
 
     fn header(&self) -> Header {
@@ -129,6 +143,8 @@ impl TokenVerifier {
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        // A token that says it is not valid yet (`nbf`) is refused until then.
+        validation.validate_nbf = true;
         validation.leeway = 5;
         Self {
             validation,
@@ -364,6 +380,42 @@ mod tests {
             &serde_json::json!({"alg": "none", "kid": signer.kid()}),
         );
         assert!(verifier.verify(&none).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_token_of_the_previous_key_still_verifies_after_a_rotation() {
+        let directory = Arc::new(MemoryKeyDirectory::default());
+        let mut old = signer();
+        old.publish(&*directory).await.unwrap();
+        let verifier = TokenVerifier::new(&settings(), directory.clone()).with_reload_interval(Duration::ZERO);
+        let old_token = old.issue(&user(), "s-1").unwrap().access_token;
+        assert!(verifier.verify(&old_token).await.is_ok());
+
+        // The secret rotated: the next cold start of the signing function signs with a new key.
+        let mut new = TokenSigner::new(b"the-rotated-secret-the-rotated-secret", settings()).unwrap();
+        new.publish(&*directory).await.unwrap();
+        let kids: Vec<String> = new.jwks().keys.into_iter().map(|k| k.kid).collect();
+        assert_eq!(kids, [new.kid(), old.kid()], "both keys side by side, the new one first");
+        let new_token = new.issue(&user(), "s-2").unwrap().access_token;
+        // A warm verifier reloads for the new key id and keeps the old key; a cold one reads both.
+        assert!(verifier.verify(&new_token).await.is_ok());
+        assert!(verifier.verify(&old_token).await.is_ok(), "nobody is logged out by the rotation");
+        let cold = TokenVerifier::new(&settings(), directory.clone());
+        assert!(cold.verify(&old_token).await.is_ok() && cold.verify(&new_token).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_token_not_valid_yet_fails() {
+        let signer = signer();
+        let (verifier, _) = verifier_of(&signer);
+        let claims = verifier.verify(&signer.issue(&user(), "s-1").unwrap().access_token).await.unwrap();
+        let mut payload = serde_json::to_value(&claims).unwrap();
+        payload["nbf"] = (claims.iat + 3600).into();
+        let early = encode(&signer.header(), &payload, &signer.encoding).unwrap();
+        assert!(matches!(verifier.verify(&early).await, Err(TokenError::Invalid)));
+        payload["nbf"] = (claims.iat - 1).into();
+        let valid = encode(&signer.header(), &payload, &signer.encoding).unwrap();
+        assert!(verifier.verify(&valid).await.is_ok());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{InvitationId, TeamId, Timestamp, UserId};
+use crate::{InvitationId, PlanLimits, TeamId, Timestamp, UserId};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -56,6 +56,8 @@ pub enum TeamAction {
     ViewAudit,
     /// Create pipelines, save their versions, rename and archive them.
     EditPipelines,
+    /// Read the team's plan, limits and usage.
+    ViewUsage,
 }
 
 /// Each role and what it may do.
@@ -73,6 +75,7 @@ pub const PERMISSIONS: &[(Role, &[TeamAction])] = &[
             TeamAction::ManageKeys,
             TeamAction::Configure,
             TeamAction::ViewAudit,
+            TeamAction::ViewUsage,
         ],
     ),
     (
@@ -87,6 +90,7 @@ pub const PERMISSIONS: &[(Role, &[TeamAction])] = &[
             TeamAction::Configure,
             TeamAction::ManageOwners,
             TeamAction::ViewAudit,
+            TeamAction::ViewUsage,
         ],
     ),
 ];
@@ -108,6 +112,9 @@ pub struct Team {
     pub personal: bool,
     #[serde(default)]
     pub plan: Plan,
+    /// An enterprise team's own limits, set by a platform admin; unset, the plan's apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<PlanLimits>,
     pub created_by: UserId,
     pub created_at: Timestamp,
 }
@@ -120,8 +127,17 @@ impl Team {
             name: "Personal".into(),
             personal: true,
             plan: Plan::Free,
+            limits: None,
             created_by: user.clone(),
             created_at,
+        }
+    }
+
+    /// What the team may use: its plan's limits, or an enterprise team's own.
+    pub fn limits(&self) -> PlanLimits {
+        match (self.plan, self.limits) {
+            (Plan::Enterprise, Some(limits)) => limits,
+            (plan, _) => plan.limits(),
         }
     }
 }
@@ -168,6 +184,7 @@ mod tests {
             TeamAction::Configure,
             TeamAction::ManageOwners,
             TeamAction::ViewAudit,
+            TeamAction::ViewUsage,
         ];
         let roles = [Role::Viewer, Role::Member, Role::Admin, Role::Owner];
         for pair in roles.windows(2) {

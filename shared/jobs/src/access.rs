@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use helix_domain::{Role, TeamAction, TeamId, TeamStore};
+use helix_domain::{QuotaStore, Role, TeamAction, TeamId, TeamStore};
 
 use crate::{Actor, JobError, KeyGrant};
 
@@ -11,6 +11,8 @@ const MAX_TEAM_ID_BYTES: usize = 128;
 /// API key by its scopes, in its own team only.
 pub struct Access {
     pub teams: Arc<dyn TeamStore>,
+    /// What each team uses of its plan (`quotas`): how much it may do besides what.
+    pub quotas: Arc<dyn QuotaStore>,
 }
 
 fn describe(action: TeamAction) -> &'static str {
@@ -23,6 +25,7 @@ fn describe(action: TeamAction) -> &'static str {
         TeamAction::Configure => "change the team",
         TeamAction::ManageOwners => "change owners",
         TeamAction::ViewAudit => "read the audit trail",
+        TeamAction::ViewUsage => "read the team's usage",
         TeamAction::EditPipelines => "change pipelines",
     }
 }

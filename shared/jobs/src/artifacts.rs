@@ -151,7 +151,22 @@ impl ArtifactService {
                 message: format!("size_bytes {} exceeds the upload limit of {max} bytes", file.size_bytes),
             });
         }
-        let mut artifact = Artifact::pending_upload(actor.user_id.clone(), team, file, None, self.clock.now());
+        let artifact = Artifact::pending_upload(actor.user_id.clone(), team, file, None, self.clock.now());
+        self.take_storage(actor, &artifact).await?;
+        let registered = self.register_upload(actor, artifact.clone(), plan).await;
+        if registered.is_err() {
+            self.give_back_storage(&artifact).await;
+        }
+        registered
+    }
+
+    /// Records the upload and hands out its presigned PUT, or opens its multipart upload.
+    async fn register_upload(
+        &self,
+        actor: &Actor,
+        mut artifact: Artifact,
+        plan: PartPlan,
+    ) -> Result<UploadTicket, JobError> {
         if artifact.size_bytes <= self.limits.multipart_threshold {
             if plan.part_size.is_some() || !plan.parts.is_empty() {
                 let message = format!(
@@ -381,6 +396,7 @@ impl ArtifactService {
             Err(e) => return Err(e),
         };
         self.blobs.abort_multipart(&artifact.s3_key, &upload.upload_id).await?;
+        self.give_back_storage(&artifact).await;
         match self.artifacts.mark_rejected(&artifact.id, ABORTED).await {
             Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
             Err(e) => Err(e.into()),

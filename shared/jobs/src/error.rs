@@ -28,6 +28,10 @@ pub enum JobError {
     /// The caller is a member, but their role does not allow it (403).
     #[error("{0}")]
     Forbidden(String),
+    /// The team's plan is used up (403 `quota_exceeded`): the limit, the usage, and in
+    /// `message` what to do.
+    #[error("{message}")]
+    QuotaExceeded { quota: &'static str, limit: u64, used: u64, message: String },
     /// The team's budget for the month is spent and set to stop new jobs (403 `budget_exceeded`).
     #[error("{0}")]
     BudgetExceeded(String),

@@ -29,11 +29,15 @@ impl JobService {
         let next = job.apply(Transition::Retry, self.clock.now()).map_err(|_| {
             JobError::Conflict(format!("the job is {}: only a FAILED or CANCELLED job is retried", job.status.as_str()))
         })?;
+        self.take_job_slot(actor, &team, id).await?;
         self.audit.record(actor, event(), AuditOutcome::Success).await?;
         let replaced = self.jobs.replace(&job, &next).await.map_err(|e| match e {
             StoreError::Conflict(_) => JobError::Conflict("the job changed meanwhile: read it again".into()),
             other => other.into(),
         });
+        if replaced.is_err() {
+            self.give_back_job_slot(&team, id).await;
+        }
         self.audit.settled(actor, event(), replaced).await?;
         tracing::info!(job_id = %id, retries = next.retries, "job retried");
         Ok(self.send(next).await)

@@ -201,6 +201,7 @@ impl JobService {
             self.check_documents(actor, &team, request.context, request.schema, request.lookups).await?;
 
         let id = JobId::random();
+        self.take_job_slot(actor, &team, &id).await?;
         // Recorded before anything of the job is stored (fail closed): a job the trail could not
         // record is not created.
         let event = || AuditEvent { team: &team, action: action::JOB_CREATE, target: id.as_str() };
@@ -229,6 +230,9 @@ impl JobService {
             self.enqueue(job).await
         }
         .await;
+        if result.is_err() {
+            self.give_back_job_slot(&team, &id).await;
+        }
         let job = self.audit.settled(actor, event(), result).await?;
         self.meter(&job, started).await;
         Ok(job)
@@ -472,6 +476,7 @@ impl JobService {
         self.audit.record(actor, event(), AuditOutcome::Success).await?;
         let cancelled = self.replace_cancelled(job, next).await;
         let job = self.audit.settled(actor, event(), cancelled).await?;
+        self.give_back_job_slot(&job.team_id, &job.id).await;
         tracing::info!(job_id = %job.id, "job cancelled");
         Ok(job)
     }

@@ -25,6 +25,8 @@ pub struct JobSweeper {
     pub jobs: Arc<dyn JobStore>,
     pub queues: Queues,
     pub clock: Arc<dyn Clock>,
+    /// An abandoned job gives back its slot of its team's concurrent jobs.
+    pub quotas: Arc<dyn helix_domain::QuotaStore>,
     pub stale_after: Duration,
     pub relay_after: Duration,
 }
@@ -81,6 +83,7 @@ impl JobSweeper {
                 let Ok(abandoned) = job.apply(Transition::Abandon { error }, now) else { continue };
                 match self.jobs.replace(job, &abandoned).await {
                     Ok(()) => {
+                        crate::quotas::job_ended(&*self.quotas, &abandoned).await;
                         tracing::warn!(job_id = %job.id, attempts = job.attempts, "abandoned job failed");
                         failed += 1;
                         settled += 1;

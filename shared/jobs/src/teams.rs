@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use helix_domain::{
     AuditOutcome, Clock, INVITATION_TTL, Invitation, InvitationId, Membership, Plan, Role, StoreError, Team,
-    TeamAction, TeamId, TeamStore, UserId,
+    TeamAction, TeamId, TeamStore, UserId, UserStore,
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -32,6 +32,8 @@ pub struct NewInvitation {
 /// The team use cases: teams, members, invitations.
 pub struct TeamService {
     pub access: Arc<Access>,
+    /// Who is a platform admin (`is_admin`): only they change a team's plan.
+    pub users: Arc<dyn UserStore>,
     pub clock: Arc<dyn Clock>,
     pub audit: Arc<AuditTrail>,
 }
@@ -66,6 +68,7 @@ impl TeamService {
             name: team_name(name)?,
             personal: false,
             plan: Plan::Free,
+            limits: None,
             created_by: user.clone(),
             created_at: now,
         };

@@ -120,6 +120,7 @@ async fn only_admins_and_owners_read_and_verify_the_trail() {
 async fn the_listing_filters_and_pages_newest_first() {
     let w = world();
     let team = team_with_bob(&w, Role::Member).await;
+    w.on_plan(&team, helix_domain::Plan::Pro).await;
     for _ in 0..3 {
         bob_submits_and_downloads(&w, &team).await;
     }

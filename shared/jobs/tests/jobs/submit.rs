@@ -346,6 +346,9 @@ async fn jobs_are_read_and_listed_by_their_owner_only() {
     let service = w.service();
     let content = w.upload(ALICE, ArtifactKind::Content, "orders.csv", CSV.as_bytes()).await;
     let bobs_content = w.upload(BOB, ArtifactKind::Content, "orders.csv", CSV.as_bytes()).await;
+    for user in [ALICE, BOB] {
+        w.on_plan(&helix_domain::TeamId::personal(&user.into()), helix_domain::Plan::Pro).await;
+    }
     let mut mine = Vec::new();
     for _ in 0..3 {
         mine.push(service.submit(&actor(ALICE), transform(vec![content.clone()])).await.unwrap().id);

@@ -8,8 +8,9 @@ use std::time::Duration;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use helix_domain::memory::{
     MemoryApiKeyStore, MemoryArtifactStore, MemoryAuditLog, MemoryBlobs, MemoryIdempotencyStore, MemoryJobQueue,
-    MemoryJobStore, MemoryPipelineStore, MemoryTeamStore,
+    MemoryJobStore, MemoryPipelineStore, MemoryTeamStore, MemoryUserStore,
 };
+use helix_domain::quota::MemoryQuotaStore;
 use helix_domain::{
     Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobStore,
     ManualClock, TeamId, Timestamp, UserId,
@@ -68,6 +69,8 @@ pub struct World {
     pub audit: Arc<MemoryAuditLog>,
     pub clock: Arc<ManualClock>,
     pub usage: Arc<MemoryUsageLedger>,
+    pub quotas: Arc<MemoryQuotaStore>,
+    pub users: Arc<MemoryUserStore>,
     pub budgets: Arc<MemoryBudgetStore>,
 }
 
@@ -85,13 +88,15 @@ pub fn world() -> World {
         audit: Arc::default(),
         clock: Arc::new(ManualClock::at(start())),
         usage: Arc::default(),
+        quotas: Arc::default(),
+        users: Arc::default(),
         budgets: Arc::default(),
     }
 }
 
 impl World {
     pub fn access(&self) -> Arc<Access> {
-        Arc::new(Access { teams: self.teams.clone() })
+        Arc::new(Access { teams: self.teams.clone(), quotas: self.quotas.clone() })
     }
 
     pub fn trail(&self) -> Arc<AuditTrail> {
@@ -103,7 +108,7 @@ impl World {
     }
 
     pub fn team_service(&self) -> TeamService {
-        TeamService { access: self.access(), clock: self.clock.clone(), audit: self.trail() }
+        TeamService { access: self.access(), users: self.users.clone(), clock: self.clock.clone(), audit: self.trail() }
     }
 
     pub fn key_service(&self) -> ApiKeyService {
@@ -169,6 +174,7 @@ impl World {
             idempotency: self.idempotency.clone(),
             clock: self.clock.clone(),
             usage: self.usage.clone(),
+            quotas: self.quotas.clone(),
         }
     }
 
@@ -198,6 +204,7 @@ impl World {
             jobs: self.jobs.clone(),
             queues: Queues { jobs: self.job_queue.clone(), gpu: self.gpu_queue.clone() },
             clock: self.clock.clone(),
+            quotas: self.quotas.clone(),
             stale_after,
             relay_after: RELAY_AFTER,
         }
@@ -220,6 +227,16 @@ impl World {
         let artifact = Artifact::pending_upload(owner, team, file, None, self.clock.now());
         self.artifacts.create(&artifact).await.unwrap();
         artifact
+    }
+
+    /// Puts `team` on `plan`: for tests that keep more jobs unfinished than the free plan's two.
+    pub async fn on_plan(&self, team: &TeamId, plan: helix_domain::Plan) {
+        use helix_domain::TeamStore;
+        let stored = self.teams.get(team).await.unwrap();
+        let owner = team.personal_owner().unwrap_or_else(|| UserId::from(ALICE));
+        let team =
+            helix_domain::Team { plan, ..stored.unwrap_or_else(|| helix_domain::Team::personal(&owner, start())) };
+        self.teams.put(&team).await.unwrap();
     }
 
     pub async fn artifact(&self, id: &ArtifactId) -> Artifact {
