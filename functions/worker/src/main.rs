@@ -1,10 +1,11 @@
-//! Lambda entry of the job worker (SQS event source with `ReportBatchItemFailures`): transform jobs.
+//! Lambda entry of the job worker (SQS event source with `ReportBatchItemFailures`): transform jobs,
+//! and the shards of a big one.
 
 use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsEvent;
-use helix_aws::{ArtifactConfig, AwsClients, Env, WebhookConfig, WorkerConfig, wiring};
-use helix_jobs::{JobRunner, RunnerConfig, TransformAttempt};
+use helix_aws::{ArtifactConfig, AwsClients, Env, WebhookConfig, WorkerConfig, shard_config, wiring};
+use helix_jobs::{JobRunner, RunnerConfig, ShardedTransformAttempt};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -14,9 +15,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (artifacts, worker) = (ArtifactConfig::read(&env)?, WorkerConfig::read(&env)?);
     let clients = AwsClients::from_env(&env).await;
     let config = RunnerConfig::for_worker("job-worker", worker.max_attempts, worker.lease);
-    let runner =
-        JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, vec![Arc::new(TransformAttempt)])
-            .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?));
+    // A big input goes out as shard messages on this worker's own queue.
+    let sharding = wiring::sharding(&clients, &env.required("JOBS_QUEUE_URL")?, &worker, shard_config(&env)?);
+    let transform = Arc::new(ShardedTransformAttempt::new(sharding));
+    let runner = JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, vec![transform])
+        .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?));
     let runner = &runner;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, lambda_runtime::Error>(runner.handle(event.payload).await)

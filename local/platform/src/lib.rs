@@ -16,7 +16,7 @@ use helix_api::{
     ArtifactsState, AuthState, Authenticator, JobsState, RequestKeys, RequestLimiter, TeamsState, UsersState,
 };
 use helix_aws::{AwsClients, Env, PollOptions, Settings, SqsPoller, WebhookConfig, wiring};
-use helix_jobs::{Attempt, JobRunner, RunnerConfig, StopSignal, TransformAttempt, UploadWatcher};
+use helix_jobs::{Attempt, JobRunner, RunnerConfig, StopSignal, UploadWatcher};
 use tokio::task::JoinHandle;
 
 use crate::provision::{ProvisionOptions, Provisioned, Provisioner};
@@ -363,7 +363,8 @@ fn runner(settings: &Settings, clients: &AwsClients, name: &'static str, attempt
 
 /// The transform job worker, as its Lambda runs it.
 pub fn job_worker(settings: &Settings, clients: &AwsClients) -> JobRunner {
-    runner(settings, clients, "job-worker", vec![Arc::new(TransformAttempt)])
+    let sharding = wiring::sharding(clients, &settings.jobs.queue_url, &settings.worker, settings.shards);
+    runner(settings, clients, "job-worker", vec![Arc::new(helix_jobs::ShardedTransformAttempt::new(sharding))])
 }
 
 /// The transform job worker, driven from its emulated queue.

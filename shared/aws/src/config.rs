@@ -340,6 +340,8 @@ pub struct Settings {
     pub artifacts: ArtifactConfig,
     pub jobs: JobConfig,
     pub worker: WorkerConfig,
+    /// How the job worker splits big inputs ([`shard_config`]).
+    pub shards: helix_jobs::ShardConfig,
     pub sweeper: SweeperConfig,
     pub limits: LimitsConfig,
     pub s3_force_path_style: bool,
@@ -357,11 +359,24 @@ impl Settings {
             artifacts: ArtifactConfig::read(env)?,
             jobs: JobConfig::read(env)?,
             worker: WorkerConfig::read(env)?,
+            shards: shard_config(env)?,
             sweeper: SweeperConfig::read(env)?,
             limits: LimitsConfig::read(env)?,
             s3_force_path_style: env.s3_force_path_style(),
         })
     }
+}
+
+/// When the job worker splits an input over many workers (`SHARD_THRESHOLD_BYTES`, default 256
+/// MiB) and into how many bytes per shard (`SHARD_BYTES`, default 64 MiB).
+pub fn shard_config(env: &Env) -> Result<helix_jobs::ShardConfig, ConfigError> {
+    let defaults = helix_jobs::ShardConfig::default();
+    let shard_bytes = env.number("SHARD_BYTES", defaults.shard_bytes)?;
+    if shard_bytes == 0 {
+        return Err(ConfigError { var: "SHARD_BYTES", reason: "must be more than 0".into() });
+    }
+    let threshold_bytes = env.number("SHARD_THRESHOLD_BYTES", defaults.threshold_bytes)?;
+    Ok(helix_jobs::ShardConfig { threshold_bytes, shard_bytes, ..defaults })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod wiring;
 pub use config::{
     ArtifactConfig, ConfigError, Env, JobConfig, LimitsConfig, Settings, SigningConfig, SsoConfig, SweeperConfig, ScheduleConfig, TokenConfig, WebhookConfig, WorkerConfig,
 };
+pub use config::shard_config;
 pub use dynamo::DynamoAuditLog;
 pub use dynamo::DynamoPipelineStore;
 pub use dynamo::{DynamoBillingLedger, DynamoBudgetStore, DynamoUsageLedger};

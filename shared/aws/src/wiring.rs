@@ -436,3 +436,18 @@ pub fn schedule_trigger(
         clock: Arc::new(SystemClock),
     }
 }
+
+/// How the job worker spreads a big input over many workers: shard messages on the job queue
+/// (`JOBS_QUEUE_URL`), plans in `IDEMPOTENCY_TABLE`.
+pub fn sharding(
+    clients: &AwsClients,
+    queue_url: &str,
+    worker: &WorkerConfig,
+    config: helix_jobs::ShardConfig,
+) -> helix_jobs::Sharding {
+    helix_jobs::Sharding {
+        queue: Arc::new(SqsJobQueue::new(clients.sqs.clone(), queue_url)),
+        store: Arc::new(crate::DynamoShardStore::new(clients.dynamodb.clone(), &worker.idempotency_table)),
+        config,
+    }
+}

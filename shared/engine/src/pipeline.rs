@@ -611,7 +611,8 @@ impl Transformation {
     /// first record names the columns) or framed by `|`, is read in one run too.
     pub fn split_layout(&self, name: &str, sample: &[u8]) -> Option<SplitLayout> {
         let plan = &self.plan;
-        if !self.maps_records_alone() || plan.input.record_length.is_some() {
+        // A table (a CSV header, a Parquet footer) is not its parts one after the other.
+        if !self.maps_records_alone() || plan.input.record_length.is_some() || plan.table.is_some() {
             return None;
         }
         let mut bytes = sample;

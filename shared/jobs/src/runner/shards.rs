@@ -25,7 +25,6 @@ mod split;
 
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -48,6 +47,9 @@ use crate::transform::{compile, completed, output_type};
 
 /// The first bytes of an input that decide how it splits (its header, its dialect).
 const SAMPLE_BYTES: u64 = 1024 * 1024;
+/// The most shards of one input: a plan (every shard's scan, span and output, ~400 bytes each)
+/// stays well inside a DynamoDB item's 400 KB; a bigger input gets bigger shards.
+const MAX_SHARDS: u64 = 512;
 /// How often a worker tries to show a shard's progress on the job before leaving it to the next.
 const PROGRESS_TRIES: u32 = 5;
 
@@ -168,7 +170,7 @@ impl JobRunner {
     }
 
     fn workspace(&self) -> Workspace<'_> {
-        Workspace { ports: &self.ports, cancelled: Arc::new(AtomicBool::new(false)) }
+        Workspace::new(&self.ports)
     }
 
     /// Sends a claimed job out as shards when its attempt shards and its input splits; `None`:
@@ -231,7 +233,7 @@ impl JobRunner {
             data_start: found.data_start,
             lines_before_data: found.lines_before_data,
             size: input.size,
-            shard_bytes: sharding.config.shard_bytes,
+            shard_bytes: sharding.config.shard_bytes.max((input.size - found.data_start).div_ceil(MAX_SHARDS)),
         };
         let total = layout.shards();
         if total < 2 {
