@@ -107,6 +107,8 @@ async fn a_worker_killed_mid_job_leaves_it_to_the_next_delivery() {
     workers.abort();
     assert_eq!(job["status"], "COMPLETED", "{job}");
     assert_eq!(job["attempts"], 2, "the second delivery took over");
+    let outcomes: Vec<_> = job["attempt_history"].as_array().unwrap().iter().map(|a| a["outcome"].clone()).collect();
+    assert_eq!(outcomes, [json!("ABANDONED"), json!("COMPLETED")], "{job}");
 }
 
 #[tokio::test]
@@ -128,6 +130,15 @@ async fn a_job_that_always_fails_ends_failed_with_its_message_in_the_dead_letter
     assert_eq!(job["status"], "FAILED", "{job}");
     let error = job["error"].as_str().unwrap();
     assert!(error.contains("gave up after 3 attempts") && error.contains("a.csv"), "{error}");
+    // Each delivery's attempt is on the job, as the worker recorded it in DynamoDB.
+    let history = job["attempt_history"].as_array().unwrap();
+    let outcomes: Vec<_> = history.iter().map(|a| (a["number"].clone(), a["outcome"].clone())).collect();
+    assert_eq!(
+        outcomes,
+        [(json!(1), json!("RELEASED")), (json!(2), json!("RELEASED")), (json!(3), json!("FAILED"))],
+        "{job}"
+    );
+    assert!(history.iter().all(|a| a["error"].as_str().is_some_and(|e| e.contains("a.csv"))), "{job}");
 
     let dlq = t.platform.provisioned.queue_urls["JobsDeadLetterQueue"].clone();
     let mut dead = Vec::new();

@@ -45,6 +45,17 @@ async fn qa_workflow_through_the_api() {
 
     let (_, list) = t.get(&user.token, "/api/v1/jobs").await;
     assert_eq!(list["items"][0]["id"], job["id"]);
+
+    // Deleted with its outputs: the job and its result are gone, a second delete finds nothing.
+    let path = format!("/api/v1/jobs/{}", job["id"].as_str().unwrap());
+    let deleted = t.http.delete(t.url(&path)).bearer_auth(&user.token).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(t.get(&user.token, &path).await.0, StatusCode::NOT_FOUND);
+    let result = format!("/api/v1/artifacts/{}", job["result_artifact_id"].as_str().unwrap());
+    assert_eq!(t.get(&user.token, &result).await.0, StatusCode::NOT_FOUND);
+    let (status, body) =
+        helix_e2e::split(t.http.delete(t.url(&path)).bearer_auth(&user.token).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
 
 #[tokio::test]
