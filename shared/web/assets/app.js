@@ -7,6 +7,7 @@ import { renderLogin } from './login.js';
 import { renderNewJob } from './new-job.js';
 import { renderProfile } from './profile.js';
 import { offerUnfinishedUploads, viewUploadsRunning } from './upload.js';
+import { renderUsage } from './usage.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -18,6 +19,7 @@ const ROUTES = [
   { pattern: /^#\/jobs\/([^/?]+)$/, view: renderJob, section: 'jobs' },
   { pattern: /^#\/jobs(?:\?(.*))?$/, view: renderJobs, section: 'jobs' },
   { pattern: /^#\/profile$/, view: renderProfile, section: 'profile' },
+  { pattern: /^#\/usage(?:\?(.*))?$/, view: renderUsage, section: 'usage' },
 ];
 
 let viewController = null;

@@ -169,7 +169,27 @@ function jobSummary(job) {
       count('Rejected', job.records_rejected, 'records-rejected')));
   const parts = [h('div', { class: 'grid-2' }, timeline, counts)];
   if (job.attempt_history?.length) parts.push(attemptsCard(job));
+  if (job.cost) parts.push(costCard(job.cost));
   return parts;
+}
+
+// The price table's lines, in words.
+const COST_LINES = {
+  lambda_compute: 'Lambda compute', lambda_requests: 'Lambda requests', gpu: 'GPU worker', s3_storage: 'S3 storage',
+  s3_requests: 'S3 requests', s3_transfer_out: 'S3 transfer out', sqs: 'SQS requests', dynamodb: 'DynamoDB',
+};
+const usd = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 6 });
+
+/** What the job's metered usage cost so far, line by line, and the price table it was priced by. */
+function costCard(cost) {
+  const lines = Object.entries(cost.breakdown).filter(([, value]) => value > 0);
+  return h('section', { class: 'card', id: 'job-cost', 'aria-labelledby': 'cost-title' },
+    h('h2', { id: 'cost-title' }, 'Cost'),
+    h('p', {}, h('strong', { id: 'cost-total' }, usd.format(cost.total_usd)), h('span', { class: 'muted' }, ` estimated, price table ${cost.price_table}`)),
+    lines.length === 0 ? null : h('table', { class: 'data-table', id: 'cost-breakdown' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Line'), h('th', { scope: 'col', class: 'num' }, 'USD'))),
+      h('tbody', {}, lines.map(([line, value]) => h('tr', {},
+        h('th', { scope: 'row' }, COST_LINES[line] ?? line), h('td', { class: 'num' }, usd.format(value)))))));
 }
 
 // How each attempt ended, in words, and the badge colour that goes with it.

@@ -23,12 +23,15 @@ const COLUMNS = [
   { key: 'in', label: 'Records in', num: true, value: (job) => job.records_in ?? -1 },
   { key: 'out', label: 'Out', num: true, value: (job) => job.records_out ?? -1 },
   { key: 'rejected', label: 'Rejected', num: true, value: (job) => job.records_rejected ?? -1 },
+  { key: 'cost', label: 'Cost (USD)', num: true, value: (job) => job.cost?.total_usd ?? -1 },
 ];
 
 // Names in the reader's alphabetical order, "Run 2" before "Run 10".
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
 const jobLabel = (job) => job.name || `Job ${job.id.slice(0, 8)}`;
+const usdFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 6 });
+const formatUsd = (value) => usdFormat.format(value);
 
 function durationMs(job, now = Date.now()) {
   if (!job.started_at) return null;
@@ -266,7 +269,8 @@ export function renderJobs({ main, params, signal, setTitle }) {
         took ? `${took}${job.finished_at ? '' : ' so far'}` : h('span', { class: 'muted' }, '—')),
       h('td', { 'data-label': 'Records in', class: 'num' }, formatCount(job.records_in)),
       h('td', { 'data-label': 'Out', class: 'num' }, formatCount(job.records_out)),
-      h('td', { 'data-label': 'Rejected', class: 'num' }, formatCount(job.records_rejected)));
+      h('td', { 'data-label': 'Rejected', class: 'num' }, formatCount(job.records_rejected)),
+      h('td', { 'data-label': 'Cost (USD)', class: 'num' }, job.cost ? formatUsd(job.cost.total_usd) : '—'));
   }
 
   function drawRows() {

@@ -54,6 +54,12 @@ const ASSETS: &[Asset] = &[
     asset!("preview.js", JAVASCRIPT),
     asset!("profile.js", JAVASCRIPT),
     asset!("upload.js", JAVASCRIPT),
+    asset!("usage.js", JAVASCRIPT),
+    // uPlot 1.6.32 (npm `uplot`, dist/uPlot.esm.js and dist/uPlot.min.css as published), MIT: its
+    // licence is served beside it.
+    asset!("uplot.esm.js", JAVASCRIPT),
+    asset!("uplot.min.css", "text/css; charset=utf-8"),
+    asset!("uplot.LICENSE.txt", "text/plain; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
     example!("example-orders.csv", "orders.csv", "text/csv; charset=utf-8"),
