@@ -513,7 +513,7 @@ test('jobs list: a job started elsewhere appears without Refresh; search, dates,
   await page.goto(`${baseUrl}/#/jobs`);
   await page.locator(`tr[data-job-id="${jobId}"]`).waitFor();
   assert.deepEqual(await page.locator('.jobs-table thead th').allTextContents(),
-    ['Select', 'Job', 'Status', 'Created ▼', 'Duration', 'Records in', 'Out', 'Rejected']);
+    ['Select', 'Job', 'Status', 'Created ▼', 'Duration', 'Records in', 'Out', 'Rejected', 'Cost (USD)']);
   const zone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
   assert.match(await page.locator('#time-zone').textContent(), new RegExp(`Times are shown in ${zone.replace('/', '\\/')}`));
   const row = page.locator(`tr[data-job-id="${jobId}"]`);
