@@ -18,7 +18,8 @@ import { chromium } from 'playwright-core';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const fixtures = join(here, 'fixtures');
-const screenshots = join(here, 'screenshots', 'latest');
+// HELIX_SCREENSHOTS_DIR: another folder, for a run beside another one in the same checkout.
+const screenshots = process.env.HELIX_SCREENSHOTS_DIR || join(here, 'screenshots', 'latest');
 const curatedDir = join(here, 'screenshots', 'after');
 // This run's picture → its name in screenshots/after/ (the same name as its before/ picture, where
 // there is one).

@@ -24,7 +24,8 @@ let userDataDir;
 let fileDir;
 let cdp;
 const here = fileURLToPath(new URL('.', import.meta.url));
-const screenshots = join(here, 'screenshots', 'latest');
+// HELIX_SCREENSHOTS_DIR: as in dashboard.test.js.
+const screenshots = process.env.HELIX_SCREENSHOTS_DIR || join(here, 'screenshots', 'latest');
 const axeSource = await readFile(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
 before(async () => {
