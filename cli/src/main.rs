@@ -2,6 +2,7 @@
 
 mod atomic;
 mod cases;
+mod model;
 mod remote;
 mod suggest;
 
@@ -83,6 +84,9 @@ enum Command {
     },
     /// Propose a draft context mapping INPUT onto a target schema (AI-assisted; review it).
     Suggest(suggest::Args),
+    /// Install, check or find the embedding model `helix suggest` reads.
+    #[command(subcommand)]
+    Model(model::Command),
     #[command(flatten)]
     Remote(remote::Command),
 }
@@ -216,7 +220,7 @@ fn written(t: &Transformation) -> Wanted {
 /// Where the run's records go: straight to the output, or through a table writer.
 enum Sink<W: Write + Send> {
     Records(W),
-    Table(helix_engine::tables::TableWriter<W>),
+    Table(Box<helix_engine::tables::TableWriter<W>>),
 }
 
 impl<W: Write + Send> Write for Sink<W> {
@@ -240,7 +244,7 @@ impl<W: Write + Send> Sink<W> {
     fn finish(self) -> Result<W, EngineError> {
         match self {
             Sink::Records(w) => Ok(w),
-            Sink::Table(w) => w.finish(),
+            Sink::Table(w) => (*w).finish(),
         }
     }
 }
@@ -282,7 +286,7 @@ fn transform(
         // (a copy of every output byte less); the buffer gathers the small writes around them.
         let out = BufWriter::with_capacity(64 << 10, out);
         let mut out = match t.table_format() {
-            Some(format) => Sink::Table(t.table_writer(format, out).map_err(|e| e.to_string())?),
+            Some(format) => Sink::Table(Box::new(t.table_writer(format, out).map_err(|e| e.to_string())?)),
             None => Sink::Records(out),
         };
         let mut rej: Box<dyn Write> = match &rej_file {
@@ -350,6 +354,7 @@ fn main() -> ExitCode {
         Command::Preview { mapping, count, inputs } => preview(mapping, count, inputs),
         Command::Test { paths } => cases::run(&paths),
         Command::Suggest(args) => suggest::run(args),
+        Command::Model(command) => model::run(command),
         Command::Remote(command) => return remote::run(command),
     };
     match result {

