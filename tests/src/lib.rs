@@ -50,6 +50,9 @@ pub struct Options {
     pub rate_limit: (u32, u32),
     /// `OIDC_ISSUERS`: the external issuers single sign-on accepts (none by default).
     pub oidc_issuers: String,
+    /// `SHARD_THRESHOLD_BYTES` and `SHARD_BYTES`: inputs above the first are split into shards of
+    /// the second (256 MiB and 64 MiB, as deployed, unless a test sets them).
+    pub shards: (u64, u64),
 }
 
 impl Default for Options {
@@ -63,6 +66,7 @@ impl Default for Options {
             multipart_threshold_bytes: 64 * 1024 * 1024,
             rate_limit: (600_000, 100_000),
             oidc_issuers: "[]".into(),
+            shards: (256 * 1024 * 1024, 64 * 1024 * 1024),
         }
     }
 }
@@ -122,6 +126,8 @@ impl TestPlatform {
                 // Webhook retries after 1, 2, 4, ... s instead of 30, 60, 120, ... s.
                 ("WEBHOOK_BACKOFF_BASE_SECONDS".to_owned(), "1".to_owned()),
                 ("OIDC_ISSUERS".to_owned(), options.oidc_issuers.clone()),
+                ("SHARD_THRESHOLD_BYTES".to_owned(), options.shards.0.to_string()),
+                ("SHARD_BYTES".to_owned(), options.shards.1.to_string()),
             ]),
             run_job_worker: options.workers,
         })

@@ -18,6 +18,7 @@ mod schedules;
 mod provisioning;
 mod quotas;
 mod sessions;
+mod shards;
 mod sso;
 mod suggest;
 mod teams;
