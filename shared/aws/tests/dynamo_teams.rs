@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use helix_aws::{DynamoApiKeyStore, DynamoJobStore, DynamoTeamStore};
 use helix_domain::{
     ApiKey, ApiKeyId, ApiKeyStore, Invitation, InvitationId, Job, JobInputs, JobKind, JobStatus, JobStore, KeyScope,
-    Membership, Plan, Role, StoreError, Team, TeamId, TeamStore, Timestamp, UserId,
+    Membership, Plan, PlanLimits, Role, StoreError, Team, TeamId, TeamStore, Timestamp, UserId,
 };
 
 mod common;
@@ -22,7 +22,9 @@ fn team(id: &TeamId, owner: &UserId) -> (Team, Membership) {
         id: id.clone(),
         name: "Data".into(),
         personal: false,
-        plan: Plan::Pro,
+        // An enterprise plan's own limits are stored with the team.
+        plan: Plan::Enterprise,
+        limits: Some(PlanLimits { concurrent_jobs: 50, ..PlanLimits::PRO }),
         created_by: owner.clone(),
         created_at: at(0),
     };

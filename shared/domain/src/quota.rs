@@ -154,19 +154,17 @@ pub trait QuotaStore: Send + Sync {
     async fn value(&self, team: &TeamId, counter: &Counter) -> Result<u64, StoreError>;
 }
 
+/// A counter's value and its holdings, by holder.
+type CounterState = (u64, HashMap<String, Holding>);
+
 /// [`QuotaStore`] in memory: one lock over every counter, so take is as atomic as DynamoDB's.
 #[derive(Default)]
 pub struct MemoryQuotaStore {
-    counters: Mutex<HashMap<(TeamId, String), (u64, HashMap<String, Holding>)>>,
+    counters: Mutex<HashMap<(TeamId, String), CounterState>>,
 }
 
 impl MemoryQuotaStore {
-    fn with<T>(
-        &self,
-        team: &TeamId,
-        counter: &Counter,
-        f: impl FnOnce(&mut (u64, HashMap<String, Holding>)) -> T,
-    ) -> T {
+    fn with<T>(&self, team: &TeamId, counter: &Counter, f: impl FnOnce(&mut CounterState) -> T) -> T {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         f(counters.entry((team.clone(), counter.key())).or_default())
     }
