@@ -39,6 +39,7 @@ const CURATED = {
   '21-jobs-bulk-delete-result': '13-jobs-bulk-delete-result',
   '22-phone-job-attempts': '14-phone-job-attempts',
   '23-phone-jobs-bulk': '15-phone-jobs-bulk',
+  '24-job-viewer': '16-job-viewer',
 };
 const baseUrl = (process.env.HELIX_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
 const user = process.env.HELIX_TEST_USER;
@@ -737,6 +738,69 @@ test('jobs list: bulk delete asks once, naming the count, and reports each job i
   await page.unroute(`**/api/v1/jobs/${refused}`);
   await page.locator(`#select-${refused}`).uncheck();
   expectErrors();
+});
+
+/** The API as a script uses it, from this process (the browser's session is left alone). */
+async function tokenOf(email, secret) {
+  const response = await fetch(`${baseUrl}/api/v1/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: email, password: secret }) });
+  assert.equal(response.status, 200, `login of ${email}`);
+  return (await response.json()).access_token;
+}
+
+async function call(token, method, path, body) {
+  const init = { method, headers: { authorization: `Bearer ${token}` } };
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) {
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(`${baseUrl}/api/v1${path}`, init);
+  const data = await response.json().catch(() => null);
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+test("job page: a team's viewer sees no Cancel, Retry, Clone, only a note that says why", async () => {
+  const alice = await tokenOf(user, password);
+  const team = await call(alice, 'POST', '/teams', { name: `Viewers ${Date.now()}` });
+  const invitation = await call(alice, 'POST', `/teams/${team.id}/invitations`, { role: 'viewer' });
+  const viewerEmail = process.env.HELIX_TEST_VIEWER_USER || 'bob@helixnet.local';
+  const viewerPassword = process.env.HELIX_TEST_VIEWER_PASSWORD || 'bob-local-pass';
+  await call(await tokenOf(viewerEmail, viewerPassword), 'POST', invitation.accept_path.replace('/api/v1', ''));
+  const form = new FormData();
+  form.append('team_id', team.id);
+  form.append('name', 'Broken for viewers');
+  form.append('content_file', new Blob(['order_no,customer\nA-1,"never closed\n'], { type: 'text/csv' }), 'broken.csv');
+  const job = await call(alice, 'POST', '/jobs/upload', form);
+
+  // The viewer, in a browser of their own.
+  const viewerDir = await mkdtemp(join(tmpdir(), 'helix-chromium-viewer-'));
+  const viewerContext = await chromium.launchPersistentContext(viewerDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    viewport: LAPTOP,
+  });
+  const alicePage = page;
+  try {
+    page = viewerContext.pages()[0] ?? await viewerContext.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${baseUrl}/`);
+    await page.getByLabel('Email').fill(viewerEmail);
+    await page.getByLabel('Password').fill(viewerPassword);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/#\/jobs/);
+    await page.goto(`${baseUrl}/#/jobs/${job.id}`);
+    await page.locator('.job-status .badge', { hasText: 'FAILED' }).waitFor({ timeout: JOB_TIMEOUT_MS });
+    await page.locator('#viewer-note').filter({ hasText: 'You are a viewer in this job\'s team' }).waitFor();
+    assert.equal(await page.locator('#job-actions button').count(), 0, 'no write button for a viewer');
+    await shot('24-job-viewer');
+    await expectNoAxeViolations('a job page as a viewer');
+  } finally {
+    page = alicePage;
+    await viewerContext.close();
+    await rm(viewerDir, { recursive: true, force: true });
+  }
 });
 
 test('axe: the job pages, the new job page and the profile have no violations at either size', async () => {
