@@ -179,6 +179,8 @@ fn day_of(field: &str, text: &str) -> Result<i64, JobError> {
         .then(|| Timestamp::parse(&format!("{text}T00:00:00Z")))
         .flatten()
         .map(|t| t.unix().div_euclid(DAY_SECONDS))
+        // Nothing was metered before 1970; the ledger's keys are days after it.
+        .filter(|day| *day >= 0)
         .ok_or_else(|| JobError::invalid(field, format!("{field} must be a day as YYYY-MM-DD, not {text:?}")))
 }
 

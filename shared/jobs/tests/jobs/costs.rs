@@ -183,6 +183,7 @@ async fn every_parameter_is_checked_by_name() {
     assert_field(report(query("month", "2026-11-01", "2026-11-30")).await, "group_by");
     assert_field(report(query("team", "2026-11-1", "2026-11-30")).await, "from");
     assert_field(report(query("team", "2026-02-30", "2026-03-01")).await, "from");
+    assert_field(report(query("team", "0001-01-01", "2026-01-01")).await, "from");
     assert_field(report(query("team", "2026-11-01", "tomorrow")).await, "to");
     assert_field(report(query("team", "2026-11-30", "2026-11-01")).await, "from");
     assert_field(report(query("team", "2025-01-01", "2026-11-30")).await, "to");
