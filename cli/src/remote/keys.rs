@@ -2,42 +2,26 @@
 
 use std::process::ExitCode;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use helix_client::ApiKeyRead;
 use helix_domain::Timestamp;
 
 use super::Context;
 use super::error::CliError;
 use super::output::{cell, print_json, table, time};
 
-#[derive(Deserialize)]
-struct KeyRow {
-    id: String,
-    name: String,
-    prefix: String,
-    scopes: Vec<String>,
-    created_by: String,
-    created_at: Timestamp,
-    expires_at: Option<Timestamp>,
-    revoked_at: Option<Timestamp>,
-    last_used_at: Option<Timestamp>,
-    use_count: u64,
-}
-
-impl KeyRow {
-    fn state(&self, now: Timestamp) -> String {
-        match (self.revoked_at, self.expires_at) {
-            (Some(at), _) => format!("revoked {}", time(at)),
-            (None, Some(at)) if at <= now => format!("expired {}", time(at)),
-            (None, Some(at)) => format!("expires {}", time(at)),
-            (None, None) => "active".into(),
-        }
+fn state(key: &ApiKeyRead, now: Timestamp) -> String {
+    match (key.revoked_at, key.expires_at) {
+        (Some(at), _) => format!("revoked {}", time(at)),
+        (None, Some(at)) if at <= now => format!("expired {}", time(at)),
+        (None, Some(at)) => format!("expires {}", time(at)),
+        (None, None) => "active".into(),
     }
 }
 
 /// Prints the key alone on stdout (for `KEY=$(helix keys create …)`), what it is on stderr.
-pub fn create(
+pub async fn create(
     context: &Context,
     team: &str,
     name: &str,
@@ -52,7 +36,7 @@ pub fn create(
     if let Some(pipeline) = pipeline {
         body["pipeline_id"] = json!(pipeline);
     }
-    let created = context.api()?.create_key(team, &body)?.raw;
+    let created = context.api().await?.create_key(team, &body).await?.raw;
     if context.json {
         print_json(&created);
         return Ok(ExitCode::SUCCESS);
@@ -65,14 +49,13 @@ pub fn create(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn list(context: &Context, team: &str) -> Result<ExitCode, CliError> {
-    let answer = context.api()?.keys(team)?;
+pub async fn list(context: &Context, team: &str) -> Result<ExitCode, CliError> {
+    let answer = context.api().await?.keys(team).await?;
     if context.json {
         print_json(&answer.raw);
         return Ok(ExitCode::SUCCESS);
     }
-    let keys: Vec<KeyRow> = serde_json::from_value(answer.raw["items"].clone())
-        .map_err(|e| CliError::Protocol { url: context.api_url.clone(), reason: e.to_string() })?;
+    let keys = answer.value.items;
     if keys.is_empty() {
         println!("no API keys");
         return Ok(ExitCode::SUCCESS);
@@ -82,15 +65,15 @@ pub fn list(context: &Context, team: &str) -> Result<ExitCode, CliError> {
         .iter()
         .map(|k| {
             vec![
-                k.id.clone(),
+                k.id.to_string(),
                 cell(&k.name, 30),
                 format!("{}…", k.prefix),
-                k.scopes.join(","),
-                k.created_by.clone(),
+                k.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+                k.created_by.to_string(),
                 time(k.created_at),
                 k.last_used_at.map_or_else(|| "never".into(), time),
                 k.use_count.to_string(),
-                k.state(now),
+                state(k, now),
             ]
         })
         .collect();
@@ -99,8 +82,8 @@ pub fn list(context: &Context, team: &str) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn revoke(context: &Context, team: &str, key_id: &str) -> Result<ExitCode, CliError> {
-    context.api()?.revoke_key(team, key_id)?;
+pub async fn revoke(context: &Context, team: &str, key_id: &str) -> Result<ExitCode, CliError> {
+    context.api().await?.revoke_key(team, key_id).await?;
     if context.json {
         print_json(&json!({"revoked": key_id}));
     } else {

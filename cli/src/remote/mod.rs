@@ -1,13 +1,10 @@
 //! The commands that talk to a HelixNet server: log in, submit jobs, follow them, fetch results,
 //! manage a team's API keys and pipelines, read and verify its audit trail.
 
-mod api;
 mod audit;
-mod credentials;
 mod error;
 mod jobs;
 mod keys;
-mod multipart;
 pub mod output;
 mod pipelines;
 mod session;
@@ -20,8 +17,9 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 use helix_domain::{JobStatus, KeyScope};
 
-use api::{Api, DEFAULT_API_URL, normalize_url};
-use credentials::Credentials;
+use helix_client::credentials::{self, Credentials};
+use helix_client::{Client, DEFAULT_API_URL, normalize_url};
+
 use error::CliError;
 
 #[derive(Args, Clone)]
@@ -319,48 +317,21 @@ impl Context {
     }
 
     /// A client carrying `HELIX_API_KEY`, else the stored token — only to the server it was
-    /// issued by.
-    fn api(&self) -> Result<Api, CliError> {
+    /// issued by (refreshed first when it is about to run out).
+    async fn api(&self) -> Result<Client, CliError> {
         if let Some(key) = &self.api_key {
-            return Api::new(&self.api_url, Some(key.clone()));
+            return Client::new(&self.api_url, Some(key.clone()));
         }
         let stored = self.stored.as_ref().map_err(|e| CliError::Input(e.clone()))?;
         let credentials = stored
             .as_ref()
             .filter(|c| c.api_url == self.api_url)
             .ok_or_else(|| CliError::NotLoggedIn(self.api_url.clone()))?;
-        if credentials.due_for_refresh() {
-            return self.refreshed(credentials);
-        }
-        if credentials.expired() {
-            return Err(CliError::SessionExpired(self.api_url.clone()));
-        }
-        Api::new(&self.api_url, Some(credentials.access_token.clone()))
+        credentials.client().await
     }
 
-    /// A client with a fresh access token for the stored login, whose refresh token is spent and
-    /// replaced in the credentials file. A session the server ended is an expired login.
-    fn refreshed(&self, credentials: &Credentials) -> Result<Api, CliError> {
-        let refresh_token = credentials.refresh_token.as_deref().unwrap_or_default();
-        let token = match self.anonymous_api()?.refresh(refresh_token) {
-            Ok(token) => token,
-            Err(CliError::Api { status: 401, .. }) => return Err(CliError::SessionExpired(self.api_url.clone())),
-            Err(e) => return Err(e),
-        };
-        let renewed = Credentials {
-            api_url: credentials.api_url.clone(),
-            username: credentials.username.clone(),
-            access_token: token.access_token,
-            token_type: token.token_type,
-            expires_at: credentials::now() + token.expires_in,
-            refresh_token: token.refresh_token.or_else(|| credentials.refresh_token.clone()),
-        };
-        credentials::save(&renewed)?;
-        Api::new(&self.api_url, Some(renewed.access_token))
-    }
-
-    fn anonymous_api(&self) -> Result<Api, CliError> {
-        Api::new(&self.api_url, None)
+    fn anonymous_api(&self) -> Result<Client, CliError> {
+        Client::new(&self.api_url, None)
     }
 
     fn login_command(&self) -> String {
@@ -376,19 +347,31 @@ pub fn run(command: Command) -> ExitCode {
     let json = command.common().json;
     let context = match Context::new(command.common()) {
         Ok(context) => context,
-        Err(e) => return e.report(json, "helix login"),
+        Err(e) => return error::report(&e, json, "helix login"),
     };
-    let result = match command {
-        Command::Login { api_key: true, .. } => session::login_with_key(&context),
-        Command::Login { username, password_stdin, .. } => session::login(&context, username, password_stdin),
-        Command::Logout { .. } => session::logout(&context),
-        Command::Whoami { .. } => session::whoami(&context),
-        Command::Submit(args) => submit::submit(&context, args),
-        Command::Upload { kind, team, files, .. } => submit::upload_files(&context, &kind, team.as_deref(), &files),
-        Command::Jobs { status, limit, cursor, all, .. } => jobs::list(&context, status, limit, cursor, all),
-        Command::Job { id, .. } => jobs::show(&context, &id),
-        Command::Cancel { id, .. } => jobs::cancel(&context, &id),
-        Command::Retry { id, .. } => jobs::retry(&context, &id),
+    // One request at a time, but the parts of a big upload go up side by side.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return error::report(&CliError::Input(format!("starting the client: {e}")), json, "helix login"),
+    };
+    let result = runtime.block_on(dispatch(&context, command));
+    result.unwrap_or_else(|e| error::report(&e, json, &context.login_command()))
+}
+
+async fn dispatch(context: &Context, command: Command) -> Result<ExitCode, CliError> {
+    match command {
+        Command::Login { api_key: true, .. } => session::login_with_key(context).await,
+        Command::Login { username, password_stdin, .. } => session::login(context, username, password_stdin).await,
+        Command::Logout { .. } => session::logout(context).await,
+        Command::Whoami { .. } => session::whoami(context).await,
+        Command::Submit(args) => submit::submit(context, args).await,
+        Command::Upload { kind, team, files, .. } => {
+            submit::upload_files(context, &kind, team.as_deref(), &files).await
+        }
+        Command::Jobs { status, limit, cursor, all, .. } => jobs::list(context, status, limit, cursor, all).await,
+        Command::Job { id, .. } => jobs::show(context, &id).await,
+        Command::Cancel { id, .. } => jobs::cancel(context, &id).await,
+        Command::Retry { id, .. } => jobs::retry(context, &id).await,
         Command::Clone { id, name, context_artifact, schema_artifact, .. } => {
             let mut body = serde_json::json!({});
             for (field, value) in
@@ -398,23 +381,22 @@ pub fn run(command: Command) -> ExitCode {
                     body[field] = serde_json::json!(value);
                 }
             }
-            jobs::clone(&context, &id, &body)
+            jobs::clone(context, &id, &body).await
         }
-        Command::Drop { pipeline, files, .. } => pipelines::drop_files(&context, &pipeline, &files),
-        Command::Download { id, output, .. } => jobs::download(&context, &id, output.as_deref()),
-        Command::Rejects { id, .. } => jobs::rejects(&context, &id),
+        Command::Drop { pipeline, files, .. } => pipelines::drop_files(context, &pipeline, &files).await,
+        Command::Download { id, output, .. } => jobs::download(context, &id, output.as_deref()).await,
+        Command::Rejects { id, .. } => jobs::rejects(context, &id).await,
         Command::Keys { command } => match command {
             KeysCommand::Create { team, name, scopes, expires_at, pipeline, .. } => {
-                keys::create(&context, &team, &name, &scopes, expires_at.as_deref(), pipeline.as_deref())
+                keys::create(context, &team, &name, &scopes, expires_at.as_deref(), pipeline.as_deref()).await
             }
-            KeysCommand::List { team, .. } => keys::list(&context, &team),
-            KeysCommand::Revoke { team, key_id, .. } => keys::revoke(&context, &team, &key_id),
+            KeysCommand::List { team, .. } => keys::list(context, &team).await,
+            KeysCommand::Revoke { team, key_id, .. } => keys::revoke(context, &team, &key_id).await,
         },
         Command::Audit { command: AuditCommand::List { team, action, actor, from, to, limit, cursor, .. } } => {
-            audit::list(&context, &team, audit::Filters { action, actor, from, to, limit, cursor })
+            audit::list(context, &team, helix_client::AuditFilters { action, actor, from, to, limit, cursor }).await
         }
-        Command::Audit { command: AuditCommand::Verify { team, .. } } => audit::verify(&context, &team),
-        Command::Pipeline { command } => pipelines::run(&context, command),
-    };
-    result.unwrap_or_else(|e| e.report(json, &context.login_command()))
+        Command::Audit { command: AuditCommand::Verify { team, .. } } => audit::verify(context, &team).await,
+        Command::Pipeline { command } => pipelines::run(context, command).await,
+    }
 }

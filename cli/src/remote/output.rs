@@ -1,7 +1,10 @@
 //! What people read: tables and job summaries on stdout, progress on stderr.
 
 use std::fmt::Write as _;
+use std::sync::Mutex;
 use std::time::Duration;
+
+use helix_client::{Progress, Upload};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
@@ -215,4 +218,53 @@ pub fn spinner(message: String) -> ProgressBar {
     bar.set_message(message);
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
+}
+
+/// An upload on the terminal: a bar per file while it goes up, and (unless `quiet`) a line when
+/// an upload resumes and when a file is stored.
+pub struct UploadBars {
+    quiet: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl UploadBars {
+    pub fn new(quiet: bool) -> Self {
+        Self { quiet, bar: Mutex::new(None) }
+    }
+
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        self.bar.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Progress for UploadBars {
+    fn transfer_started(&self, file: &Upload, done: u64) {
+        let bar = transfer_bar(Some(file.size), &file.filename);
+        bar.set_position(done);
+        *self.bar() = Some(bar);
+    }
+
+    fn transferred(&self, bytes: u64) {
+        if let Some(bar) = self.bar().as_ref() {
+            bar.inc(bytes);
+        }
+    }
+
+    fn transfer_ended(&self) {
+        if let Some(bar) = self.bar().take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn resuming(&self, file: &Upload, stored: usize, parts: u32) {
+        if !self.quiet {
+            eprintln!("resuming the upload of {}: {stored} of {parts} parts already stored", file.path.display());
+        }
+    }
+
+    fn uploaded(&self, file: &Upload) {
+        if !self.quiet {
+            eprintln!("uploaded {} ({} bytes, {})", file.path.display(), file.size, file.kind_name());
+        }
+    }
 }

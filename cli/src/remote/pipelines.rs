@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use helix_domain::artifact::media_type_for;
-use helix_domain::{ArtifactKind, ComparisonRead, JobStatus, PipelineRead, PipelineVersion};
+use helix_client::{Silent, Upload};
+use helix_domain::{ArtifactKind, ComparisonRead, JobStatus, PipelineRead};
 
 use super::error::{CliError, EXIT_JOB_FAILED};
-use super::output::{cell, job_details, jobs_table, print_json, table, time};
-use super::submit::{Upload, upload, wait_available, wait_job};
+use super::output::{UploadBars, cell, job_details, jobs_table, print_json, table, time};
+use super::submit::wait_job;
 use super::{Common, Context};
 
 #[derive(Subcommand)]
@@ -171,11 +171,7 @@ fn pipeline_details(p: &PipelineRead) -> String {
     lines.iter().map(|(k, v)| format!("{k:<9} {v}\n")).collect()
 }
 
-fn protocol(context: &Context, e: serde_json::Error) -> CliError {
-    CliError::Protocol { url: context.api_url.clone(), reason: e.to_string() }
-}
-
-pub fn run(context: &Context, command: PipelineCommand) -> Result<ExitCode, CliError> {
+pub async fn run(context: &Context, command: PipelineCommand) -> Result<ExitCode, CliError> {
     match command {
         PipelineCommand::Create { name, team, patterns, documents, .. } => {
             let mut body = documents.body()?;
@@ -186,7 +182,7 @@ pub fn run(context: &Context, command: PipelineCommand) -> Result<ExitCode, CliE
             if let Some(team) = team {
                 body["team_id"] = json!(team);
             }
-            let created = context.api()?.create_pipeline(&body)?;
+            let created = context.api().await?.create_pipeline(&body).await?;
             if context.json {
                 print_json(&created.raw);
             } else {
@@ -195,13 +191,12 @@ pub fn run(context: &Context, command: PipelineCommand) -> Result<ExitCode, CliE
             }
         }
         PipelineCommand::List { team, archived, .. } => {
-            let answer = context.api()?.pipelines(team.as_deref(), archived)?;
+            let answer = context.api().await?.pipelines(team.as_deref(), archived).await?;
             if context.json {
                 print_json(&answer.raw);
                 return Ok(ExitCode::SUCCESS);
             }
-            let pipelines: Vec<PipelineRead> =
-                serde_json::from_value(answer.raw["items"].clone()).map_err(|e| protocol(context, e))?;
+            let pipelines = answer.value.items;
             if pipelines.is_empty() {
                 println!("no pipelines");
                 return Ok(ExitCode::SUCCESS);
@@ -221,9 +216,9 @@ pub fn run(context: &Context, command: PipelineCommand) -> Result<ExitCode, CliE
             print!("{}", table(&["ID", "NAME", "VERSION", "UPDATED (UTC)", ""], &rows));
         }
         PipelineCommand::Show { id, .. } => {
-            let api = context.api()?;
-            let pipeline = api.pipeline(&id)?;
-            let runs = api.pipeline_runs(&id, Some(10))?;
+            let api = context.api().await?;
+            let pipeline = api.pipeline(&id).await?;
+            let runs = api.pipeline_runs(&id, Some(10)).await?;
             if context.json {
                 print_json(&json!({"pipeline": pipeline.raw, "runs": runs.raw["items"]}));
                 return Ok(ExitCode::SUCCESS);
@@ -237,13 +232,12 @@ pub fn run(context: &Context, command: PipelineCommand) -> Result<ExitCode, CliE
             }
         }
         PipelineCommand::Versions { id, .. } => {
-            let answer = context.api()?.pipeline_versions(&id)?;
+            let answer = context.api().await?.pipeline_versions(&id).await?;
             if context.json {
                 print_json(&answer.raw);
                 return Ok(ExitCode::SUCCESS);
             }
-            let versions: Vec<PipelineVersion> =
-                serde_json::from_value(answer.raw["items"].clone()).map_err(|e| protocol(context, e))?;
+            let versions = answer.value.items;
             let id_or_none = |id: &Option<helix_domain::ArtifactId>| id.as_ref().map_or("-".into(), |i| i.to_string());
             let rows: Vec<Vec<String>> = versions
                 .iter()
@@ -265,7 +259,7 @@ pub fn run(context: &Context, command: PipelineCommand) -> Result<ExitCode, CliE
             );
         }
         PipelineCommand::Save { id, documents, .. } => {
-            let version = context.api()?.create_pipeline_version(&id, &documents.body()?)?;
+            let version = context.api().await?.create_pipeline_version(&id, &documents.body()?).await?;
             if context.json {
                 print_json(&version.raw);
             } else {
@@ -274,7 +268,7 @@ pub fn run(context: &Context, command: PipelineCommand) -> Result<ExitCode, CliE
             }
         }
         PipelineCommand::Diff { id, from, to, .. } => {
-            let diff = context.api()?.pipeline_diff(&id, from, to)?;
+            let diff = context.api().await?.pipeline_diff(&id, from, to).await?;
             if context.json {
                 print_json(&diff.raw);
                 return Ok(ExitCode::SUCCESS);
@@ -292,14 +286,14 @@ pub fn run(context: &Context, command: PipelineCommand) -> Result<ExitCode, CliE
             }
         }
         PipelineCommand::Run { id, files, version, wait, .. } => {
-            return run_pipeline(context, &id, &files, version, wait);
+            return run_pipeline(context, &id, &files, version, wait).await;
         }
-        PipelineCommand::Compare { id, version, job, .. } => return compare(context, &id, version, &job),
+        PipelineCommand::Compare { id, version, job, .. } => return compare(context, &id, version, &job).await,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_pipeline(
+async fn run_pipeline(
     context: &Context,
     id: &str,
     files: &[PathBuf],
@@ -307,27 +301,28 @@ fn run_pipeline(
     wait: bool,
 ) -> Result<ExitCode, CliError> {
     let quiet = context.json;
-    let uploads = files.iter().map(|path| Upload::of(path, "content")).collect::<Result<Vec<_>, _>>()?;
-    let api = context.api()?;
-    let pipeline = api.pipeline(id)?.value;
+    let uploads = files.iter().map(|path| Upload::of(path, ArtifactKind::Content)).collect::<Result<Vec<_>, _>>()?;
+    let api = context.api().await?;
+    let pipeline = api.pipeline(id).await?.value;
     let team = pipeline.team_id.as_str();
+    let progress = UploadBars::new(quiet);
     let mut ids = Vec::new();
     for file in &uploads {
-        ids.push(upload(&api, file, Some(team), quiet)?);
+        ids.push(api.upload(file, Some(team), &progress).await?);
     }
     for (file, artifact) in uploads.iter().zip(&ids) {
-        wait_available(&api, file, artifact)?;
+        api.wait_available(file, artifact).await?;
     }
     let mut body = json!({"content_artifact_ids": ids});
     if let Some(version) = version {
         body["version"] = json!(version);
     }
-    let job = api.run_pipeline(id, &body)?;
+    let job = api.run_pipeline(id, &body).await?;
     if !quiet {
         let version = job.value.pipeline_version.unwrap_or_default();
         eprintln!("started run {} of {} version {version}", job.value.id, pipeline.name);
     }
-    let job = if wait { wait_job(&api, job.value.id.as_str(), quiet)? } else { job };
+    let job = if wait { wait_job(&api, job.value.id.as_str(), quiet).await? } else { job };
     if context.json {
         print_json(&job.raw);
     } else if wait {
@@ -342,21 +337,21 @@ fn run_pipeline(
     })
 }
 
-fn compare(context: &Context, id: &str, version: u32, job: &str) -> Result<ExitCode, CliError> {
-    let api = context.api()?;
-    let started = api.compare_version(id, version, job)?.value;
+async fn compare(context: &Context, id: &str, version: u32, job: &str) -> Result<ExitCode, CliError> {
+    let api = context.api().await?;
+    let started = api.compare_version(id, version, job).await?.value;
     let candidate = started.candidate.id.to_string();
     if !context.json {
         eprintln!("running version {version} on the input of job {job}: job {candidate}");
     }
-    let finished = wait_job(&api, &candidate, context.json)?;
+    let finished = wait_job(&api, &candidate, context.json).await?;
     if finished.value.status != JobStatus::Completed {
         if !context.json {
             print!("{}", job_details(&finished.value));
         }
         return Ok(ExitCode::from(EXIT_JOB_FAILED));
     }
-    let comparison = api.comparison(id, &candidate)?;
+    let comparison = api.comparison(id, &candidate).await?;
     if context.json {
         print_json(&comparison.raw);
         return Ok(ExitCode::SUCCESS);
@@ -398,16 +393,12 @@ fn comparison_summary(c: &ComparisonRead) -> String {
 
 /// `helix drop`: each file checked first (so a typo drops nothing), then a drop URL asked for and
 /// the file PUT to it; the inbox starts the runs.
-pub fn drop_files(context: &Context, pipeline: &str, files: &[PathBuf]) -> Result<ExitCode, CliError> {
-    let api = context.api()?;
-    let uploads = files.iter().map(|path| Upload::of(path, "content")).collect::<Result<Vec<_>, _>>()?;
+pub async fn drop_files(context: &Context, pipeline: &str, files: &[PathBuf]) -> Result<ExitCode, CliError> {
+    let api = context.api().await?;
+    let uploads = files.iter().map(|path| Upload::of(path, ArtifactKind::Content)).collect::<Result<Vec<_>, _>>()?;
     let mut dropped = Vec::new();
     for file in &uploads {
-        let content_type = media_type_for(&file.filename, ArtifactKind::Content);
-        let body = json!({"filename": file.filename, "content_type": content_type, "size_bytes": file.size});
-        let ticket = api.drop_ticket(pipeline, &body)?;
-        let bytes = std::fs::File::open(&file.path).map_err(|e| CliError::file(&file.path, e))?;
-        api.put_presigned(&ticket.value.put, reqwest::blocking::Body::sized(bytes, file.size))?;
+        let ticket = api.drop_file(pipeline, file, &Silent).await?;
         if !context.json {
             println!("{} -> {}", file.path.display(), ticket.value.inbox_object);
         }

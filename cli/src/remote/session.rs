@@ -8,9 +8,10 @@ use serde_json::json;
 use helix_domain::API_KEY_PREFIX;
 use helix_domain::api_key::DISPLAY_PREFIX_CHARS;
 
+use helix_client::Client;
+use helix_client::credentials::{self, API_KEY_TOKEN_TYPE, Credentials, now};
+
 use super::Context;
-use super::api::Api;
-use super::credentials::{self, API_KEY_TOKEN_TYPE, Credentials, now};
 use super::error::CliError;
 use super::output::print_json;
 
@@ -41,7 +42,7 @@ fn password(from_stdin: bool) -> Result<String, CliError> {
     rpassword::prompt_password("Password: ").map_err(|e| CliError::Input(format!("reading the password: {e}")))
 }
 
-pub fn login(context: &Context, username: Option<String>, password_stdin: bool) -> Result<ExitCode, CliError> {
+pub async fn login(context: &Context, username: Option<String>, password_stdin: bool) -> Result<ExitCode, CliError> {
     let username = match username {
         Some(u) => u.trim().to_owned(),
         None => ask_username()?,
@@ -53,7 +54,7 @@ pub fn login(context: &Context, username: Option<String>, password_stdin: bool) 
     if password.is_empty() {
         return Err(CliError::Input("the password is empty".into()));
     }
-    let token = context.anonymous_api()?.login(&username, &password)?;
+    let token = context.anonymous_api()?.login(&username, &password).await?;
     let credentials = Credentials {
         api_url: context.api_url.clone(),
         username,
@@ -102,8 +103,8 @@ fn api_key(context: &Context) -> Result<String, CliError> {
 
 /// Proves the key with a request every key may make: a key without `jobs:read` is refused it
 /// (403), but is a key; only an unknown, revoked or expired one is a 401.
-fn check_key(api: &Api) -> Result<(), CliError> {
-    match api.jobs(None, Some(1), None) {
+async fn check_key(api: &Client) -> Result<(), CliError> {
+    match api.jobs(None, Some(1), None).await {
         Ok(_) | Err(CliError::Api { status: 403, .. }) => Ok(()),
         Err(e) => Err(e),
     }
@@ -114,9 +115,9 @@ fn shown(key: &str) -> String {
 }
 
 /// `helix login --api-key`: keeps the key as the login of the server, after checking it.
-pub fn login_with_key(context: &Context) -> Result<ExitCode, CliError> {
+pub async fn login_with_key(context: &Context) -> Result<ExitCode, CliError> {
     let key = api_key(context)?;
-    check_key(&Api::new(&context.api_url, Some(key.clone()))?)?;
+    check_key(&Client::new(&context.api_url, Some(key.clone()))?).await?;
     let credentials = Credentials {
         api_url: context.api_url.clone(),
         username: format!("API key {}", shown(&key)),
@@ -139,10 +140,10 @@ pub fn login_with_key(context: &Context) -> Result<ExitCode, CliError> {
 }
 
 /// Ends the session on the server (its tokens are refused within a second) and forgets the login here.
-pub fn logout(context: &Context) -> Result<ExitCode, CliError> {
+pub async fn logout(context: &Context) -> Result<ExitCode, CliError> {
     // The session ends on the server too; offline, the stored login is removed all the same.
     if let Some(refresh) = context.credentials().and_then(|c| c.refresh_token.clone())
-        && let Err(e) = context.anonymous_api()?.end_session(&refresh)
+        && let Err(e) = context.anonymous_api()?.end_session(&refresh).await
     {
         eprintln!("helix: the server did not confirm the logout ({e}); the login is removed here");
     }
@@ -157,10 +158,10 @@ pub fn logout(context: &Context) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn whoami(context: &Context) -> Result<ExitCode, CliError> {
+pub async fn whoami(context: &Context) -> Result<ExitCode, CliError> {
     if context.as_key() {
-        let api = context.api()?;
-        check_key(&api)?;
+        let api = context.api().await?;
+        check_key(&api).await?;
         let key = shown(api.token().unwrap_or_default());
         if context.json {
             print_json(&json!({ "api_key": key, "api_url": context.api_url }));
@@ -169,7 +170,7 @@ pub fn whoami(context: &Context) -> Result<ExitCode, CliError> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let me = context.api()?.me()?.raw;
+    let me = context.api().await?.me().await?.raw;
     if context.json {
         print_json(&me);
         return Ok(ExitCode::SUCCESS);

@@ -228,9 +228,7 @@ pub struct ComparedField {
 pub struct FieldExample {
     /// The record's number: its input record, or its place in the output (see `aligned_by`).
     pub record: u64,
-    #[schema(value_type = Object)]
     pub before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
     pub after: Option<serde_json::Value>,
 }
 

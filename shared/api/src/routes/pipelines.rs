@@ -46,7 +46,6 @@ pub struct PipelineCreate {
     /// Mapping rules as YAML text, instead of `context_artifact_id`.
     context: Option<String>,
     /// The target JSON Schema (an object, or its JSON text), instead of `schema_artifact_id`.
-    #[schema(value_type = Object)]
     schema: Option<serde_json::Value>,
     context_artifact_id: Option<ArtifactId>,
     schema_artifact_id: Option<ArtifactId>,
@@ -63,7 +62,6 @@ pub struct PipelineCreate {
 #[serde(deny_unknown_fields)]
 pub struct VersionCreate {
     context: Option<String>,
-    #[schema(value_type = Object)]
     schema: Option<serde_json::Value>,
     context_artifact_id: Option<ArtifactId>,
     schema_artifact_id: Option<ArtifactId>,

@@ -1,4 +1,6 @@
-//! The one stored login: which server, as whom, the bearer token and when it runs out.
+//! The one stored login of the `helix` CLI (`helix login`): which server, as whom, the bearer
+//! token and when it runs out. A program may use it too: `credentials::load()?` then
+//! `Credentials::client`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,7 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::CliError;
+use crate::client::Client;
+use crate::error::{Error, Result};
 
 #[derive(Serialize, Deserialize)]
 pub struct Credentials {
@@ -46,53 +49,86 @@ impl Credentials {
     pub fn is_api_key(&self) -> bool {
         self.token_type == API_KEY_TOKEN_TYPE
     }
+
+    /// A client carrying this login's token. A token about to run out is refreshed first, and
+    /// the refresh token, spent, is replaced in the stored login; a session the server ended is
+    /// an expired login.
+    pub async fn client(&self) -> Result<Client> {
+        if self.due_for_refresh() {
+            return self.refreshed().await;
+        }
+        if self.expired() {
+            return Err(Error::SessionExpired(self.api_url.clone()));
+        }
+        Client::new(&self.api_url, Some(self.access_token.clone()))
+    }
+
+    async fn refreshed(&self) -> Result<Client> {
+        let anonymous = Client::new(&self.api_url, None)?;
+        let refresh_token = self.refresh_token.as_deref().unwrap_or_default();
+        let token = match anonymous.refresh(refresh_token).await {
+            Ok(token) => token,
+            Err(Error::Api { status: 401, .. }) => return Err(Error::SessionExpired(self.api_url.clone())),
+            Err(e) => return Err(e),
+        };
+        let renewed = Self {
+            api_url: self.api_url.clone(),
+            username: self.username.clone(),
+            access_token: token.access_token,
+            token_type: token.token_type,
+            expires_at: now() + token.expires_in,
+            refresh_token: token.refresh_token.or_else(|| self.refresh_token.clone()),
+        };
+        save(&renewed)?;
+        Ok(anonymous.with_token(renewed.access_token))
+    }
 }
 
-fn dir() -> Result<PathBuf, CliError> {
+fn dir() -> Result<PathBuf, Error> {
     dirs::config_dir()
         .map(|d| d.join("helix"))
-        .ok_or_else(|| CliError::Input("no configuration directory: set HOME (or XDG_CONFIG_HOME)".into()))
+        .ok_or_else(|| Error::Input("no configuration directory: set HOME (or XDG_CONFIG_HOME)".into()))
 }
 
-pub fn path() -> Result<PathBuf, CliError> {
+pub fn path() -> Result<PathBuf, Error> {
     Ok(dir()?.join("credentials.json"))
 }
 
 /// The stored login, if any. An unreadable file is an error rather than "not logged in", so a
 /// broken file is noticed instead of silently ignored.
-pub fn load() -> Result<Option<Credentials>, CliError> {
+pub fn load() -> Result<Option<Credentials>, Error> {
     let path = path()?;
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(CliError::file(&path, e)),
+        Err(e) => return Err(Error::file(&path, e)),
     };
     serde_json::from_str(&text).map(Some).map_err(|e| {
-        CliError::Input(format!("{}: unreadable ({e}); run `helix logout`, then log in again", path.display()))
+        Error::Input(format!("{}: unreadable ({e}); run `helix logout`, then log in again", path.display()))
     })
 }
 
 /// Writes the login to a private temporary file beside the target and renames it over: readers
 /// see the old file or the new one, never a half-written token, and never one readable by others.
-pub fn save(credentials: &Credentials) -> Result<PathBuf, CliError> {
+pub fn save(credentials: &Credentials) -> Result<PathBuf, Error> {
     let dir = dir()?;
-    create_private_dir(&dir).map_err(|e| CliError::file(&dir, e))?;
+    create_private_dir(&dir).map_err(|e| Error::file(&dir, e))?;
     let path = dir.join("credentials.json");
     // tempfile creates the file with mode 0600 on Unix.
-    let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| CliError::file(&dir, e))?;
-    let text = serde_json::to_vec_pretty(credentials).map_err(|e| CliError::Input(e.to_string()))?;
-    file.write_all(&text).and_then(|()| file.as_file().sync_all()).map_err(|e| CliError::file(file.path(), e))?;
-    file.persist(&path).map_err(|e| CliError::file(&path, e.error))?;
+    let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::file(&dir, e))?;
+    let text = serde_json::to_vec_pretty(credentials).map_err(|e| Error::Input(e.to_string()))?;
+    file.write_all(&text).and_then(|()| file.as_file().sync_all()).map_err(|e| Error::file(file.path(), e))?;
+    file.persist(&path).map_err(|e| Error::file(&path, e.error))?;
     Ok(path)
 }
 
 /// Removes the stored login; false when there was none.
-pub fn remove() -> Result<bool, CliError> {
+pub fn remove() -> Result<bool, Error> {
     let path = path()?;
     match std::fs::remove_file(&path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(CliError::file(&path, e)),
+        Err(e) => Err(Error::file(&path, e)),
     }
 }
 
