@@ -23,6 +23,9 @@ pub const LAMBDA_FUNCTIONS: &[&str] = &[
     "helix-fn-worker",
     "helix-fn-on-upload",
     "helix-fn-sweeper",
+    "helix-fn-webhooks",
+    "helix-fn-schedules",
+    "helix-fn-events",
 ];
 
 /// The directory cargo put this executable's sibling binaries in: `target/<profile>/` for a test

@@ -19,7 +19,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = RunnerConfig::for_worker("gpu-worker", worker.max_attempts, worker.lease);
     let runner =
         JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, gpu_attempts(Arc::new(model)))
-            .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?));
+            .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?))
+            .with_progress(wiring::progress_store(&clients, &worker.jobs_table));
     let poller = SqsPoller { sqs: clients.sqs, queue_url, options: PollOptions::long_running(worker.lease) };
     poller.run(|event| runner.handle(event), poller::termination()).await;
     Ok(())

@@ -19,7 +19,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sharding = wiring::sharding(&clients, &env.required("JOBS_QUEUE_URL")?, &worker, shard_config(&env)?);
     let transform = Arc::new(ShardedTransformAttempt::new(sharding));
     let runner = JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, vec![transform])
-        .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?));
+        .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?))
+        .with_progress(wiring::progress_store(&clients, &worker.jobs_table));
     let runner = &runner;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, lambda_runtime::Error>(runner.handle(event.payload).await)

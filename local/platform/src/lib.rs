@@ -218,6 +218,8 @@ impl Platform {
         let pipelines_table = &settings.jobs.pipelines_table;
         let schedules = Arc::new(wiring::schedule_service(&clients, pipelines_table, pipelines.clone(), timer.clone()));
         let schedule_trigger = wiring::schedule_trigger(&clients, pipelines_table, pipelines.clone(), timer);
+        let progress = wiring::progress_store(&clients, &settings.jobs.table);
+        let events = helix_api::EventsState { jobs: jobs.clone(), progress, keys: keys.clone(), auth: auth.clone() };
         let api = helix_api::api_router(
             // Served over plain HTTP on loopback, where not every browser keeps a Secure cookie.
             AuthState { sessions, sso, signer, auth: auth.clone(), secure_cookies: false },
@@ -257,8 +259,10 @@ impl Platform {
                 request_keys: RequestKeys::new(request_keys, settings.jobs.api_payload_limit),
             },
         );
-        let app =
-            api.merge(helix_web::router_with(&dashboard)).route("/metrics", axum::routing::get(prometheus_metrics));
+        let app = api
+            .merge(helix_api::events_router(events))
+            .merge(helix_web::router_with(&dashboard))
+            .route("/metrics", axum::routing::get(prometheus_metrics));
         let mut tasks = vec![tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "HTTP server stopped");
@@ -359,6 +363,7 @@ fn local_poller(clients: &AwsClients, queue_url: String, options: PollOptions) -
 fn runner(settings: &Settings, clients: &AwsClients, name: &'static str, attempts: Vec<Arc<dyn Attempt>>) -> JobRunner {
     let config = RunnerConfig::for_worker(name, settings.worker.max_attempts, settings.worker.lease);
     JobRunner::new(wiring::runner_ports(clients, &settings.artifacts, &settings.worker), config, attempts)
+        .with_progress(wiring::progress_store(clients, &settings.jobs.table))
 }
 
 /// The transform job worker, as its Lambda runs it.

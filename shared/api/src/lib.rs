@@ -18,7 +18,7 @@ pub use error::{ApiError, ErrorBody};
 pub use extract::Authenticator;
 pub use idempotency::RequestKeys;
 pub use rate_limit::{RequestLimiter, rate_limit_headers};
-pub use state::{ArtifactsState, AuthState, JobsState, TeamsState, UsersState};
+pub use state::{ArtifactsState, AuthState, EventsState, JobsState, TeamsState, UsersState};
 pub use trace::TraceContext;
 
 /// Every router is traced (one span per request, carrying its trace id) and measured (latency
@@ -52,6 +52,11 @@ pub fn artifacts_router(state: ArtifactsState) -> Router {
 }
 
 /// Jobs, pipelines (whose runs are jobs) and what jobs cost.
+/// Jobs' live events (Server-Sent Events), for the events function's streamed responses.
+pub fn events_router(state: EventsState) -> Router {
+    traced(routes::events::router().with_state(state))
+}
+
 pub fn jobs_router(state: JobsState) -> Router {
     let (limit, keys) = (state.payload_limit, state.request_keys.clone());
     traced(

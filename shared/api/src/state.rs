@@ -71,3 +71,13 @@ pub struct JobsState {
     pub payload_limit: usize,
     pub request_keys: RequestKeys,
 }
+
+/// What the `events` router reaches: a job's live events need the job (and who may read it) and
+/// its progress.
+#[derive(Clone, FromRef)]
+pub struct EventsState {
+    pub jobs: Arc<JobService>,
+    pub progress: Arc<dyn helix_domain::ProgressStore>,
+    pub keys: Arc<ApiKeyService>,
+    pub auth: Arc<Authenticator>,
+}

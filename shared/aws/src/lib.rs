@@ -22,6 +22,7 @@ pub use dynamo::DynamoPipelineStore;
 pub use dynamo::{DynamoBillingLedger, DynamoBudgetStore, DynamoUsageLedger};
 pub use dynamo::DynamoWebhookStore;
 pub use dynamo::DynamoScheduleStore;
+pub use dynamo::DynamoProgressStore;
 pub use dynamo::DynamoShardStore;
 pub use dynamo::{DynamoQuotaStore, DynamoRateBuckets};
 pub use dynamo::{

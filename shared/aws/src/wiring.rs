@@ -451,3 +451,8 @@ pub fn sharding(
         config,
     }
 }
+
+/// Running jobs' progress, on their items in `JOBS_TABLE`.
+pub fn progress_store(clients: &AwsClients, jobs_table: &str) -> Arc<dyn helix_domain::ProgressStore> {
+    Arc::new(crate::DynamoProgressStore::new(clients.dynamodb.clone(), jobs_table))
+}

@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod memory;
 pub mod pipeline;
 pub mod ports;
+pub mod progress;
 pub mod quota;
 pub mod rate;
 pub mod schedule;
@@ -44,6 +45,7 @@ pub use ports::{
     JobStore, KeyClaim, LoginAttempts, PartUpload, PipelineStore, PresignedRequest, RequestKeyStore, SessionStore,
     StoreError, StoredPart, StoredResponse, TeamStore, UserStore,
 };
+pub use progress::{JobProgress, MemoryProgressStore, ProgressStore};
 pub use quota::{Counter, Holding, MAX_CONCURRENT_JOBS, PlanLimits, QuotaStore, QuotaUsage, Take, month_of};
 pub use rate::{RateBuckets, RateDecision, RateLimit};
 pub use schedule::{

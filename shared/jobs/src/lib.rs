@@ -43,6 +43,7 @@ mod keys;
 pub mod metering;
 pub mod metrics;
 mod pipelines;
+mod progress;
 mod quotas;
 mod rerun;
 mod runner;
@@ -78,6 +79,7 @@ pub use inbox::{InboxObject, InboxOutcome, InboxTrigger, inbox_actor};
 pub use job_stats::{JobDay, JobStats, MAX_JOBS_READ};
 pub use keys::{ApiKeyService, KeyRequest, NewApiKey};
 pub use pipelines::{ComparisonView, NewPipeline, PipelineDefinition, PipelineRun, PipelineService};
+pub use progress::{CountingReader, PROGRESS_EVERY, ReadProgress};
 pub use quotas::{Quota, TeamUsage};
 pub use rerun::CloneRequest;
 pub use runner::{

@@ -120,6 +120,8 @@ pub struct JobRunner {
     stop: StopSignal,
     /// Told of each job this runner finished (the pipelines' webhooks).
     events: Option<Arc<dyn crate::JobEvents>>,
+    /// Where a running attempt's progress goes (the job's event stream reads it).
+    progress: Option<Arc<dyn helix_domain::ProgressStore>>,
 }
 
 /// Tells a runner's running attempts to stop and hand their jobs back at once (a process told
@@ -144,13 +146,19 @@ impl StopSignal {
 
 impl JobRunner {
     pub fn new(ports: RunnerPorts, config: RunnerConfig, attempts: Vec<Arc<dyn Attempt>>) -> Self {
-        Self { ports, config, attempts, stop: StopSignal::default(), events: None }
+        Self { ports, config, attempts, stop: StopSignal::default(), events: None, progress: None }
     }
 
     /// Tells `events` of every job the runner finishes, and again of a finished job whose
     /// message comes back (the report may not have gone out before a crash).
     pub fn with_events(mut self, events: Arc<dyn crate::JobEvents>) -> Self {
         self.events = Some(events);
+        self
+    }
+
+    /// Records each running attempt's progress in `store`.
+    pub fn with_progress(mut self, store: Arc<dyn helix_domain::ProgressStore>) -> Self {
+        self.progress = Some(store);
         self
     }
 
@@ -229,11 +237,12 @@ impl JobRunner {
         }
         crate::fault::crash_point(crate::fault::MID_JOB);
         let held = tokio::sync::Mutex::new(claimed.clone());
-        let workspace = Workspace { ports: &self.ports, cancelled: Arc::new(AtomicBool::new(false)) };
+        let workspace = Workspace::new(&self.ports);
         let result = tokio::select! {
             result = attempt.run(&claimed, &workspace) => Some(result),
             () = self.keep_lease(&held) => unreachable!("the heartbeat never ends"),
             () = self.watch_cancel(&job_id, &workspace.cancelled) => unreachable!("the watch never ends"),
+            () = self.report_progress(&job_id, &workspace.progress) => unreachable!("the reports never end"),
             () = self.stop.wait() => None,
         };
         if workspace.cancelled.load(Ordering::SeqCst) {
@@ -278,6 +287,24 @@ impl JobRunner {
             {
                 cancelled.store(true, Ordering::SeqCst);
                 std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Writes the attempt's progress every [`crate::PROGRESS_EVERY`] while it changes, for the
+    /// job's event stream; a write that fails is left to the next.
+    async fn report_progress(&self, id: &JobId, progress: &crate::ReadProgress) {
+        let Some(store) = &self.progress else { return std::future::pending().await };
+        let mut reported = None;
+        loop {
+            tokio::time::sleep(crate::PROGRESS_EVERY).await;
+            let now = progress.snapshot();
+            if reported == Some(now) {
+                continue;
+            }
+            match store.record(id, &now, self.ports.clock.now()).await {
+                Ok(()) => reported = Some(now),
+                Err(e) => tracing::debug!(job_id = %id, error = %e, "progress not recorded"),
             }
         }
     }
@@ -358,9 +385,21 @@ pub struct Workspace<'a> {
     ports: &'a RunnerPorts,
     /// Raised when the job is cancelled while the attempt runs.
     cancelled: Arc<AtomicBool>,
+    /// How far the attempt has read its content files.
+    progress: Arc<crate::ReadProgress>,
+}
+
+impl<'a> Workspace<'a> {
+    pub(crate) fn new(ports: &'a RunnerPorts) -> Self {
+        Self { ports, cancelled: Arc::new(AtomicBool::new(false)), progress: Arc::default() }
+    }
 }
 
 impl Workspace<'_> {
+    pub fn progress(&self) -> Arc<crate::ReadProgress> {
+        self.progress.clone()
+    }
+
     pub fn now(&self) -> helix_domain::Timestamp {
         self.ports.clock.now()
     }

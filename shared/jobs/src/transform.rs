@@ -1,11 +1,11 @@
-use std::io::Read;
+use std::io::{Read, Write};
 
 use async_trait::async_trait;
 use tokio::runtime::Handle;
 
 use helix_domain::artifact::{context_file_name, error_report_key, result_key};
 use helix_domain::{ArtifactKind, AutoMapped, InputReading, Job, JobId, JobOutcome};
-use helix_engine::{EngineError, OutputFormat, Summary};
+use helix_engine::{EngineError, OutputFormat, Summary, TableFormat};
 
 use crate::documents::Document;
 use crate::runner::{Attempt, AttemptError, AttemptKind, InputObject, Workspace};
@@ -33,6 +33,7 @@ impl Attempt for TransformAttempt {
 struct Written {
     summary: Summary,
     format: OutputFormat,
+    table: Option<TableFormat>,
     result_bytes: u64,
     report_bytes: u64,
 }
@@ -52,11 +53,14 @@ pub(crate) async fn transform(
     let streams =
         StreamContext { blobs: workspace.blobs(), runtime: Handle::current(), cancelled: workspace.cancelled() };
     let job_id = job.id.clone();
-    let written =
-        tokio::task::spawn_blocking(move || run_engine(&streams, &job_id, context, schema, &lookups, &contents))
-            .await
-            .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??;
-    let (extension, result_type) = output_type(written.format);
+    let progress = workspace.progress();
+    progress.set_total(contents.iter().map(|c| c.size).sum());
+    let written = tokio::task::spawn_blocking(move || {
+        run_engine(&streams, &progress, &job_id, context, schema, &lookups, &contents)
+    })
+    .await
+    .map_err(|e| AttemptError::Transient(format!("the transformation crashed: {e}")))??;
+    let (extension, result_type) = output_type(written.format, written.table);
     let result = workspace
         .record_output(job, ArtifactKind::Result, result_key(&job.id, extension), result_type, written.result_bytes)
         .await?;
@@ -93,10 +97,11 @@ pub(crate) fn completed(
 }
 
 /// The result's file extension and media type: the name says what the file holds.
-pub(crate) fn output_type(format: OutputFormat) -> (&'static str, &'static str) {
-    match format {
-        OutputFormat::Json => ("json", "application/json"),
-        OutputFormat::Ndjson => ("ndjson", "application/x-ndjson"),
+pub(crate) fn output_type(format: OutputFormat, table: Option<TableFormat>) -> (&'static str, &'static str) {
+    match (table, format) {
+        (Some(table), _) => (table.extension(), table.media_type()),
+        (None, OutputFormat::Json) => ("json", "application/json"),
+        (None, OutputFormat::Ndjson) => ("ndjson", "application/x-ndjson"),
     }
 }
 
@@ -141,6 +146,7 @@ pub(crate) fn compile(
 
 fn run_engine(
     streams: &StreamContext,
+    progress: &std::sync::Arc<crate::ReadProgress>,
     job_id: &JobId,
     context: Option<Document>,
     schema: Option<Document>,
@@ -148,19 +154,31 @@ fn run_engine(
     contents: &[InputObject],
 ) -> Result<Written, AttemptError> {
     let transformation = compile(streams, context.as_ref(), schema.as_ref(), lookups)?;
-    let reader = |input: &InputObject| BlobReader::new(streams, input.filename.clone(), input.key.clone(), input.size);
-    let format = transformation.output_format();
-    let (extension, result_type) = output_type(format);
+    let reader = |input: &InputObject| {
+        let blob = BlobReader::new(streams, input.filename.clone(), input.key.clone(), input.size);
+        crate::CountingReader::new(blob, progress.clone())
+    };
+    let (format, table) = (transformation.output_format(), transformation.table_format());
+    let (extension, result_type) = output_type(format, table);
     let writer = |key: String, content_type: &str| BlobWriter::new(streams, key, content_type);
     let mut records = writer(result_key(job_id, extension), result_type);
     let mut rejects = writer(error_report_key(job_id), "application/json");
-    let run = (|| -> Result<Summary, EngineError> {
-        let mut run = transformation.start(&mut records, &mut rejects)?;
+    let feed = |records: &mut dyn Write, rejects: &mut dyn Write| -> Result<Summary, EngineError> {
+        let mut run = transformation.start(records, rejects)?;
         for input in contents {
             run.feed(&input.filename, &mut reader(input))?;
         }
         run.finish()
-    })();
+    };
+    let run = match table {
+        None => feed(&mut records, &mut rejects),
+        // The records become rows as they come; the table's end is written once they are all in.
+        Some(table) => transformation.table_writer(table, &mut records).and_then(|mut rows| {
+            let summary = feed(&mut rows, &mut rejects)?;
+            rows.finish()?;
+            Ok(summary)
+        }),
+    };
     let summary = match run {
         Ok(summary) => summary,
         Err(e) => {
@@ -177,5 +195,5 @@ fn run_engine(
         }
     };
     let report_bytes = rejects.finish()?;
-    Ok(Written { summary, format, result_bytes, report_bytes })
+    Ok(Written { summary, format, table, result_bytes, report_bytes })
 }

@@ -261,3 +261,26 @@ async fn the_sweeper_answers_its_schedule() {
     let again = sweeper.invoke(&scheduled_event("helix-sweeper")).await;
     assert!(again.is_object(), "the sweeper's second answer: {again}");
 }
+
+/// The webhook deliverer and the schedule trigger as Lambdas on their queues' events: a message
+/// that is not theirs is reported for redelivery (and the dead-letter queue), one naming nothing
+/// that exists is done; the events function starts with the template's settings (its streamed
+/// responses are not served by the Runtime API stub).
+#[tokio::test]
+async fn the_webhook_schedule_and_event_functions_start_and_answer_their_queues() {
+    let t = TestPlatform::start_with(Options { workers: false, ..Default::default() }).await;
+    let (webhooks, schedules, events) =
+        tokio::join!(spawn(&t, "helix-fn-webhooks"), spawn(&t, "helix-fn-schedules"), spawn(&t, "helix-fn-events"));
+
+    let gone = SqsRecord::new("gone", &json!({"pipeline_id": "p-none", "delivery_id": "d-none"}).to_string());
+    let bad = SqsRecord::new("not-a-delivery", "this is not a delivery");
+    let answer = webhooks.invoke(&sqs_event(&queue_arn(&t, "WebhookDeliveriesQueue"), &[gone, bad])).await;
+    assert_eq!(failed_ids(&answer), ["not-a-delivery"], "{answer}");
+
+    let gone = SqsRecord::new("gone", &json!({"pipeline_id": "p-none", "schedule_id": "s-none"}).to_string());
+    let bad = SqsRecord::new("not-a-fire", "this is not a schedule's wake-up");
+    let answer = schedules.invoke(&sqs_event(&queue_arn(&t, "ScheduleFiresQueue"), &[gone, bad])).await;
+    assert_eq!(failed_ids(&answer), ["not-a-fire"], "{answer}");
+
+    events.api.wait_ready(Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("{e}: {}", events.log_tail(20)));
+}

@@ -6,6 +6,7 @@ mod bad_input;
 mod costs;
 mod crashes;
 mod delivery;
+mod events;
 mod examples;
 mod inbox;
 mod lambdas;

@@ -2,6 +2,7 @@ pub mod artifacts;
 pub mod audit;
 pub mod auth;
 pub mod costs;
+pub mod events;
 pub mod jobs;
 pub mod keys;
 pub mod pipelines;

@@ -417,7 +417,8 @@ impl JobRunner {
             let outcome = self.finish_plan(job, plan, JobOutcome::Failed { error: e.to_string() }, started).await;
             return Ok(outcome);
         }
-        let (extension, result_type) = output_type(transformation.output_format());
+        // A table is never run in shards (split_layout), so the result is records.
+        let (extension, result_type) = output_type(transformation.output_format(), None);
         let blobs = &*self.ports.blobs;
         let records: Vec<_> =
             (0..plan.total).map(|i| (records_key(&job.id, plan.attempt, i), plan.outputs[&i].result_bytes)).collect();
