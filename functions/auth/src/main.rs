@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use helix_api::{AuthState, Authenticator, RequestLimiter};
-use helix_aws::{AwsClients, Env, LimitsConfig, SigningConfig, TokenConfig, wiring};
+use helix_aws::{AwsClients, Env, LimitsConfig, SigningConfig, SsoConfig, TokenConfig, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -15,7 +15,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let env = Env::process();
     let (users_table, tokens, signing) =
         (env.required("USERS_TABLE")?, TokenConfig::read(&env)?, SigningConfig::read(&env)?);
-    let audit_table = env.required("AUDIT_TABLE")?;
+    let (audit_table, teams_table) = (env.required("AUDIT_TABLE")?, env.required("TEAMS_TABLE")?);
+    let sso = SsoConfig::read(&env)?;
     let limits = LimitsConfig::read(&env)?;
     let clients = AwsClients::from_env(&env).await;
     let signer = Arc::new(wiring::token_signer(&clients, &tokens, &signing).await?);
@@ -24,14 +25,11 @@ async fn main() -> Result<(), lambda_http::Error> {
         sessions: Arc::new(wiring::session_gate(&clients, &tokens)),
         limiter: Arc::new(RequestLimiter { buckets: wiring::rate_buckets(&clients, &limits), limit: limits.rate }),
     });
+    let trail = wiring::audit_trail(&clients, &audit_table);
+    let sessions = Arc::new(wiring::session_service(&clients, &tokens, &users_table, signer.clone(), trail.clone()));
     let state = AuthState {
-        sessions: Arc::new(wiring::session_service(
-            &clients,
-            &tokens,
-            &users_table,
-            signer.clone(),
-            wiring::audit_trail(&clients, &audit_table),
-        )),
+        sso: wiring::single_sign_on(&clients, &sso, sessions.clone(), &teams_table, trail),
+        sessions,
         signer,
         auth,
         secure_cookies: true,

@@ -92,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     ("JOB_RELAY_AFTER_SECONDS".to_owned(), "10".to_owned()),
                 ])
                 .into_iter()
-                .chain(upload_settings_from_env())
+                .chain(settings_from_env())
                 .collect(),
                 run_job_worker: true,
             })
@@ -136,12 +136,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The upload limits, as the deployment's environment would set them, taken from this process's
-/// environment when set (`MULTIPART_THRESHOLD_BYTES=5242880 helix-dev up` to try multipart
-/// uploads with small files).
-fn upload_settings_from_env() -> Vec<(String, String)> {
-    ["MAX_UPLOAD_BYTES", "MULTIPART_THRESHOLD_BYTES", "UPLOAD_URL_TTL_SECONDS"]
-        .into_iter()
-        .filter_map(|name| std::env::var(name).ok().map(|value| (name.to_owned(), value)))
-        .collect()
+/// The upload limits and the single sign-on issuers, as the deployment's environment would set
+/// them, taken from this process's environment when set (`MULTIPART_THRESHOLD_BYTES=5242880
+/// helix-dev up` to try multipart uploads with small files; `OIDC_ISSUERS=…` for a local Keycloak).
+fn settings_from_env() -> Vec<(String, String)> {
+    [
+        "MAX_UPLOAD_BYTES",
+        "MULTIPART_THRESHOLD_BYTES",
+        "UPLOAD_URL_TTL_SECONDS",
+        "OIDC_ISSUERS",
+        "SHARD_THRESHOLD_BYTES",
+        "SHARD_BYTES",
+    ]
+    .into_iter()
+    .filter_map(|name| std::env::var(name).ok().map(|value| (name.to_owned(), value)))
+    .collect()
 }

@@ -442,6 +442,19 @@ mod tests {
     }
 
     #[test]
+    fn single_sign_on_is_off_unless_issuers_are_configured_and_they_are_checked() {
+        assert!(Settings::read(&with(&[])).unwrap().sso.issuers.is_empty());
+        assert!(Settings::read(&with(&[("OIDC_ISSUERS", Some("[]"))])).unwrap().sso.issuers.is_empty());
+        let keycloak = r#"[{"issuer": "http://localhost:8180/realms/helixnet", "audience": "helixnet-sso", "algorithm": "RS256"}]"#;
+        let settings = Settings::read(&with(&[("OIDC_ISSUERS", Some(keycloak))])).unwrap();
+        assert_eq!(settings.sso.issuers[0].issuer, "http://localhost:8180/realms/helixnet");
+        let symmetric = r#"[{"issuer": "https://sso.example.test", "audience": "a", "algorithm": "HS256"}]"#;
+        let error = Settings::read(&with(&[("OIDC_ISSUERS", Some(symmetric))])).unwrap_err();
+        assert_eq!(error.var, "OIDC_ISSUERS");
+        assert!(error.reason.contains("asymmetric"), "{}", error.reason);
+    }
+
+    #[test]
     fn a_function_reads_only_its_own_sections() {
         let env = Env::from_map(BTreeMap::from([("JOBS_TABLE".to_owned(), "j".to_owned())]));
         assert!(WorkerConfig::read(&env).is_err());

@@ -194,6 +194,16 @@ impl TeamStore for MemoryTeamStore {
         Ok(lock(&self.members).values().filter(|m| &m.user_id == user).cloned().collect())
     }
 
+    async fn add_member(&self, member: &Membership) -> Result<(), StoreError> {
+        let mut members = lock(&self.members);
+        let key = (member.team_id.clone(), member.user_id.clone());
+        if members.contains_key(&key) {
+            return Err(StoreError::Conflict("the user is a member".into()));
+        }
+        members.insert(key, member.clone());
+        Ok(())
+    }
+
     async fn set_role(&self, team: &TeamId, user: &UserId, seen: Role, role: Role) -> Result<(), StoreError> {
         let mut members = lock(&self.members);
         match members.get_mut(&(team.clone(), user.clone())) {

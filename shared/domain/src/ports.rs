@@ -84,6 +84,9 @@ pub trait TeamStore: Send + Sync {
     async fn members(&self, team: &TeamId) -> Result<Vec<Membership>, StoreError>;
     /// The teams `user` is a member of (a personal team only once it is stored).
     async fn memberships_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError>;
+    /// Adds a member to an existing team (a user provisioned by single sign-on). `Conflict` when
+    /// the user is a member already.
+    async fn add_member(&self, member: &Membership) -> Result<(), StoreError>;
     /// `Conflict` unless the member still has the role `seen`.
     async fn set_role(&self, team: &TeamId, user: &UserId, seen: Role, role: Role) -> Result<(), StoreError>;
     /// `Conflict` unless the member still has the role `seen`.

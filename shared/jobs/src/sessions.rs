@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use helix_auth::{TokenSigner, hash_password, verify_password};
 use helix_domain::{
-    AuditOutcome, Clock, LoginAttempts, Session, SessionId, SessionStore, StoreError, TeamId, UserStore,
+    AuditOutcome, Clock, LoginAttempts, Session, SessionId, SessionStore, StoreError, TeamId, User, UserStore,
     normalise_email,
 };
 use rand::RngCore;
@@ -114,20 +114,26 @@ impl SessionService {
         if !failures.is_empty() {
             self.attempts.clear(&account).await?;
         }
+        self.start(&user, &actor, action::SESSION_LOGIN).await
+    }
+
+    /// A new session of a proven user, recorded as `action` (a password login, a single sign-on)
+    /// in the account's chain.
+    pub(crate) async fn start(&self, user: &User, actor: &Actor, action: &'static str) -> Result<IssuedSession, JobError> {
         let secret = new_secret();
         let session = Session::start(
             SessionId::random(),
             user.id.clone(),
             user.email.clone(),
             token_hash(&secret),
-            now,
+            self.clock.now(),
             self.refresh_ttl,
         );
         let personal = TeamId::personal(&user.id);
-        let event = AuditEvent { team: &personal, action: action::SESSION_LOGIN, target: session.id.as_str() };
-        self.audit.record(&actor, event, AuditOutcome::Success).await?;
+        let event = AuditEvent { team: &personal, action, target: session.id.as_str() };
+        self.audit.record(actor, event, AuditOutcome::Success).await?;
         self.sessions.create(&session).await?;
-        tracing::info!(user_id = %user.id, session_id = %session.id, "session started");
+        tracing::info!(user_id = %user.id, session_id = %session.id, action, "session started");
         self.tokens(&session, &secret)
     }
 

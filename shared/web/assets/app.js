@@ -6,12 +6,17 @@ import { renderJobs } from './jobs.js';
 import { renderLogin } from './login.js';
 import { renderNewJob } from './new-job.js';
 import { renderProfile } from './profile.js';
+import { renderAudit } from './audit.js';
+import { renderKeys } from './keys.js';
+import { renderTeamUsage } from './team-usage.js';
+import { initTeamSwitcher, loadTeamSwitcher, renderInvitation, renderMembers, resetTeams } from './teams.js';
 import { offerUnfinishedUploads, viewUploadsRunning } from './upload.js';
 import { renderUsage } from './usage.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const whoami = document.getElementById('whoami');
+const teamSwitcher = document.getElementById('team-switcher');
 
 const ROUTES = [
   { pattern: /^#\/login$/, view: renderLogin, public: true },
@@ -19,6 +24,11 @@ const ROUTES = [
   { pattern: /^#\/jobs\/([^/?]+)$/, view: renderJob, section: 'jobs' },
   { pattern: /^#\/jobs(?:\?(.*))?$/, view: renderJobs, section: 'jobs' },
   { pattern: /^#\/profile$/, view: renderProfile, section: 'profile' },
+  { pattern: /^#\/team\/members$/, view: renderMembers, section: 'team' },
+  { pattern: /^#\/team\/keys$/, view: renderKeys, section: 'team' },
+  { pattern: /^#\/team\/audit$/, view: renderAudit, section: 'team' },
+  { pattern: /^#\/team\/limits$/, view: renderTeamUsage, section: 'team' },
+  { pattern: /^#\/invitations\/([^/?]+)$/, view: renderInvitation, section: 'team' },
   { pattern: /^#\/usage(?:\?(.*))?$/, view: renderUsage, section: 'usage' },
 ];
 
@@ -40,6 +50,26 @@ onUnauthorized(() => goToLogin({ kind: 'error', text: 'Your session has expired 
 function setTitle(text) {
   document.title = text ? `${text} · HelixNet` : 'HelixNet';
 }
+
+// The header's team list, loaded once per login (and again after joining a team).
+let teamsLoaded = false;
+
+async function refreshTeams() {
+  teamsLoaded = true;
+  try {
+    await loadTeamSwitcher(teamSwitcher);
+  } catch {
+    teamsLoaded = false;
+  }
+}
+
+// Another team chosen: the jobs list shows that team's jobs, and a job's own page goes back to
+// it (the job belongs to the team left). The team pages follow by themselves; a new job's form is
+// kept, and is submitted for the team chosen.
+initTeamSwitcher(teamSwitcher, () => {
+  if (/^#\/jobs\/(?!new$)[^/?]+$/.test(location.hash)) location.hash = '#/jobs';
+  else if (/^#\/jobs(\?|$)/.test(location.hash || '#/jobs')) route();
+});
 
 async function showWhoami(signal) {
   if (whoami.textContent) return;
@@ -87,6 +117,7 @@ async function route() {
   }
   if (!routeDef.public) {
     showWhoami(signal);
+    if (!teamsLoaded) refreshTeams();
     offerUnfinishedUploads();
   }
 
@@ -99,6 +130,7 @@ async function route() {
     flash,
     returnTo,
     onProfile: (profile) => { whoami.textContent = profile.email; },
+    refreshTeams,
   };
   flash = null;
   routeDef.view(context);
@@ -108,6 +140,8 @@ async function route() {
 document.getElementById('logout').addEventListener('click', async () => {
   await logout();
   whoami.textContent = '';
+  resetTeams(teamSwitcher);
+  teamsLoaded = false;
   returnTo = '#/jobs';
   goToLogin({ kind: 'info', text: 'You have logged out.' });
 });

@@ -1,6 +1,7 @@
 import { api, ApiError, query } from './api.js';
 import { activity, formatCount, formatDuration, h, isActive, jobBadge, notice, relativeTimeElement, STATUSES, timeZoneLabel } from './dom.js';
 import { firstRunGuide } from './guide.js';
+import { currentTeamId } from './teams.js';
 
 const PAGE_SIZES = [10, 20, 50, 100];
 const DEFAULT_PAGE_SIZE = 20;
@@ -344,7 +345,7 @@ export function renderJobs({ main, params, signal, setTitle }) {
   }
 
   async function fetchPage(cursor, size) {
-    return api('GET', `/jobs${query({ status, limit: size, cursor })}`, { signal });
+    return api('GET', `/jobs${query({ team_id: currentTeamId(), status, limit: size, cursor })}`, { signal });
   }
 
   /** A search reads the newest jobs a full page at a time, up to SEARCH_LIMIT. */

@@ -1,5 +1,6 @@
 import { api } from './api.js';
 import { errorSummary, formatBytes, h, notice, reveal } from './dom.js';
+import { currentTeamId } from './teams.js';
 import { errorText, takeFinishedUploads, uploadArtifact } from './upload.js';
 
 /**
@@ -129,6 +130,7 @@ export function renderNewJob({ main, signal, setTitle }) {
       }
       submit.textContent = 'Starting the job…';
       const body = {
+        team_id: currentTeamId(),
         content_artifact_ids: sections.content.entries.map((e) => e.artifactId),
         ...request,
       };

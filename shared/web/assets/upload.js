@@ -3,6 +3,7 @@
 
 import { api, ApiError } from './api.js';
 import { formatBytes, h, sleep } from './dom.js';
+import { currentTeamId } from './teams.js';
 
 const CONTENT_TYPES = {
   csv: 'text/csv',
@@ -59,7 +60,7 @@ export async function uploadArtifact(file, kind, { signal, onProgress = () => {}
   try {
     onPhase('Requesting an upload URL…');
     const ticket = await api('POST', '/artifacts/upload', {
-      body: { filename: file.name, content_type: contentType, size_bytes: file.size, kind },
+      body: { filename: file.name, content_type: contentType, size_bytes: file.size, kind, team_id: currentTeamId() },
       signal: transfer.signal(),
       idempotencyKey: crypto.randomUUID(),
     });

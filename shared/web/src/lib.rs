@@ -45,14 +45,18 @@ const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 const ASSETS: &[Asset] = &[
     asset!("app.js", JAVASCRIPT),
     asset!("api.js", JAVASCRIPT),
+    asset!("audit.js", JAVASCRIPT),
     asset!("dom.js", JAVASCRIPT),
     asset!("guide.js", JAVASCRIPT),
     asset!("job.js", JAVASCRIPT),
     asset!("jobs.js", JAVASCRIPT),
+    asset!("keys.js", JAVASCRIPT),
     asset!("login.js", JAVASCRIPT),
     asset!("new-job.js", JAVASCRIPT),
     asset!("preview.js", JAVASCRIPT),
     asset!("profile.js", JAVASCRIPT),
+    asset!("team-usage.js", JAVASCRIPT),
+    asset!("teams.js", JAVASCRIPT),
     asset!("upload.js", JAVASCRIPT),
     asset!("usage.js", JAVASCRIPT),
     // uPlot 1.6.32 (npm `uplot`, dist/uPlot.esm.js and dist/uPlot.min.css as published), MIT: its

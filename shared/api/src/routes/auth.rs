@@ -23,6 +23,7 @@ const HINT_COOKIE: &str = "helix_session";
 pub fn router() -> Router<AuthState> {
     Router::new()
         .route("/api/v1/auth/token", post(token))
+        .route("/api/v1/auth/sso", post(single_sign_on))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/users/me/password", put(change_password))
@@ -124,6 +125,38 @@ pub async fn token(
     let password =
         form.password.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::bad_request("password", "is required"))?;
     let issued = state.sessions.login(&username, &password, origin(&parts)).await?;
+    Ok(session_response(&state, issued))
+}
+
+/// `POST /auth/sso`: an access token of a configured external OIDC issuer.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoRequest {
+    access_token: String,
+}
+
+/// Single sign-on: exchanges an access token of a configured OIDC issuer (Keycloak, Cognito,
+/// Entra ID, Auth0) for a HelixNet session, as a password login would. The first login creates
+/// the account; the issuer's groups claim (`helix:<team id>:<role>`) adds team memberships.
+#[utoipa::path(post, path = "/api/v1/auth/sso", tag = "auth", request_body = SsoRequest,
+    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "Invalid, expired, or not from a configured issuer"),
+        (status = 403, body = ErrorBody, description = "The issuer says the e-mail address is unverified"),
+        (status = 404, body = ErrorBody, description = "Single sign-on is not configured"),
+        (status = 409, body = ErrorBody, description = "The address belongs to another account (never linked)"),
+        (status = 422, body = ErrorBody, description = "The token carries no e-mail address"),
+        (status = 503, body = ErrorBody, description = "The issuer's keys could not be read")))]
+pub async fn single_sign_on(
+    State(state): State<AuthState>,
+    parts: axum::http::request::Parts,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let sso = state.sso.clone().ok_or(ApiError::NotFound("single sign-on configuration"))?;
+    let request: SsoRequest = parse_json(&body)?;
+    if request.access_token.trim().is_empty() {
+        return Err(ApiError::bad_request("access_token", "is required"));
+    }
+    let issued = sso.login(request.access_token.trim(), origin(&parts)).await?;
     Ok(session_response(&state, issued))
 }
 
