@@ -23,7 +23,18 @@ pub enum EngineError {
     #[error("{0}")]
     Output(String),
     #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for EngineError {
+    /// A table's refusal reaches the run as the error of a write: it is the output's fault, not
+    /// the machine's.
+    fn from(e: std::io::Error) -> Self {
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<crate::tables::TableFault>()) {
+            Some(fault) => EngineError::Output(fault.to_string()),
+            None => EngineError::Io(e),
+        }
+    }
 }
 
 fn percent(part: u64, total: u64) -> f64 {

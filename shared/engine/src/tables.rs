@@ -74,13 +74,13 @@ impl<W: Write + Send> TableWriter<W> {
     pub fn finish(mut self) -> Result<W, EngineError> {
         if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
-            self.row(&line).map_err(table_error)?;
+            self.row(&line).map_err(EngineError::from)?;
         }
         match self.table {
             Table::Csv(t) => t.finish(),
             Table::Parquet(t) => t.finish(),
         }
-        .map_err(table_error)
+        .map_err(EngineError::from)
     }
 
     fn row(&mut self, line: &[u8]) -> io::Result<()> {
@@ -97,15 +97,21 @@ impl<W: Write + Send> TableWriter<W> {
     }
 }
 
-fn table_error(e: io::Error) -> EngineError {
-    match e.kind() {
-        io::ErrorKind::InvalidData => EngineError::Output(e.to_string()),
-        _ => EngineError::Io(e),
+/// A record the table cannot hold, carried through `Write` as an I/O error's payload: the run
+/// turns it into [`EngineError::Output`].
+#[derive(Debug)]
+pub(crate) struct TableFault(String);
+
+impl std::fmt::Display for TableFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
+impl std::error::Error for TableFault {}
+
 fn invalid(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, message)
+    io::Error::new(io::ErrorKind::InvalidData, TableFault(message))
 }
 
 impl<W: Write + Send> Write for TableWriter<W> {
@@ -415,7 +421,7 @@ mod tests {
         let mut w = TableWriter::new(format, schema.as_ref(), Vec::new())?;
         // In pieces that cut lines, as the run's buffered writes do.
         for piece in ndjson.as_bytes().chunks(7) {
-            w.write_all(piece).map_err(table_error)?;
+            w.write_all(piece).map_err(EngineError::from)?;
         }
         w.finish()
     }

@@ -76,6 +76,41 @@ async fn an_ndjson_context_writes_ndjson() {
 }
 
 #[tokio::test]
+async fn a_table_context_writes_a_csv_or_parquet_result_named_so() {
+    let w = world();
+    let csv = w.submitted("output:\n  format: csv\nfields:\n  id: \"{{ id }}\"\n  qty: \"{{ qty }}\"\n", CSV).await;
+    assert_done(w.runner().run(&body(&csv.id), 1).await);
+    assert_eq!(w.job(&csv.id).await.status, JobStatus::Completed);
+    let blob = w.blobs.object(&result_key(&csv.id, "csv")).expect("result.csv");
+    assert_eq!((blob.content_type.as_str(), blob.body.as_slice()), ("text/csv", &b"id,qty\na,1\nb,2\n"[..]));
+
+    let parquet = w.submitted("output:\n  format: parquet\nfields:\n  id: \"{{ id }}\"\n", CSV).await;
+    assert_done(w.runner().run(&body(&parquet.id), 1).await);
+    let blob = w.blobs.object(&result_key(&parquet.id, "parquet")).expect("result.parquet");
+    assert_eq!(blob.content_type, "application/vnd.apache.parquet");
+    assert!(blob.body.starts_with(b"PAR1") && blob.body.ends_with(b"PAR1"));
+}
+
+#[tokio::test]
+async fn a_record_the_table_cannot_hold_fails_the_job_and_stores_no_result() {
+    let w = world();
+    // The schema has no `extra` column: the table refuses the record rather than drop the field.
+    let context = "output:\n  format: csv\nfields:\n  id: \"{{ id }}\"\n  qty: \"{{ qty | int }}\"\n  extra: \"x\"\n";
+    let content = w.upload(ALICE, ArtifactKind::Content, "orders.csv", b"id,qty\na,1\n").await;
+    let request = JobRequest {
+        context: Some(text("context", context)),
+        schema: Some(text("schema", SCHEMA)),
+        ..transform(vec![content])
+    };
+    let job = w.service().submit(&actor(ALICE), request).await.unwrap();
+    assert_done(w.runner().run(&body(&job.id), 1).await);
+    let failed = w.job(&job.id).await;
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert!(failed.error.as_deref().unwrap_or_default().contains("has a field `extra`"), "{:?}", failed.error);
+    assert_eq!(w.blobs.object(&result_key(&job.id, "csv")), None);
+}
+
+#[tokio::test]
 async fn a_job_with_a_lookup_table_reads_it_by_file_name() {
     let w = world();
     let content = w.upload(ALICE, ArtifactKind::Content, "orders.csv", b"id,PLANT\na,P1\nb,P2\n").await;
