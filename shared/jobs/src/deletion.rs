@@ -33,8 +33,16 @@ impl JobService {
 
     /// The outputs first, then the job, conditional on its state as read: a failure part way
     /// leaves the job in place, so deleting it again finishes the work (a missing output is no
-    /// error), rather than leaving outputs that no job names.
+    /// error), rather than leaving outputs that no job names. The outputs are those the job
+    /// names, wherever they are, and every key a run of it can have written.
     async fn delete_with_outputs(&self, job: &Job) -> Result<(), JobError> {
+        let named = [&job.result_artifact_id, &job.error_report_artifact_id, &job.auto_map_context_artifact_id];
+        for id in named.into_iter().flatten() {
+            if let Some(output) = self.artifacts.artifacts.get(id).await? {
+                self.artifacts.blobs.delete(&output.s3_key).await?;
+                self.artifacts.artifacts.delete(id).await?;
+            }
+        }
         for key in output_keys(&job.id) {
             self.artifacts.blobs.delete(&key).await?;
             self.artifacts.artifacts.delete(&ArtifactId::for_key(&key)).await?;

@@ -3,7 +3,10 @@
 //! outsiders learn nothing, viewers delete nothing.
 
 use helix_domain::artifact::{error_report_key, result_key};
-use helix_domain::{ArtifactKind, ArtifactStore, AuditLog, AuditOutcome, JobStatus, JobStore, Role, TeamId, UserId};
+use helix_domain::{
+    Artifact, ArtifactKind, ArtifactStore, AuditLog, AuditOutcome, Blobs, Job, JobStatus, JobStore, Role, TeamId,
+    UserId,
+};
 use helix_jobs::{InlineFile, Input, InputSource, JobError, JobRequest};
 
 use crate::support::*;
@@ -35,6 +38,25 @@ async fn a_finished_job_is_deleted_with_its_outputs_and_its_inputs_stay() {
     let deletes: Vec<_> = trail.iter().filter(|e| e.action == "job.delete").collect();
     assert_eq!(deletes.len(), 1, "{trail:?}");
     assert_eq!((deletes[0].outcome, deletes[0].target.as_str()), (AuditOutcome::Success, job.id.as_str()));
+}
+
+#[tokio::test]
+async fn an_output_the_job_names_is_deleted_wherever_it_is() {
+    let w = world();
+    let job = w.submitted(CONTEXT, CSV).await;
+    w.runner().run(&body(&job.id), 1).await;
+    let done = w.job(&job.id).await;
+    // A result at a key of a format deleting knows nothing of.
+    let key = format!("results/{}/result.table", job.id);
+    let table = Artifact::output(&done, ArtifactKind::Result, key.clone(), "text/csv", 3, start());
+    w.blobs.put_bytes(&key, b"a,b".to_vec(), "text/csv").await.unwrap();
+    w.artifacts.put(&table).await.unwrap();
+    let named = Job { result_artifact_id: Some(table.id.clone()), ..done.clone() };
+    w.jobs.replace(&done, &named).await.unwrap();
+
+    w.service().delete(&actor(ALICE), &job.id).await.unwrap();
+    assert_eq!(w.blobs.object(&key), None);
+    assert_eq!(w.artifacts.get(&table.id).await.unwrap(), None);
 }
 
 #[tokio::test]
