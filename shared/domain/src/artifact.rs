@@ -314,10 +314,12 @@ pub fn suggestion_report_key(job_id: &JobId) -> String {
 
 /// Every key an output of the job can have, whichever of its runs wrote it: deleting the job
 /// deletes these.
-pub fn output_keys(job_id: &JobId) -> [String; 5] {
+pub fn output_keys(job_id: &JobId) -> [String; 7] {
     [
         result_key(job_id, "json"),
         result_key(job_id, "ndjson"),
+        result_key(job_id, "csv"),
+        result_key(job_id, "parquet"),
         error_report_key(job_id),
         job_context_key(job_id),
         suggestion_report_key(job_id),
