@@ -37,6 +37,25 @@ async fn a_token_of_the_issuer_gives_its_identity_and_the_keys_are_read_once() {
     assert_eq!(issuer.jwks_requests(), 1, "the key set is cached");
 }
 
+/// Keycloak's, Cognito's, Entra ID's and Auth0's default algorithm: RS256, with an RSA key of the
+/// set (a fixed test key: ring generates no RSA keys).
+#[tokio::test]
+async fn an_rs256_issuer_verifies_with_its_rsa_key_only() {
+    let issuer = TestIssuer::start().await;
+    let jwk: Value = serde_json::from_str(include_str!("fixtures/rsa-test-key.jwk.json")).unwrap();
+    issuer.publish(vec![jwk, issuer.key().jwk()]);
+    let verifier = OidcVerifier::new(vec![OidcIssuer { algorithm: Algorithm::RS256, ..issuer.config() }]);
+    let rsa = EncodingKey::from_rsa_pem(include_bytes!("fixtures/rsa-test-key.pem")).unwrap();
+    let claims = issuer.claims("kc-1", "a@example.test", &[]);
+    let rs256 = Header { kid: Some("rsa-test-key".into()), ..Header::new(Algorithm::RS256) };
+    let identity = verifier.verify(&encode(&rs256, &claims, &rsa).unwrap()).await.unwrap();
+    assert_eq!(identity.subject, "kc-1");
+    // The set's EC key, named by its kid, and the RSA key under another algorithm (PS256).
+    assert!(refused(verifier.verify(&issuer.sign(&claims)).await));
+    let ps256 = Header { kid: Some("rsa-test-key".into()), ..Header::new(Algorithm::PS256) };
+    assert!(refused(verifier.verify(&encode(&ps256, &claims, &rsa).unwrap()).await));
+}
+
 #[tokio::test]
 async fn an_unsigned_token_is_refused() {
     let issuer = TestIssuer::start().await;
