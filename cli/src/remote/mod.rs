@@ -2,6 +2,7 @@
 //! manage a team's API keys and pipelines, read and verify its audit trail.
 
 mod audit;
+mod costs;
 mod error;
 mod jobs;
 mod keys;
@@ -107,6 +108,24 @@ pub enum Command {
     Pipeline {
         #[command(subcommand)]
         command: pipelines::PipelineCommand,
+    },
+    /// What jobs cost per team, pipeline, user, job kind or day (team admins and owners: their
+    /// teams; platform admins: every team).
+    Costs {
+        #[command(flatten)]
+        common: Common,
+        /// What to group the costs by.
+        #[arg(long, default_value = "team", value_parser = ["team", "pipeline", "user", "kind", "day"])]
+        group_by: String,
+        /// The first day, YYYY-MM-DD (UTC) [default: the first of the month of --to].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        /// The last day, included [default: today].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+        /// One team only.
+        #[arg(long)]
+        team: Option<String>,
     },
     /// A team's audit trail (team admins and owners).
     Audit {
@@ -269,7 +288,8 @@ impl Command {
             | Self::Clone { common, .. }
             | Self::Download { common, .. }
             | Self::Upload { common, .. }
-            | Self::Rejects { common, .. } => common,
+            | Self::Rejects { common, .. }
+            | Self::Costs { common, .. } => common,
             Self::Submit(args) => &args.common,
             Self::Keys { command } => command.common(),
             Self::Pipeline { command } => command.common(),
@@ -398,5 +418,8 @@ async fn dispatch(context: &Context, command: Command) -> Result<ExitCode, CliEr
         }
         Command::Audit { command: AuditCommand::Verify { team, .. } } => audit::verify(context, &team).await,
         Command::Pipeline { command } => pipelines::run(context, command).await,
+        Command::Costs { group_by, from, to, team, .. } => {
+            costs::costs(context, helix_client::CostFilters { group_by: Some(group_by), from, to, team_id: team }).await
+        }
     }
 }

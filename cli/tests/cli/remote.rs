@@ -419,6 +419,30 @@ async fn audit_list_shows_what_was_done_and_verify_checks_the_chain() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn costs_are_shown_per_team_as_a_table_or_json_and_a_bad_day_is_refused() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+    let team = format!("personal-{}", user.id);
+    assert_eq!(me.login(&user.email, &user.password).await.code, 0);
+    let submit = ["submit", "--content", "orders.csv", "--context", "orders.yaml", "--schema", "orders.schema.json"];
+    me.ok(&[&submit[..], &["--wait"]].concat()).await;
+
+    let today = helix_domain::Timestamp::now().to_string()[..10].to_owned();
+    let run = me.ok(&["costs", "--group-by", "team", "--from", "2026-11-01", "--to", &today]).await;
+    assert!(
+        run.stdout.contains("Costs by team from 2026-11-01") && run.stdout.contains("price table 2026-11-01"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("COST (USD)") && run.stdout.contains(&team), "{run}");
+    let report = me.ok(&["costs", "--group-by", "kind", "--from", "2026-11-01", "--to", &today, "--json"]).await.json();
+    assert_eq!(report["groups"][0]["key"], "transform", "{report}");
+    assert!(report["total_usd"].as_f64().unwrap() > 0.0, "{report}");
+    let run = me.run(&["costs", "--from", "2026-13-01"]).await;
+    assert!(run.code == 1 && run.stderr.contains("from must be a day"), "{run}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn pipelines_are_created_versioned_diffed_run_and_cancelled() {
     let t = TestPlatform::start().await;
     let user = t.user().await;

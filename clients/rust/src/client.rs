@@ -153,6 +153,38 @@ pub struct AuditFilters {
     pub cursor: Option<String>,
 }
 
+/// The query of `GET /costs`: every field optional, the server checks and defaults them.
+#[derive(Default)]
+pub struct CostFilters {
+    /// `team`, `pipeline`, `user`, `kind` or `day`.
+    pub group_by: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub team_id: Option<String>,
+}
+
+/// What a range of days cost, per group (`GET /costs`).
+#[derive(Deserialize)]
+pub struct CostReport {
+    pub group_by: String,
+    pub from: String,
+    pub to: String,
+    pub currency: String,
+    pub price_table: String,
+    pub total_usd: f64,
+    pub groups: Vec<CostRow>,
+}
+
+#[derive(Deserialize)]
+pub struct CostRow {
+    pub key: String,
+    pub total_usd: f64,
+    pub breakdown: BTreeMap<String, f64>,
+    pub records: u64,
+    pub usd_per_million_records: Option<f64>,
+}
+
 /// The server's answer as sent (what `helix --json` prints) and read into `T`.
 pub struct Answer<T> {
     pub raw: Value,
@@ -319,6 +351,20 @@ impl Client {
     /// Makes a key; the answer carries the key itself (`key`), shown this once.
     pub async fn create_key(&self, team: &str, body: &Value) -> Result<Answer<Value>> {
         self.call(self.request(Method::POST, &["teams", team, "api-keys"])?.json(body)).await
+    }
+
+    /// What the caller's teams (a platform admin: every team) cost per group over a range of days.
+    pub async fn costs(&self, filters: &CostFilters) -> Result<Answer<CostReport>> {
+        let query: Vec<(&str, String)> = [
+            ("group_by", filters.group_by.clone()),
+            ("from", filters.from.clone()),
+            ("to", filters.to.clone()),
+            ("team_id", filters.team_id.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect();
+        self.call(self.request(Method::GET, &["costs"])?.query(&query)).await
     }
 
     /// A page of the team's audit trail, newest first.

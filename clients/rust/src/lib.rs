@@ -34,8 +34,8 @@ mod progress;
 mod upload;
 
 pub use client::{
-    Answer, ApiKeyRead, AuditFilters, Client, DEFAULT_API_URL, Download, DropTicket, NewJob, Page, PresignedPut,
-    TokenResponse, normalize_url,
+    Answer, ApiKeyRead, AuditFilters, Client, CostFilters, CostReport, CostRow, DEFAULT_API_URL, Download, DropTicket,
+    NewJob, Page, PresignedPut, TokenResponse, normalize_url,
 };
 pub use error::{Error, Result, from_response};
 pub use jobs::{output_of, parse_records};
