@@ -39,12 +39,13 @@ pub struct SubmitArgs {
     wait: bool,
 }
 
-/// Follows the job to its end, showing its status while it runs; every change is a line.
+/// Follows the job to its end (its live events, or polling where the server streams none),
+/// showing its status and, while it runs, how far it has read; every status change is a line.
 pub(super) async fn wait_job(api: &Client, id: &str, quiet: bool) -> Result<Answer<JobRead>, CliError> {
     let bar = spinner(format!("job {id}: waiting"));
     let mut last_status = None;
     let job = api
-        .wait_job(id, |job| {
+        .follow_job(id, |job, progress| {
             if last_status != Some(job.status) {
                 last_status = Some(job.status);
                 if !quiet {
@@ -52,7 +53,11 @@ pub(super) async fn wait_job(api: &Client, id: &str, quiet: bool) -> Result<Answ
                 }
             }
             if !job.status.is_terminal() {
-                bar.set_message(format!("job {id}: {} (attempt {})", job.status.as_str(), job.attempts));
+                let read = progress
+                    .filter(|p| p.bytes_total > 0)
+                    .map(|p| format!(", {} of {} bytes read, {} lines", p.bytes_read, p.bytes_total, p.lines_read))
+                    .unwrap_or_default();
+                bar.set_message(format!("job {id}: {} (attempt {}){read}", job.status.as_str(), job.attempts));
             }
         })
         .await?;

@@ -18,6 +18,8 @@ use crate::error::{Error, Result, from_response, root_cause};
 pub const DEFAULT_API_URL: &str = "http://127.0.0.1:8000";
 /// API calls are small; transfers to storage get no overall limit (a large file takes long).
 const API_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest a live event stream is kept open: the server ends its streams sooner.
+const STREAM_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// How often a request is sent when the connection fails (or, for a read, the server is briefly
 /// unavailable): reads are safe to repeat, and requests that create something carry an
 /// `Idempotency-Key` that makes a repeat return the first answer.
@@ -263,6 +265,15 @@ impl Client {
             Some(token) => request.bearer_auth(token),
             None => request,
         })
+    }
+
+    /// The job's live event stream (`GET /jobs/{id}/events`); `None` where none is served (an
+    /// older server, an unknown job: polling then says which).
+    pub(crate) async fn job_events(&self, id: &str) -> Result<Option<Response>> {
+        let request = self.request(Method::GET, &["jobs", id, "events"])?;
+        let request = request.header(reqwest::header::ACCEPT, "text/event-stream").timeout(STREAM_TIMEOUT);
+        let response = request.send().await.map_err(|e| Error::network(&self.api_url, &e))?;
+        Ok(response.status().is_success().then_some(response))
     }
 
     /// Sends a request, once unless it is a read: a read is sent again after a transient failure.

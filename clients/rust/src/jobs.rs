@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use helix_domain::{ArtifactId, AuditEntry, ChainCheck, JobRead, JobStatus};
+use helix_domain::{ArtifactId, AuditEntry, ChainCheck, JobProgress, JobRead, JobStatus};
 
 use crate::client::{Answer, AuditFilters, Client, Download};
 use crate::error::{Error, Result};
@@ -74,6 +74,44 @@ impl Client {
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 3 / 2).min(LONGEST_POLL);
+        }
+    }
+
+    /// Follows the job to its end through its live events (`GET /jobs/{id}/events`): `seen` gets
+    /// every event, the job and, while it runs, how far it has read. A stream the server ends
+    /// while the job runs is opened again; where none is served, the job is polled instead.
+    pub async fn follow_job(
+        &self,
+        id: &str,
+        mut seen: impl FnMut(&JobRead, Option<&JobProgress>),
+    ) -> Result<Answer<JobRead>> {
+        loop {
+            let Some(mut stream) = self.job_events(id).await? else {
+                return self.wait_job(id, |job| seen(job, None)).await;
+            };
+            let mut buffered = String::new();
+            while let Some(chunk) = stream.chunk().await.map_err(|e| Error::network(self.url(), &e))? {
+                buffered.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffered.find("\n\n") {
+                    let block: String = buffered.drain(..end + 2).collect();
+                    let data: Vec<&str> =
+                        block.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                    if data.is_empty() {
+                        continue; // a keep-alive comment
+                    }
+                    let event: Value = serde_json::from_str(&data.join("\n"))
+                        .map_err(|e| Error::Protocol { url: format!("job {id}'s events"), reason: e.to_string() })?;
+                    // An error event (the job no longer readable) ends the stream; polling says why.
+                    let Some(raw) = event.get("job").cloned() else { continue };
+                    let job: JobRead = serde_json::from_value(raw.clone())
+                        .map_err(|e| Error::Protocol { url: format!("job {id}'s events"), reason: e.to_string() })?;
+                    let progress: Option<JobProgress> = serde_json::from_value(event["progress"].clone()).ok();
+                    seen(&job, progress.as_ref());
+                    if job.status.is_terminal() {
+                        return Ok(Answer { raw, value: job });
+                    }
+                }
+            }
         }
     }
 

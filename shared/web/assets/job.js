@@ -1,4 +1,4 @@
-import { api, ApiError, downloadLink } from './api.js';
+import { api, ApiError, downloadLink, session } from './api.js';
 import { activity, formatBytes, formatCount, formatDuration, h, isActive, jobBadge, notice, producedNothing, scrollBox, timeElement } from './dom.js';
 import { firstValues, firstValuesOf, readPrefix } from './preview.js';
 
@@ -51,7 +51,8 @@ export function renderJob({ main, params, signal, setTitle }) {
     }
     clearTimeout(timer);
     delay = 1000;
-    load();
+    // An open stream shows what the action did; otherwise (the job had finished) follow it again.
+    if (!streaming) follow();
   }
 
   cancel.addEventListener('click', () => {
@@ -93,42 +94,53 @@ export function renderJob({ main, params, signal, setTitle }) {
   }
 
   let shownStatus = null;
+  let streaming = false;
   let timer = null;
   let delay = 1000;
   signal.addEventListener('abort', () => clearTimeout(timer));
 
+  /** Shows the job as read (from GET /jobs/{id} or an event), with its progress while it runs. */
+  async function show(job, progress) {
+    message.replaceChildren();
+    const label = job.name || `Job ${job.id.slice(0, 8)}`;
+    heading.textContent = label;
+    setTitle(label);
+    badge.replaceChildren(jobBadge(job));
+    if (role === null) {
+      role = await teamRole(job.team_id, signal);
+      if (role === 'viewer') {
+        actions.after(h('p', { class: 'muted small', id: 'viewer-note' }, 'You are a viewer in this job\'s team: you can read its jobs, not cancel, retry, clone or delete them.'));
+      }
+    }
+    showActions(job);
+    summary.replaceChildren(...jobSummary(job, signal));
+    if (job.status !== shownStatus) {
+      shownStatus = job.status;
+      results.replaceChildren(...jobResults(job, signal));
+    }
+    refreshNote.textContent = isActive(job.status)
+      ? `${activity(job)}${progressText(progress)}: the page updates by itself.`
+      : '';
+  }
+
+  function notFound() {
+    heading.textContent = 'Job not found';
+    message.replaceChildren(notice('error', 'There is no job with this id among your jobs. ', h('a', { href: '#/jobs' }, 'Back to your jobs.')));
+  }
+
+  /** Polls GET /jobs/{id}, more slowly as it waits: where the live events are not served. */
   async function load() {
     try {
       const job = await api('GET', `/jobs/${encodeURIComponent(id)}`, { signal });
-      message.replaceChildren();
-      const label = job.name || `Job ${job.id.slice(0, 8)}`;
-      heading.textContent = label;
-      setTitle(label);
-      badge.replaceChildren(jobBadge(job));
-      if (role === null) {
-        role = await teamRole(job.team_id, signal);
-        if (role === 'viewer') {
-          actions.after(h('p', { class: 'muted small', id: 'viewer-note' }, 'You are a viewer in this job\'s team: you can read its jobs, not cancel, retry, clone or delete them.'));
-        }
-      }
-      showActions(job);
-      summary.replaceChildren(...jobSummary(job, signal));
-      if (job.status !== shownStatus) {
-        shownStatus = job.status;
-        results.replaceChildren(...jobResults(job, signal));
-      }
+      await show(job, null);
       if (isActive(job.status)) {
-        refreshNote.textContent = `${activity(job)}: the page updates by itself.`;
         timer = setTimeout(load, delay);
         delay = Math.min(15000, delay * 1.5);
-      } else {
-        refreshNote.textContent = '';
       }
     } catch (error) {
       if (error?.name === 'AbortError' || signal.aborted) return;
       if (error instanceof ApiError && error.status === 404) {
-        heading.textContent = 'Job not found';
-        message.replaceChildren(notice('error', 'There is no job with this id among your jobs. ', h('a', { href: '#/jobs' }, 'Back to your jobs.')));
+        notFound();
         return;
       }
       message.replaceChildren(notice('error', `Could not load the job: ${error.message}`));
@@ -138,7 +150,66 @@ export function renderJob({ main, params, signal, setTitle }) {
       }
     }
   }
-  load();
+
+  /**
+   * Follows the job's live events (GET /jobs/{id}/events, Server-Sent Events read with fetch, which
+   * unlike EventSource sends the bearer token): each status change and progress report is shown as
+   * it comes. A stream that ends while the job is still active (the server closes old streams) is
+   * opened again; where no stream can be had, the page polls instead.
+   */
+  async function follow() {
+    const token = session.token;
+    if (!token) return load();
+    let response;
+    try {
+      response = await fetch(`/api/v1/jobs/${encodeURIComponent(id)}/events`, {
+        headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' }, signal, cache: 'no-store',
+      });
+    } catch (error) {
+      if (error?.name === 'AbortError' || signal.aborted) return;
+      return load();
+    }
+    if (response.status === 404) return notFound();
+    if (!response.ok || !response.body) return load();
+    streaming = true;
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffered = '';
+    let last = null;
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffered += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trimStart()).join('\n');
+          if (!data) continue; // a keep-alive comment
+          const event = JSON.parse(data);
+          if (!event.job) continue;
+          last = event.job;
+          await show(event.job, event.progress);
+        }
+      }
+    } catch (error) {
+      if (error?.name === 'AbortError' || signal.aborted) return;
+      return load();
+    } finally {
+      streaming = false;
+    }
+    if (!last) return load();
+    if (isActive(last.status)) follow();
+  }
+  follow();
+}
+
+/** ", 4.2 MB of 10.1 MB read (41 %), 85,279 lines" while a job reports its progress. */
+function progressText(progress) {
+  if (!progress || !progress.bytes_total) return '';
+  const percent = Math.floor((100 * progress.bytes_read) / progress.bytes_total);
+  return `, ${formatBytes(progress.bytes_read)} of ${formatBytes(progress.bytes_total)} read (${percent} %), ${formatCount(progress.lines_read)} lines`;
 }
 
 /** The caller's role in the team ('viewer', 'member', …), or '' when the team cannot say. */
@@ -357,7 +428,16 @@ async function artifactPrefix(artifactId, maxBytes, signal) {
   return readPrefix(response, maxBytes);
 }
 
+/** A result that is a table (output.format csv or parquet): named by its file's extension. */
+const TABLE_RESULTS = { csv: 'a CSV table', parquet: 'a Parquet file (read it with pyarrow, DuckDB or Spark)' };
+
 function resultPreview(job, signal) {
+  const table = TABLE_RESULTS[(job.result_path || '').split('.').pop()];
+  if (table) {
+    return h('section', { class: 'card', id: 'result-preview', 'aria-labelledby': 'preview-title' },
+      h('h2', { id: 'preview-title' }, 'Result preview'),
+      h('p', { class: 'muted' }, `The result is ${table}, as the context asks (output.format): download it to read it.`));
+  }
   const { element, box: body } = scrollBox('Result preview', h('p', { class: 'muted' }, 'Loading…'));
   const note = h('p', { class: 'muted small' });
   const section = h('section', { class: 'card', id: 'result-preview', 'aria-labelledby': 'preview-title' },
