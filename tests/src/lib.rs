@@ -156,6 +156,19 @@ impl TestPlatform {
         helix_aws::DynamoUserStore::new(self.platform.clients.dynamodb.clone(), &self.platform.settings.users_table)
     }
 
+    /// Puts the user's personal team on `plan`, as a platform admin would: for tests that keep
+    /// more jobs unfinished than the free plan's two.
+    pub async fn put_on_plan(&self, user: &TestUser, plan: helix_domain::Plan) {
+        use helix_domain::TeamStore;
+        let owner = helix_domain::UserId::from(user.id.as_str());
+        let team = helix_domain::Team { plan, ..helix_domain::Team::personal(&owner, Timestamp::now()) };
+        let store = helix_aws::DynamoTeamStore::new(
+            self.platform.clients.dynamodb.clone(),
+            &self.platform.settings.teams_table,
+        );
+        store.put(&team).await.unwrap();
+    }
+
     /// A fresh account, logged in through the API.
     pub async fn user(&self) -> TestUser {
         let email = format!("{}@example.test", uuid::Uuid::new_v4().simple());

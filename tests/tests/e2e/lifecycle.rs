@@ -164,6 +164,7 @@ async fn lookup_tables_come_from_the_jobs_lookup_artifacts() {
 async fn listing_is_newest_first_filtered_paged_and_private() {
     let t = TestPlatform::start_with(helix_e2e::Options { workers: false, ..Default::default() }).await;
     let (alice, bob) = (t.user().await, t.user().await);
+    t.put_on_plan(&alice, helix_domain::Plan::Pro).await;
     let content = t.upload(&alice.token, "a.csv", "text/csv", "content", b"x\n1\n").await;
     let mut ids = Vec::new();
     for _ in 0..3 {
