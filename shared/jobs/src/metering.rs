@@ -165,8 +165,9 @@ pub fn attempt_event(
 /// The usage event of the API request that submitted `job` (attempt 0 of `jobs-api`): its
 /// compute in Lambda, the job written and marked sent, its audit entry (the chain's head read,
 /// the entry put), the caller's membership and each input artifact's record read, the context and
-/// schema documents read from S3 for their checks, and the queue message sent.
-pub fn submission_event(job: &Job, compute: Option<Compute>, at: Timestamp) -> UsageEvent {
+/// schema documents read from S3 for their checks, the queue message sent, and the files that came
+/// with the request (`inline_bytes`, one per file) put to S3 with their records.
+pub fn submission_event(job: &Job, compute: Option<Compute>, inline_bytes: &[u64], at: Timestamp) -> UsageEvent {
     let inputs = &job.inputs;
     let documents = u64::from(inputs.context_artifact_id.is_some()) + u64::from(inputs.schema_artifact_id.is_some());
     let input_count = inputs.content_artifact_ids.len() as u64 + documents + inputs.lookup_artifact_ids.len() as u64;
@@ -181,13 +182,13 @@ pub fn submission_event(job: &Job, compute: Option<Compute>, at: Timestamp) -> U
         kind: job.kind,
         at,
         compute,
-        s3_put_requests: 0,
+        s3_put_requests: inline_bytes.len() as u64,
         s3_get_requests: documents,
-        s3_bytes_stored: 0,
+        s3_bytes_stored: inline_bytes.iter().sum(),
         s3_bytes_out: 0,
         sqs_requests: 1,
         dynamodb_read_units: 2 + input_count,
-        dynamodb_write_units: 3,
+        dynamodb_write_units: 3 + inline_bytes.len() as u64,
         records: 0,
     }
 }

@@ -199,6 +199,16 @@ impl JobService {
         }
         let CheckedDocuments { context, schema, lookups } =
             self.check_documents(actor, &team, request.context, request.schema, request.lookups).await?;
+        // The files that came with the request: this submission stores them (metered below).
+        let inline_bytes: Vec<u64> = content
+            .iter()
+            .chain(context.iter())
+            .chain(schema.iter())
+            .filter_map(|input| match input {
+                Checked::File(file) => Some(file.bytes.len() as u64),
+                Checked::Artifact(_) => None,
+            })
+            .collect();
 
         let id = JobId::random();
         self.take_job_slot(actor, &team, &id).await?;
@@ -234,15 +244,15 @@ impl JobService {
             self.give_back_job_slot(&team, &id).await;
         }
         let job = self.audit.settled(actor, event(), result).await?;
-        self.meter(&job, started).await;
+        self.meter(&job, started, &inline_bytes).await;
         Ok(job)
     }
 
     /// Records the submission's usage event; a ledger that fails loses the event (logged), never
     /// the job.
-    async fn meter(&self, job: &Job, started: std::time::Instant) {
+    async fn meter(&self, job: &Job, started: std::time::Instant, inline_bytes: &[u64]) {
         let compute = crate::metering::compute_of_this_process(started.elapsed());
-        let event = crate::metering::submission_event(job, compute, self.clock.now());
+        let event = crate::metering::submission_event(job, compute, inline_bytes, self.clock.now());
         if let Err(e) = self.usage.apply(&event).await {
             tracing::warn!(job_id = %job.id, event = event.id(), error = %e, "usage event not recorded");
         }

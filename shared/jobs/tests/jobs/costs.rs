@@ -199,11 +199,14 @@ async fn a_submitted_and_run_job_is_metered_once_per_step() {
     let w = world();
     let job = w.submitted(CONTEXT, CSV).await;
     let submitted = w.usage.job_usage(&job.id).await.unwrap();
-    assert_eq!((submitted.sqs_requests, submitted.dynamodb_write_units), (1, 3), "{submitted:?}");
+    assert_eq!((submitted.sqs_requests, submitted.dynamodb_write_units), (1, 3 + 2), "{submitted:?}");
+    // The context and schema came inline: the submission stored them.
+    assert_eq!(submitted.s3_put_requests, 2, "{submitted:?}");
+    assert_eq!(submitted.s3_bytes_stored, (CONTEXT.len() + SCHEMA.len()) as u64, "{submitted:?}");
     assert!(matches!(w.runner().run(&body(&job.id), 1).await, helix_jobs::MessageOutcome::Done));
     let ran = w.usage.job_usage(&job.id).await.unwrap();
     assert_eq!(ran.sqs_requests, 3, "{ran:?}");
-    assert_eq!((ran.s3_put_requests, ran.records), (2, 3), "{ran:?}");
+    assert_eq!((ran.s3_put_requests, ran.records), (2 + 2, 3), "{ran:?}");
     assert!(ran.s3_bytes_stored > 0, "the outputs' bytes: {ran:?}");
     let cost = costs(&w).await.job_cost(&job.id).await.unwrap();
     assert_eq!(cost.price_table, "2026-11-01");

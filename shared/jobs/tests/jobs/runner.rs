@@ -337,13 +337,14 @@ async fn each_attempt_records_one_usage_event_and_a_redelivery_none() {
     assert_done(runner.run(&body(&job.id), 3).await);
 
     // The submission sent the message, wrote the job, its sent mark and audit entry, read the
-    // audit head, the membership and the three inputs' records, and the two documents from S3.
+    // audit head, the membership and the three inputs' records, and the two documents from S3,
+    // and stored the context and schema that came inline (two PUTs, two records).
     // Two attempts: each received and deleted its message, read the job and its three inputs
     // (content, context, schema), claimed and settled it, wrote its idempotency record twice;
     // only the second wrote the result and the reject report, and read their records back.
     let usage = w.usage.job_usage(&job.id).await.unwrap();
-    assert_eq!((usage.sqs_requests, usage.s3_get_requests, usage.s3_put_requests), (1 + 4, 2 + 6, 2));
-    assert_eq!((usage.dynamodb_read_units, usage.dynamodb_write_units), (5 + 10, 3 + 10));
+    assert_eq!((usage.sqs_requests, usage.s3_get_requests, usage.s3_put_requests), (1 + 4, 2 + 6, 2 + 2));
+    assert_eq!((usage.dynamodb_read_units, usage.dynamodb_write_units), (5 + 10, 5 + 10));
     // Not in Lambda nor on a GPU instance: no compute is billed.
     assert_eq!(usage.lambda_requests, 0);
     let teams = w.usage.totals(&CostScope::All, CostGroup::Team, "2000-01-01", "2100-12-31").await.unwrap();
