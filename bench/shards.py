@@ -18,8 +18,10 @@ p.add_argument("--workers", default="1,2,4")
 a = p.parse_args()
 root = pathlib.Path(__file__).resolve().parent.parent
 profile = os.environ.get("BUILD", "debug")
-subprocess.run(["cargo", "build", "--quiet", *(["--release"] if profile == "release" else []),
-                "-p", "helix-local", "--bin", "helix-dev", "-p", "helix-cli", "--bin", "helix"], cwd=root, check=True)
+# SKIP_BUILD=1 runs the binaries already built.
+if not os.environ.get("SKIP_BUILD"):
+    subprocess.run(["cargo", "build", "--quiet", *(["--release"] if profile == "release" else []),
+                    "-p", "helix-local", "--bin", "helix-dev", "-p", "helix-cli", "--bin", "helix"], cwd=root, check=True)
 bin_dir = root / "target" / profile
 scratch = pathlib.Path(tempfile.mkdtemp(prefix="helix-shards-"))
 cores = os.cpu_count() or 1
@@ -61,18 +63,18 @@ size = csv.stat().st_size
     "  qty: '{{ qty }}'\n  price: '{{ price }}'\n  note: '{{ note }}'\n")
 
 mib = 1024 * 1024
-moto_port = free_port()
-moto = subprocess.Popen([root / ".venv/bin/python", root / "local/moto_server.py", "-H", "127.0.0.1", "-p", str(moto_port)],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 rows = []
 try:
-    wait_port(moto_port)
-    env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{moto_port}", MAX_UPLOAD_BYTES=str(size * 2),
-               SHARD_THRESHOLD_BYTES=str(a.shard_mb * mib), SHARD_BYTES=str(a.shard_mb * mib))
     for workers in [int(n) for n in a.workers.split(",")]:
+        # A fresh emulator each time: the demo user's monthly record quota starts at zero.
+        moto_port = free_port()
+        procs = [subprocess.Popen([root / ".venv/bin/python", root / "local/moto_server.py", "-H", "127.0.0.1", "-p",
+                                   str(moto_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{moto_port}", MAX_UPLOAD_BYTES=str(size * 2),
+                   SHARD_THRESHOLD_BYTES=str(a.shard_mb * mib), SHARD_BYTES=str(a.shard_mb * mib))
         ports = [free_port() for _ in range(workers)]
-        procs = []
         try:
+            wait_port(moto_port)
             for i, port in enumerate(ports):
                 pin = [taskset, "-c", str(i % cores)] if taskset else []
                 log = open(logs / f"helix-dev-{workers}-{i}.log", "w") if logs else subprocess.DEVNULL
@@ -100,13 +102,11 @@ try:
             assert job["status"] == "COMPLETED", job
             rows.append((workers, wall, job))
         finally:
-            for proc in procs:
+            for proc in reversed(procs):
                 proc.terminate()
             for proc in procs:
                 proc.wait()
 finally:
-    moto.terminate()
-    moto.wait()
     shutil.rmtree(scratch, ignore_errors=True)
 
 base = rows[0][1] if rows else 1
