@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 const SHARD_BYTES: u64 = 16 * 1024;
 
 const CONTEXT: &str = "fields:\n  id: \"{{ id }}\"\n  qty: \"{{ qty }}\"\n  note: \"{{ note }}\"\n  line: \"{{ meta.line }}\"\n  index: \"{{ meta.index }}\"\n";
-const SCHEMA: &str = r#"{"type": "object", "required": ["id", "qty"], "properties": {"qty": {"type": "integer", "minimum": 0}}}"#;
+const SCHEMA: &str =
+    r#"{"type": "object", "required": ["id", "qty"], "properties": {"qty": {"type": "integer", "minimum": 0}}}"#;
 
 /// About 200 KiB with quoted line breaks and escaped quotes, CRLF and LF, blank lines, and
 /// every seventh quantity negative (rejected).
