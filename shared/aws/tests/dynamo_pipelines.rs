@@ -4,8 +4,8 @@
 
 use helix_aws::{DynamoJobStore, DynamoPipelineStore};
 use helix_domain::{
-    Comparison, Job, JobInputs, JobKind, JobStore, Pipeline, PipelineId, PipelineOptions, PipelineStore,
-    PipelineVersion, StoreError, TeamId, Timestamp,
+    ChainRun, ChainStart, Comparison, Job, JobInputs, JobKind, JobStore, Pipeline, PipelineId, PipelineOptions,
+    PipelineStep, PipelineStore, PipelineVersion, StepEnd, StoreError, TeamId, Timestamp,
 };
 
 mod common;
@@ -37,6 +37,7 @@ fn version(pipeline: &str, number: u32) -> PipelineVersion {
         schema_artifact_id: None,
         lookup_artifact_ids: vec!["plants".into()],
         options: PipelineOptions { auto_map: number.is_multiple_of(2) },
+        steps: Vec::new(),
         author: "u1".into(),
         created_at: at(number as i64),
     }
@@ -136,4 +137,43 @@ async fn a_pipelines_runs_list_newest_first_and_page() {
         "a cursor continues only its own pipeline's listing"
     );
     assert_eq!(jobs.list(&team, None, 10, None).await.unwrap().jobs.len(), 4, "runs are the team's jobs too");
+}
+
+#[tokio::test]
+async fn a_chained_run_is_replaced_only_from_the_revision_it_read() {
+    let client = client();
+    let store = DynamoPipelineStore::new(client.clone(), table(&client, "PipelinesTable").await);
+    store.create(&pipeline("p1", "t1", 0), &version("p1", 1)).await.unwrap();
+    let step = |name: &str, after: &[&str]| PipelineStep {
+        name: name.into(),
+        context_artifact_id: Some("ctx".into()),
+        schema_artifact_id: None,
+        lookup_artifact_ids: Vec::new(),
+        after: after.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let steps = [step("a", &[]), step("b", &["a"])];
+    let run = ChainRun::start(ChainStart {
+        id: "r1".into(),
+        pipeline_id: "p1".into(),
+        pipeline_version: 1,
+        team_id: "t1".into(),
+        created_by: "u1".into(),
+        content: vec!["c1".into()],
+        steps: &steps,
+        now: at(1),
+    });
+    store.add_run(&run).await.unwrap();
+    assert!(matches!(store.add_run(&run).await, Err(StoreError::Conflict(_))), "the id is taken");
+    assert_eq!(store.run(&"p1".into(), &"r1".into()).await.unwrap(), Some(run.clone()));
+    assert_eq!(store.run(&"p1".into(), &"r2".into()).await.unwrap(), None);
+
+    let mut first = run.clone();
+    assert!(first.finish_step("a", 1, StepEnd::Completed { result: Some("res-a".into()) }, at(2)));
+    let mut rival = run.clone();
+    assert!(rival.finish_step("a", 1, StepEnd::Failed { error: "late".into() }, at(3)));
+    store.replace_run(&first).await.unwrap();
+    assert!(matches!(store.replace_run(&rival).await, Err(StoreError::Conflict(_))), "revision 1 is gone");
+    assert_eq!(store.run(&"p1".into(), &"r1".into()).await.unwrap(), Some(first));
+    let listed = store.list(&TeamId::from("t1")).await.unwrap();
+    assert_eq!(listed.len(), 1, "a run is no pipeline of the team index");
 }

@@ -101,6 +101,10 @@ id_type!(
     WebhookId
 );
 id_type!(
+    /// A run of a chained pipeline: one job per step.
+    RunId
+);
+id_type!(
     /// A pipeline's schedule: when its runs start by themselves.
     ScheduleId
 );

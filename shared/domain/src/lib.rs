@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod artifact;
 pub mod audit;
+pub mod chain;
 pub mod clock;
 pub mod ids;
 pub mod job;
@@ -26,9 +27,13 @@ pub use api_key::{API_KEY_PREFIX, ApiKey, KeyScope, SCOPES};
 pub use artifact::ArtifactRead;
 pub use artifact::{Artifact, ArtifactKind, ArtifactStatus, FileDeclaration, MultipartUpload};
 pub use audit::{AuditEntry, AuditOutcome, BrokenLink, ChainCheck, GENESIS_HASH};
+pub use chain::{
+    ChainRun, ChainStart, MAX_STEPS, PipelineStep, RunStatus, STARTED_BY, StepEnd, StepJob, StepRun, StepStatus,
+    check_steps,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{
-    ApiKeyId, ArtifactId, AuditEntryId, InvitationId, JobId, PipelineId, ScheduleId, SessionId, TeamId, UserId,
+    ApiKeyId, ArtifactId, AuditEntryId, InvitationId, JobId, PipelineId, RunId, ScheduleId, SessionId, TeamId, UserId,
     WebhookId,
 };
 pub use job::{

@@ -539,6 +539,7 @@ pub struct MemoryPipelineStore {
     pipelines: Mutex<HashMap<PipelineId, Pipeline>>,
     versions: Mutex<BTreeMap<(PipelineId, u32), PipelineVersion>>,
     comparisons: Mutex<HashMap<(PipelineId, JobId), Comparison>>,
+    runs: Mutex<HashMap<(PipelineId, crate::RunId), crate::ChainRun>>,
     pub outage: Outage,
 }
 
@@ -614,6 +615,35 @@ impl PipelineStore for MemoryPipelineStore {
     async fn comparison(&self, id: &PipelineId, candidate: &JobId) -> Result<Option<Comparison>, StoreError> {
         self.outage.check("the pipeline table")?;
         Ok(lock(&self.comparisons).get(&(id.clone(), candidate.clone())).cloned())
+    }
+
+    async fn add_run(&self, run: &crate::ChainRun) -> Result<(), StoreError> {
+        self.outage.check("the pipeline table")?;
+        match lock(&self.runs).entry((run.pipeline_id.clone(), run.id.clone())) {
+            std::collections::hash_map::Entry::Occupied(_) => Err(StoreError::Conflict("run id taken".into())),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(run.clone());
+                Ok(())
+            }
+        }
+    }
+
+    async fn run(&self, id: &PipelineId, run: &crate::RunId) -> Result<Option<crate::ChainRun>, StoreError> {
+        self.outage.check("the pipeline table")?;
+        Ok(lock(&self.runs).get(&(id.clone(), run.clone())).cloned())
+    }
+
+    async fn replace_run(&self, next: &crate::ChainRun) -> Result<(), StoreError> {
+        self.outage.check("the pipeline table")?;
+        let mut runs = lock(&self.runs);
+        match runs.get_mut(&(next.pipeline_id.clone(), next.id.clone())) {
+            Some(stored) if stored.revision + 1 == next.revision => {
+                *stored = next.clone();
+                Ok(())
+            }
+            Some(_) => Err(StoreError::Conflict("the run moved on".into())),
+            None => Err(StoreError::NotFound),
+        }
     }
 }
 

@@ -162,6 +162,10 @@ pub struct PipelineVersion {
     pub lookup_artifact_ids: Vec<ArtifactId>,
     #[serde(default)]
     pub options: PipelineOptions,
+    /// A chained version's steps (a DAG, see [`crate::chain`]): each a job with its own
+    /// documents; the version's own documents are then unused. Empty for a one-job version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<crate::PipelineStep>,
     /// Who saved it.
     pub author: UserId,
     pub created_at: Timestamp,

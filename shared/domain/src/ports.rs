@@ -177,6 +177,11 @@ pub trait PipelineStore: Send + Sync {
     async fn add_comparison(&self, comparison: &Comparison) -> Result<(), StoreError>;
     /// The comparison whose candidate run is `candidate`.
     async fn comparison(&self, id: &PipelineId, candidate: &JobId) -> Result<Option<Comparison>, StoreError>;
+    /// A new run of a chained version. `Conflict` when the id is taken.
+    async fn add_run(&self, run: &crate::ChainRun) -> Result<(), StoreError>;
+    async fn run(&self, id: &PipelineId, run: &crate::RunId) -> Result<Option<crate::ChainRun>, StoreError>;
+    /// Replaces the run with `next`: `Conflict` unless the stored one is at `next.revision - 1`.
+    async fn replace_run(&self, next: &crate::ChainRun) -> Result<(), StoreError>;
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema, PartialEq)]

@@ -464,7 +464,9 @@ impl ArtifactService {
                 format!("artifact {id} is {}, not AVAILABLE: upload it first", artifact.status.as_str()),
             ));
         }
-        if artifact.kind != kind {
+        // A job's result is content too: the next step of a chained run reads it.
+        let content_from_result = kind == ArtifactKind::Content && artifact.kind == ArtifactKind::Result;
+        if artifact.kind != kind && !content_from_result {
             return Err(JobError::invalid(
                 field,
                 format!("artifact {id} is a {:?} artifact, not {kind:?}", artifact.kind),

@@ -29,6 +29,7 @@ mod audit;
 mod batch;
 pub mod billing;
 pub mod budgets;
+mod chains;
 mod compare;
 mod costs;
 mod deletion;
@@ -68,6 +69,7 @@ pub use artifacts::{
 };
 pub use audit::{AuditEvent, AuditPage, AuditQuery, AuditService, AuditTrail, ChainReport, action};
 pub use batch::{MessageOutcome, handle_batch};
+pub use chains::{ChainDriver, RunStarted, chain_actor};
 pub use costs::{
     CostQuery, CostReport, CostRow, CostService, DailyCost, DailyCostReport, ExportIngest, JobCost, MAX_COST_DAYS,
     MAX_EXPORT_BYTES, PeriodIngest, ReconciledDay, Reconciliation,
@@ -78,7 +80,7 @@ pub use error::JobError;
 pub use inbox::{InboxObject, InboxOutcome, InboxTrigger, inbox_actor};
 pub use job_stats::{JobDay, JobStats, MAX_JOBS_READ};
 pub use keys::{ApiKeyService, KeyRequest, NewApiKey};
-pub use pipelines::{ComparisonView, NewPipeline, PipelineDefinition, PipelineRun, PipelineService};
+pub use pipelines::{ComparisonView, NewPipeline, PipelineDefinition, PipelineRun, PipelineService, StepDefinition};
 pub use progress::{CountingReader, PROGRESS_EVERY, ReadProgress};
 pub use quotas::{Quota, TeamUsage};
 pub use rerun::CloneRequest;

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use helix_domain::{
     Artifact, ArtifactId, AuditOutcome, Clock, ComparedField, ComparedRecords, Comparison, FileDeclaration, Job, JobId,
-    JobKind, JobStatus, Pipeline, PipelineDiff, PipelineId, PipelineOptions, PipelineStore, PipelineVersion,
-    StoreError, TeamAction, TeamId, UserId, check_patterns,
+    JobKind, JobStatus, Pipeline, PipelineDiff, PipelineId, PipelineOptions, PipelineStep, PipelineStore,
+    PipelineVersion, StoreError, TeamAction, TeamId, UserId, check_patterns,
 };
 
 use crate::audit::{AuditEvent, AuditTrail, action};
@@ -26,6 +26,19 @@ pub struct PipelineDefinition {
     pub schema: Option<Input>,
     pub lookups: Option<Vec<ArtifactId>>,
     pub options: Option<PipelineOptions>,
+    /// A chained version's steps; `Some(vec![])` makes a one-job version again.
+    pub steps: Option<Vec<StepDefinition>>,
+}
+
+/// One step of a chained version as sent: its documents (each input carries its field name,
+/// `steps[0].context`) and the steps whose results it takes.
+#[derive(Clone, Debug, Default)]
+pub struct StepDefinition {
+    pub name: String,
+    pub context: Option<Input>,
+    pub schema: Option<Input>,
+    pub lookups: Option<Vec<ArtifactId>>,
+    pub after: Vec<String>,
 }
 
 /// A pipeline as a transport received it.
@@ -151,12 +164,17 @@ impl PipelineService {
             )
             .await?;
 
+        let steps = self.checked_steps(actor, &team, definition.steps.unwrap_or_default()).await?;
+
         let id = PipelineId::random();
         let event = || AuditEvent { team: &team, action: action::PIPELINE_CREATE, target: id.as_str() };
         self.audit.record(actor, event(), AuditOutcome::Success).await?;
         let created = async {
             let now = self.clock.now();
-            let version = self.version_of(actor, &team, &id, 1, checked, options).await?;
+            let version = PipelineVersion {
+                steps: self.stored_steps(actor, &team, steps).await?,
+                ..self.version_of(actor, &team, &id, 1, checked, options).await?
+            };
             let pipeline = Pipeline {
                 id: id.clone(),
                 team_id: team.clone(),
@@ -204,9 +222,59 @@ impl PipelineService {
             schema_artifact_id,
             lookup_artifact_ids: lookups,
             options,
+            steps: Vec::new(),
             author: owner.clone(),
             created_at: self.clock.now(),
         })
+    }
+
+    /// A chained version's steps as sent, checked: names and `after` links
+    /// ([`helix_domain::check_steps`]), then each step's documents as a job's are.
+    async fn checked_steps(
+        &self,
+        actor: &Actor,
+        team: &TeamId,
+        steps: Vec<StepDefinition>,
+    ) -> Result<Vec<(StepDefinition, CheckedDocuments)>, JobError> {
+        let shape: Vec<(String, Vec<String>)> = steps.iter().map(|s| (s.name.clone(), s.after.clone())).collect();
+        helix_domain::check_steps(&shape).map_err(|(field, reason)| JobError::invalid(field, reason))?;
+        let mut checked = Vec::with_capacity(steps.len());
+        for step in steps {
+            let documents = self
+                .jobs
+                .check_documents(actor, team, step.context.clone(), step.schema.clone(), step.lookups.clone())
+                .await?;
+            checked.push((step, documents));
+        }
+        Ok(checked)
+    }
+
+    /// Checked steps as a version keeps them, their inline documents stored as the team's artifacts.
+    async fn stored_steps(
+        &self,
+        actor: &Actor,
+        team: &TeamId,
+        steps: Vec<(StepDefinition, CheckedDocuments)>,
+    ) -> Result<Vec<PipelineStep>, JobError> {
+        let mut stored = Vec::with_capacity(steps.len());
+        for (step, CheckedDocuments { context, schema, lookups }) in steps {
+            let context_artifact_id = match context {
+                Some(document) => Some(self.store(&actor.user_id, team, document).await?),
+                None => None,
+            };
+            let schema_artifact_id = match schema {
+                Some(document) => Some(self.store(&actor.user_id, team, document).await?),
+                None => None,
+            };
+            stored.push(PipelineStep {
+                name: step.name,
+                context_artifact_id,
+                schema_artifact_id,
+                lookup_artifact_ids: lookups,
+                after: step.after,
+            });
+        }
+        Ok(stored)
     }
 
     /// A checked document as an artifact id: an inline one stored as an artifact of the team,
@@ -317,12 +385,21 @@ impl PipelineService {
         }
         let team = &pipeline.team_id;
         let checked = self.jobs.check_documents(actor, team, context, schema, Some(lookups)).await?;
+        let steps = match definition.steps {
+            Some(steps) => Some(self.checked_steps(actor, team, steps).await?),
+            None => None,
+        };
         let number = pipeline.current_version + 1;
         let target = format!("{id}@{number}");
         let event = || AuditEvent { team, action: action::PIPELINE_VERSION, target: &target };
         self.audit.record(actor, event(), AuditOutcome::Success).await?;
         let saved = async {
-            let version = self.version_of(actor, team, id, number, checked, options).await?;
+            let steps = match steps {
+                Some(steps) => self.stored_steps(actor, team, steps).await?,
+                None => current.steps,
+            };
+            let version =
+                PipelineVersion { steps, ..self.version_of(actor, team, id, number, checked, options).await? };
             self.pipelines.add_version(&version, version.created_at).await.map_err(changed_meanwhile)?;
             Ok(version)
         }
@@ -332,7 +409,7 @@ impl PipelineService {
         Ok(version)
     }
 
-    async fn stored_version(&self, pipeline: &Pipeline, number: u32) -> Result<PipelineVersion, JobError> {
+    pub(crate) async fn stored_version(&self, pipeline: &Pipeline, number: u32) -> Result<PipelineVersion, JobError> {
         if number == 0 || number > pipeline.current_version {
             return Err(JobError::NotFound("version"));
         }
@@ -405,6 +482,15 @@ impl PipelineService {
             ));
         }
         let version = self.stored_version(&pipeline, number).await?;
+        if !version.steps.is_empty() {
+            return Err(JobError::invalid(
+                "version",
+                format!(
+                    "version {number} is chained ({} steps): start it with POST /pipelines/{id}/runs",
+                    version.steps.len()
+                ),
+            ));
+        }
         let document = |field: &str, id: Option<ArtifactId>| id.map(|id| Input::new(field, InputSource::Artifact(id)));
         let request = JobRequest {
             team_id: Some(pipeline.team_id.clone()),

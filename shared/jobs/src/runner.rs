@@ -118,8 +118,8 @@ pub struct JobRunner {
     config: RunnerConfig,
     attempts: Vec<Arc<dyn Attempt>>,
     stop: StopSignal,
-    /// Told of each job this runner finished (the pipelines' webhooks).
-    events: Option<Arc<dyn crate::JobEvents>>,
+    /// Told of each job this runner finished (the pipelines' webhooks, chained runs).
+    events: Vec<Arc<dyn crate::JobEvents>>,
     /// Where a running attempt's progress goes (the job's event stream reads it).
     progress: Option<Arc<dyn helix_domain::ProgressStore>>,
 }
@@ -146,13 +146,13 @@ impl StopSignal {
 
 impl JobRunner {
     pub fn new(ports: RunnerPorts, config: RunnerConfig, attempts: Vec<Arc<dyn Attempt>>) -> Self {
-        Self { ports, config, attempts, stop: StopSignal::default(), events: None, progress: None }
+        Self { ports, config, attempts, stop: StopSignal::default(), events: Vec::new(), progress: None }
     }
 
-    /// Tells `events` of every job the runner finishes, and again of a finished job whose
+    /// Tells `events` (each given, in turn) of every job the runner finishes, and again of a finished job whose
     /// message comes back (the report may not have gone out before a crash).
     pub fn with_events(mut self, events: Arc<dyn crate::JobEvents>) -> Self {
-        self.events = Some(events);
+        self.events.push(events);
         self
     }
 
@@ -164,11 +164,12 @@ impl JobRunner {
 
     /// `Retry` when the report could not be made: the message comes back and reports again.
     async fn report_finished(&self, job: &Job) -> MessageOutcome {
-        let Some(events) = &self.events else { return MessageOutcome::Done };
-        match events.finished(job).await {
-            Ok(()) => MessageOutcome::Done,
-            Err(e) => MessageOutcome::Retry(format!("reporting the end of job {}: {e}", job.id)),
+        for events in &self.events {
+            if let Err(e) = events.finished(job).await {
+                return MessageOutcome::Retry(format!("reporting the end of job {}: {e}", job.id));
+            }
         }
+        MessageOutcome::Done
     }
 
     pub fn stop_signal(&self) -> StopSignal {

@@ -180,6 +180,11 @@ impl JobService {
     /// Checks the request against every submission rule, stores the files it carries, records
     /// the job and queues it for its worker.
     pub async fn submit(&self, actor: &Actor, request: JobRequest) -> Result<Job, JobError> {
+        self.submit_as(actor, request, JobId::random()).await
+    }
+
+    /// [`JobService::submit`] under a given id (a chained run's step: its id names the run).
+    pub(crate) async fn submit_as(&self, actor: &Actor, request: JobRequest, id: JobId) -> Result<Job, JobError> {
         let started = std::time::Instant::now();
         let team = request.team_id.unwrap_or_else(|| actor.default_team());
         let allowed = self.access.require(actor, &team, TeamAction::SubmitJobs, "team").await;
@@ -210,7 +215,6 @@ impl JobService {
             })
             .collect();
 
-        let id = JobId::random();
         self.take_job_slot(actor, &team, &id).await?;
         // Recorded before anything of the job is stored (fail closed): a job the trail could not
         // record is not created.

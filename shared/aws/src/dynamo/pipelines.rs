@@ -1,6 +1,7 @@
 //! `PipelinesTable`: a pipeline is one partition (`pipeline_id`), its record at sort key
 //! `PIPELINE`, each version at `VERSION#<number, ten digits>` (so its versions read in order with
-//! one query) and each comparison at `COMPARISON#<candidate job id>`. Only the record carries
+//! one query), each comparison at `COMPARISON#<candidate job id>` and each chained run at
+//! `RUN#<run id>` (a put only where none is, then puts conditional on the revision read). Only the record carries
 //! `team_id`: `team-index` (`team_id`, `created_at`) lists a team's pipelines and nothing else.
 //! Saving a version puts the version (only where none is) and moves the record's
 //! `current_version` from the number the saver saw, in one transaction: of two saves from
@@ -12,7 +13,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::Serialize;
 
 use helix_domain::{
-    Comparison, JobId, Pipeline, PipelineId, PipelineStore, PipelineVersion, StoreError, TeamId, Timestamp,
+    ChainRun, Comparison, JobId, Pipeline, PipelineId, PipelineStore, PipelineVersion, RunId, StoreError, TeamId,
+    Timestamp,
 };
 
 use super::{Item, backend, cancelled, conditional, from_item, get_item, n, s, to_item};
@@ -21,6 +23,28 @@ const TEAM_INDEX: &str = "team-index";
 const RECORD: &str = "PIPELINE";
 const VERSION_PREFIX: &str = "VERSION#";
 const COMPARISON_PREFIX: &str = "COMPARISON#";
+const RUN_PREFIX: &str = "RUN#";
+
+fn run_sk(run: &RunId) -> String {
+    format!("{RUN_PREFIX}{run}")
+}
+
+/// A run's item. Its team is kept as `run_team_id`: only pipeline records carry `team_id`, so
+/// `team-index` lists no runs.
+fn run_item(run: &ChainRun) -> Result<Item, StoreError> {
+    let mut item = keyed(key(&run.pipeline_id, run_sk(&run.id)), run)?;
+    if let Some(team) = item.remove("team_id") {
+        item.insert("run_team_id".into(), team);
+    }
+    Ok(item)
+}
+
+fn run_of(mut item: Item) -> Result<ChainRun, StoreError> {
+    if let Some(team) = item.remove("run_team_id") {
+        item.insert("team_id".into(), team);
+    }
+    from_item(item)
+}
 
 fn version_sk(version: u32) -> String {
     format!("{VERSION_PREFIX}{version:010}")
@@ -180,5 +204,35 @@ impl PipelineStore for DynamoPipelineStore {
     async fn comparison(&self, id: &PipelineId, candidate: &JobId) -> Result<Option<Comparison>, StoreError> {
         let sk = format!("{COMPARISON_PREFIX}{candidate}");
         get_item(&self.client, &self.table, key(id, sk)).await?.map(from_item).transpose()
+    }
+
+    async fn add_run(&self, run: &ChainRun) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(run_item(run)?))
+            .condition_expression("attribute_not_exists(pipeline_id)")
+            .send()
+            .await
+            .map_err(|e| conditional(e, "run id taken"))?;
+        Ok(())
+    }
+
+    async fn run(&self, id: &PipelineId, run: &RunId) -> Result<Option<ChainRun>, StoreError> {
+        get_item(&self.client, &self.table, key(id, run_sk(run))).await?.map(run_of).transpose()
+    }
+
+    async fn replace_run(&self, next: &ChainRun) -> Result<(), StoreError> {
+        let seen = next.revision.checked_sub(1).ok_or_else(|| StoreError::Conflict("no revision 0".into()))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(run_item(next)?))
+            .condition_expression("revision = :seen")
+            .expression_attribute_values(":seen", n(seen))
+            .send()
+            .await
+            .map_err(|e| conditional(e, "the run moved on"))?;
+        Ok(())
     }
 }

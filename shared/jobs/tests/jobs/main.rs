@@ -4,6 +4,7 @@
 mod artifacts;
 mod audit;
 mod cancel;
+mod chains;
 mod costs;
 mod delete;
 mod history;
