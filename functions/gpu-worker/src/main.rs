@@ -20,6 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runner =
         JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, gpu_attempts(Arc::new(model)))
             .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?))
+            .with_events(wiring::failed_inbox_runs(&clients, &artifacts))
             .with_progress(wiring::progress_store(&clients, &worker.jobs_table));
     let poller = SqsPoller { sqs: clients.sqs, queue_url, options: PollOptions::long_running(worker.lease) };
     poller.run(|event| runner.handle(event), poller::termination()).await;

@@ -20,6 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let transform = Arc::new(ShardedTransformAttempt::new(sharding));
     let runner = JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, vec![transform])
         .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?))
+        .with_events(wiring::failed_inbox_runs(&clients, &artifacts))
         .with_progress(wiring::progress_store(&clients, &worker.jobs_table));
     let runner = &runner;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -364,6 +364,7 @@ fn runner(settings: &Settings, clients: &AwsClients, name: &'static str, attempt
     let config = RunnerConfig::for_worker(name, settings.worker.max_attempts, settings.worker.lease);
     JobRunner::new(wiring::runner_ports(clients, &settings.artifacts, &settings.worker), config, attempts)
         .with_progress(wiring::progress_store(clients, &settings.jobs.table))
+        .with_events(wiring::failed_inbox_runs(clients, &settings.artifacts))
 }
 
 /// The transform job worker, as its Lambda runs it.

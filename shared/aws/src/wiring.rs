@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use helix_auth::{KeyDirectory, KeyDirectoryError, OidcVerifier, TokenError, TokenSettings, TokenSigner, TokenVerifier};
+use helix_auth::{
+    KeyDirectory, KeyDirectoryError, OidcVerifier, TokenError, TokenSettings, TokenSigner, TokenVerifier,
+};
 use helix_domain::{QuotaStore, RateBuckets, RequestKeyStore, SessionStore, SystemClock, TeamStore, UserStore};
 use helix_jobs::{
     Access, ApiKeyService, ArtifactLimits, ArtifactService, InboxTrigger, JobService, JobSweeper, PipelineService,
@@ -14,7 +16,9 @@ use helix_jobs::budgets::BudgetService;
 use helix_jobs::metering::{PriceTable, PriceTableError, UsageLedger};
 use helix_jobs::{AuditService, AuditTrail, CostService};
 
-use crate::config::{ArtifactConfig, JobConfig, LimitsConfig, SigningConfig, SsoConfig, SweeperConfig, TokenConfig, WorkerConfig};
+use crate::config::{
+    ArtifactConfig, JobConfig, LimitsConfig, SigningConfig, SsoConfig, SweeperConfig, TokenConfig, WorkerConfig,
+};
 use crate::keys::{S3KeyDirectory, SecretError, fetch_secret};
 use crate::{
     AwsClients, DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoLoginAttempts,
@@ -455,4 +459,12 @@ pub fn sharding(
 /// Running jobs' progress, on their items in `JOBS_TABLE`.
 pub fn progress_store(clients: &AwsClients, jobs_table: &str) -> Arc<dyn helix_domain::ProgressStore> {
     Arc::new(crate::DynamoProgressStore::new(clients.dynamodb.clone(), jobs_table))
+}
+
+/// Moves a failed inbox run's file to `failed/` in the artifacts bucket.
+pub fn failed_inbox_runs(clients: &AwsClients, artifacts: &ArtifactConfig) -> Arc<helix_jobs::FailedInboxRuns> {
+    Arc::new(helix_jobs::FailedInboxRuns {
+        artifacts: Arc::new(DynamoArtifactStore::new(clients.dynamodb.clone(), &artifacts.table)),
+        blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &artifacts.bucket)),
+    })
 }

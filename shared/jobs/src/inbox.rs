@@ -214,3 +214,33 @@ impl InboxTrigger {
         self.pipelines.audit.record(actor, event, outcome).await.map_err(|e| StoreError::Backend(e.to_string()))
     }
 }
+
+/// Moves the file of an inbox run that failed from `processed/<team>/<pipeline>/<run>/<name>` to
+/// `failed/<team>/<pipeline>/<run>/<name>`, so the inbox's folders say how each file's run went.
+/// Told of every job that ends (a [`crate::JobEvents`]); a file moved already is not found again.
+pub struct FailedInboxRuns {
+    pub artifacts: Arc<dyn helix_domain::ArtifactStore>,
+    pub blobs: Arc<dyn helix_domain::Blobs>,
+}
+
+#[async_trait::async_trait]
+impl crate::JobEvents for FailedInboxRuns {
+    async fn finished(&self, job: &helix_domain::Job) -> Result<(), StoreError> {
+        let Some(pipeline) = &job.pipeline_id else { return Ok(()) };
+        if job.status != helix_domain::JobStatus::Failed || job.owner_id.as_str() != format!("inbox-{pipeline}") {
+            return Ok(());
+        }
+        let Some(content) = job.inputs.content_artifact_ids.first() else { return Ok(()) };
+        let Some(artifact) = self.artifacts.get(content).await? else { return Ok(()) };
+        let file =
+            InboxFile { team_id: job.team_id.clone(), pipeline_id: pipeline.clone(), filename: artifact.filename };
+        let (from, to) = (file.processed_key(&job.id), file.failed_key(job.id.as_str()));
+        if self.blobs.head(&from).await?.is_none() {
+            return Ok(());
+        }
+        self.blobs.copy(&from, &to).await?;
+        self.blobs.delete(&from).await?;
+        tracing::info!(job_id = %job.id, %from, %to, "the failed run's inbox file moved to failed/");
+        Ok(())
+    }
+}

@@ -77,17 +77,17 @@ pub use costs::{
 pub use documents::MAX_DOCUMENT_BYTES;
 pub use drops::{DropRequest, DropTicket};
 pub use error::JobError;
-pub use inbox::{InboxObject, InboxOutcome, InboxTrigger, inbox_actor};
+pub use inbox::{FailedInboxRuns, InboxObject, InboxOutcome, InboxTrigger, inbox_actor};
 pub use job_stats::{JobDay, JobStats, MAX_JOBS_READ};
 pub use keys::{ApiKeyService, KeyRequest, NewApiKey};
 pub use pipelines::{ComparisonView, NewPipeline, PipelineDefinition, PipelineRun, PipelineService, StepDefinition};
 pub use progress::{CountingReader, PROGRESS_EVERY, ReadProgress};
 pub use quotas::{Quota, TeamUsage};
 pub use rerun::CloneRequest;
+pub use runner::shards::{ShardConfig, ShardedTransformAttempt, Sharding};
 pub use runner::{
     Attempt, AttemptError, AttemptKind, InputObject, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace,
 };
-pub use runner::shards::{ShardConfig, ShardedTransformAttempt, Sharding};
 pub use schedules::{
     Expression, MAX_SCHEDULES_PER_PIPELINE, NewSchedule, ScheduleService, ScheduleTrigger, schedule_actor,
 };

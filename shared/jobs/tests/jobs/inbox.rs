@@ -246,3 +246,40 @@ async fn a_drop_names_what_is_wrong_with_the_file() {
     let typed = DropRequest { content_type: "csv".into(), ..drop_of("ORDERS_1.csv", 20) };
     assert_invalid(ticket(typed).await, "content_type", "media type");
 }
+
+#[tokio::test]
+async fn a_run_that_fails_later_moves_its_file_from_processed_to_failed() {
+    use helix_jobs::JobEvents;
+    let w = world();
+    let pipeline = orders_pipeline(&w, &[]).await;
+    let moves =
+        std::sync::Arc::new(helix_jobs::FailedInboxRuns { artifacts: w.artifacts.clone(), blobs: w.blobs.clone() });
+    let runner = w.runner().with_events(moves.clone());
+    let folder = |root: &str, run: &helix_domain::Job, name: &str| {
+        format!("{root}/{}/{}/{}/{name}", pipeline.team_id, pipeline.id, run.id)
+    };
+
+    // A header without the columns the context reads: the run is made, then fails.
+    let bad = drop_file(&w, &pipeline, "ORDERS_9.csv", "x,y\n1,2\n").await;
+    assert!(deliver(&w, "m-1", &put_event(&bad, "e9", "t1")).await.is_empty());
+    let good = drop_file(&w, &pipeline, "ORDERS_1.csv", CSV).await;
+    assert!(deliver(&w, "m-2", &put_event(&good, "e1", "t2")).await.is_empty());
+    let all = runs(&w, &pipeline).await;
+    let failing = all.iter().find(|r| r.name.as_deref().is_some_and(|n| n.ends_with("ORDERS_9.csv"))).unwrap();
+    let passing = all.iter().find(|r| r.name.as_deref().is_some_and(|n| n.ends_with("ORDERS_1.csv"))).unwrap();
+    for run in [failing, passing] {
+        runner.run(&body(&run.id), 1).await;
+    }
+    assert_eq!(w.job(&failing.id).await.status, helix_domain::JobStatus::Failed);
+    assert_eq!(w.job(&passing.id).await.status, helix_domain::JobStatus::Completed);
+
+    assert!(w.blobs.head(&folder("processed", failing, "ORDERS_9.csv")).await.unwrap().is_none());
+    assert!(w.blobs.head(&folder("failed", failing, "ORDERS_9.csv")).await.unwrap().is_some());
+    assert!(
+        w.blobs.head(&folder("processed", passing, "ORDERS_1.csv")).await.unwrap().is_some(),
+        "a completed run's file stays"
+    );
+    // Reported again (a redelivered message): the file is where it was.
+    moves.finished(&w.job(&failing.id).await).await.unwrap();
+    assert!(w.blobs.head(&folder("failed", failing, "ORDERS_9.csv")).await.unwrap().is_some());
+}
