@@ -80,3 +80,32 @@ async fn a_file_put_into_an_inbox_runs_once_and_moves_to_processed() {
     eventually("the duplicate's removal", || async { keys_under(&t, &bucket, &inbox).await.is_empty() }).await;
     assert_eq!(runs(&t, &alice, &id).await.len(), 1);
 }
+
+/// A run made from an inbox file that then fails (its header has none of the columns the context
+/// reads) moves the file on from `processed/` to `failed/`, under its run.
+#[tokio::test]
+async fn an_inbox_run_that_fails_moves_its_file_to_failed() {
+    let t = TestPlatform::start().await;
+    let alice = t.user().await;
+    let schema = json!({"type": "object"});
+    let (status, pipeline) = t
+        .post_json(&alice.token, "/api/v1/pipelines", &json!({"name": "Orders", "context": CONTEXT, "schema": schema}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pipeline}");
+    let id = pipeline["id"].as_str().unwrap().to_owned();
+    let (bucket, inbox) = pipeline["inbox"].as_str().unwrap().strip_prefix("s3://").unwrap().split_once('/').unwrap();
+    let (bucket, inbox) = (bucket.to_owned(), inbox.to_owned());
+    let s3 = &t.platform.clients.s3;
+    let key = format!("{inbox}WRONG.csv");
+    s3.put_object().bucket(&bucket).key(&key).body(ByteStream::from_static(b"x,y\n1,2\n")).send().await.unwrap();
+
+    eventually("a run of the inbox file", || async { !runs(&t, &alice, &id).await.is_empty() }).await;
+    let job_id = runs(&t, &alice, &id).await.remove(0)["id"].as_str().unwrap().to_owned();
+    let finished = t.wait_job(&alice.token, &job_id).await;
+    assert_eq!(finished["status"], "FAILED", "{finished}");
+    let failed_prefix = inbox.replacen("inbox/", "failed/", 1);
+    let processed_prefix = inbox.replacen("inbox/", "processed/", 1);
+    eventually("the move to failed/", || async { !keys_under(&t, &bucket, &failed_prefix).await.is_empty() }).await;
+    assert_eq!(keys_under(&t, &bucket, &failed_prefix).await, [format!("{failed_prefix}{job_id}/WRONG.csv")]);
+    assert!(keys_under(&t, &bucket, &processed_prefix).await.is_empty());
+}
