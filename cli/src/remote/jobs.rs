@@ -92,6 +92,36 @@ pub async fn cancel(context: &Context, id: &str) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Deletes each job, going on past a refusal: each one is reported, and the exit code is 1 if
+/// any job was not deleted. Not being logged in stops at the first.
+pub async fn delete(context: &Context, ids: &[String]) -> Result<ExitCode, CliError> {
+    let api = context.api().await?;
+    let (mut deleted, mut failed) = (Vec::new(), Vec::new());
+    for id in ids {
+        match api.delete_job(id).await {
+            Ok(()) => {
+                if !context.json {
+                    println!("job {id}: deleted");
+                }
+                deleted.push(id.as_str());
+            }
+            Err(e @ (CliError::NotLoggedIn(_) | CliError::SessionExpired(_) | CliError::Api { status: 401, .. })) => {
+                return Err(e);
+            }
+            Err(e) => {
+                if !context.json {
+                    eprintln!("helix: job {id}: {e}");
+                }
+                failed.push(serde_json::json!({"id": id, "code": e.code(), "message": e.to_string()}));
+            }
+        }
+    }
+    if context.json {
+        print_json(&serde_json::json!({"deleted": deleted, "failed": failed}));
+    }
+    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 pub async fn retry(context: &Context, id: &str) -> Result<ExitCode, CliError> {
     let job = context.api().await?.retry_job(id).await?;
     if context.json {

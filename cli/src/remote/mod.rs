@@ -174,6 +174,14 @@ pub enum Command {
         common: Common,
         id: String,
     },
+    /// Delete finished jobs and their results (a pending or running one is not deleted: cancel
+    /// it first). Each job is reported; exit 1 if any was not deleted.
+    Delete {
+        #[command(flatten)]
+        common: Common,
+        #[arg(required = true, value_name = "JOB_ID")]
+        ids: Vec<String>,
+    },
     /// Download a completed job's result.
     Download {
         #[command(flatten)]
@@ -283,6 +291,7 @@ impl Command {
             | Self::Jobs { common, .. }
             | Self::Job { common, .. }
             | Self::Cancel { common, .. }
+            | Self::Delete { common, .. }
             | Self::Drop { common, .. }
             | Self::Retry { common, .. }
             | Self::Clone { common, .. }
@@ -391,6 +400,7 @@ async fn dispatch(context: &Context, command: Command) -> Result<ExitCode, CliEr
         Command::Jobs { status, limit, cursor, all, .. } => jobs::list(context, status, limit, cursor, all).await,
         Command::Job { id, .. } => jobs::show(context, &id).await,
         Command::Cancel { id, .. } => jobs::cancel(context, &id).await,
+        Command::Delete { ids, .. } => jobs::delete(context, &ids).await,
         Command::Retry { id, .. } => jobs::retry(context, &id).await,
         Command::Clone { id, name, context_artifact, schema_artifact, .. } => {
             let mut body = serde_json::json!({});

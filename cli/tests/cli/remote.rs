@@ -579,7 +579,7 @@ async fn a_cancelled_job_is_retried_and_a_job_is_cloned() {
 
     let copy = me.ok(&["clone", &id, "--name", "copy"]).await.stdout.trim().to_owned();
     assert_ne!(copy, id);
-    let job = finished(copy).await;
+    let job = finished(copy.clone()).await;
     assert_eq!(
         (&job["status"], &job["name"], &job["inputs"]),
         (&json!("COMPLETED"), &json!("copy"), &done["inputs"]),
@@ -587,6 +587,16 @@ async fn a_cancelled_job_is_retried_and_a_job_is_cloned() {
     );
     let run = me.run(&["clone", &id, "--schema-artifact", "no-such-artifact", "--json"]).await;
     assert_eq!((run.code, &run.json_error()["field"]), (1, &json!("schema_artifact_id")), "{run}");
+
+    // Deleted, each reported; one that is not there does not stop the others.
+    let run = me.run(&["delete", &id, "no-such-job", &copy]).await;
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.stdout, format!("job {id}: deleted\njob {copy}: deleted\n"), "{run}");
+    assert!(run.stderr.contains("job no-such-job: ") && run.stderr.contains("not found"), "{run}");
+    assert_eq!(me.run(&["job", &id]).await.code, 1);
+    let run = me.run(&["delete", &id, "--json"]).await;
+    let answer: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!((run.code, &answer["deleted"], &answer["failed"][0]["id"]), (1, &json!([]), &json!(id)), "{run}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

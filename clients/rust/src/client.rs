@@ -400,7 +400,16 @@ impl Client {
 
     /// 204, no body.
     pub async fn revoke_key(&self, team: &str, key_id: &str) -> Result<()> {
-        let request = self.request(Method::DELETE, &["teams", team, "api-keys", key_id])?;
+        self.call_no_content(self.request(Method::DELETE, &["teams", team, "api-keys", key_id])?).await
+    }
+
+    /// Deletes a finished job and its outputs (204); a pending or running one is refused (409).
+    pub async fn delete_job(&self, id: &str) -> Result<()> {
+        self.call_no_content(self.request(Method::DELETE, &["jobs", id])?).await
+    }
+
+    /// A request answered 204, no body.
+    async fn call_no_content(&self, request: RequestBuilder) -> Result<()> {
         let request = request.build().map_err(|e| Error::network(&self.api_url, &e))?;
         let response = self.http.execute(request).await.map_err(|e| Error::network(&self.api_url, &e))?;
         let status = response.status();
