@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: every test. Starts its own emulators on free ports (moto for S3+SQS+DynamoDB, s3s-fs
 # for SigV4-checked presigned URLs), runs the Rust suites, runs the end-to-end suite again with S3
-# and SQS on LocalStack (scripts/test-localstack.sh), lints the template, runs the browser test
-# against a local platform, and stops everything it started.
+# and SQS on LocalStack (scripts/test-localstack.sh), lints the template, runs the browser test,
+# the API contract test and the Python client's drift check and tests against a local platform,
+# and stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -68,4 +69,12 @@ if [ -n "${web_port:-}" ] && [ -f tests/schemathesis.sh ]; then
   echo "== schemathesis (the API against its OpenAPI document)"
   HELIX_URL="http://127.0.0.1:$web_port" HELIX_TEST_USER=alice@helixnet.local HELIX_TEST_PASSWORD=alice-local-pass \
     bash tests/schemathesis.sh || { echo "--- platform log"; tail -50 "$scratch/dev.log"; exit 1; }
+fi
+
+if [ -n "${web_port:-}" ]; then
+  echo "== Python client (clients/python): the generated code is current; its tests against the platform"
+  HELIX_URL="http://127.0.0.1:$web_port" scripts/python-client.sh --check
+  HELIX_URL="http://127.0.0.1:$web_port" HELIX_TEST_USER=alice@helixnet.local HELIX_TEST_PASSWORD=alice-local-pass \
+    .venv/bin/python -m pytest -q -p no:cacheprovider clients/python \
+    || { echo "--- platform log"; tail -50 "$scratch/dev.log"; exit 1; }
 fi

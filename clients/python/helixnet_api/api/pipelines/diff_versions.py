@@ -1,0 +1,200 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...models.pipeline_diff import PipelineDiff
+from ...types import Response
+
+
+def _get_kwargs(
+    id: str,
+    from_: int,
+    to: int,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/pipelines/{id}/versions/{from_}/diff/{to}".format(
+            id=quote(str(id), safe=""),
+            from_=quote(str(from_), safe=""),
+            to=quote(str(to), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | PipelineDiff | None:
+    if response.status_code == 200:
+        response_200 = PipelineDiff.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorBody.from_dict(response.json())
+
+        return response_409
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | PipelineDiff]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    from_: int,
+    to: int,
+    *,
+    client: AuthenticatedClient,
+) -> Response[ErrorBody | PipelineDiff]:
+    """
+    Args:
+        id (str):
+        from_ (int):
+        to (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | PipelineDiff]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        from_=from_,
+        to=to,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    from_: int,
+    to: int,
+    *,
+    client: AuthenticatedClient,
+) -> ErrorBody | PipelineDiff | None:
+    """
+    Args:
+        id (str):
+        from_ (int):
+        to (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | PipelineDiff
+    """
+
+    return sync_detailed(
+        id=id,
+        from_=from_,
+        to=to,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    from_: int,
+    to: int,
+    *,
+    client: AuthenticatedClient,
+) -> Response[ErrorBody | PipelineDiff]:
+    """
+    Args:
+        id (str):
+        from_ (int):
+        to (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | PipelineDiff]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        from_=from_,
+        to=to,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    from_: int,
+    to: int,
+    *,
+    client: AuthenticatedClient,
+) -> ErrorBody | PipelineDiff | None:
+    """
+    Args:
+        id (str):
+        from_ (int):
+        to (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | PipelineDiff
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            from_=from_,
+            to=to,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    RUNNING = "RUNNING"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class StepStatus(StrEnum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    RUNNING = "RUNNING"
+    SKIPPED = "SKIPPED"
+    WAITING = "WAITING"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class WebhookEvent(StrEnum):
+    RUN_CANCELLED = "run.cancelled"
+    RUN_COMPLETED = "run.completed"
+    RUN_FAILED = "run.failed"
+
+    def __str__(self) -> str:
+        return str(self.value)
