@@ -161,7 +161,7 @@ async fn a_deleted_schedule_fires_no_more_and_a_refused_run_is_recorded() {
     service.delete(&actor(ALICE), &pipeline.id, &gone.id).await.unwrap();
     assert!(matches!(service.delete(&actor(ALICE), &pipeline.id, &gone.id).await, Err(JobError::NotFound(_))));
     let listed: Vec<_> = service.list(&actor(ALICE), &pipeline.id).await.unwrap().into_iter().map(|s| s.id).collect();
-    assert_eq!(listed, [kept.id.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&kept.id));
 
     w.pipeline_service().archive(&actor(ALICE), &pipeline.id).await.unwrap();
     w.clock.advance(Duration::from_secs(3600));
