@@ -80,3 +80,26 @@ async fn a_quote_inside_an_unquoted_field_runs_on_one_worker() {
     assert_eq!(sharded_result, result);
     assert_eq!(sharded_report, report);
 }
+
+/// Shards whose outputs are above S3's 5 MiB part minimum: the result is their parts copied
+/// inside the bucket (UploadPartCopy, topped up from a shard's head where a part is being filled),
+/// still byte for byte one worker's.
+#[tokio::test]
+async fn big_shard_outputs_are_copied_inside_the_bucket_and_still_identical() {
+    const MIB: u64 = 1024 * 1024;
+    let mut csv = String::from("id,qty,note\n");
+    let mut i = 0u64;
+    while (csv.len() as u64) < 12 * MIB {
+        csv.push_str(&format!("r{i},{},\"a note, of {i}\"\n", i % 50));
+        i += 1;
+    }
+    let big = |shards| Options { max_upload_bytes: 64 * MIB, shards, ..Options::default() };
+    let (_, result, report) = run(&TestPlatform::start_with(big((256 * MIB, 64 * MIB))).await, &csv).await;
+    let (job, sharded_result, sharded_report) =
+        run(&TestPlatform::start_with(big((4 * MIB, 4 * MIB))).await, &csv).await;
+
+    assert!(job["shards"]["total"].as_u64().unwrap() >= 3, "{job}");
+    assert!(result.len() as u64 > 15 * MIB, "every shard's output is above 5 MiB: {}", result.len());
+    assert!(sharded_result == result, "the result differs");
+    assert_eq!(sharded_report, report);
+}

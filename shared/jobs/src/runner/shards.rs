@@ -443,7 +443,10 @@ impl JobRunner {
     /// shards' intermediate objects.
     async fn finish_plan(&self, job: &Job, plan: &ShardPlan, outcome: JobOutcome, started: Instant) -> MessageOutcome {
         let settled = match self.ports.jobs.get(&job.id).await {
-            Ok(Some(current)) if current.status == JobStatus::Running && current.attempts == plan.attempt => {
+            Ok(Some(mut current)) if current.status == JobStatus::Running && current.attempts == plan.attempt => {
+                // The progress shown last may have lost a race with another shard's: the settled
+                // job shows the plan's own (the lease check does not look at it).
+                current.shards = Some(plan.progress());
                 self.settle(&current, started, Transition::Finish(outcome)).await
             }
             Ok(_) => MessageOutcome::Done,
@@ -470,11 +473,14 @@ impl JobRunner {
         error: &str,
         started: Instant,
     ) {
-        match sharding.store.record_failure(&job.id, plan.attempt, index, error).await {
-            Ok(recorded) => self.show_progress(&job.id, plan.attempt, recorded.plan.progress()).await,
-            Err(e) => tracing::warn!(job_id = %job.id, index, error = %e, "shard failure not recorded"),
-        }
-        self.finish_plan(job, plan, JobOutcome::Failed { error: error.to_owned() }, started).await;
+        let plan = match sharding.store.record_failure(&job.id, plan.attempt, index, error).await {
+            Ok(recorded) => recorded.plan,
+            Err(e) => {
+                tracing::warn!(job_id = %job.id, index, error = %e, "shard failure not recorded");
+                plan.clone()
+            }
+        };
+        self.finish_plan(job, &plan, JobOutcome::Failed { error: error.to_owned() }, started).await;
     }
 
     /// The split does not fit the file: the attempt ends (the job back to `PENDING`) and the
