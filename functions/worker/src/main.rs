@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsEvent;
-use helix_aws::{ArtifactConfig, AwsClients, Env, WebhookConfig, WorkerConfig, shard_config, wiring};
-use helix_jobs::{JobRunner, RunnerConfig, ShardedTransformAttempt};
+use helix_aws::{ArtifactConfig, AwsClients, Env, JobConfig, WebhookConfig, WorkerConfig, shard_config, wiring};
+use helix_jobs::{ChainDriver, JobRunner, RunnerConfig, ShardedTransformAttempt};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -18,8 +18,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // A big input goes out as shard messages on this worker's own queue.
     let sharding = wiring::sharding(&clients, &env.required("JOBS_QUEUE_URL")?, &worker, shard_config(&env)?);
     let transform = Arc::new(ShardedTransformAttempt::new(sharding));
+    // A chained run's next steps are submitted, as any job, by the end of the step before.
+    let access = wiring::access(&clients, &env.required("TEAMS_TABLE")?, &worker.limits_table);
+    let trail = wiring::audit_trail(&clients, &env.required("AUDIT_TABLE")?);
+    let submit = JobConfig::read(&env)?;
+    let jobs = Arc::new(wiring::job_service(&clients, &artifacts, &submit, access, trail)?);
+    let pipelines = Arc::new(wiring::pipeline_service(&clients, &artifacts, &submit, jobs));
     let runner = JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, vec![transform])
         .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?))
+        .with_events(Arc::new(ChainDriver { pipelines }))
         .with_events(wiring::failed_inbox_runs(&clients, &artifacts))
         .with_progress(wiring::progress_store(&clients, &worker.jobs_table));
     let runner = &runner;

@@ -271,7 +271,9 @@ impl Platform {
 
         let mut workers = Vec::new();
         if options.run_job_worker {
-            let runner = job_worker(&settings, &clients).with_events(notifier.clone());
+            // A chained run's next steps are submitted by the end of the step before (ChainDriver).
+            let chains = Arc::new(helix_jobs::ChainDriver { pipelines: pipelines.clone() });
+            let runner = job_worker(&settings, &clients).with_events(notifier.clone()).with_events(chains);
             let poller = local_poller(&clients, settings.jobs.queue_url.clone(), job_queue_options());
             workers.push(spawn_runner(runner, poller));
             workers.extend(gpu_worker(&settings, &clients, notifier));

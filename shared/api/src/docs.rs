@@ -6,7 +6,9 @@ use utoipa::openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Passw
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{artifacts, audit, auth, costs, events, jobs, keys, pipelines, schedules, teams, usage, users, webhooks};
+use crate::routes::{
+    artifacts, audit, auth, costs, events, jobs, keys, pipelines, schedules, teams, usage, users, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,7 +25,8 @@ use crate::routes::{artifacts, audit, auth, costs, events, jobs, keys, pipelines
         jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job, jobs::delete_job, jobs::cancel_job, jobs::retry_job, jobs::clone_job, events::job_events,
         pipelines::create_pipeline, pipelines::list_pipelines, pipelines::get_pipeline, pipelines::update_pipeline,
         pipelines::delete_pipeline, pipelines::create_version, pipelines::list_versions, pipelines::get_version,
-        pipelines::diff_versions, pipelines::run_pipeline, pipelines::compare_version, pipelines::get_comparison,
+        pipelines::diff_versions, pipelines::run_pipeline, pipelines::get_run, pipelines::retry_run,
+        pipelines::compare_version, pipelines::get_comparison,
         pipelines::create_drop,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::delete_webhook, webhooks::list_deliveries,
         schedules::create_schedule, schedules::list_schedules, schedules::delete_schedule,

@@ -247,9 +247,14 @@ impl JobRunner {
             () = self.stop.wait() => None,
         };
         if workspace.cancelled.load(Ordering::SeqCst) {
-            // Its streams stopped: the outputs begun were dropped, nothing was recorded.
+            // Its streams stopped: the outputs begun were dropped, nothing was recorded. Its end is
+            // reported as any other (a chained run's next steps wait for it).
             tracing::info!(%job_id, "job cancelled while running; its attempt stopped");
-            return MessageOutcome::Done;
+            return match self.ports.jobs.get(&job_id).await {
+                Ok(Some(job)) if job.status.is_terminal() => self.report_finished(&job).await,
+                Ok(_) => MessageOutcome::Done,
+                Err(e) => MessageOutcome::Retry(format!("reading cancelled job {job_id}: {e}")),
+            };
         }
         // The version of the job the last renewal stored: the outcome is recorded against it.
         let claimed = held.into_inner();

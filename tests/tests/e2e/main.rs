@@ -3,6 +3,7 @@
 mod api_keys;
 mod audit;
 mod bad_input;
+mod chains;
 mod costs;
 mod crashes;
 mod delivery;
@@ -15,9 +16,9 @@ mod metrics;
 mod multipart;
 mod pipelines;
 mod presigned_security;
-mod schedules;
 mod provisioning;
 mod quotas;
+mod schedules;
 mod sessions;
 mod shards;
 mod sso;

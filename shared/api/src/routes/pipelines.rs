@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use helix_domain::{
-    ArtifactId, ComparisonRead, JobId, JobRead, Pipeline, PipelineDiff, PipelineId, PipelineOptions, PipelineRead,
-    PipelineVersion, TeamId, Timestamp,
+    ArtifactId, ChainRun, ComparisonRead, JobId, JobRead, Pipeline, PipelineDiff, PipelineId, PipelineOptions,
+    PipelineRead, PipelineVersion, RunId, TeamId, Timestamp,
 };
-use helix_jobs::{ComparisonView, DropRequest, NewPipeline, PipelineDefinition, PipelineRun};
+use helix_jobs::{
+    ComparisonView, DropRequest, NewPipeline, PipelineDefinition, PipelineRun, RunStarted, StepDefinition,
+};
 
 use crate::extract::{Caller, JsonBody, could_exist};
 use crate::idempotency::honour_idempotency_key;
@@ -30,6 +32,8 @@ pub fn router(keys: RequestKeys) -> Router<JobsState> {
         .route("/api/v1/pipelines/{id}/versions/{version}", get(get_version))
         .route("/api/v1/pipelines/{id}/versions/{from}/diff/{to}", get(diff_versions))
         .route("/api/v1/pipelines/{id}/runs", post(run_pipeline).layer(idempotent.clone()))
+        .route("/api/v1/pipelines/{id}/runs/{run_id}", get(get_run))
+        .route("/api/v1/pipelines/{id}/runs/{run_id}/retry", post(retry_run).layer(idempotent.clone()))
         .route("/api/v1/pipelines/{id}/versions/{version}/compare", post(compare_version).layer(idempotent))
         .route("/api/v1/pipelines/{id}/comparisons/{job_id}", get(get_comparison))
         .route("/api/v1/pipelines/{id}/drops", post(create_drop))
@@ -55,6 +59,27 @@ pub struct PipelineCreate {
     /// The file names the inbox takes: globs (`*`, `?`, `[abc]`) of a name without `/`, e.g.
     /// `ORDERS_*.csv`; at most 20. Every name when left out.
     patterns: Option<Vec<String>>,
+    /// A chained pipeline's steps (at most 20, a DAG): each runs as a job with its own
+    /// documents, on the run's content or on the results of the steps it names in `after`.
+    steps: Option<Vec<StepCreate>>,
+}
+
+/// One step of a chained version.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepCreate {
+    /// 1 to 40 letters, digits, `-` or `_`; unique in the version.
+    #[schema(min_length = 1, max_length = 40)]
+    name: String,
+    context: Option<String>,
+    schema: Option<serde_json::Value>,
+    context_artifact_id: Option<ArtifactId>,
+    schema_artifact_id: Option<ArtifactId>,
+    lookup_artifact_ids: Option<Vec<ArtifactId>>,
+    /// The steps whose results are this step's content files, in this order (fan-in); the
+    /// run's content when left out.
+    #[serde(default)]
+    after: Vec<String>,
 }
 
 /// A new version: what it gives replaces the current version's; what it leaves out is kept.
@@ -67,6 +92,9 @@ pub struct VersionCreate {
     schema_artifact_id: Option<ArtifactId>,
     lookup_artifact_ids: Option<Vec<ArtifactId>>,
     options: Option<PipelineOptions>,
+    /// The steps of a chained version, replacing the current ones; `[]` makes a one-job version.
+    /// Kept when left out.
+    steps: Option<Vec<StepCreate>>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -110,14 +138,11 @@ pub struct VersionList {
     pub items: Vec<PipelineVersion>,
 }
 
-fn lookups(ids: Option<Vec<ArtifactId>>) -> Result<Option<Vec<ArtifactId>>, ApiError> {
+fn lookups(ids: Option<Vec<ArtifactId>>, field: &str) -> Result<Option<Vec<ArtifactId>>, ApiError> {
     if let Some(ids) = &ids
         && let Some((i, id)) = ids.iter().enumerate().find(|(_, id)| !could_exist(id.as_str()))
     {
-        return Err(ApiError::unprocessable(
-            format!("lookup_artifact_ids[{i}]"),
-            format!("artifact {id} does not exist"),
-        ));
+        return Err(ApiError::unprocessable(format!("{field}[{i}]"), format!("artifact {id} does not exist")));
     }
     Ok(ids)
 }
@@ -129,16 +154,45 @@ fn definition(
     schema_artifact_id: Option<ArtifactId>,
     lookup_artifact_ids: Option<Vec<ArtifactId>>,
     options: Option<PipelineOptions>,
+    steps: Option<Vec<StepCreate>>,
 ) -> Result<PipelineDefinition, ApiError> {
-    let schema = schema.map(|schema| match schema {
-        serde_json::Value::String(text) => text,
-        value => value.to_string(),
-    });
+    let steps = match steps {
+        Some(steps) => {
+            Some(steps.into_iter().enumerate().map(|(i, step)| step_definition(i, step)).collect::<Result<_, _>>()?)
+        }
+        None => None,
+    };
     Ok(PipelineDefinition {
         context: either(context_artifact_id, context, "context_artifact_id", "context")?,
-        schema: either(schema_artifact_id, schema, "schema_artifact_id", "schema")?,
-        lookups: lookups(lookup_artifact_ids)?,
+        schema: either(schema_artifact_id, schema.map(schema_text), "schema_artifact_id", "schema")?,
+        lookups: lookups(lookup_artifact_ids, "lookup_artifact_ids")?,
         options,
+        steps,
+    })
+}
+
+/// A schema sent as an object or as its JSON text.
+fn schema_text(schema: serde_json::Value) -> String {
+    match schema {
+        serde_json::Value::String(text) => text,
+        value => value.to_string(),
+    }
+}
+
+/// Step `i` as sent, its fields named `steps[i].…`.
+fn step_definition(i: usize, step: StepCreate) -> Result<StepDefinition, ApiError> {
+    let field = |name: &str| format!("steps[{i}].{name}");
+    Ok(StepDefinition {
+        name: step.name,
+        context: either(step.context_artifact_id, step.context, &field("context_artifact_id"), &field("context"))?,
+        schema: either(
+            step.schema_artifact_id,
+            step.schema.map(schema_text),
+            &field("schema_artifact_id"),
+            &field("schema"),
+        )?,
+        lookups: lookups(step.lookup_artifact_ids, &field("lookup_artifact_ids"))?.or(Some(Vec::new())),
+        after: step.after,
     })
 }
 
@@ -175,6 +229,7 @@ pub async fn create_pipeline(
         body.schema_artifact_id,
         body.lookup_artifact_ids,
         body.options,
+        body.steps,
     )?;
     let patterns = body.patterns.unwrap_or_default();
     let request = NewPipeline { team_id: body.team_id, name: body.name, definition, patterns };
@@ -284,6 +339,7 @@ pub async fn create_version(
         body.schema_artifact_id,
         body.lookup_artifact_ids,
         body.options,
+        body.steps,
     )?;
     let version = state.pipelines.save_version(&caller, &pipeline_id(id)?, definition).await?;
     Ok((StatusCode::CREATED, Json(version)))
@@ -337,7 +393,7 @@ pub async fn diff_versions(
 
 #[utoipa::path(post, path = "/api/v1/pipelines/{id}/runs", tag = "pipelines", security(("oauth2" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The pipeline's id")), request_body = RunCreate,
-    responses((status = 202, body = JobRead, description = "The run: a job that records the pipeline and the version"),
+    responses((status = 202, body = RunStartedRead, description = "The run: a job that records the pipeline and the version; for a chained version, the run with its steps (the first ones submitted)"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not create jobs"),
         (status = 404, body = ErrorBody),
@@ -350,7 +406,7 @@ pub async fn run_pipeline(
     trace: Option<Extension<TraceContext>>,
     Path(id): Path<PipelineId>,
     JsonBody(body): JsonBody<RunCreate>,
-) -> Result<(StatusCode, Json<JobRead>), ApiError> {
+) -> Result<(StatusCode, Json<RunStartedRead>), ApiError> {
     let id = pipeline_id(id)?;
     if let Some((i, id)) = body.content_artifact_ids.iter().enumerate().find(|(_, id)| !could_exist(id.as_str())) {
         return Err(ApiError::unprocessable(
@@ -364,8 +420,54 @@ pub async fn run_pipeline(
         name: body.name,
         traceparent: trace.map(|Extension(t)| t.0),
     };
-    let job = state.pipelines.run(&caller, &id, run).await?;
-    Ok((StatusCode::ACCEPTED, Json(JobRead::from(job))))
+    let started = match state.pipelines.start(&caller, &id, run).await? {
+        RunStarted::Job(job) => RunStartedRead::Job(Box::new(JobRead::from(*job))),
+        RunStarted::Chain(run) => RunStartedRead::Chain(run),
+    };
+    Ok((StatusCode::ACCEPTED, Json(started)))
+}
+
+/// A started run: a job, or for a chained version a run of one job per step.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum RunStartedRead {
+    Chain(Box<ChainRun>),
+    Job(Box<JobRead>),
+}
+
+/// A run id in a path: anything that could not be one names no run.
+fn run_id(id: RunId) -> Result<RunId, ApiError> {
+    if could_exist(id.as_str()) { Ok(id) } else { Err(ApiError::NotFound("run")) }
+}
+
+#[utoipa::path(get, path = "/api/v1/pipelines/{id}/runs/{run_id}", tag = "pipelines", security(("oauth2" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The pipeline's id"), ("run_id" = String, Path, description = "A chained run's id")),
+    responses((status = 200, body = ChainRun, description = "The run and its steps: each step's status, job and result"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The API key's scopes may not read the team"),
+        (status = 404, body = ErrorBody)))]
+pub async fn get_run(
+    State(state): State<JobsState>,
+    Caller(caller): Caller,
+    Path((id, run)): Path<(PipelineId, RunId)>,
+) -> Result<Json<ChainRun>, ApiError> {
+    Ok(Json(state.pipelines.chain_run(&caller, &pipeline_id(id)?, &run_id(run)?).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/pipelines/{id}/runs/{run_id}/retry", tag = "pipelines", security(("oauth2" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The pipeline's id"), ("run_id" = String, Path, description = "A chained run's id")),
+    responses((status = 202, body = ChainRun, description = "The run again RUNNING: its failed and skipped steps run again as new jobs (attempt + 1); completed steps keep their results"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not create jobs"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The run is not FAILED, or a request with the same Idempotency-Key is still running")))]
+pub async fn retry_run(
+    State(state): State<JobsState>,
+    Caller(caller): Caller,
+    Path((id, run)): Path<(PipelineId, RunId)>,
+) -> Result<(StatusCode, Json<ChainRun>), ApiError> {
+    let run = state.pipelines.retry_chain(&caller, &pipeline_id(id)?, &run_id(run)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
 }
 
 fn comparison_read(view: ComparisonView) -> ComparisonRead {
