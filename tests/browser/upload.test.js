@@ -262,7 +262,7 @@ test('the upload panel: percentage, bytes, speed and time left at the top; pause
   page.once('dialog', (dialog) => dialog.accept());
   await cancel.click();
   await page.locator('#job-action-message').getByText('The job was cancelled.').waitFor();
-  await page.locator('.badge', { hasText: 'CANCELLED' }).waitFor();
+  await page.locator('.job-status .badge', { hasText: 'CANCELLED' }).waitFor();
   assert.equal(await cancel.count(), 0, 'a cancelled job offers no Cancel');
   const jobId = decodeURIComponent(page.url().split('/').pop());
   assert.equal((await apiGet(`/jobs/${jobId}`)).status, 'CANCELLED');
