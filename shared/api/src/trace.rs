@@ -52,8 +52,13 @@ pub async fn attach_trace_context(mut request: Request, next: Next) -> Response 
 pub type RequestTraceLayer = TraceLayer<HttpMakeClassifier, fn(&Request) -> tracing::Span>;
 
 fn request_span(request: &Request) -> tracing::Span {
-    let trace_id = request.extensions().get::<TraceContext>().map(TraceContext::trace_id).unwrap_or_default();
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), trace_id)
+    let context = request.extensions().get::<TraceContext>();
+    let trace_id = context.map(TraceContext::trace_id).unwrap_or_default();
+    let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), trace_id);
+    if let Some(context) = context {
+        helix_jobs::continue_trace(&span, &context.0);
+    }
+    span
 }
 
 pub fn trace_layer() -> RequestTraceLayer {

@@ -5,6 +5,11 @@
 //! observation as one CloudWatch Embedded Metric Format line on stdout (CloudWatch Logs extracts
 //! the metric, no API call), elsewhere a Prometheus registry keeps them for the local platform's
 //! `/metrics`.
+//!
+//! Spans go to the log; and, when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-only
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, also to that OpenTelemetry collector over OTLP
+//! (HTTP, protobuf), batched on a thread of their own. A request's and its job's spans share the
+//! trace the request's `traceparent` names (`helix_jobs::continue_trace`).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,26 +18,84 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use metrics::{Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::{Map, Value, json};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 /// The CloudWatch namespace of every HelixNet metric.
 pub const NAMESPACE: &str = "HelixNet";
 
 static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// JSON lines in Lambda (CloudWatch Logs Insights parses them), readable lines on a terminal;
-/// and the metrics recorder. Safe to call more than once: tests build many platforms in one
-/// process.
+static TRACER_PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// JSON lines in Lambda (CloudWatch Logs Insights parses them) or with `HELIX_LOG_FORMAT=json`,
+/// readable lines on a terminal otherwise;
+/// spans over OTLP when a collector is configured; and the metrics recorder. Safe to call more
+/// than once: tests build many platforms in one process.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    let _ = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder.json().without_time().try_init()
-    } else {
-        builder.compact().try_init()
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let json = lambda || std::env::var("HELIX_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let log = tracing_subscriber::fmt::layer().with_target(false);
+    let log = match (json, lambda) {
+        // CloudWatch stamps each line itself.
+        (true, true) => log.json().without_time().boxed(),
+        (true, false) => log.json().boxed(),
+        (false, _) => log.compact().boxed(),
     };
+    let mut layers = vec![log.with_filter(filter()).boxed()];
+    if otlp_configured() {
+        match otlp_layer(None) {
+            Ok(otlp) => layers.push(otlp.with_filter(filter()).boxed()),
+            Err(e) => eprintln!("spans are not exported: the OTLP exporter could not be built: {e}"),
+        }
+    }
+    let _ = tracing_subscriber::registry().with(layers).try_init();
     init_metrics();
+}
+
+fn otlp_configured() -> bool {
+    ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+/// The layer that sends spans to a collector: at `endpoint` (the whole URL, `…/v1/traces`), or
+/// where the standard `OTEL_EXPORTER_OTLP_*` variables say. The service is `OTEL_SERVICE_NAME`,
+/// else the Lambda function's name, else `helixnet-local`.
+pub fn otlp_layer(
+    endpoint: Option<&str>,
+) -> Result<Box<dyn Layer<Registry> + Send + Sync>, opentelemetry_otlp::ExporterBuildError> {
+    let mut exporter = opentelemetry_otlp::SpanExporter::builder().with_http();
+    if let Some(endpoint) = endpoint {
+        exporter = exporter.with_endpoint(endpoint);
+    }
+    let service = std::env::var("OTEL_SERVICE_NAME")
+        .or_else(|_| std::env::var("AWS_LAMBDA_FUNCTION_NAME"))
+        .unwrap_or_else(|_| "helixnet-local".to_owned());
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter.build()?)
+        .with_resource(Resource::builder().with_service_name(service).build())
+        .build();
+    let tracer = provider.tracer("helixnet");
+    let _ = TRACER_PROVIDER.set(provider);
+    Ok(tracing_opentelemetry::layer().with_tracer(tracer).boxed())
+}
+
+/// Sends the spans the exporter holds now, instead of at the batch's next tick (5 s,
+/// `OTEL_BSP_SCHEDULE_DELAY`).
+pub fn flush_spans() {
+    if let Some(provider) = TRACER_PROVIDER.get()
+        && let Err(e) = provider.force_flush()
+    {
+        tracing::warn!(error = %e, "spans could not be sent to the OTLP collector");
+    }
 }
 
 /// Installs the process's metrics recorder, once, and counts the start: EMF on stdout in Lambda

@@ -49,18 +49,19 @@ fn batch_response(outcomes: impl IntoIterator<Item = (Option<String>, MessageOut
 /// the trace id of the request that sent it, from its `traceparent` message attribute, so that
 /// the request's logs and the worker's share one trace id.
 pub fn message_span(worker: &'static str, message: &SqsMessage) -> tracing::Span {
-    let trace_id = message
-        .message_attributes
-        .get(helix_domain::TRACEPARENT_ATTRIBUTE)
-        .and_then(|a| a.string_value.as_deref())
-        .and_then(trace_id_of);
-    tracing::info_span!(
+    let traceparent =
+        message.message_attributes.get(helix_domain::TRACEPARENT_ATTRIBUTE).and_then(|a| a.string_value.as_deref());
+    let span = tracing::info_span!(
         "message",
         worker,
         message_id = message.message_id.as_deref().unwrap_or(""),
         job_id = tracing::field::Empty,
-        trace_id = trace_id.unwrap_or(""),
-    )
+        trace_id = traceparent.and_then(trace_id_of).unwrap_or(""),
+    );
+    if let Some(traceparent) = traceparent {
+        crate::continue_trace(&span, traceparent);
+    }
+    span
 }
 
 /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`).

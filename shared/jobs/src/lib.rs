@@ -57,6 +57,7 @@ mod submit;
 mod suggest;
 mod sweeper;
 mod teams;
+mod tracing_context;
 mod transform;
 mod uploads;
 mod webhooks;
@@ -69,6 +70,7 @@ pub use artifacts::{
 };
 pub use audit::{AuditEvent, AuditPage, AuditQuery, AuditService, AuditTrail, ChainReport, action};
 pub use batch::{MessageOutcome, handle_batch};
+pub use tracing_context::continue_trace;
 pub use chains::{ChainDriver, RunStarted, chain_actor};
 pub use costs::{
     CostQuery, CostReport, CostRow, CostService, DailyCost, DailyCostReport, ExportIngest, JobCost, MAX_COST_DAYS,
