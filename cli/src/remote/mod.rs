@@ -10,6 +10,7 @@ pub mod output;
 mod pipelines;
 mod session;
 mod submit;
+mod teams;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,6 +99,16 @@ pub enum Command {
         /// Follow every page.
         #[arg(long)]
         all: bool,
+    },
+    /// List your teams: id, your role, plan, name; `*` marks the default team (`helix team use`).
+    Teams {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Choose the team later commands act in, and read a team's plan and usage.
+    Team {
+        #[command(subcommand)]
+        command: TeamCommand,
     },
     /// A team's API keys, for its machines (team admins and owners).
     Keys {
@@ -200,14 +211,34 @@ pub enum Command {
 }
 
 #[derive(Subcommand)]
+pub enum TeamCommand {
+    /// Make the team named NAME (or with id NAME) the one that commands taking --team act in when
+    /// they are given none; kept with your login.
+    Use {
+        #[command(flatten)]
+        common: Common,
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// The team's plan, its limits and what the team uses of them (team admins and owners).
+    Usage {
+        #[command(flatten)]
+        common: Common,
+        /// The team's id [default: the default team, else your personal team].
+        #[arg(long)]
+        team: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum KeysCommand {
     /// Make a key; it is printed once, on standard output.
     Create {
         #[command(flatten)]
         common: Common,
-        /// The team's id (a personal team's is personal-<your user id>).
+        /// The team's id (a personal team's is personal-<your user id>) [default: `helix team use`'s].
         #[arg(long)]
-        team: String,
+        team: Option<String>,
         /// What the key is for.
         #[arg(long)]
         name: String,
@@ -226,15 +257,17 @@ pub enum KeysCommand {
     List {
         #[command(flatten)]
         common: Common,
+        /// The team's id [default: `helix team use`'s].
         #[arg(long)]
-        team: String,
+        team: Option<String>,
     },
     /// Revoke a key: requests that carry it are refused from the next one on.
     Revoke {
         #[command(flatten)]
         common: Common,
+        /// The team's id [default: `helix team use`'s].
         #[arg(long)]
-        team: String,
+        team: Option<String>,
         key_id: String,
     },
 }
@@ -245,8 +278,9 @@ pub enum AuditCommand {
     List {
         #[command(flatten)]
         common: Common,
+        /// The team's id [default: `helix team use`'s].
         #[arg(long)]
-        team: String,
+        team: Option<String>,
         /// Only this action, such as job.create or artifact.download.
         #[arg(long)]
         action: Option<String>,
@@ -269,8 +303,9 @@ pub enum AuditCommand {
     Verify {
         #[command(flatten)]
         common: Common,
+        /// The team's id [default: `helix team use`'s].
         #[arg(long)]
-        team: String,
+        team: Option<String>,
     },
 }
 
@@ -298,7 +333,9 @@ impl Command {
             | Self::Download { common, .. }
             | Self::Upload { common, .. }
             | Self::Rejects { common, .. }
-            | Self::Costs { common, .. } => common,
+            | Self::Costs { common, .. }
+            | Self::Teams { common } => common,
+            Self::Team { command: TeamCommand::Use { common, .. } | TeamCommand::Usage { common, .. } } => common,
             Self::Submit(args) => &args.common,
             Self::Keys { command } => command.common(),
             Self::Pipeline { command } => command.common(),
@@ -359,6 +396,25 @@ impl Context {
         credentials.client().await
     }
 
+    /// The team chosen with `helix team use` for this server's login, if any.
+    fn default_team(&self) -> Option<&str> {
+        self.credentials().filter(|c| !c.is_api_key()).and_then(|c| c.default_team.as_deref())
+    }
+
+    /// `given`, else the default team.
+    fn team(&self, given: Option<String>) -> Option<String> {
+        given.or_else(|| self.default_team().map(str::to_owned))
+    }
+
+    /// `given`, else the default team; a command that needs a team fails without either.
+    fn required_team(&self, given: Option<String>) -> Result<String, CliError> {
+        self.team(given).ok_or_else(|| {
+            CliError::Input(
+                "which team? give --team ID, or choose one for every command with `helix team use NAME`".into(),
+            )
+        })
+    }
+
     fn anonymous_api(&self) -> Result<Client, CliError> {
         Client::new(&self.api_url, None)
     }
@@ -395,8 +451,11 @@ async fn dispatch(context: &Context, command: Command) -> Result<ExitCode, CliEr
         Command::Whoami { .. } => session::whoami(context).await,
         Command::Submit(args) => submit::submit(context, args).await,
         Command::Upload { kind, team, files, .. } => {
-            submit::upload_files(context, &kind, team.as_deref(), &files).await
+            submit::upload_files(context, &kind, context.team(team).as_deref(), &files).await
         }
+        Command::Teams { .. } => teams::list(context).await,
+        Command::Team { command: TeamCommand::Use { name, .. } } => teams::use_team(context, &name).await,
+        Command::Team { command: TeamCommand::Usage { team, .. } } => teams::usage(context, team).await,
         Command::Jobs { status, limit, cursor, all, .. } => jobs::list(context, status, limit, cursor, all).await,
         Command::Job { id, .. } => jobs::show(context, &id).await,
         Command::Cancel { id, .. } => jobs::cancel(context, &id).await,
@@ -418,15 +477,21 @@ async fn dispatch(context: &Context, command: Command) -> Result<ExitCode, CliEr
         Command::Rejects { id, .. } => jobs::rejects(context, &id).await,
         Command::Keys { command } => match command {
             KeysCommand::Create { team, name, scopes, expires_at, pipeline, .. } => {
+                let team = context.required_team(team)?;
                 keys::create(context, &team, &name, &scopes, expires_at.as_deref(), pipeline.as_deref()).await
             }
-            KeysCommand::List { team, .. } => keys::list(context, &team).await,
-            KeysCommand::Revoke { team, key_id, .. } => keys::revoke(context, &team, &key_id).await,
+            KeysCommand::List { team, .. } => keys::list(context, &context.required_team(team)?).await,
+            KeysCommand::Revoke { team, key_id, .. } => {
+                keys::revoke(context, &context.required_team(team)?, &key_id).await
+            }
         },
         Command::Audit { command: AuditCommand::List { team, action, actor, from, to, limit, cursor, .. } } => {
-            audit::list(context, &team, helix_client::AuditFilters { action, actor, from, to, limit, cursor }).await
+            let filters = helix_client::AuditFilters { action, actor, from, to, limit, cursor };
+            audit::list(context, &context.required_team(team)?, filters).await
         }
-        Command::Audit { command: AuditCommand::Verify { team, .. } } => audit::verify(context, &team).await,
+        Command::Audit { command: AuditCommand::Verify { team, .. } } => {
+            audit::verify(context, &context.required_team(team)?).await
+        }
         Command::Pipeline { command } => pipelines::run(context, command).await,
         Command::Costs { group_by, from, to, team, .. } => {
             costs::costs(context, helix_client::CostFilters { group_by: Some(group_by), from, to, team_id: team }).await

@@ -55,6 +55,11 @@ pub async fn login(context: &Context, username: Option<String>, password_stdin: 
         return Err(CliError::Input("the password is empty".into()));
     }
     let token = context.anonymous_api()?.login(&username, &password).await?;
+    // Logging in again as the same account keeps the team it chose.
+    let default_team = context
+        .credentials()
+        .filter(|c| c.username == username && !c.is_api_key())
+        .and_then(|c| c.default_team.clone());
     let credentials = Credentials {
         api_url: context.api_url.clone(),
         username,
@@ -62,6 +67,7 @@ pub async fn login(context: &Context, username: Option<String>, password_stdin: 
         token_type: token.token_type,
         expires_at: now() + token.expires_in,
         refresh_token: token.refresh_token,
+        default_team,
     };
     let path = credentials::save(&credentials)?;
     if context.json {
@@ -125,6 +131,7 @@ pub async fn login_with_key(context: &Context) -> Result<ExitCode, CliError> {
         token_type: API_KEY_TOKEN_TYPE.into(),
         expires_at: u64::MAX,
         refresh_token: None,
+        default_team: None,
     };
     let path = credentials::save(&credentials)?;
     if context.json {

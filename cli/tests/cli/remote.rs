@@ -677,3 +677,45 @@ async fn an_interrupted_upload_resumes_from_the_parts_already_stored() {
     );
     assert_eq!(t.download(&user.token, &id).await, big);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn teams_are_listed_one_is_chosen_for_later_commands_and_its_usage_shown() {
+    let t = TestPlatform::start().await;
+    let user = t.user().await;
+    let me = Laptop::new(&t);
+    assert_eq!(me.login(&user.email, &user.password).await.code, 0);
+    let (status, team) = t.post_json(&user.token, "/api/v1/teams", &json!({"name": "Data Platform"})).await;
+    assert_eq!(status, 201, "{team}");
+    let team_id = team["id"].as_str().unwrap().to_owned();
+
+    let run = me.ok(&["teams"]).await;
+    assert!(run.stdout.contains("Personal") && run.stdout.contains("Data Platform"), "{run}");
+    assert!(run.stdout.contains("owner") && run.stdout.contains("free") && !run.stdout.contains('*'), "{run}");
+    let run = me.run(&["keys", "list"]).await;
+    assert!(run.code != 0 && run.stderr.contains("helix team use"), "{run}");
+
+    let run = me.ok(&["team", "use", "data platform"]).await;
+    assert!(run.stdout.contains(&team_id), "{run}");
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(me.credentials()).unwrap()).unwrap();
+    assert_eq!(stored["default_team"], json!(team_id));
+    let run = me.ok(&["teams"]).await;
+    let marked = run.stdout.lines().find(|l| l.starts_with('*')).unwrap_or_default().to_owned();
+    assert!(marked.contains(&team_id), "{run}");
+    // Commands that take --team now act in it.
+    me.ok(&["keys", "create", "--name", "ci", "--scope", "jobs:read"]).await;
+    let (_, keys) = t.get(&user.token, &format!("/api/v1/teams/{team_id}/api-keys")).await;
+    assert_eq!(keys["items"].as_array().unwrap().len(), 1, "{keys}");
+    // Logging in again keeps the choice.
+    assert_eq!(me.login(&user.email, &user.password).await.code, 0);
+    assert!(me.ok(&["keys", "list"]).await.stdout.contains("ci"));
+
+    let run = me.ok(&["team", "usage"]).await;
+    assert!(run.stdout.contains(&format!("Team {team_id}: the free plan")), "{run}");
+    assert!(run.stdout.contains("concurrent jobs") && run.stdout.contains("0 / 2"), "{run}");
+    assert!(run.stdout.contains("0 B / 1.0 GiB") && run.stdout.contains("100.0 MiB"), "{run}");
+    let usage = me.ok(&["team", "usage", "--json"]).await.json();
+    assert_eq!((&usage["plan"], &usage["limits"]["records_per_month"]), (&json!("free"), &json!(1_000_000)));
+
+    let run = me.run(&["team", "use", "no such team"]).await;
+    assert!(run.code != 0 && run.stderr.contains("Data Platform"), "{run}");
+}

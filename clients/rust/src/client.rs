@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use helix_domain::{
     ApiKeyId, ArtifactId, ArtifactRead, AuditEntry, ComparisonRead, JobRead, KeyScope, PipelineDiff, PipelineId,
-    PipelineRead, PipelineVersion, Timestamp, UserId,
+    PipelineRead, PipelineVersion, Plan, PlanLimits, QuotaUsage, Role, TeamId, Timestamp, UserId,
 };
 
 use crate::error::{Error, Result, from_response, root_cause};
@@ -109,6 +109,27 @@ pub struct Page<T> {
     pub items: Vec<T>,
     #[serde(default)]
     pub next_cursor: Option<String>,
+}
+
+/// A team as one of its members sees it (`GET /teams`).
+#[derive(Deserialize)]
+pub struct TeamRead {
+    pub id: TeamId,
+    pub name: String,
+    /// The caller's own team: one member, no invitations.
+    pub personal: bool,
+    pub plan: Plan,
+    /// The caller's role in it.
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+/// A team's plan, its limits and what the team uses of them (`GET /teams/{id}/usage`).
+#[derive(Deserialize)]
+pub struct TeamUsage {
+    pub plan: Plan,
+    pub limits: PlanLimits,
+    pub usage: QuotaUsage,
 }
 
 /// A team's API key as its admins see it: never the key itself.
@@ -392,6 +413,16 @@ impl Client {
         .filter_map(|(name, value)| value.map(|v| (name, v)))
         .collect();
         self.call(self.request(Method::GET, &["teams", team, "audit"])?.query(&query)).await
+    }
+
+    /// The caller's teams, their personal team first.
+    pub async fn teams(&self) -> Result<Answer<Page<TeamRead>>> {
+        self.call(self.request(Method::GET, &["teams"])?).await
+    }
+
+    /// The team's plan, limits and usage (its admins and owners).
+    pub async fn team_usage(&self, team: &str) -> Result<Answer<TeamUsage>> {
+        self.call(self.request(Method::GET, &["teams", team, "usage"])?).await
     }
 
     pub async fn keys(&self, team: &str) -> Result<Answer<Page<ApiKeyRead>>> {

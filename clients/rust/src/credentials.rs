@@ -23,6 +23,10 @@ pub struct Credentials {
     /// long as the server's session. Absent in logins stored before sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// The team commands act in when they name none (`helix team use`); unset, the server's
+    /// default (the personal team).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_team: Option<String>,
 }
 
 pub fn now() -> u64 {
@@ -78,6 +82,7 @@ impl Credentials {
             token_type: token.token_type,
             expires_at: now() + token.expires_in,
             refresh_token: token.refresh_token.or_else(|| self.refresh_token.clone()),
+            default_team: self.default_team.clone(),
         };
         save(&renewed)?;
         Ok(anonymous.with_token(renewed.access_token))
