@@ -136,9 +136,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The upload limits and the single sign-on issuers, as the deployment's environment would set
-/// them, taken from this process's environment when set (`MULTIPART_THRESHOLD_BYTES=5242880
-/// helix-dev up` to try multipart uploads with small files; `OIDC_ISSUERS=…` for a local Keycloak).
+/// The upload limits, the single sign-on issuers and the request rate, as the deployment's
+/// environment would set them, taken from this process's environment when set
+/// (`MULTIPART_THRESHOLD_BYTES=5242880 helix-dev up` to try multipart uploads with small files;
+/// `OIDC_ISSUERS=…` for a local Keycloak; `RATE_LIMIT_BURST=5` to see the rate limit).
 fn settings_from_env() -> Vec<(String, String)> {
     [
         "MAX_UPLOAD_BYTES",
@@ -147,6 +148,8 @@ fn settings_from_env() -> Vec<(String, String)> {
         "OIDC_ISSUERS",
         "SHARD_THRESHOLD_BYTES",
         "SHARD_BYTES",
+        "RATE_LIMIT_PER_MINUTE",
+        "RATE_LIMIT_BURST",
     ]
     .into_iter()
     .filter_map(|name| std::env::var(name).ok().map(|value| (name.to_owned(), value)))
