@@ -20,6 +20,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail)?);
     let state = EventsState {
         progress: wiring::progress_store(&clients, &jobs.table),
+        pipelines: Arc::new(wiring::pipeline_service(&clients, &artifacts, &jobs, job_service.clone())),
         jobs: job_service,
         keys,
         auth: Arc::new(Authenticator {

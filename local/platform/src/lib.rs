@@ -219,7 +219,13 @@ impl Platform {
         let schedules = Arc::new(wiring::schedule_service(&clients, pipelines_table, pipelines.clone(), timer.clone()));
         let schedule_trigger = wiring::schedule_trigger(&clients, pipelines_table, pipelines.clone(), timer);
         let progress = wiring::progress_store(&clients, &settings.jobs.table);
-        let events = helix_api::EventsState { jobs: jobs.clone(), progress, keys: keys.clone(), auth: auth.clone() };
+        let events = helix_api::EventsState {
+            jobs: jobs.clone(),
+            pipelines: pipelines.clone(),
+            progress,
+            keys: keys.clone(),
+            auth: auth.clone(),
+        };
         let api = helix_api::api_router(
             // Served over plain HTTP on loopback, where not every browser keeps a Secure cookie.
             AuthState { sessions, sso, signer, auth: auth.clone(), secure_cookies: false },

@@ -22,7 +22,7 @@ use crate::routes::{
         audit::list_audit, audit::verify_audit, usage::team_usage, usage::set_plan,
         artifacts::request_upload, artifacts::get_artifact, artifacts::download,
         artifacts::request_parts, artifacts::list_parts, artifacts::complete_upload, artifacts::abort_upload,
-        jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job, jobs::delete_job, jobs::cancel_job, jobs::retry_job, jobs::clone_job, events::job_events,
+        jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job, jobs::delete_job, jobs::cancel_job, jobs::retry_job, jobs::clone_job, events::job_events, events::pipeline_events,
         pipelines::create_pipeline, pipelines::list_pipelines, pipelines::get_pipeline, pipelines::update_pipeline,
         pipelines::delete_pipeline, pipelines::create_version, pipelines::list_versions, pipelines::get_version,
         pipelines::diff_versions, pipelines::run_pipeline, pipelines::get_run, pipelines::retry_run,

@@ -77,6 +77,8 @@ pub struct JobsState {
 #[derive(Clone, FromRef)]
 pub struct EventsState {
     pub jobs: Arc<JobService>,
+    /// A pipeline's runs, for its stream.
+    pub pipelines: Arc<PipelineService>,
     pub progress: Arc<dyn helix_domain::ProgressStore>,
     pub keys: Arc<ApiKeyService>,
     pub auth: Arc<Authenticator>,

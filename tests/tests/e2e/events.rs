@@ -86,3 +86,44 @@ async fn sse_delivers_pending_running_with_progress_and_completed() {
     assert_eq!((last_kind.as_str(), &last["job"]["records_out"]), ("status", &json!(900_000)), "{last}");
     assert!(last["progress"].is_null());
 }
+
+#[tokio::test]
+async fn a_pipelines_stream_shows_its_runs_as_they_change() {
+    let t = TestPlatform::start().await;
+    let alice = t.user().await;
+    let outsider = t.user().await;
+    let context = "fields:\n  id: \"{{ id }}\"\n";
+    let (status, pipeline) = t
+        .post_json(
+            &alice.token,
+            "/api/v1/pipelines",
+            &json!({"name": "Orders", "context": context, "schema": {"type": "object"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pipeline}");
+    let id = pipeline["id"].as_str().unwrap();
+    let events_url = t.url(&format!("/api/v1/pipelines/{id}/events"));
+    let refused = t.http.get(&events_url).bearer_auth(&outsider.token).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+
+    let mut response = t.http.get(&events_url).bearer_auth(&alice.token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let content = t.upload(&alice.token, "orders.csv", "text/csv", "content", b"id\na\nb\n").await;
+    let runs = format!("/api/v1/pipelines/{id}/runs");
+    let (status, run) = t.post_json(&alice.token, &runs, &json!({"content_artifact_ids": [content]})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+
+    let mut body = String::new();
+    let read = async {
+        while !body.contains("\"COMPLETED\"") {
+            let Some(chunk) = response.chunk().await.unwrap() else { break };
+            body.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read).await.expect("the run's completion within 60 s");
+    let events = parse_events(&body);
+    assert!(events.iter().all(|(kind, job)| kind == "run" && job["id"] == run["id"]), "{body:.2000}");
+    let statuses: Vec<&str> = events.iter().map(|(_, job)| job["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.last(), Some(&"COMPLETED"), "{statuses:?}");
+    assert!(statuses.windows(2).all(|w| w[0] != w[1] || w[0] == "RUNNING"), "one event per change: {statuses:?}");
+}

@@ -13,7 +13,9 @@ use futures::Stream;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use helix_domain::{JobId, JobProgress, JobRead, JobStatus};
+use std::collections::HashMap;
+
+use helix_domain::{JobId, JobProgress, JobRead, JobStatus, PipelineId};
 
 use crate::extract::{Caller, could_exist};
 use crate::{ApiError, ErrorBody, EventsState};
@@ -26,8 +28,13 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const MAX_STREAM: Duration = Duration::from_secs(14 * 60);
 
 pub fn router() -> Router<EventsState> {
-    Router::new().route("/api/v1/jobs/{id}/events", get(job_events))
+    Router::new()
+        .route("/api/v1/jobs/{id}/events", get(job_events))
+        .route("/api/v1/pipelines/{id}/events", get(pipeline_events))
 }
+
+/// How many of a pipeline's latest runs its stream follows.
+const PIPELINE_RUNS: u32 = 20;
 
 /// The data of each event: the job, and its progress while it runs.
 #[derive(Serialize, ToSchema)]
@@ -99,5 +106,77 @@ pub async fn job_events(
     state.jobs.get(&caller, &id).await?;
     let watch = Watch { state, caller, id, sent: None, done: false, started: Instant::now() };
     let stream = futures::stream::unfold(watch, Watch::next);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
+}
+
+/// What a pipeline's stream last sent of each of its latest runs.
+struct RunsWatch {
+    state: EventsState,
+    caller: helix_jobs::Actor,
+    id: PipelineId,
+    sent: HashMap<JobId, (JobStatus, u32, u32)>,
+    pending: Vec<JobRead>,
+    done: bool,
+    started: Instant,
+}
+
+impl RunsWatch {
+    /// The next `run` event: a run among the pipeline's latest that is new or changed (status,
+    /// attempt, retry) since it was last sent, oldest first.
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
+        loop {
+            if let Some(run) = self.pending.pop() {
+                let data = serde_json::to_string(&run).unwrap_or_default();
+                return Some((Ok(Event::default().event("run").data(data)), self));
+            }
+            if self.done || self.started.elapsed() > MAX_STREAM {
+                return None;
+            }
+            if !self.sent.is_empty() {
+                tokio::time::sleep(POLL * 4).await;
+            }
+            let runs = match self.state.pipelines.runs(&self.caller, &self.id, Some(PIPELINE_RUNS), None).await {
+                Ok(list) => list.jobs,
+                Err(e) => {
+                    self.done = true;
+                    let body = serde_json::json!({"error": {"message": e.to_string()}});
+                    return Some((Ok(Event::default().event("error").data(body.to_string())), self));
+                }
+            };
+            // Newest first from the store: kept so, popped from the back, they go out oldest first.
+            for job in runs {
+                let seen = (job.status, job.attempts, job.retries);
+                if self.sent.insert(job.id.clone(), seen) != Some(seen) {
+                    self.pending.push(JobRead::from(job));
+                }
+            }
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/pipelines/{id}/events", tag = "pipelines", security(("oauth2" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The pipeline's id")),
+    responses((status = 200, content_type = "text/event-stream", body = JobRead,
+        description = "Server-Sent Events: a `run` event (the job) for each of the pipeline's 20 latest runs at once, then whenever one of them is new or changes status, attempt or retry; a `: keep-alive` comment after 15 s without one; the stream ends after 14 minutes (reconnect)"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn pipeline_events(
+    State(state): State<EventsState>,
+    Caller(caller): Caller,
+    Path(id): Path<PipelineId>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    if !could_exist(id.as_str()) {
+        return Err(ApiError::NotFound("pipeline"));
+    }
+    state.pipelines.get(&caller, &id).await?;
+    let watch = RunsWatch {
+        state,
+        caller,
+        id,
+        sent: HashMap::new(),
+        pending: Vec::new(),
+        done: false,
+        started: Instant::now(),
+    };
+    let stream = futures::stream::unfold(watch, RunsWatch::next);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
 }
