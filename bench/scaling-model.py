@@ -13,7 +13,7 @@ Every figure is named in AWS (measured here, or what an AWS document says, or "a
 documented in docs/scaling.md. The per-shard request counts follow shared/jobs/src/runner/shards.rs
 and shared/jobs/src/streams.rs: reads are sequential 8 MiB ranged GETs done between the engine's
 reads (no overlap of I/O and compute), outputs go up as sequential 8 MiB UploadParts, the shard
-messages are sent one at a time, and the merge copies one part after another."""
+messages are sent one at a time, and the merge copies 32 parts at once (join_parts)."""
 import argparse, heapq, math, os, pathlib, random, shutil, socket, subprocess, sys, tempfile, time
 
 MiB = 1024 * 1024
@@ -44,7 +44,7 @@ AWS = dict(
     rcu_per_s=3000.0,        #   and 3,000 RCU/s, on-demand or not
     ramp_start=5, ramp_per_s=5.0,  # Lambda SQS scaling: 5 concurrent batches, +300 per minute
     cores=None,              # no shared cores: every Lambda has its own
-    copies_at_once=1,        # the merge awaits each UploadPartCopy before the next (join_parts)
+    copies_at_once=32,       # the merge keeps 32 UploadPart(Copy) requests in flight (MERGE_PARTS_IN_FLIGHT)
 )
 
 # This machine, measured with --probe (moto on 127.0.0.1, the debug engine on one pinned core);

@@ -28,6 +28,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesOrdered;
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
@@ -35,7 +38,7 @@ use helix_domain::artifact::{error_report_key, result_key};
 use helix_domain::shard::{ShardOutput, ShardPlan, ShardSpan};
 use helix_domain::{
     ArtifactKind, Blobs, Job, JobId, JobMessage, JobOutcome, JobQueue, JobStatus, ShardProgress, ShardStore, ShardTask,
-    StoreError, Transition,
+    StoreError, StoredPart, Transition,
 };
 use helix_engine::{EngineError, Frame, PartStart, Summary, Transformation};
 
@@ -673,6 +676,9 @@ async fn join(
     joined
 }
 
+/// Parts of a merge uploaded or copied at once.
+const MERGE_PARTS_IN_FLIGHT: usize = 32;
+
 async fn join_parts(
     blobs: &dyn Blobs,
     key: &str,
@@ -681,9 +687,13 @@ async fn join_parts(
     min_part: u64,
     upload: &mut Option<String>,
 ) -> Result<u64, ShardError> {
+    // Parts go up MERGE_PARTS_IN_FLIGHT at a time (a copy is a server-side request of its own):
+    // one after another, the copies are most of a big merge's time (docs/scaling.md, "Model").
+    let mut in_flight: FuturesOrdered<BoxFuture<'_, Result<StoredPart, StoreError>>> = FuturesOrdered::new();
     let mut parts = Vec::new();
     let mut buffer: Vec<u8> = Vec::new();
     let mut size = 0u64;
+    let mut number = 0u32;
     for piece in pieces {
         let (from, mut range) = match piece {
             Piece::Bytes(bytes) => {
@@ -706,16 +716,24 @@ async fn join_parts(
         }
         if buffer.len() as u64 >= min_part {
             let upload_id = started(blobs, key, content_type, upload).await?;
-            let number = parts.len() as u32 + 1;
+            number += 1;
             size += buffer.len() as u64;
-            parts.push(blobs.upload_part(key, &upload_id, number, std::mem::take(&mut buffer)).await?);
+            let body = std::mem::take(&mut buffer);
+            in_flight.push_back(Box::pin(async move { blobs.upload_part(key, &upload_id, number, body).await }));
         }
         if range.start < range.end {
             let upload_id = started(blobs, key, content_type, upload).await?;
-            let number = parts.len() as u32 + 1;
+            number += 1;
             size += range.end - range.start;
-            parts.push(blobs.upload_part_copy(key, &upload_id, number, from, range).await?);
+            in_flight
+                .push_back(Box::pin(async move { blobs.upload_part_copy(key, &upload_id, number, from, range).await }));
         }
+        while in_flight.len() >= MERGE_PARTS_IN_FLIGHT {
+            parts.push(in_flight.next().await.expect("a part in flight")?);
+        }
+    }
+    while let Some(part) = in_flight.next().await {
+        parts.push(part?);
     }
     let Some(upload_id) = upload.clone() else {
         // All of it fits in one part: one PUT.
@@ -725,8 +743,7 @@ async fn join_parts(
     };
     if !buffer.is_empty() {
         size += buffer.len() as u64;
-        let number = parts.len() as u32 + 1;
-        parts.push(blobs.upload_part(key, &upload_id, number, buffer).await?);
+        parts.push(blobs.upload_part(key, &upload_id, number + 1, buffer).await?);
     }
     blobs.complete_multipart(key, &upload_id, &parts).await?;
     Ok(size)
