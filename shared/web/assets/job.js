@@ -169,7 +169,8 @@ export function renderJob({ main, params, signal, setTitle }) {
       if (error?.name === 'AbortError' || signal.aborted) return;
       return load();
     }
-    if (response.status === 404) return notFound();
+    // Any refusal (a 404 too: the route may not be served here, as behind the cloud's HTTP API)
+    // falls back to polling, which says whether the job exists.
     if (!response.ok || !response.body) return load();
     streaming = true;
     const reader = response.body.getReader();
