@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use helix_client::{Silent, Upload};
-use helix_domain::{ArtifactKind, ComparisonRead, JobStatus, PipelineRead};
+use helix_client::{Answer, Client, Silent, StartedRun, Upload};
+use helix_domain::{ArtifactKind, ChainRun, ComparisonRead, JobStatus, PipelineRead, RunStatus, StepStatus};
 
 use super::error::{CliError, EXIT_JOB_FAILED};
 use super::output::{UploadBars, cell, job_details, jobs_table, print_json, table, time};
@@ -317,7 +317,13 @@ async fn run_pipeline(
     if let Some(version) = version {
         body["version"] = json!(version);
     }
-    let job = api.run_pipeline(id, &body).await?;
+    let started = api.run_pipeline(id, &body).await?;
+    let job = match started.value {
+        StartedRun::Job(job) => Answer { raw: started.raw, value: *job },
+        StartedRun::Chain(run) => {
+            return chained_run(context, &api, &pipeline, Answer { raw: started.raw, value: *run }, wait).await;
+        }
+    };
     if !quiet {
         let version = job.value.pipeline_version.unwrap_or_default();
         eprintln!("started run {} of {} version {version}", job.value.id, pipeline.name);
@@ -335,6 +341,63 @@ async fn run_pipeline(
         JobStatus::Failed | JobStatus::Cancelled => ExitCode::from(EXIT_JOB_FAILED),
         JobStatus::Pending | JobStatus::Running | JobStatus::Completed => ExitCode::SUCCESS,
     })
+}
+
+/// How often a chained run is read while `--wait` follows it.
+const CHAIN_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A chained run just started: its steps, and with `--wait` the run followed to its end.
+async fn chained_run(
+    context: &Context,
+    api: &Client,
+    pipeline: &PipelineRead,
+    mut run: Answer<ChainRun>,
+    wait: bool,
+) -> Result<ExitCode, CliError> {
+    if !context.json {
+        eprintln!("started chained run {} of {} version {}", run.value.id, pipeline.name, run.value.pipeline_version);
+    }
+    while wait && run.value.status == RunStatus::Running {
+        tokio::time::sleep(CHAIN_POLL).await;
+        run = api.pipeline_run(pipeline.id.as_str(), run.value.id.as_str()).await?;
+    }
+    if context.json {
+        print_json(&run.raw);
+    } else {
+        print!("{}", steps_table(&run.value));
+        if let Some(error) = &run.value.error {
+            eprintln!("{error}");
+        }
+    }
+    Ok(match run.value.status {
+        RunStatus::Failed => ExitCode::from(EXIT_JOB_FAILED),
+        RunStatus::Running | RunStatus::Completed => ExitCode::SUCCESS,
+    })
+}
+
+fn steps_table(run: &ChainRun) -> String {
+    let rows: Vec<Vec<String>> = run
+        .steps
+        .iter()
+        .map(|step| {
+            let status = match step.status {
+                StepStatus::Waiting => "WAITING",
+                StepStatus::Running => "RUNNING",
+                StepStatus::Completed => "COMPLETED",
+                StepStatus::Failed => "FAILED",
+                StepStatus::Skipped => "SKIPPED",
+            };
+            vec![
+                step.name.clone(),
+                status.to_owned(),
+                step.after.join(", "),
+                step.attempt.to_string(),
+                step.job_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+                cell(step.error.as_deref().unwrap_or(""), 60),
+            ]
+        })
+        .collect();
+    table(&["STEP", "STATUS", "AFTER", "ATTEMPT", "JOB", "ERROR"], &rows)
 }
 
 async fn compare(context: &Context, id: &str, version: u32, job: &str) -> Result<ExitCode, CliError> {

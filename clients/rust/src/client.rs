@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use helix_domain::{
-    ApiKeyId, ArtifactId, ArtifactRead, AuditEntry, ComparisonRead, JobRead, KeyScope, PipelineDiff, PipelineId,
-    PipelineRead, PipelineVersion, Plan, PlanLimits, QuotaUsage, Role, TeamId, Timestamp, UserId,
+    ApiKeyId, ArtifactId, ArtifactRead, AuditEntry, ChainRun, ComparisonRead, JobRead, KeyScope, PipelineDiff,
+    PipelineId, PipelineRead, PipelineVersion, Plan, PlanLimits, QuotaUsage, Role, TeamId, Timestamp, UserId,
 };
 
 use crate::error::{Error, Result, from_response, root_cause};
@@ -212,6 +212,14 @@ pub struct CostRow {
 pub struct Answer<T> {
     pub raw: Value,
     pub value: T,
+}
+
+/// What starting a pipeline run made: a job, or for a chained version a run of one job per step.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StartedRun {
+    Chain(Box<ChainRun>),
+    Job(Box<JobRead>),
 }
 
 /// A client of one HelixNet server, carrying one bearer token (an access token or an API key),
@@ -565,8 +573,14 @@ impl Client {
         self.call(self.request(Method::GET, &["pipelines", id, "versions", &from, "diff", &to])?).await
     }
 
-    pub async fn run_pipeline(&self, id: &str, body: &Value) -> Result<Answer<JobRead>> {
+    /// Starts a run: a job, or for a chained version a run of one job per step.
+    pub async fn run_pipeline(&self, id: &str, body: &Value) -> Result<Answer<StartedRun>> {
         self.call_idempotent(|| Ok(self.request(Method::POST, &["pipelines", id, "runs"])?.json(body))).await
+    }
+
+    /// A chained run and its steps.
+    pub async fn pipeline_run(&self, id: &str, run: &str) -> Result<Answer<ChainRun>> {
+        self.call(self.request(Method::GET, &["pipelines", id, "runs", run])?).await
     }
 
     pub async fn compare_version(&self, id: &str, version: u32, job: &str) -> Result<Answer<ComparisonRead>> {

@@ -35,7 +35,7 @@ mod upload;
 
 pub use client::{
     Answer, ApiKeyRead, AuditFilters, Client, CostFilters, CostReport, CostRow, DEFAULT_API_URL, Download, DropTicket,
-    NewJob, Page, PresignedPut, TeamRead, TeamUsage, TokenResponse, normalize_url,
+    NewJob, Page, PresignedPut, StartedRun, TeamRead, TeamUsage, TokenResponse, normalize_url,
 };
 pub use error::{Error, Result, from_response};
 pub use jobs::{output_of, parse_records};
