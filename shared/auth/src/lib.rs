@@ -12,6 +12,8 @@ mod token;
 pub use keys::{
     Jwk, Jwks, KeyDirectory, KeyDirectoryError, KeyError, MIN_SECRET_BYTES, MemoryKeyDirectory, SigningKey, kid_of,
 };
-pub use oidc::{ExternalIdentity, OIDC_KEY_MAX_AGE, OIDC_KEY_RELOAD_INTERVAL, OidcConfigError, OidcIssuer, OidcVerifier};
+pub use oidc::{
+    ExternalIdentity, OIDC_KEY_MAX_AGE, OIDC_KEY_RELOAD_INTERVAL, OidcConfigError, OidcIssuer, OidcVerifier,
+};
 pub use password::{PasswordError, hash_password, verify_password};
 pub use token::{Claims, IssuedToken, KEY_RELOAD_INTERVAL, TokenError, TokenSettings, TokenSigner, TokenVerifier};

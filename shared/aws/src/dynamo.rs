@@ -12,10 +12,10 @@ pub use api_keys::DynamoApiKeyStore;
 pub use audit::DynamoAuditLog;
 pub use limits::{DynamoQuotaStore, DynamoRateBuckets};
 pub use pipelines::DynamoPipelineStore;
-pub use usage::{DynamoBillingLedger, DynamoBudgetStore, DynamoUsageLedger};
 pub use progress::DynamoProgressStore;
 pub use schedules::DynamoScheduleStore;
 pub use shards::DynamoShardStore;
+pub use usage::{DynamoBillingLedger, DynamoBudgetStore, DynamoUsageLedger};
 pub use webhooks::DynamoWebhookStore;
 
 use std::collections::HashMap;

@@ -7,28 +7,29 @@ mod dynamo;
 pub mod keys;
 pub mod poller;
 mod s3;
-mod sqs;
 pub mod schedules;
+mod sqs;
 pub mod telemetry;
 pub mod webhooks;
 pub mod wiring;
 
-pub use config::{
-    ArtifactConfig, ConfigError, Env, JobConfig, LimitsConfig, Settings, SigningConfig, SsoConfig, SweeperConfig, ScheduleConfig, TokenConfig, WebhookConfig, WorkerConfig,
-};
 pub use config::shard_config;
+pub use config::{
+    ArtifactConfig, ConfigError, Env, JobConfig, LimitsConfig, ScheduleConfig, Settings, SigningConfig, SsoConfig,
+    SweeperConfig, TokenConfig, WebhookConfig, WorkerConfig,
+};
 pub use dynamo::DynamoAuditLog;
 pub use dynamo::DynamoPipelineStore;
-pub use dynamo::{DynamoBillingLedger, DynamoBudgetStore, DynamoUsageLedger};
-pub use dynamo::DynamoWebhookStore;
-pub use dynamo::DynamoScheduleStore;
 pub use dynamo::DynamoProgressStore;
+pub use dynamo::DynamoScheduleStore;
 pub use dynamo::DynamoShardStore;
-pub use dynamo::{DynamoQuotaStore, DynamoRateBuckets};
+pub use dynamo::DynamoWebhookStore;
 pub use dynamo::{
     DynamoApiKeyStore, DynamoArtifactStore, DynamoIdempotencyStore, DynamoJobStore, DynamoLoginAttempts,
     DynamoRequestKeyStore, DynamoSessionStore, DynamoTeamStore, DynamoUserStore,
 };
+pub use dynamo::{DynamoBillingLedger, DynamoBudgetStore, DynamoUsageLedger};
+pub use dynamo::{DynamoQuotaStore, DynamoRateBuckets};
 pub use keys::{JWKS_OBJECT_KEY, S3KeyDirectory};
 pub use poller::{Heartbeat, PollOptions, SqsPoller};
 pub use s3::S3Blobs;

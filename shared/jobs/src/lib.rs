@@ -70,7 +70,6 @@ pub use artifacts::{
 };
 pub use audit::{AuditEvent, AuditPage, AuditQuery, AuditService, AuditTrail, ChainReport, action};
 pub use batch::{MessageOutcome, handle_batch};
-pub use tracing_context::continue_trace;
 pub use chains::{ChainDriver, RunStarted, chain_actor};
 pub use costs::{
     CostQuery, CostReport, CostRow, CostService, DailyCost, DailyCostReport, ExportIngest, JobCost, MAX_COST_DAYS,
@@ -100,6 +99,7 @@ pub use submit::{Input, InputSource, JobList, JobQuery, JobRequest, JobService, 
 pub use suggest::{AutoMapAttempt, SuggestMappingAttempt, gpu_attempts};
 pub use sweeper::{JobSweeper, Swept};
 pub use teams::{NewInvitation, TeamService, TeamView, token_hash};
+pub use tracing_context::continue_trace;
 pub use transform::TransformAttempt;
 pub use uploads::{UploadWatcher, UploadWatcherPorts};
 pub use webhooks::{

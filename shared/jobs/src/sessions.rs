@@ -119,7 +119,12 @@ impl SessionService {
 
     /// A new session of a proven user, recorded as `action` (a password login, a single sign-on)
     /// in the account's chain.
-    pub(crate) async fn start(&self, user: &User, actor: &Actor, action: &'static str) -> Result<IssuedSession, JobError> {
+    pub(crate) async fn start(
+        &self,
+        user: &User,
+        actor: &Actor,
+        action: &'static str,
+    ) -> Result<IssuedSession, JobError> {
         let secret = new_secret();
         let session = Session::start(
             SessionId::random(),
