@@ -54,12 +54,24 @@ impl AwsClients {
     }
 
     pub fn new(sdk: &aws_config::SdkConfig, s3_force_path_style: bool) -> Self {
-        let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(s3_force_path_style).build();
+        let sdk = sdk.to_builder().timeout_config(timeouts()).build();
+        let s3 = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(s3_force_path_style).build();
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            secretsmanager: aws_sdk_secretsmanager::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(&sdk),
         }
     }
+}
+
+/// The SDK sets no limit on how long an answer may take: a request whose answer never comes
+/// (a dropped connection, an emulator that stalls one) would hold a job RUNNING until its lease
+/// ran out. Each attempt now ends after a minute (a long poll waits 20 s at most) and is retried
+/// by the SDK's retry policy on a fresh connection.
+fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .operation_attempt_timeout(std::time::Duration::from_secs(60))
+        .build()
 }
