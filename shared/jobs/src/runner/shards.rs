@@ -487,26 +487,33 @@ impl JobRunner {
     }
 
     /// The split does not fit the file: the attempt ends (the job back to `PENDING`) and the
-    /// job's message comes again, to run on one worker.
+    /// job's message comes again, to run on one worker. The job is released before the message
+    /// is sent, so that message finds it ready at once (sent first, it found the job RUNNING and
+    /// waited a whole visibility timeout); a delivery that finds the job released already (the
+    /// send failed) sends it again.
     async fn one_worker(&self, sharding: &Sharding, job: &Job, attempt: u32, reason: &str) -> MessageOutcome {
         tracing::warn!(job_id = %job.id, attempt, reason, "the input does not split exactly; it runs on one worker");
-        let message = task_message(job, ShardTask::OneWorker { attempt });
-        // Sent first: a message that comes while the job is still RUNNING is retried.
-        if let Err(e) = sharding.queue.send(&message).await {
-            return MessageOutcome::Retry(e.to_string());
-        }
-        let error = format!("the input was not split ({reason}); it runs on one worker");
         let current = match self.ports.jobs.get(&job.id).await {
-            Ok(Some(current)) if current.status == JobStatus::Running && current.attempts == attempt => current,
-            Ok(_) => return MessageOutcome::Done,
+            Ok(Some(current)) => current,
+            Ok(None) => return MessageOutcome::Done,
             Err(e) => return MessageOutcome::Retry(e.to_string()),
         };
-        match current.apply(Transition::Release { error }, self.ports.clock.now()) {
-            Ok(released) => match self.ports.jobs.replace(&current, &released).await {
-                Ok(()) | Err(StoreError::Conflict(_)) => MessageOutcome::Done,
-                Err(e) => MessageOutcome::Retry(e.to_string()),
-            },
-            Err(refused) => MessageOutcome::Retry(format!("job {}: {refused}", job.id)),
+        if current.status == JobStatus::Running && current.attempts == attempt {
+            let error = format!("the input was not split ({reason}); it runs on one worker");
+            let released = match current.apply(Transition::Release { error }, self.ports.clock.now()) {
+                Ok(released) => released,
+                Err(refused) => return MessageOutcome::Retry(format!("job {}: {refused}", job.id)),
+            };
+            if let Err(e) = self.ports.jobs.replace(&current, &released).await {
+                return MessageOutcome::Retry(e.to_string());
+            }
+        } else if current.status != JobStatus::Pending {
+            // Running on one worker already, or ended.
+            return MessageOutcome::Done;
+        }
+        match sharding.queue.send(&task_message(job, ShardTask::OneWorker { attempt })).await {
+            Ok(()) => MessageOutcome::Done,
+            Err(e) => MessageOutcome::Retry(e.to_string()),
         }
     }
 
