@@ -111,10 +111,12 @@ impl BudgetService {
     /// Sets the team's budget: its admins and owners.
     pub async fn set(&self, actor: &Actor, team: &TeamId, update: BudgetUpdate) -> Result<BudgetRead, JobError> {
         self.access.require_role(actor, team, TeamAction::Configure, "team").await?;
-        if !(update.monthly_usd.is_finite() && update.monthly_usd > 0.0 && update.monthly_usd <= MAX_MONTHLY_USD) {
+        // A millionth of a dollar at least: the prices' own scale; DynamoDB stores no number
+        // below 1e-130 (9.5e-184 was a 500).
+        if !(update.monthly_usd.is_finite() && update.monthly_usd >= 1e-6 && update.monthly_usd <= MAX_MONTHLY_USD) {
             return Err(JobError::invalid(
                 "monthly_usd",
-                format!("monthly_usd must be a number of USD above 0 and at most {MAX_MONTHLY_USD}"),
+                format!("monthly_usd must be a number of USD from 0.000001 to {MAX_MONTHLY_USD}"),
             ));
         }
         let budget = Budget {

@@ -53,11 +53,9 @@ from .job_cost_breakdown import JobCostBreakdown
 from .job_create import JobCreate
 from .job_day import JobDay
 from .job_day_statuses import JobDayStatuses
-from .job_event import JobEvent
 from .job_inputs import JobInputs
 from .job_kind import JobKind
 from .job_list import JobList
-from .job_progress import JobProgress
 from .job_read import JobRead
 from .job_stats import JobStats
 from .job_status import JobStatus
@@ -182,11 +180,9 @@ __all__ = (
     "JobCreate",
     "JobDay",
     "JobDayStatuses",
-    "JobEvent",
     "JobInputs",
     "JobKind",
     "JobList",
-    "JobProgress",
     "JobRead",
     "JobStats",
     "JobStatus",

@@ -148,6 +148,7 @@ pub struct BillingExportRequest {
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "Not a platform admin"),
         (status = 404, body = ErrorBody, description = "No such artifact among the caller's"),
+        (status = 415, body = ErrorBody, description = "The body is not JSON"),
         (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "The artifact is not uploaded, or not a readable export: the message names the line")))]
 pub async fn ingest_billing_export(
@@ -183,7 +184,9 @@ pub async fn get_budget(
     responses((status = 200, body = BudgetRead),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "Not an admin or owner of the team"),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "monthly_usd refused")))]
+        (status = 404, body = ErrorBody),
+        (status = 415, body = ErrorBody, description = "The body is not JSON"),
+        (status = 422, body = ErrorBody, description = "monthly_usd refused")))]
 pub async fn put_budget(
     State(state): State<JobsState>,
     Caller(caller): Caller,

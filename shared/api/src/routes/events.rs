@@ -91,8 +91,8 @@ impl Watch {
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs", security(("oauth2" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The job's id")),
-    responses((status = 200, content_type = "text/event-stream", body = JobEvent,
-        description = "Server-Sent Events: `status` at once and on every status change, `progress` while it runs (bytes and lines read), a `: keep-alive` comment after 15 s without one; the stream ends after the job's last status"),
+    responses((status = 200, content_type = "text/event-stream", body = serde_json::Value,
+        description = "Server-Sent Events, each with its `event` name and its `data`, the JSON of a `JobEvent` ({status, progress, job}): `status` at once and on every status change, `progress` while it runs (bytes and lines read), a `: keep-alive` comment after 15 s without one; the stream ends after the job's last status"),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn job_events(
     State(state): State<EventsState>,
@@ -156,8 +156,8 @@ impl RunsWatch {
 
 #[utoipa::path(get, path = "/api/v1/pipelines/{id}/events", tag = "pipelines", security(("oauth2" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "The pipeline's id")),
-    responses((status = 200, content_type = "text/event-stream", body = JobRead,
-        description = "Server-Sent Events: a `run` event (the job) for each of the pipeline's 20 latest runs at once, then whenever one of them is new or changes status, attempt or retry; a `: keep-alive` comment after 15 s without one; the stream ends after 14 minutes (reconnect)"),
+    responses((status = 200, content_type = "text/event-stream", body = serde_json::Value,
+        description = "Server-Sent Events, each with its `event` name and its `data`, the JSON of a job (`JobRead`): a `run` event for each of the pipeline's 20 latest runs at once, then whenever one of them is new or changes status, attempt or retry; a `: keep-alive` comment after 15 s without one; the stream ends after 14 minutes (reconnect)"),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn pipeline_events(
     State(state): State<EventsState>,

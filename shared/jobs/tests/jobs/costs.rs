@@ -284,6 +284,8 @@ async fn a_budget_notifies_at_80_and_100_percent_once_and_its_hard_stop_refuses_
 
     let none = budgets.read(&alice, &team).await.unwrap();
     assert_eq!((none.state, none.monthly_usd), ("none", None));
+    // Below the prices' scale (and DynamoDB's smallest number): refused by name, not stored.
+    assert!(matches!(set(9.5e-184, false).await, Err(JobError::Invalid { ref field, .. }) if field == "monthly_usd"));
     // 100 s of 1 GiB arm64 Lambda and its requests: about 0.00134 USD of a 0.0016 budget.
     w.usage.apply(&spend("j1", 100)).await.unwrap();
     let warning = set(0.0016, false).await.unwrap();

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -7,7 +7,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
-from ...models.job_read import JobRead
 from ...types import Response
 
 
@@ -27,10 +26,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorBody | JobRead | None:
+) -> Any | ErrorBody | None:
     if response.status_code == 200:
-        response_200 = JobRead.from_dict(response.text)
-
+        response_200 = cast(Any, response.text)
         return response_200
 
     if response.status_code == 401:
@@ -51,7 +49,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorBody | JobRead]:
+) -> Response[Any | ErrorBody]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -64,7 +62,7 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-) -> Response[ErrorBody | JobRead]:
+) -> Response[Any | ErrorBody]:
     """
     Args:
         id (str):
@@ -74,7 +72,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | JobRead]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -92,7 +90,7 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
-) -> ErrorBody | JobRead | None:
+) -> Any | ErrorBody | None:
     """
     Args:
         id (str):
@@ -102,7 +100,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | JobRead
+        Any | ErrorBody
     """
 
     return sync_detailed(
@@ -115,7 +113,7 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
-) -> Response[ErrorBody | JobRead]:
+) -> Response[Any | ErrorBody]:
     """
     Args:
         id (str):
@@ -125,7 +123,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorBody | JobRead]
+        Response[Any | ErrorBody]
     """
 
     kwargs = _get_kwargs(
@@ -141,7 +139,7 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
-) -> ErrorBody | JobRead | None:
+) -> Any | ErrorBody | None:
     """
     Args:
         id (str):
@@ -151,7 +149,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorBody | JobRead
+        Any | ErrorBody
     """
 
     return (
