@@ -366,3 +366,30 @@ pub fn open_at<'a>(
     };
     Ok(Opened { records, reading, detected_encoding: decoded.detected })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The options as a context's `input:` writes them (JSON is YAML).
+    fn options(json: &str) -> InputOptions {
+        serde_json::from_str(json).expect("options")
+    }
+
+    #[test]
+    fn record_length_and_cp037_are_checked_before_any_content() {
+        let fixed = r#"{"format": "fixed", "fields": [{"name": "A", "start": 1, "length": 2}]"#;
+        let with = |extra: &str| options(&format!("{fixed}, {extra}}}"));
+        assert_eq!(with(r#""record_length": 80, "encoding": "cp037""#).validate(), Ok(()));
+        assert_eq!(with(r#""record_length": 0"#).validate(), Err("input.record_length must be positive".to_owned()));
+        assert_eq!(
+            with(r#""record_length": 80, "encoding": "utf-16le""#).validate(),
+            Err("input.record_length counts bytes and needs a single-byte encoding, not UTF-16".to_owned())
+        );
+        assert_eq!(
+            options(r#"{"format": "csv", "record_length": 80}"#).validate(),
+            Err("input.record_length needs format fixed or idoc".to_owned())
+        );
+        assert!(options(r#"{"encoding": "ebcdic-9"}"#).validate().unwrap_err().contains("unknown encoding `ebcdic-9`"));
+    }
+}
