@@ -11,9 +11,11 @@ Usage: bench/scaling-model.py            the tables, from the figures below
 
 Every figure is named in AWS (measured here, or what an AWS document says, or "assumed") and
 documented in docs/scaling.md. The per-shard request counts follow shared/jobs/src/runner/shards.rs
-and shared/jobs/src/streams.rs: reads are sequential 8 MiB ranged GETs done between the engine's
-reads (no overlap of I/O and compute), outputs go up as sequential 8 MiB UploadParts, the shard
-messages are sent one at a time, and the merge copies 32 parts at once (join_parts)."""
+and shared/jobs/src/streams.rs: a shard's input is read in 8 MiB ranged GETs with the next one in
+flight while the engine maps the current one, its output goes up in 8 MiB UploadParts with one in
+flight while the engine fills the next (so reading, mapping and writing overlap, and the map takes
+the slowest of the three plus one range and one part), the shard messages are sent one at a time,
+and the merge copies 32 parts at once (join_parts)."""
 import argparse, heapq, math, os, pathlib, random, shutil, socket, subprocess, sys, tempfile, time
 
 MiB = 1024 * 1024
@@ -31,7 +33,7 @@ SCAN_ENTRY, SPAN_ENTRY, OUTPUT_ENTRY, PLAN_HEAD = 200, 90, 130, 1024
 AWS = dict(
     name="AWS (model)",
     engine_core=88e6,        # measured: helix -j 1, release, 117.7 MB in 1.28-1.40 s (84-92 MB/s)
-    vcpus=1.0,               # Lambda docs: 1,769 MB = one vCPU (the template has 1,024 MB: 0.58)
+    vcpus=1.0,               # Lambda docs: 1,769 MB = one vCPU (the template's WorkerMemorySize default)
     conn=85e6,               # assumed: one S3 connection (AWS re:Post: at most 5 Gbps per connection)
     request=0.1,             # S3 performance guidelines: first-byte latency ~100-200 ms (low end)
     copy_rate=200e6,         # assumed: UploadPartCopy bytes per second, server-side (not documented)
@@ -86,10 +88,15 @@ def map_seconds(shard, p):
     header = p["request"]                           # bytes [0, D) read again
     read = gets(shard, p)
     compute = shard / (p["engine_core"] * min(1.0, p["vcpus"]))
-    write = 2 * p["request"] + math.ceil(out / PART) * p["request"] + out / p["conn"]  # create, parts, complete
+    write = math.ceil(out / PART) * p["request"] + out / p["conn"]
+    # The three streams overlap (one request ahead each way): the slowest sets the pace, plus the
+    # first range (nothing to map before it), the last part (sent after the engine ends), and the
+    # upload's create and complete.
+    streamed = max(read, compute, write) + gets(min(RANGE, shard), p) + p["request"] + PART / p["conn"] \
+        + 2 * p["request"]
     rejects = p["request"]                          # a small reject output: one PUT
     record = 3 * p["db"]                            # the output, then the job's progress (get + replace)
-    return message_overhead(p) + documents + header + read + compute + write + rejects + record
+    return message_overhead(p) + documents + header + streamed + rejects + record
 
 
 def merge_seconds(shards, shard, p):
@@ -224,10 +231,14 @@ def print_model(p):
         print(f"  {size / GB:.0f} GB: the plan item's DynamoDB floor is {scan_floor:.0f} s (scan) and {map_floor:.0f} s (map)")
     per_worker = 1 / (p["request"] + RANGE / p["conn"])
     print(f"  S3 requests on the input's prefix at N = 256: ~{256 * per_worker:.0f} GET/s (of 5,500 per prefix)")
-    # As deployed (infra/template.yaml): MaximumConcurrency 10, BatchSize 5 (a batch's messages run
-    # at once on one Lambda), MemorySize 1,024 MB (0.58 vCPU, shared by the batch).
+    # As deployed (infra/template.yaml): WorkerMaxConcurrency Lambdas (64 by default), BatchSize 1,
+    # WorkerMemorySize 1,769 MB (one vCPU): the model's N = 64 line. The template before had
+    # MaximumConcurrency 10, BatchSize 5 (a batch's messages at once on one Lambda) and 1,024 MB
+    # (0.58 vCPU, shared by the batch).
+    print(f"  as deployed (WorkerMaxConcurrency 64, one message a Lambda, 1,769 MB): 10 GB "
+          f"{wall(10 * GB, 64, p, True)[0]:.0f} s, 100 GB {wall(100 * GB, 64, p, True)[0]:.0f} s")
     q = dict(p, vcpus=1024 / 1769 / 5)
-    print(f"  as deployed (10 Lambdas x 5 messages, 1,024 MB): 10 GB {wall(10 * GB, 50, q, True)[0]:.0f} s, "
+    print(f"  as deployed before (10 Lambdas x 5 messages, 1,024 MB): 10 GB {wall(10 * GB, 50, q, True)[0]:.0f} s, "
           f"100 GB {wall(100 * GB, 50, q, True)[0]:.0f} s")
 
 

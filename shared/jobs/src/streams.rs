@@ -1,13 +1,19 @@
 //! A job's files streamed between the bucket and the engine: inputs read in ranged GETs, outputs
 //! written as multipart uploads as the engine produces them. A worker holds a few MiB of any file
 //! and writes none of it to disk; an output is visible only once it is whole.
+//!
+//! Both directions keep one request in flight while the engine works: the reader fetches the next
+//! range while the engine maps the current one, and the writer sends a full part while the engine
+//! fills the next, so a run waits on the network only when the network is the slower of the two.
 
+use std::future::Future;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
 
 use helix_domain::{Blobs, StoreError, StoredPart};
 
@@ -40,18 +46,30 @@ pub struct StreamContext {
 }
 
 /// Retries `call` on backend errors (a dropped connection, a throttle), not on missing objects.
-fn with_retries<T>(runtime: &Handle, mut call: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+async fn with_retries<T, F: Future<Output = Result<T, StoreError>>>(
+    mut call: impl FnMut() -> F,
+) -> Result<T, StoreError> {
     let mut tries = 0;
     loop {
         tries += 1;
-        match call() {
+        match call().await {
             Err(StoreError::Backend(_)) if tries < TRIES => {
-                runtime.block_on(tokio::time::sleep(Duration::from_millis(200 * u64::from(tries))));
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(tries))).await;
             }
             other => return other,
         }
     }
 }
+
+/// Waits on the blocking thread for a request running on the runtime.
+fn join<T>(runtime: &Handle, request: JoinHandle<Result<T, StoreError>>) -> Result<T, StoreError> {
+    runtime
+        .block_on(request)
+        .unwrap_or_else(|e| Err(StoreError::Backend(format!("a storage request was stopped: {e}"))))
+}
+
+/// A ranged GET in flight.
+type RangeRequest = JoinHandle<Result<Vec<u8>, StoreError>>;
 
 /// Reads an object of `size` bytes in ranged GETs, for the engine's blocking thread.
 pub struct BlobReader {
@@ -62,7 +80,10 @@ pub struct BlobReader {
     name: String,
     key: String,
     size: u64,
+    /// Where the next range to request starts.
     offset: u64,
+    /// The range requested ahead, starting where `buffer` ends.
+    ahead: Option<(u64, RangeRequest)>,
     buffer: Vec<u8>,
     at: usize,
 }
@@ -70,12 +91,47 @@ pub struct BlobReader {
 impl BlobReader {
     pub fn new(streams: &StreamContext, name: String, key: String, size: u64) -> Self {
         let StreamContext { blobs, runtime, cancelled } = streams.clone();
-        Self { blobs, runtime, cancelled, name, key, size, offset: 0, buffer: Vec::new(), at: 0 }
+        Self { blobs, runtime, cancelled, name, key, size, offset: 0, ahead: None, buffer: Vec::new(), at: 0 }
     }
 
     /// Reads bytes `range` of the object only (a shard of it).
     pub fn range(streams: &StreamContext, name: String, key: String, range: std::ops::Range<u64>) -> Self {
-        Self { offset: range.start, ..Self::new(streams, name, key, range.end) }
+        let mut reader = Self::new(streams, name, key, range.end);
+        reader.offset = range.start;
+        reader
+    }
+
+    /// Requests the range at `offset`, if the object goes on, to be read while the engine works.
+    fn request_next(&mut self) {
+        if self.offset >= self.size {
+            return;
+        }
+        let len = RANGE_BYTES.min(self.size - self.offset);
+        let (blobs, key, offset) = (self.blobs.clone(), self.key.clone(), self.offset);
+        let request = self.runtime.spawn(async move { with_retries(|| blobs.read_range(&key, offset, len)).await });
+        self.ahead = Some((offset, request));
+        self.offset += len;
+    }
+
+    /// The next range, from the request ahead (or a new one on the first read).
+    fn next_range(&mut self) -> io::Result<Option<Vec<u8>>> {
+        if self.ahead.is_none() {
+            self.request_next();
+        }
+        let Some((offset, request)) = self.ahead.take() else { return Ok(None) };
+        let chunk = join(&self.runtime, request)
+            .map_err(|e| io_error(&format!("{} could not be read from storage", self.name), e))?;
+        let expected = RANGE_BYTES.min(self.size - offset) as usize;
+        if chunk.len() != expected {
+            return Err(io::Error::other(format!(
+                "{} could not be read from storage: it ends at byte {} of the {} recorded",
+                self.name,
+                offset + chunk.len() as u64,
+                self.size
+            )));
+        }
+        self.request_next();
+        Ok(Some(chunk))
     }
 }
 
@@ -83,27 +139,25 @@ impl Read for BlobReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         stop_if(&self.cancelled)?;
         if self.at == self.buffer.len() {
-            if self.offset >= self.size {
-                return Ok(0);
+            match self.next_range()? {
+                Some(chunk) => self.buffer = chunk,
+                None => return Ok(0),
             }
-            let len = RANGE_BYTES.min(self.size - self.offset);
-            let (blobs, runtime, key, offset) = (&self.blobs, &self.runtime, &self.key, self.offset);
-            let chunk = with_retries(runtime, || runtime.block_on(blobs.read_range(key, offset, len)))
-                .map_err(|e| io_error(&format!("{} could not be read from storage", self.name), e))?;
-            if chunk.is_empty() {
-                return Err(io::Error::other(format!(
-                    "{} could not be read from storage: it ends at byte {offset} of the {} recorded",
-                    self.name, self.size
-                )));
-            }
-            self.offset += chunk.len() as u64;
-            self.buffer = chunk;
             self.at = 0;
         }
         let n = out.len().min(self.buffer.len() - self.at);
         out[..n].copy_from_slice(&self.buffer[self.at..self.at + n]);
         self.at += n;
         Ok(n)
+    }
+}
+
+impl Drop for BlobReader {
+    fn drop(&mut self) {
+        // A run that stops early (an error, a cancel) needs no more of the object.
+        if let Some((_, request)) = self.ahead.take() {
+            request.abort();
+        }
     }
 }
 
@@ -119,6 +173,8 @@ pub struct BlobWriter {
     buffer: Vec<u8>,
     upload_id: Option<String>,
     parts: Vec<StoredPart>,
+    /// The part going up while the engine fills the next.
+    sending: Option<JoinHandle<Result<StoredPart, StoreError>>>,
     written: u64,
 }
 
@@ -134,24 +190,37 @@ impl BlobWriter {
             buffer: Vec::with_capacity(PART_BYTES),
             upload_id: None,
             parts: Vec::new(),
+            sending: None,
             written: 0,
         }
     }
 
+    /// Waits for the part going up, so parts are recorded in order and at most one is in flight.
+    fn sent(&mut self) -> Result<(), StoreError> {
+        if let Some(request) = self.sending.take() {
+            let part = join(&self.runtime, request)?;
+            self.parts.push(part);
+        }
+        Ok(())
+    }
+
     fn send_part(&mut self) -> Result<(), StoreError> {
-        let (blobs, runtime, key) = (&self.blobs, &self.runtime, &self.key);
+        self.sent()?;
         let upload_id = match &self.upload_id {
             Some(id) => id.clone(),
             None => {
-                let id = with_retries(runtime, || runtime.block_on(blobs.start_multipart(key, &self.content_type)))?;
+                let (blobs, key, content_type) = (&self.blobs, &self.key, &self.content_type);
+                let id = self.runtime.block_on(with_retries(|| blobs.start_multipart(key, content_type)))?;
                 self.upload_id.insert(id).clone()
             }
         };
         let number = self.parts.len() as u32 + 1;
         let body = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_BYTES));
-        let part =
-            with_retries(runtime, || runtime.block_on(blobs.upload_part(key, &upload_id, number, body.clone())))?;
-        self.parts.push(part);
+        let (blobs, key) = (self.blobs.clone(), self.key.clone());
+        self.sending =
+            Some(self.runtime.spawn(async move {
+                with_retries(|| blobs.upload_part(&key, &upload_id, number, body.clone())).await
+            }));
         Ok(())
     }
 
@@ -160,20 +229,27 @@ impl BlobWriter {
         let (blobs, runtime) = (self.blobs.clone(), self.runtime.clone());
         if self.upload_id.is_none() {
             let body = std::mem::take(&mut self.buffer);
-            with_retries(&runtime, || runtime.block_on(blobs.put_bytes(&self.key, body.clone(), &self.content_type)))?;
+            let (key, content_type) = (&self.key, &self.content_type);
+            runtime.block_on(with_retries(|| blobs.put_bytes(key, body.clone(), content_type)))?;
             return Ok(self.written);
         }
         if !self.buffer.is_empty() {
             self.send_part()?;
         }
+        self.sent()?;
         let upload_id = self.upload_id.clone().unwrap_or_default();
-        with_retries(&runtime, || runtime.block_on(blobs.complete_multipart(&self.key, &upload_id, &self.parts)))?;
+        let (key, parts) = (&self.key, &self.parts);
+        runtime.block_on(with_retries(|| blobs.complete_multipart(key, &upload_id, parts)))?;
         Ok(self.written)
     }
 
     /// Drops the parts sent so far: a failed run leaves no half-written output (and the bucket's
     /// lifecycle rule removes parts an abort could not).
-    pub fn abort(self) {
+    pub fn abort(mut self) {
+        if let Some(request) = self.sending.take() {
+            // The abort must come after the part, or the part would outlive it.
+            let _ = self.runtime.block_on(request);
+        }
         if let Some(upload_id) = &self.upload_id
             && let Err(e) = self.runtime.block_on(self.blobs.abort_multipart(&self.key, upload_id))
         {

@@ -45,7 +45,7 @@ use helix_engine::{EngineError, Frame, PartStart, Summary, Transformation};
 use super::{Attempt, AttemptError, AttemptKind, JobRunner, Workspace};
 use crate::MessageOutcome;
 use crate::documents::Document;
-use crate::streams::{BlobReader, BlobWriter, RANGE_BYTES, StreamContext};
+use crate::streams::{BlobReader, BlobWriter, PART_BYTES, RANGE_BYTES, StreamContext};
 use crate::transform::{compile, completed, output_type};
 
 /// The first bytes of an input that decide how it splits (its header, its dialect).
@@ -292,7 +292,10 @@ impl JobRunner {
             _ => self.map(sharding, &job, &plan, index, started).await,
         };
         match done {
-            Ok(outcome) => outcome,
+            Ok((outcome, used)) => {
+                self.meter_shard(&job, task, &used, started).await;
+                outcome
+            }
             Err(ShardError::Disagrees(reason)) => self.one_worker(sharding, &job, attempt, &reason).await,
             Err(ShardError::Transient(error)) if deliveries < self.config.max_attempts => {
                 tracing::warn!(%job_id, attempt, index, %error, deliveries, "shard failed; it will be retried");
@@ -314,9 +317,10 @@ impl JobRunner {
         job: &Job,
         plan: &ShardPlan,
         index: u32,
-    ) -> Result<MessageOutcome, ShardError> {
+    ) -> Result<(MessageOutcome, ShardUse), ShardError> {
         let input = plan_input(plan)?;
         let range = input.layout.range(index);
+        let mut used = ShardUse { s3_get_requests: u64::from(range.start > 0), ..ShardUse::default() };
         let blobs = &self.ports.blobs;
         // The byte before the range tells whether a quote at its start begins a field.
         let before = match range.start.checked_sub(1) {
@@ -332,11 +336,12 @@ impl JobRunner {
             }
             scanner.feed(&chunk);
             at += chunk.len() as u64;
+            used.s3_get_requests += 1;
         }
         let scan = scanner.finish();
         let recorded = sharding.store.record_scan(&job.id, plan.attempt, index, &scan).await?;
         if !recorded.plan.scanned() {
-            return Ok(MessageOutcome::Done);
+            return Ok((MessageOutcome::Done, used));
         }
         // The last scan (or a redelivery after all were in: placing is idempotent).
         let plan = recorded.plan;
@@ -345,8 +350,8 @@ impl JobRunner {
         let placed = sharding.store.record_spans(&job.id, plan.attempt, &spans).await?;
         tracing::info!(job_id = %job.id, shards = plan.total, "shards placed");
         let map = |index| ShardTask::Map { attempt: plan.attempt, index };
-        self.send_tasks(sharding, job, placed.plan.total, map).await?;
-        Ok(MessageOutcome::Done)
+        used.sqs_messages_sent = u64::from(self.send_tasks(sharding, job, placed.plan.total, map).await?);
+        Ok((MessageOutcome::Done, used))
     }
 
     /// Phase 3: maps the shard's records; the last output recorded merges them all.
@@ -357,23 +362,52 @@ impl JobRunner {
         plan: &ShardPlan,
         index: u32,
         started: Instant,
-    ) -> Result<MessageOutcome, ShardError> {
+    ) -> Result<(MessageOutcome, ShardUse), ShardError> {
         let input = plan_input(plan)?;
         let span = plan
             .spans
             .as_ref()
             .and_then(|spans| spans.get(index as usize).copied())
             .ok_or_else(|| ShardError::Transient(format!("shard {index} is not placed yet")))?;
+        let used = ShardUse::of_map(job, &input, &span, plan.outputs.get(&index));
         let output = match plan.outputs.get(&index) {
             Some(output) => output.clone(),
             None => self.map_records(job, plan.attempt, index, input, span).await?,
         };
+        let used = used.with_outputs(&output);
         let recorded = sharding.store.record_output(&job.id, plan.attempt, index, &output).await?;
         self.show_progress(&job.id, plan.attempt, recorded.plan.progress()).await;
         if !recorded.plan.mapped() {
-            return Ok(MessageOutcome::Done);
+            return Ok((MessageOutcome::Done, used));
         }
-        self.merge(job, &recorded.plan, started).await
+        Ok((self.merge(job, &recorded.plan, started).await?, used))
+    }
+
+    /// Records a shard task's usage event. Its id is the attempt's and the task's, so a redelivered
+    /// task counts once; the merge is in the attempt's own event (sequence 0), which its settle
+    /// records.
+    async fn meter_shard(&self, job: &Job, task: ShardTask, used: &ShardUse, started: Instant) {
+        let sequence = match task {
+            ShardTask::Scan { index, .. } => 1 + index,
+            ShardTask::Map { index, .. } => 1 + MAX_SHARDS as u32 + index,
+            _ => return,
+        };
+        let compute = crate::metering::compute_of_this_process(started.elapsed());
+        let attempt = crate::metering::attempt_event(job, self.config.name, compute, 0, self.ports.clock.now());
+        let event = crate::metering::UsageEvent {
+            sequence,
+            s3_get_requests: used.s3_get_requests,
+            s3_put_requests: used.s3_put_requests,
+            // The message received and deleted, and those it sent.
+            sqs_requests: 2 + used.sqs_messages_sent,
+            // The job and the plan read; the idempotency record's two writes and the plan's one.
+            dynamodb_read_units: 2,
+            dynamodb_write_units: 3,
+            ..attempt
+        };
+        if let Err(e) = self.ports.usage.apply(&event).await {
+            tracing::warn!(job_id = %job.id, event = event.id(), error = %e, "shard usage not recorded");
+        }
     }
 
     async fn map_records(
@@ -643,6 +677,44 @@ fn map_span(
         reject_bytes,
         reading,
     })
+}
+
+/// What one shard task asked of S3 and SQS (its compute is measured around it). The
+/// intermediates it stores live minutes, not months: no storage is metered for them.
+#[derive(Debug, Default)]
+struct ShardUse {
+    s3_get_requests: u64,
+    s3_put_requests: u64,
+    sqs_messages_sent: u64,
+}
+
+impl ShardUse {
+    /// The reads of a shard's map: its documents and lookups, the file's header again (a later
+    /// shard), and its bytes in ranges; none if its output was recorded by a delivery before.
+    fn of_map(job: &Job, input: &PlanInput, span: &ShardSpan, recorded: Option<&ShardOutput>) -> Self {
+        if recorded.is_some() {
+            return Self::default();
+        }
+        let documents = u64::from(job.inputs.context_artifact_id.is_some())
+            + u64::from(job.inputs.schema_artifact_id.is_some())
+            + job.inputs.lookup_artifact_ids.len() as u64;
+        let header = u64::from(span.start > 0 && input.layout.data_start > 0);
+        let ranges = (span.end - span.start).div_ceil(RANGE_BYTES);
+        Self { s3_get_requests: documents + header + ranges, ..Self::default() }
+    }
+
+    /// The writes of the two intermediates: one PUT each, or a multipart upload's create, parts and
+    /// complete.
+    fn with_outputs(self, output: &ShardOutput) -> Self {
+        if self.s3_get_requests == 0 {
+            return self;
+        }
+        let puts = |bytes: u64| match bytes.div_ceil(PART_BYTES as u64) {
+            0 | 1 => 1,
+            parts => parts + 2,
+        };
+        Self { s3_put_requests: puts(output.result_bytes) + puts(output.reject_bytes), ..self }
+    }
 }
 
 /// A piece of a joined object: bytes of its own (the frame), or a range of an intermediate.

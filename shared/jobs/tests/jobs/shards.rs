@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use helix_domain::shard::MemoryShardStore;
 use helix_domain::{ArtifactKind, Job, JobId, JobMessage, JobStatus, ShardProgress, ShardStore, ShardTask};
+use helix_jobs::metering::UsageLedger;
 use helix_jobs::{JobRequest, JobRunner, MessageOutcome, RunnerConfig, ShardConfig, ShardedTransformAttempt, Sharding};
 
 use crate::support::*;
@@ -151,6 +152,10 @@ async fn a_big_csv_on_many_workers_is_byte_identical_to_one_worker() {
         let scans = ran.iter().filter(|m| matches!(m.shard, Some(ShardTask::Scan { .. }))).count();
         let maps = ran.iter().filter(|m| matches!(m.shard, Some(ShardTask::Map { .. }))).count();
         assert_eq!((scans, maps), (total as usize, total as usize));
+        // Every shard task is metered once, with its reads: at least one range each way.
+        let usage = sharded.world.usage.job_usage(&job.id).await.unwrap();
+        assert!(usage.s3_get_requests >= 2 * u64::from(total), "{usage:?}");
+        assert!(usage.sqs_requests >= 4 * u64::from(total), "{usage:?}");
 
         let (sharded_result, sharded_report) = outputs(&sharded.world, &job.id).await;
         assert_eq!(String::from_utf8_lossy(&sharded_result), String::from_utf8_lossy(&result), "{format} result");
@@ -166,6 +171,7 @@ async fn a_big_csv_on_many_workers_is_byte_identical_to_one_worker() {
         let again = JobMessage { shard: Some(ShardTask::Map { attempt: 1, index: 2 }), ..done.message() };
         assert!(matches!(sharded.runner.run(&body_of(&again), 2).await, MessageOutcome::Done));
         assert_eq!(outputs(&sharded.world, &job.id).await, (result, report));
+        assert_eq!(sharded.world.usage.job_usage(&job.id).await.unwrap(), usage, "nothing metered twice");
     }
 }
 
