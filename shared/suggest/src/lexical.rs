@@ -1,337 +1,197 @@
-//! Names as words: identifiers split into tokens, ERP abbreviations and German/French/Spanish
-//! header words expanded to English, and a similarity over the result.
+//! Names as words: identifiers split into tokens, domain abbreviations (SAP, clinical, finance,
+//! HR) and German/French/Spanish/Dutch header words expanded to English, and a similarity over
+//! the result. The abbreviation tables are data (`abbreviations/*.tsv`, compiled in), and a team
+//! extends them with its own file ([`Abbreviations::extended`]).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-/// Abbreviations and foreign header words → English words (keys are lowercase, accents folded).
-/// SAP field names first (they are single opaque tokens), then common abbreviations, then
-/// German, French and Spanish words.
-const EXPANSIONS: &[(&str, &str)] = &[
-    // SAP
-    ("matnr", "material number"),
-    ("kunnr", "customer number"),
-    ("vbeln", "sales document number"),
-    ("erdat", "created date"),
-    ("ernam", "created by"),
-    ("aedat", "changed date"),
-    ("menge", "quantity"),
-    ("kwmeng", "order quantity"),
-    ("waers", "currency"),
-    ("netwr", "net value amount"),
-    ("netpr", "net price"),
-    ("bukrs", "company code"),
-    ("lifnr", "vendor supplier number"),
-    ("posnr", "item position number"),
-    ("ebeln", "purchase order number"),
-    ("ebelp", "purchase order item"),
-    ("bstnk", "customer purchase order number"),
-    ("bstkd", "customer purchase order number"),
-    ("meins", "unit of measure"),
-    ("vrkme", "sales unit"),
-    ("werks", "plant"),
-    ("lgort", "storage location"),
-    ("audat", "document date"),
-    ("bldat", "document date"),
-    ("budat", "posting date"),
-    ("belnr", "document number"),
-    ("gjahr", "fiscal year"),
-    ("dmbtr", "amount local currency"),
-    ("wrbtr", "amount"),
-    ("kostl", "cost center"),
-    ("hkont", "general ledger account"),
-    ("saknr", "general ledger account"),
-    ("maktx", "material description"),
-    ("matkl", "material group"),
-    ("brgew", "gross weight"),
-    ("ntgew", "net weight"),
-    ("gewei", "weight unit"),
-    ("vkorg", "sales organization"),
-    ("vtweg", "distribution channel"),
-    ("spart", "division"),
-    ("auart", "order type"),
-    ("zterm", "payment terms"),
-    ("inco1", "incoterms"),
-    ("lfdat", "delivery date"),
-    ("wadat", "goods issue date"),
-    ("name1", "name"),
-    ("ort01", "city"),
-    ("pstlz", "postal code"),
-    ("land1", "country"),
-    ("stras", "street"),
-    ("telf1", "phone"),
-    ("stceg", "vat number"),
-    ("mwskz", "tax code"),
-    ("ean11", "ean gtin"),
-    ("smtp", "email"),
-    ("abgru", "rejection reason"),
-    ("pernr", "employee number"),
-    // abbreviations
-    ("cust", "customer"),
-    ("cus", "customer"),
-    ("custno", "customer number"),
-    ("no", "number"),
-    ("nr", "number"),
-    ("nbr", "number"),
-    ("num", "number"),
-    ("qty", "quantity"),
-    ("qnty", "quantity"),
-    ("amt", "amount"),
-    ("desc", "description"),
-    ("descr", "description"),
-    ("dt", "date"),
-    ("dte", "date"),
-    ("addr", "address"),
-    ("tel", "phone"),
-    ("ph", "phone"),
-    ("telephone", "phone"),
-    ("mobile", "phone"),
-    ("cty", "city"),
-    ("zip", "postal code"),
-    ("zipcode", "postal code"),
-    ("postcode", "postal code"),
-    ("ctry", "country"),
-    ("cntry", "country"),
-    ("curr", "currency"),
-    ("ccy", "currency"),
-    ("cur", "currency"),
-    ("prc", "price"),
-    ("val", "value"),
-    ("mat", "material"),
-    ("matl", "material"),
-    ("prod", "product"),
-    ("ord", "order"),
-    ("po", "purchase order"),
-    ("inv", "invoice"),
-    ("dlv", "delivery"),
-    ("deliv", "delivery"),
-    ("acct", "account"),
-    ("acc", "account"),
-    ("emp", "employee"),
-    ("dept", "department"),
-    ("mgr", "manager"),
-    ("supp", "supplier"),
-    ("vend", "vendor"),
-    ("fname", "first name"),
-    ("lname", "last name"),
-    ("firstname", "first name"),
-    ("lastname", "last name"),
-    ("surname", "last name"),
-    ("dob", "date of birth"),
-    ("uom", "unit of measure"),
-    ("wt", "weight"),
-    ("pct", "percent"),
-    ("ref", "reference"),
-    ("txn", "transaction"),
-    ("trx", "transaction"),
-    ("bal", "balance"),
-    ("upd", "updated"),
-    ("seq", "sequence"),
-    ("ln", "line"),
-    ("pos", "position"),
-    ("itm", "item"),
-    ("loc", "location"),
-    ("whse", "warehouse"),
-    ("wh", "warehouse"),
-    ("sku", "product code"),
-    ("mail", "email"),
-    ("tot", "total"),
-    ("stat", "status"),
-    ("sts", "status"),
-    ("crt", "created"),
-    ("cre", "created"),
-    ("ts", "timestamp"),
-    ("tstamp", "timestamp"),
-    ("yr", "year"),
-    ("mth", "month"),
-    ("org", "organization"),
-    ("co", "company"),
-    // clinical and claims (CMS, EHR exports, study tables)
-    ("pt", "patient"),
-    ("pat", "patient"),
-    ("bene", "beneficiary"),
-    ("mrn", "medical record number"),
-    ("ssn", "social security number"),
-    ("dx", "diagnosis"),
-    ("diag", "diagnosis"),
-    ("dgns", "diagnosis"),
-    ("prcdr", "procedure"),
-    ("proc", "procedure"),
-    ("rx", "prescription drug"),
-    ("med", "medication"),
-    ("meds", "medication"),
-    ("ndc", "drug code"),
-    ("tx", "treatment"),
-    ("hx", "history"),
-    ("sx", "symptom"),
-    ("dod", "date of death"),
-    ("admsn", "admission"),
-    ("adm", "admission"),
-    ("dschrg", "discharge"),
-    ("disch", "discharge"),
-    ("los", "length of stay"),
-    ("clm", "claim"),
-    ("prvdr", "provider"),
-    ("prov", "provider"),
-    ("physn", "physician"),
-    ("phys", "physician"),
-    ("npi", "national provider identifier"),
-    ("enc", "encounter"),
-    ("obs", "observation"),
-    ("srvc", "service"),
-    ("svc", "service"),
-    ("pmt", "payment"),
-    ("pymt", "payment"),
-    ("cvrg", "coverage"),
-    ("cvrage", "coverage"),
-    ("cd", "code"),
-    ("ident", "identifier"),
-    ("ind", "indicator"),
-    ("cnt", "count"),
-    ("yrs", "years"),
-    ("mos", "months"),
-    ("thru", "end"),
-    ("ht", "height"),
-    ("temp", "temperature"),
-    ("bp", "blood pressure"),
-    ("grd", "grade"),
-    ("stg", "stage"),
-    ("tumour", "tumor"),
-    ("comp", "company"),
-    // German
-    ("kunde", "customer"),
-    ("kunden", "customer"),
-    ("nummer", "number"),
-    ("artikel", "product item"),
-    ("bestellung", "order"),
-    ("bestell", "order"),
-    ("auftrag", "order"),
-    ("auftrags", "order"),
-    ("datum", "date"),
-    ("preis", "price"),
-    ("betrag", "amount"),
-    ("wahrung", "currency"),
-    ("waehrung", "currency"),
-    ("lieferant", "supplier"),
-    ("lieferanten", "supplier"),
-    ("liefer", "delivery"),
-    ("lieferung", "delivery"),
-    ("rechnung", "invoice"),
-    ("rechnungs", "invoice"),
-    ("vorname", "first name"),
-    ("nachname", "last name"),
-    ("strasse", "street"),
-    ("ort", "city"),
-    ("stadt", "city"),
-    ("plz", "postal code"),
-    ("postleitzahl", "postal code"),
-    ("land", "country"),
-    ("telefon", "phone"),
-    ("beschreibung", "description"),
-    ("bezeichnung", "description"),
-    ("einheit", "unit"),
-    ("mengeneinheit", "unit of measure"),
-    ("gewicht", "weight"),
-    ("steuer", "tax"),
-    ("mwst", "vat tax"),
-    ("firma", "company"),
-    ("geburtsdatum", "date of birth"),
-    ("geschlecht", "gender"),
-    ("geburts", "birth"),
-    ("mitarbeiter", "employee"),
-    ("abteilung", "department"),
-    ("gehalt", "salary"),
-    ("konto", "account"),
-    ("brutto", "gross"),
-    ("netto", "net"),
-    ("gesamt", "total"),
-    ("summe", "total"),
-    ("anzahl", "quantity"),
-    ("erstellt", "created"),
-    ("geandert", "changed"),
-    ("lager", "warehouse"),
-    ("werk", "plant"),
-    ("zahlungs", "payment"),
-    ("zahlung", "payment"),
-    ("bedingung", "terms"),
-    ("bedingungen", "terms"),
-    ("eintritts", "hire"),
-    ("eintritt", "hire"),
-    // French
-    ("client", "customer"),
-    ("numero", "number"),
-    ("quantite", "quantity"),
-    ("prix", "price"),
-    ("montant", "amount"),
-    ("devise", "currency"),
-    ("fournisseur", "supplier"),
-    ("commande", "order"),
-    ("facture", "invoice"),
-    ("livraison", "delivery"),
-    ("nom", "name"),
-    ("prenom", "first name"),
-    ("adresse", "address"),
-    ("rue", "street"),
-    ("ville", "city"),
-    ("pays", "country"),
-    ("courriel", "email"),
-    ("libelle", "description"),
-    ("unite", "unit"),
-    ("poids", "weight"),
-    ("taxe", "tax"),
-    ("tva", "vat tax"),
-    ("statut", "status"),
-    ("societe", "company"),
-    ("entreprise", "company"),
-    ("naissance", "birth"),
-    ("sexe", "gender"),
-    ("employe", "employee"),
-    ("salaire", "salary"),
-    ("compte", "account"),
-    ("embauche", "hire"),
-    ("de", ""),
-    ("du", ""),
-    ("la", ""),
-    ("le", ""),
-    // Spanish
-    ("cliente", "customer"),
-    ("fecha", "date"),
-    ("cantidad", "quantity"),
-    ("precio", "price"),
-    ("importe", "amount"),
-    ("monto", "amount"),
-    ("moneda", "currency"),
-    ("proveedor", "supplier"),
-    ("pedido", "order"),
-    ("factura", "invoice"),
-    ("entrega", "delivery"),
-    ("articulo", "product item"),
-    ("producto", "product"),
-    ("nombre", "name"),
-    ("apellido", "last name"),
-    ("apellidos", "last name"),
-    ("direccion", "address"),
-    ("calle", "street"),
-    ("ciudad", "city"),
-    ("codigo", "code"),
-    ("pais", "country"),
-    ("telefono", "phone"),
-    ("correo", "email"),
-    ("descripcion", "description"),
-    ("unidad", "unit"),
-    ("peso", "weight"),
-    ("impuesto", "tax"),
-    ("iva", "vat tax"),
-    ("estado", "status"),
-    ("empresa", "company"),
-    ("nacimiento", "birth"),
-    ("sexo", "gender"),
-    ("empleado", "employee"),
-    ("salario", "salary"),
-    ("cuenta", "account"),
-    ("contratacion", "hire"),
-    ("del", ""),
+/// The built-in tables, one per domain (`abbreviations/README.md` describes the format).
+const BUILT_IN: &[(&str, &str)] = &[
+    ("general.tsv", include_str!("../abbreviations/general.tsv")),
+    ("erp.tsv", include_str!("../abbreviations/erp.tsv")),
+    ("clinical.tsv", include_str!("../abbreviations/clinical.tsv")),
+    ("finance.tsv", include_str!("../abbreviations/finance.tsv")),
+    ("hr.tsv", include_str!("../abbreviations/hr.tsv")),
+    ("german.tsv", include_str!("../abbreviations/german.tsv")),
+    ("french.tsv", include_str!("../abbreviations/french.tsv")),
+    ("spanish.tsv", include_str!("../abbreviations/spanish.tsv")),
+    ("dutch.tsv", include_str!("../abbreviations/dutch.tsv")),
 ];
+
+/// A line of an abbreviations file that is not `ABBREVIATION<TAB>words`.
+#[derive(Debug, thiserror::Error)]
+#[error("{file} line {line}: {reason}")]
+pub struct AbbreviationsError {
+    pub file: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+/// One entry of an abbreviations file: the key as written and the words it stands for.
+struct Entry {
+    key: String,
+    words: Vec<String>,
+}
+
+/// Reads an abbreviations file: `ABBREVIATION<TAB>words` a line, `#` comments, blank lines.
+fn parse(file: &str, text: &str) -> Result<Vec<Entry>, AbbreviationsError> {
+    let mut entries = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let error = |reason: String| AbbreviationsError { file: file.to_owned(), line: i + 1, reason };
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let (key, words) = line.split_once('\t').unwrap_or((line, ""));
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(error("no abbreviation before the tab".into()));
+        }
+        if !key.chars().all(char::is_alphanumeric) {
+            return Err(error(format!(
+                "`{key}` is not one word of a name (letters and digits only; separate the abbreviation from its \
+                 words with a tab)"
+            )));
+        }
+        let words: Vec<String> = words.split_whitespace().map(fold).collect();
+        if words.iter().any(|w| !w.chars().all(char::is_alphanumeric)) {
+            return Err(error("the words after the tab are letters and digits separated by spaces".into()));
+        }
+        entries.push(Entry { key: key.to_owned(), words });
+    }
+    Ok(entries)
+}
+
+/// Abbreviations and foreign header words → English words: the built-in domain tables, and what
+/// a team adds. A key in mixed case (`pT`) matches only as written, before the name is split at
+/// case changes; any other key (`matnr`, `MATNR`) in any case.
+#[derive(Debug, Clone, Default)]
+pub struct Abbreviations {
+    /// Lowercase key → its words (none: the word is dropped, as `de` in `N° de commande`).
+    any_case: HashMap<String, Vec<String>>,
+    /// Keys matched only as written.
+    exact: HashMap<String, Vec<String>>,
+    /// Words a compound may be split into: keys of three letters or more and the words the
+    /// table produces.
+    known: HashSet<String>,
+}
+
+/// `pT`, `ypN`: a key matched only as written.
+fn mixed_case(key: &str) -> bool {
+    key.chars().any(char::is_uppercase) && key.chars().any(char::is_lowercase)
+}
+
+/// Words a compound splits into besides the table's (`artikelname`, `bestellstatus`).
+const COMPOUND_WORDS: &[&str] =
+    &["name", "code", "date", "number", "status", "type", "text", "email", "order", "line", "total"];
+
+impl Abbreviations {
+    /// The built-in tables (every domain).
+    pub fn built_in() -> Arc<Abbreviations> {
+        static TABLE: OnceLock<Arc<Abbreviations>> = OnceLock::new();
+        TABLE
+            .get_or_init(|| {
+                let mut table = Abbreviations::default();
+                for (file, text) in BUILT_IN {
+                    let entries = parse(file, text).unwrap_or_else(|e| panic!("built-in abbreviations: {e}"));
+                    table.add(entries);
+                }
+                table.known.extend(COMPOUND_WORDS.iter().map(|w| (*w).to_owned()));
+                Arc::new(table)
+            })
+            .clone()
+    }
+
+    /// These tables plus a team's file (`file` names it in errors): its entries win over these.
+    pub fn extended(&self, file: &str, text: &str) -> Result<Abbreviations, AbbreviationsError> {
+        let mut table = self.clone();
+        table.add(parse(file, text)?);
+        Ok(table)
+    }
+
+    fn add(&mut self, entries: Vec<Entry>) {
+        for Entry { key, words } in entries {
+            let folded = fold(&key);
+            if folded.chars().count() >= 3 && !words.is_empty() {
+                self.known.insert(folded.clone());
+            }
+            self.known.extend(words.iter().filter(|w| w.chars().count() >= 3).cloned());
+            if mixed_case(&key) {
+                self.exact.insert(key, words);
+            } else {
+                self.any_case.insert(folded, words);
+            }
+        }
+    }
+
+    /// A name as English words: tokens, each expanded through the tables, compounds
+    /// (`kundennummer`, `custno`) split into known words. Unknown tokens stay as they are.
+    pub fn expand(&self, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for part in parts(name) {
+            if let Some(words) = self.exact.get(&part) {
+                out.extend(words.iter().cloned());
+                continue;
+            }
+            for token in split_part(&part) {
+                if let Some(words) = self.any_case.get(&token) {
+                    out.extend(words.iter().cloned());
+                } else if let Some(pieces) = self.split_compound(&token) {
+                    for piece in pieces {
+                        match self.any_case.get(&piece) {
+                            Some(words) => out.extend(words.iter().cloned()),
+                            None => out.push(piece),
+                        }
+                    }
+                } else {
+                    out.push(token);
+                }
+            }
+        }
+        out
+    }
+
+    /// The expanded name as a phrase, for embedding and for people.
+    pub fn phrase(&self, name: &str) -> String {
+        self.expand(name).join(" ")
+    }
+
+    /// `kundennummer` → [kunden, nummer]; `bestelldatum` → [bestell, datum]: the split into the
+    /// fewest known words, at least 3 letters each.
+    fn split_compound(&self, token: &str) -> Option<Vec<String>> {
+        let chars: Vec<char> = token.chars().collect();
+        let n = chars.len();
+        if n < 6 || !chars.iter().all(|c| c.is_alphabetic()) {
+            return None;
+        }
+        // best[i]: fewest words covering chars[..i], with the split point.
+        let mut best: Vec<Option<(usize, usize)>> = vec![None; n + 1];
+        best[0] = Some((0, 0));
+        for end in 3..=n {
+            for start in 0..=end.saturating_sub(3) {
+                let Some((count, _)) = best[start] else { continue };
+                let word: String = chars[start..end].iter().collect();
+                if self.known.contains(&word) && best[end].is_none_or(|(c, _)| count + 1 < c) {
+                    best[end] = Some((count + 1, start));
+                }
+            }
+        }
+        let (count, _) = best[n]?;
+        if count < 2 {
+            return None;
+        }
+        let mut pieces = Vec::new();
+        let mut end = n;
+        while end > 0 {
+            let (_, start) = best[end]?;
+            pieces.push(chars[start..end].iter().collect());
+            end = start;
+        }
+        pieces.reverse();
+        Some(pieces)
+    }
+}
 
 /// Words that say the same thing in field names; each maps to one canonical word.
 const SYNONYMS: &[(&str, &str)] = &[
@@ -376,11 +236,6 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("begin", "start"),
 ];
 
-fn expansions() -> &'static HashMap<&'static str, &'static str> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
-    TABLE.get_or_init(|| EXPANSIONS.iter().copied().collect())
-}
-
 fn synonyms() -> &'static HashMap<&'static str, &'static str> {
     static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
     TABLE.get_or_init(|| SYNONYMS.iter().copied().collect())
@@ -405,108 +260,51 @@ pub fn fold(text: &str) -> String {
     out
 }
 
+/// The parts of a name between separators (anything but letters and digits); `°` and `º` read as
+/// `o` (`N°` is "number").
+fn parts(name: &str) -> Vec<String> {
+    let name = name.replace(['°', 'º'], "o ");
+    name.split(|c: char| !c.is_alphanumeric()).filter(|p| !p.is_empty()).map(str::to_owned).collect()
+}
+
+/// A part split at case changes, lowercase and folded.
+fn split_part(part: &str) -> Vec<String> {
+    let chars: Vec<char> = part.chars().collect();
+    let mut words = Vec::new();
+    let mut start = 0;
+    for i in 1..chars.len() {
+        let camel = chars[i].is_uppercase() && chars[i - 1].is_lowercase();
+        let acronym_end =
+            chars[i].is_lowercase() && chars[i - 1].is_uppercase() && i >= 2 && chars[i - 2].is_uppercase();
+        if camel {
+            words.push(chars[start..i].iter().collect::<String>());
+            start = i;
+        } else if acronym_end {
+            words.push(chars[start..i - 1].iter().collect::<String>());
+            start = i - 1;
+        }
+    }
+    if start < chars.len() {
+        words.push(chars[start..].iter().collect::<String>());
+    }
+    words.iter().flat_map(|w| fold(w).split_whitespace().map(str::to_owned).collect::<Vec<_>>()).collect()
+}
+
 /// Splits an identifier into lowercase tokens: `CUST_NO` → [cust, no], `orderDate` → [order,
 /// date], `Rechnungs-Nr.` → [rechnungs, nr]. Letters and digits stay together (`NAME1`), as SAP
 /// names need.
 pub fn tokens(name: &str) -> Vec<String> {
-    let name = name.replace(['°', 'º'], "o ");
-    let mut words = Vec::new();
-    for part in name.split(|c: char| !c.is_alphanumeric()) {
-        let chars: Vec<char> = part.chars().collect();
-        let mut start = 0;
-        for i in 1..chars.len() {
-            let camel = chars[i].is_uppercase() && chars[i - 1].is_lowercase();
-            let acronym_end =
-                chars[i].is_lowercase() && chars[i - 1].is_uppercase() && i >= 2 && chars[i - 2].is_uppercase();
-            if camel {
-                words.push(chars[start..i].iter().collect::<String>());
-                start = i;
-            } else if acronym_end {
-                words.push(chars[start..i - 1].iter().collect::<String>());
-                start = i - 1;
-            }
-        }
-        if start < chars.len() {
-            words.push(chars[start..].iter().collect::<String>());
-        }
-    }
-    words
-        .into_iter()
-        .map(|w| fold(&w))
-        .flat_map(|w| w.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-        .collect()
+    parts(name).iter().flat_map(|p| split_part(p)).collect()
 }
 
-/// A name as English words: tokens, each expanded through the abbreviation table, compounds
-/// (`kundennummer`, `custno`) split into known words. Unknown tokens stay as they are.
+/// [`Abbreviations::expand`] with the built-in tables.
 pub fn expand(name: &str) -> Vec<String> {
-    let table = expansions();
-    let mut out = Vec::new();
-    for token in tokens(name) {
-        if let Some(english) = table.get(token.as_str()) {
-            out.extend(english.split_whitespace().map(str::to_owned));
-        } else if let Some(parts) = split_compound(&token) {
-            for p in parts {
-                out.extend(table.get(p.as_str()).copied().unwrap_or(p.as_str()).split_whitespace().map(str::to_owned));
-            }
-        } else {
-            out.push(token);
-        }
-    }
-    out
+    Abbreviations::built_in().expand(name)
 }
 
-/// The expanded name as a phrase, for embedding and for people.
+/// [`Abbreviations::phrase`] with the built-in tables.
 pub fn phrase(name: &str) -> String {
-    expand(name).join(" ")
-}
-
-/// `kundennummer` → [kunden, nummer]; `bestelldatum` → [bestell, datum]: the split into the
-/// fewest known words (table keys or English words the table produces), at least 3 letters each.
-fn split_compound(token: &str) -> Option<Vec<String>> {
-    static KNOWN: OnceLock<HashSet<String>> = OnceLock::new();
-    let known = KNOWN.get_or_init(|| {
-        let mut set: HashSet<String> =
-            EXPANSIONS.iter().filter(|(k, v)| k.len() >= 3 && !v.is_empty()).map(|(k, _)| k.to_string()).collect();
-        set.extend(
-            EXPANSIONS.iter().flat_map(|(_, v)| v.split_whitespace()).filter(|w| w.len() >= 3).map(str::to_owned),
-        );
-        set.extend(
-            ["name", "code", "date", "number", "status", "type", "text", "email", "order", "line", "total"]
-                .map(String::from),
-        );
-        set
-    });
-    let chars: Vec<char> = token.chars().collect();
-    let n = chars.len();
-    if n < 6 || !chars.iter().all(|c| c.is_alphabetic()) {
-        return None;
-    }
-    // best[i]: fewest words covering chars[..i], with the split point.
-    let mut best: Vec<Option<(usize, usize)>> = vec![None; n + 1];
-    best[0] = Some((0, 0));
-    for end in 3..=n {
-        for start in 0..=end.saturating_sub(3) {
-            let Some((count, _)) = best[start] else { continue };
-            let word: String = chars[start..end].iter().collect();
-            if known.contains(&word) && best[end].is_none_or(|(c, _)| count + 1 < c) {
-                best[end] = Some((count + 1, start));
-            }
-        }
-    }
-    let (count, _) = best[n]?;
-    if count < 2 {
-        return None;
-    }
-    let mut parts = Vec::new();
-    let mut end = n;
-    while end > 0 {
-        let (_, start) = best[end]?;
-        parts.push(chars[start..end].iter().collect());
-        end = start;
-    }
-    parts.reverse();
-    Some(parts)
+    Abbreviations::built_in().phrase(name)
 }
 
 fn canonical(word: &str) -> String {
@@ -644,5 +442,68 @@ mod tests {
         assert!(similarity(&expand("CUST_NO"), &customer) > 0.8);
         assert!(similarity(&expand("ERDAT"), &customer) < 0.3);
         assert!(similarity(&expand("Kundennummer"), &customer) > similarity(&expand("Lieferdatum"), &customer));
+    }
+
+    #[test]
+    fn every_domain_table_reads_and_no_key_means_two_things() {
+        let mut seen: HashMap<String, (&str, Vec<String>)> = HashMap::new();
+        for (file, text) in BUILT_IN {
+            for entry in parse(file, text).unwrap() {
+                let key = if mixed_case(&entry.key) { entry.key } else { fold(&entry.key) };
+                if let Some((other, words)) = seen.insert(key.clone(), (file, entry.words.clone()))
+                    && words != entry.words
+                {
+                    panic!("`{key}` is {words:?} in {other} and {:?} in {file}", entry.words);
+                }
+            }
+        }
+        assert!(seen.len() > 500, "{}", seen.len());
+    }
+
+    #[test]
+    fn domain_shorthand_expands() {
+        assert_eq!(phrase("BUKRS"), "company code");
+        assert_eq!(phrase("WERKS"), "plant");
+        assert_eq!(phrase("MEINS"), "unit of measure");
+        assert_eq!(phrase("VBELN"), "sales document number");
+        assert_eq!(phrase("dx_date"), "diagnosis date");
+        assert_eq!(phrase("ECOG"), "ecog performance status");
+        assert_eq!(phrase("acct_ccy"), "account currency");
+        assert_eq!(phrase("emp_dept"), "employee department");
+        assert_eq!(phrase("hire_dt"), "hire date");
+        // Staging prefixes are case-sensitive: `pT` is the pathologic tumor stage, `PT` a patient.
+        assert_eq!(phrase("pT"), "pathologic primary tumor stage");
+        assert_eq!(phrase("ypN stage"), "pathologic regional lymph nodes stage after neoadjuvant therapy stage");
+        assert_eq!(phrase("PT_ID"), "patient id");
+        assert_eq!(phrase("pt_age"), "patient age");
+        assert_eq!(phrase("Gemeente Naam"), "municipality name");
+    }
+
+    #[test]
+    fn a_team_file_adds_and_overrides_entries() {
+        let team = "# ours\nZZKUNDE\tkey account customer\n\ncust\tcustodian\nFIGOx\t\n";
+        let table = Abbreviations::built_in().extended("team.tsv", team).unwrap();
+        assert_eq!(table.phrase("ZZKUNDE"), "key account customer");
+        assert_eq!(table.phrase("zzkunde_nr"), "key account customer number");
+        assert_eq!(table.phrase("CUST"), "custodian");
+        assert_eq!(table.phrase("FIGOx stage"), "stage");
+        // A team's words split compounds too.
+        assert_eq!(table.phrase("custodianname"), "custodian name");
+        assert_eq!(Abbreviations::built_in().phrase("CUST"), "customer");
+    }
+
+    #[test]
+    fn a_malformed_team_file_names_the_line() {
+        let table = Abbreviations::built_in();
+        for (text, line, reason) in [
+            ("ok\tfine\nmat nr\tmaterial number\n", 2, "not one word of a name"),
+            ("\tmaterial\n", 1, "no abbreviation before the tab"),
+            ("# c\nmatnr\tmaterial/number\n", 2, "letters and digits separated by spaces"),
+        ] {
+            let e = table.extended("team.tsv", text).unwrap_err();
+            assert_eq!((e.file.as_str(), e.line), ("team.tsv", line), "{text:?}");
+            assert!(e.to_string().contains(reason), "{e}");
+            assert!(e.to_string().starts_with(&format!("team.tsv line {line}: ")), "{e}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::SuggestError;
 use crate::embed::{Embedder, cosine};
-use crate::lexical::{self, Name};
+use crate::lexical::{self, Abbreviations, Name};
 use crate::profile::{self, ValueKind};
 use crate::sample::Column;
 use crate::schema::TargetField;
@@ -120,13 +120,26 @@ const COMBINED: Calibration =
 const WITHOUT_EMBEDDING: Calibration =
     Calibration([-2.4394398, 1.1346625, 4.1792417, 3.8642082, 1.3794571, 0.0, 0.15545739, 0.69452727]);
 
+/// Scores every pair, with names expanded through the built-in abbreviation tables.
 pub fn score(
     columns: &[Column],
     fields: &[TargetField],
     embedder: Option<&dyn Embedder>,
     signals: Signals,
 ) -> Result<ScoreMatrix, SuggestError> {
-    let mut matrix = raw_scores(columns, fields, embedder, signals)?;
+    score_with(columns, fields, embedder, signals, &Abbreviations::built_in())
+}
+
+/// Scores every pair; names are expanded through `abbreviations` for the lexical signal and
+/// before they are embedded.
+pub fn score_with(
+    columns: &[Column],
+    fields: &[TargetField],
+    embedder: Option<&dyn Embedder>,
+    signals: Signals,
+    abbreviations: &Abbreviations,
+) -> Result<ScoreMatrix, SuggestError> {
+    let mut matrix = raw_scores(columns, fields, embedder, signals, abbreviations)?;
     matrix.calibrate(columns, Calibration::of(signals));
     Ok(matrix)
 }
@@ -136,6 +149,7 @@ fn raw_scores(
     fields: &[TargetField],
     embedder: Option<&dyn Embedder>,
     signals: Signals,
+    abbreviations: &Abbreviations,
 ) -> Result<ScoreMatrix, SuggestError> {
     if signals == Signals::NameOnly {
         let scores = fields
@@ -165,8 +179,8 @@ fn raw_scores(
     }
     let embeddings = match (signals, embedder) {
         (Signals::Combined, Some(embedder)) => {
-            let mut texts: Vec<String> = columns.iter().map(Column::text).collect();
-            texts.extend(fields.iter().map(TargetField::text));
+            let mut texts: Vec<String> = columns.iter().map(|c| c.text(abbreviations)).collect();
+            texts.extend(fields.iter().map(|f| f.text(abbreviations)));
             let mut vectors = embedder.embed(&texts)?;
             let targets = vectors.split_off(columns.len());
             Some((vectors, targets))
@@ -177,12 +191,12 @@ fn raw_scores(
     let column_names: Vec<(Name, String)> = columns
         .iter()
         .map(|c| {
-            let words = lexical::expand(&c.name.replace(['[', ']', '.'], " "));
+            let words = abbreviations.expand(&c.name.replace(['[', ']', '.'], " "));
             (Name::new(&words), words.join(" "))
         })
         .collect();
     let field_names: Vec<Vec<Name>> =
-        fields.iter().map(|f| f.name_words().iter().map(|w| Name::new(w)).collect()).collect();
+        fields.iter().map(|f| f.name_words(abbreviations).iter().map(|w| Name::new(w)).collect()).collect();
     let weight = idf(&field_names);
     let mut scores = Vec::with_capacity(fields.len());
     for (f, field) in fields.iter().enumerate() {
@@ -200,8 +214,11 @@ fn raw_scores(
                     Some(e) => EMBEDDING_WEIGHT * e + LEXICAL_WEIGHT * lex + PROFILE_WEIGHT * fit,
                     None => (EMBEDDING_WEIGHT + LEXICAL_WEIGHT) * lex + PROFILE_WEIGHT * fit,
                 };
-                let evidence =
-                    format!("name \"{}\" ~ \"{}\"; values: {why}", column_names[c].1, lexical::phrase(field.name()));
+                let evidence = format!(
+                    "name \"{}\" ~ \"{}\"; values: {why}",
+                    column_names[c].1,
+                    abbreviations.phrase(field.name())
+                );
                 Candidate {
                     source: column.name.clone(),
                     confidence: score,

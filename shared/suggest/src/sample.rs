@@ -6,6 +6,7 @@ use serde_json::Value;
 use helix_engine::formats::{self, InputOptions, Limits};
 
 use crate::SuggestError;
+use crate::lexical::Abbreviations;
 use crate::profile::Profile;
 
 /// Records read for a suggestion: enough to see the values' shape, few enough to stay quick.
@@ -41,8 +42,9 @@ impl Column {
         Self::new(name, root_expression(name), values)
     }
 
-    /// What the column is, in words, with a few distinct sample values.
-    pub fn text(&self) -> String {
+    /// What the column is, in words (its name expanded through `abbreviations`), with a few
+    /// distinct sample values.
+    pub fn text(&self, abbreviations: &Abbreviations) -> String {
         let mut shown: Vec<&str> = Vec::new();
         for v in self.values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
             if !shown.contains(&v) {
@@ -52,7 +54,7 @@ impl Column {
                 break;
             }
         }
-        let name = crate::lexical::phrase(&self.name.replace(['[', ']', '.'], " "));
+        let name = abbreviations.phrase(&self.name.replace(['[', ']', '.'], " "));
         if shown.is_empty() { name } else { format!("{name} (e.g. {})", shown.join(", ")) }
     }
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::SuggestError;
-use crate::lexical;
+use crate::lexical::{self, Abbreviations};
 use crate::profile::ValueKind;
 use crate::sample::Column;
 
@@ -38,9 +38,10 @@ impl TargetField {
         self.path.rsplit('.').next().unwrap_or(&self.path)
     }
 
-    /// What the field means, in words: its expanded name, title and description.
-    pub fn text(&self) -> String {
-        let mut text = lexical::phrase(self.name());
+    /// What the field means, in words: its name expanded through `abbreviations`, title and
+    /// description.
+    pub fn text(&self, abbreviations: &Abbreviations) -> String {
+        let mut text = abbreviations.phrase(self.name());
         if let Some(title) = &self.title
             && lexical::fold(title) != text
         {
@@ -53,9 +54,9 @@ impl TargetField {
     }
 
     /// Expanded words of the name and the title, for the lexical signal.
-    pub fn name_words(&self) -> Vec<Vec<String>> {
-        let mut names = vec![lexical::expand(self.name())];
-        names.extend(self.title.iter().map(|t| lexical::expand(t)));
+    pub fn name_words(&self, abbreviations: &Abbreviations) -> Vec<Vec<String>> {
+        let mut names = vec![abbreviations.expand(self.name())];
+        names.extend(self.title.iter().map(|t| abbreviations.expand(t)));
         names
     }
 }
