@@ -667,7 +667,7 @@ test('job page: a failed job offers Retry and Clone beside its status, and a ret
 test('job page: Clone makes a new job from the same inputs and opens it', async () => {
   await page.goto(`${baseUrl}/#/jobs/${jobId}`);
   await page.locator('#clone-job').waitFor();
-  assert.deepEqual(await page.locator('#job-actions button').allTextContents(), ['Clone'], 'a completed job is cloned, not retried');
+  assert.deepEqual(await page.locator('#job-actions button').allTextContents(), ['Clone', 'Save as pipeline'], 'a completed job is cloned or saved as a pipeline, not retried');
   await page.locator('#clone-job').click();
   await page.waitForURL((url) => /#\/jobs\/[0-9a-f-]{36}$/.test(url.hash) && !url.hash.endsWith(jobId));
   clonedJobId = page.url().split('/').pop();

@@ -5,6 +5,8 @@ import { renderJob } from './job.js';
 import { renderJobs } from './jobs.js';
 import { renderLogin } from './login.js';
 import { renderNewJob } from './new-job.js';
+import { renderPipeline } from './pipeline.js';
+import { renderPipelines } from './pipelines.js';
 import { renderProfile } from './profile.js';
 import { renderAudit } from './audit.js';
 import { renderKeys } from './keys.js';
@@ -23,6 +25,8 @@ const ROUTES = [
   { pattern: /^#\/jobs\/new$/, view: renderNewJob, section: 'new' },
   { pattern: /^#\/jobs\/([^/?]+)$/, view: renderJob, section: 'jobs' },
   { pattern: /^#\/jobs(?:\?(.*))?$/, view: renderJobs, section: 'jobs' },
+  { pattern: /^#\/pipelines$/, view: renderPipelines, section: 'pipelines' },
+  { pattern: /^#\/pipelines\/([^/?]+)$/, view: renderPipeline, section: 'pipelines' },
   { pattern: /^#\/profile$/, view: renderProfile, section: 'profile' },
   { pattern: /^#\/team\/members$/, view: renderMembers, section: 'team' },
   { pattern: /^#\/team\/keys$/, view: renderKeys, section: 'team' },
@@ -64,10 +68,12 @@ async function refreshTeams() {
 }
 
 // Another team chosen: the jobs list shows that team's jobs, and a job's own page goes back to
-// it (the job belongs to the team left). The team pages follow by themselves; a new job's form is
-// kept, and is submitted for the team chosen.
+// it (the job belongs to the team left), as a pipeline's page goes back to the pipelines. The team
+// pages and the pipelines list follow by themselves; a new job's form is kept, and is submitted
+// for the team chosen.
 initTeamSwitcher(teamSwitcher, () => {
   if (/^#\/jobs\/(?!new$)[^/?]+$/.test(location.hash)) location.hash = '#/jobs';
+  else if (/^#\/pipelines\/[^/?]+$/.test(location.hash)) location.hash = '#/pipelines';
   else if (/^#\/jobs(\?|$)/.test(location.hash || '#/jobs')) route();
 });
 

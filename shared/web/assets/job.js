@@ -1,5 +1,6 @@
 import { api, ApiError, downloadLink, session } from './api.js';
 import { activity, formatBytes, formatCount, formatDuration, h, isActive, jobBadge, notice, producedNothing, scrollBox, timeElement } from './dom.js';
+import { savePipelineForm } from './pipelines.js';
 import { firstValues, firstValuesOf, readPrefix } from './preview.js';
 
 const PREVIEW_RECORDS = 20;
@@ -22,11 +23,14 @@ export function renderJob({ main, params, signal, setTitle }) {
   const cancel = h('button', { type: 'button', class: 'button-secondary', id: 'cancel-job' }, 'Cancel job');
   const retry = h('button', { type: 'button', class: 'button-secondary', id: 'retry-job' }, 'Retry');
   const clone = h('button', { type: 'button', class: 'button-secondary', id: 'clone-job' }, 'Clone');
+  // A finished job's context and schema kept as a pipeline: the button opens the form below it.
+  const saveAsPipeline = h('button', { type: 'button', class: 'button-secondary', id: 'save-as-pipeline', 'aria-expanded': 'false', 'aria-controls': 'save-pipeline-panel' }, 'Save as pipeline');
+  const savePanel = h('div', { id: 'save-pipeline-panel', hidden: true });
   const actionMessage = h('div', { class: 'messages', id: 'job-action-message' });
   main.append(
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/jobs' }, '← All jobs')),
     h('div', { class: 'page-head' }, heading, badge),
-    actions, actionMessage, message, refreshNote, summary, results);
+    actions, savePanel, actionMessage, message, refreshNote, summary, results);
 
   // null until the team answers: the buttons show meanwhile, and a refusal still explains itself.
   let role = null;
@@ -77,13 +81,27 @@ export function renderJob({ main, params, signal, setTitle }) {
     location.hash = `#/jobs/${encodeURIComponent(copy.id)}`;
   }, (error) => `The job was not cloned: ${error.message}`));
 
+  let shownJob = null;
+  saveAsPipeline.addEventListener('click', () => {
+    const open = savePanel.hidden;
+    savePanel.hidden = !open;
+    saveAsPipeline.setAttribute('aria-expanded', String(open));
+    if (open) {
+      savePanel.replaceChildren(savePipelineForm(shownJob, signal));
+      savePanel.querySelector('input').focus();
+    }
+  });
+
   /** Shows the buttons that apply to a job in this status, in a fixed order. */
   function showActions(job) {
+    shownJob = job;
     const finished = !isActive(job.status);
+    const documents = Boolean(job.inputs?.context_artifact_id || job.inputs?.schema_artifact_id);
     const wanted = role === 'viewer' ? [] : [
       [cancel, !finished],
       [retry, job.status === 'FAILED' || job.status === 'CANCELLED'],
       [clone, finished],
+      [saveAsPipeline, finished && documents],
     ].filter(([, shown]) => shown).map(([button]) => button);
     if (wanted.length !== actions.children.length || wanted.some((b, i) => actions.children[i] !== b)) {
       // The focus stays on a button that stays.

@@ -243,8 +243,11 @@ function showFieldError(control, slot, text) {
   else control.removeAttribute('aria-invalid');
 }
 
-/** A drop zone with a file picker, the chosen files with their progress, and maybe a paste box. */
-function fileSection({ kind, multiple, legend, title, hint, accept, pasteLabel, onFilesChanged }) {
+/**
+ * A drop zone with a file picker, the chosen files with their progress, and maybe a paste box. Its
+ * ids derive from `kind`: one section of a kind per page (the pipeline forms use it too).
+ */
+export function fileSection({ kind, multiple, legend, title, hint, accept, pasteLabel, onFilesChanged }) {
   const ids = { input: `${kind}-files`, hint: `${kind}-hint`, error: `${kind}-error`, paste: `${kind}-text` };
   const entries = [];
   const list = h('ul', { class: 'file-list', 'aria-label': `Chosen ${kind} files` });

@@ -52,15 +52,16 @@ export class UploadCancelled extends Error {
  * once AVAILABLE. `onProgress(fraction)` follows the PUT; `onPhase(text)` names each step. Big
  * files go up in parts (the server says so), each checked by the storage against its SHA-256.
  * The upload panel at the top of the page shows it while it runs, with pause, resume and cancel.
+ * `teamId`: the team it is uploaded for (a pipeline's); default the team chosen in the header.
  */
-export async function uploadArtifact(file, kind, { signal, onProgress = () => {}, onPhase = () => {} } = {}) {
+export async function uploadArtifact(file, kind, { signal, onProgress = () => {}, onPhase = () => {}, teamId = currentTeamId() } = {}) {
   if (file.size === 0) throw new UploadError(`${file.name} is empty.`);
   const contentType = contentTypeOf(file);
   const transfer = new Transfer(file, { signal, onProgress });
   try {
     onPhase('Requesting an upload URL…');
     const ticket = await api('POST', '/artifacts/upload', {
-      body: { filename: file.name, content_type: contentType, size_bytes: file.size, kind, team_id: currentTeamId() },
+      body: { filename: file.name, content_type: contentType, size_bytes: file.size, kind, team_id: teamId },
       signal: transfer.signal(),
       idempotencyKey: crypto.randomUUID(),
     });

@@ -53,6 +53,8 @@ const ASSETS: &[Asset] = &[
     asset!("keys.js", JAVASCRIPT),
     asset!("login.js", JAVASCRIPT),
     asset!("new-job.js", JAVASCRIPT),
+    asset!("pipeline.js", JAVASCRIPT),
+    asset!("pipelines.js", JAVASCRIPT),
     asset!("preview.js", JAVASCRIPT),
     asset!("profile.js", JAVASCRIPT),
     asset!("team-usage.js", JAVASCRIPT),
