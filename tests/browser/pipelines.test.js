@@ -2,7 +2,7 @@
 // version and its diff, a run started by hand and seen in the run history, a webhook (its secret
 // shown once, a delivery in its log, received and signed by a receiver this test runs), the new
 // version tried on the last run's input, a schedule with its next run, a chained run with its
-// steps, a job saved as a pipeline, and archiving; each page checked by axe-core at a laptop's and a phone's size.
+// steps and a failed one retried, a job saved as a pipeline, and archiving; each page checked by axe-core at a laptop's and a phone's size.
 // Environment: as dashboard.test.js (HELIX_URL, HELIX_TEST_USER, HELIX_TEST_PASSWORD, CHROMIUM).
 // The webhook receiver listens on 127.0.0.1, port HELIX_TEST_WEBHOOK_PORT (default: any free one).
 // Screenshots: ./screenshots/latest/pipelines-*.
@@ -321,13 +321,39 @@ test('a chained run shows each step’s status, linked to its job', async () => 
   await expectNoAxeViolations('a chained pipeline’s page');
 });
 
+test('a failed chained run names its step, skips the one after it, and is retried from the page', async () => {
+  // The first step reads its content as JSON: the CSV given fails it, and the step after it is skipped.
+  const schema = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } };
+  const steps = [
+    { name: 'parse', context: 'input:\n  format: json\nfields:\n  id: "{{ id }}"\n', schema },
+    { name: 'mark', context: 'fields:\n  id: "b-{{ id }}"\n', schema, after: ['parse'] },
+  ];
+  const made = await call('POST', '/pipelines', { name: `${pipelineName} failing chain`, team_id: team.id, steps });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  await page.goto(`${baseUrl}/#/pipelines/${encodeURIComponent(made.body.id)}`);
+  await page.getByRole('heading', { name: `${pipelineName} failing chain`, level: 1 }).waitFor();
+  await page.locator('#run-content-files').setInputFiles({ name: 'items.csv', mimeType: 'text/csv', buffer: Buffer.from('id,qty\na,1\n') });
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  const run = page.locator('#runs-table tr[data-chain-run][data-status="FAILED"]');
+  await run.waitFor({ timeout: RUN_TIMEOUT_MS });
+  assert.match(await run.locator('li[data-step="parse"]').innerText(), /FAILED/);
+  assert.match(await run.locator('li[data-step="mark"]').innerText(), /SKIPPED/);
+  assert.match(await run.locator('.chain-error').innerText(), /parse/);
+  await page.locator('#runs').screenshot({ path: join(screenshots, 'pipelines-10-chain-failed.png') });
+
+  await run.getByRole('button', { name: /^Retry the chained run/ }).click();
+  // The failed step runs again as its second attempt, and fails again on the same input.
+  await page.locator('#runs-table tr[data-chain-run][data-status="FAILED"] li[data-step="parse"]', { hasText: 'attempt 2' }).waitFor({ timeout: RUN_TIMEOUT_MS });
+  await expectNoAxeViolations('a failed chained run');
+});
+
 test('a finished job is saved as a pipeline from its page', async () => {
   const runs = await call('GET', `/jobs?pipeline_id=${encodeURIComponent(pipelineId)}`);
   const done = runs.body.items.find((j) => j.status === 'COMPLETED');
   await page.goto(`${baseUrl}/#/jobs/${encodeURIComponent(done.id)}`);
   await page.getByRole('button', { name: 'Save as pipeline' }).click();
   await page.getByLabel('Pipeline name').fill(`${pipelineName} copy`);
-  await page.locator('#save-pipeline-form').screenshot({ path: join(screenshots, 'pipelines-10-save-as-pipeline.png') });
+  await page.locator('#save-pipeline-form').screenshot({ path: join(screenshots, 'pipelines-11-save-as-pipeline.png') });
   await expectNoAxeViolations('a job page with the save-as-pipeline form');
   await page.locator('#save-pipeline').click();
   await page.getByRole('heading', { name: `${pipelineName} copy`, level: 1 }).waitFor();
@@ -344,7 +370,7 @@ test('archiving keeps the pipeline, read-only, listed among the archived', async
   await page.locator('#pipeline-status', { hasText: 'ARCHIVED' }).waitFor();
   assert.equal(await page.locator('#run-form').isVisible(), false, 'an archived pipeline takes no runs');
   assert.ok((await call('GET', `/pipelines/${encodeURIComponent(pipelineId)}`)).body.archived_at);
-  await shot('11-archived');
+  await shot('12-archived');
   await expectNoAxeViolations('an archived pipeline');
 
   await page.getByRole('link', { name: '← All pipelines' }).click();

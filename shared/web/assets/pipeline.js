@@ -436,7 +436,7 @@ export function renderPipeline({ main, params, signal, setTitle }) {
     const took = formatDuration(first?.started_at ?? first?.created_at, end);
     return h('tr', { 'data-chain-run': runId, 'data-status': run?.status ?? '' },
       h('td', {}, h('span', { class: 'chain-name' }, `Chained run ${runId.slice(0, 8)}`), steps,
-        run?.error ? h('p', { class: 'attempt-error small' }, run.error) : null, retry),
+        run?.error ? h('p', { class: 'chain-error small' }, run.error) : null, retry),
       h('td', {}, `v${run?.pipeline_version ?? newest.pipeline_version}`),
       h('td', {}, run ? badge(run.status, STEP_COLOURS) : h('span', { class: 'muted' }, '…')),
       h('td', {}, relativeTimeElement(run?.created_at ?? first?.created_at ?? newest.created_at, now)),
