@@ -8,9 +8,13 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 
+use helix_domain::ports::ListedBlob;
 use helix_domain::{BlobHead, Blobs, PartUpload, PresignedRequest, StoreError, StoredPart, Timestamp};
 
 use crate::dynamo::backend;
+
+/// The most keys S3 lists in one page.
+const LIST_PAGE: i32 = 1000;
 
 pub struct S3Blobs {
     client: Client,
@@ -319,6 +323,37 @@ impl Blobs for S3Blobs {
         };
         let bytes = object.body.collect().await.map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(bytes.to_vec())
+    }
+
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<ListedBlob>, StoreError> {
+        let mut listed = Vec::new();
+        let mut token = None;
+        while listed.len() < limit {
+            let page_size = i32::try_from(limit - listed.len()).unwrap_or(i32::MAX).min(LIST_PAGE);
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .max_keys(page_size)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(backend)?;
+            listed.extend(page.contents().iter().filter_map(|o| {
+                Some(ListedBlob {
+                    key: o.key()?.to_owned(),
+                    size: o.size().unwrap_or_default().max(0) as u64,
+                    etag: o.e_tag().unwrap_or_default().to_owned(),
+                })
+            }));
+            token = page.next_continuation_token().map(str::to_owned);
+            if page.is_truncated() != Some(true) || token.is_none() {
+                break;
+            }
+        }
+        listed.truncate(limit);
+        Ok(listed)
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::ports::{IdempotencyClaim, JobPage, KeyClaim, RequestKeyStore, StoredResponse};
+use crate::ports::{IdempotencyClaim, JobPage, KeyClaim, ListedBlob, RequestKeyStore, StoredResponse};
 use crate::{
     ApiKey, ApiKeyId, ApiKeyStore, Artifact, ArtifactId, ArtifactStatus, ArtifactStore, AuditEntry, AuditLog, BlobHead,
     Blobs, Comparison, IdempotencyStore, Invitation, Job, JobId, JobMessage, JobQueue, JobStatus, JobStore, Membership,
@@ -893,6 +893,15 @@ impl Blobs for MemoryBlobs {
         let start = (start as usize).min(object.body.len());
         let end = start.saturating_add(len as usize).min(object.body.len());
         Ok(object.body[start..end].to_vec())
+    }
+
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<ListedBlob>, StoreError> {
+        self.outage.check("the bucket")?;
+        let objects = lock(&self.objects);
+        let listed = objects.range(prefix.to_owned()..).take_while(|(key, _)| key.starts_with(prefix)).take(limit);
+        Ok(listed
+            .map(|(key, o)| ListedBlob { key: key.clone(), size: o.body.len() as u64, etag: part_etag(&o.body) })
+            .collect())
     }
 }
 

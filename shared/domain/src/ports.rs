@@ -258,6 +258,18 @@ pub trait Blobs: Send + Sync {
     /// Bytes `start..start + len` of an object, fewer at its end; `NotFound` when there is no such
     /// object.
     async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, StoreError>;
+    /// The objects whose keys start with `prefix`, in key order, at most `limit` of them (S3's
+    /// ListObjectsV2, page after page until `limit`).
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<ListedBlob>, StoreError>;
+}
+
+/// An object as a listing shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedBlob {
+    pub key: String,
+    pub size: u64,
+    /// What tells one content of the key from another (quoted, as S3 sends it).
+    pub etag: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
