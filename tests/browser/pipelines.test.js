@@ -45,6 +45,8 @@ let receiverUrl;
 let webhookSecret;
 const received = [];
 const consoleErrors = [];
+// The event streams the page opened (GET /pipelines/{id}/events).
+const streams = [];
 
 async function shot(name) {
   await page.screenshot({ path: join(screenshots, `pipelines-${name}.png`), fullPage: true });
@@ -123,6 +125,7 @@ before(async () => {
     if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location()?.url ?? ''})`);
   });
   page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+  page.on('request', (request) => { if (request.url().endsWith('/events')) streams.push(request.url()); });
   page.on('dialog', (dialog) => dialog.accept());
 
   await page.goto(`${baseUrl}/`);
@@ -236,6 +239,7 @@ test('a run started by hand on an uploaded file shows in the run history and com
   await row.waitFor();
   // Completed, as the pipeline's live events tell the page (no reload).
   await page.locator('#runs-table tbody tr[data-status="COMPLETED"]').first().waitFor({ timeout: RUN_TIMEOUT_MS });
+  assert.ok(streams.includes(`${baseUrl}/api/v1/pipelines/${pipelineId}/events`), `the page follows the pipeline's events: ${streams}`);
   assert.match(await row.innerText(), /v1/);
   const runId = await row.getAttribute('data-run-id');
   await shot('04-run-completed');
