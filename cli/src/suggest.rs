@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use helix_suggest::{MatchOptions, MiniLm, Signals, SuggestOptions};
+use helix_suggest::{Abbreviations, MatchOptions, MiniLm, Signals, SuggestOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,6 +45,24 @@ pub struct Args {
     /// Lexical and value signals only: no embedding model.
     #[arg(long)]
     no_model: bool,
+    /// Consult this team's mapping memory first (the pairs its users confirmed when reviewing
+    /// drafts), read from the server you logged in to (`helix login`; or HELIX_API_KEY): a column
+    /// confirmed for a field, under its name or renamed, gets it again. The suggestion itself
+    /// runs here. Needs --schema.
+    #[arg(long, value_name = "TEAM_ID", requires = "schema")]
+    team: Option<String>,
+    /// The server to read --team's memory from [default: the one you logged in to].
+    #[arg(long, env = "HELIX_API_URL", value_name = "URL", requires = "team")]
+    api_url: Option<String>,
+    /// Print every value map in full after the summary: each source value, its target value,
+    /// how it was matched and the confidence, and the values left without one.
+    #[arg(long)]
+    values: bool,
+    /// A team's abbreviations, added to the built-in domain tables (SAP, clinical, finance, HR,
+    /// German/French/Spanish/Dutch): one `ABBREVIATION<TAB>words` a line, `#` comments.
+    /// Repeatable; a later file wins.
+    #[arg(long, value_name = "FILE")]
+    abbreviations: Vec<PathBuf>,
     input: PathBuf,
 }
 
@@ -88,14 +107,28 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         Some(MiniLm::load(&dir).map_err(|e| e.to_string())?)
     };
     let signals = if model.is_some() { Signals::Combined } else { Signals::WithoutEmbedding };
+    let mut abbreviations = Abbreviations::built_in();
+    for path in &args.abbreviations {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        abbreviations =
+            Arc::new(abbreviations.extended(&path.display().to_string(), &text).map_err(|e| e.to_string())?);
+    }
     let options = SuggestOptions {
         sample_records: args.sample,
         matching: MatchOptions { signals, threshold: args.threshold, top_k: args.top_k },
+        abbreviations,
     };
     let name =
         args.input.file_name().map_or_else(|| args.input.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let suggestion = helix_suggest::suggest(&name, &content, schema.as_ref(), model.as_ref().map(|m| m as _), &options)
-        .map_err(|e| e.to_string())?;
+    let embedder = model.as_ref().map(|m| m as _);
+    let suggestion = match (&args.team, &schema) {
+        (Some(team), Some(schema)) => {
+            let memory = crate::remote::mapping_memory(team, args.api_url.clone())?;
+            helix_suggest::suggest_remembering(&name, &content, schema, &memory, embedder, &options)
+        }
+        _ => helix_suggest::suggest(&name, &content, schema.as_ref(), embedder, &options),
+    }
+    .map_err(|e| e.to_string())?;
     if let Some(path) = &args.output {
         write(path, &suggestion.context_yaml)?;
     }
@@ -115,10 +148,31 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         print!("{}", suggestion.context_yaml);
     }
     eprintln!("{}", summary(&suggestion.report));
+    if args.values {
+        eprint!("{}", value_maps(&suggestion.report));
+    }
     if suggestion.inferred_schema.is_some() && args.inferred_schema.is_none() {
         eprintln!("(no --schema: the fields come from an inferred schema; save it with --inferred-schema FILE)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every field's value map in full, one line per value.
+fn value_maps(report: &helix_suggest::Report) -> String {
+    let mut text = String::new();
+    for field in &report.fields {
+        let Some(map) = &field.value_map else { continue };
+        text.push_str(&format!("{} (from {}):\n", field.target, field.source.as_deref().unwrap_or("?")));
+        for entry in &map.entries {
+            let how =
+                serde_json::to_value(entry.how).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            text.push_str(&format!("  {} -> {} ({how} {:.2})\n", entry.source, entry.target, entry.confidence));
+        }
+        for value in &map.unmapped {
+            text.push_str(&format!("  {value} -> no target value: records with it are rejected\n"));
+        }
+    }
+    text
 }
 
 /// What was mapped, in a few lines: counts, the value maps, and the first unmapped fields.
@@ -129,6 +183,10 @@ fn summary(report: &helix_suggest::Report) -> String {
         report.fields.len(),
         report.records_sampled
     );
+    let remembered = report.fields.iter().filter(|f| f.remembered).count();
+    if remembered > 0 {
+        text.push_str(&format!(" ({remembered} from the team's mapping memory)"));
+    }
     let maps: Vec<_> = report.fields.iter().filter_map(|f| f.value_map.as_ref()).collect();
     if !maps.is_empty() {
         let translated: usize = maps.iter().map(|m| m.entries.len()).sum();

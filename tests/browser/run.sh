@@ -21,4 +21,4 @@ fi
 export HELIX_URL="${HELIX_URL:-http://127.0.0.1:8000}"
 export HELIX_TEST_USER="${HELIX_TEST_USER:-alice@helixnet.local}"
 export HELIX_TEST_PASSWORD="${HELIX_TEST_PASSWORD:-alice-local-pass}"
-exec node --test --test-concurrency=1 preview.test.js dom.test.js dashboard.test.js upload.test.js usage.test.js teams.test.js pipelines.test.js
+exec node --test --test-concurrency=1 preview.test.js dom.test.js dashboard.test.js upload.test.js usage.test.js teams.test.js pipelines.test.js review.test.js

@@ -428,6 +428,24 @@ impl Context {
     }
 }
 
+/// `helix suggest --team`: the team's mapping memory, read with the stored login (or
+/// `HELIX_API_KEY`) from `api_url`, else from the login's server. Errors say what to do
+/// (`helix login` when there is no login).
+pub fn mapping_memory(team: &str, api_url: Option<String>) -> Result<Vec<helix_domain::RememberedMapping>, String> {
+    let context = Context::new(&Common { json: false, api_url }).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the client: {e}"))?;
+    let memory = runtime.block_on(async { context.api().await?.mapping_memory(team).await });
+    memory.map(|answer| answer.value).map_err(|e| match e {
+        CliError::NotLoggedIn(_) | CliError::SessionExpired(_) => {
+            format!("{e}: run `{}` to read team {team}'s mapping memory", context.login_command())
+        }
+        other => format!("team {team}'s mapping memory: {other}"),
+    })
+}
+
 pub fn run(command: Command) -> ExitCode {
     let json = command.common().json;
     let context = match Context::new(command.common()) {

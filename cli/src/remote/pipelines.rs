@@ -370,7 +370,7 @@ async fn chained_run(
         }
     }
     Ok(match run.value.status {
-        RunStatus::Failed => ExitCode::from(EXIT_JOB_FAILED),
+        RunStatus::Failed | RunStatus::Cancelled => ExitCode::from(EXIT_JOB_FAILED),
         RunStatus::Running | RunStatus::Completed => ExitCode::SUCCESS,
     })
 }
@@ -386,6 +386,7 @@ fn steps_table(run: &ChainRun) -> String {
                 StepStatus::Completed => "COMPLETED",
                 StepStatus::Failed => "FAILED",
                 StepStatus::Skipped => "SKIPPED",
+                StepStatus::Cancelled => "CANCELLED",
             };
             vec![
                 step.name.clone(),

@@ -76,6 +76,44 @@ fn the_summary_names_the_first_unmapped_fields_only() {
     assert!(std::fs::read_to_string(dir.path().join("draft.yaml")).unwrap().contains("\"customer_number\""));
 }
 
+/// A team's own abbreviations decide a match the built-in tables cannot; a bad line is named.
+#[test]
+fn a_teams_abbreviations_file_extends_the_built_in_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("orders.csv"), "ZZKDNR;ZZLFDT\n4711;20240301\n4712;20240302\n").unwrap();
+    let schema = serde_json::json!({"type": "object", "properties": {
+        "customer_number": {"type": "string"},
+        "delivery_date": {"type": "string", "format": "date"}
+    }});
+    std::fs::write(dir.path().join("schema.json"), schema.to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("ours.tsv"),
+        "# our custom fields\nZZKDNR\tcustomer number\nZZLFDT\tdelivery date\n",
+    )
+    .unwrap();
+    let sources = |o: &Output| -> Vec<Value> {
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+        json["report"]["fields"].as_array().unwrap().iter().map(|f| f["source"].clone()).collect()
+    };
+    let args = ["suggest", "orders.csv", "-s", "schema.json", "--no-model", "--json"];
+    let without = helix(dir.path(), &args, &[]);
+    assert_eq!(sources(&without)[0], Value::Null, "ZZKDNR means nothing without the team's table");
+    let with = helix(dir.path(), &[&args[..], &["--abbreviations", "ours.tsv"]].concat(), &[]);
+    assert_eq!(sources(&with), ["ZZKDNR", "ZZLFDT"]);
+
+    std::fs::write(dir.path().join("bad.tsv"), "ZZKDNR customer number\n").unwrap();
+    let o = helix(dir.path(), &[&args[..], &["--abbreviations", "bad.tsv"]].concat(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("bad.tsv line 1: `ZZKDNR customer number` is not one word"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = helix(dir.path(), &[&args[..], &["--abbreviations", "missing.tsv"]].concat(), &[]);
+    assert!(text(&o.stderr).contains("missing.tsv"), "{}", text(&o.stderr));
+}
+
 /// An installed binary has no checkout around it: the model is found in the user's cache.
 #[test]
 fn the_model_is_found_in_the_users_cache() {

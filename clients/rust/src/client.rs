@@ -433,6 +433,11 @@ impl Client {
         self.call(self.request(Method::GET, &["teams", team, "usage"])?).await
     }
 
+    /// The team's mapping memory: the pairs its users confirmed when reviewing drafts.
+    pub async fn mapping_memory(&self, team: &str) -> Result<Answer<Vec<helix_domain::RememberedMapping>>> {
+        self.call(self.request(Method::GET, &["teams", team, "mapping-memory"])?).await
+    }
+
     pub async fn keys(&self, team: &str) -> Result<Answer<Page<ApiKeyRead>>> {
         self.call(self.request(Method::GET, &["teams", team, "api-keys"])?).await
     }

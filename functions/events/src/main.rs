@@ -17,7 +17,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let trail = wiring::audit_trail(&clients, &env.required("AUDIT_TABLE")?);
     let keys =
         Arc::new(wiring::api_key_service(&clients, &env.required("API_KEYS_TABLE")?, access.clone(), trail.clone()));
-    let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail)?);
+    let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail, None)?);
     let state = EventsState {
         progress: wiring::progress_store(&clients, &jobs.table),
         pipelines: Arc::new(wiring::pipeline_service(&clients, &artifacts, &jobs, job_service.clone())),

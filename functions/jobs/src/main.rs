@@ -22,12 +22,15 @@ async fn main() -> Result<(), lambda_http::Error> {
         Arc::new(wiring::api_key_service(&clients, &env.required("API_KEYS_TABLE")?, access.clone(), trail.clone()));
     let users_table = env.required("USERS_TABLE")?;
     let costs = wiring::cost_service(&clients, &artifacts, &jobs.usage_table, &users_table, access.clone())?;
-    let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail)?);
+    let webhook_config = WebhookConfig::read(&env)?;
+    let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail, Some(&webhook_config))?);
     let pipelines = Arc::new(wiring::pipeline_service(&clients, &artifacts, &jobs, job_service.clone()));
-    let webhooks = wiring::webhook_service(&clients, &WebhookConfig::read(&env)?, pipelines.clone());
+    let webhooks = wiring::webhook_service(&clients, &webhook_config, pipelines.clone());
     let timer = wiring::schedule_timer(&ScheduleConfig::read(&env)?).await;
     let schedules = wiring::schedule_service(&clients, &jobs.pipelines_table, pipelines.clone(), timer);
+    let reviews = wiring::draft_review_service(&clients, &teams_table, pipelines.clone());
     let state = JobsState {
+        reviews: Arc::new(reviews),
         costs: Arc::new(costs),
         pipelines,
         webhooks: Arc::new(webhooks),

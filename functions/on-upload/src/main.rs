@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let clients = AwsClients::from_env(&env).await;
     let access = wiring::access(&clients, &teams_table, &limits.table);
     let trail = wiring::audit_trail(&clients, &env.required("AUDIT_TABLE")?);
-    let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail)?);
+    let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail, None)?);
     let pipelines = Arc::new(wiring::pipeline_service(&clients, &artifacts, &jobs, job_service));
     let inbox = wiring::inbox_trigger(&clients, &artifacts, &idempotency_table, pipelines);
     let watcher = UploadWatcher::new(wiring::upload_watcher_ports(&clients, &artifacts, &idempotency_table, inbox));

@@ -1,5 +1,6 @@
 //! Lambda entry of the schedule trigger: EventBridge Scheduler's wake-ups, through the schedule
-//! queue; each fires its schedule's slot once (a pipeline run) and arms the next.
+//! queue; each fires its schedule's slot once (a pipeline run, or one per file waiting in an inbox
+//! folder) and arms the next.
 
 use std::sync::Arc;
 
@@ -17,10 +18,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let limits = LimitsConfig::read(&env)?;
     let access = wiring::access(&clients, &env.required("TEAMS_TABLE")?, &limits.table);
     let trail = wiring::audit_trail(&clients, &env.required("AUDIT_TABLE")?);
-    let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail)?);
+    let job_service = Arc::new(wiring::job_service(&clients, &artifacts, &jobs, access, trail, None)?);
     let pipelines = Arc::new(wiring::pipeline_service(&clients, &artifacts, &jobs, job_service));
     let timer = wiring::schedule_timer(&schedules).await;
-    let trigger = wiring::schedule_trigger(&clients, &jobs.pipelines_table, pipelines, timer);
+    let inbox = wiring::inbox_trigger(&clients, &artifacts, &env.required("IDEMPOTENCY_TABLE")?, pipelines.clone());
+    let trigger = wiring::schedule_trigger(&clients, &jobs.pipelines_table, pipelines, timer, inbox);
     let trigger = &trigger;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, lambda_runtime::Error>(trigger.handle(event.payload).await)

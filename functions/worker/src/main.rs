@@ -22,11 +22,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let access = wiring::access(&clients, &env.required("TEAMS_TABLE")?, &worker.limits_table);
     let trail = wiring::audit_trail(&clients, &env.required("AUDIT_TABLE")?);
     let submit = JobConfig::read(&env)?;
-    let jobs = Arc::new(wiring::job_service(&clients, &artifacts, &submit, access, trail)?);
+    let webhooks = WebhookConfig::read(&env)?;
+    let jobs = Arc::new(wiring::job_service(&clients, &artifacts, &submit, access, trail, Some(&webhooks))?);
+    // An ended job's usage is recorded: its team's budget is checked (BudgetWatch).
+    let budgets = jobs.budgets.watch.clone();
     let pipelines = Arc::new(wiring::pipeline_service(&clients, &artifacts, &submit, jobs));
+    let notifier = wiring::run_notifier(&clients, &webhooks);
     let runner = JobRunner::new(wiring::runner_ports(&clients, &artifacts, &worker), config, vec![transform])
-        .with_events(wiring::run_notifier(&clients, &WebhookConfig::read(&env)?))
-        .with_events(Arc::new(ChainDriver { pipelines }))
+        .with_events(notifier.clone())
+        .with_events(Arc::new(ChainDriver { pipelines, events: notifier }))
+        .with_events(budgets)
         .with_events(wiring::failed_inbox_runs(&clients, &artifacts))
         .with_progress(wiring::progress_store(&clients, &worker.jobs_table));
     let runner = &runner;

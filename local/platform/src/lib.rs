@@ -162,6 +162,8 @@ impl Platform {
                 .await?;
         let mut env = provisioned.env.clone();
         env.insert("AWS_S3_FORCE_PATH_STYLE".into(), "true".into());
+        // Local receivers (a developer's, the tests') listen on loopback, over http.
+        env.insert("WEBHOOK_ALLOW_LOOPBACK".into(), "true".into());
         env.extend(options.extra_env.clone());
         let webhook_config = WebhookConfig::read(&Env::from_map(env.clone()))?;
         let settings = Settings::read(&Env::from_map(env))?;
@@ -209,15 +211,21 @@ impl Platform {
             &settings.jobs,
             access.clone(),
             trail.clone(),
+            Some(&webhook_config),
         )?);
         let pipelines = Arc::new(wiring::pipeline_service(&clients, &settings.artifacts, &settings.jobs, jobs.clone()));
         let notifier = wiring::run_notifier(&clients, &webhook_config);
+        // The workers' check of an ended job's team's budget (BudgetWatch).
+        let budgets = jobs.budgets.watch.clone();
         let webhooks = Arc::new(wiring::webhook_service(&clients, &webhook_config, pipelines.clone()));
         // Locally no EventBridge: the schedules are polled (below), the same firing as the cloud's.
         let timer: Arc<dyn helix_domain::ScheduleTimer> = Arc::new(helix_domain::PolledScheduleTimer);
         let pipelines_table = &settings.jobs.pipelines_table;
         let schedules = Arc::new(wiring::schedule_service(&clients, pipelines_table, pipelines.clone(), timer.clone()));
-        let schedule_trigger = wiring::schedule_trigger(&clients, pipelines_table, pipelines.clone(), timer);
+        let inbox =
+            wiring::inbox_trigger(&clients, &settings.artifacts, &settings.worker.idempotency_table, pipelines.clone());
+        let schedule_trigger =
+            wiring::schedule_trigger(&clients, pipelines_table, pipelines.clone(), timer, inbox.clone());
         let progress = wiring::progress_store(&clients, &settings.jobs.table);
         let events = helix_api::EventsState {
             jobs: jobs.clone(),
@@ -255,6 +263,7 @@ impl Platform {
                     &settings.users_table,
                     access.clone(),
                 )?),
+                reviews: Arc::new(wiring::draft_review_service(&clients, &settings.teams_table, pipelines.clone())),
                 pipelines: pipelines.clone(),
                 webhooks,
                 schedules,
@@ -278,11 +287,14 @@ impl Platform {
         let mut workers = Vec::new();
         if options.run_job_worker {
             // A chained run's next steps are submitted by the end of the step before (ChainDriver).
-            let chains = Arc::new(helix_jobs::ChainDriver { pipelines: pipelines.clone() });
-            let runner = job_worker(&settings, &clients).with_events(notifier.clone()).with_events(chains);
+            let chains = Arc::new(helix_jobs::ChainDriver { pipelines: pipelines.clone(), events: notifier.clone() });
+            let runner = job_worker(&settings, &clients)
+                .with_events(notifier.clone())
+                .with_events(chains)
+                .with_events(budgets.clone());
             let poller = local_poller(&clients, settings.jobs.queue_url.clone(), job_queue_options());
             workers.push(spawn_runner(runner, poller));
-            workers.extend(gpu_worker(&settings, &clients, notifier));
+            workers.extend(gpu_worker(&settings, &clients, notifier, budgets));
         }
         tasks.push(tokio::spawn(async move {
             // The first tick is at once: a slot missed while the platform was down fires now, once.
@@ -310,7 +322,6 @@ impl Platform {
                 }
             }
         }));
-        let inbox = wiring::inbox_trigger(&clients, &settings.artifacts, &settings.worker.idempotency_table, pipelines);
         let watcher = Arc::new(UploadWatcher::new(wiring::upload_watcher_ports(
             &clients,
             &settings.artifacts,
@@ -357,7 +368,8 @@ struct Worker {
     stop: StopSignal,
 }
 
-/// As the job queue's event source mapping (`MaximumConcurrency` 10): batches in flight at once.
+/// The job queue's event source mapping runs up to `WorkerMaxConcurrency` Lambdas of one message
+/// each; one machine runs fewer messages at once, several per poll.
 fn job_queue_options() -> PollOptions {
     PollOptions { batch: 5, concurrency: 4, ..PollOptions::default() }
 }
@@ -400,7 +412,12 @@ fn spawn_runner(runner: JobRunner, poller: SqsPoller) -> Worker {
 /// The GPU container worker, on the CPU, against the emulated GPU queue; the model loads on the
 /// first job. Without a model (`scripts/setup.sh` installs it) suggest-mapping and `auto_map`
 /// jobs wait.
-fn gpu_worker(settings: &Settings, clients: &AwsClients, events: Arc<helix_jobs::RunNotifier>) -> Option<Worker> {
+fn gpu_worker(
+    settings: &Settings,
+    clients: &AwsClients,
+    events: Arc<helix_jobs::RunNotifier>,
+    budgets: Arc<helix_jobs::budgets::BudgetWatch>,
+) -> Option<Worker> {
     let dir = match helix_suggest::model_dir() {
         Ok(dir) => dir,
         Err(e) => {
@@ -408,8 +425,9 @@ fn gpu_worker(settings: &Settings, clients: &AwsClients, events: Arc<helix_jobs:
             return None;
         }
     };
-    let attempts = helix_jobs::gpu_attempts(Arc::new(helix_suggest::LazyMiniLm::new(dir)));
-    let runner = runner(settings, clients, "gpu-worker", attempts).with_events(events);
+    let memory = wiring::mapping_memory(clients, &settings.teams_table);
+    let attempts = helix_jobs::gpu_attempts(Arc::new(helix_suggest::LazyMiniLm::new(dir)), memory);
+    let runner = runner(settings, clients, "gpu-worker", attempts).with_events(events).with_events(budgets);
     let options = PollOptions::long_running(settings.worker.lease);
     Some(spawn_runner(runner, local_poller(clients, settings.jobs.gpu_queue_url.clone(), options)))
 }

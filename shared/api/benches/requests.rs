@@ -18,7 +18,7 @@ use helix_domain::memory::{
 };
 use helix_domain::{Job, JobInputs, JobKind, JobStore, Session, SessionStore, SystemClock, Timestamp, User};
 use helix_jobs::billing::MemoryBillingLedger;
-use helix_jobs::budgets::{BudgetService, MemoryBudgetStore};
+use helix_jobs::budgets::{BudgetService, BudgetWatch, MemoryBudgetStore};
 use helix_jobs::metering::{MemoryUsageLedger, PriceTable};
 use helix_jobs::{
     Access, ApiKeyService, ArtifactLimits, ArtifactService, AuditTrail, CostService, JobService, PipelineService,
@@ -61,11 +61,14 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
         usage: usage.clone(),
         budgets: Arc::new(BudgetService {
             access: access.clone(),
-            store: Arc::new(MemoryBudgetStore::default()),
-            ledger: usage.clone(),
-            prices: prices.clone(),
-            audit: audit.clone(),
-            clock: Arc::new(SystemClock),
+            watch: Arc::new(BudgetWatch {
+                store: Arc::new(MemoryBudgetStore::default()),
+                ledger: usage.clone(),
+                prices: prices.clone(),
+                audit: audit.clone(),
+                clock: Arc::new(SystemClock),
+                webhooks: None,
+            }),
         }),
     };
     let keys = Arc::new(ApiKeyService {
@@ -130,6 +133,10 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
             clock: Arc::new(SystemClock),
         }),
         clock: Arc::new(SystemClock),
+        destinations: Arc::new(helix_jobs::Destinations {
+            resolver: Arc::new(helix_jobs::SystemResolver),
+            allow_loopback: false,
+        }),
     });
     let schedules = Arc::new(helix_jobs::ScheduleService {
         pipelines: pipelines.clone(),
@@ -137,7 +144,13 @@ async fn init() -> (axum::Router, Arc<MemoryJobStore>, TokenSigner) {
         timer: Arc::new(helix_domain::PolledScheduleTimer),
         clock: Arc::new(SystemClock),
     });
+    let reviews = Arc::new(helix_jobs::DraftReviewService {
+        jobs: service.clone(),
+        pipelines: pipelines.clone(),
+        memory: Arc::new(helix_domain::MemoryMappingMemory::default()),
+    });
     let router = helix_api::jobs_router(JobsState {
+        reviews,
         webhooks,
         schedules,
         costs,

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::routes::{
-    artifacts, audit, auth, costs, events, jobs, keys, pipelines, schedules, teams, usage, users, webhooks,
+    artifacts, audit, auth, costs, events, jobs, keys, pipelines, reviews, schedules, teams, usage, users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -25,13 +25,14 @@ use crate::routes::{
         jobs::create_job, jobs::upload_job, jobs::list_jobs, jobs::get_job, jobs::delete_job, jobs::cancel_job, jobs::retry_job, jobs::clone_job, events::job_events, events::pipeline_events,
         pipelines::create_pipeline, pipelines::list_pipelines, pipelines::get_pipeline, pipelines::update_pipeline,
         pipelines::delete_pipeline, pipelines::create_version, pipelines::list_versions, pipelines::get_version,
-        pipelines::diff_versions, pipelines::run_pipeline, pipelines::get_run, pipelines::retry_run,
+        pipelines::diff_versions, pipelines::run_pipeline, pipelines::get_run, pipelines::retry_run, pipelines::cancel_run,
         pipelines::compare_version, pipelines::get_comparison,
         pipelines::create_drop,
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::delete_webhook, webhooks::list_deliveries,
         schedules::create_schedule, schedules::list_schedules, schedules::delete_schedule,
         costs::costs, costs::costs_csv, costs::daily_costs, costs::reconciliation, costs::ingest_billing_export,
         costs::get_budget, costs::put_budget, costs::job_stats,
+        reviews::confirm_draft, reviews::list_mapping_memory, reviews::delete_mapping_memory,
     ),
     modifiers(&PasswordFlow, &ApiKeyScheme),
 )]

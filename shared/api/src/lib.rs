@@ -65,6 +65,7 @@ pub fn jobs_router(state: JobsState) -> Router {
             .merge(routes::webhooks::router())
             .merge(routes::schedules::router())
             .merge(routes::costs::router())
+            .merge(routes::reviews::router())
             .with_state(state),
     )
 }

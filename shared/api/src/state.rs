@@ -5,8 +5,8 @@ use axum::extract::FromRef;
 use helix_auth::TokenSigner;
 use helix_domain::UserStore;
 use helix_jobs::{
-    ApiKeyService, ArtifactService, AuditService, CostService, JobService, PipelineService, ScheduleService,
-    SessionService, SingleSignOn, TeamService, WebhookService,
+    ApiKeyService, ArtifactService, AuditService, CostService, DraftReviewService, JobService, PipelineService,
+    ScheduleService, SessionService, SingleSignOn, TeamService, WebhookService,
 };
 
 use crate::{Authenticator, RequestKeys};
@@ -64,6 +64,8 @@ pub struct JobsState {
     pub schedules: Arc<ScheduleService>,
     /// Costs (`/costs`), and each job's cost in its JSON.
     pub costs: Arc<CostService>,
+    /// Suggest-mapping drafts confirmed, and the teams' mapping memory.
+    pub reviews: Arc<DraftReviewService>,
     /// Checks the API keys that callers may send instead of a token.
     pub keys: Arc<ApiKeyService>,
     pub auth: Arc<Authenticator>,

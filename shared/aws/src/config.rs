@@ -292,6 +292,9 @@ pub struct WebhookConfig {
     pub pipelines_table: String,
     pub backoff_base: Duration,
     pub timeout: Duration,
+    /// `WEBHOOK_ALLOW_LOOPBACK=true`, for local development only: webhooks may send to loopback
+    /// receivers, over http too. Otherwise only https to public addresses.
+    pub allow_loopback: bool,
 }
 
 impl WebhookConfig {
@@ -300,11 +303,20 @@ impl WebhookConfig {
         if backoff_base.is_zero() {
             return Err(ConfigError { var: "WEBHOOK_BACKOFF_BASE_SECONDS", reason: "must be at least 1".into() });
         }
+        let allow_loopback = match env.get("WEBHOOK_ALLOW_LOOPBACK").as_deref().map(str::trim) {
+            None | Some("" | "false") => false,
+            Some("true") => true,
+            Some(other) => {
+                let reason = format!("{other:?} is neither true nor false");
+                return Err(ConfigError { var: "WEBHOOK_ALLOW_LOOPBACK", reason });
+            }
+        };
         Ok(Self {
             queue_url: env.required("WEBHOOK_QUEUE_URL")?,
             pipelines_table: env.required("PIPELINES_TABLE")?,
             backoff_base,
             timeout: env.seconds("WEBHOOK_TIMEOUT_SECONDS", 10)?,
+            allow_loopback,
         })
     }
 }

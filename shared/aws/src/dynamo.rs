@@ -1,6 +1,7 @@
 mod api_keys;
 mod audit;
 mod limits;
+mod mapping_memory;
 mod pipelines;
 mod progress;
 mod schedules;
@@ -11,6 +12,7 @@ mod webhooks;
 pub use api_keys::DynamoApiKeyStore;
 pub use audit::DynamoAuditLog;
 pub use limits::{DynamoQuotaStore, DynamoRateBuckets};
+pub use mapping_memory::DynamoMappingMemory;
 pub use pipelines::DynamoPipelineStore;
 pub use progress::DynamoProgressStore;
 pub use schedules::DynamoScheduleStore;

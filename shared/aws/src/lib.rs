@@ -19,6 +19,7 @@ pub use config::{
     SweeperConfig, TokenConfig, WebhookConfig, WorkerConfig,
 };
 pub use dynamo::DynamoAuditLog;
+pub use dynamo::DynamoMappingMemory;
 pub use dynamo::DynamoPipelineStore;
 pub use dynamo::DynamoProgressStore;
 pub use dynamo::DynamoScheduleStore;

@@ -12,7 +12,7 @@ use helix_jobs::{
     Queues, RunnerPorts, SessionGate, SessionService, SingleSignOn, TeamService, UploadWatcherPorts,
 };
 
-use helix_jobs::budgets::BudgetService;
+use helix_jobs::budgets::{BudgetService, BudgetWatch, BudgetWebhooks};
 use helix_jobs::metering::{PriceTable, PriceTableError, UsageLedger};
 use helix_jobs::{AuditService, AuditTrail, CostService};
 
@@ -104,16 +104,20 @@ pub fn artifact_service(
     }
 }
 
+/// Jobs' use cases; with `webhooks`, the budget thresholds its checks see are delivered to the
+/// team's webhooks (otherwise by the next check of a process that has them).
 pub fn job_service(
     clients: &AwsClients,
     artifacts: &ArtifactConfig,
     jobs: &JobConfig,
     access: Arc<Access>,
     audit: Arc<AuditTrail>,
+    webhooks: Option<&crate::WebhookConfig>,
 ) -> Result<JobService, PriceTableError> {
+    let watch = budget_watch(clients, &jobs.usage_table, audit.clone(), webhooks)?;
     Ok(JobService {
         artifacts: Arc::new(artifact_service(clients, artifacts, access.clone(), audit.clone())),
-        budgets: Arc::new(budget_service(clients, &jobs.usage_table, access.clone(), audit.clone())?),
+        budgets: Arc::new(BudgetService { access: access.clone(), watch }),
         access,
         jobs: Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &jobs.table)),
         queues: Queues {
@@ -126,21 +130,26 @@ pub fn job_service(
     })
 }
 
-/// Teams' budgets in `USAGE_TABLE`, held to the month's metered cost.
-pub fn budget_service(
+/// Teams' budgets in `USAGE_TABLE`, held to the month's metered cost; with `webhooks`, their
+/// thresholds delivered to the webhooks of the team's pipelines (in `PIPELINES_TABLE`).
+pub fn budget_watch(
     clients: &AwsClients,
     usage_table: &str,
-    access: Arc<Access>,
     audit: Arc<AuditTrail>,
-) -> Result<BudgetService, PriceTableError> {
-    Ok(BudgetService {
-        access,
+    webhooks: Option<&crate::WebhookConfig>,
+) -> Result<Arc<BudgetWatch>, PriceTableError> {
+    Ok(Arc::new(BudgetWatch {
         store: Arc::new(crate::DynamoBudgetStore::new(clients.dynamodb.clone(), usage_table)),
         ledger: usage_ledger(clients, usage_table),
         prices: Arc::new(PriceTable::bundled()?),
         audit,
         clock: Arc::new(SystemClock),
-    })
+        webhooks: webhooks.map(|config| BudgetWebhooks {
+            pipelines: Arc::new(DynamoPipelineStore::new(clients.dynamodb.clone(), &config.pipelines_table)),
+            webhooks: webhook_store(clients, &config.pipelines_table),
+            queue: Arc::new(crate::webhooks::SqsWebhookQueue::new(clients.sqs.clone(), &config.queue_url)),
+        }),
+    }))
 }
 
 /// The metering ledger in `USAGE_TABLE`.
@@ -184,6 +193,24 @@ pub fn pipeline_service(
         audit: jobs.audit.clone(),
         bucket: artifacts.bucket.clone(),
         jobs,
+    }
+}
+
+/// A team's mapping memory, in the team's partition of `TEAMS_TABLE`.
+pub fn mapping_memory(clients: &AwsClients, teams_table: &str) -> Arc<dyn helix_domain::MappingMemoryStore> {
+    Arc::new(crate::DynamoMappingMemory::new(clients.dynamodb.clone(), teams_table))
+}
+
+/// Drafts confirmed into contexts or pipeline versions, and the team mapping memory they feed.
+pub fn draft_review_service(
+    clients: &AwsClients,
+    teams_table: &str,
+    pipelines: Arc<PipelineService>,
+) -> helix_jobs::DraftReviewService {
+    helix_jobs::DraftReviewService {
+        jobs: pipelines.jobs.clone(),
+        pipelines,
+        memory: mapping_memory(clients, teams_table),
     }
 }
 
@@ -380,7 +407,17 @@ pub fn webhook_service(
         webhooks: webhook_store(clients, &config.pipelines_table),
         notifier: run_notifier(clients, config),
         clock: Arc::new(SystemClock),
+        destinations: webhook_destinations(config),
     }
+}
+
+/// Where webhooks may send: public addresses over https, looked up in DNS; loopback too where
+/// `WEBHOOK_ALLOW_LOOPBACK` says so (local development).
+pub fn webhook_destinations(config: &crate::WebhookConfig) -> Arc<helix_jobs::Destinations> {
+    Arc::new(helix_jobs::Destinations {
+        resolver: Arc::new(helix_jobs::SystemResolver),
+        allow_loopback: config.allow_loopback,
+    })
 }
 
 /// The webhook queue's worker.
@@ -391,7 +428,7 @@ pub fn webhook_deliverer(
     Ok(helix_jobs::WebhookDeliverer {
         webhooks: webhook_store(clients, &config.pipelines_table),
         queue: Arc::new(crate::webhooks::SqsWebhookQueue::new(clients.sqs.clone(), &config.queue_url)),
-        sender: Arc::new(crate::webhooks::HttpWebhookSender::new(config.timeout)?),
+        sender: Arc::new(crate::webhooks::HttpWebhookSender::new(config.timeout, webhook_destinations(config))?),
         clock: Arc::new(SystemClock),
         backoff: helix_jobs::Backoff::with_base(config.backoff_base),
     })
@@ -427,17 +464,20 @@ pub fn schedule_service(
     }
 }
 
+/// Fires schedules; a schedule that reads an inbox folder hands its files to `inbox`.
 pub fn schedule_trigger(
     clients: &AwsClients,
     pipelines_table: &str,
     pipelines: Arc<PipelineService>,
     timer: Arc<dyn helix_domain::ScheduleTimer>,
+    inbox: Arc<InboxTrigger>,
 ) -> helix_jobs::ScheduleTrigger {
     helix_jobs::ScheduleTrigger {
         schedules: schedule_store(clients, pipelines_table),
         pipelines,
         timer,
         clock: Arc::new(SystemClock),
+        inbox,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use helix_aws::DynamoUsageLedger;
-use helix_domain::{JobId, JobKind, PipelineId, Timestamp};
+use helix_domain::{JobId, JobKind, PipelineId, StoreError, Timestamp};
 use helix_jobs::metering::{Architecture, Compute, CostGroup, CostScope, PriceTable, Usage, UsageEvent, UsageLedger};
 
 mod common;
@@ -157,9 +157,9 @@ async fn a_billing_period_is_stored_once_per_export_and_replaced_by_a_reissue() 
 }
 
 #[tokio::test]
-async fn a_budget_is_kept_and_each_threshold_marked_once_a_month() {
+async fn a_budget_is_kept_and_each_threshold_crossed_once_a_month() {
     use helix_aws::DynamoBudgetStore;
-    use helix_jobs::budgets::{Budget, BudgetStore};
+    use helix_jobs::budgets::{Budget, BudgetStore, Crossing};
 
     let client = client();
     let store = DynamoBudgetStore::new(client.clone(), table(&client, "UsageTable").await);
@@ -173,10 +173,20 @@ async fn a_budget_is_kept_and_each_threshold_marked_once_a_month() {
     };
     store.put(&budget).await.unwrap();
     assert_eq!(store.get(&team).await.unwrap(), Some(budget));
-    assert!(store.mark_notified(&team, "2026-11", 80).await.unwrap());
-    assert!(!store.mark_notified(&team, "2026-11", 80).await.unwrap());
-    assert!(store.mark_notified(&team, "2026-11", 100).await.unwrap());
-    assert!(store.mark_notified(&team, "2026-12", 80).await.unwrap());
+    // The budget's partition holds its crossings: the month's, and only those, in one query.
+    assert_eq!(store.crossings(&team, "2026-11").await.unwrap(), []);
+    let crossing = |threshold, at| Crossing { threshold, at: Timestamp::from_unix(at).unwrap(), notified: false };
+    assert!(store.add_crossing(&team, "2026-11", &crossing(80, 100)).await.unwrap());
+    assert!(!store.add_crossing(&team, "2026-11", &crossing(80, 200)).await.unwrap(), "the first stays");
+    assert!(store.add_crossing(&team, "2026-11", &crossing(100, 300)).await.unwrap());
+    assert!(store.add_crossing(&team, "2026-12", &crossing(80, 400)).await.unwrap());
+    store.mark_notified(&team, "2026-11", 80).await.unwrap();
+    let mut november = store.crossings(&team, "2026-11").await.unwrap();
+    november.sort_by_key(|c| c.threshold);
+    assert_eq!(november, [Crossing { notified: true, ..crossing(80, 100) }, crossing(100, 300)]);
+    assert_eq!(store.get(&team).await.unwrap().map(|b| b.monthly_usd), Some(125.5));
+    let never = store.mark_notified(&team, "2026-10", 80).await;
+    assert!(matches!(never, Err(StoreError::Conflict(_))), "{never:?}");
 
     // A team's month total is kept with each event.
     let ledger = DynamoUsageLedger::new(client.clone(), table(&client, "UsageTable").await);
@@ -184,4 +194,27 @@ async fn a_budget_is_kept_and_each_threshold_marked_once_a_month() {
     ledger.apply(&event).await.unwrap();
     let month = ledger.month_usage(&event.team_id, "2026-11").await.unwrap();
     assert_eq!(month, event.usage());
+}
+
+#[tokio::test]
+async fn a_job_lists_usage_is_read_in_batches_of_100_in_the_lists_order() {
+    let client = client();
+    let ledger = DynamoUsageLedger::new(client.clone(), table(&client, "UsageTable").await);
+    // More jobs than one BatchGetItem takes: two batches.
+    let jobs: Vec<JobId> = (0..120).map(|job| JobId::from(format!("job-{job:03}"))).collect();
+    for (n, job) in jobs.iter().enumerate() {
+        let event = UsageEvent { job_id: job.clone(), records: n as u64 + 1, ..events_of(n).remove(1) };
+        ledger.apply(&event).await.unwrap();
+    }
+    // The list's order, a job twice, and a job with no usage yet.
+    let mut list: Vec<JobId> = jobs.iter().rev().cloned().collect();
+    list.insert(3, jobs[7].clone());
+    list.push(JobId::from("job-none"));
+    let batched = ledger.jobs_usage(&list).await.unwrap();
+    assert_eq!(batched.len(), list.len());
+    for (job, usage) in list.iter().zip(&batched) {
+        assert_eq!(usage, &ledger.job_usage(job).await.unwrap(), "{job}");
+    }
+    assert_eq!((batched[0].records, batched[3].records, &batched[121]), (120, 8, &Usage::default()));
+    assert_eq!(ledger.jobs_usage(&[]).await.unwrap(), []);
 }

@@ -100,8 +100,10 @@ pub enum StepStatus {
     Running,
     Completed,
     Failed,
-    /// An upstream step failed: the step did not run.
+    /// An upstream step failed, or the run was cancelled before the step ran: it did not run.
     Skipped,
+    /// Its job was submitted when the run was cancelled: the job is cancelled, its end ignored.
+    Cancelled,
 }
 
 /// Where a chained run stands.
@@ -112,6 +114,8 @@ pub enum RunStatus {
     Completed,
     /// A step failed (named in `error`) and nothing runs any more.
     Failed,
+    /// Cancelled while it ran: its submitted steps' jobs cancelled, the steps after them skipped.
+    Cancelled,
 }
 
 /// One step of a run.
@@ -309,15 +313,16 @@ impl ChainRun {
         true
     }
 
-    /// Runs the failed and skipped steps again: each gets a new attempt (a new job), those whose
-    /// upstreams completed are submitted now; completed steps keep their results. `Err` with the
-    /// reason unless the run is `FAILED`.
+    /// Runs the failed, skipped and cancelled steps again: each gets a new attempt (a new job),
+    /// those whose upstreams completed are submitted now; completed steps keep their results.
+    /// `Err` with the reason unless the run is `FAILED` or `CANCELLED`.
     pub fn retry(&mut self, now: Timestamp) -> Result<(), String> {
-        if self.status != RunStatus::Failed {
-            return Err(format!("the run is {:?}: only a FAILED run is retried", self.status).to_uppercase());
+        if !matches!(self.status, RunStatus::Failed | RunStatus::Cancelled) {
+            let status = format!("{:?}", self.status).to_uppercase();
+            return Err(format!("the run is {status}: only a FAILED or CANCELLED run is retried"));
         }
         for step in &mut self.steps {
-            if matches!(step.status, StepStatus::Failed | StepStatus::Skipped) {
+            if matches!(step.status, StepStatus::Failed | StepStatus::Skipped | StepStatus::Cancelled) {
                 step.status = StepStatus::Waiting;
                 step.attempt += 1;
                 step.job_id = None;
@@ -332,6 +337,32 @@ impl ChainRun {
         self.updated_at = now;
         self.revision += 1;
         Ok(())
+    }
+
+    /// Cancels a `RUNNING` run: its running steps become `CANCELLED` (their jobs to cancel, whose
+    /// ends then change nothing), its waiting steps `SKIPPED`. The jobs to cancel; `Err` with the
+    /// reason when the run has ended.
+    pub fn cancel(&mut self, now: Timestamp) -> Result<Vec<JobId>, String> {
+        if self.status != RunStatus::Running {
+            let status = format!("{:?}", self.status).to_uppercase();
+            return Err(format!("the run is {status}: only a RUNNING run is cancelled"));
+        }
+        let mut jobs = Vec::new();
+        for step in &mut self.steps {
+            match step.status {
+                StepStatus::Running => {
+                    step.status = StepStatus::Cancelled;
+                    jobs.extend(step.job_id.clone());
+                }
+                StepStatus::Waiting => step.status = StepStatus::Skipped,
+                StepStatus::Completed | StepStatus::Failed | StepStatus::Skipped | StepStatus::Cancelled => {}
+            }
+        }
+        self.status = RunStatus::Cancelled;
+        self.error = Some("the run was cancelled".into());
+        self.updated_at = now;
+        self.revision += 1;
+        Ok(jobs)
     }
 
     /// Who submits the steps the latest retry made ready.

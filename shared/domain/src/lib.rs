@@ -9,6 +9,7 @@ pub mod clock;
 pub mod ids;
 pub mod job;
 pub mod lifecycle;
+pub mod mapping_memory;
 pub mod memory;
 pub mod pipeline;
 pub mod ports;
@@ -41,6 +42,9 @@ pub use job::{
     JobKind, JobMessage, JobOutcome, JobRead, JobStatus, Runner, TRACEPARENT_ATTRIBUTE,
 };
 pub use lifecycle::{Refused, Transition};
+pub use mapping_memory::{
+    ColumnSignature, MAX_REMEMBERED_PER_TEAM, MappingMemoryStore, MemoryMappingMemory, RememberedMapping,
+};
 pub use pipeline::{
     ComparedField, ComparedRecords, Comparison, ComparisonRead, FieldExample, INBOX_PREFIX, InboxFile, Pipeline,
     PipelineDiff, PipelineOptions, PipelineRead, PipelineVersion, check_patterns,

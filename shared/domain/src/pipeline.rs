@@ -83,7 +83,7 @@ impl InboxFile {
     }
 
     /// Where the file goes once its run was created: under the run's id, its name kept.
-    pub fn processed_key(&self, run: &JobId) -> String {
+    pub fn processed_key(&self, run: &str) -> String {
         format!("processed/{}/{}/{run}/{}", self.team_id, self.pipeline_id, self.filename)
     }
 
@@ -279,7 +279,7 @@ mod tests {
             (file.team_id.as_str(), file.pipeline_id.as_str(), file.filename.as_str()),
             ("t1", "p1", "ORDERS_1.csv")
         );
-        assert_eq!(file.processed_key(&"j1".into()), "processed/t1/p1/j1/ORDERS_1.csv");
+        assert_eq!(file.processed_key("j1"), "processed/t1/p1/j1/ORDERS_1.csv");
         assert_eq!(file.failed_key("a1"), "failed/t1/p1/a1/ORDERS_1.csv");
         for key in ["inbox/t1/p1/", "inbox/t1/p1/sub/x.csv", "inbox/t1/x.csv", "uploads/u/a/x.csv", "inbox//p1/x"] {
             assert_eq!(InboxFile::parse(key), None, "{key}");

@@ -9,13 +9,44 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{ArtifactId, JobId, PipelineId, ScheduleId, StoreError, Timestamp, UserId};
+use crate::{ArtifactId, JobId, PipelineId, RunId, ScheduleId, StoreError, Timestamp, UserId};
 
-/// What each scheduled run reads.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+/// What each scheduled run reads: a fixed set of content artifacts, or the files waiting in a
+/// folder of the pipeline's inbox. Exactly one of the two.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct ScheduleInput {
-    /// The content artifacts of the pipeline's team each run reads, 1 to 20.
+    /// The content artifacts of the pipeline's team one run reads, 1 to 20, every time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub content_artifact_ids: Vec<ArtifactId>,
+    /// A folder of the pipeline's inbox (`nightly`, `erp/orders`): files put under
+    /// `inbox/<team>/<pipeline>/<inbox_prefix>/` wait there (a file only starts a run on arrival
+    /// directly in the inbox) until the schedule fires; then each file waiting starts one run, as
+    /// an inbox file does, and moves to `processed/` or `failed/`. Nothing waiting: no run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox_prefix: Option<String>,
+}
+
+/// The longest inbox folder a schedule reads.
+pub const MAX_INBOX_PREFIX_CHARS: usize = 200;
+
+/// Checks a schedule's inbox folder as sent; the folder without the slashes around it.
+/// Segments of letters, digits, `.`, `_` and `-`, split by `/`, none empty, `.` or `..`.
+pub fn check_inbox_prefix(prefix: &str) -> Result<String, String> {
+    let folder = prefix.trim().trim_matches('/');
+    if folder.is_empty() || folder.chars().count() > MAX_INBOX_PREFIX_CHARS {
+        return Err(format!("inbox_prefix must be a folder name of 1 to {MAX_INBOX_PREFIX_CHARS} characters"));
+    }
+    for segment in folder.split('/') {
+        if segment.is_empty() || segment == "." || segment == ".." {
+            return Err(format!("inbox_prefix {folder:?} has an empty, '.' or '..' folder"));
+        }
+        if let Some(bad) = segment.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+            return Err(format!(
+                "inbox_prefix may hold letters, digits, '.', '_', '-' and '/' between folders, not {bad:?}"
+            ));
+        }
+    }
+    Ok(folder.to_owned())
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -32,9 +63,17 @@ pub struct Schedule {
     /// The slot the schedule fires at next. A slot missed while the platform was down fires
     /// once, when it is back; the slots after it are counted from then.
     pub next_run_at: Timestamp,
-    /// When it last fired, and the run it started (or why it started none).
+    /// When it last fired, and the runs it started (or why it started none).
     pub last_fired_at: Option<Timestamp>,
+    /// The job of the last one-job run it started.
     pub last_job_id: Option<JobId>,
+    /// The last chained run it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_id: Option<RunId>,
+    /// How many runs its last firing started: one for a fixed artifact set, one per file waiting
+    /// for an inbox folder (0 when none was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_count: Option<u32>,
     pub last_error: Option<String>,
     pub deleted_at: Option<Timestamp>,
 }
@@ -145,5 +184,30 @@ impl ScheduleTimer for PolledScheduleTimer {
 
     async fn disarm(&self, _schedule: &Schedule) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_inbox_prefix;
+
+    #[test]
+    fn inbox_folders_are_plain_names() {
+        assert_eq!(check_inbox_prefix("/nightly/").unwrap(), "nightly");
+        assert_eq!(check_inbox_prefix("erp/orders-2026_v1.x").unwrap(), "erp/orders-2026_v1.x");
+        for (bad, reason) in [
+            ("", "1 to 200"),
+            ("/", "1 to 200"),
+            ("a//b", "empty"),
+            ("../other", "'..'"),
+            ("a/./b", "'.'"),
+            ("night ly", "' '"),
+            ("*.csv", "'*'"),
+            ("Aufträge", "'ä'"),
+        ] {
+            let error = check_inbox_prefix(bad).unwrap_err();
+            assert!(error.contains(reason), "{bad}: {error}");
+        }
+        assert!(check_inbox_prefix(&"a".repeat(201)).is_err());
     }
 }

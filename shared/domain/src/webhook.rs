@@ -47,7 +47,8 @@ impl From<&Webhook> for WebhookRead {
     }
 }
 
-/// What a delivery tells: a run of the pipeline finished.
+/// What a delivery tells: a run of the pipeline finished, or its team's spending this month
+/// reached 80 % or 100 % of its budget (sent to every webhook of the team's pipelines).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub enum WebhookEvent {
     #[serde(rename = "run.completed")]
@@ -56,6 +57,8 @@ pub enum WebhookEvent {
     RunFailed,
     #[serde(rename = "run.cancelled")]
     RunCancelled,
+    #[serde(rename = "budget.threshold")]
+    BudgetThreshold,
 }
 
 impl WebhookEvent {
@@ -74,6 +77,7 @@ impl WebhookEvent {
             Self::RunCompleted => "run.completed",
             Self::RunFailed => "run.failed",
             Self::RunCancelled => "run.cancelled",
+            Self::BudgetThreshold => "budget.threshold",
         }
     }
 }
@@ -109,7 +113,8 @@ pub struct WebhookDelivery {
     pub id: String,
     pub pipeline_id: PipelineId,
     pub webhook_id: WebhookId,
-    pub job_id: JobId,
+    /// The run's job; `null` for a team's event (`budget.threshold`).
+    pub job_id: Option<JobId>,
     pub event: WebhookEvent,
     /// The JSON sent, fixed when the run finished.
     pub body: String,
@@ -125,6 +130,13 @@ impl WebhookDelivery {
     pub fn id_for(job: &Job, webhook: &WebhookId) -> String {
         let ended = job.finished_at.map(|t| t.to_string()).unwrap_or_default();
         format!("{ended}_{}_{webhook}", job.id)
+    }
+
+    /// The delivery to `webhook` of its team's budget reaching `threshold` percent in `month`
+    /// (`YYYY-MM`), first seen at `crossed_at`: the same however often the crossing is seen, and
+    /// placed in the delivery log by when it happened.
+    pub fn budget_id(crossed_at: Timestamp, month: &str, threshold: u32, webhook: &WebhookId) -> String {
+        format!("{crossed_at}_budget-{month}-{threshold}_{webhook}")
     }
 }
 
@@ -174,6 +186,12 @@ pub struct WebhookPost {
 pub trait WebhookSender: Send + Sync {
     /// The receiver's status code, or why none came.
     async fn post(&self, post: &WebhookPost) -> Result<u16, String>;
+
+    /// Why nothing may be sent to `url` now (its host no longer resolves to public addresses),
+    /// `None` when it may. A sender that reaches no network (a test's) refuses nothing.
+    async fn refuses(&self, _url: &str) -> Option<String> {
+        None
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use helix_domain::{
     ApiKeyId, ArtifactId, ArtifactKind, ChainRun, ChainStart, Job, JobKind, KeyScope, Pipeline, PipelineId, RunId,
-    STARTED_BY, StepEnd, StepJob, StepRun, StoreError, TeamAction, UserId,
+    RunStatus, STARTED_BY, StepEnd, StepJob, StepRun, StepStatus, StoreError, TeamAction, UserId,
 };
 
 use crate::{Actor, Input, InputSource, JobError, JobEvents, JobRequest, KeyGrant, PipelineRun, PipelineService};
@@ -21,10 +21,20 @@ use crate::{Actor, Input, InputSource, JobError, JobEvents, JobRequest, KeyGrant
 const MAX_RUN_WRITES: usize = 32;
 
 /// What starting a pipeline run made: a job, or a chained run of jobs.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum RunStarted {
     Job(Box<Job>),
     Chain(Box<ChainRun>),
+}
+
+impl RunStarted {
+    /// The job's id, or the chained run's.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Job(job) => job.id.as_str(),
+            Self::Chain(run) => run.id.as_str(),
+        }
+    }
 }
 
 /// Who submits a chained run's step jobs: a key-like actor of the pipeline's team that may
@@ -105,8 +115,8 @@ impl PipelineService {
         self.stored_run(id, run).await
     }
 
-    /// Runs the failed and skipped steps of a FAILED run again (each as a new job); the completed
-    /// steps keep their results, which the steps after them read.
+    /// Runs the failed, skipped and cancelled steps of a FAILED or CANCELLED run again (each as a
+    /// new job); the completed steps keep their results, which the steps after them read.
     pub async fn retry_chain(&self, actor: &Actor, id: &PipelineId, run: &RunId) -> Result<ChainRun, JobError> {
         self.pipeline(actor, id, TeamAction::SubmitJobs).await?;
         let retried = self
@@ -119,6 +129,31 @@ impl PipelineService {
         tracing::info!(pipeline_id = %id, run_id = %run, retries = retried.retries, "chained run retried");
         self.submit_steps(&retried, &retried.retry_submitter()).await?;
         self.stored_run(id, run).await
+    }
+
+    /// Cancels a RUNNING run: the jobs of its running steps are cancelled (a PENDING one at once,
+    /// a RUNNING one at the worker's next check), the steps not yet run skipped. The run is
+    /// written first, so a cancelled job's end, reported after, changes nothing.
+    pub async fn cancel_chain(&self, actor: &Actor, id: &PipelineId, run: &RunId) -> Result<ChainRun, JobError> {
+        self.pipeline(actor, id, TeamAction::SubmitJobs).await?;
+        let now = self.clock.now();
+        let cancelled = self
+            .write_run(id, run, |stored| {
+                let mut next = stored.clone();
+                next.cancel(now).map_err(JobError::Conflict)?;
+                Ok(Some(next))
+            })
+            .await?;
+        let submitter = chain_actor(id, &cancelled.team_id);
+        for step in cancelled.steps.iter().filter(|s| s.status == StepStatus::Cancelled) {
+            match self.jobs.cancel(&submitter, &cancelled.job_of(step)).await {
+                // Ended meanwhile, or never submitted (the run was cancelled as it started it).
+                Ok(_) | Err(JobError::Conflict(_) | JobError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        tracing::info!(pipeline_id = %id, run_id = %run, "chained run cancelled");
+        Ok(cancelled)
     }
 
     async fn stored_run(&self, id: &PipelineId, run: &RunId) -> Result<ChainRun, JobError> {
@@ -216,31 +251,36 @@ impl PipelineService {
         Ok(())
     }
 
-    /// A step's job ended: the run records it, and the steps it made ready are submitted.
-    async fn step_ended(&self, job: &Job) -> Result<(), JobError> {
+    /// A step's job ended: the run records it, and the steps it made ready are submitted. The
+    /// run as stored after (`None` for a job of no chained run).
+    async fn step_ended(&self, job: &Job) -> Result<Option<ChainRun>, JobError> {
         let (Some(step_job), Some(pipeline), Some(end)) = (StepJob::parse(&job.id), &job.pipeline_id, StepEnd::of(job))
         else {
-            return Ok(());
+            return Ok(None);
         };
         let run = self.end_step(pipeline, &step_job.run_id, &step_job.step, step_job.attempt, end).await?;
         // Only this step's end submits what it made ready: on a repeated report, the jobs not yet made.
         if run.step(&step_job.step).is_some_and(|s| s.attempt == step_job.attempt) {
             self.submit_steps(&run, &step_job.step).await?;
         }
-        Ok(())
+        // A step whose job was refused may have ended the run meanwhile.
+        Ok(Some(self.stored_run(pipeline, &step_job.run_id).await?))
     }
 }
 
 /// The job worker's completion hook for chained runs (see the module's note).
 pub struct ChainDriver {
     pub pipelines: Arc<PipelineService>,
+    /// Told of each run that ended (its webhooks), on every report of its last step's end.
+    pub events: Arc<dyn JobEvents>,
 }
 
 #[async_trait]
 impl JobEvents for ChainDriver {
     async fn finished(&self, job: &Job) -> Result<(), StoreError> {
         match self.pipelines.step_ended(job).await {
-            Ok(()) => Ok(()),
+            Ok(Some(run)) if run.status != RunStatus::Running => self.events.run_ended(&run).await,
+            Ok(_) => Ok(()),
             // A run that is gone (or a job that only looks like a step) has nothing to advance.
             Err(JobError::NotFound(what)) => {
                 tracing::warn!(job_id = %job.id, what, "no chained run to advance");

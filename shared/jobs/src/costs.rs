@@ -207,9 +207,9 @@ impl CostService {
         Ok(self.prices.cost(&self.ledger.job_usage(job).await?).into())
     }
 
-    /// Each job's cost, in order, read concurrently.
+    /// Each job's cost, in order, read in batches.
     pub async fn job_costs(&self, jobs: &[JobId]) -> Result<Vec<JobCost>, JobError> {
-        let usages = futures::future::try_join_all(jobs.iter().map(|job| self.ledger.job_usage(job))).await?;
+        let usages = self.ledger.jobs_usage(jobs).await?;
         Ok(usages.iter().map(|usage| self.prices.cost(usage).into()).collect())
     }
 

@@ -1,5 +1,6 @@
 //! Event-triggered runs: a file created in a pipeline's inbox starts one run of the pipeline's
-//! current version. The upload watcher hands every `inbox/` object event here.
+//! current version (a job, or a chained run). The upload watcher hands every `inbox/` object
+//! event here; a schedule that reads a folder of the inbox hands each file waiting there.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,11 +8,11 @@ use std::time::Duration;
 use helix_domain::artifact::media_type_for;
 use helix_domain::{
     ApiKeyId, Artifact, ArtifactId, ArtifactKind, AuditOutcome, FileDeclaration, IdempotencyClaim, IdempotencyStore,
-    InboxFile, Job, KeyScope, Pipeline, StoreError, UserId,
+    InboxFile, KeyScope, Pipeline, StoreError, UserId,
 };
 
 use crate::audit::{AuditEvent, action};
-use crate::{Actor, JobError, KeyGrant, PipelineRun, PipelineService};
+use crate::{Actor, JobError, KeyGrant, PipelineRun, PipelineService, RunStarted};
 
 /// A file's run is created in seconds (a copy, a few writes, a queued message); after this, a
 /// redelivered event takes the file over from a trigger that died.
@@ -36,7 +37,7 @@ pub struct InboxObject {
 #[derive(Debug, PartialEq)]
 pub enum InboxOutcome {
     /// A run was created and the file moved to `processed/<team>/<pipeline>/<run>/<name>`.
-    Started(Box<Job>),
+    Started(Box<RunStarted>),
     /// The same bytes started a run before (a duplicate event or the same file dropped again):
     /// no run; a copy still in the inbox is removed (its bytes are under `processed/`).
     Duplicate,
@@ -93,6 +94,36 @@ impl InboxTrigger {
             self.record(&actor, &pipeline, action::PIPELINE_INBOX_IGNORE, &object.key, AuditOutcome::Success).await?;
             return Ok(InboxOutcome::Ignored);
         }
+        self.take(&actor, &pipeline, &file, object).await
+    }
+
+    /// Handles a file waiting in a folder of the pipeline's inbox that a schedule reads, as an
+    /// inbox file: one run per content of the key. A name no pattern matches stays where it is,
+    /// unrecorded (every firing lists it again).
+    pub async fn waiting_file(&self, pipeline: &Pipeline, object: &InboxObject) -> Result<InboxOutcome, StoreError> {
+        let Some(filename) = object.key.rsplit('/').next().filter(|name| !name.is_empty()) else {
+            return Ok(InboxOutcome::Nothing);
+        };
+        if !pipeline.accepts(filename) {
+            return Ok(InboxOutcome::Ignored);
+        }
+        let file = InboxFile {
+            team_id: pipeline.team_id.clone(),
+            pipeline_id: pipeline.id.clone(),
+            filename: filename.to_owned(),
+        };
+        self.take(&inbox_actor(pipeline), pipeline, &file, object).await
+    }
+
+    /// Claims the file's bytes (by bucket, key and ETag) and starts their run, unless they
+    /// started one before.
+    async fn take(
+        &self,
+        actor: &Actor,
+        pipeline: &Pipeline,
+        file: &InboxFile,
+        object: &InboxObject,
+    ) -> Result<InboxOutcome, StoreError> {
         let Some(content) = object.etag.as_deref().or(object.version_id.as_deref()) else {
             return Err(StoreError::Backend(format!("the event of {} names no ETag nor version", object.key)));
         };
@@ -100,12 +131,12 @@ impl InboxTrigger {
         let now = self.pipelines.clock.now();
         match self.idempotency.begin(&claim, now, now.plus(TRIGGER_LEASE)).await? {
             IdempotencyClaim::Started => {}
-            IdempotencyClaim::AlreadyCompleted => return self.duplicate(&actor, &pipeline, &object.key).await,
+            IdempotencyClaim::AlreadyCompleted => return self.duplicate(actor, pipeline, &object.key).await,
             IdempotencyClaim::InProgress => {
                 return Err(StoreError::Backend(format!("{} is being handled elsewhere", object.key)));
             }
         }
-        let outcome = self.start_run(&actor, &pipeline, &file, &object.key).await;
+        let outcome = self.start_run(actor, pipeline, file, &object.key).await;
         let recorded = match &outcome {
             Ok(_) => self.idempotency.complete(&claim, self.pipelines.clock.now().plus(REMEMBER_FILES)).await,
             Err(_) => self.idempotency.abandon(&claim).await,
@@ -167,17 +198,17 @@ impl InboxTrigger {
             name: Some(format!("{} v{} on {}", pipeline.name, pipeline.current_version, file.filename)),
             ..PipelineRun::default()
         };
-        let job = match self.pipelines.run(actor, &pipeline.id, run).await {
-            Ok(job) => job,
+        let started = match self.pipelines.start(actor, &pipeline.id, run).await {
+            Ok(started) => started,
             Err(JobError::Unavailable(reason)) => return Err(StoreError::Backend(reason)),
             Err(refused) => {
                 return self.refuse(pipeline, file, key, artifact.id.as_str(), refused.to_string()).await;
             }
         };
-        let processed = file.processed_key(&job.id);
+        let processed = file.processed_key(started.id());
         self.move_object(key, &processed).await?;
-        tracing::info!(%key, job_id = %job.id, %processed, "inbox file started a run");
-        Ok(InboxOutcome::Started(Box::new(job)))
+        tracing::info!(%key, run_id = started.id(), %processed, "inbox file started a run");
+        Ok(InboxOutcome::Started(Box::new(started)))
     }
 
     async fn refuse(
@@ -234,7 +265,7 @@ impl crate::JobEvents for FailedInboxRuns {
         let Some(artifact) = self.artifacts.get(content).await? else { return Ok(()) };
         let file =
             InboxFile { team_id: job.team_id.clone(), pipeline_id: pipeline.clone(), filename: artifact.filename };
-        let (from, to) = (file.processed_key(&job.id), file.failed_key(job.id.as_str()));
+        let (from, to) = (file.processed_key(job.id.as_str()), file.failed_key(job.id.as_str()));
         if self.blobs.head(&from).await?.is_none() {
             return Ok(());
         }

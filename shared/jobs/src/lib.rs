@@ -15,6 +15,8 @@
 //!   an access token's session is still on.
 //! - [`TeamService`] and [`Access`]: teams, members, invitations, and who may do what in a team.
 //! - [`ApiKeyService`]: a team's API keys, and the actor a request's key stands for.
+//! - [`DraftReviewService`]: a suggest-mapping job's draft confirmed (a context artifact or a
+//!   pipeline version), and the team's mapping memory it feeds.
 //! - [`PipelineService`]: a team's pipelines, their immutable versions and diffs, and their runs.
 //! - [`AuditTrail`] and [`AuditService`]: the hash-chained audit trail, recorded by the use
 //!   cases above; listed and verified by a team's admins.
@@ -33,6 +35,7 @@ mod chains;
 mod compare;
 mod costs;
 mod deletion;
+mod destinations;
 mod documents;
 mod drops;
 mod error;
@@ -47,6 +50,7 @@ mod pipelines;
 mod progress;
 mod quotas;
 mod rerun;
+mod reviews;
 mod runner;
 mod schedules;
 mod sessions;
@@ -75,6 +79,7 @@ pub use costs::{
     CostQuery, CostReport, CostRow, CostService, DailyCost, DailyCostReport, ExportIngest, JobCost, MAX_COST_DAYS,
     MAX_EXPORT_BYTES, PeriodIngest, ReconciledDay, Reconciliation,
 };
+pub use destinations::{Destinations, HostResolver, SystemResolver, non_public};
 pub use documents::MAX_DOCUMENT_BYTES;
 pub use drops::{DropRequest, DropTicket};
 pub use error::JobError;
@@ -85,6 +90,7 @@ pub use pipelines::{ComparisonView, NewPipeline, PipelineDefinition, PipelineRun
 pub use progress::{CountingReader, PROGRESS_EVERY, ReadProgress};
 pub use quotas::{Quota, TeamUsage};
 pub use rerun::CloneRequest;
+pub use reviews::{ConfirmedDraft, Decision, DraftConfirmation, DraftReviewService, FieldDecision};
 pub use runner::shards::{ShardConfig, ShardedTransformAttempt, Sharding};
 pub use runner::{
     Attempt, AttemptError, AttemptKind, InputObject, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace,

@@ -462,6 +462,15 @@ pub trait UsageLedger: Send + Sync {
     /// when its id is recorded already.
     async fn apply(&self, event: &UsageEvent) -> Result<bool, StoreError>;
     async fn job_usage(&self, job_id: &JobId) -> Result<Usage, StoreError>;
+    /// Each job's usage, in order (a job list's costs): one read per job unless the store
+    /// batches them.
+    async fn jobs_usage(&self, job_ids: &[JobId]) -> Result<Vec<Usage>, StoreError> {
+        let mut usages = Vec::with_capacity(job_ids.len());
+        for job_id in job_ids {
+            usages.push(self.job_usage(job_id).await?);
+        }
+        Ok(usages)
+    }
     /// The team's usage in `month` (`YYYY-MM`), kept as one total (what its budget is held to).
     async fn month_usage(&self, team: &TeamId, month: &str) -> Result<Usage, StoreError>;
     /// Each day's usage per value of `group` in `scope`, over the days `from..=to` (`YYYY-MM-DD`),

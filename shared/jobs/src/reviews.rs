@@ -11,11 +11,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use helix_domain::{
-    ArtifactId, ArtifactKind, ColumnSignature, JobId, JobKind, JobStatus, MappingMemoryStore, PipelineId,
-    RememberedMapping, TeamAction, TeamId, MAX_REMEMBERED_PER_TEAM,
+    ArtifactId, ArtifactKind, ColumnSignature, JobId, JobKind, JobStatus, MAX_REMEMBERED_PER_TEAM, MappingMemoryStore,
+    PipelineId, RememberedMapping, TeamAction, TeamId,
 };
 
-use crate::documents::{check_context, read_document, Document, DocumentError};
+use crate::documents::{Document, DocumentError, check_context, read_document};
 use crate::pipelines::PipelineDefinition;
 use crate::{Actor, InlineFile, Input, InputSource, JobError, JobService, PipelineService};
 
@@ -386,10 +386,6 @@ impl DraftReviewService {
     /// Deletes an entry of the team's mapping memory: its members.
     pub async fn forget(&self, actor: &Actor, team: &TeamId, id: &str) -> Result<(), JobError> {
         self.jobs.access.require(actor, team, TeamAction::SubmitJobs, "team").await?;
-        if self.memory.forget(team, id).await? {
-            Ok(())
-        } else {
-            Err(JobError::NotFound("mapping memory entry"))
-        }
+        if self.memory.forget(team, id).await? { Ok(()) } else { Err(JobError::NotFound("mapping memory entry")) }
     }
 }

@@ -3,23 +3,32 @@
 //! cloud, the local platform's poll), each slot claimed once in the store. A slot missed while
 //! the platform was down fires once when it is back: the next slot is counted from the firing,
 //! not from the missed one.
+//!
+//! A schedule reads a fixed set of content artifacts (one run per firing) or a folder of the
+//! pipeline's inbox: each file waiting there when it fires starts one run, claimed by bucket, key
+//! and ETag as an inbox file is, so a firing repeated or racing another runs no file twice.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use helix_domain::schedule::check_inbox_prefix;
 use helix_domain::{
-    ApiKeyId, ArtifactKind, ArtifactStatus, AuditOutcome, Clock, Job, KeyScope, Pipeline, PipelineId, Schedule,
+    ApiKeyId, ArtifactKind, ArtifactStatus, AuditOutcome, Clock, KeyScope, Pipeline, PipelineId, Schedule,
     ScheduleFire, ScheduleId, ScheduleInput, ScheduleStore, ScheduleTimer, StoreError, TeamAction, Timestamp, UserId,
 };
 
 use crate::audit::{AuditEvent, action};
 use crate::batch::{MessageOutcome, handle_batch};
-use crate::{Actor, JobError, KeyGrant, PipelineRun, PipelineService};
+use crate::{
+    Actor, InboxObject, InboxOutcome, InboxTrigger, JobError, KeyGrant, PipelineRun, PipelineService, RunStarted,
+};
 
 /// The most schedules one pipeline may have.
 pub const MAX_SCHEDULES_PER_PIPELINE: usize = 10;
 const MAX_CONTENT_FILES: usize = 20;
+/// The most files one firing takes from an inbox folder; the rest wait for the next firing.
+pub const MAX_FILES_PER_FIRING: usize = 100;
 /// The shortest rate: a run a minute.
 const MIN_RATE: Duration = Duration::from_secs(60);
 
@@ -113,7 +122,7 @@ impl ScheduleService {
             Expression::parse(&request.expression).map_err(|reason| JobError::invalid("expression", reason))?;
         let timezone = request.timezone.unwrap_or_else(|| "UTC".into());
         let zone = time_zone(&timezone).map_err(|reason| JobError::invalid("timezone", reason))?;
-        self.check_input(&found, &request.input).await?;
+        let input = self.check_input(&found, request.input).await?;
         if self.schedules.list(pipeline).await?.len() >= MAX_SCHEDULES_PER_PIPELINE {
             return Err(JobError::Conflict(format!(
                 "the pipeline has {MAX_SCHEDULES_PER_PIPELINE} schedules already; delete one first"
@@ -128,12 +137,14 @@ impl ScheduleService {
             pipeline_id: pipeline.clone(),
             expression: request.expression.trim().to_owned(),
             timezone,
-            input: request.input,
+            input,
             created_by: actor.user_id.clone(),
             created_at: now,
             next_run_at,
             last_fired_at: None,
             last_job_id: None,
+            last_run_id: None,
+            last_run_count: None,
             last_error: None,
             deleted_at: None,
         };
@@ -155,13 +166,22 @@ impl ScheduleService {
         Ok(schedule)
     }
 
-    /// Each content file is the team's, a content artifact, and uploaded.
-    async fn check_input(&self, pipeline: &Pipeline, input: &ScheduleInput) -> Result<(), JobError> {
+    /// An inbox folder, or content files each the team's, a content artifact, and uploaded;
+    /// the input as stored (the folder without slashes around it).
+    async fn check_input(&self, pipeline: &Pipeline, input: ScheduleInput) -> Result<ScheduleInput, JobError> {
         let ids = &input.content_artifact_ids;
+        if let Some(prefix) = &input.inbox_prefix {
+            if !ids.is_empty() {
+                return Err(JobError::invalid("input", "give content_artifact_ids or inbox_prefix, not both"));
+            }
+            let folder =
+                check_inbox_prefix(prefix).map_err(|reason| JobError::invalid("input.inbox_prefix", reason))?;
+            return Ok(ScheduleInput { content_artifact_ids: Vec::new(), inbox_prefix: Some(folder) });
+        }
         if ids.is_empty() || ids.len() > MAX_CONTENT_FILES {
             return Err(JobError::invalid(
                 "input.content_artifact_ids",
-                format!("give 1 to {MAX_CONTENT_FILES} content artifact ids"),
+                format!("give 1 to {MAX_CONTENT_FILES} content artifact ids, or an inbox_prefix"),
             ));
         }
         for (i, id) in ids.iter().enumerate() {
@@ -174,7 +194,7 @@ impl ScheduleService {
                 return Err(JobError::invalid(field, format!("artifact {id} is not an uploaded content file")));
             }
         }
-        Ok(())
+        Ok(input)
     }
 
     pub async fn list(&self, actor: &Actor, pipeline: &PipelineId) -> Result<Vec<Schedule>, JobError> {
@@ -220,12 +240,21 @@ pub fn schedule_actor(pipeline: &Pipeline, schedule: &Schedule) -> Actor {
 }
 
 /// Fires schedules whose slot has come: claims the slot (the next one counted from now), arms the
-/// timer for it, and starts the run.
+/// timer for it, and starts the runs.
 pub struct ScheduleTrigger {
     pub pipelines: Arc<PipelineService>,
     pub schedules: Arc<dyn ScheduleStore>,
     pub timer: Arc<dyn ScheduleTimer>,
     pub clock: Arc<dyn Clock>,
+    /// Takes the files waiting in the inbox folder a schedule reads.
+    pub inbox: Arc<InboxTrigger>,
+}
+
+/// What one firing started, and what it could not.
+#[derive(Default)]
+struct Firing {
+    started: Vec<RunStarted>,
+    errors: Vec<String>,
 }
 
 impl ScheduleTrigger {
@@ -246,76 +275,119 @@ impl ScheduleTrigger {
     }
 
     /// Every schedule due now, once each (the local platform's poll, and its start-up).
-    pub async fn fire_due(&self) -> Result<Vec<Job>, JobError> {
+    pub async fn fire_due(&self) -> Result<Vec<RunStarted>, JobError> {
         let mut started = Vec::new();
         for schedule in self.schedules.due(self.clock.now()).await? {
             let fire = ScheduleFire { pipeline_id: schedule.pipeline_id.clone(), schedule_id: schedule.id.clone() };
             match self.fire(&fire).await {
-                Ok(job) => started.extend(job),
+                Ok(runs) => started.extend(runs),
                 Err(e) => tracing::warn!(schedule_id = %schedule.id, error = %e, "schedule not fired"),
             }
         }
         Ok(started)
     }
 
-    /// The schedule's run, if its slot has come and this call claimed it. `Err` when it should
+    /// The schedule's runs, if its slot has come and this call claimed it. `Err` when it should
     /// be tried again (a store was unavailable).
-    pub async fn fire(&self, fire: &ScheduleFire) -> Result<Option<Job>, JobError> {
+    pub async fn fire(&self, fire: &ScheduleFire) -> Result<Vec<RunStarted>, JobError> {
         let Some(schedule) = self.schedules.get(&fire.pipeline_id, &fire.schedule_id).await? else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
         if schedule.deleted_at.is_some() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let now = self.clock.now();
         if schedule.next_run_at > now {
             // An early or repeated wake-up: make sure the timer is set for the real slot.
             self.timer.arm(&schedule).await?;
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let expression = Expression::parse(&schedule.expression).map_err(JobError::Internal)?;
         let zone = time_zone(&schedule.timezone).map_err(JobError::Internal)?;
         let next_run_at = expression
             .next_after(now, schedule.created_at, &zone)
             .ok_or_else(|| JobError::Internal(format!("schedule {} never fires again", schedule.id)))?;
-        let mut claimed = schedule.clone();
-        claimed.next_run_at = next_run_at;
-        claimed.last_fired_at = Some(now);
+        // The firing's outcome is unknown until its runs are started: none is shown meanwhile.
+        let claimed = Schedule {
+            next_run_at,
+            last_fired_at: Some(now),
+            last_job_id: None,
+            last_run_id: None,
+            last_run_count: None,
+            last_error: None,
+            ..schedule.clone()
+        };
         match self.schedules.advance(&claimed, schedule.next_run_at).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Ok(None),
+            Err(StoreError::Conflict(_)) => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         }
         self.timer.arm(&claimed).await?;
         let missed = now.seconds_since(&schedule.next_run_at);
         tracing::info!(schedule_id = %schedule.id, slot = %schedule.next_run_at, missed_seconds = missed, %next_run_at, "schedule fired");
-        let run = self.run(&schedule).await;
+        let firing =
+            self.run(&schedule).await.unwrap_or_else(|e| Firing { started: Vec::new(), errors: vec![e.to_string()] });
         let mut recorded = claimed.clone();
-        match &run {
-            Ok(job) => (recorded.last_job_id, recorded.last_error) = (Some(job.id.clone()), None),
-            Err(e) => (recorded.last_job_id, recorded.last_error) = (None, Some(e.to_string())),
-        }
+        recorded.last_job_id = firing.started.iter().rev().find_map(|run| match run {
+            RunStarted::Job(job) => Some(job.id.clone()),
+            RunStarted::Chain(_) => None,
+        });
+        recorded.last_run_id = firing.started.iter().rev().find_map(|run| match run {
+            RunStarted::Chain(chain) => Some(chain.id.clone()),
+            RunStarted::Job(_) => None,
+        });
+        recorded.last_run_count = Some(u32::try_from(firing.started.len()).unwrap_or(u32::MAX));
+        recorded.last_error = (!firing.errors.is_empty()).then(|| firing.errors.join("; "));
         if let Err(e) = self.schedules.advance(&recorded, claimed.next_run_at).await {
-            tracing::warn!(schedule_id = %schedule.id, error = %e, "the fired run not recorded on the schedule");
+            tracing::warn!(schedule_id = %schedule.id, error = %e, "the firing not recorded on the schedule");
         }
-        match run {
-            Ok(job) => Ok(Some(job)),
-            Err(e) => {
-                tracing::warn!(schedule_id = %schedule.id, error = %e, "the scheduled run was refused");
-                Ok(None)
-            }
+        if let Some(error) = &recorded.last_error {
+            tracing::warn!(schedule_id = %schedule.id, %error, "the schedule's firing was refused in part or whole");
         }
+        Ok(firing.started)
     }
 
-    async fn run(&self, schedule: &Schedule) -> Result<Job, JobError> {
+    async fn run(&self, schedule: &Schedule) -> Result<Firing, JobError> {
         let pipeline =
             self.pipelines.pipelines.get(&schedule.pipeline_id).await?.ok_or(JobError::NotFound("pipeline"))?;
+        if let Some(folder) = &schedule.input.inbox_prefix {
+            return self.take_waiting(&pipeline, folder).await;
+        }
         let actor = schedule_actor(&pipeline, schedule);
         let run = PipelineRun {
             content: schedule.input.content_artifact_ids.clone(),
             name: Some(format!("{} (scheduled)", pipeline.name)),
             ..PipelineRun::default()
         };
-        self.pipelines.run(&actor, &pipeline.id, run).await
+        let started = self.pipelines.start(&actor, &pipeline.id, run).await?;
+        Ok(Firing { started: vec![started], errors: Vec::new() })
+    }
+
+    /// One run per file waiting directly in the inbox folder (files in folders below it are
+    /// other folders' to read). A file that could not be taken now (a store unavailable) stays
+    /// for the next firing.
+    async fn take_waiting(&self, pipeline: &Pipeline, folder: &str) -> Result<Firing, JobError> {
+        if pipeline.archived_at.is_some() {
+            return Err(JobError::Conflict("the pipeline is archived (deleted): it takes no runs".into()));
+        }
+        let prefix = format!("{}{folder}/", pipeline.inbox_prefix());
+        let listed = self.pipelines.jobs.artifacts.blobs.list(&prefix, MAX_FILES_PER_FIRING).await?;
+        let mut firing = Firing::default();
+        for blob in listed.into_iter().filter(|b| !b.key[prefix.len()..].contains('/')) {
+            let object = InboxObject {
+                bucket: self.pipelines.bucket.clone(),
+                etag: Some(blob.etag),
+                version_id: None,
+                key: blob.key,
+            };
+            match self.inbox.waiting_file(pipeline, &object).await {
+                Ok(InboxOutcome::Started(run)) => firing.started.push(*run),
+                Ok(InboxOutcome::Refused(reason)) => firing.errors.push(format!("{}: {reason}", object.key)),
+                Ok(_) => {}
+                Err(e) => firing.errors.push(format!("{}: not taken yet: {e}", object.key)),
+            }
+        }
+        tracing::info!(pipeline_id = %pipeline.id, %prefix, runs = firing.started.len(), "inbox folder read");
+        Ok(firing)
     }
 }

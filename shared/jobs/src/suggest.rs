@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use helix_domain::artifact::{job_context_key, suggestion_report_key};
-use helix_domain::{ArtifactKind, AutoMapped, AutoMappedField, Job, JobOutcome};
+use helix_domain::{ArtifactKind, AutoMapped, AutoMappedField, Job, JobOutcome, MappingMemoryStore};
 use helix_suggest::auto_map::{self, Proposal};
 use helix_suggest::{Embedder, MatchOptions, Signals, SuggestError, SuggestOptions};
 
@@ -25,18 +25,21 @@ fn options() -> SuggestOptions {
     }
 }
 
-/// The attempts of the GPU worker, sharing one model.
-pub fn gpu_attempts(embedder: Arc<dyn Embedder>) -> Vec<Arc<dyn Attempt>> {
+/// The attempts of the GPU worker, sharing one model; suggestions consult the team's mapping
+/// memory.
+pub fn gpu_attempts(embedder: Arc<dyn Embedder>, memory: Arc<dyn MappingMemoryStore>) -> Vec<Arc<dyn Attempt>> {
     vec![
-        Arc::new(SuggestMappingAttempt { embedder: embedder.clone(), options: options() }),
+        Arc::new(SuggestMappingAttempt { embedder: embedder.clone(), memory, options: options() }),
         Arc::new(AutoMapAttempt { embedder, options: options() }),
     ]
 }
 
 /// The draft context and the report become the job's result and report artifacts. The draft is
 /// stored as a `context` artifact: the owner can submit it as a transform job's context as it is.
+/// With a schema, the team's mapping memory is consulted first.
 pub struct SuggestMappingAttempt {
     embedder: Arc<dyn Embedder>,
+    memory: Arc<dyn MappingMemoryStore>,
     options: SuggestOptions,
 }
 
@@ -56,10 +59,18 @@ impl Attempt for SuggestMappingAttempt {
         let first = workspace.inputs(std::slice::from_ref(first)).await?.remove(0);
         let (filename, sample) = (first.filename.clone(), workspace.sample(&first, SAMPLE_BYTES).await?);
 
-        let (embedder, options) = (self.embedder.clone(), self.options);
+        let memory = match &schema {
+            Some(_) => self.memory.list(&job.team_id).await?,
+            None => Vec::new(),
+        };
+        let (embedder, options) = (self.embedder.clone(), self.options.clone());
         let suggestion = tokio::task::spawn_blocking(move || {
-            let schema = schema.map(|s| helix_suggest::parse_schema(&s.name, &s.text)).transpose()?;
-            helix_suggest::suggest(&filename, &sample, schema.as_ref(), Some(&*embedder), &options)
+            match schema.map(|s| helix_suggest::parse_schema(&s.name, &s.text)).transpose()? {
+                Some(schema) => {
+                    helix_suggest::suggest_remembering(&filename, &sample, &schema, &memory, Some(&*embedder), &options)
+                }
+                None => helix_suggest::suggest(&filename, &sample, None, Some(&*embedder), &options),
+            }
         })
         .await
         .map_err(crashed)?
@@ -130,7 +141,7 @@ impl Attempt for AutoMapAttempt {
             contents.first().ok_or_else(|| AttemptError::Input("a transform job needs a content file".into()))?;
         let (sample_name, sample) = (&first.filename, workspace.sample(first, SAMPLE_BYTES).await?);
 
-        let (embedder, options, sample_name) = (self.embedder.clone(), self.options, sample_name.clone());
+        let (embedder, options, sample_name) = (self.embedder.clone(), self.options.clone(), sample_name.clone());
         let completion = tokio::task::spawn_blocking(move || {
             complete_context(&context_doc, &schema_doc, &sample_name, &sample, &*embedder, &options)
         })

@@ -1,5 +1,5 @@
 //! Pipeline webhooks: registered per pipeline ([`WebhookService`]), told of every run that ends
-//! ([`RunNotifier`], a [`JobEvents`]) and delivered from a queue ([`WebhookDeliverer`]): each
+//! ([`RunNotifier`], a [`JobEvents`]: a one-job run's job, a chained run once, not per step) and delivered from a queue ([`WebhookDeliverer`]): each
 //! POST signed ([`sign`]), each attempt logged, a failed one tried again after an exponential
 //! [`Backoff`] for up to 24 hours by keeping its message out of sight, not by waiting.
 
@@ -10,15 +10,15 @@ use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use base64::Engine;
 use helix_domain::{
-    AuditOutcome, Clock, DeliveryAttempt, DeliveryMessage, DeliveryStatus, Job, JobRead, PipelineId, StoreError,
-    TeamAction, Webhook, WebhookDelivery, WebhookEvent, WebhookId, WebhookPost, WebhookQueue, WebhookSender,
-    WebhookStore,
+    AuditOutcome, ChainRun, Clock, DeliveryAttempt, DeliveryMessage, DeliveryStatus, Job, JobId, JobRead, PipelineId,
+    RunStatus, StepJob, StepStatus, StoreError, TeamAction, Webhook, WebhookDelivery, WebhookEvent, WebhookId,
+    WebhookPost, WebhookQueue, WebhookSender, WebhookStore,
 };
 use rand::RngCore;
 
 use crate::audit::{AuditEvent, action};
 use crate::batch::{MessageOutcome, handle_batch, message_span};
-use crate::{Actor, JobError, PipelineService};
+use crate::{Actor, Destinations, JobError, PipelineService};
 
 /// The header that carries a delivery's signature: `t=<unix seconds>,v1=<hex HMAC-SHA256>`.
 pub const SIGNATURE_HEADER: &str = "Helix-Signature";
@@ -106,11 +106,17 @@ impl Backoff {
     }
 }
 
-/// Told of every job that reached a terminal status. Reports may repeat (a redelivered worker
-/// message reports its finished job again): an implementation is idempotent.
+/// Told of every job that reached a terminal status, and of every chained run that ended.
+/// Reports may repeat (a redelivered worker message reports its finished job again): an
+/// implementation is idempotent.
 #[async_trait]
 pub trait JobEvents: Send + Sync {
     async fn finished(&self, job: &Job) -> Result<(), StoreError>;
+
+    /// A chained run ended (completed, failed or cancelled).
+    async fn run_ended(&self, _run: &ChainRun) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The webhook use cases: registered, listed, deleted by the pipeline's editors; the delivery
@@ -121,6 +127,8 @@ pub struct WebhookService {
     /// Told of the runs the API ends (cancels).
     pub notifier: Arc<dyn JobEvents>,
     pub clock: Arc<dyn Clock>,
+    /// Where a webhook may send.
+    pub destinations: Arc<Destinations>,
 }
 
 fn check_url(url: &str) -> Result<String, JobError> {
@@ -152,6 +160,7 @@ impl WebhookService {
     pub async fn register(&self, actor: &Actor, pipeline: &PipelineId, url: &str) -> Result<Webhook, JobError> {
         let found = self.pipelines.editable(actor, pipeline, action::PIPELINE_WEBHOOK_CREATE).await?;
         let url = check_url(url)?;
+        self.destinations.check(&url).await.map_err(|reason| JobError::invalid("url", reason))?;
         if self.webhooks.list(pipeline).await?.len() >= MAX_WEBHOOKS_PER_PIPELINE {
             return Err(JobError::Conflict(format!(
                 "the pipeline has {MAX_WEBHOOKS_PER_PIPELINE} webhooks already; delete one first"
@@ -205,6 +214,13 @@ impl WebhookService {
         }
     }
 
+    /// Reports a chained run the API ended (a cancel), as [`Self::run_ended`].
+    pub async fn chain_ended(&self, run: &ChainRun) {
+        if let Err(e) = self.notifier.run_ended(run).await {
+            tracing::error!(run_id = %run.id, error = %e, "the run's webhooks were not told of its end");
+        }
+    }
+
     /// The pipeline's latest deliveries, newest first, each with its attempts.
     pub async fn deliveries(&self, actor: &Actor, pipeline: &PipelineId) -> Result<Vec<WebhookDelivery>, JobError> {
         self.pipelines.pipeline(actor, pipeline, TeamAction::Read).await?;
@@ -234,20 +250,37 @@ fn event_body(id: &str, event: WebhookEvent, job: &Job) -> String {
     .to_string()
 }
 
-#[async_trait]
-impl JobEvents for RunNotifier {
-    async fn finished(&self, job: &Job) -> Result<(), StoreError> {
-        let (Some(pipeline), Some(event)) = (&job.pipeline_id, WebhookEvent::of(job.status)) else {
-            return Ok(());
-        };
+/// The JSON a chained run's delivery sends: the run with its steps, and the failed step.
+fn chain_event_body(id: &str, event: WebhookEvent, run: &ChainRun) -> String {
+    let failed_step = run.steps.iter().find(|s| s.status == StepStatus::Failed).map(|s| s.name.as_str());
+    serde_json::json!({
+        "id": id,
+        "type": event.as_str(),
+        "created_at": run.updated_at,
+        "pipeline_id": run.pipeline_id,
+        "pipeline_version": run.pipeline_version,
+        "run": run,
+        "failed_step": failed_step,
+    })
+    .to_string()
+}
+
+impl RunNotifier {
+    async fn deliver(
+        &self,
+        pipeline: &PipelineId,
+        job_id: Option<&JobId>,
+        event: WebhookEvent,
+        delivery: impl Fn(&WebhookId) -> (String, String),
+    ) -> Result<(), StoreError> {
         for webhook in self.webhooks.list(pipeline).await? {
-            let id = WebhookDelivery::id_for(job, &webhook.id);
+            let (id, body) = delivery(&webhook.id);
             let delivery = WebhookDelivery {
-                body: event_body(&id, event, job),
+                body,
                 id,
                 pipeline_id: pipeline.clone(),
                 webhook_id: webhook.id.clone(),
-                job_id: job.id.clone(),
+                job_id: job_id.cloned(),
                 event,
                 created_at: self.clock.now(),
                 status: DeliveryStatus::Pending,
@@ -258,6 +291,41 @@ impl JobEvents for RunNotifier {
             self.queue.send(&DeliveryMessage { pipeline_id: pipeline.clone(), delivery_id: delivery.id }).await?;
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl JobEvents for RunNotifier {
+    async fn finished(&self, job: &Job) -> Result<(), StoreError> {
+        let (Some(pipeline), Some(event)) = (&job.pipeline_id, WebhookEvent::of(job.status)) else {
+            return Ok(());
+        };
+        // A chained run's step: the run's end is delivered, once, not each step's.
+        if StepJob::parse(&job.id).is_some() {
+            return Ok(());
+        }
+        self.deliver(pipeline, Some(&job.id), event, |webhook| {
+            let id = WebhookDelivery::id_for(job, webhook);
+            let body = event_body(&id, event, job);
+            (id, body)
+        })
+        .await
+    }
+
+    async fn run_ended(&self, run: &ChainRun) -> Result<(), StoreError> {
+        let event = match run.status {
+            RunStatus::Completed => WebhookEvent::RunCompleted,
+            RunStatus::Failed => WebhookEvent::RunFailed,
+            RunStatus::Cancelled => WebhookEvent::RunCancelled,
+            RunStatus::Running => return Ok(()),
+        };
+        // The same for every report of this end; a retried run's next end is another delivery.
+        self.deliver(&run.pipeline_id, None, event, |webhook| {
+            let id = format!("{}_{}-{}_{webhook}", run.updated_at, run.id, run.retries);
+            let body = chain_event_body(&id, event, run);
+            (id, body)
+        })
+        .await
     }
 }
 
@@ -312,15 +380,23 @@ impl WebhookDeliverer {
             Ok(webhook) => webhook.filter(|w| w.deleted_at.is_none()),
             Err(e) => return MessageOutcome::Retry(e.to_string()),
         };
-        let (attempt, delivered) = match &webhook {
-            Some(webhook) => self.attempt(webhook, &delivery).await,
-            None => (self.not_sent(&delivery, "the webhook was deleted"), false),
+        let (attempt, delivered, refused) = match &webhook {
+            None => (self.not_sent(&delivery, "the webhook was deleted"), false, true),
+            // Checked again before each attempt: the host's addresses may have changed since.
+            Some(webhook) => match self.sender.refuses(&webhook.url).await {
+                None => {
+                    let (attempt, delivered) = self.attempt(webhook, &delivery).await;
+                    (attempt, delivered, false)
+                }
+                Some(why) => (self.not_sent(&delivery, &format!("the destination is refused: {why}")), false, true),
+            },
         };
         let mut next = delivery.clone();
         let failed = u32::try_from(next.attempts.len() + 1).unwrap_or(u32::MAX);
         next.attempts.push(attempt);
         let elapsed = Duration::from_secs_f64(now.seconds_since(&delivery.created_at).max(0.0));
-        let wait = if delivered || webhook.is_none() { None } else { self.backoff.next(failed, elapsed) };
+        // A refused destination is not tried again: the webhook must be changed.
+        let wait = if delivered || refused { None } else { self.backoff.next(failed, elapsed) };
         next.next_attempt_at = wait.map(|wait| now.plus(wait));
         next.status = match (delivered, wait) {
             (true, _) => DeliveryStatus::Delivered,

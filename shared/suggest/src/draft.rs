@@ -1,5 +1,8 @@
 //! The suggestion as a draft context (YAML the engine compiles) and as a JSON report.
 
+use std::collections::BTreeMap;
+
+use helix_domain::ColumnSignature;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -23,6 +26,8 @@ pub struct Report {
     pub unused_columns: Vec<String>,
     /// Target fields a per-record draft does not propose (arrays).
     pub skipped_fields: Vec<String>,
+    /// Every source column: what a review shows of it, and what the mapping memory keeps.
+    pub columns: Vec<ColumnReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inferred_schema: Option<Value>,
 }
@@ -41,6 +46,27 @@ pub struct FieldReport {
     /// The best candidate columns, best first, with their signals and evidence: the best and
     /// `top_k` alternatives.
     pub candidates: Vec<Candidate>,
+    /// The proposal came from the team's mapping memory (its evidence says whose).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub remembered: bool,
+    /// The condition under which the proposed column fills the field (an optional field whose
+    /// column has empty values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// The template value each candidate column would give the field, converted as the field
+    /// needs (without a value map): what a review that picks another column uses.
+    pub expressions: BTreeMap<String, String>,
+}
+
+/// A source column as a review shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnReport {
+    pub name: String,
+    /// The template expression that reads it.
+    pub expression: String,
+    /// Text values: a value map's keys are the trimmed values.
+    pub textual: bool,
+    pub signature: ColumnSignature,
 }
 
 fn round(x: f32) -> f32 {
@@ -141,6 +167,7 @@ pub(crate) fn build(
     columns: &[Column],
     fields: &[TargetField],
     matches: &[FieldMatch],
+    remembered: &[bool],
     value_maps: Vec<Option<ValueMap>>,
     skipped_fields: Vec<String>,
     options: MatchOptions,
@@ -162,9 +189,14 @@ pub(crate) fn build(
         }
     }
     let mut value_maps = value_maps.into_iter();
-    for (field, m) in fields.iter().zip(matches) {
+    for (f, (field, m)) in fields.iter().zip(matches).enumerate() {
         let value_map = value_maps.next().flatten();
         let candidates: Vec<Candidate> = m.candidates.iter().map(rounded).collect();
+        let expressions = m
+            .candidates
+            .iter()
+            .map(|k| (k.source.clone(), value_expression(&columns[k.column], field, false)))
+            .collect();
         let key = yaml_string(&field.path);
         let mut report = FieldReport {
             target: field.path.clone(),
@@ -174,6 +206,9 @@ pub(crate) fn build(
             confidence: None,
             value_map: None,
             candidates,
+            remembered: remembered.get(f).copied().unwrap_or(false),
+            when: None,
+            expressions,
         };
         match &m.chosen {
             Some(chosen) => {
@@ -203,6 +238,7 @@ pub(crate) fn build(
                         format!("{0} is defined and {0} is not none", column.expression)
                     };
                     parts.push(format!("when: {}", yaml_string(&when)));
+                    report.when = Some(when);
                 }
                 if parts.len() == 1 {
                     yaml.push_str(&format!("  {key}: {}\n", yaml_string(&value)));
@@ -250,6 +286,15 @@ pub(crate) fn build(
         unmapped_fields: unmapped,
         unused_columns,
         skipped_fields,
+        columns: columns
+            .iter()
+            .map(|c| ColumnReport {
+                name: c.name.clone(),
+                expression: c.expression.clone(),
+                textual: c.textual(),
+                signature: crate::memory::signature(c),
+            })
+            .collect(),
         inferred_schema: inferred_schema.clone(),
     };
     Suggestion { context_yaml: yaml, report, inferred_schema }

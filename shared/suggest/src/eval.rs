@@ -326,6 +326,45 @@ pub fn evaluate(
     Ok(Outcome { metrics: m, pairs, mistakes })
 }
 
+/// What a draft does to its case's records: how many it reads and how many it accepts, run by the
+/// engine against the case's schema as a transform job would.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DraftRun {
+    pub records: u64,
+    pub accepted: u64,
+    /// Target fields the draft maps.
+    pub mapped: usize,
+    /// Every sampled value of every mapped enum field has a target value in the draft's maps.
+    pub values_covered: bool,
+}
+
+/// Proposes a draft for `case` and runs it over the case's content.
+pub fn run_draft(
+    case: &Case,
+    embedder: Option<&dyn Embedder>,
+    options: &crate::SuggestOptions,
+) -> Result<DraftRun, SuggestError> {
+    let suggestion = crate::suggest(&case.content_name, &case.content, Some(&case.schema), embedder, options)?;
+    let schema = case.schema.to_string();
+    let draft = helix_engine::compile(
+        Some(helix_engine::Source { name: "draft.yaml", text: &suggestion.context_yaml }),
+        Some(helix_engine::Source { name: "target.schema.json", text: &schema }),
+    )
+    .map_err(|e| SuggestError::Context(format!("{}: the draft does not compile: {e}", case.name)))?;
+    let (mut records, mut rejects) = (Vec::new(), Vec::new());
+    let run_error = |e: helix_engine::EngineError| SuggestError::Content(format!("{}: {e}", case.name));
+    let mut run = draft.start(&mut records, &mut rejects).map_err(run_error)?;
+    run.feed(&case.content_name, &mut case.content.as_slice()).map_err(run_error)?;
+    let summary = run.finish().map_err(run_error)?;
+    let fields = &suggestion.report.fields;
+    Ok(DraftRun {
+        records: summary.records_in,
+        accepted: summary.records_out,
+        mapped: fields.iter().filter(|f| f.source.is_some()).count(),
+        values_covered: fields.iter().filter_map(|f| f.value_map.as_ref()).all(|m| m.unmapped.is_empty()),
+    })
+}
+
 /// How many of the truth's value pairs the value map proposed for `column` gets right; the
 /// wrong ones are described in `wrong`.
 fn score_values(

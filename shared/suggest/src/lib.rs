@@ -24,6 +24,7 @@ pub mod eval;
 pub mod install;
 pub mod lexical;
 pub mod matcher;
+pub mod memory;
 pub mod profile;
 pub mod sample;
 pub mod schema;
@@ -31,13 +32,16 @@ pub mod schema;
 mod testing;
 pub mod values;
 
-pub use draft::{FieldReport, Report};
+pub use draft::{ColumnReport, FieldReport, Report};
 pub use embed::{Embedder, LazyMiniLm, MODEL_DIR_VAR, MiniLm, model_dir};
+pub use lexical::{Abbreviations, AbbreviationsError};
 pub use matcher::{MatchOptions, Signals};
 pub use values::{ValueMap, ValueMapping};
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use helix_domain::RememberedMapping;
 use helix_engine::formats::InputOptions;
 use serde_json::Value;
 
@@ -57,16 +61,23 @@ pub enum SuggestError {
     Context(String),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SuggestOptions {
     /// Records of the content read to learn the columns' values.
     pub sample_records: usize,
     pub matching: MatchOptions,
+    /// What names' abbreviations stand for: the built-in domain tables, or those extended by a
+    /// team's file ([`Abbreviations::extended`]).
+    pub abbreviations: Arc<Abbreviations>,
 }
 
 impl Default for SuggestOptions {
     fn default() -> Self {
-        Self { sample_records: sample::DEFAULT_SAMPLE_RECORDS, matching: MatchOptions::default() }
+        Self {
+            sample_records: sample::DEFAULT_SAMPLE_RECORDS,
+            matching: MatchOptions::default(),
+            abbreviations: Abbreviations::built_in(),
+        }
     }
 }
 
@@ -91,7 +102,7 @@ pub fn suggest(
     options: &SuggestOptions,
 ) -> Result<Suggestion, SuggestError> {
     match schema {
-        Some(schema) => suggest_for(content_name, content, schema, None, embedder, options),
+        Some(schema) => suggest_for(content_name, content, schema, None, &[], embedder, options),
         None => {
             let columns = sample::read(content_name, content, options.sample_records)?;
             let records_sampled = columns.first().map_or(0, |c| c.values.len());
@@ -104,6 +115,7 @@ pub fn suggest(
                 &columns,
                 &fields,
                 &matches,
+                &[],
                 Vec::new(),
                 Vec::new(),
                 options.matching,
@@ -133,7 +145,21 @@ pub fn suggest_fields(
     embedder: Option<&dyn Embedder>,
     options: &SuggestOptions,
 ) -> Result<Suggestion, SuggestError> {
-    suggest_for(content_name, content, schema, Some(request), embedder, options)
+    suggest_for(content_name, content, schema, Some(request), &[], embedder, options)
+}
+
+/// Like [`suggest`] with a schema, consulting a team's mapping memory first: a column its users
+/// confirmed for a field, under its name or renamed and known by its values, gets the field
+/// with the confirmation as evidence, and its confirmed value map ([`memory`]).
+pub fn suggest_remembering(
+    content_name: &str,
+    content: &[u8],
+    schema: &Value,
+    memory: &[RememberedMapping],
+    embedder: Option<&dyn Embedder>,
+    options: &SuggestOptions,
+) -> Result<Suggestion, SuggestError> {
+    suggest_for(content_name, content, schema, None, memory, embedder, options)
 }
 
 fn suggest_for(
@@ -141,6 +167,7 @@ fn suggest_for(
     content: &[u8],
     schema: &Value,
     request: Option<&FieldRequest<'_>>,
+    memory: &[RememberedMapping],
     embedder: Option<&dyn Embedder>,
     options: &SuggestOptions,
 ) -> Result<Suggestion, SuggestError> {
@@ -155,25 +182,40 @@ fn suggest_for(
         skipped.retain(|path| r.paths.contains(path));
         columns.retain(|c| !r.taken.contains(&c.expression));
     }
-    let matrix = matcher::score(&columns, &fields, embedder, options.matching.signals)?;
-    let matches = matrix.assign(options.matching.threshold, options.matching.top_k);
+    let matrix = matcher::score_with(&columns, &fields, embedder, options.matching.signals, &options.abbreviations)?;
+    let mut matches = matrix.assign(options.matching.threshold, options.matching.top_k);
+    let recalled = memory::recall(memory, &columns, &fields);
+    for (m, recalled) in matches.iter_mut().zip(&recalled) {
+        if let Some(recalled) = recalled {
+            *m = memory::recalled_match(recalled, &columns, m, options.matching.top_k);
+        }
+    }
     let value_embedder = embedder.filter(|_| options.matching.signals == Signals::Combined);
     let value_maps = fields
         .iter()
         .zip(&matches)
-        .map(|(field, m)| match &m.chosen {
-            Some(chosen) if columns[chosen.column].textual() => {
-                values::propose(&columns[chosen.column].values, field, value_embedder)
-            }
-            _ => Ok(None),
+        .zip(&recalled)
+        .map(|((field, m), recalled)| {
+            let proposed = match &m.chosen {
+                Some(chosen) if columns[chosen.column].textual() => {
+                    values::propose(&columns[chosen.column].values, field, value_embedder)?
+                }
+                _ => None,
+            };
+            Ok(match recalled {
+                Some(r) => memory::value_map(&r.entry.value_map, proposed),
+                None => proposed,
+            })
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, SuggestError>>()?;
+    let remembered: Vec<bool> = recalled.iter().map(Option::is_some).collect();
     Ok(draft::build(
         content_name,
         records_sampled,
         &columns,
         &fields,
         &matches,
+        &remembered,
         value_maps,
         skipped,
         options.matching,

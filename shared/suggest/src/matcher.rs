@@ -89,9 +89,11 @@ pub(crate) fn rescale(cosine: f32) -> f32 {
 }
 
 /// What the calibration reads of a pair: a constant, the combined score, how far it is ahead of
-/// the field's best other column and of the column's best other field (negative: behind), the
-/// three signals, and whether the column is empty in the sample.
-pub const FEATURES: usize = 8;
+/// the field's best other column (outside its repeated group) and of the column's best other
+/// field — each as its lead and its lag, which weigh differently: a column that fits another
+/// field a little better often fills both (a code and its concept id), one far behind does not —
+/// the three signals, and whether the column is empty in the sample.
+pub const FEATURES: usize = 10;
 pub type Features = [f32; FEATURES];
 
 /// Logistic weights over [`Features`], fitted on the evaluation sets (`cargo test -p
@@ -115,10 +117,21 @@ impl Calibration {
     }
 }
 
-const COMBINED: Calibration =
-    Calibration([-1.9542456, 0.93547845, 6.6677012, 5.0686016, 0.5533438, 1.9989356, -0.42709038, 0.4437346]);
-const WITHOUT_EMBEDDING: Calibration =
-    Calibration([-2.4394398, 1.1346625, 4.1792417, 3.8642082, 1.3794571, 0.0, 0.15545739, 0.69452727]);
+const COMBINED: Calibration = Calibration([
+    -1.851999,
+    0.6173498,
+    6.722087,
+    7.7795625,
+    6.4685607,
+    3.773756,
+    0.20782702,
+    1.5238845,
+    -0.37658718,
+    0.37482932,
+]);
+const WITHOUT_EMBEDDING: Calibration = Calibration([
+    -2.5226572, 0.79937845, 5.260718, 3.0924244, 4.0391884, 3.3431928, 0.9015913, 0.0, 0.39040282, 0.4214986,
+]);
 
 /// Scores every pair, with names expanded through the built-in abbreviation tables.
 pub fn score(
@@ -262,24 +275,40 @@ fn best_other(scores: impl Iterator<Item = (usize, f32)>, skip: usize) -> f32 {
     scores.filter(|&(i, _)| i != skip).map(|(_, s)| s).fold(0.0, f32::max)
 }
 
+/// The repeated group of a wide file's column: its name without the trailing number
+/// (`ICD9_DGNS_CD_3` → `ICD9_DGNS_CD`, `REACTION2` → `REACTION`); `None` for a name without one.
+/// The columns of a group are alike by design, and each is as right for a field as the others.
+fn repeated_group(name: &str) -> Option<&str> {
+    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    (stem.len() < name.len() && stem.chars().any(char::is_alphabetic)).then(|| stem.trim_end_matches(['_', '-', ' ']))
+}
+
 impl ScoreMatrix {
     /// Sets every pair's features and, with a calibration, its confidence.
     fn calibrate(&mut self, columns: &[Column], calibration: Option<Calibration>) {
         let fields = self.scores.len();
         let n_columns = self.scores.first().map_or(0, Vec::len);
+        let groups: Vec<Option<&str>> =
+            (0..n_columns).map(|c| columns.get(c).and_then(|col| repeated_group(&col.name))).collect();
         let features: Vec<Vec<Features>> = (0..fields)
             .map(|f| {
                 (0..n_columns)
                     .map(|c| {
                         let pair = &self.scores[f][c];
-                        let row_lead = pair.score - best_other(self.scores[f].iter().map(|k| (k.column, k.score)), c);
+                        let others = self.scores[f]
+                            .iter()
+                            .filter(|k| groups[c].is_none() || groups[k.column] != groups[c])
+                            .map(|k| (k.column, k.score));
+                        let row_lead = pair.score - best_other(others, c);
                         let column_lead = pair.score - best_other((0..fields).map(|g| (g, self.scores[g][c].score)), f);
                         let empty = columns.get(c).is_some_and(|col| col.profile.kind == ValueKind::Empty);
                         [
                             1.0,
                             pair.score,
-                            row_lead,
-                            column_lead,
+                            row_lead.max(0.0),
+                            row_lead.min(0.0),
+                            column_lead.max(0.0),
+                            column_lead.min(0.0),
                             pair.lexical,
                             pair.embedding.unwrap_or(0.0),
                             pair.profile,
@@ -396,6 +425,15 @@ mod tests {
         let kept: Vec<usize> = matches[2].candidates.iter().map(|c| c.column).collect();
         assert_eq!(kept, [0, 2]);
         assert!(matrix.assign(0.96, 3).iter().all(|m| m.chosen.is_none()));
+    }
+
+    #[test]
+    fn a_wide_files_repeated_columns_form_a_group() {
+        assert_eq!(repeated_group("ICD9_DGNS_CD_3"), Some("ICD9_DGNS_CD"));
+        assert_eq!(repeated_group("REACTION2"), Some("REACTION"));
+        assert_eq!(repeated_group("Amount 12"), Some("Amount"));
+        assert_eq!(repeated_group("CODE"), None);
+        assert_eq!(repeated_group("2024"), None);
     }
 
     /// The issue's `tumor_site` → `tumor_depth`: a column is not proposed for a field whose best

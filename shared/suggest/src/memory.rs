@@ -91,7 +91,7 @@ fn most_frequent<'a>(items: impl IntoIterator<Item = &'a str>, keep: usize) -> (
         }
     }
     let distinct = counts.len();
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     (counts.into_iter().take(keep).map(|(v, _)| v.to_owned()).collect(), distinct)
 }
 
@@ -286,7 +286,7 @@ pub(crate) fn recall(
     let groups: Vec<Vec<RememberedColumn<'_>>> = by_draft
         .into_values()
         .map(|mut entries| {
-            entries.sort_by(|a, b| b.confirmed_at.cmp(&a.confirmed_at));
+            entries.sort_by_key(|e| std::cmp::Reverse(e.confirmed_at));
             let mut columns: Vec<RememberedColumn<'_>> = Vec::new();
             for entry in entries {
                 match columns.iter_mut().find(|c| normalised_column(c.name) == normalised_column(&entry.column)) {

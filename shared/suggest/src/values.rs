@@ -45,12 +45,14 @@ pub enum Match {
     Presence,
     /// The label closest in meaning (embedding model).
     Meaning,
+    /// A user confirmed it for this column (the team's mapping memory).
+    Confirmed,
 }
 
 impl Match {
     fn confidence(self) -> f32 {
         match self {
-            Match::Same => 1.0,
+            Match::Same | Match::Confirmed => 1.0,
             Match::Spelling => 0.97,
             Match::Synonym => 0.9,
             Match::Code => 0.85,

@@ -8,6 +8,7 @@ import { renderNewJob } from './new-job.js';
 import { renderPipeline } from './pipeline.js';
 import { renderPipelines } from './pipelines.js';
 import { renderProfile } from './profile.js';
+import { renderReview } from './review.js';
 import { renderAudit } from './audit.js';
 import { renderKeys } from './keys.js';
 import { renderTeamUsage } from './team-usage.js';
@@ -23,6 +24,7 @@ const teamSwitcher = document.getElementById('team-switcher');
 const ROUTES = [
   { pattern: /^#\/login$/, view: renderLogin, public: true },
   { pattern: /^#\/jobs\/new$/, view: renderNewJob, section: 'new' },
+  { pattern: /^#\/jobs\/([^/?]+)\/review$/, view: renderReview, section: 'jobs' },
   { pattern: /^#\/jobs\/([^/?]+)$/, view: renderJob, section: 'jobs' },
   { pattern: /^#\/jobs(?:\?(.*))?$/, view: renderJobs, section: 'jobs' },
   { pattern: /^#\/pipelines$/, view: renderPipelines, section: 'pipelines' },

@@ -363,6 +363,12 @@ function jobResults(job, signal) {
       h('h2', { id: 'downloads-title' }, 'Downloads'),
       h('div', { class: 'actions' }, downloads)));
   }
+  if (job.kind === 'suggest-mapping' && job.status === 'COMPLETED') {
+    parts.push(h('section', { class: 'card', 'aria-labelledby': 'review-title', id: 'review-draft' },
+      h('h2', { id: 'review-title' }, 'Review the draft'),
+      h('p', {}, 'Accept, change or reject each proposed column and correct the value maps, then confirm: the context is saved and your team remembers the columns for the next files from this source.'),
+      h('div', { class: 'actions' }, h('a', { class: 'button', href: `#/jobs/${encodeURIComponent(job.id)}/review` }, 'Review the draft'))));
+  }
   if (job.auto_mapped_fields?.length) parts.push(autoMapCard(job, signal));
   if (job.result_artifact_id) parts.push(resultPreview(job, signal));
   if (job.error_report_artifact_id) parts.push(rejectTable(job, signal));

@@ -57,6 +57,7 @@ const ASSETS: &[Asset] = &[
     asset!("pipelines.js", JAVASCRIPT),
     asset!("preview.js", JAVASCRIPT),
     asset!("profile.js", JAVASCRIPT),
+    asset!("review.js", JAVASCRIPT),
     asset!("team-usage.js", JAVASCRIPT),
     asset!("teams.js", JAVASCRIPT),
     asset!("upload.js", JAVASCRIPT),

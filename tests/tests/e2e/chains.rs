@@ -124,6 +124,26 @@ async fn a_failed_middle_step_skips_the_rest_and_a_retry_completes_only_those() 
     assert_eq!(a["attempts"], 1, "{a}");
     let (status, again) = t.post_json(&alice.token, &retry, &json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "only a FAILED run is retried: {again}");
+    let cancel = format!("/api/v1/pipelines/{id}/runs/{run_id}/cancel");
+    let (status, refused) = t.post_json(&alice.token, &cancel, &json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a finished run is not cancelled: {refused}");
+
+    // A run cancelled while it runs: its steps' jobs cancelled, the steps not yet run skipped.
+    let run = start(&t, &alice, &id).await;
+    let run_id = run["id"].as_str().unwrap().to_owned();
+    let cancel = format!("/api/v1/pipelines/{id}/runs/{run_id}/cancel");
+    let (status, cancelled) = t.post_json(&alice.token, &cancel, &json!({})).await;
+    assert_eq!((status, &cancelled["status"]), (StatusCode::OK, &json!("CANCELLED")), "{cancelled}");
+    let (_, stored) = t.get(&alice.token, &format!("/api/v1/pipelines/{id}/runs/{run_id}")).await;
+    assert_eq!(stored["status"], "CANCELLED", "{stored}");
+    assert_eq!(step_of(&stored, "c")["status"], "SKIPPED", "{stored}");
+    let first = step_of(&stored, "a");
+    if first["status"] == "CANCELLED" {
+        let (_, job) = t.get(&alice.token, &format!("/api/v1/jobs/{}", first["job_id"].as_str().unwrap())).await;
+        assert_eq!(job["status"], "CANCELLED", "{job}");
+    }
+    let (status, again) = t.post_json(&alice.token, &cancel, &json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
 }
 
 #[tokio::test]

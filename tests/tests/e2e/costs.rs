@@ -1,6 +1,7 @@
 //! Costs over HTTP on the emulator: after a fixed set of jobs the team's cost equals the price
 //! table's hand-computed total to the cent; a job shows its cost; the bill's export is ingested
-//! once and a corrected re-issue replaces its period; a spent hard-stopping budget refuses jobs.
+//! once and a corrected re-issue replaces its period; a spent hard-stopping budget refuses jobs,
+//! and each threshold reaches the team's webhooks once, signed.
 
 use helix_domain::{JobKind, PipelineId, TeamId, Timestamp, User};
 use helix_e2e::{StatusCode, TestPlatform, TestUser, error_of};
@@ -239,6 +240,20 @@ async fn a_spent_hard_stopping_budget_refuses_new_jobs_and_notifies_once_per_thr
     };
     let (status, body) = put(json!({"monthly_usd": -3})).await;
     assert_eq!((status, error_of(&body).1.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("monthly_usd")));
+    // A pipeline of the team with a webhook: told of each threshold, through the webhook queue.
+    let (status, pipeline) = t
+        .post_json(
+            &user.token,
+            "/api/v1/pipelines",
+            &json!({"name": "Orders", "context": CONTEXT, "schema": serde_json::from_str::<Value>(SCHEMA).unwrap()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pipeline}");
+    let hooks = format!("/api/v1/pipelines/{}/webhooks", pipeline["id"].as_str().unwrap());
+    let (url, received) = receiver().await;
+    let (status, webhook) = t.post_json(&user.token, &hooks, &json!({"url": url})).await;
+    assert_eq!(status, StatusCode::CREATED, "{webhook}");
+    let secret = webhook["secret"].as_str().unwrap().to_owned();
     let (status, budget) = put(json!({"monthly_usd": 1.0, "hard_stop": true})).await;
     assert_eq!((status, budget["state"].as_str()), (StatusCode::OK, Some("ok")), "{budget}");
 
@@ -271,4 +286,57 @@ async fn a_spent_hard_stopping_budget_refuses_new_jobs_and_notifies_once_per_thr
     let targets: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["target"].as_str().unwrap()).collect();
     let month = &Timestamp::now().to_string()[..7];
     assert_eq!(targets, [format!("{month}:100%"), format!("{month}:80%")], "{audit}");
+
+    // The receiver got each threshold once, signed with the webhook's secret.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while received.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let posts = received.lock().unwrap().clone();
+    let thresholds: Vec<u64> = posts
+        .iter()
+        .map(|(signature, body)| {
+            let now = Timestamp::now().unix();
+            let fresh = std::time::Duration::from_secs(300);
+            assert_eq!(helix_jobs::verify(&secret, signature, body, now, fresh), Ok(()), "{body}");
+            let event: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(
+                (event["type"].as_str(), event["team_id"].as_str()),
+                (Some("budget.threshold"), Some(team.as_str()))
+            );
+            event["threshold_percent"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(thresholds, [80, 100], "one delivery per threshold: {posts:?}");
+    let (_, log) = t.get(&user.token, &format!("{hooks}/deliveries")).await;
+    let events: Vec<(&str, &str, &Value)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["event"].as_str().unwrap(), d["status"].as_str().unwrap(), &d["job_id"]))
+        .collect();
+    assert_eq!(events.len(), 2, "{log}");
+    assert!(events.iter().all(|e| *e == ("budget.threshold", "DELIVERED", &Value::Null)), "{log}");
+}
+
+/// A webhook receiver answering 200: each POST's signature and body.
+async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let seen = seen.clone();
+            async move {
+                let signature = headers.get("helix-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                seen.lock().unwrap().push((signature.to_owned(), body));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
 }

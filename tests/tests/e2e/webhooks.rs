@@ -56,9 +56,18 @@ async fn a_receiver_down_for_three_attempts_gets_the_signed_event_once_it_is_up(
     let id = pipeline["id"].as_str().unwrap();
     let hooks = format!("/api/v1/pipelines/{id}/webhooks");
 
-    let (status, refused) = t.post_json(&alice.token, &hooks, &json!({"url": "ftp://example.test/x"})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
-    assert_eq!(refused["error"]["field"], "url", "{refused}");
+    // Loopback receivers are allowed on the dev platform (WEBHOOK_ALLOW_LOOPBACK); never the
+    // network around it: the metadata address, private ranges, unique-local IPv6.
+    for url in [
+        "ftp://example.test/x",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/x",
+        "https://[fd00::1]/x",
+    ] {
+        let (status, refused) = t.post_json(&alice.token, &hooks, &json!({"url": url})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {refused}");
+        assert_eq!(refused["error"]["field"], "url", "{refused}");
+    }
     let (status, _) = t.post_json(&outsider.token, &hooks, &json!({"url": "https://example.test/x"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 

@@ -19,27 +19,33 @@ from .broken_link import BrokenLink
 from .budget_read import BudgetRead
 from .budget_update import BudgetUpdate
 from .chain_run import ChainRun
+from .column_signature import ColumnSignature
 from .compare_create import CompareCreate
 from .compared_field import ComparedField
 from .compared_records import ComparedRecords
 from .comparison_read import ComparisonRead
 from .complete_request import CompleteRequest
 from .completed_part_body import CompletedPartBody
+from .confirmed_draft import ConfirmedDraft
 from .cost_report import CostReport
 from .cost_row import CostRow
 from .cost_row_breakdown import CostRowBreakdown
 from .daily_cost import DailyCost
 from .daily_cost_report import DailyCostReport
+from .decision import Decision
 from .delivery_attempt import DeliveryAttempt
 from .delivery_list import DeliveryList
 from .delivery_status import DeliveryStatus
 from .download_link import DownloadLink
+from .draft_confirmation import DraftConfirmation
 from .drop_create import DropCreate
 from .drop_ticket_body import DropTicketBody
 from .drop_ticket_body_headers import DropTicketBodyHeaders
 from .error_body import ErrorBody
 from .error_detail import ErrorDetail
 from .export_ingest import ExportIngest
+from .field_decision import FieldDecision
+from .field_decision_value_map_type_0 import FieldDecisionValueMapType0
 from .field_error import FieldError
 from .field_example import FieldExample
 from .health import Health
@@ -93,6 +99,8 @@ from .quota_usage import QuotaUsage
 from .reconciled_day import ReconciledDay
 from .reconciliation import Reconciliation
 from .refresh_request import RefreshRequest
+from .remembered_mapping import RememberedMapping
+from .remembered_mapping_value_map import RememberedMappingValueMap
 from .role import Role
 from .run_create import RunCreate
 from .run_status import RunStatus
@@ -146,27 +154,33 @@ __all__ = (
     "BudgetRead",
     "BudgetUpdate",
     "ChainRun",
+    "ColumnSignature",
     "CompareCreate",
     "ComparedField",
     "ComparedRecords",
     "ComparisonRead",
     "CompleteRequest",
     "CompletedPartBody",
+    "ConfirmedDraft",
     "CostReport",
     "CostRow",
     "CostRowBreakdown",
     "DailyCost",
     "DailyCostReport",
+    "Decision",
     "DeliveryAttempt",
     "DeliveryList",
     "DeliveryStatus",
     "DownloadLink",
+    "DraftConfirmation",
     "DropCreate",
     "DropTicketBody",
     "DropTicketBodyHeaders",
     "ErrorBody",
     "ErrorDetail",
     "ExportIngest",
+    "FieldDecision",
+    "FieldDecisionValueMapType0",
     "FieldError",
     "FieldExample",
     "Health",
@@ -220,6 +234,8 @@ __all__ = (
     "ReconciledDay",
     "Reconciliation",
     "RefreshRequest",
+    "RememberedMapping",
+    "RememberedMappingValueMap",
     "Role",
     "RunCreate",
     "RunStatus",

@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class RunStatus(StrEnum):
+    CANCELLED = "CANCELLED"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     RUNNING = "RUNNING"

@@ -24,7 +24,9 @@ class Schedule:
         created_by (str): A user account's id (the `sub` of its tokens).
         expression (str): A 5-field cron pattern (`0 6 * * MON-FRI`) or a rate (`rate(15 minutes)`).
         id (str): A pipeline's schedule: when its runs start by themselves.
-        input_ (ScheduleInput): What each scheduled run reads.
+        input_ (ScheduleInput): What each scheduled run reads: a fixed set of content artifacts, or the files waiting in
+            a
+            folder of the pipeline's inbox. Exactly one of the two.
         next_run_at (datetime.datetime):
         pipeline_id (str): A team's pipeline: a named, versioned mapping.
         timezone (str): The IANA time zone the cron pattern's wall-clock times are in (`Europe/Berlin`).
@@ -32,6 +34,10 @@ class Schedule:
         last_error (None | str | Unset):
         last_fired_at (datetime.datetime | None | Unset):
         last_job_id (None | str | Unset):
+        last_run_count (int | None | Unset): How many runs its last firing started: one for a fixed artifact set, one
+            per file waiting
+            for an inbox folder (0 when none was).
+        last_run_id (None | str | Unset):
     """
 
     created_at: datetime.datetime
@@ -46,6 +52,8 @@ class Schedule:
     last_error: None | str | Unset = UNSET
     last_fired_at: datetime.datetime | None | Unset = UNSET
     last_job_id: None | str | Unset = UNSET
+    last_run_count: int | None | Unset = UNSET
+    last_run_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,6 +101,18 @@ class Schedule:
         else:
             last_job_id = self.last_job_id
 
+        last_run_count: int | None | Unset
+        if isinstance(self.last_run_count, Unset):
+            last_run_count = UNSET
+        else:
+            last_run_count = self.last_run_count
+
+        last_run_id: None | str | Unset
+        if isinstance(self.last_run_id, Unset):
+            last_run_id = UNSET
+        else:
+            last_run_id = self.last_run_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -115,6 +135,10 @@ class Schedule:
             field_dict["last_fired_at"] = last_fired_at
         if last_job_id is not UNSET:
             field_dict["last_job_id"] = last_job_id
+        if last_run_count is not UNSET:
+            field_dict["last_run_count"] = last_run_count
+        if last_run_id is not UNSET:
+            field_dict["last_run_id"] = last_run_id
 
         return field_dict
 
@@ -191,6 +215,24 @@ class Schedule:
 
         last_job_id = _parse_last_job_id(d.pop("last_job_id", UNSET))
 
+        def _parse_last_run_count(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        last_run_count = _parse_last_run_count(d.pop("last_run_count", UNSET))
+
+        def _parse_last_run_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        last_run_id = _parse_last_run_id(d.pop("last_run_id", UNSET))
+
         schedule = cls(
             created_at=created_at,
             created_by=created_by,
@@ -204,6 +246,8 @@ class Schedule:
             last_error=last_error,
             last_fired_at=last_fired_at,
             last_job_id=last_job_id,
+            last_run_count=last_run_count,
+            last_run_id=last_run_id,
         )
 
         schedule.additional_properties = d

@@ -20,7 +20,9 @@ class ScheduleCreate:
     Attributes:
         expression (str): A 5-field cron pattern (minute hour day-of-month month day-of-week, e.g. `0 6 * * MON-FRI`)
             or a rate (`rate(15 minutes)`, `rate(1 hour)`, `rate(2 days)`; at least a minute).
-        input_ (ScheduleInput): What each scheduled run reads.
+        input_ (ScheduleInput): What each scheduled run reads: a fixed set of content artifacts, or the files waiting in
+            a
+            folder of the pipeline's inbox. Exactly one of the two.
         timezone (None | str | Unset): The IANA time zone of the cron pattern's times; default `UTC`.
     """
 

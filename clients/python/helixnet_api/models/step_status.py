@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class StepStatus(StrEnum):
+    CANCELLED = "CANCELLED"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     RUNNING = "RUNNING"

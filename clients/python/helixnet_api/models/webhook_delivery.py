@@ -26,12 +26,13 @@ class WebhookDelivery:
         attempts (list[DeliveryAttempt]):
         body (str): The JSON sent, fixed when the run finished.
         created_at (datetime.datetime):
-        event (WebhookEvent): What a delivery tells: a run of the pipeline finished.
+        event (WebhookEvent): What a delivery tells: a run of the pipeline finished, or its team's spending this month
+            reached 80 % or 100 % of its budget (sent to every webhook of the team's pipelines).
         id (str): The same for every attempt (header `Helix-Delivery`): receivers drop repeats by it.
-        job_id (str): A job's id.
         pipeline_id (str): A team's pipeline: a named, versioned mapping.
         status (DeliveryStatus):
         webhook_id (str): A pipeline's webhook: a URL told of the pipeline's finished runs.
+        job_id (None | str | Unset):
         next_attempt_at (datetime.datetime | None | Unset):
     """
 
@@ -40,10 +41,10 @@ class WebhookDelivery:
     created_at: datetime.datetime
     event: WebhookEvent
     id: str
-    job_id: str
     pipeline_id: str
     status: DeliveryStatus
     webhook_id: str
+    job_id: None | str | Unset = UNSET
     next_attempt_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -61,13 +62,17 @@ class WebhookDelivery:
 
         id = self.id
 
-        job_id = self.job_id
-
         pipeline_id = self.pipeline_id
 
         status = self.status.value
 
         webhook_id = self.webhook_id
+
+        job_id: None | str | Unset
+        if isinstance(self.job_id, Unset):
+            job_id = UNSET
+        else:
+            job_id = self.job_id
 
         next_attempt_at: None | str | Unset
         if isinstance(self.next_attempt_at, Unset):
@@ -86,12 +91,13 @@ class WebhookDelivery:
                 "created_at": created_at,
                 "event": event,
                 "id": id,
-                "job_id": job_id,
                 "pipeline_id": pipeline_id,
                 "status": status,
                 "webhook_id": webhook_id,
             }
         )
+        if job_id is not UNSET:
+            field_dict["job_id"] = job_id
         if next_attempt_at is not UNSET:
             field_dict["next_attempt_at"] = next_attempt_at
 
@@ -117,13 +123,20 @@ class WebhookDelivery:
 
         id = d.pop("id")
 
-        job_id = d.pop("job_id")
-
         pipeline_id = d.pop("pipeline_id")
 
         status = DeliveryStatus(d.pop("status"))
 
         webhook_id = d.pop("webhook_id")
+
+        def _parse_job_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        job_id = _parse_job_id(d.pop("job_id", UNSET))
 
         def _parse_next_attempt_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -148,10 +161,10 @@ class WebhookDelivery:
             created_at=created_at,
             event=event,
             id=id,
-            job_id=job_id,
             pipeline_id=pipeline_id,
             status=status,
             webhook_id=webhook_id,
+            job_id=job_id,
             next_attempt_at=next_attempt_at,
         )
 

@@ -6,6 +6,7 @@ pub mod events;
 pub mod jobs;
 pub mod keys;
 pub mod pipelines;
+pub mod reviews;
 pub mod schedules;
 pub mod teams;
 pub mod usage;

@@ -34,6 +34,7 @@ pub fn router(keys: RequestKeys) -> Router<JobsState> {
         .route("/api/v1/pipelines/{id}/runs", post(run_pipeline).layer(idempotent.clone()))
         .route("/api/v1/pipelines/{id}/runs/{run_id}", get(get_run))
         .route("/api/v1/pipelines/{id}/runs/{run_id}/retry", post(retry_run).layer(idempotent.clone()))
+        .route("/api/v1/pipelines/{id}/runs/{run_id}/cancel", post(cancel_run))
         .route("/api/v1/pipelines/{id}/versions/{version}/compare", post(compare_version).layer(idempotent))
         .route("/api/v1/pipelines/{id}/comparisons/{job_id}", get(get_comparison))
         .route("/api/v1/pipelines/{id}/drops", post(create_drop))
@@ -460,7 +461,7 @@ pub async fn get_run(
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not create jobs"),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "The run is not FAILED, or a request with the same Idempotency-Key is still running")))]
+        (status = 409, body = ErrorBody, description = "The run is not FAILED or CANCELLED, or a request with the same Idempotency-Key is still running")))]
 pub async fn retry_run(
     State(state): State<JobsState>,
     Caller(caller): Caller,
@@ -468,6 +469,23 @@ pub async fn retry_run(
 ) -> Result<(StatusCode, Json<ChainRun>), ApiError> {
     let run = state.pipelines.retry_chain(&caller, &pipeline_id(id)?, &run_id(run)?).await?;
     Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+#[utoipa::path(post, path = "/api/v1/pipelines/{id}/runs/{run_id}/cancel", tag = "pipelines", security(("oauth2" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "The pipeline's id"), ("run_id" = String, Path, description = "A chained run's id")),
+    responses((status = 200, body = ChainRun, description = "The run CANCELLED: its running steps CANCELLED (their jobs cancelled), the steps not yet run SKIPPED"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The caller's role in the team, or the API key's scopes, may not create jobs"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The run has ended (COMPLETED, FAILED or CANCELLED)")))]
+pub async fn cancel_run(
+    State(state): State<JobsState>,
+    Caller(caller): Caller,
+    Path((id, run)): Path<(PipelineId, RunId)>,
+) -> Result<Json<ChainRun>, ApiError> {
+    let run = state.pipelines.cancel_chain(&caller, &pipeline_id(id)?, &run_id(run)?).await?;
+    state.webhooks.chain_ended(&run).await;
+    Ok(Json(run))
 }
 
 fn comparison_read(view: ComparisonView) -> ComparisonRead {

@@ -1,16 +1,16 @@
 //! A suggest-mapping job's draft confirmed after review (the dashboard's review page), and the
 //! team mapping memory those confirmations build, which the team's later suggestions consult.
 
+use axum::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
-use axum::Json;
-use axum::Router;
 
 use helix_domain::{JobId, RememberedMapping, TeamId};
 use helix_jobs::{ConfirmedDraft, DraftConfirmation};
 
-use crate::extract::{could_exist, Caller, JsonBody, Person};
+use crate::extract::{Caller, JsonBody, Person, could_exist};
 use crate::{ApiError, ErrorBody, JobsState};
 
 pub fn router() -> Router<JobsState> {

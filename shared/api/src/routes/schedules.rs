@@ -49,7 +49,7 @@ fn pipeline_id(id: PipelineId) -> Result<PipelineId, ApiError> {
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "The pipeline is archived, or has 10 schedules"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
-        (status = 422, body = ErrorBody, description = "The expression, timezone or an input artifact is refused")))]
+        (status = 422, body = ErrorBody, description = "The expression, timezone, inbox_prefix or an input artifact is refused, or both content_artifact_ids and inbox_prefix are given (the field named)")))]
 pub async fn create_schedule(
     State(state): State<JobsState>,
     Caller(caller): Caller,

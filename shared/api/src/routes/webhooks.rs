@@ -64,7 +64,7 @@ fn pipeline_id(id: PipelineId) -> Result<PipelineId, ApiError> {
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "The pipeline is archived, or has 10 webhooks"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody, description = "The body is not JSON"),
-        (status = 422, body = ErrorBody, description = "The url is not an http(s) URL, or carries credentials")))]
+        (status = 422, body = ErrorBody, description = "The url is not https (http only to loopback on a local platform), carries credentials, or its host resolves to a non-public address (private, loopback, link-local such as the metadata address, unique-local IPv6)")))]
 pub async fn create_webhook(
     State(state): State<JobsState>,
     Caller(caller): Caller,

@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 
 use helix_domain::{MappingMemoryStore, RememberedMapping, StoreError, TeamId};
 
-use super::{backend, from_item, s, to_item, Item};
+use super::{Item, backend, from_item, s, to_item};
 
 const MEMORY_PREFIX: &str = "MEMORY#";
 /// BatchWriteItem's most requests per call.

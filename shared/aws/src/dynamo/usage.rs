@@ -4,24 +4,28 @@
 //! the group as the sort key, and to its team's month (`team:<team>#month`, `<YYYY-MM>`). A redelivered or replayed event fails the first condition and
 //! changes nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use serde_json::Value;
 
 use helix_domain::{JobId, StoreError, TeamId};
 use helix_jobs::billing::{BilledDay, BillingLedger, PeriodTotals};
-use helix_jobs::budgets::{Budget, BudgetStore};
+use helix_jobs::budgets::{Budget, BudgetStore, Crossing};
 use helix_jobs::metering::{CostGroup, CostScope, DailyUsage, Usage, UsageEvent, UsageLedger};
 
 use super::{Item, backend, n, s};
 
 /// GPU milliseconds are kept per instance type, one attribute each.
 const GPU_PREFIX: &str = "gpu_ms:";
+/// The most keys one BatchGetItem takes.
+const MAX_BATCH_GET: usize = 100;
+/// Tries of a batch whose keys come back unprocessed, waiting 50 ms doubling between them.
+const MAX_BATCH_ROUNDS: u32 = 8;
 
 pub struct DynamoUsageLedger {
     client: Client,
@@ -155,6 +159,48 @@ impl UsageLedger for DynamoUsageLedger {
 
     async fn job_usage(&self, job_id: &JobId) -> Result<Usage, StoreError> {
         Ok(self.total(&format!("job#{job_id}"), "total").await?.unwrap_or_default())
+    }
+
+    /// BatchGetItem of up to 100 totals at a time; the keys DynamoDB leaves unprocessed (a
+    /// throttled partition, a response over 16 MB) are asked for again after a short wait.
+    async fn jobs_usage(&self, job_ids: &[JobId]) -> Result<Vec<Usage>, StoreError> {
+        let unique: BTreeSet<&JobId> = job_ids.iter().collect();
+        let mut found: HashMap<String, Usage> = HashMap::new();
+        let unique: Vec<&JobId> = unique.into_iter().collect();
+        for chunk in unique.chunks(MAX_BATCH_GET) {
+            let keys = chunk
+                .iter()
+                .map(|job| Item::from([("pk".to_owned(), s(format!("job#{job}"))), ("sk".to_owned(), s("total"))]))
+                .collect();
+            let mut pending = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            for round in 0.. {
+                let answer =
+                    self.client.batch_get_item().request_items(&self.table, pending).send().await.map_err(backend)?;
+                for mut item in answer.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                    let Some(AttributeValue::S(pk)) = item.remove("pk") else { continue };
+                    item.remove("sk");
+                    found.insert(pk, usage_of(item)?);
+                }
+                match answer.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                    Some(left) if !left.keys.is_empty() => {
+                        if round + 1 >= MAX_BATCH_ROUNDS {
+                            return Err(StoreError::Backend(format!(
+                                "{} job totals still unprocessed after {MAX_BATCH_ROUNDS} tries",
+                                left.keys.len()
+                            )));
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(50 << round.min(5))).await;
+                        pending = left;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(job_ids.iter().map(|job| found.get(&format!("job#{job}")).cloned().unwrap_or_default()).collect())
     }
 
     async fn month_usage(&self, team: &TeamId, month: &str) -> Result<Usage, StoreError> {
@@ -298,8 +344,14 @@ impl BillingLedger for DynamoBillingLedger {
     }
 }
 
-/// Teams' budgets on `UsageTable`: `budget#<team>`, sort key `budget`; each threshold notified
-/// at `notified#<YYYY-MM>#<percent>`, put only if absent.
+/// Teams' budgets on `UsageTable`: `budget#<team>`, sort key `budget`; each threshold crossed
+/// beside it at `crossing#<YYYY-MM>#<percent>`, put only if absent, so a month's are one query.
+const CROSSING_PREFIX: &str = "crossing#";
+
+fn crossing_key(month: &str, threshold: u32) -> String {
+    format!("{CROSSING_PREFIX}{month}#{threshold}")
+}
+
 pub struct DynamoBudgetStore {
     client: Client,
     table: String,
@@ -341,20 +393,61 @@ impl BudgetStore for DynamoBudgetStore {
         Ok(())
     }
 
-    async fn mark_notified(&self, team: &TeamId, month: &str, threshold: u32) -> Result<bool, StoreError> {
+    async fn crossings(&self, team: &TeamId, month: &str) -> Result<Vec<Crossing>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :month)")
+            .expression_attribute_values(":pk", s(format!("budget#{team}")))
+            .expression_attribute_values(":month", s(format!("{CROSSING_PREFIX}{month}#")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?
+            .items
+            .unwrap_or_default();
+        items
+            .into_iter()
+            .map(|mut item| {
+                item.remove("pk");
+                item.remove("sk");
+                super::from_item(item)
+            })
+            .collect()
+    }
+
+    async fn add_crossing(&self, team: &TeamId, month: &str, crossing: &Crossing) -> Result<bool, StoreError> {
+        let mut item = super::to_item(crossing)?;
+        item.insert("pk".into(), s(format!("budget#{team}")));
+        item.insert("sk".into(), s(crossing_key(month, crossing.threshold)));
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(format!("budget#{team}")))
-            .item("sk", s(format!("notified#{month}#{threshold}")))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match put.map_err(|e| super::conditional(e, "notified")) {
+        match put.map_err(|e| super::conditional(e, "crossed")) {
             Ok(_) => Ok(true),
             Err(StoreError::Conflict(_)) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    async fn mark_notified(&self, team: &TeamId, month: &str, threshold: u32) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("budget#{team}")))
+            .key("sk", s(crossing_key(month, threshold)))
+            .update_expression("SET notified = :yes")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| super::conditional(e, "no such crossing"))?;
+        Ok(())
     }
 }

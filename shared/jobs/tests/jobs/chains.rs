@@ -9,7 +9,8 @@ use helix_domain::{
     Transition,
 };
 use helix_jobs::{
-    ChainDriver, JobEvents, JobRunner, NewPipeline, PipelineDefinition, PipelineRun, RunStarted, StepDefinition,
+    ChainDriver, JobEvents, JobRunner, NewPipeline, PipelineDefinition, PipelineRun, RunNotifier, RunStarted,
+    StepDefinition,
 };
 
 use crate::support::*;
@@ -49,7 +50,8 @@ async fn start(w: &World, pipeline: &Pipeline) -> ChainRun {
 }
 
 fn driver(w: &World) -> Arc<ChainDriver> {
-    Arc::new(ChainDriver { pipelines: Arc::new(w.pipeline_service()) })
+    let notifier = RunNotifier { webhooks: w.webhooks.clone(), queue: w.webhook_queue.clone(), clock: w.clock.clone() };
+    Arc::new(ChainDriver { pipelines: Arc::new(w.pipeline_service()), events: Arc::new(notifier) })
 }
 
 fn worker(w: &World) -> JobRunner {
@@ -237,4 +239,106 @@ async fn a_chained_version_is_not_run_as_one_job() {
     assert_invalid(w.pipeline_service().run(&actor(ALICE), &pipeline.id, run).await, "version", "chained");
     let empty = PipelineRun::default();
     assert_invalid(w.pipeline_service().start(&actor(ALICE), &pipeline.id, empty).await, "content_artifact_ids", "");
+}
+
+#[tokio::test]
+async fn a_cancelled_run_cancels_its_running_steps_jobs_skips_the_rest_and_can_be_retried() {
+    let w = world();
+    let pipeline = fan_in(&w).await;
+    hook(&w, &pipeline).await;
+    let run = start(&w, &pipeline).await;
+    let queued: Vec<JobId> = w.job_queue.take().into_iter().map(|m| m.job_id).collect();
+    assert_eq!(queued.len(), 2, "A and B submitted");
+
+    let cancelled = w.pipeline_service().cancel_chain(&actor(ALICE), &pipeline.id, &run.id).await.unwrap();
+    // What the API reports after the cancel: one run.cancelled delivery for the run.
+    let notifier = RunNotifier { webhooks: w.webhooks.clone(), queue: w.webhook_queue.clone(), clock: w.clock.clone() };
+    notifier.run_ended(&cancelled).await.unwrap();
+    let made = deliveries(&w, &pipeline).await;
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!((made[0].0.as_str(), &made[0].1["run"]["status"]), ("run.cancelled", &serde_json::json!("CANCELLED")));
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    assert_eq!(
+        ["a", "b", "c"].map(|s| status_of(&cancelled, s)),
+        [StepStatus::Cancelled, StepStatus::Cancelled, StepStatus::Skipped]
+    );
+    for job in &queued {
+        assert_eq!(w.job(job).await.status, JobStatus::Cancelled, "{job}");
+    }
+    // The queued messages still come: the cancelled jobs do not run, and the run stays as it is.
+    for job in &queued {
+        worker(&w).run(&body(job), 1).await;
+    }
+    assert_eq!(stored(&w, &run).await, cancelled);
+    assert!(w.job_queue.take().is_empty());
+    assert_eq!(deliveries(&w, &pipeline).await.len(), 1, "the cancelled step jobs make no delivery");
+    let again = w.pipeline_service().cancel_chain(&actor(ALICE), &pipeline.id, &run.id).await;
+    assert!(matches!(&again, Err(helix_jobs::JobError::Conflict(m)) if m.contains("CANCELLED")), "{again:?}");
+    let outsider = w.pipeline_service().cancel_chain(&actor("carol"), &pipeline.id, &run.id).await;
+    assert!(matches!(outsider, Err(helix_jobs::JobError::NotFound(_))), "{outsider:?}");
+
+    let retried = w.pipeline_service().retry_chain(&actor(ALICE), &pipeline.id, &run.id).await.unwrap();
+    assert_eq!(retried.status, RunStatus::Running);
+    drain(&w, &worker(&w)).await;
+    let done = stored(&w, &run).await;
+    assert_eq!(done.status, RunStatus::Completed, "{:?}", done.error);
+    let completed = w.pipeline_service().cancel_chain(&actor(ALICE), &pipeline.id, &run.id).await;
+    assert!(matches!(&completed, Err(helix_jobs::JobError::Conflict(m)) if m.contains("COMPLETED")), "{completed:?}");
+}
+
+/// A webhook of the pipeline, straight into the world's store.
+async fn hook(w: &World, pipeline: &Pipeline) {
+    use helix_domain::WebhookStore;
+    let webhook = helix_domain::Webhook {
+        id: helix_domain::WebhookId::random(),
+        pipeline_id: pipeline.id.clone(),
+        url: "https://receiver.example/hook".into(),
+        secret: "whsec_test".into(),
+        created_by: helix_domain::UserId::from(ALICE),
+        created_at: w.clock.now(),
+        deleted_at: None,
+    };
+    w.webhooks.add(&webhook).await.unwrap();
+}
+
+/// The deliveries made so far: (event, body).
+async fn deliveries(w: &World, pipeline: &Pipeline) -> Vec<(String, serde_json::Value)> {
+    use helix_domain::WebhookStore;
+    let made = w.webhooks.deliveries(&pipeline.id, 100).await.unwrap();
+    made.into_iter().map(|d| (d.event.as_str().to_owned(), serde_json::from_str(&d.body).unwrap())).collect()
+}
+
+#[tokio::test]
+async fn webhooks_hear_of_a_chained_run_once_when_it_ends_not_of_each_step() {
+    let w = world();
+    let steps = vec![step("a", CONTEXT, &[]), step("b", CONTEXT, &["a"]), step("c", CONTEXT, &["b"])];
+    let pipeline = chained(&w, steps).await.unwrap();
+    hook(&w, &pipeline).await;
+    let notifier =
+        Arc::new(RunNotifier { webhooks: w.webhooks.clone(), queue: w.webhook_queue.clone(), clock: w.clock.clone() });
+    let runner = w.runner().with_events(notifier.clone()).with_events(driver(&w));
+    let run = start(&w, &pipeline).await;
+    let a = w.job_queue.take().remove(0).job_id;
+    runner.run(&body(&a), 1).await;
+    assert!(deliveries(&w, &pipeline).await.is_empty(), "a step's end is no run's end");
+    let b = stored(&w, &run).await.step("b").unwrap().job_id.clone().unwrap();
+    w.job_queue.take();
+    let failed = fail(&w, &b).await;
+    // Reported again (a redelivered message): still one delivery.
+    driver(&w).finished(&failed).await.unwrap();
+    notifier.finished(&failed).await.unwrap();
+
+    let made = deliveries(&w, &pipeline).await;
+    assert_eq!(made.len(), 1, "{made:?}");
+    let (event, body) = &made[0];
+    assert_eq!(event, "run.failed");
+    assert_eq!((&body["failed_step"], &body["run"]["id"]), (&serde_json::json!("b"), &serde_json::json!(run.id)));
+    assert_eq!(body["run"]["status"], "FAILED");
+    assert_eq!(w.webhook_queue.sent().len(), 2, "the message sent again on each report of the end");
+
+    w.pipeline_service().retry_chain(&actor(ALICE), &pipeline.id, &run.id).await.unwrap();
+    drain(&w, &runner).await;
+    let made = deliveries(&w, &pipeline).await;
+    assert_eq!(made.iter().filter(|(event, _)| event == "run.completed").count(), 1, "{made:?}");
+    assert_eq!(made.len(), 2, "the retried run's end is a delivery of its own");
 }

@@ -344,3 +344,148 @@ async fn only_a_teams_admins_set_its_budget_and_it_must_be_a_positive_amount() {
     // Members read it (the dashboard's banner).
     assert_eq!(budgets.read(&actor(BOB), &team).await.unwrap().monthly_usd, Some(250.0));
 }
+
+/// A pipeline of alice's personal team named `name`, with webhooks to `urls`.
+async fn pipeline_with_webhooks(w: &World, name: &str, urls: &[&str]) -> helix_domain::Pipeline {
+    use helix_domain::{Webhook, WebhookId, WebhookStore};
+
+    let definition = helix_jobs::PipelineDefinition {
+        context: Some(text("context", CONTEXT)),
+        schema: Some(text("schema", SCHEMA)),
+        ..helix_jobs::PipelineDefinition::default()
+    };
+    let request = helix_jobs::NewPipeline { name: name.into(), definition, ..helix_jobs::NewPipeline::default() };
+    let pipeline = w.pipeline_service().create(&actor(ALICE), request).await.unwrap().0;
+    for url in urls {
+        let webhook = Webhook {
+            id: WebhookId::random(),
+            pipeline_id: pipeline.id.clone(),
+            url: (*url).to_owned(),
+            secret: "whsec_test".into(),
+            created_by: ALICE.into(),
+            created_at: w.clock.now(),
+            deleted_at: None,
+        };
+        w.webhooks.add(&webhook).await.unwrap();
+    }
+    pipeline
+}
+
+#[tokio::test]
+async fn each_threshold_is_delivered_once_to_every_webhook_url_of_the_teams_pipelines() {
+    use helix_domain::{DeliveryStatus, WebhookEvent, WebhookStore};
+    use helix_jobs::JobEvents;
+    use helix_jobs::budgets::BudgetUpdate;
+
+    let w = world();
+    let team = TeamId::personal(&"alice".into());
+    let alice = actor(ALICE);
+    let orders =
+        pipeline_with_webhooks(&w, "orders", &["https://a.example.test/hook", "https://b.example.test/hook"]).await;
+    // The same receiver as orders' first webhook: told once, by the oldest webhook.
+    let invoices = pipeline_with_webhooks(&w, "invoices", &["https://a.example.test/hook"]).await;
+    let spend = |job: &str, seconds: u64| UsageEvent { at: w.clock.now(), ..event(job, &team, None, 2, seconds, 0) };
+    let budgets = w.budget_service();
+    budgets.set(&alice, &team, BudgetUpdate { monthly_usd: 0.0016, hard_stop: false }).await.unwrap();
+
+    // A watch without webhooks (a process that may not queue them) records the crossing and its
+    // audit entry, and leaves its deliveries to the next check that may.
+    w.usage.apply(&spend("j1", 100)).await.unwrap();
+    let blind = helix_jobs::budgets::BudgetWatch { webhooks: None, ..w.budget_watch() };
+    assert_eq!(blind.standing(&alice, &team).await.unwrap().state, "warning");
+    assert!(w.webhook_queue.sent().is_empty());
+    assert_eq!(budgets.read(&alice, &team).await.unwrap().state, "warning");
+    let sent = w.webhook_queue.sent();
+    assert_eq!(sent.len(), 2, "one per URL: {sent:?}");
+    assert!(sent.iter().all(|m| m.pipeline_id == orders.id), "{sent:?}");
+    let month = w.clock.now().to_string()[..7].to_owned();
+    for message in &sent {
+        let delivery = w.webhooks.delivery(&orders.id, &message.delivery_id).await.unwrap().unwrap();
+        assert_eq!(
+            (delivery.event, delivery.status, &delivery.job_id),
+            (WebhookEvent::BudgetThreshold, DeliveryStatus::Pending, &None)
+        );
+        assert!(delivery.id.ends_with(&format!("_budget-{month}-80_{}", delivery.webhook_id)), "{}", delivery.id);
+        let body: serde_json::Value = serde_json::from_str(&delivery.body).unwrap();
+        assert_eq!(body["type"], "budget.threshold");
+        assert_eq!(body["id"], delivery.id.as_str());
+        assert_eq!((body["threshold_percent"].as_u64(), body["monthly_usd"].as_f64()), (Some(80), Some(0.0016)));
+        assert_eq!((body["team_id"].as_str(), body["month"].as_str()), (Some(team.as_str()), Some(month.as_str())));
+    }
+    assert!(w.webhooks.deliveries(&invoices.id, 10).await.unwrap().is_empty());
+
+    // Seen again, by requests and by a worker ending a job: nothing more.
+    budgets.read(&alice, &team).await.unwrap();
+    w.service().submit(&alice, budget_job(&w).await).await.unwrap();
+    assert_eq!(w.webhook_queue.sent().len(), 2);
+
+    // A worker ends a job whose usage crosses 100 %: its end tells the webhooks, with no request.
+    let submitted = w.service().submit(&alice, budget_job(&w).await).await.unwrap();
+    w.usage.apply(&spend("j2", 100)).await.unwrap();
+    let job = w.job(&submitted.id).await;
+    w.budget_watch().finished(&job).await.unwrap();
+    w.budget_watch().finished(&job).await.unwrap();
+    let sent = w.webhook_queue.sent();
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    assert!(sent[2..].iter().all(|m| m.delivery_id.contains(&format!("_budget-{month}-100_"))), "{sent:?}");
+    assert_eq!(w.webhooks.deliveries(&orders.id, 10).await.unwrap().len(), 4);
+
+    // One audit entry per threshold, by whoever saw it first.
+    use helix_domain::AuditLog;
+    let entries = w.audit.newest(&team, None, 100).await.unwrap();
+    let thresholds: Vec<(&str, &str)> = entries
+        .iter()
+        .filter(|e| e.action == "budget.threshold")
+        .map(|e| (e.target.as_str(), e.actor.as_str()))
+        .rev()
+        .collect();
+    assert_eq!(thresholds, [(format!("{month}:80%").as_str(), ALICE), (format!("{month}:100%").as_str(), ALICE)]);
+}
+
+#[tokio::test]
+async fn a_budget_delivery_is_signed_and_sent_as_a_runs_is() {
+    use helix_domain::{DeliveryStatus, WebhookPost, WebhookSender, WebhookStore};
+    use helix_jobs::budgets::BudgetUpdate;
+    use helix_jobs::{Backoff, SIGNATURE_HEADER, WebhookDeliverer, verify};
+
+    struct Receiver(std::sync::Mutex<Vec<WebhookPost>>);
+    #[async_trait::async_trait]
+    impl WebhookSender for Receiver {
+        async fn post(&self, post: &WebhookPost) -> Result<u16, String> {
+            self.0.lock().unwrap().push(post.clone());
+            Ok(204)
+        }
+    }
+
+    let w = world();
+    let team = TeamId::personal(&"alice".into());
+    let orders = pipeline_with_webhooks(&w, "orders", &["https://a.example.test/hook"]).await;
+    let budgets = w.budget_service();
+    budgets.set(&actor(ALICE), &team, BudgetUpdate { monthly_usd: 0.0001, hard_stop: false }).await.unwrap();
+    w.usage.apply(&UsageEvent { at: w.clock.now(), ..event("j1", &team, None, 2, 100, 0) }).await.unwrap();
+    budgets.read(&actor(ALICE), &team).await.unwrap();
+    let receiver = Arc::new(Receiver(std::sync::Mutex::default()));
+    let deliverer = WebhookDeliverer {
+        webhooks: w.webhooks.clone(),
+        queue: w.webhook_queue.clone(),
+        sender: receiver.clone(),
+        clock: w.clock.clone(),
+        backoff: Backoff::with_base(std::time::Duration::from_secs(30)),
+    };
+    // Both thresholds at once: 80 % and 100 %.
+    let sent = w.webhook_queue.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    for message in &sent {
+        deliverer.deliver(message, None).await;
+        let delivery = w.webhooks.delivery(&orders.id, &message.delivery_id).await.unwrap().unwrap();
+        assert_eq!(delivery.status, DeliveryStatus::Delivered);
+    }
+    let posts = receiver.0.lock().unwrap().clone();
+    assert_eq!(posts.len(), 2);
+    for post in &posts {
+        let header = |name: &str| post.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap();
+        let tolerance = std::time::Duration::from_secs(300);
+        assert_eq!(verify("whsec_test", header(SIGNATURE_HEADER), &post.body, w.clock.now().unix(), tolerance), Ok(()));
+        assert_eq!(header("Helix-Event"), "budget.threshold");
+    }
+}

@@ -283,3 +283,36 @@ async fn a_run_that_fails_later_moves_its_file_from_processed_to_failed() {
     moves.finished(&w.job(&failing.id).await).await.unwrap();
     assert!(w.blobs.head(&folder("failed", failing, "ORDERS_9.csv")).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_file_for_a_chained_version_starts_a_chained_run_and_moves_under_its_id() {
+    let w = world();
+    let step = |name: &str, after: &[&str]| helix_jobs::StepDefinition {
+        name: name.into(),
+        context: Some(text(&format!("steps[{name}].context"), CONTEXT)),
+        schema: Some(text(&format!("steps[{name}].schema"), SCHEMA)),
+        lookups: Some(Vec::new()),
+        after: after.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let definition = PipelineDefinition { steps: Some(vec![step("a", &[]), step("b", &["a"])]), ..Default::default() };
+    let request = NewPipeline { name: "chain".into(), definition, ..NewPipeline::default() };
+    let pipeline = w.pipeline_service().create(&actor(ALICE), request).await.unwrap().0;
+    let key = drop_file(&w, &pipeline, "ORDERS_1.csv", CSV).await;
+
+    assert!(deliver(&w, "m-1", &put_event(&key, "e1", "t1")).await.is_empty());
+
+    assert!(runs(&w, &pipeline).await.iter().all(|job| job.id.as_str().contains(".a.")), "only step a's job");
+    let queued = w.job_queue.take();
+    assert_eq!(queued.len(), 1, "the first step submitted");
+    let processed = w.blobs.list(&format!("processed/{}/{}/", pipeline.team_id, pipeline.id), 10).await.unwrap();
+    assert_eq!(processed.len(), 1);
+    let run_id = processed[0].key.split('/').nth(3).unwrap().to_owned();
+    assert!(processed[0].key.ends_with("/ORDERS_1.csv") && w.blobs.head(&key).await.unwrap().is_none());
+    let run = w.pipeline_service().chain_run(&actor(ALICE), &pipeline.id, &run_id.as_str().into()).await.unwrap();
+    assert_eq!((run.pipeline_version, run.created_by.as_str()), (1, format!("inbox-{}", pipeline.id).as_str()));
+    assert_eq!(queued[0].job_id, run.job_of(run.step("a").unwrap()));
+
+    // The same event again starts nothing.
+    assert!(deliver(&w, "m-2", &put_event(&key, "e1", "t2")).await.is_empty());
+    assert!(w.job_queue.take().is_empty());
+}

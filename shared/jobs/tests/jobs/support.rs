@@ -13,9 +13,9 @@ use helix_domain::memory::{
 use helix_domain::quota::MemoryQuotaStore;
 use helix_domain::{
     Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobStore,
-    ManualClock, TeamId, Timestamp, UserId,
+    ManualClock, MemoryWebhookQueue, MemoryWebhookStore, TeamId, Timestamp, UserId,
 };
-use helix_jobs::budgets::{BudgetService, MemoryBudgetStore};
+use helix_jobs::budgets::{BudgetService, BudgetWatch, BudgetWebhooks, MemoryBudgetStore};
 use helix_jobs::metering::{MemoryUsageLedger, PriceTable};
 use helix_jobs::{
     Access, Actor, ApiKeyService, ArtifactLimits, ArtifactService, AuditService, AuditTrail, InboxTrigger, Input,
@@ -72,6 +72,8 @@ pub struct World {
     pub quotas: Arc<MemoryQuotaStore>,
     pub users: Arc<MemoryUserStore>,
     pub budgets: Arc<MemoryBudgetStore>,
+    pub webhooks: Arc<MemoryWebhookStore>,
+    pub webhook_queue: Arc<MemoryWebhookQueue>,
 }
 
 pub fn world() -> World {
@@ -91,6 +93,8 @@ pub fn world() -> World {
         quotas: Arc::default(),
         users: Arc::default(),
         budgets: Arc::default(),
+        webhooks: Arc::default(),
+        webhook_queue: Arc::default(),
     }
 }
 
@@ -145,13 +149,22 @@ impl World {
     }
 
     pub fn budget_service(&self) -> BudgetService {
-        BudgetService {
-            access: self.access(),
+        BudgetService { access: self.access(), watch: Arc::new(self.budget_watch()) }
+    }
+
+    /// The budget check, delivering its thresholds to the world's webhooks.
+    pub fn budget_watch(&self) -> BudgetWatch {
+        BudgetWatch {
             store: self.budgets.clone(),
             ledger: self.usage.clone(),
             prices: Arc::new(PriceTable::bundled().unwrap()),
             audit: self.trail(),
             clock: self.clock.clone(),
+            webhooks: Some(BudgetWebhooks {
+                pipelines: self.pipelines.clone(),
+                webhooks: self.webhooks.clone(),
+                queue: self.webhook_queue.clone(),
+            }),
         }
     }
 
@@ -191,11 +204,16 @@ impl World {
             idempotency: self.idempotency.clone(),
             clock: self.clock.clone(),
             max_upload_bytes: MAX_UPLOAD_BYTES,
-            inbox: Arc::new(InboxTrigger {
-                pipelines: Arc::new(self.pipeline_service()),
-                idempotency: self.idempotency.clone(),
-                max_file_bytes: MAX_UPLOAD_BYTES,
-            }),
+            inbox: self.inbox_trigger(),
+        })
+    }
+
+    /// Runs of inbox files, claimed in the world's idempotency store.
+    pub fn inbox_trigger(&self) -> Arc<InboxTrigger> {
+        Arc::new(InboxTrigger {
+            pipelines: Arc::new(self.pipeline_service()),
+            idempotency: self.idempotency.clone(),
+            max_file_bytes: MAX_UPLOAD_BYTES,
         })
     }
 

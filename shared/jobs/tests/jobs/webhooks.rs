@@ -1,9 +1,11 @@
 //! Pipeline webhooks: a run's end makes one delivery per webhook however often it is reported;
 //! each attempt is signed and logged; a failure is postponed by a doubling backoff and the
 //! delivery gives up only after 24 hours; a delivered, deleted or early message sends nothing.
-//! Registration checks the URL and who asks.
+//! Registration checks the URL and who asks; a URL must lead to public addresses over https,
+//! when registered and again at each delivery.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,8 +15,8 @@ use helix_domain::{
     Role, WebhookDelivery, WebhookEvent, WebhookPost, WebhookSender, WebhookStore,
 };
 use helix_jobs::{
-    Backoff, JobError, MessageOutcome, NewPipeline, PipelineDefinition, PipelineRun, RunNotifier, SIGNATURE_HEADER,
-    SignatureError, WebhookDeliverer, WebhookService, sign, verify,
+    Backoff, Destinations, HostResolver, JobError, MessageOutcome, NewPipeline, PipelineDefinition, PipelineRun,
+    RunNotifier, SIGNATURE_HEADER, SignatureError, WebhookDeliverer, WebhookService, sign, verify,
 };
 
 use crate::support::*;
@@ -25,15 +27,17 @@ const BASE: Duration = Duration::from_secs(30);
 
 /// Answers each POST with the next scripted answer (200 once the script runs out), and keeps
 /// every POST.
+/// With `destinations`, it refuses the URLs they refuse, as the HTTP sender does.
 #[derive(Default)]
 struct ScriptedReceiver {
     answers: Mutex<VecDeque<Result<u16, String>>>,
     posts: Mutex<Vec<WebhookPost>>,
+    destinations: Option<Arc<Destinations>>,
 }
 
 impl ScriptedReceiver {
     fn answering(answers: impl IntoIterator<Item = Result<u16, String>>) -> Arc<Self> {
-        Arc::new(Self { answers: Mutex::new(answers.into_iter().collect()), posts: Mutex::default() })
+        Arc::new(Self { answers: Mutex::new(answers.into_iter().collect()), ..Self::default() })
     }
 
     fn posts(&self) -> Vec<WebhookPost> {
@@ -47,16 +51,54 @@ impl WebhookSender for ScriptedReceiver {
         self.posts.lock().unwrap().push(post.clone());
         self.answers.lock().unwrap().pop_front().unwrap_or(Ok(200))
     }
+
+    async fn refuses(&self, url: &str) -> Option<String> {
+        match &self.destinations {
+            Some(destinations) => destinations.check(url).await.err(),
+            None => None,
+        }
+    }
+}
+
+/// A DNS of a few names, changed by the tests; an address literal resolves to itself.
+struct Dns(Mutex<HashMap<String, Vec<IpAddr>>>);
+
+impl Dns {
+    fn new() -> Arc<Self> {
+        let names = [("example.test", "93.184.215.14"), ("intranet.test", "fd00::7")];
+        let names = names.into_iter().map(|(host, ip)| (host.to_owned(), vec![ip.parse().unwrap()])).collect();
+        Arc::new(Self(Mutex::new(names)))
+    }
+
+    fn point(&self, host: &str, ip: &str) {
+        self.0.lock().unwrap().insert(host.to_owned(), vec![ip.parse().unwrap()]);
+    }
+}
+
+#[async_trait]
+impl HostResolver for Dns {
+    async fn resolve(&self, host: &str, _port: u16) -> Result<Vec<IpAddr>, String> {
+        if let Ok(ip) = host.trim_matches(['[', ']']).parse() {
+            return Ok(vec![ip]);
+        }
+        self.0.lock().unwrap().get(host).cloned().ok_or_else(|| "no such host".into())
+    }
 }
 
 struct Hooks {
     store: Arc<MemoryWebhookStore>,
     queue: Arc<MemoryWebhookQueue>,
+    dns: Arc<Dns>,
 }
 
 impl Hooks {
     fn new() -> Self {
-        Self { store: Arc::default(), queue: Arc::default() }
+        Self { store: Arc::default(), queue: Arc::default(), dns: Dns::new() }
+    }
+
+    /// The cloud's rule: https to public addresses only.
+    fn destinations(&self) -> Arc<Destinations> {
+        Arc::new(Destinations { resolver: self.dns.clone(), allow_loopback: false })
     }
 
     fn notifier(&self, w: &World) -> Arc<RunNotifier> {
@@ -69,6 +111,7 @@ impl Hooks {
             webhooks: self.store.clone(),
             notifier: self.notifier(w),
             clock: w.clock.clone(),
+            destinations: self.destinations(),
         }
     }
 
@@ -342,4 +385,49 @@ async fn registration_checks_the_url_and_who_asks() {
         service.register(&actor(ALICE), &pipeline.id, "https://example.test/11").await,
         Err(JobError::Conflict(_))
     ));
+}
+
+#[tokio::test]
+async fn destinations_outside_the_public_internet_are_refused_when_registered_and_when_delivered() {
+    let w = world();
+    let hooks = Hooks::new();
+    let pipeline = orders(&w).await;
+    let service = hooks.service(&w);
+    for (url, reason) in [
+        ("http://example.test/hook", "must be https"),
+        ("https://10.0.0.5/hook", "10.0.0.5 is a private address"),
+        ("https://169.254.169.254/latest/meta-data/", "link-local (the cloud metadata address among them)"),
+        ("https://127.0.0.1:8443/hook", "loopback"),
+        ("https://[::ffff:192.168.0.1]/hook", "private"),
+        ("https://intranet.test/hook", "intranet.test resolves to fd00::7, a unique-local address"),
+        ("https://nowhere.test/hook", "does not resolve"),
+    ] {
+        match service.register(&actor(ALICE), &pipeline.id, url).await {
+            Err(JobError::Invalid { field, message }) => {
+                assert_eq!(field, "url");
+                assert!(message.contains(reason), "{url}: {message}");
+            }
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+    let loopback = Destinations { resolver: hooks.dns.clone(), allow_loopback: true };
+    assert_eq!(loopback.check("http://127.0.0.1:9000/hook").await, Ok(()), "local development");
+
+    service.register(&actor(ALICE), &pipeline.id, "https://example.test/hook").await.unwrap();
+    completed_run(&w, &hooks, &pipeline).await;
+    // The name now leads into the network (DNS changed after registration): refused, logged, not retried.
+    hooks.dns.point("example.test", "10.20.30.40");
+    let receiver =
+        Arc::new(ScriptedReceiver { destinations: Some(hooks.destinations()), ..ScriptedReceiver::default() });
+    let message = hooks.queue.sent().remove(0);
+    assert!(matches!(hooks.deliverer(&w, receiver.clone()).deliver(&message, Some("r-1")).await, MessageOutcome::Done));
+    let delivery = hooks.delivery(&message).await;
+    assert_eq!((delivery.status, delivery.next_attempt_at), (DeliveryStatus::GaveUp, None));
+    let error = delivery.attempts[0].error.as_deref().unwrap();
+    assert!(
+        error.starts_with("not sent: the destination is refused") && error.contains("10.20.30.40, a private address"),
+        "{error}"
+    );
+    assert!(receiver.posts().is_empty(), "nothing was sent");
+    assert!(hooks.queue.postponed().is_empty(), "not tried again");
 }
