@@ -40,6 +40,18 @@ enum Command {
     ShowUsers,
 }
 
+/// DynamoDB and Secrets Manager on `endpoint`; S3 and SQS there too unless `AWS_ENDPOINT_URL_S3` /
+/// `AWS_ENDPOINT_URL_SQS` name another emulator (LocalStack's S3, which reads a ranged GET without
+/// reading the whole object, for big files).
+fn local_aws(endpoint: &str) -> LocalAws {
+    let service = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    LocalAws {
+        s3_endpoint: service("AWS_ENDPOINT_URL_S3"),
+        sqs_endpoint: service("AWS_ENDPOINT_URL_SQS"),
+        ..LocalAws::at(endpoint)
+    }
+}
+
 fn repo_root() -> PathBuf {
     let from_crate = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     if from_crate.join("infra/template.yaml").exists() { from_crate } else { PathBuf::from(".") }
@@ -79,7 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             let origin = format!("http://{listen}");
             let platform = Platform::start(PlatformOptions {
-                aws: LocalAws::at(&endpoint),
+                aws: local_aws(&endpoint),
                 prefix: PREFIX.into(),
                 listen,
                 dashboard_origin: origin.clone(),
