@@ -4,12 +4,16 @@ job on it, while the platform process's resident memory and what it writes to it
 watched. Prints a table. Starts its own moto and helix-dev (debug build unless BUILD=release) on
 free ports; nothing is left running.
 
-Usage: bench/big-file.py [--mb 512]   (BUILD=release for the figures that matter; the debug engine
+Usage: bench/big-file.py [--mb 512] [--s3 localstack]   (BUILD=release for the figures that matter; the debug engine
 is several times slower, the memory bound is the same)"""
-import argparse, json, os, pathlib, random, shutil, socket, subprocess, sys, tempfile, threading, time
+import argparse, json, os, pathlib, random, shutil, subprocess, sys, tempfile, threading, time
+
+from emulators import free_port, pro_plan, start_localstack, wait_localstack, wait_port
 
 p = argparse.ArgumentParser()
 p.add_argument("--mb", type=int, default=512)
+# moto reads a whole object for every ranged GET: above a few hundred MiB, S3 and SQS on LocalStack.
+p.add_argument("--s3", choices=["moto", "localstack"], default="moto")
 a = p.parse_args()
 root = pathlib.Path(__file__).resolve().parent.parent
 profile = os.environ.get("BUILD", "debug")
@@ -17,21 +21,6 @@ subprocess.run(["cargo", "build", "--quiet", *(["--release"] if profile == "rele
                 "-p", "helix-local", "--bin", "helix-dev", "-p", "helix-cli", "--bin", "helix"], cwd=root, check=True)
 bin_dir = root / "target" / profile
 scratch = pathlib.Path(tempfile.mkdtemp(prefix="helix-big-file-"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port):
-    for _ in range(600):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    sys.exit(f"nothing listens on {port}")
 
 
 # The CSV, in the orders example's shape.
@@ -60,6 +49,12 @@ try:
     wait_port(moto_port)
     env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{moto_port}", TMPDIR=str(platform_tmp),
                MAX_UPLOAD_BYTES=str(max(size, 1) * 2))
+    if a.s3 == "localstack":
+        localstack_port = free_port()
+        procs.append(start_localstack(localstack_port, scratch / "localstack"))
+        wait_localstack(localstack_port)
+        env.update(AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{localstack_port}",
+                   AWS_ENDPOINT_URL_SQS=f"http://127.0.0.1:{localstack_port}")
     dev = subprocess.Popen([bin_dir / "helix-dev", "up", "--listen", f"127.0.0.1:{web_port}"], cwd=root, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(dev)
@@ -83,6 +78,7 @@ try:
     helix = lambda *args, **kw: subprocess.run([bin_dir / "helix", *args], env=cli_env, cwd=scratch, check=True,
                                                capture_output=True, text=True, **kw)
     time.sleep(1)  # the demo users are seeded once the server listens
+    pro_plan(web_port, "alice@helixnet.local", "alice-local-pass")
     helix("login", "--username", "alice@helixnet.local", "--password-stdin", input="alice-local-pass\n")
     started = time.perf_counter()
     helix("upload", "orders.csv")

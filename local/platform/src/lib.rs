@@ -150,6 +150,8 @@ impl Platform {
             parameters: BTreeMap::from([("DashboardOrigin".to_owned(), options.dashboard_origin.clone())]),
             env_values: BTreeMap::from([
                 ("DASHBOARD_CONNECT_SRC".to_owned(), options.aws.s3_url().to_owned()),
+                // The events are served beside the API here, on the page's own origin.
+                ("DASHBOARD_EVENTS_URL".to_owned(), String::new()),
                 // No EventBridge Scheduler here: the platform polls the schedules itself.
                 ("SCHEDULER_ROLE_ARN".to_owned(), "none: schedules are polled locally".to_owned()),
             ]),

@@ -164,3 +164,12 @@ export function query(params) {
 export function downloadLink(artifactId, signal) {
   return api('GET', `/artifacts/${encodeURIComponent(artifactId)}/download`, { signal });
 }
+
+/**
+ * The URL of a live event stream (`/jobs/{id}/events`, `/pipelines/{id}/events`): on the page's own
+ * origin, or where the page says the events are served (in the cloud, the events function's URL).
+ */
+export function eventsUrl(path) {
+  const origin = document.querySelector('meta[name="helix-events-origin"]')?.content ?? '';
+  return `${origin}/api/v1${path}`;
+}

@@ -1,4 +1,4 @@
-import { api, ApiError, downloadLink, session } from './api.js';
+import { api, ApiError, downloadLink, eventsUrl, session } from './api.js';
 import { activity, formatBytes, formatCount, formatDuration, h, isActive, jobBadge, notice, producedNothing, scrollBox, timeElement } from './dom.js';
 import { savePipelineForm } from './pipelines.js';
 import { firstValues, firstValuesOf, readPrefix } from './preview.js';
@@ -180,7 +180,7 @@ export function renderJob({ main, params, signal, setTitle }) {
     if (!token) return load();
     let response;
     try {
-      response = await fetch(`/api/v1/jobs/${encodeURIComponent(id)}/events`, {
+      response = await fetch(eventsUrl(`/jobs/${encodeURIComponent(id)}/events`), {
         headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' }, signal, cache: 'no-store',
       });
     } catch (error) {

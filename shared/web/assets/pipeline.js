@@ -3,7 +3,7 @@
 // version tried on the last run's input, schedules, webhooks with their delivery log, archiving.
 // Runs are followed live from GET /pipelines/{id}/events; elsewhere the page reads them again.
 
-import { api, ApiError, query, session } from './api.js';
+import { api, ApiError, eventsUrl, query, session } from './api.js';
 import { formatCount, formatDuration, formatRelative, formatTime, h, isActive, jobBadge, notice, pollWithBackoff, relativeTimeElement, scrollBox, timeElement } from './dom.js';
 import { documentSections, versionDocuments } from './pipelines.js';
 import { copyField } from './teams.js';
@@ -457,7 +457,7 @@ export function renderPipeline({ main, params, signal, setTitle }) {
     let response = null;
     try {
       if (token) {
-        response = await fetch(`/api/v1/pipelines/${encodeURIComponent(id)}/events`, {
+        response = await fetch(eventsUrl(`/pipelines/${encodeURIComponent(id)}/events`), {
           headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' }, signal, cache: 'no-store',
         });
       }

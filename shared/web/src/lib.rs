@@ -16,6 +16,10 @@ use sha2::{Digest, Sha256};
 /// Extra `connect-src` origins (space-separated): where the page may PUT presigned uploads and
 /// fetch presigned downloads, i.e. the bucket's origin (`http://127.0.0.1:4566` locally).
 pub const CONNECT_SRC_VAR: &str = "DASHBOARD_CONNECT_SRC";
+/// Where the live events (`GET /api/v1/jobs/{id}/events`, `…/pipelines/{id}/events`) are served
+/// when not beside the API: in the cloud, the events function's URL (Lambda response streaming,
+/// which the HTTP API cannot carry). Unset: the page asks its own origin.
+pub const EVENTS_URL_VAR: &str = "DASHBOARD_EVENTS_URL";
 
 struct Asset {
     name: &'static str,
@@ -76,6 +80,7 @@ const ASSETS: &[Asset] = &[
 
 const INDEX_TEMPLATE: &str = include_str!("../assets/index.html");
 const ASSET_BASE_PLACEHOLDER: &str = "{{ASSETS}}";
+const EVENTS_ORIGIN_PLACEHOLDER: &str = "{{EVENTS_ORIGIN}}";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error(
@@ -87,6 +92,8 @@ pub struct InvalidOrigin(String);
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DashboardConfig {
     pub connect_src: Vec<String>,
+    /// The origin of the live events, when not the page's own (see [`EVENTS_URL_VAR`]).
+    pub events_origin: Option<String>,
 }
 
 impl DashboardConfig {
@@ -97,22 +104,33 @@ impl DashboardConfig {
     /// `DASHBOARD_CONNECT_SRC`; without it, the origin of the S3 endpoint override
     /// (`AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`) that presigned URLs then point at, so an
     /// emulated platform needs no extra setting.
+    /// `DASHBOARD_EVENTS_URL` adds the events' origin.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, InvalidOrigin> {
-        if let Some(list) = lookup(CONNECT_SRC_VAR) {
-            return Self::parse(&list);
-        }
-        match lookup("AWS_ENDPOINT_URL_S3").or_else(|| lookup("AWS_ENDPOINT_URL")).filter(|url| !url.trim().is_empty())
-        {
-            Some(endpoint) => Ok(Self { connect_src: vec![origin(endpoint_origin(endpoint.trim()))?] }),
-            None => Ok(Self::default()),
-        }
+        let events_origin = lookup(EVENTS_URL_VAR)
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| origin(endpoint_origin(url.trim())))
+            .transpose()?;
+        let connect = if let Some(list) = lookup(CONNECT_SRC_VAR) {
+            Self::parse(&list)?
+        } else {
+            match lookup("AWS_ENDPOINT_URL_S3")
+                .or_else(|| lookup("AWS_ENDPOINT_URL"))
+                .filter(|url| !url.trim().is_empty())
+            {
+                Some(endpoint) => {
+                    Self { connect_src: vec![origin(endpoint_origin(endpoint.trim()))?], events_origin: None }
+                }
+                None => Self::default(),
+            }
+        };
+        Ok(Self { events_origin, ..connect })
     }
 
     /// Whitespace-separated origins; each becomes a CSP source, so nothing but an origin may pass
     /// (a `;` or a quote would smuggle in directives).
     pub fn parse(text: &str) -> Result<Self, InvalidOrigin> {
         let connect_src = text.split_whitespace().map(origin).collect::<Result<_, _>>()?;
-        Ok(Self { connect_src })
+        Ok(Self { connect_src, events_origin: None })
     }
 }
 
@@ -150,7 +168,10 @@ pub fn router() -> Router {
 
 pub fn router_with(config: &DashboardConfig) -> Router {
     let version = assets_version();
-    let index = INDEX_TEMPLATE.replace(ASSET_BASE_PLACEHOLDER, &format!("/assets/{version}"));
+    // An origin holds no character HTML would read (see `origin`): it goes into the attribute as is.
+    let index = INDEX_TEMPLATE
+        .replace(ASSET_BASE_PLACEHOLDER, &format!("/assets/{version}"))
+        .replace(EVENTS_ORIGIN_PLACEHOLDER, config.events_origin.as_deref().unwrap_or(""));
     let index_etag = HeaderValue::from_str(&format!("\"{}\"", &hex::encode(Sha256::digest(&index))[..32]))
         .expect("a hex digest is a valid header value");
     let dashboard = Dashboard { version, index, index_etag, security_headers: security_headers(config) };
@@ -173,6 +194,7 @@ fn assets_version() -> String {
 fn content_security_policy(config: &DashboardConfig) -> String {
     let mut connect = vec!["'self'".to_owned()];
     connect.extend(config.connect_src.iter().cloned());
+    connect.extend(config.events_origin.iter().cloned());
     [
         "default-src 'none'".to_owned(),
         "script-src 'self'".to_owned(),
@@ -289,6 +311,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_events_url_is_named_to_the_page_and_allowed_by_its_policy() {
+        let lookup = |name: &str| match name {
+            EVENTS_URL_VAR => Some("https://abc123.lambda-url.eu-west-1.on.aws/".to_owned()),
+            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:4566".to_owned()),
+            _ => None,
+        };
+        let config = DashboardConfig::from_lookup(lookup).unwrap();
+        assert_eq!(config.events_origin.as_deref(), Some("https://abc123.lambda-url.eu-west-1.on.aws"));
+        let (_, headers, body) = get(router_with(&config), "/", &[]).await;
+        let csp = header(&headers, "content-security-policy");
+        assert!(
+            csp.contains("connect-src 'self' http://127.0.0.1:4566 https://abc123.lambda-url.eu-west-1.on.aws;"),
+            "{csp}"
+        );
+        assert!(
+            body.contains(r#"<meta name="helix-events-origin" content="https://abc123.lambda-url.eu-west-1.on.aws">"#),
+            "{body}"
+        );
+        let smuggled = |name: &str| (name == EVENTS_URL_VAR).then(|| "https://x.on.aws\"><script>".to_owned());
+        assert!(DashboardConfig::from_lookup(smuggled).is_err());
+    }
+
+    #[tokio::test]
     async fn index_is_html_with_a_strict_policy_and_revalidated() {
         let (status, headers, body) = get(app(), "/", &[]).await;
         assert_eq!(status, StatusCode::OK);
@@ -302,6 +347,7 @@ mod tests {
         assert_eq!(header(&headers, "referrer-policy"), "no-referrer");
         assert!(body.contains(r#"<script type="module" src="/assets/"#));
         assert!(!body.contains(ASSET_BASE_PLACEHOLDER));
+        assert!(body.contains(r#"<meta name="helix-events-origin" content="">"#), "{body}");
 
         let etag = header(&headers, "etag").to_owned();
         let (status, headers, body) = get(app(), "/", &[("if-none-match", &etag)]).await;
