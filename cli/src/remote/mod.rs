@@ -353,6 +353,9 @@ pub struct Context {
     stored: Result<Option<Credentials>, String>,
     /// `HELIX_API_KEY`: when set, every command sends it instead of the stored login.
     api_key: Option<String>,
+    /// `HELIX_EVENTS_URL`: where live job events are followed when not beside the API (in the
+    /// cloud, the stack output `EventsUrl`).
+    events_url: Option<String>,
 }
 
 impl Context {
@@ -369,7 +372,11 @@ impl Context {
                 .map_or_else(|| DEFAULT_API_URL.to_owned(), |c| c.api_url.clone()),
         };
         let api_key = std::env::var("HELIX_API_KEY").ok().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
-        Ok(Self { api_url, json: common.json, stored, api_key })
+        let events_url = match std::env::var("HELIX_EVENTS_URL").ok().filter(|u| !u.trim().is_empty()) {
+            Some(url) => Some(normalize_url(&url)?),
+            None => None,
+        };
+        Ok(Self { api_url, json: common.json, stored, api_key, events_url })
     }
 
     /// The login of this server, if any.
@@ -385,15 +392,21 @@ impl Context {
     /// A client carrying `HELIX_API_KEY`, else the stored token — only to the server it was
     /// issued by (refreshed first when it is about to run out).
     async fn api(&self) -> Result<Client, CliError> {
-        if let Some(key) = &self.api_key {
-            return Client::new(&self.api_url, Some(key.clone()));
-        }
-        let stored = self.stored.as_ref().map_err(|e| CliError::Input(e.clone()))?;
-        let credentials = stored
-            .as_ref()
-            .filter(|c| c.api_url == self.api_url)
-            .ok_or_else(|| CliError::NotLoggedIn(self.api_url.clone()))?;
-        credentials.client().await
+        let client = match &self.api_key {
+            Some(key) => Client::new(&self.api_url, Some(key.clone()))?,
+            None => {
+                let stored = self.stored.as_ref().map_err(|e| CliError::Input(e.clone()))?;
+                let credentials = stored
+                    .as_ref()
+                    .filter(|c| c.api_url == self.api_url)
+                    .ok_or_else(|| CliError::NotLoggedIn(self.api_url.clone()))?;
+                credentials.client().await?
+            }
+        };
+        Ok(match &self.events_url {
+            Some(url) => client.with_events_url(url)?,
+            None => client,
+        })
     }
 
     /// The team chosen with `helix team use` for this server's login, if any.

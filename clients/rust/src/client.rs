@@ -229,6 +229,9 @@ pub struct Client {
     /// As the user gave it, for messages.
     api_url: String,
     base: Url,
+    /// Where the live events are served, when not at `base` (in the cloud, the events function's
+    /// URL: the HTTP API cannot stream).
+    events_base: Option<Url>,
     token: Option<String>,
     http: Http,
 }
@@ -261,7 +264,14 @@ impl Client {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| Error::network(api_url, &e))?;
-        Ok(Self { api_url: api_url.to_owned(), base, token, http })
+        Ok(Self { api_url: api_url.to_owned(), base, events_base: None, token, http })
+    }
+
+    /// The same server, its live events followed at `events_url` (`HELIX_EVENTS_URL`, the stack
+    /// output `EventsUrl`) instead of beside the API.
+    pub fn with_events_url(self, events_url: &str) -> Result<Self> {
+        let events_base = Url::parse(events_url).map_err(|e| Error::Input(format!("{events_url}: {e}")))?;
+        Ok(Self { events_base: Some(events_base), ..self })
     }
 
     /// The same server with another bearer token.
@@ -282,10 +292,14 @@ impl Client {
     /// `{base}/api/v1/{segments...}`, each segment percent-encoded (ids come from users; `.` and
     /// `..` would be dropped from the path, so they are refused).
     fn request(&self, method: Method, segments: &[&str]) -> Result<RequestBuilder> {
+        self.request_on(&self.base, method, segments)
+    }
+
+    fn request_on(&self, base: &Url, method: Method, segments: &[&str]) -> Result<RequestBuilder> {
         if let Some(bad) = segments.iter().find(|s| matches!(**s, "" | "." | "..")) {
             return Err(Error::Input(format!("{bad:?} is not an id")));
         }
-        let mut url = self.base.clone();
+        let mut url = base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(["api", "v1"]).extend(segments);
         }
@@ -299,7 +313,8 @@ impl Client {
     /// The job's live event stream (`GET /jobs/{id}/events`); `None` where none is served (an
     /// older server, an unknown job: polling then says which).
     pub(crate) async fn job_events(&self, id: &str) -> Result<Option<Response>> {
-        let request = self.request(Method::GET, &["jobs", id, "events"])?;
+        let base = self.events_base.as_ref().unwrap_or(&self.base);
+        let request = self.request_on(base, Method::GET, &["jobs", id, "events"])?;
         let request = request.header(reqwest::header::ACCEPT, "text/event-stream").timeout(STREAM_TIMEOUT);
         let response = request.send().await.map_err(|e| Error::network(&self.api_url, &e))?;
         Ok(response.status().is_success().then_some(response))

@@ -126,3 +126,17 @@ async fn an_unreachable_server_is_a_network_error_naming_it() {
     assert!(matches!(&error, Error::Network { url: u, .. } if *u == url), "{error:?}");
     assert_eq!(error.code(), "network");
 }
+
+#[tokio::test]
+async fn live_events_are_followed_at_the_events_url_when_one_is_given() {
+    let (api_url, api_seen) = scripted(vec![]).await;
+    let (events_url, events_seen) = scripted(vec![(200, ": keep-alive\n\n")]).await;
+    let client = Client::new(&api_url, Some("token".into())).unwrap().with_events_url(&events_url).unwrap();
+    // The one stream ends without the job's end and cannot be opened again: an error, after it
+    // was asked for at the events URL only.
+    assert!(client.follow_job("job-1", |_, _| {}).await.is_err());
+    let heads = events_seen.lock().unwrap();
+    assert!(heads[0].starts_with("GET /api/v1/jobs/job-1/events HTTP/1.1\r\n"), "{heads:?}");
+    assert_eq!(header(&heads[0], "authorization"), Some("Bearer token"));
+    assert!(api_seen.lock().unwrap().is_empty());
+}
