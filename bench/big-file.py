@@ -17,8 +17,10 @@ p.add_argument("--s3", choices=["moto", "localstack"], default="moto")
 a = p.parse_args()
 root = pathlib.Path(__file__).resolve().parent.parent
 profile = os.environ.get("BUILD", "debug")
-subprocess.run(["cargo", "build", "--quiet", *(["--release"] if profile == "release" else []),
-                "-p", "helix-local", "--bin", "helix-dev", "-p", "helix-cli", "--bin", "helix"], cwd=root, check=True)
+# SKIP_BUILD=1 runs the binaries already built.
+if not os.environ.get("SKIP_BUILD"):
+    subprocess.run(["cargo", "build", "--quiet", *(["--release"] if profile == "release" else []),
+                    "-p", "helix-local", "--bin", "helix-dev", "-p", "helix-cli", "--bin", "helix"], cwd=root, check=True)
 bin_dir = root / "target" / profile
 scratch = pathlib.Path(tempfile.mkdtemp(prefix="helix-big-file-"))
 
