@@ -287,46 +287,49 @@ impl BudgetWebhooks {
     /// that makes them again adds none (its messages find them made, or delivered, and one
     /// attempt records).
     async fn notify(&self, read: &BudgetRead, crossing: &Crossing) -> Result<(), StoreError> {
-        let mut urls = HashSet::new();
+        let mut webhooks = Vec::new();
         for pipeline in self.pipelines.list(&read.team_id).await? {
-            if pipeline.archived_at.is_some() {
+            if pipeline.archived_at.is_none() {
+                webhooks.extend(self.webhooks.list(&pipeline.id).await?);
+            }
+        }
+        // The oldest webhook of a URL is its one (ids break a tie), whatever order the stores list.
+        webhooks.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.as_str().cmp(b.id.as_str())));
+        let mut urls = HashSet::new();
+        for webhook in webhooks {
+            if !urls.insert(webhook.url.clone()) {
                 continue;
             }
-            for webhook in self.webhooks.list(&pipeline.id).await? {
-                if !urls.insert(webhook.url.clone()) {
-                    continue;
-                }
-                let id = WebhookDelivery::budget_id(crossing.at, &read.month, crossing.threshold, &webhook.id);
-                let body = serde_json::json!({
-                    "id": id,
-                    "type": WebhookEvent::BudgetThreshold.as_str(),
-                    "created_at": crossing.at,
-                    "team_id": read.team_id,
-                    "month": read.month,
-                    "threshold_percent": crossing.threshold,
-                    "monthly_usd": read.monthly_usd,
-                    "spent_usd": read.spent_usd,
-                    "percent": read.percent,
-                    "hard_stop": read.hard_stop,
-                    "price_table": read.price_table,
-                });
-                let delivery = WebhookDelivery {
-                    body: body.to_string(),
-                    id,
-                    pipeline_id: pipeline.id.clone(),
-                    webhook_id: webhook.id.clone(),
-                    job_id: None,
-                    event: WebhookEvent::BudgetThreshold,
-                    created_at: crossing.at,
-                    status: DeliveryStatus::Pending,
-                    attempts: Vec::new(),
-                    next_attempt_at: None,
-                };
-                self.webhooks.add_delivery(&delivery).await?;
-                self.queue
-                    .send(&DeliveryMessage { pipeline_id: pipeline.id.clone(), delivery_id: delivery.id })
-                    .await?;
-            }
+            let id = WebhookDelivery::budget_id(crossing.at, &read.month, crossing.threshold, &webhook.id);
+            let body = serde_json::json!({
+                "id": id,
+                "type": WebhookEvent::BudgetThreshold.as_str(),
+                "created_at": crossing.at,
+                "team_id": read.team_id,
+                "month": read.month,
+                "threshold_percent": crossing.threshold,
+                "monthly_usd": read.monthly_usd,
+                "spent_usd": read.spent_usd,
+                "percent": read.percent,
+                "hard_stop": read.hard_stop,
+                "price_table": read.price_table,
+            });
+            let delivery = WebhookDelivery {
+                body: body.to_string(),
+                id,
+                pipeline_id: webhook.pipeline_id.clone(),
+                webhook_id: webhook.id.clone(),
+                job_id: None,
+                event: WebhookEvent::BudgetThreshold,
+                created_at: crossing.at,
+                status: DeliveryStatus::Pending,
+                attempts: Vec::new(),
+                next_attempt_at: None,
+            };
+            self.webhooks.add_delivery(&delivery).await?;
+            self.queue
+                .send(&DeliveryMessage { pipeline_id: webhook.pipeline_id.clone(), delivery_id: delivery.id })
+                .await?;
         }
         Ok(())
     }

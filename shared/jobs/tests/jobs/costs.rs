@@ -382,7 +382,9 @@ async fn each_threshold_is_delivered_once_to_every_webhook_url_of_the_teams_pipe
     let alice = actor(ALICE);
     let orders =
         pipeline_with_webhooks(&w, "orders", &["https://a.example.test/hook", "https://b.example.test/hook"]).await;
-    // The same receiver as orders' first webhook: told once, by the oldest webhook.
+    // The same receiver as orders' first webhook, added a minute later: told once, by the oldest
+    // webhook (orders').
+    w.clock.advance(std::time::Duration::from_secs(60));
     let invoices = pipeline_with_webhooks(&w, "invoices", &["https://a.example.test/hook"]).await;
     let spend = |job: &str, seconds: u64| UsageEvent { at: w.clock.now(), ..event(job, &team, None, 2, seconds, 0) };
     let budgets = w.budget_service();
