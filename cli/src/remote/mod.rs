@@ -373,7 +373,10 @@ impl Context {
         };
         let api_key = std::env::var("HELIX_API_KEY").ok().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
         let events_url = match std::env::var("HELIX_EVENTS_URL").ok().filter(|u| !u.trim().is_empty()) {
-            Some(url) => Some(normalize_url(&url)?),
+            Some(url) => Some(
+                normalize_url(&url)
+                    .map_err(|_| CliError::Input(format!("HELIX_EVENTS_URL {url:?} is not an http(s) URL")))?,
+            ),
             None => None,
         };
         Ok(Self { api_url, json: common.json, stored, api_key, events_url })
