@@ -84,7 +84,7 @@ const EVENTS_ORIGIN_PLACEHOLDER: &str = "{{EVENTS_ORIGIN}}";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error(
-    "{0:?} is not an origin for the dashboard's connect-src ({CONNECT_SRC_VAR}, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL), such as http://127.0.0.1:4566 or https://my-bucket.s3.eu-west-1.amazonaws.com"
+    "{0:?} is not an origin for the dashboard's connect-src ({CONNECT_SRC_VAR}, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; or {EVENTS_URL_VAR}), such as http://127.0.0.1:4566 or https://my-bucket.s3.eu-west-1.amazonaws.com"
 )]
 pub struct InvalidOrigin(String);
 
@@ -110,20 +110,16 @@ impl DashboardConfig {
             .filter(|url| !url.trim().is_empty())
             .map(|url| origin(endpoint_origin(url.trim())))
             .transpose()?;
-        let connect = if let Some(list) = lookup(CONNECT_SRC_VAR) {
-            Self::parse(&list)?
-        } else {
-            match lookup("AWS_ENDPOINT_URL_S3")
+        let connect_src = match lookup(CONNECT_SRC_VAR) {
+            Some(list) => Self::parse(&list)?.connect_src,
+            None => lookup("AWS_ENDPOINT_URL_S3")
                 .or_else(|| lookup("AWS_ENDPOINT_URL"))
                 .filter(|url| !url.trim().is_empty())
-            {
-                Some(endpoint) => {
-                    Self { connect_src: vec![origin(endpoint_origin(endpoint.trim()))?], events_origin: None }
-                }
-                None => Self::default(),
-            }
+                .map(|endpoint| origin(endpoint_origin(endpoint.trim())))
+                .into_iter()
+                .collect::<Result<_, _>>()?,
         };
-        Ok(Self { events_origin, ..connect })
+        Ok(Self { connect_src, events_origin })
     }
 
     /// Whitespace-separated origins; each becomes a CSP source, so nothing but an origin may pass
