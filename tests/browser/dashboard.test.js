@@ -12,11 +12,10 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
+import * as support from './support.js';
+import { LAPTOP, PHONE, baseUrl, here, launchChromium, password, tokenOf, user } from './support.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const fixtures = join(here, 'fixtures');
 // HELIX_SCREENSHOTS_DIR: another folder, for a run beside another one in the same checkout.
 const screenshots = process.env.HELIX_SCREENSHOTS_DIR || join(here, 'screenshots', 'latest');
@@ -41,17 +40,8 @@ const CURATED = {
   '23-phone-jobs-bulk': '15-phone-jobs-bulk',
   '24-job-viewer': '16-job-viewer',
 };
-const baseUrl = (process.env.HELIX_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
-const user = process.env.HELIX_TEST_USER;
-const password = process.env.HELIX_TEST_PASSWORD;
 const JOB_TIMEOUT_MS = Number(process.env.HELIX_JOB_TIMEOUT_MS || 120_000);
 
-// The sizes issue 16 was filed at.
-const LAPTOP = { width: 1366, height: 800 };
-const PHONE = { width: 390, height: 844 };
-// The sizes axe checks every page at.
-const AXE_SIZES = [{ width: 1366, height: 800 }, PHONE];
-const axeSource = await readFile(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const examples = join(here, '..', '..', 'examples', 'orders');
 // The order the jobs list sorts names in.
 const byName = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' }).compare;
@@ -78,29 +68,8 @@ async function shot(name) {
   await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
 }
 
-/**
- * axe-core's WCAG 2.x A/AA rules and best practices on the page as it is now, at each size. axe is
- * evaluated through the DevTools protocol, which the page's CSP does not govern (a script tag would be
- * refused, as it should be).
- */
-async function expectNoAxeViolations(what) {
-  const size = page.viewportSize();
-  for (const viewport of AXE_SIZES) {
-    await page.setViewportSize(viewport);
-    if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const results = await window.axe.run(document, { resultTypes: ['violations'] });
-      return results.violations.map((v) => ({ rule: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-    });
-    assert.deepEqual(violations, [], `${what} at ${viewport.width}×${viewport.height}: ${JSON.stringify(violations, null, 1)}`);
-  }
-  await page.setViewportSize(size);
-}
-
-async function expectNoHorizontalScroll(what) {
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert.ok(overflow <= 1, `${what} scrolls sideways by ${overflow}px at ${page.viewportSize().width}px width`);
-}
+const expectNoAxeViolations = (what) => support.expectNoAxeViolations(page, what);
+const expectNoHorizontalScroll = (what) => support.expectNoHorizontalScroll(page, what);
 
 before(async () => {
   assert.ok(user && password, 'set HELIX_TEST_USER and HELIX_TEST_PASSWORD to a seeded account (README lists them)');
@@ -109,15 +78,7 @@ before(async () => {
   await mkdir(screenshots, { recursive: true });
   userDataDir = await mkdtemp(join(tmpdir(), 'helix-chromium-'));
   downloadDir = await mkdtemp(join(tmpdir(), 'helix-downloads-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: LAPTOP,
-    acceptDownloads: true,
-  });
-  page = context.pages()[0] ?? await context.newPage();
+  ({ context, page } = await launchChromium(userDataDir, { acceptDownloads: true }));
   page.setDefaultTimeout(15_000);
   page.on('console', (message) => {
     if (message.type() === 'error') recordConsoleError(message.text(), message.location()?.url);
@@ -740,24 +701,11 @@ test('jobs list: bulk delete asks once, naming the count, and reports each job i
   expectErrors();
 });
 
-/** The API as a script uses it, from this process (the browser's session is left alone). */
-async function tokenOf(email, secret) {
-  const response = await fetch(`${baseUrl}/api/v1/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: email, password: secret }) });
-  assert.equal(response.status, 200, `login of ${email}`);
-  return (await response.json()).access_token;
-}
-
+/** The API as a script uses it, from this process (the browser's session is left alone): the body. */
 async function call(token, method, path, body) {
-  const init = { method, headers: { authorization: `Bearer ${token}` } };
-  if (body instanceof FormData) init.body = body;
-  else if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  const response = await fetch(`${baseUrl}/api/v1${path}`, init);
-  const data = await response.json().catch(() => null);
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(data)}`);
-  return data;
+  const response = await support.request(token, method, path, body);
+  assert.ok(response.status >= 200 && response.status < 300, `${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
 }
 
 test("job page: a team's viewer sees no Cancel, Retry, Clone, only a note that says why", async () => {
@@ -775,15 +723,10 @@ test("job page: a team's viewer sees no Cancel, Retry, Clone, only a note that s
 
   // The viewer, in a browser of their own.
   const viewerDir = await mkdtemp(join(tmpdir(), 'helix-chromium-viewer-'));
-  const viewerContext = await chromium.launchPersistentContext(viewerDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    viewport: LAPTOP,
-  });
+  const viewer = await launchChromium(viewerDir);
   const alicePage = page;
   try {
-    page = viewerContext.pages()[0] ?? await viewerContext.newPage();
+    page = viewer.page;
     page.setDefaultTimeout(15_000);
     await page.goto(`${baseUrl}/`);
     await page.getByLabel('Email').fill(viewerEmail);
@@ -798,7 +741,7 @@ test("job page: a team's viewer sees no Cancel, Retry, Clone, only a note that s
     await expectNoAxeViolations('a job page as a viewer');
   } finally {
     page = alicePage;
-    await viewerContext.close();
+    await viewer.context.close();
     await rm(viewerDir, { recursive: true, force: true });
   }
 });

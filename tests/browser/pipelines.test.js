@@ -14,19 +14,12 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
+import * as support from './support.js';
+import { LAPTOP, PHONE, baseUrl, here, launchChromium, password, user } from './support.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const screenshots = join(here, 'screenshots', 'latest');
-const baseUrl = (process.env.HELIX_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
-const user = process.env.HELIX_TEST_USER;
-const password = process.env.HELIX_TEST_PASSWORD;
 const RUN_TIMEOUT_MS = Number(process.env.HELIX_JOB_TIMEOUT_MS || 120_000);
-const LAPTOP = { width: 1366, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const axeSource = await readFile(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const examples = join(here, '..', '..', 'examples', 'orders');
 const contextV1 = await readFile(join(examples, 'orders.yaml'), 'utf8');
 // Version 2 writes customer names in capitals: every record's customer.name changes.
@@ -52,40 +45,9 @@ async function shot(name) {
   await page.screenshot({ path: join(screenshots, `pipelines-${name}.png`), fullPage: true });
 }
 
-async function expectNoAxeViolations(what) {
-  const size = page.viewportSize();
-  for (const viewport of [LAPTOP, PHONE]) {
-    await page.setViewportSize(viewport);
-    if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const results = await window.axe.run(document, { resultTypes: ['violations'] });
-      return results.violations.map((v) => ({ rule: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-    });
-    assert.deepEqual(violations, [], `${what} at ${viewport.width}×${viewport.height}: ${JSON.stringify(violations, null, 1)}`);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 1, `${what} scrolls sideways by ${overflow}px at ${viewport.width}px`);
-  }
-  await page.setViewportSize(size);
-}
-
-async function call(method, path, body) {
-  const headers = { Accept: 'application/json', Authorization: `Bearer ${token}` };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(`${baseUrl}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-/** Calls `check` until it returns something truthy, or fails after `ms`. */
-async function eventually(what, check, ms = RUN_TIMEOUT_MS) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    assert.ok(Date.now() < end, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
+const expectNoAxeViolations = (what) => support.expectNoAxeViolations(page, what);
+const call = (method, path, body) => support.request(token, method, path, body);
+const eventually = (what, check, ms = RUN_TIMEOUT_MS) => support.eventually(what, check, ms);
 
 before(async () => {
   assert.ok(user && password, 'set HELIX_TEST_USER and HELIX_TEST_PASSWORD to a seeded account (README lists them)');
@@ -112,14 +74,7 @@ before(async () => {
   receiverUrl = `http://127.0.0.1:${receiver.address().port}/helix-events`;
 
   userDataDir = await mkdtemp(join(tmpdir(), 'helix-chromium-pipelines-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: LAPTOP,
-  });
-  page = context.pages()[0] ?? await context.newPage();
+  ({ context, page } = await launchChromium(userDataDir));
   page.setDefaultTimeout(20_000);
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location()?.url ?? ''})`);

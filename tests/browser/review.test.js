@@ -7,23 +7,15 @@
 // Screenshots: ./screenshots/latest/review-*.
 
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
+import * as support from './support.js';
+import { LAPTOP, PHONE, baseUrl, here, launchChromium, password, tokenOf, user } from './support.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const screenshots = join(here, 'screenshots', 'latest');
-const baseUrl = (process.env.HELIX_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
-const user = process.env.HELIX_TEST_USER;
-const password = process.env.HELIX_TEST_PASSWORD;
-const LAPTOP = { width: 1366, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const AXE_SIZES = [LAPTOP, PHONE];
-const axeSource = await readFile(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const stamp = Date.now().toString(36);
 
 const SCHEMA = {
@@ -61,29 +53,8 @@ async function shot(name) {
   await page.screenshot({ path: join(screenshots, `review-${name}.png`), fullPage: true });
 }
 
-async function expectNoAxeViolations(what) {
-  const size = page.viewportSize();
-  for (const viewport of AXE_SIZES) {
-    await page.setViewportSize(viewport);
-    if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const results = await window.axe.run(document, { resultTypes: ['violations'] });
-      return results.violations.map((v) => ({ rule: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-    });
-    assert.deepEqual(violations, [], `${what} at ${viewport.width}×${viewport.height}: ${JSON.stringify(violations, null, 1)}`);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 1, `${what} scrolls sideways by ${overflow}px at ${viewport.width}px`);
-  }
-  await page.setViewportSize(size);
-}
-
-async function call(method, path, body) {
-  const headers = { Accept: 'application/json', Authorization: `Bearer ${token}` };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(`${baseUrl}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
+const expectNoAxeViolations = (what) => support.expectNoAxeViolations(page, what);
+const call = (method, path, body) => support.request(token, method, path, body);
 
 /** Uploads through a presigned PUT, as the CLI and the new job page do; the artifact's id. */
 async function upload(filename, contentType, kind, text) {
@@ -116,22 +87,11 @@ async function suggest(filename, text) {
 before(async () => {
   assert.ok(user && password, 'set HELIX_TEST_USER and HELIX_TEST_PASSWORD to a seeded account (README lists them)');
   await mkdir(screenshots, { recursive: true });
-  const response = await fetch(`${baseUrl}/api/v1/auth/token`, {
-    method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: user, password }),
-  });
-  assert.equal(response.status, 200);
-  token = (await response.json()).access_token;
+  token = await tokenOf(user, password);
   schemaId = await upload(`order-${stamp}.schema.json`, 'application/json', 'schema', JSON.stringify(SCHEMA));
   firstJob = await suggest(`orders-${stamp}.csv`, ORDERS);
   userDataDir = await mkdtemp(join(tmpdir(), 'helix-chromium-review-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: LAPTOP,
-  });
-  page = context.pages()[0] ?? await context.newPage();
+  ({ context, page } = await launchChromium(userDataDir));
   page.setDefaultTimeout(15_000);
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location()?.url ?? ''})`);

@@ -13,29 +13,21 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
+import * as support from './support.js';
+import { baseUrl, here, launchChromium } from './support.js';
 
-const baseUrl = (process.env.HELIX_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
 let context;
 let page;
 let userDataDir;
 let fileDir;
 let cdp;
-const here = fileURLToPath(new URL('.', import.meta.url));
 // HELIX_SCREENSHOTS_DIR: as in dashboard.test.js.
 const screenshots = process.env.HELIX_SCREENSHOTS_DIR || join(here, 'screenshots', 'latest');
-const axeSource = await readFile(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
 before(async () => {
   userDataDir = await mkdtemp(join(tmpdir(), 'helix-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  page = context.pages()[0] ?? await context.newPage();
+  ({ context, page } = await launchChromium(userDataDir));
   page.setDefaultTimeout(30_000);
   fileDir = await mkdtemp(join(tmpdir(), 'helix-upload-files-'));
   cdp = await context.newCDPSession(page);
@@ -157,19 +149,7 @@ async function artifactOnceSettled(id) {
   return apiGet(`/artifacts/${id}`);
 }
 
-async function expectNoAxeViolations(what) {
-  const size = page.viewportSize();
-  for (const viewport of [{ width: 1366, height: 800 }, { width: 390, height: 844 }]) {
-    await page.setViewportSize(viewport);
-    if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const results = await window.axe.run(document, { resultTypes: ['violations'] });
-      return results.violations.map((v) => ({ rule: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-    });
-    assert.deepEqual(violations, [], `${what} at ${viewport.width}×${viewport.height}: ${JSON.stringify(violations, null, 1)}`);
-  }
-  await page.setViewportSize(size);
-}
+const expectNoAxeViolations = (what) => support.expectNoAxeViolations(page, what);
 
 async function startUpload(path) {
   await page.goto(`${baseUrl}/#/jobs/new`);

@@ -9,17 +9,12 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
+import { LAPTOP, PHONE, baseUrl, expectNoAxeViolations, here, launchChromium } from './support.js';
 
-const baseUrl = (process.env.HELIX_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
-const here = fileURLToPath(new URL('.', import.meta.url));
 const screenshots = join(here, 'screenshots', 'latest');
-const axeSource = await readFile(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const examples = join(here, '..', '..', 'examples', 'orders');
 const exportCsv = await readFile(join(here, '..', '..', 'shared', 'jobs', 'tests', 'fixtures', 'focus-2026-11.csv'), 'utf8');
-const SIZES = [{ width: 1366, height: 800 }, { width: 390, height: 844 }];
 const CHARTS = ['jobs-per-day', 'job-duration', 'records-per-day', 'cost-per-day', 'estimated-billed'];
 
 let context;
@@ -30,13 +25,7 @@ const pageErrors = [];
 before(async () => {
   await mkdir(screenshots, { recursive: true });
   userDataDir = await mkdtemp(join(tmpdir(), 'helix-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    viewport: SIZES[0],
-  });
-  page = context.pages()[0] ?? await context.newPage();
+  ({ context, page } = await launchChromium(userDataDir));
   page.setDefaultTimeout(30_000);
   page.on('pageerror', (error) => pageErrors.push(error.message));
   // A refused inline script or style would show as a CSP violation in the console.
@@ -114,18 +103,11 @@ test('the usage page draws every chart with data, with its table, axe-clean at b
     assert.match(billed, /\$2\.5963/, 'the export’s billed total of 2026-11-02');
   }
 
-  for (const size of SIZES) {
+  for (const size of [LAPTOP, PHONE]) {
     await page.setViewportSize(size);
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(screenshots, `usage-${size.width}x${size.height}.png`), fullPage: true });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px at ${size.width}px`);
-    if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const results = await window.axe.run(document, { resultTypes: ['violations'] });
-      return results.violations.map((v) => ({ rule: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-    });
-    assert.deepEqual(violations, [], `at ${size.width}×${size.height}: ${JSON.stringify(violations, null, 1)}`);
   }
+  await expectNoAxeViolations(page, 'the usage page');
   assert.deepEqual(pageErrors, []);
 });
