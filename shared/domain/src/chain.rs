@@ -102,7 +102,8 @@ pub enum StepStatus {
     Failed,
     /// An upstream step failed, or the run was cancelled before the step ran: it did not run.
     Skipped,
-    /// Its job was submitted when the run was cancelled: the job is cancelled, its end ignored.
+    /// Its job was submitted when the run was cancelled: the job is cancelled (a job that
+    /// completed before it was told makes the step `COMPLETED`).
     Cancelled,
 }
 
@@ -292,8 +293,22 @@ impl ChainRun {
     /// report.
     pub fn finish_step(&mut self, step: &str, attempt: u32, end: StepEnd, now: Timestamp) -> bool {
         let Some(i) = self.steps.iter().position(|s| s.name == step) else { return false };
-        if self.steps[i].status != StepStatus::Running || self.steps[i].attempt != attempt {
+        if self.steps[i].attempt != attempt {
             return false;
+        }
+        match (self.steps[i].status, &end) {
+            (StepStatus::Running, _) => {}
+            // The run was cancelled as this step's job completed, before the job was told: the
+            // step shows what its job did, and keeps its result for a retry; nothing after it
+            // starts, and the run stays cancelled.
+            (StepStatus::Cancelled, StepEnd::Completed { result }) => {
+                self.steps[i].status = StepStatus::Completed;
+                self.steps[i].result_artifact_id = result.clone();
+                self.updated_at = now;
+                self.revision += 1;
+                return true;
+            }
+            _ => return false,
         }
         match end {
             StepEnd::Completed { result } => {
@@ -339,8 +354,8 @@ impl ChainRun {
         Ok(())
     }
 
-    /// Cancels a `RUNNING` run: its running steps become `CANCELLED` (their jobs to cancel, whose
-    /// ends then change nothing), its waiting steps `SKIPPED`. The jobs to cancel; `Err` with the
+    /// Cancels a `RUNNING` run: its running steps become `CANCELLED` (their jobs to cancel; one
+    /// that completes all the same makes its step `COMPLETED`), its waiting steps `SKIPPED`. The jobs to cancel; `Err` with the
     /// reason when the run has ended.
     pub fn cancel(&mut self, now: Timestamp) -> Result<Vec<JobId>, String> {
         if self.status != RunStatus::Running {
@@ -435,6 +450,50 @@ mod tests {
             check_steps(&shape(&[("a", &[]), ("b", &["d"]), ("c", &["b"]), ("d", &["c"])])).unwrap_err();
         assert!(field.starts_with("steps[") && field.ends_with("].after"), "{field}");
         assert!(reason.contains("b") && reason.contains("c") && reason.contains("d"), "{reason}");
+    }
+
+    fn run_of(steps: &[(&str, &[&str])]) -> ChainRun {
+        let steps: Vec<PipelineStep> = steps
+            .iter()
+            .map(|(name, after)| PipelineStep {
+                name: (*name).to_owned(),
+                context_artifact_id: None,
+                schema_artifact_id: None,
+                lookup_artifact_ids: vec![],
+                after: after.iter().map(|a| (*a).to_owned()).collect(),
+            })
+            .collect();
+        ChainRun::start(ChainStart {
+            id: "r1".into(),
+            pipeline_id: "p1".into(),
+            pipeline_version: 1,
+            team_id: "t1".into(),
+            created_by: "u1".into(),
+            content: vec![],
+            steps: &steps,
+            now: Timestamp::from_unix(1_700_000_000).unwrap(),
+        })
+    }
+
+    #[test]
+    fn a_step_whose_job_completed_as_its_run_was_cancelled_shows_completed() {
+        let mut run = run_of(&[("a", &[]), ("b", &["a"])]);
+        let now = run.created_at;
+        run.cancel(now).unwrap();
+        let cancelled_end = StepEnd::Failed { error: "the job was cancelled".into() };
+        assert!(!run.finish_step("a", 1, cancelled_end, now), "a cancelled job's end changes nothing");
+        assert_eq!(run.steps[0].status, StepStatus::Cancelled);
+
+        let result = Some(ArtifactId::from("result-a"));
+        assert!(run.finish_step("a", 1, StepEnd::Completed { result: result.clone() }, now));
+        assert_eq!((run.steps[0].status, &run.steps[0].result_artifact_id), (StepStatus::Completed, &result));
+        assert_eq!(run.steps[1].status, StepStatus::Skipped, "nothing after it starts");
+        assert_eq!(run.status, RunStatus::Cancelled);
+        assert!(!run.finish_step("a", 1, StepEnd::Completed { result }, now), "a repeated report changes nothing");
+
+        run.retry(now).unwrap();
+        assert_eq!(run.steps[0].status, StepStatus::Completed, "a retry keeps the completed step");
+        assert_eq!(run.steps[1].status, StepStatus::Running);
     }
 
     #[test]

@@ -137,23 +137,24 @@ async fn a_failed_middle_step_skips_the_rest_and_a_retry_completes_only_those() 
     let (_, stored) = t.get(&alice.token, &format!("/api/v1/pipelines/{id}/runs/{run_id}")).await;
     assert_eq!(stored["status"], "CANCELLED", "{stored}");
     assert_eq!(step_of(&stored, "c")["status"], "SKIPPED", "{stored}");
-    // Step a's job is cancelled with the run, unless it ended first (a two-line file maps in
+    // Step a's job is cancelled with the run, unless it completed first (a two-line file maps in
     // milliseconds, and the run is written CANCELLED before its jobs are told): either way the
-    // job ends and nothing of it runs on.
-    let first = step_of(&stored, "a");
-    if first["status"] == "CANCELLED" {
-        let path = format!("/api/v1/jobs/{}", first["job_id"].as_str().unwrap());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let job = loop {
-            let (_, job) = t.get(&alice.token, &path).await;
-            if matches!(job["status"].as_str(), Some("CANCELLED" | "COMPLETED")) || std::time::Instant::now() > deadline
-            {
-                break job;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        };
-        assert!(matches!(job["status"].as_str(), Some("CANCELLED" | "COMPLETED")), "{job}");
-    }
+    // job ends, and the step shows how.
+    let job_path = format!("/api/v1/jobs/{}", step_of(&stored, "a")["job_id"].as_str().unwrap());
+    let run_path = format!("/api/v1/pipelines/{id}/runs/{run_id}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (job, stored) = loop {
+        let (_, job) = t.get(&alice.token, &job_path).await;
+        let (_, stored) = t.get(&alice.token, &run_path).await;
+        let ended = matches!(job["status"].as_str(), Some("CANCELLED" | "COMPLETED"));
+        if (ended && step_of(&stored, "a")["status"] == job["status"]) || std::time::Instant::now() > deadline {
+            break (job, stored);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(matches!(job["status"].as_str(), Some("CANCELLED" | "COMPLETED")), "{job}");
+    assert_eq!(step_of(&stored, "a")["status"], job["status"], "{stored}");
+    assert_eq!(stored["status"], "CANCELLED", "{stored}");
     let (status, again) = t.post_json(&alice.token, &cancel, &json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
 }
