@@ -46,7 +46,7 @@ async fn shards_are_recorded_once_and_one_writer_completes_each_phase() {
     assert!(!again.stored);
     assert_eq!(again.plan.spans, Some(spans));
 
-    let output = ShardOutput { records_in: 4, result_bytes: 99, reading: Some("{}".into()), ..ShardOutput::default() };
+    let output = ShardOutput { records_in: 4, result_bytes: 99, ..ShardOutput::default() };
     assert!(store.record_output(&job, 2, 0, &output).await.unwrap().stored);
     assert!(!store.record_output(&job, 2, 0, &ShardOutput::default()).await.unwrap().stored);
     let failed = store.record_failure(&job, 2, 5, "the bucket is down").await.unwrap();

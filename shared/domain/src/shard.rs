@@ -96,10 +96,6 @@ pub struct ShardOutput {
     pub records_filtered: u64,
     pub result_bytes: u64,
     pub reject_bytes: u64,
-    /// How the first shard read the file (warnings and readings, as the engine says them): the
-    /// merged report's, as a run over the whole file would say it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reading: Option<String>,
 }
 
 /// One job attempt's shards: the input, then each phase's results as the workers record them.

@@ -543,8 +543,13 @@ pub struct Frame {
 /// How a file splits into parts of whole records ([`Transformation::split_layout`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SplitLayout {
-    /// How the file's first bytes were read: every part is read so ([`Transformation::read_as`]).
+    /// How the file's first bytes were read: every part is read so ([`Transformation::read_as`]),
+    /// and a run over the whole file reports it so.
     pub reading: formats::InputReading,
+    /// What a run over the whole file warns of as it opens it (a part other than the first
+    /// does not see the file's start; the first may see less of it than the whole file's
+    /// sample).
+    pub warnings: Vec<Warning>,
     /// The quote character of a delimited file; `None` when every line feed ends a record.
     pub quote: Option<u8>,
     pub delimiter: u8,
@@ -552,6 +557,27 @@ pub struct SplitLayout {
     pub data_start: u64,
     /// Line feeds before `data_start`.
     pub lines_before_data: u64,
+    /// A record starts at each IDoc control record line
+    /// ([`formats::idoc::starts_control_record`]), not after every line feed (`quote` is `None`).
+    pub control_records: bool,
+}
+
+/// What opening an input warns of: a legacy encoding detected, title lines detected above the
+/// table.
+fn opening_warnings(name: &str, opened: &formats::Opened<'_>) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    if let Some(message) = &opened.detected_encoding {
+        warnings.push(Warning { input: name.to_owned(), message: message.clone() });
+    }
+    let reading = &opened.reading;
+    if reading.skipped_lines > 0 && reading.decided_by.get("skip_lines").is_some_and(|by| by == "detected") {
+        let message = format!(
+            "skipped {} line(s) above the table (detected as title lines); declare input.skip_lines to be sure",
+            reading.skipped_lines
+        );
+        warnings.push(Warning { input: name.to_owned(), message });
+    }
+    warnings
 }
 
 /// The opening of a reject report.
@@ -606,9 +632,10 @@ impl Transformation {
 
     /// How a file whose first bytes are `sample` splits into parts of whole records, or `None`
     /// when it does not: grouping and whole-document contexts need all records in one run;
-    /// XML, JSON arrays and IDocs have no record boundary a byte scan can find; a file that is
-    /// not ASCII-compatible text with LF or CRLF line ends, or a table without a header row (its
-    /// first record names the columns) or framed by `|`, is read in one run too.
+    /// XML (IDoc-XML too) and JSON arrays have no record boundary a byte scan can find; a file
+    /// that is not ASCII-compatible text with LF or CRLF line ends, or a table without a header
+    /// row (its first record names the columns) or framed by `|`, is read in one run too. A flat
+    /// IDoc file splits where a control record starts a line.
     pub fn split_layout(&self, name: &str, sample: &[u8]) -> Option<SplitLayout> {
         let plan = &self.plan;
         // A table (a CSV header, a Parquet footer) is not its parts one after the other.
@@ -616,7 +643,9 @@ impl Transformation {
             return None;
         }
         let mut bytes = sample;
-        let reading = formats::open(name, &mut bytes, &plan.input, plan.limits).ok()?.reading;
+        let opened = formats::open(name, &mut bytes, &plan.input, plan.limits).ok()?;
+        let warnings = opening_warnings(name, &opened);
+        let reading = opened.reading;
         let ascii_lines = formats::text::DeclaredEncoding::for_label(&reading.encoding)
             .and_then(formats::text::DeclaredEncoding::line_feed)
             == Some(b'\n');
@@ -630,6 +659,7 @@ impl Transformation {
             }
             memchr::memchr_iter(b'\n', sample).nth(usize::try_from(n - 1).ok()?).map(|at| at as u64 + 1)
         };
+        let mut control_records = false;
         let (quote, delimiter, data_start) = match reading.format.as_str() {
             "csv" => {
                 let delimiter = reading.delimiter.as_deref().and_then(formats::single_byte)?;
@@ -648,10 +678,16 @@ impl Transformation {
             }
             "ndjson" => (None, b'\n', 0),
             "fixed" => (None, b'\n', after_lines(reading.skipped_lines)?),
+            "idoc" => {
+                control_records = true;
+                // A later part is given the byte order mark again, so it is decoded as the first.
+                let bom = encoding_rs::Encoding::for_bom(sample).map_or(0, |(_, len)| len as u64);
+                (None, b'\n', bom)
+            }
             _ => return None,
         };
         let lines_before_data = memchr::memchr_iter(b'\n', &sample[..data_start as usize]).count() as u64;
-        Some(SplitLayout { reading, quote, delimiter, data_start, lines_before_data })
+        Some(SplitLayout { reading, warnings, quote, delimiter, data_start, lines_before_data, control_records })
     }
 
     /// Whether a file can be mapped in parts: no grouping (consecutive records), no
@@ -769,17 +805,7 @@ impl<'t, 'w> Run<'t, 'w> {
     fn feed_at(&mut self, name: &str, input: &mut dyn std::io::Read, lines_before: u64) -> Result<(), EngineError> {
         let plan = &self.t.plan;
         let opened = formats::open_at(name, input, &plan.input, plan.limits, lines_before)?;
-        if let Some(message) = opened.detected_encoding {
-            self.warnings.push(Warning { input: name.to_owned(), message });
-        }
-        let reading = &opened.reading;
-        if reading.skipped_lines > 0 && reading.decided_by.get("skip_lines").is_some_and(|by| by == "detected") {
-            let message = format!(
-                "skipped {} line(s) above the table (detected as title lines); declare input.skip_lines to be sure",
-                reading.skipped_lines
-            );
-            self.warnings.push(Warning { input: name.to_owned(), message });
-        }
+        self.warnings.extend(opening_warnings(name, &opened));
         self.readings.push(opened.reading);
         self.header_checked = false;
         let mut reader = opened.records;

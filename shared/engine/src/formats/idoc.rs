@@ -252,8 +252,32 @@ impl<'a> IdocReader<'a> {
     }
 
     fn is_control(chars: &[char]) -> bool {
-        let tab: String = chars.iter().take(10).collect();
-        tab.trim_end() == "EDI_DC40" || tab.trim_end() == "EDI_DC"
+        is_control_tabnam(&chars.iter().take(TABNAM_CHARS).collect::<String>())
+    }
+}
+
+/// The characters of TABNAM, which names a control record.
+const TABNAM_CHARS: usize = 10;
+
+fn is_control_tabnam(tabnam: &str) -> bool {
+    matches!(tabnam.trim_end(), "EDI_DC40" | "EDI_DC")
+}
+
+/// The bytes of a line's start that [`starts_control_record`] needs: fewer only when the line is
+/// shorter.
+pub const CONTROL_HEAD_BYTES: usize = TABNAM_CHARS;
+
+/// Whether the line whose first bytes (up to [`CONTROL_HEAD_BYTES`], without its line feed) are
+/// `head` is a control record, as the reader tells them after decoding, in any ASCII-compatible
+/// encoding: a byte below 0x80 at a character's start is that ASCII character in all of them.
+/// `None` when a byte above in a line that starts `EDI_DC` leaves it open (a character the reader
+/// would trim as white space, such as U+00A0, may pad TABNAM), so a byte scan cannot tell.
+pub fn starts_control_record(head: &[u8]) -> Option<bool> {
+    let head = &head[..head.len().min(CONTROL_HEAD_BYTES)];
+    match std::str::from_utf8(head) {
+        Ok(text) if text.is_ascii() => Some(is_control_tabnam(text)),
+        _ if head.starts_with(b"EDI_DC") => None,
+        _ => Some(false),
     }
 }
 
@@ -406,6 +430,35 @@ mod tests {
         assert_eq!(v["E1EDP01"][0]["E1EDP19"][0]["SDATA"], "002MAT-1");
         assert_eq!(v["E1EDP01"][1]["POSEX"], "000020");
         assert!(r.next_record().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_byte_scan_tells_control_records_as_the_reader_does() {
+        let control =
+            |line: &str| IdocReader::is_control(&line.trim_end_matches(['\r', '\n']).chars().collect::<Vec<_>>());
+        for line in [
+            "EDI_DC40  8000000000001234",
+            "EDI_DC40",
+            "EDI_DC40\r",
+            "EDI_DC    800",
+            "EDI_DC",
+            "EDI_DC4",
+            "EDI_DC40X 800",
+            " EDI_DC40",
+            "E2EDK01005                    800",
+            "",
+            "\r",
+            "EDI_D\u{e9}C40",
+            "\u{e9}DI_DC40",
+        ] {
+            assert_eq!(starts_control_record(line.as_bytes()), Some(control(line)), "{line:?}");
+        }
+        // TABNAM padded with a no-break space is a control record to the reader; a byte scan
+        // cannot tell it from text, in UTF-8 or in a single-byte encoding.
+        assert!(control("EDI_DC40\u{a0}\u{a0}800"));
+        assert_eq!(starts_control_record("EDI_DC40\u{a0}\u{a0}800".as_bytes()), None);
+        assert_eq!(starts_control_record(b"EDI_DC40\xA0\xA0800"), None);
+        assert_eq!(starts_control_record(b"EDI_DC\xFF"), None);
     }
 
     #[test]

@@ -358,7 +358,8 @@ pub fn open_at<'a>(
                 ),
                 None => None,
             };
-            let lines = text::Lines::new(reader, limits.max_record_bytes);
+            let mut lines = text::Lines::new(reader, limits.max_record_bytes);
+            lines.line = lines_before;
             Box::new(idoc::IdocReader::new(lines, file, &opts.segments, definition))
         }
         Format::IdocXml => Box::new(xml::XmlReader::new(reader, file, None, true, limits)),

@@ -1,11 +1,11 @@
 //! One big input, many workers. A transform job whose single content file is above the
 //! threshold, in a format whose records a byte scan can find (CSV with a header row, NDJSON,
-//! fixed-width) and with a context that maps each record on its own, goes out as shard messages
-//! on the job queue, which any worker takes:
+//! fixed-width, flat IDocs) and with a context that maps each record on its own, goes out as
+//! shard messages on the job queue, which any worker takes:
 //!
 //! 1. **Scan** (one message per shard): the shard's bytes, read once, give its quote parity,
 //!    line feeds and, for both quote states it may start in, its first record end and record
-//!    count ([`split::Scanner`]).
+//!    count ([`split::Scanner`]; in an IDoc file a record ends before a control record).
 //! 2. **Place**: whoever records the last scan (a conditional write tells exactly one worker)
 //!    fixes every shard's start, first line and first record in one pass ([`split::spans`]) and
 //!    queues the map messages.
@@ -116,15 +116,11 @@ struct PlanInput {
     filename: String,
     key: String,
     layout: split::Layout,
-    /// How the file's start was read: every later shard is read the same way.
+    /// How the file's start was read: every later shard is read the same way, and the merged
+    /// report says it, as one run over the whole file does.
     reading: helix_engine::formats::InputReading,
-}
-
-/// How shard 0 read the file: the merged report's, as one run over the whole file says it.
-#[derive(Serialize, Deserialize)]
-struct Reading {
+    /// What one run over the whole file warns of as it opens it: the merged report's.
     warnings: Vec<helix_engine::Warning>,
-    inputs: Vec<helix_engine::formats::InputReading>,
 }
 
 /// Why a shard did not get done.
@@ -237,13 +233,19 @@ impl JobRunner {
             lines_before_data: found.lines_before_data,
             size: input.size,
             shard_bytes: sharding.config.shard_bytes.max((input.size - found.data_start).div_ceil(MAX_SHARDS)),
+            control_records: found.control_records,
         };
         let total = layout.shards();
         if total < 2 {
             return Ok(None);
         }
-        let input =
-            PlanInput { filename: input.filename.clone(), key: input.key.clone(), layout, reading: found.reading };
+        let input = PlanInput {
+            filename: input.filename.clone(),
+            key: input.key.clone(),
+            layout,
+            reading: found.reading,
+            warnings: found.warnings,
+        };
         let input = serde_json::to_string(&input).map_err(|e| ShardError::Transient(e.to_string()))?;
         let plan = ShardPlan::new(job.id.clone(), job.attempts, input, total);
         sharding.store.create(&plan).await?;
@@ -336,6 +338,11 @@ impl JobRunner {
             }
             scanner.feed(&chunk);
             at += chunk.len() as u64;
+            used.s3_get_requests += 1;
+        }
+        let wanted = scanner.wants_after();
+        if wanted > 0 && range.end < input.layout.size {
+            scanner.feed_after(&blobs.read_range(&input.key, range.end, wanted).await?);
             used.s3_get_requests += 1;
         }
         let scan = scanner.finish();
@@ -583,21 +590,15 @@ impl JobRunner {
     }
 }
 
-/// The counts of all shards, and the first shard's reading of the file.
+/// The counts of all shards, and the reading of the file one run over it reports.
 fn merged_summary(plan: &ShardPlan) -> Result<Summary, ShardError> {
-    let mut summary = Summary::default();
+    let input = plan_input(plan)?;
+    let mut summary = Summary { warnings: input.warnings, inputs: vec![input.reading], ..Summary::default() };
     for output in plan.outputs.values() {
         summary.records_in += output.records_in;
         summary.records_out += output.records_out;
         summary.records_rejected += output.records_rejected;
         summary.records_filtered += output.records_filtered;
-    }
-    let reading = plan.outputs.get(&0).and_then(|o| o.reading.as_deref()).unwrap_or("null");
-    if let Ok(Some(Reading { warnings, inputs })) = serde_json::from_str::<Option<Reading>>(reading) {
-        summary.warnings = warnings;
-        summary.inputs = inputs;
-    } else {
-        return Err(ShardError::Transient("the first shard's reading of the file is missing".into()));
     }
     Ok(summary)
 }
@@ -664,10 +665,6 @@ fn map_span(
         }
     };
     let reject_bytes = rejects.finish()?;
-    let reading = (index == 0)
-        .then(|| serde_json::to_string(&Reading { warnings: summary.warnings, inputs: summary.inputs }))
-        .transpose()
-        .map_err(|e| ShardError::Transient(e.to_string()))?;
     Ok(ShardOutput {
         records_in: summary.records_in,
         records_out: summary.records_out,
@@ -675,7 +672,6 @@ fn map_span(
         records_filtered: summary.records_filtered,
         result_bytes,
         reject_bytes,
-        reading,
     })
 }
 

@@ -4,6 +4,7 @@
 //! record. The proof that the split is exact is in `docs/scaling.md`.
 
 use helix_domain::shard::{ShardScan, ShardSpan, StateScan};
+use helix_engine::formats::idoc::{CONTROL_HEAD_BYTES, starts_control_record};
 
 /// What the file's first bytes told about its layout: what to count, and where its records
 /// start.
@@ -19,6 +20,9 @@ pub struct Layout {
     pub size: u64,
     /// Bytes per shard's scanned range.
     pub shard_bytes: u64,
+    /// A record starts at each line that is an IDoc control record, not after every line feed.
+    #[serde(default)]
+    pub control_records: bool,
 }
 
 impl Layout {
@@ -52,9 +56,58 @@ impl Walk {
     }
 }
 
-/// Phase 1 over one shard's range, fed in pieces: both possible quote states at its first byte
-/// are walked at once, so no shard waits for the one before it.
-pub struct Scanner {
+/// Phase 1 over one shard's range, fed in pieces ([`Scanner::feed`]), then the head of the line
+/// after it if that line starts in the range ([`Scanner::wants_after`]).
+pub enum Scanner {
+    Quotes(QuoteScanner),
+    Controls(ControlScanner),
+}
+
+impl Scanner {
+    /// Scans from file offset `start`, whose preceding byte is `before`.
+    pub fn new(layout: &Layout, start: u64, before: Option<u8>) -> Self {
+        if layout.control_records {
+            Self::Controls(ControlScanner::new(layout, start))
+        } else {
+            Self::Quotes(QuoteScanner::new(layout, start, before))
+        }
+    }
+
+    pub fn feed(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Quotes(scanner) => scanner.feed(bytes),
+            Self::Controls(scanner) => scanner.feed(bytes),
+        }
+    }
+
+    /// How many bytes after the range the scan needs (at most): a record may start at a line
+    /// that starts in the range and ends after it.
+    pub fn wants_after(&self) -> u64 {
+        match self {
+            Self::Quotes(_) => 0,
+            Self::Controls(scanner) => scanner.wants(),
+        }
+    }
+
+    /// The bytes right after the range (fewer at the file's end): only the head of the line that
+    /// starts in the range is read from them.
+    pub fn feed_after(&mut self, bytes: &[u8]) {
+        if let Self::Controls(scanner) = self {
+            scanner.head(bytes);
+        }
+    }
+
+    pub fn finish(self) -> ShardScan {
+        match self {
+            Self::Quotes(scanner) => scanner.finish(),
+            Self::Controls(scanner) => scanner.finish(),
+        }
+    }
+}
+
+/// Both possible quote states at the range's first byte are walked at once, so no shard waits
+/// for the one before it.
+pub struct QuoteScanner {
     quote: Option<u8>,
     delimiter: u8,
     /// File offset of the range's first byte.
@@ -68,9 +121,8 @@ pub struct Scanner {
     walks: [Walk; 2],
 }
 
-impl Scanner {
-    /// Scans from file offset `start`, whose preceding byte is `before`.
-    pub fn new(layout: &Layout, start: u64, before: Option<u8>) -> Self {
+impl QuoteScanner {
+    fn new(layout: &Layout, start: u64, before: Option<u8>) -> Self {
         Self {
             quote: layout.quote,
             delimiter: layout.delimiter,
@@ -83,7 +135,7 @@ impl Scanner {
         }
     }
 
-    pub fn feed(&mut self, bytes: &[u8]) {
+    fn feed(&mut self, bytes: &[u8]) {
         let mut last = 0usize;
         let events: Box<dyn Iterator<Item = usize>> = match self.quote {
             Some(q) => Box::new(memchr::memchr2_iter(q, b'\n', bytes)),
@@ -154,7 +206,7 @@ impl Scanner {
         self.at += bytes.len() as u64;
     }
 
-    pub fn finish(self) -> ShardScan {
+    fn finish(self) -> ShardScan {
         let from = self.walks.map(|walk| {
             let mut scan = walk.scan;
             if scan.first_end.is_none() {
@@ -167,6 +219,108 @@ impl Scanner {
     }
 }
 
+/// A flat IDoc file's scan: a record starts at each control record, so a record-ending line
+/// feed is one whose next line is a control record; each of them but the first ends one record
+/// in the range. Nothing is quoted: both walks of the [`ShardScan`] are this one.
+pub struct ControlScanner {
+    /// The range starts the data: its first line is the file's first.
+    at_data_start: bool,
+    /// File offset of the next byte fed.
+    at: u64,
+    newlines: u64,
+    /// The line being told.
+    line: Option<Line>,
+    /// The data starts with a control record.
+    starts_with_record: bool,
+    scan: StateScan,
+}
+
+/// A line whose first bytes are being gathered to tell whether it is a control record.
+struct Line {
+    /// The line feed before it: its offset and the range's line feeds up to it (`None` at the
+    /// data's start).
+    after: Option<(u64, u64)>,
+    head: Vec<u8>,
+}
+
+impl Line {
+    fn after(after: Option<(u64, u64)>) -> Self {
+        Self { after, head: Vec::with_capacity(CONTROL_HEAD_BYTES) }
+    }
+}
+
+impl ControlScanner {
+    fn new(layout: &Layout, start: u64) -> Self {
+        let at_data_start = start == layout.data_start;
+        Self {
+            at_data_start,
+            at: start,
+            newlines: 0,
+            line: at_data_start.then(|| Line::after(None)),
+            starts_with_record: false,
+            scan: StateScan { strict: true, ..StateScan::default() },
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        let mut from = 0;
+        loop {
+            from += self.head(&bytes[from..]);
+            if self.line.is_some() {
+                break;
+            }
+            let Some(i) = memchr::memchr(b'\n', &bytes[from..]) else { break };
+            self.newlines += 1;
+            self.line = Some(Line::after(Some((self.at + (from + i) as u64, self.newlines))));
+            from += i + 1;
+        }
+        self.at += bytes.len() as u64;
+    }
+
+    fn wants(&self) -> u64 {
+        self.line.as_ref().map_or(0, |line| (CONTROL_HEAD_BYTES - line.head.len()) as u64)
+    }
+
+    /// Adds `bytes` to the head of the line being told, and tells it once the head is long
+    /// enough or the line ends; returns how many bytes it took.
+    fn head(&mut self, bytes: &[u8]) -> usize {
+        let Some(Line { head, .. }) = &mut self.line else { return 0 };
+        let wanted = CONTROL_HEAD_BYTES - head.len();
+        let end = memchr::memchr(b'\n', &bytes[..wanted.min(bytes.len())]);
+        let taken = end.unwrap_or(wanted.min(bytes.len()));
+        head.extend_from_slice(&bytes[..taken]);
+        if end.is_some() || head.len() == CONTROL_HEAD_BYTES {
+            self.tell();
+        }
+        taken
+    }
+
+    /// Tells the line being told, whose head is all of it or all that is needed.
+    fn tell(&mut self) {
+        let Some(Line { after, head }) = self.line.take() else { return };
+        match (starts_control_record(&head), after) {
+            (None, _) => self.scan.strict = false,
+            (Some(false), _) => {}
+            (Some(true), None) => self.starts_with_record = true,
+            (Some(true), Some(newline)) => match self.scan.first_end {
+                None => self.scan.first_end = Some(newline),
+                Some(_) => self.scan.records_after_first += 1,
+            },
+        }
+    }
+
+    fn finish(mut self) -> ShardScan {
+        // The file ends in the line being told.
+        self.tell();
+        let mut scan = self.scan;
+        // Only the data's first line can start a record before the first record-ending line feed:
+        // a later range's head belongs to the record open before it.
+        scan.head_blank = !(self.at_data_start && self.starts_with_record);
+        scan.tail_blank = if scan.first_end.is_some() { false } else { scan.head_blank };
+        ShardScan { odd_quotes: false, newlines: self.newlines, from: [scan; 2] }
+    }
+}
+
 /// Why a file cannot be split exactly; its job runs on one worker instead.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Unsplittable {
@@ -174,6 +328,9 @@ pub enum Unsplittable {
     StrayQuote { shard: u32 },
     /// The file ends inside a quoted field.
     OpenQuote,
+    /// A line that starts `EDI_DC` and goes on in bytes above ASCII: whether it is a control
+    /// record depends on how they decode.
+    UnclearControl { shard: u32 },
 }
 
 impl std::fmt::Display for Unsplittable {
@@ -186,6 +343,9 @@ impl std::fmt::Display for Unsplittable {
                 )
             }
             Self::OpenQuote => write!(f, "the file ends inside a quoted field"),
+            Self::UnclearControl { shard } => {
+                write!(f, "shard {shard} has a line starting EDI_DC that a byte scan cannot tell as a control record")
+            }
         }
     }
 }
@@ -207,6 +367,9 @@ pub fn spans(layout: &Layout, scans: &[ShardScan]) -> Result<Vec<ShardSpan>, Uns
     let mut waiting: Vec<u32> = Vec::new();
     for (index, scan) in (0u32..).zip(scans) {
         let walk = &scan.from[usize::from(inside)];
+        if !walk.strict && layout.control_records {
+            return Err(Unsplittable::UnclearControl { shard: index });
+        }
         if !walk.strict {
             return Err(Unsplittable::StrayQuote { shard: index });
         }
@@ -268,6 +431,7 @@ mod tests {
             lines_before_data,
             size: text.len() as u64,
             shard_bytes,
+            control_records: false,
         }
     }
 
@@ -281,6 +445,8 @@ mod tests {
                 for chunk in text[range.start as usize..range.end as usize].chunks(piece) {
                     scanner.feed(chunk);
                 }
+                let after = range.end as usize..text.len().min(range.end as usize + scanner.wants_after() as usize);
+                scanner.feed_after(&text[after]);
                 scanner.finish()
             })
             .collect();
@@ -365,6 +531,66 @@ mod tests {
     fn a_file_that_ends_inside_quotes_is_not_split() {
         let text = b"id,note\n1,\"open\n2,x\n";
         assert_eq!(split(text, &layout(text, 8, 5), 2), Err(Unsplittable::OpenQuote));
+    }
+
+    /// The control records of a flat IDoc file after `data_start`, as the reader finds them:
+    /// (offset, line) of each line that is one.
+    fn controls(text: &[u8], data_start: usize) -> Vec<(u64, u64)> {
+        let mut starts = vec![data_start];
+        starts.extend(memchr::memchr_iter(b'\n', &text[data_start..]).map(|i| data_start + i + 1));
+        starts
+            .into_iter()
+            .filter(|&at| {
+                let line = &text[at..];
+                let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
+                std::str::from_utf8(line).is_ok_and(|line| {
+                    matches!(line.chars().take(10).collect::<String>().trim_end(), "EDI_DC40" | "EDI_DC")
+                })
+            })
+            .map(|at| (at as u64, 1 + text[..at].iter().filter(|&&b| b == b'\n').count() as u64))
+            .collect()
+    }
+
+    #[test]
+    fn every_split_of_an_idoc_file_starts_its_shards_at_control_records() {
+        let idocs: &[&[u8]] = &[
+            b"EDI_DC40  800001\nE2EDK01005 a\nE2EDP01 b\n\nEDI_DC40  800002\r\nE2EDK01 c\r\nEDI_DC    800003\nE2X\nEDI_DC40",
+            b"\n\nEDI_DC40  1\nEDI_DC40  2\nEDI_DC40X\n EDI_DC40\nEDI_DC40  3\n\n\n",
+            b"\xEF\xBB\xBFEDI_DC40  1\nE2\xC3\xA9\nEDI_DC40  2\nEDI_DC4\nE2EDK01",
+        ];
+        for text in idocs {
+            let data_start = if text.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+            let truth = controls(text, data_start);
+            for shard_bytes in 1..=text.len() as u64 {
+                for piece in [1, 3, 1000] {
+                    let layout =
+                        Layout { quote: None, control_records: true, ..layout(text, data_start as u64, shard_bytes) };
+                    let spans = split(text, &layout, piece).unwrap();
+                    assert_eq!(spans.last().unwrap().end, text.len() as u64);
+                    let mut seen = 0;
+                    for (i, span) in spans.iter().enumerate() {
+                        let here: Vec<_> = truth.iter().filter(|(at, _)| (span.start..span.end).contains(at)).collect();
+                        assert_eq!(span.records_before, seen, "shard_bytes {shard_bytes}: {spans:?}");
+                        assert_eq!(here.len() as u64, span.records, "shard_bytes {shard_bytes}: {spans:?}");
+                        if i > 0 && span.start < span.end {
+                            assert_eq!(here.first().map(|r| r.0), Some(span.start), "{shard_bytes}: {spans:?}");
+                            assert_eq!(here[0].1, span.first_line);
+                        }
+                        seen += span.records;
+                    }
+                    assert_eq!(seen, truth.len() as u64);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_control_record_a_byte_scan_cannot_tell_is_not_split() {
+        let text = "EDI_DC40  1\nE2EDK01\nEDI_DC40\u{a0}\u{a0}2\nE2EDK01\n".as_bytes();
+        for shard_bytes in 1..=text.len() as u64 {
+            let layout = Layout { quote: None, control_records: true, ..layout(text, 0, shard_bytes) };
+            assert!(matches!(split(text, &layout, 5), Err(Unsplittable::UnclearControl { .. })), "{shard_bytes}");
+        }
     }
 
     #[test]
