@@ -352,11 +352,29 @@ impl JobRunner {
     }
 
     async fn settle(&self, claimed: &Job, started: std::time::Instant, transition: Transition) -> MessageOutcome {
+        match self.try_settle(claimed, started, transition).await {
+            Ok(outcome) => outcome,
+            // A later attempt took the job over after our lease ran out; it settles the job.
+            Err(reason) => {
+                tracing::warn!(job_id = %claimed.id, %reason, "outcome discarded");
+                MessageOutcome::Done
+            }
+        }
+    }
+
+    /// [`JobRunner::settle`], or why the job was not `claimed` any more: another write to it
+    /// came first.
+    async fn try_settle(
+        &self,
+        claimed: &Job,
+        started: std::time::Instant,
+        transition: Transition,
+    ) -> Result<MessageOutcome, String> {
         let next = match claimed.apply(transition, self.ports.clock.now()) {
             Ok(next) => next,
-            Err(refused) => return MessageOutcome::Retry(format!("job {}: {refused}", claimed.id)),
+            Err(refused) => return Ok(MessageOutcome::Retry(format!("job {}: {refused}", claimed.id))),
         };
-        match self.ports.jobs.replace(claimed, &next).await {
+        Ok(match self.ports.jobs.replace(claimed, &next).await {
             Ok(()) => {
                 if next.status.is_terminal() {
                     crate::quotas::job_ended(&*self.ports.quotas, &next).await;
@@ -367,13 +385,9 @@ impl JobRunner {
                 tracing::info!(job_id = %next.id, status = next.status.as_str(), error, "job settled");
                 if next.status.is_terminal() { self.report_finished(&next).await } else { MessageOutcome::Done }
             }
-            // A later attempt took the job over after our lease ran out; it settles the job.
-            Err(StoreError::Conflict(reason)) => {
-                tracing::warn!(job_id = %claimed.id, %reason, "outcome discarded");
-                MessageOutcome::Done
-            }
+            Err(StoreError::Conflict(reason)) => return Err(reason),
             Err(e) => MessageOutcome::Retry(format!("recording the outcome of job {}: {e}", claimed.id)),
-        }
+        })
     }
 }
 

@@ -23,6 +23,7 @@
 
 mod split;
 
+use std::future::Future;
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
@@ -35,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
 use helix_domain::artifact::{error_report_key, result_key};
-use helix_domain::shard::{ShardOutput, ShardPlan, ShardSpan};
+use helix_domain::shard::{ShardOutput, ShardPlan, ShardScan, ShardSpan};
 use helix_domain::{
     ArtifactKind, Blobs, Job, JobId, JobMessage, JobOutcome, JobQueue, JobStatus, ShardProgress, ShardStore, ShardTask,
     StoreError, StoredPart, Transition,
@@ -55,6 +56,8 @@ const SAMPLE_BYTES: u64 = 1024 * 1024;
 const MAX_SHARDS: u64 = 512;
 /// How often a worker tries to show a shard's progress on the job before leaving it to the next.
 const PROGRESS_TRIES: u32 = 5;
+/// How often a merge tries to settle the job when other writes to it come first.
+const SETTLE_TRIES: u32 = 5;
 
 /// When and how finely inputs are split.
 #[derive(Clone, Copy, Debug)]
@@ -321,12 +324,34 @@ impl JobRunner {
         index: u32,
     ) -> Result<(MessageOutcome, ShardUse), ShardError> {
         let input = plan_input(plan)?;
+        let mut used = ShardUse::default();
+        let scan = self.beating(&job.id, plan.attempt, self.scan_range(&input, index, &mut used)).await?;
+        let recorded = sharding.store.record_scan(&job.id, plan.attempt, index, &scan).await?;
+        if !recorded.plan.scanned() {
+            return Ok((MessageOutcome::Done, used));
+        }
+        // The last scan (or a redelivery after all were in: placing is idempotent).
+        let plan = recorded.plan;
+        let scans: Vec<_> = plan.scans.values().copied().collect();
+        let spans = split::spans(&input.layout, &scans).map_err(|e| ShardError::Disagrees(e.to_string()))?;
+        let placed = sharding.store.record_spans(&job.id, plan.attempt, &spans).await?;
+        tracing::info!(job_id = %job.id, shards = plan.total, "shards placed");
+        let map = |index| ShardTask::Map { attempt: plan.attempt, index };
+        used.sqs_messages_sent = u64::from(self.send_tasks(sharding, job, placed.plan.total, map).await?);
+        Ok((MessageOutcome::Done, used))
+    }
+
+    /// Reads shard `index`'s range once (and the byte before it, and what the scan wants after
+    /// it), counting the requests in `used`.
+    async fn scan_range(&self, input: &PlanInput, index: u32, used: &mut ShardUse) -> Result<ShardScan, ShardError> {
         let range = input.layout.range(index);
-        let mut used = ShardUse { s3_get_requests: u64::from(range.start > 0), ..ShardUse::default() };
         let blobs = &self.ports.blobs;
         // The byte before the range tells whether a quote at its start begins a field.
         let before = match range.start.checked_sub(1) {
-            Some(at) => blobs.read_range(&input.key, at, 1).await?.first().copied(),
+            Some(at) => {
+                used.s3_get_requests += 1;
+                blobs.read_range(&input.key, at, 1).await?.first().copied()
+            }
             None => None,
         };
         let mut scanner = split::Scanner::new(&input.layout, range.start, before);
@@ -345,20 +370,51 @@ impl JobRunner {
             scanner.feed_after(&blobs.read_range(&input.key, range.end, wanted).await?);
             used.s3_get_requests += 1;
         }
-        let scan = scanner.finish();
-        let recorded = sharding.store.record_scan(&job.id, plan.attempt, index, &scan).await?;
-        if !recorded.plan.scanned() {
-            return Ok((MessageOutcome::Done, used));
+        Ok(scanner.finish())
+    }
+
+    /// Runs a shard's `work` (its scan or its map, not the writes that end it) while renewing
+    /// its job's lease every third of the lease, as one worker's run does, so that a long shard
+    /// does not leave the job looking abandoned. A renewal is never cut short: when this returns
+    /// none is in flight, so none lands between a merge's read of the job and its settling write.
+    async fn beating<T>(&self, id: &JobId, attempt: u32, work: impl Future<Output = T>) -> T {
+        let done = tokio::sync::Notify::new();
+        let heartbeat = async {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(self.config.lease / 3) => {}
+                    () = done.notified() => return,
+                }
+                self.renew(id, attempt).await;
+            }
+        };
+        let work = async {
+            let output = work.await;
+            // Stored when the heartbeat is renewing: it stops after that renewal.
+            done.notify_one();
+            output
+        };
+        tokio::join!(work, heartbeat).0
+    }
+
+    /// Renews the lease of the job while it runs `attempt`; a renewal another write came before
+    /// is left to the next beat.
+    async fn renew(&self, id: &JobId, attempt: u32) {
+        let job = match self.ports.jobs.get(id).await {
+            Ok(Some(job)) if job.status == JobStatus::Running && job.attempts == attempt => job,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(job_id = %id, error = %e, "could not renew the lease of a sharded job");
+                return;
+            }
+        };
+        let now = self.ports.clock.now();
+        let Ok(renewed) = job.apply(Transition::Renew { lease_until: now.plus(self.config.lease) }, now) else {
+            return;
+        };
+        if let Err(e) = self.ports.jobs.replace(&job, &renewed).await {
+            tracing::warn!(job_id = %id, error = %e, "could not renew the lease of a sharded job");
         }
-        // The last scan (or a redelivery after all were in: placing is idempotent).
-        let plan = recorded.plan;
-        let scans: Vec<_> = plan.scans.values().copied().collect();
-        let spans = split::spans(&input.layout, &scans).map_err(|e| ShardError::Disagrees(e.to_string()))?;
-        let placed = sharding.store.record_spans(&job.id, plan.attempt, &spans).await?;
-        tracing::info!(job_id = %job.id, shards = plan.total, "shards placed");
-        let map = |index| ShardTask::Map { attempt: plan.attempt, index };
-        used.sqs_messages_sent = u64::from(self.send_tasks(sharding, job, placed.plan.total, map).await?);
-        Ok((MessageOutcome::Done, used))
     }
 
     /// Phase 3: maps the shard's records; the last output recorded merges them all.
@@ -379,7 +435,9 @@ impl JobRunner {
         let used = ShardUse::of_map(job, &input, &span, plan.outputs.get(&index));
         let output = match plan.outputs.get(&index) {
             Some(output) => output.clone(),
-            None => self.map_records(job, plan.attempt, index, input, span).await?,
+            None => {
+                self.beating(&job.id, plan.attempt, self.map_records(job, plan.attempt, index, input, span)).await?
+            }
         };
         let used = used.with_outputs(&output);
         let recorded = sharding.store.record_output(&job.id, plan.attempt, index, &output).await?;
@@ -484,17 +542,31 @@ impl JobRunner {
     }
 
     /// Settles the plan's attempt with `outcome` (if the job is still on it) and removes the
-    /// shards' intermediate objects.
+    /// shards' intermediate objects. Other workers write the job while it runs (a shard's
+    /// progress, a lease renewed by a shard still running, such as a redelivered one): a settle
+    /// that one of them came before reads the job again and tries again.
     async fn finish_plan(&self, job: &Job, plan: &ShardPlan, outcome: JobOutcome, started: Instant) -> MessageOutcome {
-        let settled = match self.ports.jobs.get(&job.id).await {
-            Ok(Some(mut current)) if current.status == JobStatus::Running && current.attempts == plan.attempt => {
-                // The progress shown last may have lost a race with another shard's: the settled
-                // job shows the plan's own (the lease check does not look at it).
-                current.shards = Some(plan.progress());
-                self.settle(&current, started, Transition::Finish(outcome)).await
+        let mut tries = 0;
+        let settled = loop {
+            let mut current = match self.ports.jobs.get(&job.id).await {
+                Ok(Some(current)) if current.status == JobStatus::Running && current.attempts == plan.attempt => {
+                    current
+                }
+                Ok(_) => break MessageOutcome::Done,
+                Err(e) => return MessageOutcome::Retry(e.to_string()),
+            };
+            // The progress shown last may have lost a race with another shard's: the settled
+            // job shows the plan's own (the lease check does not look at it).
+            current.shards = Some(plan.progress());
+            match self.try_settle(&current, started, Transition::Finish(outcome.clone())).await {
+                Ok(settled) => break settled,
+                Err(reason) if tries + 1 < SETTLE_TRIES => {
+                    tries += 1;
+                    tracing::info!(job_id = %job.id, %reason, "the job changed before it was settled; trying again");
+                }
+                // The message comes back and merges again; the intermediates stay for it.
+                Err(reason) => return MessageOutcome::Retry(format!("job {}: not settled: {reason}", job.id)),
             }
-            Ok(_) => MessageOutcome::Done,
-            Err(e) => return MessageOutcome::Retry(e.to_string()),
         };
         for index in 0..plan.total {
             for key in [records_key(&job.id, plan.attempt, index), rejects_key(&job.id, plan.attempt, index)] {

@@ -2,11 +2,22 @@
 //! give the job the same result and reject report, byte for byte, as one worker gives it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use async_trait::async_trait;
+use helix_domain::memory::MemoryBlobs;
+use helix_domain::ports::ListedBlob;
 use helix_domain::shard::MemoryShardStore;
-use helix_domain::{ArtifactKind, Job, JobId, JobMessage, JobStatus, ShardProgress, ShardStore, ShardTask};
+use helix_domain::{
+    ArtifactKind, BlobHead, Blobs, Clock, Job, JobId, JobMessage, JobPage, JobStatus, JobStore, ManualClock,
+    PartUpload, PipelineId, PresignedRequest, ShardProgress, ShardStore, ShardTask, StoreError, StoredPart, TeamId,
+    Timestamp, Transition,
+};
 use helix_jobs::metering::UsageLedger;
-use helix_jobs::{JobRequest, JobRunner, MessageOutcome, RunnerConfig, ShardConfig, ShardedTransformAttempt, Sharding};
+use helix_jobs::{
+    JobRequest, JobRunner, MessageOutcome, RunnerConfig, RunnerPorts, ShardConfig, ShardedTransformAttempt, Sharding,
+};
 
 use crate::support::*;
 
@@ -75,14 +86,20 @@ fn sharded() -> Sharded {
 
 fn sharded_by(shard_bytes: u64) -> Sharded {
     let world = world();
+    let ports = world.ports();
+    sharded_over(world, ports, LEASE, shard_bytes)
+}
+
+/// A sharding worker of `world` through `ports`, holding jobs for `lease`.
+fn sharded_over(world: World, ports: RunnerPorts, lease: Duration, shard_bytes: u64) -> Sharded {
     let store = Arc::new(MemoryShardStore::default());
     let sharding = Sharding {
         queue: world.job_queue.clone(),
         store: store.clone(),
         config: ShardConfig { threshold_bytes: 4 * SHARD_BYTES, shard_bytes, min_part_bytes: 700 },
     };
-    let config = RunnerConfig { name: "worker", max_attempts: MAX_ATTEMPTS, lease: LEASE };
-    let runner = JobRunner::new(world.ports(), config, vec![Arc::new(ShardedTransformAttempt::new(sharding))]);
+    let config = RunnerConfig { name: "worker", max_attempts: MAX_ATTEMPTS, lease };
+    let runner = JobRunner::new(ports, config, vec![Arc::new(ShardedTransformAttempt::new(sharding))]);
     Sharded { world, runner, store }
 }
 
@@ -354,5 +371,220 @@ async fn an_idoc_file_a_byte_scan_cannot_split_runs_on_one_worker_and_it_is_stil
     assert!(ran.iter().any(|m| m.shard == Some(ShardTask::OneWorker { attempt: 1 })), "{ran:?}");
     assert!(!ran.iter().any(|m| matches!(m.shard, Some(ShardTask::Map { .. }))), "no shard was mapped");
     assert_eq!(sharded.world.job(&job.id).await.attempts, 2, "the sharded attempt, then one worker's");
+    assert_eq!(outputs(&sharded.world, &job.id).await, expected);
+}
+
+/// The world's bucket, whose reads of anything but the shards' intermediates take `step` three
+/// times while `slow` is up, the world's clock moving with each: a big shard on a busy worker.
+struct SlowBlobs {
+    inner: Arc<MemoryBlobs>,
+    clock: Arc<ManualClock>,
+    slow: AtomicBool,
+    step: Duration,
+}
+
+#[async_trait]
+impl Blobs for SlowBlobs {
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        self.inner.presign_upload(key, content_type, content_length, expires_in).await
+    }
+    async fn presign_download(
+        &self,
+        key: &str,
+        filename: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        self.inner.presign_download(key, filename, expires_in).await
+    }
+    async fn put_bytes(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.inner.put_bytes(key, body, content_type).await
+    }
+    async fn get_bytes(&self, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
+        self.inner.get_bytes(key, limit).await
+    }
+    async fn head(&self, key: &str) -> Result<Option<BlobHead>, StoreError> {
+        self.inner.head(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.inner.copy(from, to).await
+    }
+    async fn start_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
+        self.inner.start_multipart(key, content_type).await
+    }
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part: &PartUpload,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        self.inner.presign_part(key, upload_id, part, expires_in).await
+    }
+    async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, StoreError> {
+        self.inner.list_parts(key, upload_id).await
+    }
+    async fn complete_multipart(&self, key: &str, upload_id: &str, parts: &[StoredPart]) -> Result<(), StoreError> {
+        self.inner.complete_multipart(key, upload_id, parts).await
+    }
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.inner.abort_multipart(key, upload_id).await
+    }
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: Vec<u8>,
+    ) -> Result<StoredPart, StoreError> {
+        self.inner.upload_part(key, upload_id, part_number, body).await
+    }
+    async fn upload_part_copy(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        from: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<StoredPart, StoreError> {
+        self.inner.upload_part_copy(key, upload_id, part_number, from, range).await
+    }
+    async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        if self.slow.load(Ordering::SeqCst) && !key.starts_with("shards/") {
+            for _ in 0..3 {
+                tokio::time::sleep(self.step).await;
+                self.clock.advance(self.step);
+            }
+        }
+        self.inner.read_range(key, start, len).await
+    }
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<ListedBlob>, StoreError> {
+        self.inner.list(prefix, limit).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_shard_keeps_its_job_leased_and_the_merge_still_settles_it() {
+    // A job's lease counts whole seconds. Each slow read takes three quarters of the lease, and a
+    // shard's scan or map reads twice or more: over a second more than the lease.
+    const LEASE: Duration = Duration::from_secs(2);
+    let world = world();
+    let blobs = Arc::new(SlowBlobs {
+        inner: world.blobs.clone(),
+        clock: world.clock.clone(),
+        slow: AtomicBool::new(false),
+        step: LEASE / 4,
+    });
+    let ports = RunnerPorts { blobs: blobs.clone(), ..world.ports() };
+    let sharded = sharded_over(world, ports, LEASE, SHARD_BYTES);
+    let csv = big_csv();
+    let context = context("ndjson");
+    let expected = on_one_worker(&context, &csv).await;
+    let job = submit(&sharded.world, &context, &csv).await;
+    sharded.runner.run(&body(&job.id), 1).await;
+    let leased = |job: Job| job.lease_expires_at.is_some_and(|until| until >= sharded.world.clock.now().unix());
+    let run_slowly = async |message: &JobMessage| {
+        blobs.slow.store(true, Ordering::SeqCst);
+        let started = sharded.world.clock.now();
+        assert!(matches!(sharded.runner.run(&body_of(message), 1).await, MessageOutcome::Done));
+        blobs.slow.store(false, Ordering::SeqCst);
+        let outlasted = started.plus(LEASE + Duration::from_secs(1));
+        assert!(sharded.world.clock.now() >= outlasted, "the shard outlasted the lease");
+    };
+
+    let scans = sharded.world.job_queue.take();
+    run_slowly(&scans[1]).await;
+    assert!(leased(sharded.world.job(&job.id).await), "the scan renewed the lease");
+    for scan in scans.iter().filter(|m| **m != scans[1]) {
+        assert!(matches!(sharded.runner.run(&body_of(scan), 1).await, MessageOutcome::Done));
+    }
+    let maps = sharded.world.job_queue.take();
+    run_slowly(&maps[1]).await;
+    assert!(leased(sharded.world.job(&job.id).await), "the map renewed the lease");
+    for map in maps.iter().filter(|m| **m != maps[1] && **m != maps[2]) {
+        assert!(matches!(sharded.runner.run(&body_of(map), 1).await, MessageOutcome::Done));
+    }
+    // The last map merges and settles the job once its heartbeat has stopped.
+    run_slowly(&maps[2]).await;
+    let done = sharded.world.job(&job.id).await;
+    assert_eq!((done.status, done.attempts, done.lease_expires_at), (JobStatus::Completed, 1, None));
+    assert_eq!(outputs(&sharded.world, &job.id).await, expected);
+}
+
+/// The world's jobs, where another worker renews a job's lease once, right before the settle
+/// that completes it: the settle finds the job changed.
+struct RacedJobs {
+    inner: Arc<dyn JobStore>,
+    clock: Arc<ManualClock>,
+    race: AtomicBool,
+}
+
+#[async_trait]
+impl JobStore for RacedJobs {
+    async fn create(&self, job: &Job) -> Result<(), StoreError> {
+        self.inner.create(job).await
+    }
+    async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn list(
+        &self,
+        team: &TeamId,
+        status: Option<JobStatus>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<JobPage, StoreError> {
+        self.inner.list(team, status, limit, cursor).await
+    }
+    async fn runs(&self, pipeline: &PipelineId, limit: u32, cursor: Option<&str>) -> Result<JobPage, StoreError> {
+        self.inner.runs(pipeline, limit, cursor).await
+    }
+    async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {
+        if next.status == JobStatus::Completed && self.race.swap(false, Ordering::SeqCst) {
+            let now = self.clock.now();
+            let renewed = seen.apply(Transition::Renew { lease_until: now.plus(LEASE * 2) }, now).unwrap();
+            self.inner.replace(seen, &renewed).await?;
+        }
+        self.inner.replace(seen, next).await
+    }
+    async fn delete(&self, seen: &Job) -> Result<(), StoreError> {
+        self.inner.delete(seen).await
+    }
+    async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
+        self.inner.expired_leases(expired_before, limit).await
+    }
+    async fn mark_sent(&self, id: &JobId) -> Result<(), StoreError> {
+        self.inner.mark_sent(id).await
+    }
+    async fn unsent(&self, before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
+        self.inner.unsent(before, limit).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_whose_settle_another_write_came_before_settles_the_job_still() {
+    let world = world();
+    let jobs =
+        Arc::new(RacedJobs { inner: world.jobs.clone(), clock: world.clock.clone(), race: AtomicBool::new(true) });
+    let ports = RunnerPorts { jobs: jobs.clone(), ..world.ports() };
+    let sharded = sharded_over(world, ports, LEASE, SHARD_BYTES);
+    let csv = big_csv();
+    let context = context("json");
+    let expected = on_one_worker(&context, &csv).await;
+    let job = submit(&sharded.world, &context, &csv).await;
+    sharded.runner.run(&body(&job.id), 1).await;
+    drain(&sharded).await;
+
+    assert!(!jobs.race.load(Ordering::SeqCst), "the settle was raced");
+    let done = sharded.world.job(&job.id).await;
+    assert_eq!((done.status, done.attempts), (JobStatus::Completed, 1), "{:?}", done.error);
     assert_eq!(outputs(&sharded.world, &job.id).await, expected);
 }
