@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::Suggestion;
 use crate::matcher::{Candidate, FieldMatch, MatchOptions, Signals};
-use crate::profile::{self, ValueKind};
+use crate::profile;
 use crate::sample::Column;
 use crate::schema::TargetField;
 use crate::values::ValueMap;
@@ -26,6 +26,9 @@ pub struct Report {
     pub unused_columns: Vec<String>,
     /// Target fields a per-record draft does not propose (arrays).
     pub skipped_fields: Vec<String>,
+    /// Required fields the draft leaves unmapped: the schema rejects every record until they
+    /// are mapped.
+    pub rejecting_fields: Vec<String>,
     /// Every source column: what a review shows of it, and what the mapping memory keeps.
     pub columns: Vec<ColumnReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,6 +56,10 @@ pub struct FieldReport {
     /// column has empty values).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub when: Option<String>,
+    /// How a required field that no column was confident enough for is filled anyway, to be
+    /// checked: without a value the schema rejects every record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
     /// The template value each candidate column would give the field, converted as the field
     /// needs (without a value map): what a review that picks another column uses.
     pub expressions: BTreeMap<String, String>,
@@ -84,6 +91,70 @@ fn rounded(c: &Candidate) -> Candidate {
     }
 }
 
+/// How a draft fills a required field that no column was confident enough for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Fallback {
+    /// The field's best candidate, below the threshold.
+    BelowThreshold,
+    /// The record's own key, which no column holds: each record's index in the job.
+    GeneratedKey,
+    /// The enum's value for "not known".
+    Unknown { value: Value },
+}
+
+/// A candidate below this confidence is no guess worth checking, even for a required field.
+const FALLBACK_FLOOR: f32 = 0.1;
+/// A candidate whose values fit the field less than this would be rejected by the schema anyway.
+const FALLBACK_FIT: f32 = 0.3;
+
+/// The words that end the name of a key field.
+const KEY_WORDS: &[&str] = &["id", "identifier", "key", "number", "no", "nr"];
+
+/// A field that holds the record's own key: named as a key (`location_id`, `KeyNo`), a number or
+/// text without an enum, and either the schema's first field or described as unique.
+fn own_key(field: &TargetField, first: bool) -> bool {
+    let scalar = field.types.iter().any(|t| t == "integer" || t == "string") && field.enum_values.is_none();
+    let named = crate::lexical::tokens(field.name()).last().is_some_and(|w| KEY_WORDS.contains(&w.as_str()));
+    let unique = field.description.as_deref().is_some_and(|d| d.to_lowercase().contains("unique"));
+    scalar && named && (first || unique)
+}
+
+/// Fills the required fields the assignment left unmapped where it can, as proposals to check:
+/// the best candidate when its values fit the field (a key's must be unique), else a generated
+/// key for the record's own key, else the enum's "unknown". A field it cannot fill stays
+/// unmapped and is reported as rejecting every record.
+pub(crate) fn fallbacks(
+    fields: &[TargetField],
+    matches: &mut [FieldMatch],
+    columns: &[Column],
+) -> Vec<Option<Fallback>> {
+    fields
+        .iter()
+        .zip(matches.iter_mut())
+        .enumerate()
+        .map(|(f, (field, m))| {
+            if !field.required || m.chosen.is_some() {
+                return None;
+            }
+            let key = own_key(field, f == 0);
+            let best = m.candidates.first().filter(|b| {
+                b.confidence >= FALLBACK_FLOOR
+                    && b.profile >= FALLBACK_FIT
+                    && (!key || columns[b.column].profile.unique())
+            });
+            if let Some(best) = best {
+                m.chosen = Some(best.clone());
+                Some(Fallback::BelowThreshold)
+            } else if key {
+                Some(Fallback::GeneratedKey)
+            } else {
+                crate::values::unknown_value(field).map(|value| Fallback::Unknown { value })
+            }
+        })
+        .collect()
+}
+
 /// Without a schema the inferred one has one field per column, in order: each maps to its own.
 pub(crate) fn identity(columns: &[Column]) -> Vec<FieldMatch> {
     columns
@@ -95,6 +166,7 @@ pub(crate) fn identity(columns: &[Column]) -> Vec<FieldMatch> {
                 confidence: 1.0,
                 score: 1.0,
                 embedding: None,
+                name_embedding: None,
                 lexical: 1.0,
                 profile: 1.0,
                 evidence: format!("field inferred from this column ({})", column.profile.describe()),
@@ -114,7 +186,14 @@ fn value_expression(column: &Column, field: &TargetField, mapped: bool) -> Strin
         (true, true) => " | trim".to_owned(),
         (true, false) => profile::conversion(&column.profile, &column.values, field),
     };
-    format!("{{{{ {}{conversion} }}}}", column.expression)
+    if column.textual()
+        && !mapped
+        && let Some(part) = profile::date_part(&column.profile, field, &column.expression)
+    {
+        return part;
+    }
+    let suffix = if column.textual() { profile::suffix(&column.profile, field) } else { "" };
+    format!("{{{{ {}{conversion} }}}}{suffix}", column.expression)
 }
 
 /// A one-line YAML comment.
@@ -168,6 +247,7 @@ pub(crate) fn build(
     fields: &[TargetField],
     matches: &[FieldMatch],
     remembered: &[bool],
+    fallbacks: &[Option<Fallback>],
     value_maps: Vec<Option<ValueMap>>,
     skipped_fields: Vec<String>,
     options: MatchOptions,
@@ -181,6 +261,7 @@ pub(crate) fn build(
     yaml.push_str("fields:\n");
     let mut reports = Vec::new();
     let mut unmapped = Vec::new();
+    let mut rejecting = Vec::new();
     let mut used = vec![false; columns.len()];
     let mut taken_by: Vec<Option<&str>> = vec![None; columns.len()];
     for (field, m) in fields.iter().zip(matches) {
@@ -198,6 +279,7 @@ pub(crate) fn build(
             .map(|k| (k.source.clone(), value_expression(&columns[k.column], field, false)))
             .collect();
         let key = yaml_string(&field.path);
+        let fallback = fallbacks.get(f).cloned().flatten();
         let mut report = FieldReport {
             target: field.path.clone(),
             required: field.required,
@@ -208,6 +290,7 @@ pub(crate) fn build(
             candidates,
             remembered: remembered.get(f).copied().unwrap_or(false),
             when: None,
+            fallback: fallback.clone(),
             expressions,
         };
         match &m.chosen {
@@ -216,6 +299,13 @@ pub(crate) fn build(
                 let column = &columns[chosen.column];
                 let confidence = round(chosen.confidence);
                 let value = value_expression(column, field, value_map.is_some());
+                if fallback == Some(Fallback::BelowThreshold) {
+                    yaml.push_str(&format!(
+                        "  # CHECK ME: below the {:.2} threshold, proposed because the field is required (unmapped, \
+                         every record is rejected)\n",
+                        options.threshold
+                    ));
+                }
                 yaml.push_str(&format!(
                     "  # {confidence:.2} from {}: {}\n",
                     comment(&column.name),
@@ -229,8 +319,7 @@ pub(crate) fn build(
                         parts.push(format!("map: {}", map.yaml()));
                     }
                 }
-                let optional_with_gaps =
-                    !field.required && column.profile.empty > 0 && column.profile.kind != ValueKind::Empty;
+                let optional_with_gaps = !field.required && column.profile.empty > 0;
                 if optional_with_gaps {
                     let when = if column.textual() {
                         format!("{} | default('') | trim != ''", column.expression)
@@ -261,9 +350,45 @@ pub(crate) fn build(
                         )
                     },
                 );
-                let required = if field.required { ", required" } else { "" };
-                yaml.push_str(&format!("  # {} is not mapped{required}: {}\n", comment(&field.path), comment(&best)));
-                alternatives(&mut yaml, &m.candidates, None, options.top_k);
+                match &fallback {
+                    Some(Fallback::GeneratedKey) => {
+                        yaml.push_str(&format!(
+                            "  # CHECK ME: no column holds this key ({}): each record's index in the job\n",
+                            comment(&best)
+                        ));
+                        alternatives(&mut yaml, &m.candidates, None, options.top_k);
+                        let value = "{{ meta.index }}";
+                        if field.types.iter().any(|t| t == "integer") {
+                            yaml.push_str(&format!("  {key}: {}\n", yaml_string(value)));
+                        } else {
+                            yaml.push_str(&format!("  {key}: {{ value: {}, type: string }}\n", yaml_string(value)));
+                        }
+                        report.expression = Some(value.to_owned());
+                    }
+                    Some(Fallback::Unknown { value }) => {
+                        yaml.push_str(&format!(
+                            "  # CHECK ME: no column for this required field ({}): the enum's value for unknown\n",
+                            comment(&best)
+                        ));
+                        alternatives(&mut yaml, &m.candidates, None, options.top_k);
+                        yaml.push_str(&format!("  {key}: {{ value: {value} }}\n"));
+                        report.expression = Some(value.to_string());
+                    }
+                    _ => {
+                        let required = if field.required {
+                            rejecting.push(field.path.clone());
+                            ", required: every record is rejected until it is mapped"
+                        } else {
+                            ""
+                        };
+                        yaml.push_str(&format!(
+                            "  # {} is not mapped{required}: {}\n",
+                            comment(&field.path),
+                            comment(&best)
+                        ));
+                        alternatives(&mut yaml, &m.candidates, None, options.top_k);
+                    }
+                }
                 unmapped.push(field.path.clone());
             }
         }
@@ -286,6 +411,7 @@ pub(crate) fn build(
         unmapped_fields: unmapped,
         unused_columns,
         skipped_fields,
+        rejecting_fields: rejecting,
         columns: columns
             .iter()
             .map(|c| ColumnReport {
@@ -457,6 +583,92 @@ mod tests {
         let rejects: serde_json::Value = serde_json::from_slice(&rejects).unwrap();
         assert_eq!(rejects["summary"]["records_rejected"], 1, "{rejects}");
         assert_eq!(rejects["rejects"][0]["keyword"], "enum", "{rejects}");
+    }
+
+    /// Without a value for a required field the schema rejects every record: the draft fills it
+    /// with a guess to check — the best candidate below the threshold, a generated key, or the
+    /// enum's "unknown" — and reports the required fields it cannot fill.
+    #[test]
+    fn required_fields_without_a_confident_column_get_a_value_to_check() {
+        let content = "VISIT_DT;BORN;ZZ_VAL\n20240301;19701231;ab\n20240301;19800115;ab\n20240302;19800115;cd\n";
+        let schema = json!({"type": "object",
+        "required": ["record_id", "visit_date", "status", "consented"],
+        "properties": {
+            "record_id": {"type": "integer", "description": "A unique key for each record."},
+            "visit_date": {"type": "string", "format": "date"},
+            "status": {"type": "string", "enum": ["open", "closed", "Unknown"]},
+            "consented": {"type": "boolean"}
+        }});
+        let options = SuggestOptions {
+            matching: crate::MatchOptions { threshold: 1.01, ..crate::MatchOptions::default() },
+            ..SuggestOptions::default()
+        };
+        let s = suggest("v.csv", content.as_bytes(), Some(&schema), Some(&BagOfWords), &options).unwrap();
+        let field = |path: &str| s.report.fields.iter().find(|f| f.target == path).unwrap();
+        assert_eq!(field("record_id").fallback, Some(crate::Fallback::GeneratedKey), "{}", s.context_yaml);
+        assert_eq!(field("visit_date").fallback, Some(crate::Fallback::BelowThreshold), "{}", s.context_yaml);
+        assert_eq!(field("visit_date").source.as_deref(), Some("VISIT_DT"));
+        assert_eq!(field("status").fallback, Some(crate::Fallback::Unknown { value: json!("Unknown") }));
+        assert_eq!(s.report.rejecting_fields, ["consented"], "{}", s.context_yaml);
+        assert!(s.context_yaml.contains("# CHECK ME: below the 1.01 threshold"), "{}", s.context_yaml);
+        assert!(s.context_yaml.contains("# consented is not mapped, required: every record is rejected"));
+
+        let mut schema = schema;
+        schema["required"] = json!(["record_id", "visit_date", "status"]);
+        let run = |draft: &str| {
+            let t = helix_engine::compile(
+                Some(helix_engine::Source { name: "draft.yaml", text: draft }),
+                Some(helix_engine::Source { name: "schema.json", text: &schema.to_string() }),
+            )
+            .unwrap_or_else(|e| panic!("{e}\n{draft}"));
+            let (mut out, mut rejects) = (Vec::new(), Vec::new());
+            let mut run = t.start(&mut out, &mut rejects).unwrap();
+            run.feed("v.csv", &mut content.as_bytes()).unwrap();
+            run.finish().unwrap();
+            let rejects: serde_json::Value = serde_json::from_slice(&rejects).unwrap();
+            assert_eq!(rejects["summary"]["records_rejected"], 0, "{rejects}\n{draft}");
+            serde_json::from_slice::<Vec<serde_json::Value>>(&out).unwrap()
+        };
+        let records = run(&s.context_yaml);
+        assert_eq!(records[1]["record_id"], 2, "{}", s.context_yaml);
+        assert_eq!(records[1]["visit_date"], "2024-03-01");
+        assert_eq!(records[1]["status"], "Unknown");
+    }
+
+    /// A date column feeds an integer field named for a part of it, and a date-time field.
+    #[test]
+    fn a_date_gives_its_year_month_and_day_and_a_date_time() {
+        let content = "BORN\n19701231\n19800115\n";
+        let born = crate::sample::read("b.csv", content.as_bytes(), 10).unwrap().remove(0);
+        let field = |path: &str, ty: &str, format: Option<&str>| crate::schema::TargetField {
+            path: path.into(),
+            types: vec![ty.into()],
+            format: format.map(str::to_owned),
+            ..Default::default()
+        };
+        let fields = [
+            field("year_of_birth", "integer", None),
+            field("birthMonth", "integer", None),
+            field("day_of_birth", "integer", None),
+            field("birth_datetime", "string", Some("date-time")),
+        ];
+        let mut draft = "fields:\n".to_owned();
+        for f in &fields {
+            draft.push_str(&format!("  {}: {:?}\n", f.path, super::value_expression(&born, f, false)));
+        }
+        let t = helix_engine::compile(Some(helix_engine::Source { name: "draft.yaml", text: &draft }), None)
+            .unwrap_or_else(|e| panic!("{e}\n{draft}"));
+        let mut out = Vec::new();
+        let mut rejects = Vec::new();
+        let mut run = t.start(&mut out, &mut rejects).unwrap();
+        run.feed("b.csv", &mut content.as_bytes()).unwrap();
+        run.finish().unwrap();
+        let records: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            records[1],
+            json!({"year_of_birth": 1980, "birthMonth": 1, "day_of_birth": 15, "birth_datetime": "1980-01-15T00:00:00"}),
+            "{draft}"
+        );
     }
 
     #[test]

@@ -232,6 +232,9 @@ pub struct Outcome {
     pub pairs: Vec<Pair>,
     /// The draft's wrong proposals, in words, for a look at what goes wrong.
     pub mistakes: Vec<String>,
+    /// The labelled fields the draft leaves without their right column, in words: the right
+    /// column's rank and confidence, and what the field's best candidate was.
+    pub missed: Vec<String>,
 }
 
 /// Scores one prepared case: with `calibration`, its matrix recalibrated first; the value maps
@@ -251,6 +254,7 @@ pub fn evaluate(
     let mut m = Metrics { columns: columns.len(), fields: fields.len(), ..Metrics::default() };
     let mut pairs = Vec::new();
     let mut mistakes = Vec::new();
+    let mut missed = Vec::new();
     for (f, field) in fields.iter().enumerate() {
         let Some(right) = case.truth.get(&field.path) else { continue };
         let chosen = matches[f].chosen.as_ref();
@@ -300,6 +304,24 @@ pub fn evaluate(
             Some(_) => m.assigned_wrong += 1,
             None => {}
         }
+        if !chosen.is_some_and(|c| is_right(c.column)) {
+            let ranked = matrix.ranked(f);
+            let first = ranked[0];
+            let right_one = ranked.iter().position(|k| is_right(k.column)).map(|p| (p + 1, ranked[p]));
+            let right_text = right_one.map_or_else(
+                || "right column not scored".to_owned(),
+                |(rank, k)| format!("right {} at rank {rank} ({:.2}, score {:.2})", k.source, k.confidence, k.score),
+            );
+            missed.push(format!(
+                "{}: {}: {right_text}; first {} ({:.2}, score {:.2}){}",
+                case.name,
+                field.path,
+                first.source,
+                first.confidence,
+                first.score,
+                if chosen.is_some() { ", proposed" } else { "" }
+            ));
+        }
         if let Some(truth) = case.values.get(&field.path) {
             m.value_pairs += truth.len();
             // The value mapper on its own: the right column that holds the most truth values.
@@ -323,12 +345,12 @@ pub fn evaluate(
             }
         }
     }
-    Ok(Outcome { metrics: m, pairs, mistakes })
+    Ok(Outcome { metrics: m, pairs, mistakes, missed })
 }
 
 /// What a draft does to its case's records: how many it reads and how many it accepts, run by the
 /// engine against the case's schema as a transform job would.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DraftRun {
     pub records: u64,
     pub accepted: u64,
@@ -336,6 +358,10 @@ pub struct DraftRun {
     pub mapped: usize,
     /// Every sampled value of every mapped enum field has a target value in the draft's maps.
     pub values_covered: bool,
+    /// Required fields the draft leaves unmapped: each rejects every record.
+    pub rejecting_fields: Vec<String>,
+    /// The first rejected record's reasons, as the engine reports them.
+    pub first_reject: Option<Value>,
 }
 
 /// Proposes a draft for `case` and runs it over the case's content.
@@ -362,6 +388,8 @@ pub fn run_draft(
         accepted: summary.records_out,
         mapped: fields.iter().filter(|f| f.source.is_some()).count(),
         values_covered: fields.iter().filter_map(|f| f.value_map.as_ref()).all(|m| m.unmapped.is_empty()),
+        rejecting_fields: suggestion.report.rejecting_fields,
+        first_reject: serde_json::from_slice::<Value>(&rejects).ok().and_then(|r| r.pointer("/rejects/0").cloned()),
     })
 }
 

@@ -231,6 +231,10 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("participant", "person"),
     ("beneficiary", "person"),
     ("individual", "person"),
+    // A period's bounds: `CLM_FROM_DT` / `CLM_THRU_DT` are its start and end dates.
+    ("from", "start"),
+    ("through", "end"),
+    ("until", "end"),
     ("stop", "end"),
     ("finish", "end"),
     ("begin", "start"),

@@ -32,7 +32,7 @@ pub mod schema;
 mod testing;
 pub mod values;
 
-pub use draft::{ColumnReport, FieldReport, Report};
+pub use draft::{ColumnReport, Fallback, FieldReport, Report};
 pub use embed::{Embedder, LazyMiniLm, MODEL_DIR_VAR, MiniLm, model_dir};
 pub use lexical::{Abbreviations, AbbreviationsError};
 pub use matcher::{MatchOptions, Signals};
@@ -116,6 +116,7 @@ pub fn suggest(
                 &fields,
                 &matches,
                 &[],
+                &[],
                 Vec::new(),
                 Vec::new(),
                 options.matching,
@@ -190,6 +191,7 @@ fn suggest_for(
             *m = memory::recalled_match(recalled, &columns, m, options.matching.top_k);
         }
     }
+    let fallbacks = draft::fallbacks(&fields, &mut matches, &columns);
     let value_embedder = embedder.filter(|_| options.matching.signals == Signals::Combined);
     let value_maps = fields
         .iter()
@@ -216,6 +218,7 @@ fn suggest_for(
         &fields,
         &matches,
         &remembered,
+        &fallbacks,
         value_maps,
         skipped,
         options.matching,

@@ -42,6 +42,9 @@ impl Default for MatchOptions {
 const EMBEDDING_WEIGHT: f32 = 0.4;
 const LEXICAL_WEIGHT: f32 = 0.4;
 const PROFILE_WEIGHT: f32 = 0.2;
+/// A value-profile fit below this says the values cannot be the field's (text for a number, a
+/// date for an enum).
+const RULED_OUT: f32 = 0.3;
 /// Cosines of unrelated short names sit around 0.1–0.3 with this model; rescale so that
 /// "unrelated" is near 0 and "same meaning" near 1.
 const COSINE_FLOOR: f32 = 0.2;
@@ -59,6 +62,10 @@ pub struct Candidate {
     pub score: f32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding: Option<f32>,
+    /// Likeness in meaning of the two names alone (expanded), without the field's description
+    /// and the column's values: a long description can drown the name it explains.
+    #[serde(skip)]
+    pub name_embedding: Option<f32>,
     pub lexical: f32,
     pub profile: f32,
     pub evidence: String,
@@ -92,8 +99,10 @@ pub(crate) fn rescale(cosine: f32) -> f32 {
 /// the field's best other column (outside its repeated group) and of the column's best other
 /// field — each as its lead and its lag, which weigh differently: a column that fits another
 /// field a little better often fills both (a code and its concept id), one far behind does not —
-/// the three signals, and whether the column is empty in the sample.
-pub const FEATURES: usize = 10;
+/// the three signals, whether the column is empty in the sample, the likeness in meaning of the
+/// names alone, whether the column is the field's best and the field the column's best, and
+/// whether the values rule the field out (a type or enum they do not fit).
+pub const FEATURES: usize = 14;
 pub type Features = [f32; FEATURES];
 
 /// Logistic weights over [`Features`], fitted on the evaluation sets (`cargo test -p
@@ -118,19 +127,24 @@ impl Calibration {
 }
 
 const COMBINED: Calibration = Calibration([
-    -1.851999,
-    0.6173498,
-    6.722087,
-    7.7795625,
-    6.4685607,
-    3.773756,
-    0.20782702,
-    1.5238845,
-    -0.37658718,
-    0.37482932,
+    -1.8354019,
+    0.38675767,
+    6.916934,
+    7.765622,
+    6.1954875,
+    2.7773483,
+    0.055398494,
+    1.0902609,
+    -0.35749677,
+    0.41306576,
+    0.4076937,
+    -0.09537235,
+    0.26395366,
+    0.0025053963,
 ]);
 const WITHOUT_EMBEDDING: Calibration = Calibration([
-    -2.5226572, 0.79937845, 5.260718, 3.0924244, 4.0391884, 3.3431928, 0.9015913, 0.0, 0.39040282, 0.4214986,
+    -2.5226572, 0.79937845, 5.260718, 3.0924244, 4.0391884, 3.3431928, 0.9015913, 0.0, 0.39040282, 0.4214986, 0.0, 0.0,
+    0.0, 0.0,
 ]);
 
 /// Scores every pair, with names expanded through the built-in abbreviation tables.
@@ -178,6 +192,7 @@ fn raw_scores(
                             confidence: s,
                             score: s,
                             embedding: None,
+                            name_embedding: None,
                             lexical: s,
                             profile: 0.0,
                             evidence: "name spelling".into(),
@@ -194,9 +209,13 @@ fn raw_scores(
         (Signals::Combined, Some(embedder)) => {
             let mut texts: Vec<String> = columns.iter().map(|c| c.text(abbreviations)).collect();
             texts.extend(fields.iter().map(|f| f.text(abbreviations)));
+            texts.extend(columns.iter().map(|c| abbreviations.phrase(&c.name.replace(['[', ']', '.'], " "))));
+            texts.extend(fields.iter().map(|f| f.name_text(abbreviations)));
             let mut vectors = embedder.embed(&texts)?;
+            let target_names = vectors.split_off(2 * columns.len() + fields.len());
+            let source_names = vectors.split_off(columns.len() + fields.len());
             let targets = vectors.split_off(columns.len());
-            Some((vectors, targets))
+            Some(Embedded { sources: vectors, targets, source_names, target_names })
         }
         (Signals::Combined, None) => return Err(SuggestError::Model("the combined matcher needs an embedder".into())),
         _ => None,
@@ -222,7 +241,9 @@ fn raw_scores(
                 let lex =
                     field_names.iter().map(|n| column_names[c].0.weighted_similarity(n, &weight)).fold(0.0, f32::max);
                 let (fit, why) = profile::compatibility(&column.profile, &column.values, field, pattern.as_ref());
-                let embedding = embeddings.as_ref().map(|(sources, targets)| rescale(cosine(&sources[c], &targets[f])));
+                let embedding = embeddings.as_ref().map(|e| rescale(cosine(&e.sources[c], &e.targets[f])));
+                let name_embedding =
+                    embeddings.as_ref().map(|e| rescale(cosine(&e.source_names[c], &e.target_names[f])));
                 let score = match embedding {
                     Some(e) => EMBEDDING_WEIGHT * e + LEXICAL_WEIGHT * lex + PROFILE_WEIGHT * fit,
                     None => (EMBEDDING_WEIGHT + LEXICAL_WEIGHT) * lex + PROFILE_WEIGHT * fit,
@@ -237,6 +258,7 @@ fn raw_scores(
                     confidence: score,
                     score,
                     embedding,
+                    name_embedding,
                     lexical: lex,
                     profile: fit,
                     evidence,
@@ -248,6 +270,15 @@ fn raw_scores(
         scores.push(row);
     }
     Ok(ScoreMatrix { scores })
+}
+
+/// The embeddings of a file's columns and a schema's fields: with values and descriptions, and
+/// of the names alone.
+struct Embedded {
+    sources: Vec<Vec<f32>>,
+    targets: Vec<Vec<f32>>,
+    source_names: Vec<Vec<f32>>,
+    target_names: Vec<Vec<f32>>,
 }
 
 /// Each concept's weight by how few target fields use it (smoothed inverse document frequency,
@@ -300,6 +331,7 @@ impl ScoreMatrix {
                             .filter(|k| groups[c].is_none() || groups[k.column] != groups[c])
                             .map(|k| (k.column, k.score));
                         let row_lead = pair.score - best_other(others, c);
+                        let row_best = self.scores[f].iter().all(|k| k.column == c || k.score < pair.score);
                         let column_lead = pair.score - best_other((0..fields).map(|g| (g, self.scores[g][c].score)), f);
                         let empty = columns.get(c).is_some_and(|col| col.profile.kind == ValueKind::Empty);
                         [
@@ -313,6 +345,10 @@ impl ScoreMatrix {
                             pair.embedding.unwrap_or(0.0),
                             pair.profile,
                             f32::from(u8::from(empty)),
+                            pair.name_embedding.unwrap_or(0.0),
+                            f32::from(u8::from(row_best)),
+                            f32::from(u8::from(column_lead >= 0.0)),
+                            f32::from(u8::from(pair.profile < RULED_OUT)),
                         ]
                     })
                     .collect()
@@ -397,6 +433,7 @@ mod tests {
             confidence,
             score: confidence,
             embedding: None,
+            name_embedding: None,
             lexical: 0.0,
             profile: 0.0,
             evidence: format!("evidence of c{column}"),

@@ -349,6 +349,7 @@ pub(crate) fn recalled_match(
         confidence,
         score: confidence,
         embedding: None,
+        name_embedding: None,
         lexical: lexical::raw_name_similarity(&recalled.entry.column, &column.name),
         profile: likeness(&recalled.entry.signature, &signature(column)),
         evidence: recalled.evidence(column),

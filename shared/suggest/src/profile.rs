@@ -269,6 +269,28 @@ pub fn compatibility(
     (score.clamp(0.0, 1.0), notes.join("; "))
 }
 
+/// The expression an integer field named for a part of a date (`year_of_birth`, `birthMonth`)
+/// takes from a date column `expression`: the part cut from the ISO date `date()` gives.
+pub fn date_part(profile: &Profile, field: &TargetField, expression: &str) -> Option<String> {
+    let (ValueKind::Date { pattern } | ValueKind::DateTime { pattern }) = &profile.kind else { return None };
+    if !field.types.iter().any(|t| t == "integer") {
+        return None;
+    }
+    let words = crate::lexical::tokens(field.name());
+    let range =
+        ["year", "month", "day"].iter().zip(["0:4", "5:7", "8:10"]).find(|(w, _)| words.iter().any(|x| x == *w))?.1;
+    Some(format!("{{{{ (({expression} | trim | date('{pattern}'))[{range}]) | int }}}}"))
+}
+
+/// What follows the expression in the field's template: a day's midnight for a date-only
+/// column feeding a date-time field.
+pub fn suffix(profile: &Profile, field: &TargetField) -> &'static str {
+    match profile.kind {
+        ValueKind::Date { .. } if field.format.as_deref() == Some("date-time") => "T00:00:00",
+        _ => "",
+    }
+}
+
 /// The template expression that turns the column's text into what the field wants.
 pub fn conversion(profile: &Profile, values: &[String], field: &TargetField) -> String {
     let has = |t: &str| field.types.iter().any(|x| x == t);
@@ -282,6 +304,9 @@ pub fn conversion(profile: &Profile, values: &[String], field: &TargetField) -> 
             format!(" | trim | date('{pattern}')")
         }
         ValueKind::DateTime { pattern } if format == "date-time" && !pattern.contains('T') => {
+            format!(" | trim | date('{pattern}')")
+        }
+        ValueKind::Date { pattern } if format == "date-time" && *pattern != "YYYY-MM-DD" => {
             format!(" | trim | date('{pattern}')")
         }
         _ => match &field.enum_values {

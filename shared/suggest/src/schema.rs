@@ -53,6 +53,16 @@ impl TargetField {
         text
     }
 
+    /// The name expanded through `abbreviations`, and the title: what the field is called,
+    /// without the description.
+    pub fn name_text(&self, abbreviations: &Abbreviations) -> String {
+        let text = abbreviations.phrase(self.name());
+        match &self.title {
+            Some(title) if lexical::fold(title) != text => format!("{text}; {title}"),
+            _ => text,
+        }
+    }
+
     /// Expanded words of the name and the title, for the lexical signal.
     pub fn name_words(&self, abbreviations: &Abbreviations) -> Vec<Vec<String>> {
         let mut names = vec![abbreviations.expand(self.name())];

@@ -7,6 +7,9 @@
 //! A target's label is read from its schema description where it spells `VALUE = LABEL`
 //! (`8507 = MALE; 8532 = FEMALE`), as OMOP and many code lists do.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -147,51 +150,25 @@ fn label(description: &str, value: &str) -> Option<String> {
     None
 }
 
-/// Words that say the same: each maps to the canonical word a label would use.
-const SYNONYMS: &[(&str, &str)] = &[
-    ("m", "male"),
-    ("man", "male"),
-    ("men", "male"),
-    ("masculin", "male"),
-    ("mannlich", "male"),
-    ("hombre", "male"),
-    ("f", "female"),
-    ("w", "female"),
-    ("woman", "female"),
-    ("women", "female"),
-    ("feminin", "female"),
-    ("weiblich", "female"),
-    ("mujer", "female"),
-    ("y", "yes"),
-    ("j", "yes"),
-    ("ja", "yes"),
-    ("si", "yes"),
-    ("oui", "yes"),
-    ("true", "yes"),
-    ("t", "yes"),
-    ("x", "yes"),
-    ("n", "no"),
-    ("nein", "no"),
-    ("non", "no"),
-    ("false", "no"),
-    ("neen", "no"),
-    ("nee", "no"),
-    ("u", "unknown"),
-    ("unk", "unknown"),
-    ("unbekannt", "unknown"),
-    ("inconnu", "unknown"),
-    ("desconocido", "unknown"),
-    ("er", "emergency"),
-    ("ed", "emergency"),
-    ("ip", "inpatient"),
-    ("op", "outpatient"),
-    ("pos", "positive"),
-    ("neg", "negative"),
-    ("nonhispanic", "not hispanic"),
-];
+/// Words that say the same in values, each to the word(s) a label would use: sex, yes/no,
+/// presence, unknown, vital status, life stage, test results and country names in English,
+/// Dutch, German, French and Spanish (`vocabularies/synonyms.tsv`, compiled in).
+const SYNONYMS: &str = include_str!("../vocabularies/synonyms.tsv");
+
+fn synonyms() -> &'static HashMap<String, String> {
+    static TABLE: OnceLock<HashMap<String, String>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        SYNONYMS
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(word, canonical)| (normalise(word), normalise(canonical)))
+            .collect()
+    })
+}
 
 fn synonym(word: &str) -> Option<&'static str> {
-    SYNONYMS.iter().find(|(k, _)| *k == word).map(|(_, v)| *v)
+    synonyms().get(word).map(String::as_str)
 }
 
 /// Canonical words of a normalised text: synonyms replaced, `nonX` split into `not X`, `no`
@@ -313,6 +290,20 @@ pub fn coverage(values: &[String], field: &TargetField) -> Option<(f32, usize)> 
     Some((hits as f32 / present.len() as f32, present.len()))
 }
 
+/// Labels that say a value is not known, best first: what a required enum field without a
+/// source is given rather than reject every record.
+const UNKNOWN_LABELS: &[&str] =
+    &["unknown", "not reported", "not recorded", "not known", "unspecified", "no matching concept", "missing"];
+
+/// The enum's value for "not known" (`Unknown`, `not reported`, `0 = No matching concept`), if
+/// it has one.
+pub fn unknown_value(field: &TargetField) -> Option<Value> {
+    let targets = allowed(field)?;
+    UNKNOWN_LABELS
+        .iter()
+        .find_map(|label| targets.iter().find(|t| t.names.iter().any(|n| n == label)).map(|t| t.value.clone()))
+}
+
 /// Meaning below this (rescaled cosine) is no match; the best must lead the second by
 /// `MEANING_LEAD`.
 const MEANING_FLOOR: f32 = 0.55;
@@ -403,6 +394,44 @@ mod tests {
 
     fn pairs(map: &ValueMap) -> Vec<(String, Value)> {
         map.entries.iter().map(|e| (e.source.clone(), e.target.clone())).collect()
+    }
+
+    /// Values in Dutch, German, French or Spanish meet an English code list's labels, and
+    /// country names its ISO codes.
+    #[test]
+    fn translates_values_of_other_languages_and_country_names() {
+        let sex = field("string", vec!["male", "female", "unknown"], "");
+        let m = map(&["Vrouw", "man", "Weiblich", "hombre", "onbekend"], &sex);
+        assert_eq!(
+            pairs(&m),
+            [
+                ("Vrouw".to_owned(), json!("female")),
+                ("man".to_owned(), json!("male")),
+                ("Weiblich".to_owned(), json!("female")),
+                ("hombre".to_owned(), json!("male")),
+                ("onbekend".to_owned(), json!("unknown")),
+            ]
+        );
+        assert!(m.entries.iter().all(|e| e.how == Match::Synonym), "{m:?}");
+        let status = field("string", vec!["present", "absent"], "");
+        let m = map(&["aanwezig", "afwezig"], &status);
+        assert_eq!(pairs(&m), [("aanwezig".to_owned(), json!("present")), ("afwezig".to_owned(), json!("absent"))]);
+        let country = field("string", vec!["BE", "NL", "FR", "DE"], "");
+        let m = map(&["Frankrijk", "Nederland", "Belgique", "Deutschland", "Mars"], &country);
+        assert_eq!(
+            pairs(&m),
+            [
+                ("Frankrijk".to_owned(), json!("FR")),
+                ("Nederland".to_owned(), json!("NL")),
+                ("Belgique".to_owned(), json!("BE")),
+                ("Deutschland".to_owned(), json!("DE")),
+            ]
+        );
+        assert_eq!(m.unmapped, ["Mars"]);
+        let vital = field("string", vec!["Alive", "Dead", "Not Reported"], "");
+        let m = map(&["overleden", "levend"], &vital);
+        assert_eq!(pairs(&m), [("overleden".to_owned(), json!("Dead")), ("levend".to_owned(), json!("Alive"))]);
+        assert_eq!(unknown_value(&vital), Some(json!("Not Reported")));
     }
 
     #[test]
