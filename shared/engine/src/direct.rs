@@ -26,6 +26,8 @@ pub struct Shape {
     /// The bytes of all keys and braces of a record.
     keys_len: usize,
     casts: Vec<LeafCast>,
+    /// By field: a later field reads its value (see `fast::Expr::Same`), so it is kept.
+    shared: Vec<bool>,
     /// `None` with a target schema: the shape check could not be compiled, records are built as
     /// values and validated by the schema validator.
     check: Option<ShapeCheck>,
@@ -94,7 +96,13 @@ impl Shape {
                 })
                 .sum::<usize>()
         }
-        Some(Shape { keys_len: keys_len(&root), root, casts, check })
+        let mut shared = vec![false; mapping.fields.len()];
+        for field in &mapping.fields {
+            if let Some(Expr::Fast { fast, .. }) = &field.value {
+                fast.mark_shared(&mut shared);
+            }
+        }
+        Some(Shape { keys_len: keys_len(&root), root, casts, shared, check })
     }
 
     /// Maps one record into `slots`; `Err(General)` when it needs the general path. `values`
@@ -110,7 +118,7 @@ impl Shape {
     ) -> Result<(), General> {
         slots.clear();
         values.clear();
-        for (field, leaf_cast) in fields.iter().zip(&self.casts) {
+        for ((field, leaf_cast), &keep) in fields.iter().zip(&self.casts).zip(&self.shared) {
             if let Some(when) = &field.when
                 && !ev.try_truth(when, columns, scope).map_err(|_| General)?
             {
@@ -120,7 +128,7 @@ impl Shape {
             }
             let mut value = match &field.value {
                 Some(e) => {
-                    let (value, kept) = scalar(ev, e, columns, scope, values)?;
+                    let (value, kept) = scalar(ev, e, columns, scope, values, keep)?;
                     values.push(kept);
                     value
                 }
@@ -280,14 +288,15 @@ fn needs_escape(s: &[u8]) -> bool {
 }
 
 /// `Evaluator::value` for a scalar result, borrowing the source text where it can; with the fast
-/// evaluator's value, where it is kept for later fields (not a text of its own: copying it would
-/// cost what it saves).
+/// evaluator's value where it is kept for later fields (`keep`; not a text of its own: copying
+/// it would cost what it saves).
 fn scalar<'a>(
     ev: &Evaluator<'a>,
     e: &'a Expr,
     columns: &Columns,
     scope: &mut LazyScope<'a>,
     values: &[Option<FVal<'a>>],
+    keep: bool,
 ) -> Result<(Scalar<'a>, Option<FVal<'a>>), General> {
     match e {
         Expr::Fast { fast: f, .. } => {
@@ -302,7 +311,8 @@ fn scalar<'a>(
             let fast = fast::eval(f, &env);
             let kept = match &fast {
                 Ok(FVal::Str(Cow::Owned(_))) | Err(_) => None,
-                Ok(v) => Some(v.clone()),
+                Ok(v) if keep => Some(v.clone()),
+                Ok(_) => None,
             };
             let direct = match fast {
                 Ok(FVal::None) => Some(Scalar::Null),

@@ -229,11 +229,16 @@ pub struct CsvReader<'a> {
     buf: Vec<u8>,
     /// The unescaped texts of the record's fields that are not one piece of it.
     extra: Vec<u8>,
+    /// The texts and spans of records the pipeline is done with, for the next ones.
+    spare: Vec<(String, Spans)>,
 }
+
+/// Records whose buffers a reader keeps: a batch of them.
+const SPARE_RECORDS: usize = 1024;
 
 impl<'a> CsvReader<'a> {
     pub fn new(lines: Lines<'a>, file: Arc<str>, opts: CsvOptions, limits: Limits) -> Self {
-        CsvReader { lines, file, opts, header: None, limits, buf: Vec::new(), extra: Vec::new() }
+        CsvReader { lines, file, opts, header: None, limits, buf: Vec::new(), extra: Vec::new(), spare: Vec::new() }
     }
 
     fn err(&self, line: u64, column: Option<u64>, message: impl Into<String>) -> EngineError {
@@ -258,7 +263,11 @@ impl<'a> CsvReader<'a> {
                 unframe_line(&mut self.buf, self.opts.delimiter);
             }
             let first_line = self.lines.line;
-            let mut spans: Spans = Vec::with_capacity(self.header.as_ref().map_or(16, |h| h.names.len()));
+            let (mut text, mut spans) = self.spare.pop().unwrap_or_else(|| {
+                (String::new(), Vec::with_capacity(self.header.as_ref().map_or(16, |h| h.names.len())))
+            });
+            text.clear();
+            spans.clear();
             // Fields whose span is in `extra` (rare: escaped quotes, text after a closing quote).
             let mut in_extra: Vec<usize> = Vec::new();
             let mut extra = std::mem::take(&mut self.extra);
@@ -349,7 +358,7 @@ impl<'a> CsvReader<'a> {
             else {
                 return Err(text::not_utf8(&self.file, &self.buf, first_line));
             };
-            let mut text = String::with_capacity(raw.len() + unescaped.len());
+            text.reserve(raw.len() + unescaped.len());
             text.push_str(raw);
             text.push_str(unescaped);
             let raw = raw.len();
@@ -626,6 +635,7 @@ impl CsvChunk {
             limits: self.limits,
             buf: Vec::new(),
             extra: Vec::new(),
+            spare: Vec::new(),
         }
     }
 }
@@ -639,6 +649,14 @@ impl ChunkSplitter for CsvReader<'_> {
 impl RecordReader for CsvReader<'_> {
     fn splitter(&mut self) -> Option<&mut dyn ChunkSplitter> {
         Some(self)
+    }
+
+    fn recycle(&mut self, record: SourceRecord) {
+        if let Data::Row(row) = record.data
+            && self.spare.len() < SPARE_RECORDS
+        {
+            self.spare.push((row.text, row.spans));
+        }
     }
 
     fn next_record(&mut self) -> Result<Option<SourceRecord>, EngineError> {
@@ -681,6 +699,23 @@ mod tests {
             out.push((rec.line, (0..row.len()).map(|i| row.get(i).unwrap().to_owned()).collect(), rec.problem));
         }
         Ok(out)
+    }
+
+    #[test]
+    fn recycled_records_read_like_fresh_ones() {
+        let input = "a;b;c\n1;\"x\"\"y\";long text here\n2;;\n3;\"q\"tail;z\n4;\"multi\nline\";w\n";
+        let d = decode("in.csv", Box::new(input.as_bytes()), None).unwrap();
+        let opts = CsvOptions { delimiter: b';', quote: b'"', header: true, framed: false };
+        let mut r = CsvReader::new(Lines::new(d.reader, 1 << 20), "t.csv".into(), opts, Limits::default());
+        let mut rows = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            let Data::Row(row) = &rec.data else { unreachable!() };
+            rows.push((rec.line, (0..row.len()).map(|i| row.get(i).unwrap().to_owned()).collect::<Vec<_>>()));
+            r.recycle(rec);
+        }
+        let fresh: Vec<_> = read(input, true).unwrap().into_iter().map(|(line, cells, _)| (line, cells)).collect();
+        assert_eq!(rows, fresh);
+        assert_eq!(rows[0].1, ["1", "x\"y", "long text here"]);
     }
 
     #[test]

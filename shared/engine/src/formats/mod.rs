@@ -26,6 +26,10 @@ pub trait RecordReader {
     fn splitter(&mut self) -> Option<&mut dyn ChunkSplitter> {
         None
     }
+
+    /// Takes back a record the pipeline is done with: a reader may keep its buffers for the
+    /// next one.
+    fn recycle(&mut self, _record: SourceRecord) {}
 }
 
 pub trait ChunkSplitter {

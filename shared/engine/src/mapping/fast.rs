@@ -99,6 +99,27 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// Marks the fields whose value this expression reads ([`Expr::Same`]).
+    pub fn mark_shared(&self, shared: &mut [bool]) {
+        match self {
+            Expr::Same(field, x) => {
+                if let Some(s) = shared.get_mut(*field) {
+                    *s = true;
+                }
+                x.mark_shared(shared);
+            }
+            Expr::Attr(x, _) | Expr::Not(x) | Expr::Neg(x) | Expr::Pipe(x, _) => x.mark_shared(shared),
+            Expr::Bin(_, l, r) => {
+                l.mark_shared(shared);
+                r.mark_shared(shared);
+            }
+            Expr::Coalesce(items) => items.iter().for_each(|x| x.mark_shared(shared)),
+            Expr::Lit(_) | Expr::Var(_) => {}
+        }
+    }
+}
+
 /// The evaluator cannot model this case exactly; minijinja must evaluate it.
 #[derive(Debug)]
 pub struct Fallback;
@@ -365,8 +386,8 @@ fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>,
             FVal::Str(Cow::Borrowed(s)) => FVal::Str(Cow::Borrowed(helpers::trim(s))),
             other => map_str(other, |s| helpers::trim(s).to_owned())?,
         },
-        Filter::Upper => map_str(v, str::to_uppercase)?,
-        Filter::Lower => map_str(v, str::to_lowercase)?,
+        Filter::Upper => FVal::Str(helpers::upper(str_arg(v)?)),
+        Filter::Lower => FVal::Str(helpers::lower(str_arg(v)?)),
         Filter::Replace(from, to) => {
             let s = str_arg(v)?;
             // At most this many matches, each growing the text by the difference.
@@ -378,7 +399,10 @@ fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>,
             }
             FVal::Str(Cow::Owned(s.replace(from.as_str(), to)))
         }
-        Filter::CapitalizeWords => map_str(v, helpers::capitalize_words)?,
+        Filter::CapitalizeWords => match str_arg(v)? {
+            Cow::Borrowed(s) => FVal::Str(helpers::capitalize_words(s)),
+            Cow::Owned(s) => FVal::Str(Cow::Owned(helpers::capitalize_words(&s).into_owned())),
+        },
         Filter::Round(p) => match v {
             FVal::Int(_) if *p >= 0 => v,
             FVal::Float(x) if (0..=300).contains(p) => {

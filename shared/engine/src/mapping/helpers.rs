@@ -1,6 +1,7 @@
 //! The helper functions behind the template filters. They are shared by the fast evaluator and
 //! the minijinja environment so both paths compute exactly the same values.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,15 +16,40 @@ pub enum Num {
 }
 
 /// Splits words on whitespace, drops empty ones, upper-cases each word's first character and
-/// lower-cases the rest, joins with one space (`  MÜLLER,  hans` → `Müller, Hans`).
-pub fn capitalize_words(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    // One pass: a character is decoded only beyond ASCII.
-    let (bytes, mut i, mut in_word) = (s.as_bytes(), 0, false);
-    while let Some(&b) = bytes.get(i) {
-        let c = if b.is_ascii() { char::from(b) } else { s[i..].chars().next().expect("a character starts here") };
+/// lower-cases the rest, joins with one space (`  MÜLLER,  hans` → `Müller, Hans`). Text that is
+/// already so (most names) is returned as it is, without a copy.
+pub fn capitalize_words(s: &str) -> Cow<'_, str> {
+    let bytes = s.as_bytes();
+    let (mut i, mut in_word) = (0, false);
+    // The text is its own result up to `i`: read on until a character would change.
+    let differs = loop {
+        let Some(&b) = bytes.get(i) else { break None };
+        let c = char_at(s, i, b);
+        if is_space(c) {
+            // One space between two words stays.
+            if c == ' ' && in_word && s[i + 1..].chars().next().is_some_and(|n| !is_space(n)) {
+                (i, in_word) = (i + 1, false);
+                continue;
+            }
+            break Some(i);
+        }
+        let unchanged = if in_word { is_own_lower(c) } else { is_own_upper(c) };
+        if !unchanged {
+            // A word's first character follows the separating space: the rest is written from
+            // that space on, which puts it back.
+            break Some(if in_word || i == 0 { i } else { i - 1 });
+        }
         i += c.len_utf8();
-        if c.is_whitespace() {
+        in_word = true;
+    };
+    let Some(start) = differs else { return Cow::Borrowed(s) };
+    let mut out = String::with_capacity(s.len());
+    out.push_str(&s[..start]);
+    i = start;
+    while let Some(&b) = bytes.get(i) {
+        let c = char_at(s, i, b);
+        i += c.len_utf8();
+        if is_space(c) {
             in_word = false;
             continue;
         }
@@ -47,7 +73,60 @@ pub fn capitalize_words(s: &str) -> String {
         }
         in_word = true;
     }
-    out
+    Cow::Owned(out)
+}
+
+/// The character starting at `s[i]`, whose first byte is `b`: decoded only beyond ASCII.
+#[inline]
+fn char_at(s: &str, i: usize, b: u8) -> char {
+    if b.is_ascii() { char::from(b) } else { s[i..].chars().next().expect("a character starts here") }
+}
+
+/// `char::is_whitespace`, without its table for Latin-1.
+#[inline]
+fn is_space(c: char) -> bool {
+    if u32::from(c) < 0x100 { matches!(c, ' ' | '\t'..='\r' | '\u{85}' | '\u{a0}') } else { c.is_whitespace() }
+}
+
+/// Whether `capitalize_words` keeps `c` inside a word as it is.
+fn is_own_lower(c: char) -> bool {
+    match c {
+        _ if c.is_ascii() => !c.is_ascii_uppercase(),
+        '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{DE}' => false,
+        '\u{80}'..='\u{FF}' => true,
+        _ => is_only(c.to_lowercase(), c),
+    }
+}
+
+/// Whether `capitalize_words` keeps `c` at the start of a word as it is.
+fn is_own_upper(c: char) -> bool {
+    if c.is_ascii() { !c.is_ascii_lowercase() } else { is_only(c.to_uppercase(), c) }
+}
+
+fn is_only(mut mapped: impl Iterator<Item = char>, c: char) -> bool {
+    mapped.next() == Some(c) && mapped.next().is_none()
+}
+
+/// `str::to_uppercase`, without a copy when the text is upper case ASCII already.
+pub fn upper(s: Cow<'_, str>) -> Cow<'_, str> {
+    if !s.is_ascii() {
+        return Cow::Owned(s.to_uppercase());
+    }
+    if !s.bytes().any(|b| b.is_ascii_lowercase()) {
+        return s;
+    }
+    Cow::Owned(s.to_ascii_uppercase())
+}
+
+/// `str::to_lowercase`, without a copy when the text is lower case ASCII already.
+pub fn lower(s: Cow<'_, str>) -> Cow<'_, str> {
+    if !s.is_ascii() {
+        return Cow::Owned(s.to_lowercase());
+    }
+    if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return s;
+    }
+    Cow::Owned(s.to_ascii_lowercase())
 }
 
 fn is_ascii_space(b: u8) -> bool {
@@ -580,6 +659,55 @@ mod tests {
             let upper: String = c.to_uppercase().collect();
             assert_eq!(capitalize_words(&format!("{c}{c}")), format!("{upper}{lower}"), "{c:?}");
         }
+    }
+
+    /// The one-pass definition `capitalize_words` must equal, however much of the text it keeps.
+    fn capitalized(s: &str) -> String {
+        let mut out = String::new();
+        for word in s.split_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            let mut chars = word.chars();
+            out.extend(chars.next().into_iter().flat_map(char::to_uppercase));
+            out.extend(chars.flat_map(char::to_lowercase));
+        }
+        out
+    }
+
+    #[test]
+    fn words_are_kept_or_rewritten_like_the_definition() {
+        let pieces =
+            ["a", "A", "ab", "Ab", "AB", " ", "  ", "\t", "ü", "Ü", "ß", "İ", "ǅ", "\u{a0}", "\u{2003}", "x", "-", "'"];
+        // Every text of up to four pieces: each place a change can first appear at.
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> =
+                texts.iter().flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}"))).collect();
+            texts.extend(longer);
+        }
+        for text in &texts {
+            let got = capitalize_words(text);
+            assert_eq!(got, capitalized(text), "{text:?}");
+            assert_eq!(matches!(got, Cow::Borrowed(_)), got == text.as_str(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn latin1_spaces_are_unicode_whitespace() {
+        for c in (0..=0x2000u32).filter_map(char::from_u32) {
+            assert_eq!(is_space(c), c.is_whitespace(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn upper_and_lower_keep_text_that_is_so_already() {
+        for text in ["GBP", "gbp", "GbP", "", "ÄÖü", "ß", "12-AB"] {
+            assert_eq!(upper(Cow::Borrowed(text)), text.to_uppercase());
+            assert_eq!(lower(Cow::Borrowed(text)), text.to_lowercase());
+        }
+        assert!(matches!(upper(Cow::Borrowed("EUR 12")), Cow::Borrowed(_)));
+        assert!(matches!(lower(Cow::Borrowed("eur 12")), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub fn environment(
     env.set_fuel(Some(limits.fuel));
     env.set_recursion_limit(limits.recursion);
     guard::install(&mut env, bound);
-    env.add_filter("capitalize_words", |s: String| helpers::capitalize_words(&s));
+    env.add_filter("capitalize_words", |s: String| helpers::capitalize_words(&s).into_owned());
     env.add_filter("date", |v: Value, pattern: String| -> Result<Value, Error> {
         match text(&v) {
             None => Ok(Value::from(())),
