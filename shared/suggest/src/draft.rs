@@ -666,7 +666,7 @@ mod tests {
         let records: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             records[1],
-            json!({"year_of_birth": 1980, "birthMonth": 1, "day_of_birth": 15, "birth_datetime": "1980-01-15T00:00:00"}),
+            json!({"year_of_birth": 1980, "birthMonth": 1, "day_of_birth": 15, "birth_datetime": "1980-01-15T00:00:00Z"}),
             "{draft}"
         );
     }

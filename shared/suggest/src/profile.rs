@@ -282,11 +282,16 @@ pub fn date_part(profile: &Profile, field: &TargetField, expression: &str) -> Op
     Some(format!("{{{{ (({expression} | trim | date('{pattern}'))[{range}]) | int }}}}"))
 }
 
-/// What follows the expression in the field's template: a day's midnight for a date-only
-/// column feeding a date-time field.
+/// What follows the expression in the field's template for a date-time field, whose values
+/// need a time and an offset (RFC 3339): a day's midnight for a date-only column, UTC for a
+/// local time.
 pub fn suffix(profile: &Profile, field: &TargetField) -> &'static str {
+    if field.format.as_deref() != Some("date-time") {
+        return "";
+    }
     match profile.kind {
-        ValueKind::Date { .. } if field.format.as_deref() == Some("date-time") => "T00:00:00",
+        ValueKind::Date { .. } => "T00:00:00Z",
+        ValueKind::DateTime { pattern } if !pattern.contains('T') => "Z",
         _ => "",
     }
 }
