@@ -326,7 +326,8 @@ fn process_chunk(
     batch
 }
 
-/// Maps the records of one chunk's reader (generic: each format's parser inlined).
+/// Maps the records of one chunk's reader (generic: each format's parser inlined): a batch of
+/// them parsed, then mapped, then their buffers handed back, as on one thread (see `Run::feed_at`).
 fn map_chunk<R: RecordReader>(
     t: &Transformation,
     worker: &mut Worker,
@@ -336,26 +337,39 @@ fn map_chunk<R: RecordReader>(
     first_index: u64,
     batch: &mut Batch,
 ) {
-    for index in first_index.. {
-        match reader.next_record() {
-            Ok(Some(record)) => {
-                let unit = Unit { input: input.clone(), index, record, items: None };
-                if batch.bytes.len() >= BATCH_BYTES {
-                    batch.rest.push(unit);
-                } else {
-                    process_unit(t, worker, &unit, batch);
-                    reader.recycle(unit.record);
+    let mut units = Vec::with_capacity(records.min(BATCH));
+    let mut index = first_index;
+    loop {
+        let mut end = false;
+        while units.len() < BATCH {
+            match reader.next_record() {
+                Ok(Some(record)) => {
+                    units.push(Unit { input: input.clone(), index, record, items: None });
+                    index += 1;
+                }
+                Ok(None) => {
+                    // The splitter and the parser agree on where records end.
+                    debug_assert_eq!(index - first_index, records as u64, "records in a chunk");
+                    end = true;
+                    break;
+                }
+                Err(e) => {
+                    batch.fatal = Some(e);
+                    end = true;
+                    break;
                 }
             }
-            Ok(None) => {
-                // The splitter and the parser agree on where records end.
-                debug_assert_eq!(index - first_index, records as u64, "records in a chunk");
-                break;
+        }
+        for unit in units.drain(..) {
+            if batch.bytes.len() >= BATCH_BYTES {
+                batch.rest.push(unit);
+            } else {
+                process_unit(t, worker, &unit, batch);
+                reader.recycle(unit.record);
             }
-            Err(e) => {
-                batch.fatal = Some(e);
-                break;
-            }
+        }
+        if end {
+            return;
         }
     }
 }
