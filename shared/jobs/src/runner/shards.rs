@@ -25,7 +25,7 @@ mod split;
 
 use std::future::Future;
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -34,6 +34,7 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesOrdered;
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
 
 use helix_domain::artifact::{error_report_key, result_key};
 use helix_domain::shard::{ShardOutput, ShardPlan, ShardScan, ShardSpan};
@@ -58,6 +59,13 @@ const MAX_SHARDS: u64 = 512;
 const PROGRESS_TRIES: u32 = 5;
 /// How often a merge tries to settle the job when other writes to it come first.
 const SETTLE_TRIES: u32 = 5;
+
+/// Shard scans and maps one process runs at once: one per core. Each is bound by the CPU (a
+/// map's engine has a thread per core already) and holds its read-ahead and part buffers (tens
+/// of MiB), so more at once add memory, not speed: a local platform that took 20 shard messages
+/// at once peaked at 1.2 GB. A Lambda takes one message at a time and never waits here.
+static SHARD_WORK: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())));
 
 /// When and how finely inputs are split.
 #[derive(Clone, Copy, Debug)]
@@ -373,10 +381,11 @@ impl JobRunner {
         Ok(scanner.finish())
     }
 
-    /// Runs a shard's `work` (its scan or its map, not the writes that end it) while renewing
-    /// its job's lease every third of the lease, as one worker's run does, so that a long shard
-    /// does not leave the job looking abandoned. A renewal is never cut short: when this returns
-    /// none is in flight, so none lands between a merge's read of the job and its settling write.
+    /// Runs a shard's `work` (its scan or its map, not the writes that end it), once the process
+    /// has room for it ([`SHARD_WORK`]), while renewing its job's lease every third of the lease,
+    /// as one worker's run does, so that a long shard (or one waiting) does not leave the job
+    /// looking abandoned. A renewal is never cut short: when this returns none is in flight, so
+    /// none lands between a merge's read of the job and its settling write.
     async fn beating<T>(&self, id: &JobId, attempt: u32, work: impl Future<Output = T>) -> T {
         let done = tokio::sync::Notify::new();
         let heartbeat = async {
@@ -389,6 +398,8 @@ impl JobRunner {
             }
         };
         let work = async {
+            // Never closed, so never an error: a permit, held until the work ends.
+            let _permit = SHARD_WORK.acquire().await;
             let output = work.await;
             // Stored when the heartbeat is renewing: it stops after that renewal.
             done.notify_one();
