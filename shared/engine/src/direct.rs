@@ -145,7 +145,7 @@ impl Shape {
                     Scalar::Bool(b) => Some(Cow::Owned(b.to_string())),
                     Scalar::Null => None,
                 };
-                if let Some(v) = key.as_deref().and_then(|k| map.entries.get(k)).or(map.default.as_ref()) {
+                if let Some(v) = key.as_deref().and_then(|k| map.get(k)).or(map.default.as_ref()) {
                     value = Scalar::borrowed(v).ok_or(General)?;
                 }
             }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::Source;
 use crate::error::EngineError;
+use crate::mapping::helpers::text_eq;
 use crate::mapping::{Cast, cast_text};
 use crate::slots::{Entry, Node, Scalar, Slots};
 
@@ -283,7 +284,7 @@ impl LeafCheck {
         }
         for values in &self.one_of_values {
             let found = values.iter().any(|e| match (v, e) {
-                (Scalar::Str(s), Value::String(e)) => s == e,
+                (Scalar::Str(s), Value::String(e)) => text_eq(s, e),
                 (Scalar::Null, Value::Null) => true,
                 (Scalar::Bool(b), Value::Bool(e)) => b == e,
                 // Same representation: equal. 1 vs 1.0 is left to the full validator.
@@ -344,7 +345,7 @@ fn rest_valid(leaf: &LeafCheck, validator: &jsonschema::Validator, v: &Scalar<'_
         let hash = hasher.finish();
         let slot = hash as usize % Scratch::MEMO_SLOTS;
         let seen = &scratch.memo[slot];
-        if seen.hash == hash && seen.leaf == id && seen.text == **s {
+        if seen.hash == hash && seen.leaf == id && text_eq(&seen.text, s) {
             return seen.valid;
         }
         let valid = text_valid(validator, s, &mut scratch.text);

@@ -447,7 +447,7 @@ fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>,
         Filter::ValueMap(i) => {
             let key = str_arg(v)?;
             let map = &env.maps[*i];
-            match map.entries.get(key.as_ref()).or(map.default.as_ref()) {
+            match map.get(&key).or(map.default.as_ref()) {
                 Some(out) => FVal::from_json(out),
                 None => FVal::Str(key),
             }

@@ -129,6 +129,38 @@ pub fn lower(s: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(s.to_ascii_lowercase())
 }
 
+/// `a == b` for the short texts of records without a call to `memcmp`: up to 16 bytes are
+/// compared as two overlapping words.
+#[inline]
+pub fn text_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let ends = |w: usize| (&a[..w], &a[n - w..], &b[..w], &b[n - w..]);
+    match n {
+        0 => true,
+        1 => a[0] == b[0],
+        2..=3 => {
+            let w = |s: &[u8]| u16::from_le_bytes(s.try_into().expect("two bytes"));
+            let (a0, a1, b0, b1) = ends(2);
+            w(a0) == w(b0) && w(a1) == w(b1)
+        }
+        4..=7 => {
+            let w = |s: &[u8]| u32::from_le_bytes(s.try_into().expect("four bytes"));
+            let (a0, a1, b0, b1) = ends(4);
+            w(a0) == w(b0) && w(a1) == w(b1)
+        }
+        8..=16 => {
+            let w = |s: &[u8]| u64::from_le_bytes(s.try_into().expect("eight bytes"));
+            let (a0, a1, b0, b1) = ends(8);
+            w(a0) == w(b0) && w(a1) == w(b1)
+        }
+        _ => a == b,
+    }
+}
+
 fn is_ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t'..=b'\r')
 }
@@ -697,6 +729,20 @@ mod tests {
     fn latin1_spaces_are_unicode_whitespace() {
         for c in (0..=0x2000u32).filter_map(char::from_u32) {
             assert_eq!(is_space(c), c.is_whitespace(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn texts_are_equal_where_every_byte_is() {
+        for len in 0..40 {
+            let a: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            assert!(text_eq(&a, &a.clone()));
+            assert!(!text_eq(&a, &format!("{a}x")));
+            for at in 0..len {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'Z';
+                assert!(!text_eq(&a, &String::from_utf8(b).unwrap()), "{len} {at}");
+            }
         }
     }
 

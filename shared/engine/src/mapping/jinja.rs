@@ -130,7 +130,7 @@ pub fn environment(
         let i = *map_names.get(&name).ok_or_else(|| invalid(format!("no value map named `{name}` in maps:")))?;
         let map = &maps[i];
         let key = text(&v).unwrap_or_default();
-        Ok(match map.entries.get(&key).or(map.default.as_ref()) {
+        Ok(match map.get(&key).or(map.default.as_ref()) {
             Some(out) => Value::from(Serde(out)),
             None => v,
         })

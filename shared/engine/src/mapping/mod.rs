@@ -23,6 +23,19 @@ pub struct ValueMap {
     pub default: Option<Value>,
 }
 
+impl ValueMap {
+    /// Entries up to which a lookup compares the key with each rather than hashing it.
+    const SCANNED: usize = 8;
+
+    /// The value of `key`: a map of a few codes (the common case) is scanned.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        if self.entries.len() <= Self::SCANNED {
+            return self.entries.iter().find(|(k, _)| helpers::text_eq(k, key)).map(|(_, v)| v);
+        }
+        self.entries.get(key)
+    }
+}
+
 /// What produces a value.
 #[derive(Debug)]
 pub enum Expr {
@@ -371,7 +384,7 @@ impl Evaluator<'_> {
                     Value::Bool(b) => Some(b.to_string()),
                     _ => None,
                 };
-                if let Some(v) = key.as_ref().and_then(|k| map.entries.get(k)).or(map.default.as_ref()) {
+                if let Some(v) = key.as_deref().and_then(|k| map.get(k)).or(map.default.as_ref()) {
                     value = v.clone();
                 }
             }
@@ -562,5 +575,25 @@ pub fn columns_for(vars: &Vars, data: &Data) -> Columns {
     match data {
         Data::Row(row) => vars.names.iter().map(|n| row.header.position(n)).collect(),
         Data::Tree(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_maps_of_few_and_of_many_codes_find_the_same() {
+        for size in [0, 1, 3, ValueMap::SCANNED, ValueMap::SCANNED + 1, 40] {
+            let map = ValueMap {
+                entries: (0..size).map(|i| (format!("code{i}"), Value::from(i))).collect(),
+                default: None,
+            };
+            for i in 0..size + 2 {
+                let want = (i < size).then(|| Value::from(i));
+                assert_eq!(map.get(&format!("code{i}")), want.as_ref(), "{size} {i}");
+            }
+            assert_eq!(map.get(""), None);
+        }
     }
 }
