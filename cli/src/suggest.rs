@@ -205,5 +205,20 @@ fn summary(report: &helix_suggest::Report) -> String {
         };
         text.push_str(&format!("\n{} not mapped: {shown}{more}", unmapped.len()));
     }
+    let check: Vec<&str> = report.fields.iter().filter(|f| f.fallback.is_some()).map(|f| f.target.as_str()).collect();
+    if !check.is_empty() {
+        text.push_str(&format!(
+            "\n{} required fields filled with a guess to check (CHECK ME): {}",
+            check.len(),
+            check.join(", ")
+        ));
+    }
+    if !report.rejecting_fields.is_empty() {
+        text.push_str(&format!(
+            "\n{} required fields unmapped, every record is rejected until they are mapped: {}",
+            report.rejecting_fields.len(),
+            report.rejecting_fields.join(", ")
+        ));
+    }
     text
 }

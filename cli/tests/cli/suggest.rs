@@ -76,6 +76,25 @@ fn the_summary_names_the_first_unmapped_fields_only() {
     assert!(std::fs::read_to_string(dir.path().join("draft.yaml")).unwrap().contains("\"customer_number\""));
 }
 
+/// Required fields no column is confident enough for: those the draft fills with a guess to
+/// check, and those that reject every record, are named.
+#[test]
+fn the_summary_names_required_fields_to_check_and_those_rejecting_every_record() {
+    let dir = setup(0);
+    let mut schema = schema(0);
+    schema["properties"]["status"] = serde_json::json!({"type": "string", "enum": ["open", "closed", "unknown"]});
+    schema["properties"]["consented"] = serde_json::json!({"type": "boolean"});
+    schema["required"] = serde_json::json!(["status", "consented"]);
+    std::fs::write(dir.path().join("schema.json"), schema.to_string()).unwrap();
+    let o = helix(dir.path(), &["suggest", "orders.csv", "-s", "schema.json", "--no-model", "-o", "draft.yaml"], &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stderr = text(&o.stderr);
+    assert!(stderr.contains("1 required fields filled with a guess to check (CHECK ME): status"), "{stderr}");
+    assert!(stderr.contains("1 required fields unmapped, every record is rejected until they are mapped: consented"));
+    let draft = std::fs::read_to_string(dir.path().join("draft.yaml")).unwrap();
+    assert!(draft.contains("\"status\": { value: \"unknown\" }"), "{draft}");
+}
+
 /// A team's own abbreviations decide a match the built-in tables cannot; a bad line is named.
 #[test]
 fn a_teams_abbreviations_file_extends_the_built_in_tables() {

@@ -42,6 +42,10 @@ impl Default for MatchOptions {
 const EMBEDDING_WEIGHT: f32 = 0.4;
 const LEXICAL_WEIGHT: f32 = 0.4;
 const PROFILE_WEIGHT: f32 = 0.2;
+/// Where [`Features`] flags a column empty in the sample.
+const EMPTY: usize = 9;
+/// Confidences this close are a tie.
+const NEAR_TIE: f32 = 0.05;
 /// A value-profile fit below this says the values cannot be the field's (text for a number, a
 /// date for an enum).
 const RULED_OUT: f32 = 0.3;
@@ -389,8 +393,18 @@ impl ScoreMatrix {
         (0..self.scores.len())
             .map(|f| {
                 let ranked = self.ranked(f);
+                let best = ranked.first().map(|&best| match best.features[EMPTY] > 0.0 {
+                    // An empty column shows nothing of what it holds: a near-equal one with
+                    // values (another of a wide file's repeated columns) is the better proposal.
+                    true => ranked
+                        .iter()
+                        .find(|k| k.features[EMPTY] == 0.0 && k.confidence >= best.confidence - NEAR_TIE)
+                        .copied()
+                        .unwrap_or(best),
+                    false => best,
+                });
                 FieldMatch {
-                    chosen: ranked.first().filter(|best| best.confidence >= threshold).map(|&best| best.clone()),
+                    chosen: best.filter(|best| best.confidence >= threshold).cloned(),
                     candidates: ranked.into_iter().take(top_k.saturating_add(1)).cloned().collect(),
                 }
             })
@@ -462,6 +476,24 @@ mod tests {
         let kept: Vec<usize> = matches[2].candidates.iter().map(|c| c.column).collect();
         assert_eq!(kept, [0, 2]);
         assert!(matrix.assign(0.96, 3).iter().all(|m| m.chosen.is_none()));
+    }
+
+    #[test]
+    fn an_empty_column_gives_way_to_a_near_equal_one_with_values() {
+        let empty = |column: usize, confidence: f32| {
+            let mut p = pair(column, confidence);
+            p.features[EMPTY] = 1.0;
+            p
+        };
+        let matrix = ScoreMatrix {
+            scores: vec![
+                vec![empty(0, 0.83), pair(1, 0.81), pair(2, 0.2)],
+                // Not near enough: the empty column stays the proposal.
+                vec![empty(0, 0.83), pair(1, 0.7), pair(2, 0.2)],
+            ],
+        };
+        let chosen: Vec<_> = matrix.assign(0.5, 1).iter().map(|m| m.chosen.as_ref().map(|c| c.column)).collect();
+        assert_eq!(chosen, [Some(1), Some(0)]);
     }
 
     #[test]
