@@ -229,8 +229,11 @@ pub struct CsvReader<'a> {
     buf: Vec<u8>,
     /// The unescaped texts of the record's fields that are not one piece of it.
     extra: Vec<u8>,
-    /// The texts and spans of records the pipeline is done with, for the next ones.
-    spare: Vec<(String, Spans)>,
+    /// Rows the pipeline is done with: their buffers hold the next ones.
+    spare: Vec<Row>,
+    /// The header of the spare row whose buffers the record being read took: the row takes it
+    /// over, which spares its reference count a change per row.
+    spare_header: Option<Arc<Header>>,
 }
 
 /// Records whose buffers a reader keeps: a batch of them.
@@ -238,7 +241,17 @@ const SPARE_RECORDS: usize = 1024;
 
 impl<'a> CsvReader<'a> {
     pub fn new(lines: Lines<'a>, file: Arc<str>, opts: CsvOptions, limits: Limits) -> Self {
-        CsvReader { lines, file, opts, header: None, limits, buf: Vec::new(), extra: Vec::new(), spare: Vec::new() }
+        CsvReader {
+            lines,
+            file,
+            opts,
+            header: None,
+            limits,
+            buf: Vec::new(),
+            extra: Vec::new(),
+            spare: Vec::new(),
+            spare_header: None,
+        }
     }
 
     fn err(&self, line: u64, column: Option<u64>, message: impl Into<String>) -> EngineError {
@@ -263,9 +276,13 @@ impl<'a> CsvReader<'a> {
                 unframe_line(&mut self.buf, self.opts.delimiter);
             }
             let first_line = self.lines.line;
-            let (mut text, mut spans) = self.spare.pop().unwrap_or_else(|| {
-                (String::new(), Vec::with_capacity(self.header.as_ref().map_or(16, |h| h.names.len())))
-            });
+            let (mut text, mut spans) = match self.spare.pop() {
+                Some(row) => {
+                    self.spare_header = Some(row.header);
+                    (row.text, row.spans)
+                }
+                None => (String::new(), Vec::with_capacity(self.header.as_ref().map_or(16, |h| h.names.len()))),
+            };
             text.clear();
             spans.clear();
             // Fields whose span is in `extra` (rare: escaped quotes, text after a closing quote).
@@ -447,7 +464,10 @@ impl<'a> CsvReader<'a> {
             limits: self.limits,
         };
         let header = match &self.header {
-            Some(h) => h.clone(),
+            Some(h) => match self.spare_header.take() {
+                Some(spare) if Arc::ptr_eq(&spare, h) => spare,
+                _ => h.clone(),
+            },
             None => {
                 // No header row: the first record's fields are numbered, as in next_record.
                 let mut first = chunk.reader(None);
@@ -636,6 +656,7 @@ impl CsvChunk {
             buf: Vec::new(),
             extra: Vec::new(),
             spare: Vec::new(),
+            spare_header: None,
         }
     }
 }
@@ -655,14 +676,17 @@ impl RecordReader for CsvReader<'_> {
         if let Data::Row(row) = record.data
             && self.spare.len() < SPARE_RECORDS
         {
-            self.spare.push((row.text, row.spans));
+            self.spare.push(row);
         }
     }
 
     fn next_record(&mut self) -> Result<Option<SourceRecord>, EngineError> {
         let Some((line, text, spans)) = self.parse_record()? else { return Ok(None) };
         let header = match &self.header {
-            Some(h) => h.clone(),
+            Some(h) => match self.spare_header.take() {
+                Some(spare) if Arc::ptr_eq(&spare, h) => spare,
+                _ => h.clone(),
+            },
             None => {
                 let cells = cells(&text, &spans);
                 if self.opts.header {
