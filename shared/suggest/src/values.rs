@@ -171,9 +171,15 @@ fn synonym(word: &str) -> Option<&'static str> {
     synonyms().get(word).map(String::as_str)
 }
 
-/// Canonical words of a normalised text: synonyms replaced, `nonX` split into `not X`, `no`
+/// Canonical words of a normalised text: the whole text's synonym when a key of several words
+/// names it (`new york` → `ny`), else each word's synonym, `nonX` split into `not X`, `no`
 /// read as `not`.
 fn words(text: &str) -> Vec<String> {
+    if text.contains(' ')
+        && let Some(whole) = synonym(text)
+    {
+        return vec![whole.to_owned()];
+    }
     let mut out = Vec::new();
     for word in text.split(' ').filter(|w| !w.is_empty()) {
         let replaced = synonym(word).unwrap_or(word);
@@ -428,6 +434,9 @@ mod tests {
             ]
         );
         assert_eq!(m.unmapped, ["Mars"]);
+        let state = field("string", vec!["MA", "NY", "CA"], "");
+        let m = map(&["Massachusetts", "New York"], &state);
+        assert_eq!(pairs(&m), [("Massachusetts".to_owned(), json!("MA")), ("New York".to_owned(), json!("NY"))]);
         let vital = field("string", vec!["Alive", "Dead", "Not Reported"], "");
         let m = map(&["overleden", "levend"], &vital);
         assert_eq!(pairs(&m), [("overleden".to_owned(), json!("Dead")), ("levend".to_owned(), json!("Alive"))]);
