@@ -190,6 +190,8 @@ pub fn compatibility(
     } else if has("integer") {
         match kind {
             Integer { .. } => 1.0,
+            // The draft cuts the part out (`date_part`).
+            Date { .. } | DateTime { .. } if date_part_range(field).is_some() => 1.0,
             Date { pattern: "YYYYMMDD" } => 0.5,
             Boolean if values.iter().all(|v| matches!(v.trim(), "0" | "1" | "")) => 0.5,
             Decimal { .. } => 0.35,
@@ -276,10 +278,18 @@ pub fn date_part(profile: &Profile, field: &TargetField, expression: &str) -> Op
     if !field.types.iter().any(|t| t == "integer") {
         return None;
     }
-    let words = crate::lexical::tokens(field.name());
-    let range =
-        ["year", "month", "day"].iter().zip(["0:4", "5:7", "8:10"]).find(|(w, _)| words.iter().any(|x| x == *w))?.1;
+    let range = date_part_range(field)?;
     Some(format!("{{{{ (({expression} | trim | date('{pattern}'))[{range}]) | int }}}}"))
+}
+
+/// Where the part of a date a field is named for (`year_of_birth`) lies in an ISO date.
+fn date_part_range(field: &TargetField) -> Option<&'static str> {
+    let words = crate::lexical::tokens(field.name());
+    ["year", "month", "day"]
+        .iter()
+        .zip(["0:4", "5:7", "8:10"])
+        .find(|(w, _)| words.iter().any(|x| x == *w))
+        .map(|p| p.1)
 }
 
 /// What follows the expression in the field's template for a date-time field, whose values
@@ -351,6 +361,16 @@ mod tests {
         assert_eq!(kind(&["yes", "No"]), ValueKind::Boolean);
         assert_eq!(kind(&["a@b.de"]), ValueKind::Email);
         assert_eq!(kind(&["Müller"]), ValueKind::Text);
+    }
+
+    #[test]
+    fn a_date_fits_an_integer_field_named_for_its_year() {
+        let field =
+            |path: &str| TargetField { path: path.into(), types: vec!["integer".into()], ..TargetField::default() };
+        let dates = vec!["1970-12-31".to_owned(), "1980-01-15".to_owned()];
+        let profile = Profile::of(dates.iter().map(String::as_str));
+        assert_eq!(compatibility(&profile, &dates, &field("year_of_birth"), None).0, 1.0);
+        assert!(compatibility(&profile, &dates, &field("quantity"), None).0 < 0.3);
     }
 
     #[test]
