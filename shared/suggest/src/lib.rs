@@ -191,7 +191,7 @@ fn suggest_for(
             *m = memory::recalled_match(recalled, &columns, m, options.matching.top_k);
         }
     }
-    let fallbacks = draft::fallbacks(&fields, &mut matches, &columns);
+    let fallbacks = draft::fallbacks(&fields, &matches);
     let value_embedder = embedder.filter(|_| options.matching.signals == Signals::Combined);
     let value_maps = fields
         .iter()
