@@ -585,10 +585,8 @@ mod tests {
     #[test]
     fn value_maps_of_few_and_of_many_codes_find_the_same() {
         for size in [0, 1, 3, ValueMap::SCANNED, ValueMap::SCANNED + 1, 40] {
-            let map = ValueMap {
-                entries: (0..size).map(|i| (format!("code{i}"), Value::from(i))).collect(),
-                default: None,
-            };
+            let map =
+                ValueMap { entries: (0..size).map(|i| (format!("code{i}"), Value::from(i))).collect(), default: None };
             for i in 0..size + 2 {
                 let want = (i < size).then(|| Value::from(i));
                 assert_eq!(map.get(&format!("code{i}")), want.as_ref(), "{size} {i}");
