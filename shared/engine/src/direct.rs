@@ -17,6 +17,7 @@ use crate::context::Plan;
 use crate::mapping::fast::{self, Columns, FVal};
 use crate::mapping::helpers;
 use crate::mapping::{Cast, Evaluator, Expr, Field, LazyScope, cast_text};
+use crate::record::Data;
 use crate::slots::{Entry, Node, Scalar, Slots};
 use crate::validate::{LeafCast, Scratch, ShapeCheck, Target};
 
@@ -25,9 +26,8 @@ pub struct Shape {
     root: Vec<Entry>,
     /// The bytes of all keys and braces of a record.
     keys_len: usize,
-    casts: Vec<LeafCast>,
-    /// By field: a later field reads its value (see `fast::Expr::Same`), so it is kept.
-    shared: Vec<bool>,
+    /// By field, in one list: the record loop walks it beside the fields.
+    fields: Vec<FieldPlan>,
     /// `None` with a target schema: the shape check could not be compiled, records are built as
     /// values and validated by the schema validator.
     check: Option<ShapeCheck>,
@@ -35,6 +35,57 @@ pub struct Shape {
 
 /// The record left the direct path: map it the general way.
 pub struct General;
+
+/// What the direct path knows of a field before any record.
+struct FieldPlan {
+    step: Step,
+    cast: LeafCast,
+    /// A later field reads its value (see `fast::Expr::Same`), so it is kept.
+    keep: bool,
+}
+
+/// How the direct path makes a field's value. Most fields of a mapping copy a column or trim it,
+/// which needs none of the evaluator's generality.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Step {
+    /// `{{ COL }}` or `{{ COL | trim }}` (`var` is the variable's slot) where the schema takes the
+    /// text as it is: the column's text, borrowed.
+    Column { var: usize, trim: bool },
+    /// Everything else: the fast evaluator (minijinja where it falls back), then the field's value
+    /// map, default and casts.
+    Evaluate,
+}
+
+impl Step {
+    fn of(field: &Field, cast: &LeafCast) -> Step {
+        let as_evaluated = field.when.is_none()
+            && field.map.is_none()
+            && field.default.is_none()
+            && field.cast.is_none()
+            && !cast.empty_is_null
+            && cast.to.is_none_or(|to| to == Cast::String);
+        match &field.value {
+            Some(Expr::Fast { fast, .. }) if as_evaluated => match fast {
+                fast::Expr::Var(var) => Step::Column { var: *var, trim: false },
+                fast::Expr::Pipe(x, filters) if filters[..] == [fast::Filter::Trim] => match **x {
+                    fast::Expr::Var(var) => Step::Column { var, trim: true },
+                    _ => Step::Evaluate,
+                },
+                _ => Step::Evaluate,
+            },
+            _ => Step::Evaluate,
+        }
+    }
+}
+
+/// The text of a variable that is a column of the record, as the fast evaluator reads it.
+#[inline]
+fn column<'a>(data: &'a Data, columns: &Columns, var: usize) -> Option<&'a str> {
+    match data {
+        Data::Row(row) => row.get(columns.get(var).copied().flatten()?),
+        Data::Tree(_) => None,
+    }
+}
 
 fn insert(entries: &mut Vec<Entry>, path: &[String], slot: usize) -> Option<()> {
     let (first, rest) = path.split_first()?;
@@ -78,14 +129,10 @@ impl Shape {
             }
             insert(&mut root, &field.path, slot)?;
         }
-        let casts = mapping
-            .fields
-            .iter()
-            .map(|f| match target {
-                Some(t) if plan.casts => t.leaf_cast(&f.path),
-                _ => LeafCast::default(),
-            })
-            .collect();
+        let casts = mapping.fields.iter().map(|f| match target {
+            Some(t) if plan.casts => t.leaf_cast(&f.path),
+            _ => LeafCast::default(),
+        });
         let check = target.and_then(|t| t.shape_check(&root));
         fn keys_len(entries: &[Entry]) -> usize {
             2 + entries
@@ -102,7 +149,14 @@ impl Shape {
                 fast.mark_shared(&mut shared);
             }
         }
-        Some(Shape { keys_len: keys_len(&root), root, casts, shared, check })
+        let fields = mapping
+            .fields
+            .iter()
+            .zip(casts)
+            .zip(shared)
+            .map(|((field, cast), keep)| FieldPlan { step: Step::of(field, &cast), cast, keep })
+            .collect();
+        Some(Shape { keys_len: keys_len(&root), root, fields, check })
     }
 
     /// Maps one record into `slots`; `Err(General)` when it needs the general path. `values`
@@ -118,7 +172,15 @@ impl Shape {
     ) -> Result<(), General> {
         slots.clear();
         values.clear();
-        for ((field, leaf_cast), &keep) in fields.iter().zip(&self.casts).zip(&self.shared) {
+        for (field, &FieldPlan { step, cast: ref leaf_cast, keep }) in fields.iter().zip(&self.fields) {
+            if let Step::Column { var, trim } = step
+                && let Some(text) = column(scope.data, columns, var)
+            {
+                let text = if trim { helpers::trim(text) } else { text };
+                values.push(keep.then_some(FVal::Str(Cow::Borrowed(text))));
+                slots.push(Some(Scalar::Str(Cow::Borrowed(text))));
+                continue;
+            }
             if let Some(when) = &field.when
                 && !ev.try_truth(when, columns, scope).map_err(|_| General)?
             {
@@ -438,6 +500,53 @@ fields:
         assert!(out.contains("\"name\":\"Ärger Über\"},\"flag\":1,\"date\":\"2024-02-29\",\"twice\":5.0"), "{out}");
         assert!(rej.contains("\"keyword\":\"minimum\""), "{rej}");
         both_paths(ctx, None, INPUT);
+    }
+
+    #[test]
+    fn columns_copied_or_trimmed_are_read_without_the_evaluator_and_map_alike() {
+        let ctx = r##"
+output: { format: ndjson }
+fields:
+  id: "{{ ID }}"
+  name: "{{ NAME | trim }}"
+  date: "{{ WHEN | trim }}"
+  qty: "{{ QTY | trim }}"
+  flag: { value: "{{ FLAG | trim }}", default: none }
+  upper: "{{ NAME | trim | upper }}"
+  missing: "{{ NOPE | trim }}"
+"##;
+        let schema = r#"{"properties":{"id":{"type":"string","pattern":"^[0-9]$"},"qty":{"type":["integer","null"]},
+            "date":{"type":["string","null"]},"name":{"type":"string","minLength":1}}}"#;
+        let t =
+            compile(Some(Source { name: "c.yaml", text: ctx }), Some(Source { name: "s.json", text: schema })).unwrap();
+        let steps: Vec<Step> = t.direct.as_ref().unwrap().fields.iter().map(|f| f.step).collect();
+        assert_eq!(
+            steps,
+            [
+                Step::Column { var: 0, trim: false },
+                Step::Column { var: 1, trim: true },
+                // A text, or null: the text stays as it is.
+                Step::Column { var: 2, trim: true },
+                Step::Evaluate,
+                Step::Evaluate,
+                Step::Evaluate,
+                Step::Column { var: 5, trim: true },
+            ]
+        );
+        // A column the record lacks falls back to the evaluator, which rejects the record.
+        let (out, rej) = both_paths(ctx, Some(schema), INPUT);
+        assert!(out.is_empty(), "{out}");
+        assert!(rej.contains("`NOPE` is undefined"), "{rej}");
+        let without_missing = ctx.replace("  missing: \"{{ NOPE | trim }}\"\n", "");
+        let (out, rej) = both_paths(&without_missing, Some(schema), INPUT);
+        assert!(
+            out.contains(
+                "{\"id\":\"2\",\"name\":\"q\\\"uote\",\"date\":\"\",\"qty\":7,\"flag\":\"B\",\"upper\":\"Q\\\"UOTE\"}"
+            ),
+            "{out}"
+        );
+        assert!(rej.contains("\"keyword\":\"minLength\""), "{rej}");
+        both_paths(&without_missing, None, INPUT);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::formats::{self, InputReading, RecordReader};
 use crate::mapping::fast::{Columns, FVal};
 use crate::mapping::jinja::{self, LookupTable};
 use crate::mapping::{self, Evaluator, LazyScope, columns_for};
-use crate::record::{Data, Header, SourceRecord, Unit};
+use crate::record::{Data, Header, Row, SourceRecord, Unit};
 use crate::slots::Slots;
 use crate::validate::{Scratch, ShapeCheck};
 use crate::{Limits, Reject, Source, Summary, Transformation, Warning};
@@ -125,6 +125,8 @@ struct Worker {
     /// allocations.
     slots: Slots<'static>,
     values: Vec<Option<FVal<'static>>>,
+    /// The rows of the last CSV chunk, whose buffers the next chunk's records take.
+    spare_rows: Vec<Row>,
 }
 
 impl Worker {
@@ -319,8 +321,12 @@ fn process_chunk(
     let (header, input) = worker.own_copies(chunk.header(), input);
     let records = chunk.records();
     match &chunk {
-        Chunk::Csv(c) => map_chunk(t, worker, c.reader(Some(header)), records, &input, first_index, &mut batch),
-        Chunk::Fixed(c) => map_chunk(t, worker, c.reader(header), records, &input, first_index, &mut batch),
+        Chunk::Csv(c) => {
+            let mut reader = c.reader(Some(header), std::mem::take(&mut worker.spare_rows));
+            map_chunk(t, worker, &mut reader, records, &input, first_index, &mut batch);
+            worker.spare_rows = reader.into_spare();
+        }
+        Chunk::Fixed(c) => map_chunk(t, worker, &mut c.reader(header), records, &input, first_index, &mut batch),
     }
     buffers.chunks.give(chunk.into_buffer());
     batch
@@ -331,7 +337,7 @@ fn process_chunk(
 fn map_chunk<R: RecordReader>(
     t: &Transformation,
     worker: &mut Worker,
-    mut reader: R,
+    reader: &mut R,
     records: usize,
     input: &Arc<str>,
     first_index: u64,

@@ -470,7 +470,7 @@ impl<'a> CsvReader<'a> {
             },
             None => {
                 // No header row: the first record's fields are numbered, as in next_record.
-                let mut first = chunk.reader(None);
+                let mut first = chunk.reader(None, Vec::new());
                 first.next_record()?;
                 first.header.take().expect("the chunk holds a record")
             }
@@ -643,8 +643,10 @@ impl CsvChunk {
     }
 
     /// Parses the chunk's records. `header` is the chunk's header or a copy of it: each
-    /// thread's own copy keeps rows' reference counting off a shared cache line.
-    pub fn reader(&self, header: Option<Arc<Header>>) -> CsvReader<'_> {
+    /// thread's own copy keeps rows' reference counting off a shared cache line. The records
+    /// are read into the buffers of the `spare` rows first (an earlier chunk's, see
+    /// [`CsvReader::into_spare`]).
+    pub fn reader(&self, header: Option<Arc<Header>>, spare: Vec<Row>) -> CsvReader<'_> {
         let mut lines = Lines::new(Box::new(&self.bytes[..]), self.limits.max_record_bytes);
         lines.line = self.lines_before;
         CsvReader {
@@ -655,9 +657,17 @@ impl CsvChunk {
             limits: self.limits,
             buf: Vec::new(),
             extra: Vec::new(),
-            spare: Vec::new(),
+            spare,
             spare_header: None,
         }
+    }
+}
+
+impl CsvReader<'_> {
+    /// The rows given back to the reader ([`RecordReader::recycle`]), for the next chunk's
+    /// reader: a chunk's records then take no fresh buffers.
+    pub fn into_spare(self) -> Vec<Row> {
+        self.spare
     }
 }
 
@@ -740,6 +750,35 @@ mod tests {
         let fresh: Vec<_> = read(input, true).unwrap().into_iter().map(|(line, cells, _)| (line, cells)).collect();
         assert_eq!(rows, fresh);
         assert_eq!(rows[0].1, ["1", "x\"y", "long text here"]);
+    }
+
+    #[test]
+    fn a_chunk_read_into_an_earlier_chunks_rows_reads_like_a_fresh_one() {
+        let input = "a;b\n1;\"x\"\"y\"\n2;long text here\n3;\"multi\nline\"\n4;\n5;z\n";
+        let d = decode("in.csv", Box::new(input.as_bytes()), None).unwrap();
+        let opts = CsvOptions { delimiter: b';', quote: b'"', header: true, framed: false };
+        let mut splitter = CsvReader::new(Lines::new(d.reader, 1 << 20), "t.csv".into(), opts, Limits::default());
+        let (first, second) = (
+            splitter.split_chunk(3, Vec::new()).unwrap().unwrap(),
+            splitter.split_chunk(3, Vec::new()).unwrap().unwrap(),
+        );
+        let records = |reader: &mut CsvReader<'_>| {
+            let mut rows = Vec::new();
+            while let Some(rec) = reader.next_record().unwrap() {
+                let Data::Row(row) = &rec.data else { unreachable!() };
+                rows.push((rec.line, (0..row.len()).map(|i| row.get(i).unwrap().to_owned()).collect::<Vec<_>>()));
+                reader.recycle(rec);
+            }
+            rows
+        };
+        let mut reader = first.reader(Some(first.header().clone()), Vec::new());
+        assert_eq!(records(&mut reader).len(), 3);
+        let spare = reader.into_spare();
+        assert_eq!(spare.len(), 1, "each record's buffers were taken again by the next");
+        let mut reused = second.reader(Some(second.header().clone()), spare);
+        let fresh = records(&mut second.reader(Some(second.header().clone()), Vec::new()));
+        assert_eq!(records(&mut reused), fresh);
+        assert_eq!(fresh, [(6, vec!["4".to_owned(), String::new()]), (7, vec!["5".to_owned(), "z".to_owned()])]);
     }
 
     #[test]

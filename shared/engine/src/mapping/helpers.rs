@@ -291,23 +291,30 @@ fn plain_decimal(t: &str, dec: char, groups: &[char]) -> Option<Num> {
         _ => (false, bytes),
     };
     let (mut mantissa, mut count, mut decimals, mut seen_dec, mut grouped) = (0i64, 0u32, 0i32, false, false);
+    // `groups_of_three` as the digits go by: the digits since the integer part's last grouping
+    // separator, and whether its groups are of three so far.
+    let (mut run, mut by_three) = (0u32, true);
     for &b in digits {
         if b.is_ascii_digit() {
             mantissa = mantissa * 10 + i64::from(b - b'0');
             count += 1;
             decimals += i32::from(seen_dec);
+            run += 1;
             if count > 15 {
                 return None;
             }
         } else if b == dec && !seen_dec {
             seen_dec = true;
+            by_three &= !grouped || run == 3;
         } else if !seen_dec && b.is_ascii() && groups.contains(&(b as char)) {
-            grouped = true;
+            by_three &= if grouped { run == 3 } else { (1..=3).contains(&run) };
+            (grouped, run) = (true, 0);
         } else {
             return None;
         }
     }
-    if count == 0 || grouped && !groups_of_three(t, dec as char, groups) {
+    by_three &= !grouped || seen_dec || run == 3;
+    if count == 0 || !by_three {
         return None;
     }
     let signed = if negative { -mantissa } else { mantissa };
@@ -601,6 +608,16 @@ mod tests {
             "",
             "1,2,3",
             "١٢",
+            "1..234",
+            ".123",
+            "1.,5",
+            "1.23",
+            "12.345.678",
+            "1234.567",
+            "1.234,5.6",
+            "-1.234,5",
+            "+12.345",
+            "1.234.",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -616,10 +633,30 @@ mod tests {
             if (seed >> 50) & 1 == 1 {
                 s.insert(k, ',');
             }
+            // Grouping separators, in the right places or not.
+            for bit in [54, 56] {
+                if (seed >> bit) & 1 == 1 {
+                    let at = (seed >> (bit - 20)) as usize % (s.len() + 1);
+                    s.insert(at, '.');
+                }
+            }
             if (seed >> 52) & 1 == 1 {
                 s.insert(0, '-');
             }
             cases.push(s);
+            // The digits grouped by three, as a German export writes them.
+            let plain = digits.to_string();
+            let mut grouped = String::new();
+            for (i, c) in plain.chars().enumerate() {
+                if i > 0 && (plain.len() - i).is_multiple_of(3) {
+                    grouped.push('.');
+                }
+                grouped.push(c);
+            }
+            if (seed >> 58) & 1 == 1 {
+                grouped.push_str(",25");
+            }
+            cases.push(grouped);
         }
         for t in cases {
             if let Some(fast) = plain_decimal(t.trim(), ',', &['.']) {
