@@ -105,8 +105,9 @@ pub(crate) fn rescale(cosine: f32) -> f32 {
 /// field a little better often fills both (a code and its concept id), one far behind does not —
 /// the three signals, whether the column is empty in the sample, the likeness in meaning of the
 /// names alone, whether the column is the field's best and the field the column's best, and
-/// whether the values rule the field out (a type or enum they do not fit).
-pub const FEATURES: usize = 14;
+/// whether the values rule the field out (a type or enum they do not fit), and the lead over the
+/// field's columns that are not taken by another field as its mutual best.
+pub const FEATURES: usize = 16;
 pub type Features = [f32; FEATURES];
 
 /// Logistic weights over [`Features`], fitted on the evaluation sets (`cargo test -p
@@ -131,24 +132,26 @@ impl Calibration {
 }
 
 const COMBINED: Calibration = Calibration([
-    -1.8354019,
-    0.38675767,
-    6.916934,
-    7.765622,
-    6.1954875,
-    2.7773483,
-    0.055398494,
-    1.0902609,
-    -0.35749677,
-    0.41306576,
-    0.4076937,
-    -0.09537235,
-    0.26395366,
-    0.0025053963,
+    -1.8263757,
+    0.23389816,
+    2.6418135,
+    6.9869065,
+    5.802499,
+    3.191332,
+    -0.20136912,
+    1.0664009,
+    -0.56053483,
+    0.38064924,
+    0.6008309,
+    -0.15865496,
+    0.33212715,
+    -0.0971399,
+    4.671118,
+    1.2361201,
 ]);
 const WITHOUT_EMBEDDING: Calibration = Calibration([
     -2.5226572, 0.79937845, 5.260718, 3.0924244, 4.0391884, 3.3431928, 0.9015913, 0.0, 0.39040282, 0.4214986, 0.0, 0.0,
-    0.0, 0.0,
+    0.0, 0.0, 0.0, 0.0,
 ]);
 
 /// Scores every pair, with names expanded through the built-in abbreviation tables.
@@ -325,6 +328,7 @@ impl ScoreMatrix {
         let n_columns = self.scores.first().map_or(0, Vec::len);
         let groups: Vec<Option<&str>> =
             (0..n_columns).map(|c| columns.get(c).and_then(|col| repeated_group(&col.name))).collect();
+        let claimed_by = self.mutual_bests();
         let features: Vec<Vec<Features>> = (0..fields)
             .map(|f| {
                 (0..n_columns)
@@ -334,7 +338,13 @@ impl ScoreMatrix {
                             .iter()
                             .filter(|k| groups[c].is_none() || groups[k.column] != groups[c])
                             .map(|k| (k.column, k.score));
-                        let row_lead = pair.score - best_other(others, c);
+                        let row_lead = pair.score - best_other(others.clone(), c);
+                        // The lead over the columns still free: a column that is another
+                        // field's mutual best, and fits that field better, is taken.
+                        let free = others.filter(|&(k, _)| {
+                            claimed_by[k].is_none_or(|g| g == f || self.scores[g][k].score <= self.scores[f][k].score)
+                        });
+                        let free_lead = pair.score - best_other(free, c);
                         let row_best = self.scores[f].iter().all(|k| k.column == c || k.score < pair.score);
                         let column_lead = pair.score - best_other((0..fields).map(|g| (g, self.scores[g][c].score)), f);
                         let empty = columns.get(c).is_some_and(|col| col.profile.kind == ValueKind::Empty);
@@ -353,6 +363,8 @@ impl ScoreMatrix {
                             f32::from(u8::from(row_best)),
                             f32::from(u8::from(column_lead >= 0.0)),
                             f32::from(u8::from(pair.profile < RULED_OUT)),
+                            free_lead.max(0.0),
+                            free_lead.min(0.0),
                         ]
                     })
                     .collect()
@@ -366,6 +378,21 @@ impl ScoreMatrix {
                 }
             }
         }
+    }
+
+    /// For each column, the field whose best column it is while it is also that field's best
+    /// column, by score.
+    fn mutual_bests(&self) -> Vec<Option<usize>> {
+        let n_columns = self.scores.first().map_or(0, Vec::len);
+        let best_column =
+            |f: usize| (0..n_columns).max_by(|&a, &b| self.scores[f][a].score.total_cmp(&self.scores[f][b].score));
+        (0..n_columns)
+            .map(|c| {
+                let field = (0..self.scores.len())
+                    .max_by(|&a, &b| self.scores[a][c].score.total_cmp(&self.scores[b][c].score))?;
+                (best_column(field) == Some(c)).then_some(field)
+            })
+            .collect()
     }
 
     /// Every pair's confidence from its features under `calibration`.
@@ -494,6 +521,22 @@ mod tests {
         };
         let chosen: Vec<_> = matrix.assign(0.5, 1).iter().map(|m| m.chosen.as_ref().map(|c| c.column)).collect();
         assert_eq!(chosen, [Some(1), Some(0)]);
+    }
+
+    /// The issue's `tumor_size_cm`, behind `tumor_site` for the field `tumor_size`: `tumor_site`
+    /// is the field `tumor_site`'s own (each the other's best), so `tumor_size_cm` leads the
+    /// columns still free.
+    #[test]
+    fn a_column_another_field_takes_does_not_hold_a_field_back() {
+        let mut matrix =
+            ScoreMatrix { scores: vec![vec![pair(0, 0.9), pair(1, 0.2)], vec![pair(0, 0.6), pair(1, 0.5)]] };
+        assert_eq!(matrix.mutual_bests(), [Some(0), None]);
+        matrix.calibrate(&[], None);
+        let features = matrix.scores[1][1].features;
+        let (row_lead, free_lead) = (features[3], features[14]);
+        assert!((row_lead + 0.1).abs() < 1e-6 && (free_lead - 0.5).abs() < 1e-6, "{features:?}");
+        // The taken column keeps its own lag behind the field it fits better.
+        assert!(matrix.scores[1][0].features[5] < 0.0);
     }
 
     #[test]
