@@ -4,6 +4,7 @@
 #
 # Usage: bench/run.sh                  # 1,000,000 rows, helix on 1 thread and on all cores
 #        ROWS=100000 PEERS=rust-ref bench/run.sh
+#        HELIX_BIN=/path/to/helix bench/run.sh   # times that binary, builds nothing
 # Everything else (SCRATCH, RUNS, SINK, ...) is passed through to ../shared/bench/run.sh.
 # Data and results go to $SCRATCH (default /tmp/bench-scratch), never into the repository.
 set -euo pipefail
@@ -15,9 +16,14 @@ HELIX_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 export SCRATCH="${SCRATCH:-/tmp/bench-scratch}"
 export PEERS="${PEERS:-rust-ref python-stdlib miller}"
 
-echo "== building helix (release)" >&2
-CARGO_TARGET_DIR="$HELIX_TARGET_DIR" cargo build --release -p helix-cli --manifest-path "$REPO/Cargo.toml" >&2
-HELIX="$HELIX_TARGET_DIR/release/helix"
+if [[ -n "${HELIX_BIN:-}" ]]; then
+  # A build made before (the tree may have moved on since: a build here would time other code).
+  HELIX="$HELIX_BIN"
+else
+  echo "== building helix (release)" >&2
+  CARGO_TARGET_DIR="$HELIX_TARGET_DIR" cargo build --release -p helix-cli --manifest-path "$REPO/Cargo.toml" >&2
+  HELIX="$HELIX_TARGET_DIR/release/helix"
+fi
 CONTEXT="$REPO/examples/orders/orders.yaml"
 SCHEMA="$REPO/examples/orders/order_line.schema.json"
 
