@@ -1,5 +1,6 @@
-"""What the bench scripts share: free ports, LocalStack's S3 and SQS beside moto, and a user's
-teams on the pro plan (the free plan's 100 MiB per file is below a big file)."""
+"""What the bench scripts share: free ports, LocalStack's or s3s-fs's S3 beside moto, the CPU time
+a process has used, and a user's teams on the pro plan (the free plan's 100 MiB per file is below
+a big file)."""
 import json, os, pathlib, socket, subprocess, sys, time, urllib.parse, urllib.request
 
 root = pathlib.Path(__file__).resolve().parent.parent
@@ -23,19 +24,23 @@ def api(port, method, path, token=None, form=None, body=None):
         return json.load(answer)
 
 
+def login(port, email, password):
+    """An access token of the user."""
+    form = {"grant_type": "password", "username": email, "password": password}
+    return api(port, "POST", "/auth/token", form=form)["access_token"]
+
+
 def pro_plan(port, email, password):
     """The free plan's 100 MiB per file and records per month are below a big file: the platform
     admin moves every team of the user to the pro plan (5 GiB per file)."""
-    login = lambda user, secret: api(port, "POST", "/auth/token",
-                                     form={"grant_type": "password", "username": user, "password": secret})["access_token"]
-    admin = login("admin@helixnet.local", "helix-admin-local")
-    for team in api(port, "GET", "/teams", token=login(email, password))["items"]:
+    admin = login(port, "admin@helixnet.local", "helix-admin-local")
+    for team in api(port, "GET", "/teams", token=login(port, email, password))["items"]:
         api(port, "PUT", f"/teams/{team['id']}/plan", token=admin, body={"plan": "pro"})
 
 
-def start_localstack(port, home):
+def start_localstack(port, home, pin=()):
     """LocalStack's S3 and SQS on `port`, everything it writes under `home` (as
-    scripts/test-localstack.sh starts it)."""
+    scripts/test-localstack.sh starts it); `pin`: a command that pins it (taskset)."""
     for sub in ("home", "tmp", "s3"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, HOME=str(home / "home"), TMPDIR=str(home / "tmp"), FILESYSTEM_ROOT=str(home / "fs"),
@@ -44,8 +49,26 @@ def start_localstack(port, home):
                DISABLE_EVENTS="1", SKIP_SSL_CERT_DOWNLOAD="1")
     code = ("import sys\nimport localstack.services.s3.provider as s3\ns3.DEFAULT_S3_TMP_DIR = sys.argv[1]\n"
             "from localstack.runtime.main import main\nmain()")
-    return subprocess.Popen([root / ".venv-localstack/bin/python", "-c", code, str(home / "s3")], env=env,
+    return subprocess.Popen([*pin, root / ".venv-localstack/bin/python", "-c", code, str(home / "s3")], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_s3s(port, folder, log=subprocess.DEVNULL, pin=()):
+    """s3s-fs (`scripts/setup.sh --test`, a Rust S3 server on a folder) on `port`, serving
+    `folder`, with the key pair `helix-dev` signs with (test/test). `pin`: a command that pins it
+    (taskset). It reads a ranged GET's range only, and does it in Rust, not Python."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([*pin, root / ".tools/bin/s3s-fs", "--host", "127.0.0.1", "--port", str(port),
+                             "--access-key", "test", "--secret-key", "test", str(folder)], stdout=log, stderr=log)
+
+
+def cpu_seconds(pid):
+    """The user and system CPU time a process (all its threads) has used so far; 0 once it is gone."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_localstack(port):
