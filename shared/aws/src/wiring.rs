@@ -493,6 +493,7 @@ pub fn sharding(
         queue: Arc::new(SqsJobQueue::new(clients.sqs.clone(), queue_url)),
         store: Arc::new(crate::DynamoShardStore::new(clients.dynamodb.clone(), &worker.idempotency_table)),
         config,
+        work: helix_jobs::ShardWork::per_core(),
     }
 }
 

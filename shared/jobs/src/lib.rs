@@ -91,7 +91,7 @@ pub use progress::{CountingReader, PROGRESS_EVERY, ReadProgress};
 pub use quotas::{Quota, TeamUsage};
 pub use rerun::CloneRequest;
 pub use reviews::{ConfirmedDraft, Decision, DraftConfirmation, DraftReviewService, FieldDecision};
-pub use runner::shards::{ShardConfig, ShardedTransformAttempt, Sharding};
+pub use runner::shards::{ShardConfig, ShardWork, ShardedTransformAttempt, Sharding};
 pub use runner::{
     Attempt, AttemptError, AttemptKind, InputObject, JobRunner, RunnerConfig, RunnerPorts, StopSignal, Workspace,
 };

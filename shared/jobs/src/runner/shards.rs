@@ -25,7 +25,7 @@ mod split;
 
 use std::future::Future;
 use std::io::Read;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -60,12 +60,20 @@ const PROGRESS_TRIES: u32 = 5;
 /// How often a merge tries to settle the job when other writes to it come first.
 const SETTLE_TRIES: u32 = 5;
 
-/// Shard scans and maps one process runs at once: one per core. Each is bound by the CPU (a
+/// The shard scans and maps a worker runs at once: one per core. Each is bound by the CPU (a
 /// map's engine has a thread per core already) and holds its read-ahead and part buffers (tens
 /// of MiB), so more at once add memory, not speed: a local platform that took 20 shard messages
-/// at once peaked at 1.2 GB. A Lambda takes one message at a time and never waits here.
-static SHARD_WORK: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())));
+/// at once peaked at 1.2 GB. A Lambda takes one message at a time and never waits here. Held by
+/// the worker's [`Sharding`], not by the process: a test process runs many platforms, and one's
+/// big shards must not hold up another's jobs.
+#[derive(Clone)]
+pub struct ShardWork(Arc<Semaphore>);
+
+impl ShardWork {
+    pub fn per_core() -> Self {
+        Self(Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))))
+    }
+}
 
 /// When and how finely inputs are split.
 #[derive(Clone, Copy, Debug)]
@@ -92,6 +100,7 @@ pub struct Sharding {
     pub queue: Arc<dyn JobQueue>,
     pub store: Arc<dyn ShardStore>,
     pub config: ShardConfig,
+    pub work: ShardWork,
 }
 
 /// A transform that splits a big input over many workers ([`TransformAttempt`](crate::TransformAttempt)
@@ -333,7 +342,7 @@ impl JobRunner {
     ) -> Result<(MessageOutcome, ShardUse), ShardError> {
         let input = plan_input(plan)?;
         let mut used = ShardUse::default();
-        let scan = self.beating(&job.id, plan.attempt, self.scan_range(&input, index, &mut used)).await?;
+        let scan = self.beating(sharding, &job.id, plan.attempt, self.scan_range(&input, index, &mut used)).await?;
         let recorded = sharding.store.record_scan(&job.id, plan.attempt, index, &scan).await?;
         if !recorded.plan.scanned() {
             return Ok((MessageOutcome::Done, used));
@@ -382,11 +391,11 @@ impl JobRunner {
     }
 
     /// Runs a shard's `work` (its scan or its map, not the writes that end it), once the process
-    /// has room for it ([`SHARD_WORK`]), while renewing its job's lease every third of the lease,
+    /// has room for it ([`ShardWork`]), while renewing its job's lease every third of the lease,
     /// as one worker's run does, so that a long shard (or one waiting) does not leave the job
     /// looking abandoned. A renewal is never cut short: when this returns none is in flight, so
     /// none lands between a merge's read of the job and its settling write.
-    async fn beating<T>(&self, id: &JobId, attempt: u32, work: impl Future<Output = T>) -> T {
+    async fn beating<T>(&self, sharding: &Sharding, id: &JobId, attempt: u32, work: impl Future<Output = T>) -> T {
         let done = tokio::sync::Notify::new();
         let heartbeat = async {
             loop {
@@ -399,7 +408,7 @@ impl JobRunner {
         };
         let work = async {
             // Never closed, so never an error: a permit, held until the work ends.
-            let _permit = SHARD_WORK.acquire().await;
+            let _permit = sharding.work.0.acquire().await;
             let output = work.await;
             // Stored when the heartbeat is renewing: it stops after that renewal.
             done.notify_one();
@@ -447,7 +456,8 @@ impl JobRunner {
         let output = match plan.outputs.get(&index) {
             Some(output) => output.clone(),
             None => {
-                self.beating(&job.id, plan.attempt, self.map_records(job, plan.attempt, index, input, span)).await?
+                self.beating(sharding, &job.id, plan.attempt, self.map_records(job, plan.attempt, index, input, span))
+                    .await?
             }
         };
         let used = used.with_outputs(&output);

@@ -16,7 +16,8 @@ use helix_domain::{
 };
 use helix_jobs::metering::UsageLedger;
 use helix_jobs::{
-    JobRequest, JobRunner, MessageOutcome, RunnerConfig, RunnerPorts, ShardConfig, ShardedTransformAttempt, Sharding,
+    JobRequest, JobRunner, MessageOutcome, RunnerConfig, RunnerPorts, ShardConfig, ShardWork, ShardedTransformAttempt,
+    Sharding,
 };
 
 use crate::support::*;
@@ -97,6 +98,7 @@ fn sharded_over(world: World, ports: RunnerPorts, lease: Duration, shard_bytes: 
         queue: world.job_queue.clone(),
         store: store.clone(),
         config: ShardConfig { threshold_bytes: 4 * SHARD_BYTES, shard_bytes, min_part_bytes: 700 },
+        work: ShardWork::per_core(),
     };
     let config = RunnerConfig { name: "worker", max_attempts: MAX_ATTEMPTS, lease };
     let runner = JobRunner::new(ports, config, vec![Arc::new(ShardedTransformAttempt::new(sharding))]);
