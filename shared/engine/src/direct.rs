@@ -26,11 +26,21 @@ pub struct Shape {
     root: Vec<Entry>,
     /// The bytes of all keys and braces of a record.
     keys_len: usize,
+    /// Where every field always has a value (none has a `when`): `root` taken apart, written in
+    /// one loop instead of walking it.
+    flat: Option<Flat>,
     /// By field, in one list: the record loop walks it beside the fields.
     fields: Vec<FieldPlan>,
     /// `None` with a target schema: the shape check could not be compiled, records are built as
     /// values and validated by the schema validator.
     check: Option<ShapeCheck>,
+}
+
+/// A record's bytes between its values, each followed by the slot of the value after it, and
+/// the bytes after the last.
+struct Flat {
+    leaves: Vec<(Vec<u8>, usize)>,
+    end: Vec<u8>,
 }
 
 /// The record left the direct path: map it the general way.
@@ -51,6 +61,10 @@ enum Step {
     /// `{{ COL }}` or `{{ COL | trim }}` (`var` is the variable's slot) where the schema takes the
     /// text as it is: the column's text, borrowed.
     Column { var: usize, trim: bool },
+    /// `{{ COL | f | g }}` or `{{ COL }}` otherwise, where the field has no value map, default or
+    /// `type:` of its own: its filters applied to the column's text straight away, then the
+    /// schema's cast.
+    Pipe { var: usize },
     /// Everything else: the fast evaluator (minijinja where it falls back), then the field's value
     /// map, default and casts.
     Evaluate,
@@ -58,23 +72,57 @@ enum Step {
 
 impl Step {
     fn of(field: &Field, cast: &LeafCast) -> Step {
-        let as_evaluated = field.when.is_none()
-            && field.map.is_none()
-            && field.default.is_none()
-            && field.cast.is_none()
-            && !cast.empty_is_null
-            && cast.to.is_none_or(|to| to == Cast::String);
+        let own_steps = field.when.is_none() && field.map.is_none() && field.default.is_none() && field.cast.is_none();
+        let as_text = !cast.empty_is_null && cast.to.is_none_or(|to| to == Cast::String);
         match &field.value {
-            Some(Expr::Fast { fast, .. }) if as_evaluated => match fast {
-                fast::Expr::Var(var) => Step::Column { var: *var, trim: false },
-                fast::Expr::Pipe(x, filters) if filters[..] == [fast::Filter::Trim] => match **x {
-                    fast::Expr::Var(var) => Step::Column { var, trim: true },
+            Some(Expr::Fast { fast, .. }) if own_steps => match fast {
+                fast::Expr::Var(var) if as_text => Step::Column { var: *var, trim: false },
+                fast::Expr::Var(var) => Step::Pipe { var: *var },
+                fast::Expr::Pipe(x, filters) => match **x {
+                    fast::Expr::Var(var) if as_text && filters[..] == [fast::Filter::Trim] => {
+                        Step::Column { var, trim: true }
+                    }
+                    fast::Expr::Var(var) => Step::Pipe { var },
                     _ => Step::Evaluate,
                 },
                 _ => Step::Evaluate,
             },
             _ => Step::Evaluate,
         }
+    }
+}
+
+/// The filters of a [`Step::Pipe`] field.
+#[inline]
+fn filters(field: &Field) -> &[fast::Filter] {
+    match &field.value {
+        Some(Expr::Fast { fast: fast::Expr::Pipe(_, filters), .. }) => filters,
+        _ => &[],
+    }
+}
+
+/// A value of the fast evaluator as a scalar of the direct path: `None` where the general path
+/// decides (a non-finite float is not JSON, a value map's value may be no scalar).
+#[inline]
+fn fast_scalar(v: FVal<'_>) -> Option<Scalar<'_>> {
+    match v {
+        FVal::None => Some(Scalar::Null),
+        FVal::Bool(b) => Some(Scalar::Bool(b)),
+        FVal::Int(i) => Some(Scalar::Num(i.into())),
+        FVal::Float(x) => Number::from_f64(x).map(Scalar::Num),
+        FVal::Str(s) => Some(Scalar::Str(s)),
+        FVal::Json(v) => Scalar::borrowed(v),
+    }
+}
+
+/// The value of a field kept for later fields: not a text of its own (copying it would cost
+/// what it saves).
+#[inline]
+fn kept<'a>(v: &FVal<'a>, keep: bool) -> Option<FVal<'a>> {
+    match v {
+        FVal::Str(Cow::Owned(_)) => None,
+        v if keep => Some(v.clone()),
+        _ => None,
     }
 }
 
@@ -156,7 +204,12 @@ impl Shape {
             .zip(shared)
             .map(|((field, cast), keep)| FieldPlan { step: Step::of(field, &cast), cast, keep })
             .collect();
-        Some(Shape { keys_len: keys_len(&root), root, fields, check })
+        let flat = mapping.fields.iter().all(|f| f.when.is_none()).then(|| {
+            let (mut leaves, mut end) = (Vec::new(), Vec::new());
+            flatten(&root, &mut end, &mut leaves);
+            Flat { leaves, end }
+        });
+        Some(Shape { keys_len: keys_len(&root), root, flat, fields, check })
     }
 
     /// Maps one record into `slots`; `Err(General)` when it needs the general path. `values`
@@ -180,6 +233,18 @@ impl Shape {
                 values.push(keep.then_some(FVal::Str(Cow::Borrowed(text))));
                 slots.push(Some(Scalar::Str(Cow::Borrowed(text))));
                 continue;
+            }
+            // Where the filters or the value leave the common case, the evaluation below decides.
+            if let Step::Pipe { var } = step
+                && let Some(text) = column(scope.data, columns, var)
+                && let Ok(fast) = fast::pipe(text, filters(field), ev.maps, ev.bound.bytes)
+            {
+                let kept = kept(&fast, keep);
+                if let Some(value) = fast_scalar(fast) {
+                    values.push(kept);
+                    slots.push(Some(schema_cast(value, leaf_cast)));
+                    continue;
+                }
             }
             if let Some(when) = &field.when
                 && !ev.try_truth(when, columns, scope).map_err(|_| General)?
@@ -278,8 +343,31 @@ impl Shape {
             })
             .sum();
         out.reserve(self.keys_len + values);
-        write_object(out, &self.root, slots);
+        match &self.flat {
+            Some(Flat { leaves, end }) => {
+                for (before, slot) in leaves {
+                    out.extend_from_slice(before);
+                    write_scalar(out, slots[*slot].as_ref().expect("a field without `when` has a value"));
+                }
+                out.extend_from_slice(end);
+            }
+            None => write_object(out, &self.root, slots),
+        }
     }
+}
+
+/// `write_object` of a record whose every slot has a value, taken apart into the bytes before
+/// each value (`pending` holds those not followed by a value yet).
+fn flatten(entries: &[Entry], pending: &mut Vec<u8>, leaves: &mut Vec<(Vec<u8>, usize)>) {
+    pending.push(b'{');
+    for (i, e) in entries.iter().enumerate() {
+        pending.extend_from_slice(if i == 0 { &e.json_key[1..] } else { &e.json_key[..] });
+        match &e.node {
+            Node::Leaf(slot) => leaves.push((std::mem::take(pending), *slot)),
+            Node::Object(children) => flatten(children, pending, leaves),
+        }
+    }
+    pending.push(b'}');
 }
 
 fn write_object(out: &mut Vec<u8>, entries: &[Entry], slots: &Slots<'_>) {
@@ -371,19 +459,12 @@ fn scalar<'a>(
                 values,
             };
             let fast = fast::eval(f, &env);
-            let kept = match &fast {
-                Ok(FVal::Str(Cow::Owned(_))) | Err(_) => None,
-                Ok(v) if keep => Some(v.clone()),
-                Ok(_) => None,
-            };
+            let kept = fast.as_ref().map_or(None, |v| kept(v, keep));
             let direct = match fast {
-                Ok(FVal::None) => Some(Scalar::Null),
-                Ok(FVal::Bool(b)) => Some(Scalar::Bool(b)),
-                Ok(FVal::Int(i)) => Some(Scalar::Num(i.into())),
-                // A non-finite float is not JSON: the general path evaluates it with minijinja.
-                Ok(FVal::Float(x)) => Number::from_f64(x).map(Scalar::Num),
-                Ok(FVal::Str(s)) => Some(Scalar::Str(s)),
+                // A value map's value that is no scalar: the general path maps the record.
                 Ok(FVal::Json(v)) => Some(Scalar::borrowed(v).ok_or(General)?),
+                // A non-finite float is not JSON: the general path evaluates it with minijinja.
+                Ok(v) => fast_scalar(v),
                 Err(fast::Fallback) => None,
             };
             match direct {
@@ -527,9 +608,11 @@ fields:
                 Step::Column { var: 1, trim: true },
                 // A text, or null: the text stays as it is.
                 Step::Column { var: 2, trim: true },
+                // Cast to an integer by the schema.
+                Step::Pipe { var: 3 },
+                // A default of its own.
                 Step::Evaluate,
-                Step::Evaluate,
-                Step::Evaluate,
+                Step::Pipe { var: 1 },
                 Step::Column { var: 5, trim: true },
             ]
         );
@@ -547,6 +630,18 @@ fields:
         );
         assert!(rej.contains("\"keyword\":\"minLength\""), "{rej}");
         both_paths(&without_missing, None, INPUT);
+    }
+
+    #[test]
+    fn nested_fields_without_when_are_written_in_one_loop_alike() {
+        let ctx = "fields:\n  a.b: \"{{ ID }}\"\n  x: \"{{ QTY }}\"\n  a.c: \"{{ NAME }}\"\n  d.e.f: 1\n";
+        let t = compile(Some(Source { name: "c.yaml", text: ctx }), None).unwrap();
+        assert!(t.direct.as_ref().unwrap().flat.is_some());
+        let (out, _) = both_paths(ctx, None, INPUT);
+        assert!(
+            out.contains("{\"a\":{\"b\":\" 1 \",\"c\":\"müller, HANS\"},\"x\":\"1.250\",\"d\":{\"e\":{\"f\":1}}},\n"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -278,7 +278,7 @@ pub fn eval<'a>(e: &'a Expr, env: &Env<'a, '_>) -> Result<FVal<'a>, Fallback> {
                 x => eval(x, env)?,
             };
             for f in filters {
-                v = filter(v, f, env)?;
+                v = filter(v, f, env.maps, env.max_bytes)?;
             }
             v
         }
@@ -380,7 +380,23 @@ fn binary<'a>(op: BinOp, l: &'a Expr, r: &'a Expr, env: &Env<'a, '_>) -> Result<
     })
 }
 
-fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>, Fallback> {
+/// `COL | f | g` on the column's text, as [`eval`] computes it: the direct path's common field,
+/// without an [`Env`].
+#[inline]
+pub fn pipe<'a>(
+    text: &'a str,
+    filters: &'a [Filter],
+    maps: &'a [super::ValueMap],
+    max_bytes: usize,
+) -> Result<FVal<'a>, Fallback> {
+    let mut v = FVal::Str(Cow::Borrowed(text));
+    for f in filters {
+        v = filter(v, f, maps, max_bytes)?;
+    }
+    Ok(v)
+}
+
+fn filter<'a>(v: FVal<'a>, f: &'a Filter, maps: &'a [super::ValueMap], max_bytes: usize) -> Result<FVal<'a>, Fallback> {
     Ok(match f {
         Filter::Trim => match v {
             FVal::Str(Cow::Borrowed(s)) => FVal::Str(Cow::Borrowed(helpers::trim(s))),
@@ -393,7 +409,7 @@ fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>,
             // At most this many matches, each growing the text by the difference.
             if to.len() > from.len() {
                 let matches = if from.is_empty() { s.len() + 1 } else { s.len() / from.len() };
-                if matches.saturating_mul(to.len() - from.len()).saturating_add(s.len()) > env.max_bytes {
+                if matches.saturating_mul(to.len() - from.len()).saturating_add(s.len()) > max_bytes {
                     return Err(Fallback);
                 }
             }
@@ -446,7 +462,7 @@ fn filter<'a>(v: FVal<'a>, f: &'a Filter, env: &Env<'a, '_>) -> Result<FVal<'a>,
         },
         Filter::ValueMap(i) => {
             let key = str_arg(v)?;
-            let map = &env.maps[*i];
+            let map = &maps[*i];
             match map.get(&key).or(map.default.as_ref()) {
                 Some(out) => FVal::from_json(out),
                 None => FVal::Str(key),
