@@ -63,32 +63,94 @@ enum Step {
     Column { var: usize, trim: bool },
     /// `{{ COL | f | g }}` or `{{ COL }}` otherwise, where the field has no value map, default or
     /// `type:` of its own: its filters applied to the column's text straight away, then the
-    /// schema's cast.
-    Pipe { var: usize },
+    /// schema's cast. With `memo`, filters that are work to apply (capitalize_words, date) are
+    /// applied only when the text differs from the field's text in the record before (see
+    /// [`FieldMemo`]): exports repeat an order's name and date on each of its lines.
+    Pipe { var: usize, memo: bool },
     /// Everything else: the fast evaluator (minijinja where it falls back), then the field's value
     /// map, default and casts.
     Evaluate,
 }
 
 impl Step {
-    fn of(field: &Field, cast: &LeafCast) -> Step {
+    fn of(field: &Field, cast: &LeafCast, keep: bool) -> Step {
         let own_steps = field.when.is_none() && field.map.is_none() && field.default.is_none() && field.cast.is_none();
         let as_text = !cast.empty_is_null && cast.to.is_none_or(|to| to == Cast::String);
         match &field.value {
             Some(Expr::Fast { fast, .. }) if own_steps => match fast {
                 fast::Expr::Var(var) if as_text => Step::Column { var: *var, trim: false },
-                fast::Expr::Var(var) => Step::Pipe { var: *var },
+                fast::Expr::Var(var) => Step::Pipe { var: *var, memo: false },
                 fast::Expr::Pipe(x, filters) => match **x {
                     fast::Expr::Var(var) if as_text && filters[..] == [fast::Filter::Trim] => {
                         Step::Column { var, trim: true }
                     }
-                    fast::Expr::Var(var) => Step::Pipe { var },
+                    fast::Expr::Var(var) => Step::Pipe { var, memo: !keep && filters.iter().any(is_work) },
                     _ => Step::Evaluate,
                 },
                 _ => Step::Evaluate,
             },
             _ => Step::Evaluate,
         }
+    }
+}
+
+/// Whether a filter costs much more than comparing its text with the one before.
+fn is_work(filter: &fast::Filter) -> bool {
+    matches!(filter, fast::Filter::CapitalizeWords | fast::Filter::Date(_))
+}
+
+/// The last text a memoised field (see [`Step::Pipe`]) read and what its filters made of it.
+#[derive(Default)]
+pub struct FieldMemo {
+    input: String,
+    output: Option<Memoised>,
+}
+
+enum Memoised {
+    Null,
+    /// A part of the input, by byte range.
+    Part(usize, usize),
+    Text(String),
+}
+
+impl FieldMemo {
+    /// The value of `text` if it is the text memoised.
+    #[inline]
+    fn get<'a>(&self, text: &'a str) -> Option<Scalar<'a>> {
+        let output = self.output.as_ref()?;
+        if !helpers::text_eq(&self.input, text) {
+            return None;
+        }
+        Some(match output {
+            Memoised::Null => Scalar::Null,
+            Memoised::Part(start, end) => Scalar::Str(Cow::Borrowed(text.get(*start..*end)?)),
+            Memoised::Text(t) => Scalar::Str(Cow::Owned(t.clone())),
+        })
+    }
+
+    /// Keeps what the filters made of `text` (nothing where the value is of another kind).
+    fn remember(&mut self, text: &str, value: &FVal<'_>) {
+        let output = match (value, self.output.take()) {
+            (FVal::None, _) => Memoised::Null,
+            (FVal::Str(Cow::Owned(s)), Some(Memoised::Text(mut t))) => {
+                t.clear();
+                t.push_str(s);
+                Memoised::Text(t)
+            }
+            (FVal::Str(Cow::Owned(s)), _) => Memoised::Text(s.clone()),
+            (FVal::Str(Cow::Borrowed(s)), _) => {
+                // A filter that returns its input, or a part of it (trim), borrows it.
+                let start = (s.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+                match start.checked_add(s.len()) {
+                    Some(end) if end <= text.len() => Memoised::Part(start, end),
+                    _ => return,
+                }
+            }
+            _ => return,
+        };
+        self.input.clear();
+        self.input.push_str(text);
+        self.output = Some(output);
     }
 }
 
@@ -202,7 +264,7 @@ impl Shape {
             .iter()
             .zip(casts)
             .zip(shared)
-            .map(|((field, cast), keep)| FieldPlan { step: Step::of(field, &cast), cast, keep })
+            .map(|((field, cast), keep)| FieldPlan { step: Step::of(field, &cast, keep), cast, keep })
             .collect();
         let flat = mapping.fields.iter().all(|f| f.when.is_none()).then(|| {
             let (mut leaves, mut end) = (Vec::new(), Vec::new());
@@ -213,7 +275,9 @@ impl Shape {
     }
 
     /// Maps one record into `slots`; `Err(General)` when it needs the general path. `values`
-    /// (emptied first) keeps the fields' values for the expressions that repeat them.
+    /// (emptied first) keeps the fields' values for the expressions that repeat them; `memos`
+    /// are this thread's (see [`FieldMemo`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn eval<'a>(
         &self,
         fields: &'a [Field],
@@ -222,10 +286,14 @@ impl Shape {
         scope: &mut LazyScope<'a>,
         slots: &mut Slots<'a>,
         values: &mut Vec<Option<FVal<'a>>>,
+        memos: &mut Vec<FieldMemo>,
     ) -> Result<(), General> {
         slots.clear();
         values.clear();
-        for (field, &FieldPlan { step, cast: ref leaf_cast, keep }) in fields.iter().zip(&self.fields) {
+        memos.resize_with(fields.len(), FieldMemo::default);
+        for ((field, &FieldPlan { step, cast: ref leaf_cast, keep }), memo) in
+            fields.iter().zip(&self.fields).zip(memos.iter_mut())
+        {
             if let Step::Column { var, trim } = step
                 && let Some(text) = column(scope.data, columns, var)
             {
@@ -235,15 +303,25 @@ impl Shape {
                 continue;
             }
             // Where the filters or the value leave the common case, the evaluation below decides.
-            if let Step::Pipe { var } = step
+            if let Step::Pipe { var, memo: memoised } = step
                 && let Some(text) = column(scope.data, columns, var)
-                && let Ok(fast) = fast::pipe(text, filters(field), ev.maps, ev.bound.bytes)
             {
-                let kept = kept(&fast, keep);
-                if let Some(value) = fast_scalar(fast) {
-                    values.push(kept);
+                // A memoised field's value is never kept (`Step::of`).
+                if memoised && let Some(value) = memo.get(text) {
+                    values.push(None);
                     slots.push(Some(schema_cast(value, leaf_cast)));
                     continue;
+                }
+                if let Ok(fast) = fast::pipe(text, filters(field), ev.maps, ev.bound.bytes) {
+                    if memoised {
+                        memo.remember(text, &fast);
+                    }
+                    let kept = kept(&fast, keep);
+                    if let Some(value) = fast_scalar(fast) {
+                        values.push(kept);
+                        slots.push(Some(schema_cast(value, leaf_cast)));
+                        continue;
+                    }
                 }
             }
             if let Some(when) = &field.when
@@ -609,10 +687,10 @@ fields:
                 // A text, or null: the text stays as it is.
                 Step::Column { var: 2, trim: true },
                 // Cast to an integer by the schema.
-                Step::Pipe { var: 3 },
+                Step::Pipe { var: 3, memo: false },
                 // A default of its own.
                 Step::Evaluate,
-                Step::Pipe { var: 1 },
+                Step::Pipe { var: 1, memo: false },
                 Step::Column { var: 5, trim: true },
             ]
         );
@@ -642,6 +720,46 @@ fields:
             out.contains("{\"a\":{\"b\":\" 1 \",\"c\":\"müller, HANS\"},\"x\":\"1.250\",\"d\":{\"e\":{\"f\":1}}},\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn memoised_fields_map_like_the_general_path() {
+        let ctx = r#"
+output: { format: ndjson }
+fields:
+  name: "{{ NAME | trim | capitalize_words }}"
+  date: "{{ WHEN | date('D.M.YYYY') }}"
+  raw: "{{ NAME }}"
+"#;
+        let schema = r#"{"properties":{"date":{"type":["string","null"]}}}"#;
+        let t =
+            compile(Some(Source { name: "c.yaml", text: ctx }), Some(Source { name: "s.json", text: schema })).unwrap();
+        let steps: Vec<Step> = t.direct.as_ref().unwrap().fields.iter().map(|f| f.step).collect();
+        assert_eq!(
+            steps,
+            [
+                Step::Pipe { var: 0, memo: true },
+                Step::Pipe { var: 1, memo: true },
+                Step::Column { var: 0, trim: false }
+            ]
+        );
+        // Each value repeated: the second of each pair is the memo's (a text of its own, a part
+        // of the column's, null), and a value the filters refuse is the general path's.
+        let input = "NAME;WHEN\nMÜLLER hans;1.2.2024\nMÜLLER hans;1.2.2024\n Müller Hans ;\n Müller Hans ;\n\
+                     Müller Hans;31.2.2024\nMüller Hans;31.2.2024\nx;1.2.2024\n";
+        let (out, rej) = both_paths(ctx, Some(schema), input);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                r#"{"name":"Müller Hans","date":"2024-02-01","raw":"MÜLLER hans"}"#,
+                r#"{"name":"Müller Hans","date":"2024-02-01","raw":"MÜLLER hans"}"#,
+                r#"{"name":"Müller Hans","date":null,"raw":" Müller Hans "}"#,
+                r#"{"name":"Müller Hans","date":null,"raw":" Müller Hans "}"#,
+                r#"{"name":"X","date":"2024-02-01","raw":"x"}"#,
+            ]
+        );
+        assert_eq!(rej.matches("not a valid date").count(), 2, "{rej}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::context::{OutputFormat, Plan};
-use crate::direct::{General, Shape};
+use crate::direct::{FieldMemo, General, Shape};
 use crate::error::EngineError;
 use crate::formats::Chunk;
 use crate::formats::{self, InputReading, RecordReader};
@@ -125,6 +125,8 @@ struct Worker {
     /// allocations.
     slots: Slots<'static>,
     values: Vec<Option<FVal<'static>>>,
+    /// The direct path's memo of fields' values from the record before.
+    memos: Vec<FieldMemo>,
     /// The rows of the last CSV chunk, whose buffers the next chunk's records take.
     spare_rows: Vec<Row>,
 }
@@ -241,6 +243,7 @@ fn direct(
     // empty vector into one of the same layout reuses its allocation) and given back emptied.
     let mut slots: Slots<'_> = std::mem::take(&mut worker.slots).into_iter().map(|_| None).collect();
     let mut values: Vec<Option<FVal<'_>>> = std::mem::take(&mut worker.values).into_iter().map(|_| None).collect();
+    let mut memos = std::mem::take(&mut worker.memos);
     let columns = worker.columns(plan, &unit.record.data);
     let ev = evaluator(plan);
     let meta_fn = || meta(unit);
@@ -253,7 +256,7 @@ fn direct(
                 Err(_) => break 'record Err(General),
             }
         }
-        if shape.eval(&mapping.fields, &ev, columns, &mut scope, &mut slots, &mut values).is_err() {
+        if shape.eval(&mapping.fields, &ev, columns, &mut scope, &mut slots, &mut values, &mut memos).is_err() {
             break 'record Err(General);
         }
         let check = worker.own_check.get_or_insert_with(|| shape.check().cloned());
@@ -273,6 +276,7 @@ fn direct(
     };
     slots.clear();
     values.clear();
+    worker.memos = memos;
     worker.slots = slots.into_iter().map(|_| None).collect();
     worker.values = values.into_iter().map(|_| None).collect();
     written
