@@ -469,18 +469,27 @@ fn write_object(out: &mut Vec<u8>, entries: &[Entry], slots: &Slots<'_>) {
     out.push(b'}');
 }
 
+/// The common case, a text without escapes, inline; the others in [`write_other`].
+#[inline(always)]
 fn write_scalar(out: &mut Vec<u8>, v: &Scalar<'_>) {
     match v {
-        Scalar::Null => out.extend_from_slice(b"null"),
-        Scalar::Bool(true) => out.extend_from_slice(b"true"),
-        Scalar::Bool(false) => out.extend_from_slice(b"false"),
-        Scalar::Num(n) => write_number(out, n),
-        // Most texts need no escaping: copy them; serde_json escapes the others.
+        // Most texts need no escaping: copy them.
         Scalar::Str(s) if !needs_escape(s.as_bytes()) => {
             out.push(b'"');
             out.extend_from_slice(s.as_bytes());
             out.push(b'"');
         }
+        v => write_other(out, v),
+    }
+}
+
+#[inline(never)]
+fn write_other(out: &mut Vec<u8>, v: &Scalar<'_>) {
+    match v {
+        Scalar::Null => out.extend_from_slice(b"null"),
+        Scalar::Bool(true) => out.extend_from_slice(b"true"),
+        Scalar::Bool(false) => out.extend_from_slice(b"false"),
+        Scalar::Num(n) => write_number(out, n),
         Scalar::Str(s) => serde_json::to_writer(&mut *out, s.as_ref()).expect("serialising into memory cannot fail"),
     }
 }
@@ -499,6 +508,7 @@ fn write_number(out: &mut Vec<u8>, n: &Number) {
 
 /// Whether JSON escapes any byte of `s` (a control character, `"` or `\`): eight bytes at a
 /// time, as no byte borrows from the next unless it is one of those.
+#[inline]
 fn needs_escape(s: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -575,8 +585,20 @@ fn explicit_cast(value: Scalar<'_>, to: Cast) -> Result<Scalar<'_>, General> {
     })
 }
 
-/// `Target::cast` on one scalar leaf.
+/// `Target::cast` on one scalar leaf. Mostly it changes nothing, which is decided here, inline.
+#[inline(always)]
 fn schema_cast<'a>(value: Scalar<'a>, c: &LeafCast) -> Scalar<'a> {
+    match value {
+        Scalar::Str(s) if !c.empty_is_null && c.to.is_none_or(|to| to == Cast::String) => Scalar::Str(s),
+        Scalar::Null => Scalar::Null,
+        v @ (Scalar::Num(_) | Scalar::Bool(_)) if c.to != Some(Cast::String) => v,
+        v => cast_leaf(v, c),
+    }
+}
+
+/// `schema_cast` where it may change the value.
+#[inline(never)]
+fn cast_leaf<'a>(value: Scalar<'a>, c: &LeafCast) -> Scalar<'a> {
     match value {
         Scalar::Str(s) if c.empty_is_null && helpers::trim(&s).is_empty() => Scalar::Null,
         Scalar::Str(s) => match c.to.filter(|&t| t != Cast::String) {
