@@ -487,13 +487,20 @@ fn push_digits(out: &mut [u8], mut v: i64) {
 /// division of two exact integers is correctly rounded, like parsing is.
 pub fn round_decimal(x: f64, precision: u32) -> Option<f64> {
     if precision <= 15 {
-        let scale = 10f64.powi(precision as i32);
+        let scale = POWERS_OF_TEN[precision as usize];
         let y = x * scale;
         if y.is_finite() && y.abs() < (1u64 << 52) as f64 {
+            // Below 2^52 the conversion truncates exactly: `floor` and `round` without their
+            // library calls.
+            let truncated = y as i64 as f64;
+            let floor = if truncated > y { truncated - 1.0 } else { truncated };
             // y carries at most half an ulp of error: decide only where that cannot matter.
-            let frac = y - y.floor();
+            let frac = y - floor;
             if (frac - 0.5).abs() > y.abs() * f64::EPSILON * 4.0 + f64::MIN_POSITIVE {
-                return Some(y.round() / scale);
+                // Not a tie: the nearest integer, a zero with the sign of `y` (as `round` keeps it).
+                let nearest = if frac > 0.5 { floor + 1.0 } else { floor };
+                let nearest = if nearest == 0.0 { 0f64.copysign(y) } else { nearest };
+                return Some(nearest / scale);
             }
         }
     }
