@@ -65,8 +65,9 @@ enum Step {
     /// `type:` of its own: its filters applied to the column's text straight away, then the
     /// schema's cast. With `memo`, filters that are work to apply (capitalize_words, date) are
     /// applied only when the text differs from the field's text in the record before (see
-    /// [`FieldMemo`]): exports repeat an order's name and date on each of its lines.
-    Pipe { var: usize, memo: bool },
+    /// [`FieldMemo`]): exports repeat an order's name and date on each of its lines. With
+    /// `or_none`, the field is `coalesce(COL | f | g, none)`: an empty result is none.
+    Pipe { var: usize, memo: bool, or_none: bool },
     /// Everything else: the fast evaluator (minijinja where it falls back), then the field's value
     /// map, default and casts.
     Evaluate,
@@ -76,17 +77,25 @@ impl Step {
     fn of(field: &Field, cast: &LeafCast, keep: bool) -> Step {
         let own_steps = field.when.is_none() && field.map.is_none() && field.default.is_none() && field.cast.is_none();
         let as_text = !cast.empty_is_null && cast.to.is_none_or(|to| to == Cast::String);
-        match &field.value {
-            Some(Expr::Fast { fast, .. }) if own_steps => match fast {
-                fast::Expr::Var(var) if as_text => Step::Column { var: *var, trim: false },
-                fast::Expr::Var(var) => Step::Pipe { var: *var, memo: false },
-                fast::Expr::Pipe(x, filters) => match **x {
-                    fast::Expr::Var(var) if as_text && filters[..] == [fast::Filter::Trim] => {
-                        Step::Column { var, trim: true }
-                    }
-                    fast::Expr::Var(var) => Step::Pipe { var, memo: !keep && filters.iter().any(is_work) },
-                    _ => Step::Evaluate,
-                },
+        let Some(Expr::Fast { fast, .. }) = &field.value else { return Step::Evaluate };
+        if !own_steps {
+            return Step::Evaluate;
+        }
+        let (piped, or_none) = match fast {
+            fast::Expr::Coalesce(items) => match &items[..] {
+                [piped, fast::Expr::Lit(fast::Lit::None)] => (piped, true),
+                _ => return Step::Evaluate,
+            },
+            piped => (piped, false),
+        };
+        match piped {
+            fast::Expr::Var(var) if as_text && !or_none => Step::Column { var: *var, trim: false },
+            fast::Expr::Var(var) => Step::Pipe { var: *var, memo: false, or_none },
+            fast::Expr::Pipe(x, filters) => match **x {
+                fast::Expr::Var(var) if as_text && !or_none && filters[..] == [fast::Filter::Trim] => {
+                    Step::Column { var, trim: true }
+                }
+                fast::Expr::Var(var) => Step::Pipe { var, memo: !keep && filters.iter().any(is_work), or_none },
                 _ => Step::Evaluate,
             },
             _ => Step::Evaluate,
@@ -157,8 +166,13 @@ impl FieldMemo {
 /// The filters of a [`Step::Pipe`] field.
 #[inline]
 fn filters(field: &Field) -> &[fast::Filter] {
-    match &field.value {
-        Some(Expr::Fast { fast: fast::Expr::Pipe(_, filters), .. }) => filters,
+    let Some(Expr::Fast { fast, .. }) = &field.value else { return &[] };
+    match fast {
+        fast::Expr::Pipe(_, filters) => filters,
+        fast::Expr::Coalesce(items) => match items.first() {
+            Some(fast::Expr::Pipe(_, filters)) => filters,
+            _ => &[],
+        },
         _ => &[],
     }
 }
@@ -303,7 +317,7 @@ impl Shape {
                 continue;
             }
             // Where the filters or the value leave the common case, the evaluation below decides.
-            if let Step::Pipe { var, memo: memoised } = step
+            if let Step::Pipe { var, memo: memoised, or_none } = step
                 && let Some(text) = column(scope.data, columns, var)
             {
                 // A memoised field's value is never kept (`Step::of`).
@@ -313,6 +327,10 @@ impl Shape {
                     continue;
                 }
                 if let Ok(fast) = fast::pipe(text, filters(field), ev.maps, ev.bound.bytes) {
+                    let fast = match fast {
+                        FVal::Str(s) if or_none && s.is_empty() => FVal::None,
+                        fast => fast,
+                    };
                     if memoised {
                         memo.remember(text, &fast);
                     }
@@ -709,10 +727,10 @@ fields:
                 // A text, or null: the text stays as it is.
                 Step::Column { var: 2, trim: true },
                 // Cast to an integer by the schema.
-                Step::Pipe { var: 3, memo: false },
+                Step::Pipe { var: 3, memo: false, or_none: false },
                 // A default of its own.
                 Step::Evaluate,
-                Step::Pipe { var: 1, memo: false },
+                Step::Pipe { var: 1, memo: false, or_none: false },
                 Step::Column { var: 5, trim: true },
             ]
         );
@@ -730,6 +748,23 @@ fields:
         );
         assert!(rej.contains("\"keyword\":\"minLength\""), "{rej}");
         both_paths(&without_missing, None, INPUT);
+    }
+
+    #[test]
+    fn empty_to_none_coalesces_map_like_the_general_path() {
+        let ctx = r#"
+output: { format: ndjson }
+fields:
+  name: "{{ coalesce(NAME | trim, none) }}"
+  when: "{{ coalesce(WHEN, none) }}"
+  qty: "{{ coalesce(QTY | decimal('de'), none) }}"
+"#;
+        let t = compile(Some(Source { name: "c.yaml", text: ctx }), None).unwrap();
+        let steps: Vec<Step> = t.direct.as_ref().unwrap().fields.iter().map(|f| f.step).collect();
+        assert_eq!(steps, (0..3).map(|var| Step::Pipe { var, memo: false, or_none: true }).collect::<Vec<_>>());
+        let (out, _) = both_paths(ctx, None, INPUT);
+        assert!(out.contains("{\"name\":\"müller, HANS\",\"when\":\"1.2.2024\",\"qty\":1250}\n"), "{out}");
+        assert!(out.contains("{\"name\":null,\"when\":null,\"qty\":null}\n"), "{out}");
     }
 
     #[test]
@@ -760,8 +795,8 @@ fields:
         assert_eq!(
             steps,
             [
-                Step::Pipe { var: 0, memo: true },
-                Step::Pipe { var: 1, memo: true },
+                Step::Pipe { var: 0, memo: true, or_none: false },
+                Step::Pipe { var: 1, memo: true, or_none: false },
                 Step::Column { var: 0, trim: false }
             ]
         );
