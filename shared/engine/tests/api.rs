@@ -116,6 +116,9 @@ fn split_csv_parses_like_one_thread() {
             1 => "mid \"quote\" kept".to_owned(),
             2 => "\"\"".to_owned(),
             3 => "\"a\n\nb\n\"".to_owned(),
+            // Text after a closing quote, and a quote inside a field before a quoted field.
+            4 => "\"a\"b\"c".to_owned(),
+            5 => "x\";\"y\nz\"".to_owned(),
             _ => format!("n{i}"),
         };
         input.push_str(&format!("{i};{};{note}\r\n", if i % 11 == 0 { "-1" } else { "1" }));

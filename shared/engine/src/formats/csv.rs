@@ -484,55 +484,36 @@ impl<'a> CsvReader<'a> {
     /// a quoted field is open.
     fn split_record(&mut self, bytes: &mut Vec<u8>, start: usize) -> Result<(), EngineError> {
         let (d, q) = (self.opts.delimiter, self.opts.quote);
-        if memchr::memchr(q, &bytes[start..]).is_none() {
-            return Ok(());
-        }
         let (mut i, mut line_start) = (start, start);
-        let (mut in_quotes, mut field_start) = (false, true);
+        let mut in_quotes = false;
         // Unescaped length of the open quoted field, and where it opened (as in parse_record).
         let mut quoted_len = 0usize;
         let mut quote_at = (self.lines.line, start, start);
         loop {
-            while i < bytes.len() {
+            // Only quotes matter: inside a quoted field the next one closes it (or is half of an
+            // escaped one); outside, one opens a quoted field only at a field's start (the
+            // record's, or after a delimiter), and the fields before it are passed over whole.
+            while let Some(k) = memchr::memchr(q, &bytes[i..]) {
+                let at = i + k;
+                i = at + 1;
                 if in_quotes {
-                    match memchr::memchr(q, &bytes[i..]) {
-                        None => {
-                            quoted_len += bytes.len() - i;
-                            i = bytes.len();
-                        }
-                        Some(k) => {
-                            quoted_len += k;
-                            i += k + 1;
-                            if bytes.get(i) == Some(&q) {
-                                quoted_len += 1;
-                                i += 1;
-                            } else {
-                                in_quotes = false;
-                            }
-                        }
+                    quoted_len += k;
+                    if bytes.get(i) == Some(&q) {
+                        quoted_len += 1;
+                        i += 1;
+                    } else {
+                        in_quotes = false;
                     }
-                    continue;
-                }
-                if field_start && bytes[i] == q {
-                    (in_quotes, field_start, quoted_len) = (true, false, 0);
-                    quote_at = (self.lines.line, line_start, i);
-                    i += 1;
-                    continue;
-                }
-                match find2(d, b'\n', &bytes[i..]) {
-                    Some(k) if bytes[i + k] == d => {
-                        field_start = true;
-                        i += k + 1;
-                    }
-                    _ => {
-                        field_start = false;
-                        i = bytes.len();
-                    }
+                } else if at == start || bytes[at - 1] == d {
+                    (in_quotes, quoted_len) = (true, 0);
+                    quote_at = (self.lines.line, line_start, at);
                 }
             }
             if !in_quotes {
                 return Ok(());
             }
+            quoted_len += bytes.len() - i;
+            i = bytes.len();
             if quoted_len > self.limits.max_field_bytes {
                 return Err(self.err(
                     quote_at.0,
