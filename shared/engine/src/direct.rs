@@ -123,18 +123,20 @@ enum Memoised {
 }
 
 impl FieldMemo {
-    /// The value of `text` if it is the text memoised.
+    /// Whether `text` is the text memoised.
     #[inline]
-    fn get<'a>(&self, text: &'a str) -> Option<Scalar<'a>> {
-        let output = self.output.as_ref()?;
-        if !helpers::text_eq(&self.input, text) {
-            return None;
+    fn holds(&self, text: &str) -> bool {
+        self.output.is_some() && helpers::text_eq(&self.input, text)
+    }
+
+    /// The value memoised, borrowed from the memo (the record's slots live no longer than it).
+    #[inline]
+    fn value(&self) -> Scalar<'_> {
+        match &self.output {
+            None | Some(Memoised::Null) => Scalar::Null,
+            Some(Memoised::Part(start, end)) => Scalar::Str(Cow::Borrowed(&self.input[*start..*end])),
+            Some(Memoised::Text(t)) => Scalar::Str(Cow::Borrowed(t)),
         }
-        Some(match output {
-            Memoised::Null => Scalar::Null,
-            Memoised::Part(start, end) => Scalar::Str(Cow::Borrowed(text.get(*start..*end)?)),
-            Memoised::Text(t) => Scalar::Str(Cow::Owned(t.clone())),
-        })
     }
 
     /// Keeps what the filters made of `text` (nothing where the value is of another kind).
@@ -300,7 +302,7 @@ impl Shape {
         scope: &mut LazyScope<'a>,
         slots: &mut Slots<'a>,
         values: &mut Vec<Option<FVal<'a>>>,
-        memos: &mut Vec<FieldMemo>,
+        memos: &'a mut Vec<FieldMemo>,
     ) -> Result<(), General> {
         slots.clear();
         values.clear();
@@ -321,9 +323,10 @@ impl Shape {
                 && let Some(text) = column(scope.data, columns, var)
             {
                 // A memoised field's value is never kept (`Step::of`).
-                if memoised && let Some(value) = memo.get(text) {
+                if memoised && memo.holds(text) {
+                    let memo: &'a FieldMemo = memo;
                     values.push(None);
-                    slots.push(Some(schema_cast(value, leaf_cast)));
+                    slots.push(Some(schema_cast(memo.value(), leaf_cast)));
                     continue;
                 }
                 if let Ok(fast) = fast::pipe(text, filters(field), ev.maps, ev.bound.bytes) {

@@ -276,9 +276,10 @@ fn direct(
     };
     slots.clear();
     values.clear();
-    worker.memos = memos;
     worker.slots = slots.into_iter().map(|_| None).collect();
     worker.values = values.into_iter().map(|_| None).collect();
+    // The slots may borrow memoised values: the memos go back once they are gone.
+    worker.memos = memos;
     written
 }
 
