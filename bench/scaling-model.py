@@ -27,6 +27,8 @@ MAX_SHARDS = 512                # MAX_SHARDS: the plan is one DynamoDB item
 RANGE = 8 * MiB                 # RANGE_BYTES: one ranged GET
 PART = 8 * MiB                  # PART_BYTES: one UploadPart of a shard's output
 MIN_PART = 5 * MiB              # S3's smallest part but the last; the merge tops up part 1 to it
+# Shard messages go out in SendMessageBatch requests of this many (SqsJobQueue::send_all).
+SEND_BATCH = 10
 # A plan's JSON per shard (ShardScan, ShardSpan, ShardOutput as serde writes them), estimated.
 SCAN_ENTRY, SPAN_ENTRY, OUTPUT_ENTRY, PLAN_HEAD = 200, 90, 130, 1024
 
@@ -37,7 +39,7 @@ AWS = dict(
     conn=85e6,               # assumed: one S3 connection (AWS re:Post: at most 5 Gbps per connection)
     request=0.1,             # S3 performance guidelines: first-byte latency ~100-200 ms (low end)
     copy_rate=200e6,         # assumed: UploadPartCopy bytes per second, server-side (not documented)
-    queue_send=0.02,         # assumed: one SQS SendMessage
+    queue_send=0.02,         # assumed: one SQS SendMessage (or SendMessageBatch of up to 10)
     queue_hop=0.2,           # assumed: a sent message reaches a polling Lambda
     db=0.01,                 # DynamoDB: "single-digit millisecond" latency (rounded up)
     cold_start=1.0,          # assumed (Lambda docs: cold starts from under 100 ms to over 1 s)
@@ -152,7 +154,8 @@ def wall(size, workers, p, warm=True, shard_bytes=SHARD_BYTES):
     shard, shards = shard_layout(size, shard_bytes)
     last = size - (shards - 1) * shard
     sizes = [shard] * (shards - 1) + [last]
-    fan_out = p["queue_hop"] + 3 * p["db"] + p["request"] + MiB / p["conn"] + shards * p["queue_send"]
+    sends = math.ceil(shards / SEND_BATCH) * p["queue_send"]
+    fan_out = p["queue_hop"] + 3 * p["db"] + p["request"] + MiB / p["conn"] + sends
     scan_tasks = [scan_seconds(s, p) for s in sizes]
     map_tasks = [map_seconds(s, p) for s in sizes]
     scan = makespan(scan_tasks, workers, p, warm)
@@ -163,7 +166,7 @@ def wall(size, workers, p, warm=True, shard_bytes=SHARD_BYTES):
         mapped = max(mapped, sum(map_tasks) / p["cores"])
     scan_floor, map_floor = hot_item_seconds(shards, p)
     scan, mapped = max(scan, scan_floor), max(mapped, map_floor)
-    place = 2 * p["db"] + shards * p["queue_send"]
+    place = 2 * p["db"] + sends
     merge = merge_seconds(shards, shard, p)
     phases = dict(fan_out=fan_out + p["queue_hop"], scan=scan, place=place + p["queue_hop"], map=mapped,
                   merge=merge)

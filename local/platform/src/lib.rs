@@ -371,9 +371,12 @@ struct Worker {
 }
 
 /// The job queue's event source mapping runs up to `WorkerMaxConcurrency` Lambdas of one message
-/// each; one machine runs fewer messages at once, several per poll.
+/// each. One process takes one message per receive and two per core: one on the CPU while the
+/// other waits on its requests. A process that took more (it took 20) held shard messages it
+/// could not work on (`ShardWork`) while other processes found the queue empty at a phase's end.
 fn job_queue_options() -> PollOptions {
-    PollOptions { batch: 5, concurrency: 4, ..PollOptions::default() }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    PollOptions { batch: 1, concurrency: 2 * cores, ..PollOptions::default() }
 }
 
 /// What Lambda's SQS event source does (or the GPU container's poll loop, `options`), on an

@@ -925,6 +925,12 @@ impl JobQueue for MemoryJobQueue {
         lock(&self.messages).push(message.clone());
         Ok(())
     }
+
+    async fn send_all(&self, messages: &[JobMessage]) -> Result<(), StoreError> {
+        self.outage.check("the queue")?;
+        lock(&self.messages).extend_from_slice(messages);
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug)]

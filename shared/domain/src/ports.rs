@@ -301,6 +301,11 @@ pub struct StoredPart {
 pub trait JobQueue: Send + Sync {
     /// Queues the message, its `traceparent` as a message attribute.
     async fn send(&self, message: &JobMessage) -> Result<(), StoreError>;
+
+    /// Queues every message, as `send` does each: a job split into hundreds of shards queues
+    /// them in a few requests. On an error some may have been queued; sending them all again
+    /// is safe, as every handler is idempotent.
+    async fn send_all(&self, messages: &[JobMessage]) -> Result<(), StoreError>;
 }
 
 /// What an idempotency record said when a handler asked to start on a payload.

@@ -280,9 +280,8 @@ impl JobRunner {
         total: u32,
         task: impl Fn(u32) -> ShardTask,
     ) -> Result<u32, ShardError> {
-        for index in 0..total {
-            sharding.queue.send(&task_message(job, task(index))).await?;
-        }
+        let messages: Vec<JobMessage> = (0..total).map(|index| task_message(job, task(index))).collect();
+        sharding.queue.send_all(&messages).await?;
         Ok(total)
     }
 
