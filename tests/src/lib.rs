@@ -264,9 +264,12 @@ impl TestPlatform {
         panic!("artifact {id} never became {status}: {last}");
     }
 
-    /// Polls until the job is COMPLETED or FAILED.
+    /// Polls until the job is COMPLETED or FAILED: longer than the SDK's 60 s request attempt
+    /// (`AwsClients`), so that a job whose request the loaded emulator left unanswered, retried
+    /// after that minute, still ends within the wait (twice in full `make test` runs a 3-record
+    /// job was still RUNNING at 60 s).
     pub async fn wait_job(&self, token: &str, id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(150);
         let mut last = Value::Null;
         while Instant::now() < deadline {
             let (code, job) = self.get(token, &format!("/api/v1/jobs/{id}")).await;
