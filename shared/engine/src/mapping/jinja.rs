@@ -75,6 +75,11 @@ pub fn environment(
     lookups: Lookups,
 ) -> Environment<'static> {
     let mut env = Environment::new();
+    // Debug mode keeps where an undefined value came from, which the message of an error it
+    // causes later names ("`X` is undefined") and the "did you mean" hint needs. minijinja turns
+    // it on only in debug builds: without this the released binaries, unlike the tests, said
+    // "cannot convert undefined to isize" for `range(ORDR_NO)`.
+    env.set_debug(true);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(limits.fuel));
     env.set_recursion_limit(limits.recursion);
