@@ -19,11 +19,42 @@ const LIST_PAGE: i32 = 1000;
 pub struct S3Blobs {
     client: Client,
     bucket: String,
+    body_idle: Duration,
 }
 
 impl S3Blobs {
+    /// How long a response body may send nothing before its read fails. The SDK's attempt
+    /// timeout ends when the headers arrive; a body that stalls after them would otherwise hold
+    /// its job RUNNING, its lease renewed, for ever. The failure is a backend error, which the
+    /// callers retry.
+    const BODY_IDLE: Duration = Duration::from_secs(30);
+
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into() }
+        Self { client, bucket: bucket.into(), body_idle: Self::BODY_IDLE }
+    }
+
+    /// Another limit on a body's silence than [`Self::BODY_IDLE`] (a test of a stalled body).
+    pub fn with_body_idle(self, body_idle: Duration) -> Self {
+        Self { body_idle, ..self }
+    }
+}
+
+/// Reads a response body whole, failing when it sends nothing for `idle`.
+async fn read_body(mut body: ByteStream, size: Option<i64>, idle: Duration) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::with_capacity(size.unwrap_or_default().clamp(0, 64 << 20) as usize);
+    loop {
+        match tokio::time::timeout(idle, body.next()).await {
+            Ok(Some(Ok(piece))) => bytes.extend_from_slice(&piece),
+            Ok(Some(Err(e))) => return Err(StoreError::Backend(e.to_string())),
+            Ok(None) => return Ok(bytes),
+            Err(_) => {
+                return Err(StoreError::Backend(format!(
+                    "the object's body sent nothing for {} s after {} bytes",
+                    idle.as_secs_f32(),
+                    bytes.len()
+                )));
+            }
+        }
     }
 }
 
@@ -114,8 +145,7 @@ impl Blobs for S3Blobs {
         if object.content_length().unwrap_or_default().max(0) as u64 > limit {
             return Err(StoreError::Conflict(format!("larger than {limit} bytes")));
         }
-        let bytes = object.body.collect().await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(bytes.to_vec())
+        read_body(object.body, object.content_length, self.body_idle).await
     }
 
     async fn head(&self, key: &str) -> Result<Option<BlobHead>, StoreError> {
@@ -321,8 +351,7 @@ impl Blobs for S3Blobs {
             Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("InvalidRange") => return Ok(Vec::new()),
             Err(e) => return Err(backend(e)),
         };
-        let bytes = object.body.collect().await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(bytes.to_vec())
+        read_body(object.body, object.content_length, self.body_idle).await
     }
 
     async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<ListedBlob>, StoreError> {

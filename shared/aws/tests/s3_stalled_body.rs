@@ -1,0 +1,59 @@
+//! A response body that stalls after its headers fails the read (a retryable backend error)
+//! instead of holding the job that reads it: S3 is played by a socket that sends the headers
+//! and ten of a hundred bytes, then nothing.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use helix_aws::S3Blobs;
+use helix_domain::{Blobs, StoreError};
+
+/// Answers every request with the start of a 100-byte body, then keeps the connection open
+/// and silent.
+fn stalling_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n";
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(&[b'x'; 10]).unwrap();
+            stream.flush().unwrap();
+            open.push(stream);
+        }
+    });
+    format!("http://{address}")
+}
+
+fn blobs(endpoint: String) -> S3Blobs {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"))
+        .build();
+    S3Blobs::new(aws_sdk_s3::Client::from_conf(config), "bucket").with_body_idle(Duration::from_millis(300))
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_fails_the_read_instead_of_waiting_for_ever() {
+    let blobs = blobs(stalling_server());
+    let started = Instant::now();
+    let whole = blobs.get_bytes("input.csv", 1 << 20).await;
+    assert!(
+        matches!(&whole, Err(StoreError::Backend(m)) if m.contains("sent nothing") && m.contains("after 10 bytes")),
+        "{whole:?}"
+    );
+    let range = blobs.read_range("input.csv", 0, 100).await;
+    assert!(matches!(&range, Err(StoreError::Backend(m)) if m.contains("sent nothing")), "{range:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
