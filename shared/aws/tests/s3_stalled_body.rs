@@ -6,6 +6,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+// Its `client` is for the emulator tests.
+#[allow(dead_code)]
+mod s3_common;
+use s3_common::client_at;
+
 use helix_aws::S3Blobs;
 use helix_domain::{Blobs, StoreError};
 
@@ -34,14 +39,7 @@ fn stalling_server() -> String {
 }
 
 fn blobs(endpoint: String) -> S3Blobs {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"))
-        .build();
-    S3Blobs::new(aws_sdk_s3::Client::from_conf(config), "bucket").with_body_idle(Duration::from_millis(300))
+    S3Blobs::new(client_at(&endpoint), "bucket").with_body_idle(Duration::from_millis(300))
 }
 
 #[tokio::test]
