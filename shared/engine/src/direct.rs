@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 
+use bumpalo::Bump;
 use serde_json::{Map, Number, Value};
 
 use crate::context::Plan;
@@ -108,60 +109,44 @@ fn is_work(filter: &fast::Filter) -> bool {
     matches!(filter, fast::Filter::CapitalizeWords | fast::Filter::Date(_))
 }
 
-/// The last text a memoised field (see [`Step::Pipe`]) read and what its filters made of it.
-#[derive(Default)]
-pub struct FieldMemo {
-    input: String,
-    output: Option<Memoised>,
+/// The last text a memoised field (see [`Step::Pipe`]) read and what its filters made of it,
+/// both borrowed for the records mapped together: the text from its record, a text the filters
+/// made from the arena of those records (the slots of earlier records may still borrow the
+/// value a later record replaces).
+#[derive(Default, Clone, Copy)]
+pub struct FieldMemo<'a> {
+    input: &'a str,
+    /// `None` until a value is memoised; `Some(None)` for none.
+    output: Option<Option<&'a str>>,
 }
 
-enum Memoised {
-    Null,
-    /// A part of the input, by byte range.
-    Part(usize, usize),
-    Text(String),
-}
-
-impl FieldMemo {
+impl<'a> FieldMemo<'a> {
     /// Whether `text` is the text memoised.
     #[inline]
     fn holds(&self, text: &str) -> bool {
-        self.output.is_some() && helpers::text_eq(&self.input, text)
+        self.output.is_some() && helpers::text_eq(self.input, text)
     }
 
-    /// The value memoised, borrowed from the memo (the record's slots live no longer than it).
+    /// The value memoised.
     #[inline]
-    fn value(&self) -> Scalar<'_> {
-        match &self.output {
-            None | Some(Memoised::Null) => Scalar::Null,
-            Some(Memoised::Part(start, end)) => Scalar::Str(Cow::Borrowed(&self.input[*start..*end])),
-            Some(Memoised::Text(t)) => Scalar::Str(Cow::Borrowed(t)),
+    fn value(&self) -> Scalar<'a> {
+        match self.output {
+            Some(Some(s)) => Scalar::Str(Cow::Borrowed(s)),
+            _ => Scalar::Null,
         }
     }
 
-    /// Keeps what the filters made of `text` (nothing where the value is of another kind).
-    fn remember(&mut self, text: &str, value: &FVal<'_>) {
-        let output = match (value, self.output.take()) {
-            (FVal::None, _) => Memoised::Null,
-            (FVal::Str(Cow::Owned(s)), Some(Memoised::Text(mut t))) => {
-                t.clear();
-                t.push_str(s);
-                Memoised::Text(t)
-            }
-            (FVal::Str(Cow::Owned(s)), _) => Memoised::Text(s.clone()),
-            (FVal::Str(Cow::Borrowed(s)), _) => {
-                // A filter that returns its input, or a part of it (trim), borrows it.
-                let start = (s.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
-                match start.checked_add(s.len()) {
-                    Some(end) if end <= text.len() => Memoised::Part(start, end),
-                    _ => return,
-                }
-            }
-            _ => return,
+    /// Keeps what the filters made of `text` (nothing where the value is of another kind), and
+    /// gives the value back: a text of its own moved into `arena`, where the memo borrows it.
+    fn remember(&mut self, text: &'a str, value: FVal<'a>, arena: &'a Bump) -> FVal<'a> {
+        let output = match value {
+            FVal::None => None,
+            FVal::Str(Cow::Owned(s)) => Some(&*arena.alloc_str(&s)),
+            FVal::Str(Cow::Borrowed(s)) => Some(s),
+            value => return value,
         };
-        self.input.clear();
-        self.input.push_str(text);
-        self.output = Some(output);
+        *self = FieldMemo { input: text, output: Some(output) };
+        output.map_or(FVal::None, |s| FVal::Str(Cow::Borrowed(s)))
     }
 }
 
@@ -290,9 +275,10 @@ impl Shape {
         Some(Shape { keys_len: keys_len(&root), root, flat, fields, check })
     }
 
-    /// Maps one record into `slots`; `Err(General)` when it needs the general path. `values`
-    /// (emptied first) keeps the fields' values for the expressions that repeat them; `memos`
-    /// are this thread's (see [`FieldMemo`]).
+    /// Maps one record: its slots appended to `slots` (one per field; on `Err(General)` some may
+    /// be, and the general path maps the record). `values` (emptied first) keeps the fields'
+    /// values for the expressions that repeat them; `memos` (one per field) and `arena` are those
+    /// of the records mapped together (see [`FieldMemo`]).
     #[allow(clippy::too_many_arguments)]
     pub fn eval<'a>(
         &self,
@@ -300,13 +286,12 @@ impl Shape {
         ev: &Evaluator<'a>,
         columns: &Columns,
         scope: &mut LazyScope<'a>,
-        slots: &mut Slots<'a>,
+        slots: &mut Vec<Option<Scalar<'a>>>,
         values: &mut Vec<Option<FVal<'a>>>,
-        memos: &'a mut Vec<FieldMemo>,
+        memos: &mut [FieldMemo<'a>],
+        arena: &'a Bump,
     ) -> Result<(), General> {
-        slots.clear();
         values.clear();
-        memos.resize_with(fields.len(), FieldMemo::default);
         for ((field, &FieldPlan { step, cast: ref leaf_cast, keep }), memo) in
             fields.iter().zip(&self.fields).zip(memos.iter_mut())
         {
@@ -324,7 +309,6 @@ impl Shape {
             {
                 // A memoised field's value is never kept (`Step::of`).
                 if memoised && memo.holds(text) {
-                    let memo: &'a FieldMemo = memo;
                     values.push(None);
                     slots.push(Some(schema_cast(memo.value(), leaf_cast)));
                     continue;
@@ -334,9 +318,7 @@ impl Shape {
                         FVal::Str(s) if or_none && s.is_empty() => FVal::None,
                         fast => fast,
                     };
-                    if memoised {
-                        memo.remember(text, &fast);
-                    }
+                    let fast = if memoised { memo.remember(text, fast, arena) } else { fast };
                     let kept = kept(&fast, keep);
                     if let Some(value) = fast_scalar(fast) {
                         values.push(kept);
@@ -875,6 +857,34 @@ fields:
             ]
         );
         assert_eq!(rej.matches("not a valid date").count(), 2, "{rej}");
+    }
+
+    /// Records are mapped a few at a time before they are written (`pipeline::map_direct`):
+    /// memoised values, runs of repeated texts and records the general path rejects cross those
+    /// groups, and batches, and the output keeps the input's order.
+    #[test]
+    fn records_mapped_together_keep_their_values_and_order() {
+        let ctx = r#"
+output: { format: ndjson }
+fields:
+  n: "{{ N }}"
+  name: "{{ NAME | capitalize_words }}"
+  date: "{{ WHEN | date('D.M.YYYY') }}"
+"#;
+        let schema = r#"{"properties":{"n":{"type":"integer"},"date":{"type":"string"}}}"#;
+        let mut input = String::from("N;NAME;WHEN\n");
+        for i in 0..1200 {
+            let when = if i % 50 == 13 { "31.2.2024".to_string() } else { format!("{}.1.2024", 1 + (i / 5) % 28) };
+            input.push_str(&format!("{i};MÜLLER nr{};{when}\n", i / 7));
+        }
+        let (out, rej) = both_paths(ctx, Some(schema), &input);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 1200 - 24);
+        let expected = (0..1200)
+            .filter(|i| i % 50 != 13)
+            .map(|i| format!(r#"{{"n":{i},"name":"Müller Nr{}","date":"2024-01-{:02}"}}"#, i / 7, 1 + (i / 5) % 28));
+        assert!(lines.iter().copied().eq(expected.collect::<Vec<_>>().iter().map(String::as_str)), "{out}");
+        assert_eq!(rej.matches("not a valid date").count(), 24, "{rej}");
     }
 
     #[test]

@@ -8,22 +8,27 @@ use std::io::Write;
 use std::sync::mpsc::{self, TrySendError};
 use std::sync::{Arc, Mutex};
 
+use bumpalo::Bump;
 use serde_json::Value;
 
 use crate::context::{OutputFormat, Plan};
-use crate::direct::{FieldMemo, General, Shape};
+use crate::direct::{FieldMemo, Shape};
 use crate::error::EngineError;
 use crate::formats::Chunk;
 use crate::formats::{self, InputReading, RecordReader};
 use crate::mapping::fast::{Columns, FVal};
 use crate::mapping::jinja::{self, LookupTable};
-use crate::mapping::{self, Evaluator, LazyScope, columns_for};
+use crate::mapping::{self, Evaluator, Field, LazyScope, columns_for};
 use crate::record::{Data, Header, Row, SourceRecord, Unit};
-use crate::slots::Slots;
+use crate::slots::{Scalar, Slots};
 use crate::validate::{Scratch, ShapeCheck};
 use crate::{Limits, Reject, Source, Summary, Transformation, Warning};
 
 const BATCH: usize = 512;
+/// Records the direct path maps before it writes them (see [`map_direct`]). On the bench
+/// mapping, 4 and 8 took 6-8 % less CPU than one record at a time, 32 only 3 %: the values of
+/// more records leave the data cache before they are written.
+const PASS: usize = 8;
 /// Records per chunk of a table: larger than a batch, so the reading thread wakes up less often.
 const CHUNK: usize = 2048;
 /// Output one batch collects before it is handed on: the records of its work not mapped yet
@@ -121,12 +126,14 @@ struct Worker {
     own_input: Option<(Arc<str>, Arc<str>)>,
     /// This thread's copy of the direct path's shape check (`None` until first used).
     own_check: Option<Option<ShapeCheck>>,
-    /// The direct path's slots and fields' values, kept empty between records for their
+    /// The direct path's slots and fields' values, kept empty between batches for their
     /// allocations.
-    slots: Slots<'static>,
+    slots: Vec<Option<Scalar<'static>>>,
     values: Vec<Option<FVal<'static>>>,
-    /// The direct path's memo of fields' values from the record before.
-    memos: Vec<FieldMemo>,
+    /// The direct path's memos of fields' values from the record before, kept empty between
+    /// batches for their allocation, and the arena of the texts they make.
+    memos: Vec<FieldMemo<'static>>,
+    arena: Bump,
     /// The rows of the last CSV chunk, whose buffers the next chunk's records take.
     spare_rows: Vec<Row>,
 }
@@ -226,61 +233,136 @@ fn transform(
     Ok(Some(value))
 }
 
-/// The direct path (see `direct`): `Ok(true)` written, `Ok(false)` filtered out.
-fn direct(
-    t: &Transformation,
-    shape: &Shape,
-    worker: &mut Worker,
-    unit: &Unit,
-    out: &mut Vec<u8>,
-) -> Result<bool, General> {
-    let plan = &t.plan;
-    let Some(mapping) = &plan.mapping else { return Err(General) };
-    if unit.record.problem.is_some() {
-        return Err(General);
-    }
-    // The slots borrow this record: the worker's empty ones are taken over (collecting from an
-    // empty vector into one of the same layout reuses its allocation) and given back emptied.
-    let mut slots: Slots<'_> = std::mem::take(&mut worker.slots).into_iter().map(|_| None).collect();
-    let mut values: Vec<Option<FVal<'_>>> = std::mem::take(&mut worker.values).into_iter().map(|_| None).collect();
-    let mut memos = std::mem::take(&mut worker.memos);
-    let columns = worker.columns(plan, &unit.record.data);
-    let ev = evaluator(plan);
-    let meta_fn = || meta(unit);
-    let mut scope = LazyScope::new(&unit.record.data, unit.items.as_deref(), None, &meta_fn);
-    let written = 'record: {
-        if let Some(f) = &plan.filter {
-            match ev.truth(f, columns, &mut scope) {
-                Ok(true) => {}
-                Ok(false) => break 'record Ok(false),
-                Err(_) => break 'record Err(General),
+/// What the direct path's first pass made of a record (see [`map_direct`]).
+enum Pass {
+    /// Mapped and valid: its slots start at this index of the pass's slots.
+    Direct(usize),
+    Filtered,
+    General,
+}
+
+/// Maps units into the batch, in order, until its output is full; returns how many it mapped.
+fn map_units(t: &Transformation, worker: &mut Worker, units: &[Unit], batch: &mut Batch) -> usize {
+    let (Some(shape), Some(mapping)) = (&t.direct, &t.plan.mapping) else {
+        for (i, unit) in units.iter().enumerate() {
+            batch.counts.records_in += records_in(unit);
+            map_general(t, worker, unit, batch);
+            if batch.bytes.len() >= BATCH_BYTES {
+                return i + 1;
             }
         }
-        if shape.eval(&mapping.fields, &ev, columns, &mut scope, &mut slots, &mut values, &mut memos).is_err() {
-            break 'record Err(General);
-        }
-        let check = worker.own_check.get_or_insert_with(|| shape.check().cloned());
-        if !shape.valid(t.target.as_ref(), check.as_ref(), &slots, &mut worker.scratch) {
-            break 'record Err(General);
-        }
-        let start = out.len();
-        if plan.output == OutputFormat::Json {
-            out.extend_from_slice(b",\n");
-        }
-        shape.write(out, &slots);
-        if plan.output == OutputFormat::Ndjson {
-            out.push(b'\n');
-        }
-        // A record too long is rejected by the general path.
-        too_long(out, start, plan.limits.max_output_bytes).map(|()| true).map_err(|_| General)
+        return units.len();
     };
+    let mut arena = std::mem::take(&mut worker.arena);
+    arena.reset();
+    let mapped = map_direct(t, shape, &mapping.fields, worker, units, batch, &arena);
+    worker.arena = arena;
+    mapped
+}
+
+/// The direct path (see `direct`) over a few records at a time, in two passes: all of them
+/// mapped and checked, then all of them written (or mapped by the general path, in order).
+/// Each pass's code (the fields' filters and the shape check, then the writer) then stays in
+/// the instruction cache for [`PASS`] records, where a record at a time evicts the one with the
+/// other: the code of a whole record outgrows the cache (cachegrind, bench mapping: 53
+/// instruction cache misses per record one at a time, 23 in passes of 8).
+fn map_direct<'a>(
+    t: &'a Transformation,
+    shape: &Shape,
+    fields: &'a [Field],
+    worker: &mut Worker,
+    units: &'a [Unit],
+    batch: &mut Batch,
+    arena: &'a Bump,
+) -> usize {
+    let plan = &t.plan;
+    let ev = evaluator(plan);
+    // The worker's empty buffers are taken over (collecting from an empty vector into one of
+    // the same layout reuses its allocation) and given back emptied.
+    let mut slots: Vec<Option<Scalar<'_>>> = std::mem::take(&mut worker.slots).into_iter().map(|_| None).collect();
+    let mut values: Vec<Option<FVal<'_>>> = std::mem::take(&mut worker.values).into_iter().map(|_| None).collect();
+    let mut memos: Vec<FieldMemo<'_>> =
+        std::mem::take(&mut worker.memos).into_iter().map(|_| FieldMemo::default()).collect();
+    memos.resize(fields.len(), FieldMemo::default());
+    let metas: Vec<_> = units.iter().map(|unit| move || meta(unit)).collect();
+    let mut passes = Vec::with_capacity(PASS);
+    let mut mapped = 0;
+    'passes: for (units, metas) in units.chunks(PASS).zip(metas.chunks(PASS)) {
+        slots.clear();
+        passes.clear();
+        for (unit, meta) in units.iter().zip(metas) {
+            if unit.record.problem.is_some() {
+                passes.push(Pass::General);
+                continue;
+            }
+            let columns = worker.columns(plan, &unit.record.data);
+            let mut scope = LazyScope::new(&unit.record.data, unit.items.as_deref(), None, meta);
+            if let Some(f) = &plan.filter {
+                match ev.truth(f, columns, &mut scope) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        passes.push(Pass::Filtered);
+                        continue;
+                    }
+                    Err(_) => {
+                        passes.push(Pass::General);
+                        continue;
+                    }
+                }
+            }
+            let start = slots.len();
+            let evaluated = shape.eval(fields, &ev, columns, &mut scope, &mut slots, &mut values, &mut memos, arena);
+            let check = worker.own_check.get_or_insert_with(|| shape.check().cloned());
+            if evaluated.is_ok() && shape.valid(t.target.as_ref(), check.as_ref(), &slots[start..], &mut worker.scratch)
+            {
+                passes.push(Pass::Direct(start));
+            } else {
+                slots.truncate(start);
+                passes.push(Pass::General);
+            }
+        }
+        for (unit, pass) in units.iter().zip(&passes) {
+            batch.counts.records_in += records_in(unit);
+            match *pass {
+                Pass::Direct(start)
+                    if write_direct(plan, shape, &slots[start..start + fields.len()], &mut batch.bytes) =>
+                {
+                    batch.counts.out += 1;
+                }
+                Pass::Filtered => batch.counts.filtered += 1,
+                Pass::Direct(_) | Pass::General => map_general(t, worker, unit, batch),
+            }
+            mapped += 1;
+            if batch.bytes.len() >= BATCH_BYTES {
+                break 'passes;
+            }
+        }
+    }
     slots.clear();
     values.clear();
+    memos.clear();
     worker.slots = slots.into_iter().map(|_| None).collect();
     worker.values = values.into_iter().map(|_| None).collect();
-    // The slots may borrow memoised values: the memos go back once they are gone.
-    worker.memos = memos;
-    written
+    worker.memos = memos.into_iter().map(|_| FieldMemo::default()).collect();
+    mapped
+}
+
+/// Writes a record of the direct path; `false` (and nothing written) where it is too long: the
+/// general path rejects it.
+fn write_direct(plan: &Plan, shape: &Shape, slots: &Slots<'_>, out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    if plan.output == OutputFormat::Json {
+        out.extend_from_slice(b",\n");
+    }
+    shape.write(out, slots);
+    if plan.output == OutputFormat::Ndjson {
+        out.push(b'\n');
+    }
+    too_long(out, start, plan.limits.max_output_bytes).is_ok()
+}
+
+fn records_in(unit: &Unit) -> u64 {
+    unit.items.as_ref().map_or(1, |i| i.len() as u64)
 }
 
 fn process(t: &Transformation, worker: &mut Worker, work: Work, buffers: &Buffers) -> Batch {
@@ -300,14 +382,7 @@ fn process(t: &Transformation, worker: &mut Worker, work: Work, buffers: &Buffer
 fn process_units(t: &Transformation, worker: &mut Worker, units: &mut Vec<Unit>, mut bytes: Vec<u8>) -> Batch {
     bytes.reserve(units.len().min(BATCH) * 256);
     let mut batch = Batch { bytes, ..Batch::default() };
-    let mut mapped = units.len();
-    for (i, unit) in units.iter().enumerate() {
-        process_unit(t, worker, unit, &mut batch);
-        if batch.bytes.len() >= BATCH_BYTES {
-            mapped = i + 1;
-            break;
-        }
-    }
+    let mapped = map_units(t, worker, units, &mut batch);
     batch.rest = units.split_off(mapped);
     batch
 }
@@ -371,13 +446,10 @@ fn map_chunk<R: RecordReader>(
                 }
             }
         }
+        let mapped = if batch.bytes.len() >= BATCH_BYTES { 0 } else { map_units(t, worker, &units, batch) };
+        batch.rest.extend(units.drain(mapped..));
         for unit in units.drain(..) {
-            if batch.bytes.len() >= BATCH_BYTES {
-                batch.rest.push(unit);
-            } else {
-                process_unit(t, worker, &unit, batch);
-                reader.recycle(unit.record);
-            }
+            reader.recycle(unit.record);
         }
         if end {
             return;
@@ -385,21 +457,8 @@ fn map_chunk<R: RecordReader>(
     }
 }
 
-fn process_unit(t: &Transformation, worker: &mut Worker, unit: &Unit, batch: &mut Batch) {
-    batch.counts.records_in += unit.items.as_ref().map_or(1, |i| i.len() as u64);
-    if let Some(shape) = &t.direct {
-        match direct(t, shape, worker, unit, &mut batch.bytes) {
-            Ok(true) => {
-                batch.counts.out += 1;
-                return;
-            }
-            Ok(false) => {
-                batch.counts.filtered += 1;
-                return;
-            }
-            Err(General) => {}
-        }
-    }
+/// Maps a unit the general way: the authority on every record, and the one that rejects.
+fn map_general(t: &Transformation, worker: &mut Worker, unit: &Unit, batch: &mut Batch) {
     let written = match transform(t, worker, unit) {
         Ok(Some(v)) => write_record(&mut batch.bytes, t.plan.output, &v, t.plan.limits.max_output_bytes),
         Ok(None) => {

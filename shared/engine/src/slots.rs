@@ -50,8 +50,8 @@ impl<'a> Scalar<'a> {
     }
 }
 
-/// Slots of one record: `None` where a field's `when` was false.
-pub type Slots<'a> = Vec<Option<Scalar<'a>>>;
+/// Slots of one record, one per field: `None` where a field's `when` was false.
+pub type Slots<'a> = [Option<Scalar<'a>>];
 
 /// One key of an output object.
 #[derive(Debug)]
