@@ -174,7 +174,9 @@ pub fn likeness(remembered: &ColumnSignature, column: &ColumnSignature) -> f32 {
         let repeated = remembered.distinct_ratio <= 0.5 && column.distinct_ratio <= 0.5;
         if all_seen && (repeated || values > 0.0) {
             parts.push((values, 3.0));
-        } else if values > 0.0 {
+        } else if repeated || values > 0.0 {
+            // Values repeated throughout that share none of the other's most frequent values
+            // belong to another column.
             parts.push((values, 1.0));
         }
     }
@@ -408,5 +410,24 @@ mod tests {
         let other = signature(&column("net", &["11.00", "240.00", "98.90", "13.50"]));
         let far = signature(&column("weight", &["1000000.5", "2500000.0", "990000.9", "1200000.0"]));
         assert!(likeness(&amounts, &other) > likeness(&amounts, &far));
+    }
+
+    /// Codes repeated throughout a file recur in the next file of the source; other codes of
+    /// the same look that share none of them are another column (a reaction, not an allergen).
+    #[test]
+    fn repeated_codes_sharing_some_values_look_more_alike_than_codes_sharing_none() {
+        let codes = |from: usize| -> Vec<String> {
+            (from..from + 20).flat_map(|i| [format!("C{i:02}"), format!("C{i:02}")]).collect()
+        };
+        let named = |name: &str, values: Vec<String>| signature(&Column::flat(name, values));
+        let remembered = named("CODE", codes(1));
+        let same_source = named("field_6", codes(11));
+        let other_codes = named("REACTION", codes(41));
+        assert!(
+            likeness(&remembered, &same_source) > likeness(&remembered, &other_codes),
+            "{} vs {}",
+            likeness(&remembered, &same_source),
+            likeness(&remembered, &other_codes)
+        );
     }
 }

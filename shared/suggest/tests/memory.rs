@@ -165,14 +165,14 @@ fn a_second_file_with_respelled_and_reordered_columns_gets_its_confirmed_fields(
 #[test]
 fn a_second_file_with_renamed_and_reordered_columns_gets_its_confirmed_fields() {
     let (share, mistakes) = figures(Renaming::Mixed);
-    assert!(share >= 0.9, "{share:.3}\n{}", mistakes.join("\n"));
+    assert!(share >= 0.935, "{share:.3}\n{}", mistakes.join("\n"));
 }
 
 /// Every column renamed to a name that says nothing: only the values tell them apart.
 #[test]
 fn with_every_name_gone_the_values_still_find_most_columns() {
     let (share, mistakes) = figures(Renaming::Opaque);
-    assert!(share >= 0.8, "{share:.3}\n{}", mistakes.join("\n"));
+    assert!(share >= 0.85, "{share:.3}\n{}", mistakes.join("\n"));
 }
 
 #[test]
