@@ -1,8 +1,9 @@
 //! `cargo bench -p helix-suggest`: quality on the evaluation sets in one table, per set and
 //! overall (recall@1, recall@3, MRR, the draft's precision and recall, value-map accuracy, and
 //! the records accepted when the draft runs), for the combined matcher, the matcher without
-//! embeddings and the name-only floor; the reliability of the confidence; embedding throughput;
-//! and a 200-column file against a 700-field schema.
+//! embeddings and the name-only floor; the reliability of the confidence (a table, and a diagram
+//! in `target/suggest-reliability.svg`); embedding throughput; and a 200-column file against a
+//! 700-field schema.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -118,11 +119,20 @@ fn quality(model: &MiniLm) {
     println!("\nreliability of the combined draft's proposals (confidence bin: how many, how often right):");
     println!("| confidence | proposals | mean confidence | right |");
     println!("|---|---:|---:|---:|");
-    for bin in eval::reliability(&reliability_pairs, &[0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]) {
+    let bins = eval::reliability(&reliability_pairs, &[0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]);
+    for bin in &bins {
         println!(
             "| {:.1}–{:.1} | {} | {:.3} | {:.3} |",
             bin.from, bin.to, bin.count, bin.mean_confidence, bin.accuracy
         );
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"), Into::into);
+    let plot = target.join("suggest-reliability.svg");
+    let svg = eval::reliability_svg("Reliability of the combined draft's proposals", &bins);
+    match std::fs::write(&plot, svg) {
+        Ok(()) => println!("reliability diagram: {}", plot.display()),
+        Err(e) => println!("reliability diagram not written to {}: {e}", plot.display()),
     }
 }
 

@@ -238,7 +238,11 @@ pub(crate) fn build(
     yaml.push_str("# Each field's comment gives the confidence (about how often a proposal that sure was right on\n");
     yaml.push_str("# the evaluation sets) and the evidence, then the other candidate columns (`or`). Fields left\n");
     yaml.push_str("# unmapped had no column clearly theirs; the JSON report lists every candidate.\n");
+    // `fields:` with nothing under it is null, which no context takes: a draft that maps no
+    // field says `{}` instead (the comments below still list every field's candidates).
+    let fields_at = yaml.len();
     yaml.push_str("fields:\n");
+    let mut any_field = false;
     let mut reports = Vec::new();
     let mut unmapped = Vec::new();
     let mut rejecting = Vec::new();
@@ -307,6 +311,7 @@ pub(crate) fn build(
                 } else {
                     yaml.push_str(&format!("  {key}: {{ {} }}\n", parts.join(", ")));
                 }
+                any_field = true;
                 report.source = Some(column.name.clone());
                 report.expression = Some(value);
                 report.confidence = Some(confidence);
@@ -336,6 +341,7 @@ pub(crate) fn build(
                         } else {
                             yaml.push_str(&format!("  {key}: {{ value: {}, type: string }}\n", yaml_string(value)));
                         }
+                        any_field = true;
                         report.expression = Some(value.to_owned());
                     }
                     Some(Fallback::Unknown { value }) => {
@@ -345,6 +351,7 @@ pub(crate) fn build(
                         ));
                         alternatives(&mut yaml, &m.candidates, None, options.top_k);
                         yaml.push_str(&format!("  {key}: {{ value: {value} }}\n"));
+                        any_field = true;
                         report.expression = Some(value.to_string());
                     }
                     _ => {
@@ -372,6 +379,9 @@ pub(crate) fn build(
             "  # {} is a list: not proposed; map it with `each:` (docs/context-reference.md)\n",
             comment(path)
         ));
+    }
+    if !any_field {
+        yaml.replace_range(fields_at..fields_at + "fields:\n".len(), "fields: {}\n");
     }
     let unused_columns = columns.iter().zip(&used).filter(|(_, u)| !**u).map(|(c, _)| c.name.clone()).collect();
     let report = Report {
@@ -457,6 +467,20 @@ mod tests {
         assert_eq!(records[0]["creation_date"], "2024-03-01");
         assert_eq!(records[0]["net_amount"], 1234.5);
         assert_eq!(records[1]["currency"], "EUR");
+    }
+
+    /// A file of which nothing maps (names in another language, no model) still gets a draft
+    /// the engine takes: every record comes out empty and is checked against the schema.
+    #[test]
+    fn a_draft_that_maps_no_field_still_compiles() {
+        let schema = json!({"type": "object", "properties": {"shoe_size": {"type": "integer"}, "eye_colour": {"type": "string"}}});
+        let s = suggest("orders.csv", ORDERS.as_bytes(), Some(&schema), Some(&BagOfWords), &SuggestOptions::default())
+            .unwrap();
+        assert!(s.report.fields.iter().all(|f| f.source.is_none()), "{}", s.context_yaml);
+        assert!(s.context_yaml.contains("\nfields: {}\n"), "{}", s.context_yaml);
+        let (records, rejects) = run(&s.context_yaml, Some(&schema));
+        assert_eq!(rejects["summary"]["records_rejected"], 0, "{rejects}\n{}", s.context_yaml);
+        assert_eq!(records[0], json!({}));
     }
 
     #[test]

@@ -548,3 +548,99 @@ pub fn reliability(pairs: &[Pair], edges: &[f32]) -> Vec<Bin> {
         })
         .collect()
 }
+
+/// A reliability diagram of `bins` as an SVG image: each bin's mean confidence against how often
+/// its proposals were right, a dot whose area is its share of the proposals, beside the
+/// diagonal of a perfect calibration.
+pub fn reliability_svg(title: &str, bins: &[Bin]) -> String {
+    const SIZE: f64 = 360.0;
+    const MARGIN: f64 = 48.0;
+    let side = SIZE - 2.0 * MARGIN;
+    let x = |v: f64| MARGIN + v.clamp(0.0, 1.0) * side;
+    let y = |v: f64| SIZE - MARGIN - v.clamp(0.0, 1.0) * side;
+    let total = bins.iter().map(|b| b.count).sum::<usize>().max(1) as f64;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{SIZE}\" height=\"{SIZE}\" viewBox=\"0 0 {SIZE} {SIZE}\" \
+         font-family=\"sans-serif\" font-size=\"11\">\n<title>{}</title>\n<rect width=\"{SIZE}\" height=\"{SIZE}\" fill=\"white\"/>\n",
+        escape_xml(title)
+    );
+    svg += &format!(
+        "<text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
+        SIZE / 2.0,
+        escape_xml(title)
+    );
+    for tick in 0..=5 {
+        let v = f64::from(tick) / 5.0;
+        svg += &format!(
+            "<line x1=\"{0}\" y1=\"{2}\" x2=\"{0}\" y2=\"{3}\" stroke=\"#ddd\"/><line x1=\"{2}\" y1=\"{1}\" x2=\"{4}\" y2=\"{1}\" stroke=\"#ddd\"/>\
+             <text x=\"{0}\" y=\"{5}\" text-anchor=\"middle\">{6:.1}</text><text x=\"{7}\" y=\"{8}\" text-anchor=\"end\">{6:.1}</text>\n",
+            x(v),
+            y(v),
+            MARGIN,
+            SIZE - MARGIN,
+            SIZE - MARGIN,
+            SIZE - MARGIN + 16.0,
+            v,
+            MARGIN - 6.0,
+            y(v) + 4.0,
+        );
+    }
+    svg += &format!(
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#888\" stroke-dasharray=\"4 4\"/>\n",
+        x(0.0),
+        y(0.0),
+        x(1.0),
+        y(1.0)
+    );
+    svg += &format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">confidence</text>\n<text x=\"14\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 14 {})\">share right</text>\n",
+        SIZE / 2.0,
+        SIZE - 12.0,
+        SIZE / 2.0,
+        SIZE / 2.0
+    );
+    for bin in bins.iter().filter(|b| b.count > 0) {
+        let radius = 3.0 + 14.0 * (bin.count as f64 / total).sqrt();
+        svg += &format!(
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{radius:.1}\" fill=\"#2b6cb0\" fill-opacity=\"0.6\">\
+             <title>{:.1}–{:.1}: {} proposals, mean confidence {:.3}, right {:.3}</title></circle>\n",
+            x(bin.mean_confidence),
+            y(bin.accuracy),
+            bin.from,
+            bin.to,
+            bin.count,
+            bin.mean_confidence,
+            bin.accuracy
+        );
+    }
+    svg + "</svg>\n"
+}
+
+fn escape_xml(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reliability_diagram_has_a_dot_per_bin_with_proposals() {
+        let bin = |from: f32, to: f32, count: usize, mean_confidence: f64, accuracy: f64| Bin {
+            from,
+            to,
+            count,
+            mean_confidence,
+            accuracy,
+        };
+        let bins = [bin(0.0, 0.5, 0, 0.0, 0.0), bin(0.7, 0.8, 24, 0.75, 0.54), bin(0.9, 1.0, 124, 0.97, 0.93)];
+        let svg = reliability_svg("draft <combined>", &bins);
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{svg}");
+        assert!(svg.contains("<title>draft &lt;combined&gt;</title>"), "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+        // 0.97 right 0.93: x = 48 + 0.97 * 264, y = 360 - 48 - 0.93 * 264.
+        assert!(svg.contains("cx=\"304.1\" cy=\"66.5\""), "{svg}");
+        assert!(svg.contains("0.9–1.0: 124 proposals, mean confidence 0.970, right 0.930"), "{svg}");
+        assert!(svg.trim_end().ends_with("</svg>"));
+    }
+}
