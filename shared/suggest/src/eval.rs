@@ -542,7 +542,9 @@ pub fn reliability(pairs: &[Pair], edges: &[f32]) -> Vec<Bin> {
             let inside: Vec<&Pair> =
                 pairs.iter().filter(|p| p.assigned && p.confidence >= from && (p.confidence < to || last)).collect();
             let count = inside.len();
-            let mean_confidence = inside.iter().map(|p| f64::from(p.confidence)).sum::<f64>() / count.max(1) as f64;
+            // Folded from 0.0: an empty `sum` of floats is -0.0, printed "-0.000".
+            let mean_confidence =
+                inside.iter().map(|p| f64::from(p.confidence)).fold(0.0, |a, b| a + b) / count.max(1) as f64;
             let accuracy = inside.iter().filter(|p| p.right).count() as f64 / count.max(1) as f64;
             Bin { from, to, count, mean_confidence, accuracy }
         })
