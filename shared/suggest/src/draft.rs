@@ -242,7 +242,6 @@ pub(crate) fn build(
     // field says `{}` instead (the comments below still list every field's candidates).
     let fields_at = yaml.len();
     yaml.push_str("fields:\n");
-    let mut any_field = false;
     let mut reports = Vec::new();
     let mut unmapped = Vec::new();
     let mut rejecting = Vec::new();
@@ -311,7 +310,6 @@ pub(crate) fn build(
                 } else {
                     yaml.push_str(&format!("  {key}: {{ {} }}\n", parts.join(", ")));
                 }
-                any_field = true;
                 report.source = Some(column.name.clone());
                 report.expression = Some(value);
                 report.confidence = Some(confidence);
@@ -341,7 +339,6 @@ pub(crate) fn build(
                         } else {
                             yaml.push_str(&format!("  {key}: {{ value: {}, type: string }}\n", yaml_string(value)));
                         }
-                        any_field = true;
                         report.expression = Some(value.to_owned());
                     }
                     Some(Fallback::Unknown { value }) => {
@@ -351,7 +348,6 @@ pub(crate) fn build(
                         ));
                         alternatives(&mut yaml, &m.candidates, None, options.top_k);
                         yaml.push_str(&format!("  {key}: {{ value: {value} }}\n"));
-                        any_field = true;
                         report.expression = Some(value.to_string());
                     }
                     _ => {
@@ -380,7 +376,7 @@ pub(crate) fn build(
             comment(path)
         ));
     }
-    if !any_field {
+    if reports.iter().all(|r| r.expression.is_none()) {
         yaml.replace_range(fields_at..fields_at + "fields:\n".len(), "fields: {}\n");
     }
     let unused_columns = columns.iter().zip(&used).filter(|(_, u)| !**u).map(|(c, _)| c.name.clone()).collect();
