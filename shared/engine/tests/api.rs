@@ -105,6 +105,34 @@ fn parallel_output_keeps_input_order() {
     assert_eq!(s.records_rejected, 715);
 }
 
+/// One thread gathers its output before it writes it: all of it is written, in order, at the end
+/// of the input and before a reading error that stops the run.
+#[test]
+fn records_before_the_end_or_a_reading_error_are_all_written() {
+    let rows: String = (0..100_000).map(|i| format!("{i};{}\n", i % 5)).collect();
+    let ctx = "fields:\n  id: '{{ ID }}'\n  qty: '{{ QTY | int }}'\n";
+    let written = |input: &str, threads: usize| {
+        let mut t =
+            compile(Some(Source { name: "c.yaml", text: ctx }), Some(Source { name: "s.json", text: SCHEMA })).unwrap();
+        t.set_threads(threads);
+        let (mut out, mut rej) = (Vec::new(), Vec::new());
+        let mut run = t.start(&mut out, &mut rej).unwrap();
+        let fed = run.feed("a.csv", &mut input.as_bytes()).map_err(|e| e.to_string());
+        let finished = fed.is_ok().then(|| run.finish().unwrap().records_out);
+        (String::from_utf8(out).unwrap(), fed, finished)
+    };
+    let whole = format!("ID;QTY\n{rows}");
+    let (one, fed, finished) = written(&whole, 1);
+    assert!(one.len() > 2 << 20, "{}", one.len());
+    assert_eq!((fed, finished), (Ok(()), Some(100_000)));
+    assert_eq!(one, written(&whole, 2).0);
+    let broken = format!("ID;QTY\n{rows}1;\"open\n");
+    let (one, fed, _) = written(&broken, 1);
+    assert!(fed.unwrap_err().contains("unterminated quoted field"));
+    assert_eq!(one.lines().count(), 100_001, "the opening bracket and every record before the error");
+    assert_eq!(one, written(&broken, 2).0);
+}
+
 /// Many threads split CSV into chunks of whole records on the reading thread and parse them on
 /// the workers: outputs, rejects, line numbers and errors must equal the one-thread run's.
 #[test]
