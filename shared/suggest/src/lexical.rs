@@ -43,15 +43,18 @@ fn parse(file: &str, text: &str) -> Result<Vec<Entry>, AbbreviationsError> {
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             continue;
         }
-        let (key, words) = line.split_once('\t').unwrap_or((line, ""));
+        let Some((key, words)) = line.split_once('\t').or_else(|| (!line.trim().contains(' ')).then_some((line, "")))
+        else {
+            return Err(error("no tab between the abbreviation and its words".into()));
+        };
         let key = key.trim();
         if key.is_empty() {
             return Err(error("no abbreviation before the tab".into()));
         }
-        if !key.chars().all(char::is_alphanumeric) {
+        if !key.split(' ').all(|word| !word.is_empty() && word.chars().all(char::is_alphanumeric)) {
             return Err(error(format!(
-                "`{key}` is not one word of a name (letters and digits only; separate the abbreviation from its \
-                 words with a tab)"
+                "`{key}` is not a word of a name, or words separated by single spaces (letters and digits only; \
+                 separate the abbreviation from its words with a tab)"
             )));
         }
         let words: Vec<String> = words.split_whitespace().map(fold).collect();
@@ -75,6 +78,11 @@ pub struct Abbreviations {
     /// Words a compound may be split into: keys of three letters or more and the words the
     /// table produces.
     known: HashSet<String>,
+    /// Keys of several words (`pathologic t`), matched on a name's words as written, the longest
+    /// first: a letter that is an abbreviation only after its word (`ajcc_pathologic_n`).
+    phrases: HashMap<Vec<String>, Vec<String>>,
+    /// The most words of a key in `phrases`.
+    longest_phrase: usize,
 }
 
 /// `pT`, `ypN`: a key matched only as written.
@@ -112,6 +120,12 @@ impl Abbreviations {
 
     fn add(&mut self, entries: Vec<Entry>) {
         for Entry { key, words } in entries {
+            if key.contains(' ') {
+                let key: Vec<String> = key.split(' ').map(fold).collect();
+                self.longest_phrase = self.longest_phrase.max(key.len());
+                self.phrases.insert(key, words);
+                continue;
+            }
             let folded = fold(&key);
             if folded.chars().count() >= 3 && !words.is_empty() {
                 self.known.insert(folded.clone());
@@ -128,28 +142,48 @@ impl Abbreviations {
     /// A name as English words: tokens, each expanded through the tables, compounds
     /// (`kundennummer`, `custno`) split into known words. Unknown tokens stay as they are.
     pub fn expand(&self, name: &str) -> Vec<String> {
-        let mut out = Vec::new();
+        // A part that is a key as written (`pT`) is expanded whole, before it is split at case
+        // changes: a token without text among the others.
+        let mut tokens: Vec<(Option<String>, Option<&Vec<String>>)> = Vec::new();
         for part in parts(name) {
-            if let Some(words) = self.exact.get(&part) {
-                out.extend(words.iter().cloned());
-                continue;
-            }
-            for token in split_part(&part) {
-                if let Some(words) = self.any_case.get(&token) {
-                    out.extend(words.iter().cloned());
-                } else if let Some(pieces) = self.split_compound(&token) {
-                    for piece in pieces {
-                        match self.any_case.get(&piece) {
-                            Some(words) => out.extend(words.iter().cloned()),
-                            None => out.push(piece),
-                        }
-                    }
-                } else {
-                    out.push(token);
-                }
+            match self.exact.get(&part) {
+                Some(words) => tokens.push((None, Some(words))),
+                None => tokens.extend(split_part(&part).into_iter().map(|token| (Some(token), None))),
             }
         }
+        let mut out = Vec::new();
+        let mut i = 0;
+        'tokens: while i < tokens.len() {
+            for n in (2..=self.longest_phrase.min(tokens.len() - i)).rev() {
+                let key: Option<Vec<String>> = tokens[i..i + n].iter().map(|(token, _)| token.clone()).collect();
+                if let Some(words) = key.and_then(|key| self.phrases.get(&key)) {
+                    out.extend(words.iter().cloned());
+                    i += n;
+                    continue 'tokens;
+                }
+            }
+            match &tokens[i] {
+                (Some(token), _) => self.expand_token(token, &mut out),
+                (None, words) => out.extend(words.iter().copied().flatten().cloned()),
+            }
+            i += 1;
+        }
         out
+    }
+
+    fn expand_token(&self, token: &str, out: &mut Vec<String>) {
+        if let Some(words) = self.any_case.get(token) {
+            out.extend(words.iter().cloned());
+        } else if let Some(pieces) = self.split_compound(token) {
+            for piece in pieces {
+                match self.any_case.get(&piece) {
+                    Some(words) => out.extend(words.iter().cloned()),
+                    None => out.push(piece),
+                }
+            }
+        } else {
+            out.push(token.to_owned());
+        }
     }
 
     /// The expanded name as a phrase, for embedding and for people.
@@ -481,6 +515,10 @@ mod tests {
         assert_eq!(phrase("PT_ID"), "patient id");
         assert_eq!(phrase("pt_age"), "patient age");
         assert_eq!(phrase("Gemeente Naam"), "municipality name");
+        // A TNM letter is the category only after its kind.
+        assert_eq!(phrase("ajcc_pathologic_n"), "ajcc cancer stage pathologic regional lymph nodes stage");
+        assert_eq!(phrase("Clinical M"), "clinical distant metastasis stage");
+        assert_eq!(phrase("n_lines"), "n lines");
     }
 
     #[test]
@@ -491,6 +529,12 @@ mod tests {
         assert_eq!(table.phrase("zzkunde_nr"), "key account customer number");
         assert_eq!(table.phrase("CUST"), "custodian");
         assert_eq!(table.phrase("FIGOx stage"), "stage");
+        // A key of several words, matched on the name's words as written, the longest first.
+        let team = "cust grp\tcustomer segment\ncust grp code\tsegment key\n";
+        let table = table.extended("team.tsv", team).unwrap();
+        assert_eq!(table.phrase("CUST_GRP"), "customer segment");
+        assert_eq!(table.phrase("custGrp_code_2"), "segment key 2");
+        assert_eq!(table.phrase("grp_cust"), "group custodian");
         // A team's words split compounds too.
         assert_eq!(table.phrase("custodianname"), "custodian name");
         assert_eq!(Abbreviations::built_in().phrase("CUST"), "customer");
@@ -500,7 +544,9 @@ mod tests {
     fn a_malformed_team_file_names_the_line() {
         let table = Abbreviations::built_in();
         for (text, line, reason) in [
-            ("ok\tfine\nmat nr\tmaterial number\n", 2, "not one word of a name"),
+            ("ok\tfine\nmatnr material number\n", 2, "no tab between the abbreviation and its words"),
+            ("mat  nr\tmaterial number\n", 1, "not a word of a name, or words separated by single spaces"),
+            ("mat-nr\tmaterial number\n", 1, "not a word of a name"),
             ("\tmaterial\n", 1, "no abbreviation before the tab"),
             ("# c\nmatnr\tmaterial/number\n", 2, "letters and digits separated by spaces"),
         ] {

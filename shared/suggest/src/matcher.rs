@@ -105,9 +105,10 @@ pub(crate) fn rescale(cosine: f32) -> f32 {
 /// field a little better often fills both (a code and its concept id), one far behind does not —
 /// the three signals, whether the column is empty in the sample, the likeness in meaning of the
 /// names alone, whether the column is the field's best and the field the column's best, and
-/// whether the values rule the field out (a type or enum they do not fit), and the lead over the
-/// field's columns that are not taken by another field as its mutual best.
-pub const FEATURES: usize = 16;
+/// whether the values rule the field out (a type or enum they do not fit), the lead over the
+/// field's columns that are not taken by another field as its mutual best, and how far the names
+/// alone fit the column's best other field better.
+pub const FEATURES: usize = 17;
 pub type Features = [f32; FEATURES];
 
 /// Logistic weights over [`Features`], fitted on the evaluation sets (`cargo test -p
@@ -132,40 +133,42 @@ impl Calibration {
 }
 
 const COMBINED: Calibration = Calibration([
-    -1.8263757,
-    0.23389816,
-    2.6418135,
-    6.9869065,
-    5.802499,
-    3.191332,
-    -0.20136912,
-    1.0664009,
-    -0.56053483,
-    0.38064924,
-    0.6008309,
-    -0.15865496,
-    0.33212715,
-    -0.0971399,
-    4.671118,
-    1.2361201,
+    -1.7173064,
+    0.23385315,
+    3.161213,
+    7.076671,
+    6.255011,
+    0.6806588,
+    -0.34067,
+    1.1156602,
+    -0.3806816,
+    0.47680286,
+    0.51733,
+    -0.16005865,
+    0.3036676,
+    -0.1179435,
+    3.7326412,
+    1.4063886,
+    2.4331908,
 ]);
 const WITHOUT_EMBEDDING: Calibration = Calibration([
-    -3.0358355,
-    0.65315604,
-    2.3564565,
-    4.4211054,
-    4.0421376,
-    3.3849573,
-    0.6011769,
+    -2.949222,
+    0.6071248,
+    2.5062277,
+    4.341101,
+    4.2855678,
+    0.97740114,
+    0.5223774,
     0.0,
-    0.8608893,
-    0.731164,
+    0.94593966,
+    0.7448135,
     0.0,
-    -0.25139916,
-    0.16559789,
-    0.5150447,
-    4.237058,
-    -1.5916123,
+    -0.23258872,
+    0.124992445,
+    0.39899614,
+    3.7985308,
+    -1.5041195,
+    2.2543852,
 ]);
 
 /// Scores every pair, with names expanded through the built-in abbreviation tables.
@@ -361,6 +364,10 @@ impl ScoreMatrix {
                         let free_lead = pair.score - best_other(free, c);
                         let row_best = self.scores[f].iter().all(|k| k.column == c || k.score < pair.score);
                         let column_lead = pair.score - best_other((0..fields).map(|g| (g, self.scores[g][c].score)), f);
+                        // A column whose name says another field's word (`tumor size cm` for
+                        // `tumor_depth`) where this field's does not.
+                        let name_lead =
+                            pair.lexical - best_other((0..fields).map(|g| (g, self.scores[g][c].lexical)), f);
                         let empty = columns.get(c).is_some_and(|col| col.profile.kind == ValueKind::Empty);
                         [
                             1.0,
@@ -379,6 +386,7 @@ impl ScoreMatrix {
                             f32::from(u8::from(pair.profile < RULED_OUT)),
                             free_lead.max(0.0),
                             free_lead.min(0.0),
+                            name_lead.min(0.0),
                         ]
                     })
                     .collect()
