@@ -125,7 +125,7 @@ fn a_teams_abbreviations_file_extends_the_built_in_tables() {
     let o = helix(dir.path(), &[&args[..], &["--abbreviations", "bad.tsv"]].concat(), &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(
-        text(&o.stderr).contains("bad.tsv line 1: `ZZKDNR customer number` is not one word"),
+        text(&o.stderr).contains("bad.tsv line 1: no tab between the abbreviation and its words"),
         "{}",
         text(&o.stderr)
     );
