@@ -352,14 +352,27 @@ impl JobRunner {
     }
 
     async fn settle(&self, claimed: &Job, started: std::time::Instant, transition: Transition) -> MessageOutcome {
-        match self.try_settle(claimed, started, transition).await {
-            Ok(outcome) => outcome,
-            // A later attempt took the job over after our lease ran out; it settles the job.
-            Err(reason) => {
-                tracing::warn!(job_id = %claimed.id, %reason, "outcome discarded");
-                MessageOutcome::Done
+        let mut seen = claimed.clone();
+        for _ in 0..SETTLE_TRIES {
+            let reason = match self.try_settle(&seen, started, transition.clone()).await {
+                Ok(outcome) => return outcome,
+                Err(reason) => reason,
+            };
+            match self.ports.jobs.get(&claimed.id).await {
+                // Still this attempt's: the write that came first was one of its own (a renewal
+                // whose answer was lost, shard progress), not a takeover. Settle what is stored.
+                Ok(Some(job)) if job.status == JobStatus::Running && job.attempts == claimed.attempts => seen = job,
+                // A later attempt took the job over after our lease ran out, or the job ended
+                // (cancelled, deleted): that settles it.
+                Ok(_) => {
+                    tracing::warn!(job_id = %claimed.id, %reason, "outcome discarded");
+                    return MessageOutcome::Done;
+                }
+                Err(e) => return MessageOutcome::Retry(format!("re-reading job {}: {e}", claimed.id)),
             }
         }
+        // Never acknowledged while the job is unsettled: the redelivery runs it again.
+        MessageOutcome::Retry(format!("job {}: its outcome could not be recorded", claimed.id))
     }
 
     /// [`JobRunner::settle`], or why the job was not `claimed` any more: another write to it
@@ -390,6 +403,10 @@ impl JobRunner {
         })
     }
 }
+
+/// Writes of one outcome against a job that changed under it (by its own attempt) before the
+/// message is left for redelivery.
+const SETTLE_TRIES: usize = 3;
 
 /// An input file of a job, as stored: read it with [`crate::streams::BlobReader`].
 #[derive(Clone, Debug)]

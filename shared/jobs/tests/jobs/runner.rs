@@ -1,11 +1,12 @@
 //! JobRunner + TransformAttempt: claiming, running, settling, retrying, idempotency.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use helix_domain::artifact::{error_report_key, result_key};
 use helix_domain::{ArtifactKind, ArtifactStatus, Clock, JobStatus, JobStore, Transition};
-use helix_jobs::{JobRequest, JobRunner, MessageOutcome, RunnerConfig, TransformAttempt};
+use helix_jobs::{JobRequest, JobRunner, MessageOutcome, RunnerConfig, RunnerPorts, TransformAttempt};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -210,6 +211,29 @@ async fn the_same_message_runs_once() {
     let other = JobRunner::new(w.ports(), config, vec![Arc::new(TransformAttempt)]);
     assert_done(other.run(&body(&job.id), 1).await);
     assert_eq!(w.job(&job.id).await.status, JobStatus::Completed);
+}
+
+/// A write of its own attempt that came before the settle (a renewal whose answer was lost) is
+/// not taken for a later attempt's takeover: the job is settled, not left RUNNING with its
+/// message acknowledged.
+#[tokio::test]
+async fn a_settle_that_its_own_attempt_raced_still_settles_the_job() {
+    let w = world();
+    let jobs = Arc::new(RacedJobs { inner: w.jobs.clone(), clock: w.clock.clone(), race: AtomicBool::new(true) });
+    let config = RunnerConfig { name: "worker", max_attempts: MAX_ATTEMPTS, lease: LEASE };
+    let runner =
+        JobRunner::new(RunnerPorts { jobs: jobs.clone(), ..w.ports() }, config, vec![Arc::new(TransformAttempt)]);
+    let job = w.submitted(CONTEXT, CSV).await;
+    assert_done(runner.run(&body(&job.id), 1).await);
+
+    assert!(!jobs.race.load(Ordering::SeqCst), "the settle was raced");
+    let done = w.job(&job.id).await;
+    assert_eq!(
+        (done.status, done.attempts, done.lease_expires_at),
+        (JobStatus::Completed, 1, None),
+        "{:?}",
+        done.error
+    );
 }
 
 #[tokio::test]

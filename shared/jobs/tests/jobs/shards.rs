@@ -10,9 +10,8 @@ use helix_domain::memory::MemoryBlobs;
 use helix_domain::ports::ListedBlob;
 use helix_domain::shard::MemoryShardStore;
 use helix_domain::{
-    ArtifactKind, BlobHead, Blobs, Clock, Job, JobId, JobMessage, JobPage, JobStatus, JobStore, ManualClock,
-    PartUpload, PipelineId, PresignedRequest, ShardProgress, ShardStore, ShardTask, StoreError, StoredPart, TeamId,
-    Timestamp, Transition,
+    ArtifactKind, BlobHead, Blobs, Clock, Job, JobId, JobMessage, JobStatus, ManualClock, PartUpload, PresignedRequest,
+    ShardProgress, ShardStore, ShardTask, StoreError, StoredPart,
 };
 use helix_jobs::metering::UsageLedger;
 use helix_jobs::{
@@ -519,56 +518,6 @@ async fn a_slow_shard_keeps_its_job_leased_and_the_merge_still_settles_it() {
     let done = sharded.world.job(&job.id).await;
     assert_eq!((done.status, done.attempts, done.lease_expires_at), (JobStatus::Completed, 1, None));
     assert_eq!(outputs(&sharded.world, &job.id).await, expected);
-}
-
-/// The world's jobs, where another worker renews a job's lease once, right before the settle
-/// that completes it: the settle finds the job changed.
-struct RacedJobs {
-    inner: Arc<dyn JobStore>,
-    clock: Arc<ManualClock>,
-    race: AtomicBool,
-}
-
-#[async_trait]
-impl JobStore for RacedJobs {
-    async fn create(&self, job: &Job) -> Result<(), StoreError> {
-        self.inner.create(job).await
-    }
-    async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
-        self.inner.get(id).await
-    }
-    async fn list(
-        &self,
-        team: &TeamId,
-        status: Option<JobStatus>,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<JobPage, StoreError> {
-        self.inner.list(team, status, limit, cursor).await
-    }
-    async fn runs(&self, pipeline: &PipelineId, limit: u32, cursor: Option<&str>) -> Result<JobPage, StoreError> {
-        self.inner.runs(pipeline, limit, cursor).await
-    }
-    async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {
-        if next.status == JobStatus::Completed && self.race.swap(false, Ordering::SeqCst) {
-            let now = self.clock.now();
-            let renewed = seen.apply(Transition::Renew { lease_until: now.plus(LEASE * 2) }, now).unwrap();
-            self.inner.replace(seen, &renewed).await?;
-        }
-        self.inner.replace(seen, next).await
-    }
-    async fn delete(&self, seen: &Job) -> Result<(), StoreError> {
-        self.inner.delete(seen).await
-    }
-    async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
-        self.inner.expired_leases(expired_before, limit).await
-    }
-    async fn mark_sent(&self, id: &JobId) -> Result<(), StoreError> {
-        self.inner.mark_sent(id).await
-    }
-    async fn unsent(&self, before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
-        self.inner.unsent(before, limit).await
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

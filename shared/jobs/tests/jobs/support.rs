@@ -3,6 +3,7 @@
 
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
@@ -12,8 +13,9 @@ use helix_domain::memory::{
 };
 use helix_domain::quota::MemoryQuotaStore;
 use helix_domain::{
-    Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobStore,
-    ManualClock, MemoryWebhookQueue, MemoryWebhookStore, TeamId, Timestamp, UserId,
+    Artifact, ArtifactId, ArtifactKind, ArtifactStore, Blobs, Clock, FileDeclaration, Job, JobId, JobKind, JobPage,
+    JobStatus, JobStore, ManualClock, MemoryWebhookQueue, MemoryWebhookStore, PipelineId, StoreError, TeamId,
+    Timestamp, Transition, UserId,
 };
 use helix_jobs::budgets::{BudgetService, BudgetWatch, BudgetWebhooks, MemoryBudgetStore};
 use helix_jobs::metering::{MemoryUsageLedger, PriceTable};
@@ -340,5 +342,56 @@ pub fn assert_invalid<T: Debug>(result: Result<T, JobError>, field: &str, needle
             assert!(message.contains(needle), "{message:?} does not mention {needle:?}");
         }
         other => panic!("expected Invalid on {field}, got {other:?}"),
+    }
+}
+
+/// The world's jobs, where the job's lease is renewed once more (by another shard's worker, or
+/// by this attempt with its answer lost) right before the settle that completes it: the settle
+/// finds the job changed, still in the same attempt.
+pub struct RacedJobs {
+    pub inner: Arc<dyn JobStore>,
+    pub clock: Arc<ManualClock>,
+    pub race: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl JobStore for RacedJobs {
+    async fn create(&self, job: &Job) -> Result<(), StoreError> {
+        self.inner.create(job).await
+    }
+    async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn list(
+        &self,
+        team: &TeamId,
+        status: Option<JobStatus>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<JobPage, StoreError> {
+        self.inner.list(team, status, limit, cursor).await
+    }
+    async fn runs(&self, pipeline: &PipelineId, limit: u32, cursor: Option<&str>) -> Result<JobPage, StoreError> {
+        self.inner.runs(pipeline, limit, cursor).await
+    }
+    async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {
+        if next.status == JobStatus::Completed && self.race.swap(false, Ordering::SeqCst) {
+            let now = self.clock.now();
+            let renewed = seen.apply(Transition::Renew { lease_until: now.plus(LEASE * 2) }, now).unwrap();
+            self.inner.replace(seen, &renewed).await?;
+        }
+        self.inner.replace(seen, next).await
+    }
+    async fn delete(&self, seen: &Job) -> Result<(), StoreError> {
+        self.inner.delete(seen).await
+    }
+    async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
+        self.inner.expired_leases(expired_before, limit).await
+    }
+    async fn mark_sent(&self, id: &JobId) -> Result<(), StoreError> {
+        self.inner.mark_sent(id).await
+    }
+    async fn unsent(&self, before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
+        self.inner.unsent(before, limit).await
     }
 }
