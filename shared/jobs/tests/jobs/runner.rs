@@ -1,7 +1,7 @@
 //! JobRunner + TransformAttempt: claiming, running, settling, retrying, idempotency.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use helix_domain::artifact::{error_report_key, result_key};
@@ -219,14 +219,11 @@ async fn the_same_message_runs_once() {
 #[tokio::test]
 async fn a_settle_that_its_own_attempt_raced_still_settles_the_job() {
     let w = world();
-    let jobs = Arc::new(RacedJobs { inner: w.jobs.clone(), clock: w.clock.clone(), race: AtomicBool::new(true) });
-    let config = RunnerConfig { name: "worker", max_attempts: MAX_ATTEMPTS, lease: LEASE };
-    let runner =
-        JobRunner::new(RunnerPorts { jobs: jobs.clone(), ..w.ports() }, config, vec![Arc::new(TransformAttempt)]);
+    let jobs = RacedJobs::over(&w, 1);
     let job = w.submitted(CONTEXT, CSV).await;
-    assert_done(runner.run(&body(&job.id), 1).await);
+    assert_done(w.runner_over(RunnerPorts { jobs: jobs.clone(), ..w.ports() }).run(&body(&job.id), 1).await);
 
-    assert!(!jobs.race.load(Ordering::SeqCst), "the settle was raced");
+    assert_eq!(jobs.races.load(Ordering::SeqCst), 0, "the settle was raced");
     let done = w.job(&job.id).await;
     assert_eq!(
         (done.status, done.attempts, done.lease_expires_at),
@@ -234,6 +231,23 @@ async fn a_settle_that_its_own_attempt_raced_still_settles_the_job() {
         "{:?}",
         done.error
     );
+}
+
+/// A settle that keeps losing to writes of its own attempt gives up with a retry: the message
+/// comes back while the job is unsettled, and its redelivery finishes it.
+#[tokio::test]
+async fn a_settle_that_keeps_losing_leaves_the_message_for_redelivery() {
+    let w = world();
+    let jobs = RacedJobs::over(&w, 3);
+    let job = w.submitted(CONTEXT, CSV).await;
+    let runner = w.runner_over(RunnerPorts { jobs: jobs.clone(), ..w.ports() });
+    assert_retry(runner.run(&body(&job.id), 1).await, "could not be recorded");
+    assert_eq!(w.job(&job.id).await.status, JobStatus::Running);
+
+    w.clock.advance(LEASE * 3);
+    assert_done(runner.run(&body(&job.id), 2).await);
+    let done = w.job(&job.id).await;
+    assert_eq!((done.status, done.attempts), (JobStatus::Completed, 2), "{:?}", done.error);
 }
 
 #[tokio::test]

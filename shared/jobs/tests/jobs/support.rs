@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
@@ -195,8 +195,13 @@ impl World {
 
     /// The transform worker: three deliveries, a five-minute lease.
     pub fn runner(&self) -> JobRunner {
+        self.runner_over(self.ports())
+    }
+
+    /// The transform worker on other `ports` (a store that misbehaves).
+    pub fn runner_over(&self, ports: RunnerPorts) -> JobRunner {
         let config = RunnerConfig { name: "worker", max_attempts: MAX_ATTEMPTS, lease: LEASE };
-        JobRunner::new(self.ports(), config, vec![Arc::new(TransformAttempt)])
+        JobRunner::new(ports, config, vec![Arc::new(TransformAttempt)])
     }
 
     pub fn watcher(&self) -> UploadWatcher {
@@ -346,12 +351,18 @@ pub fn assert_invalid<T: Debug>(result: Result<T, JobError>, field: &str, needle
 }
 
 /// The world's jobs, where the job's lease is renewed once more (by another shard's worker, or
-/// by this attempt with its answer lost) right before the settle that completes it: the settle
-/// finds the job changed, still in the same attempt.
+/// by this attempt with its answer lost) right before each of the next `races` settles that
+/// complete it: such a settle finds the job changed, still in the same attempt.
 pub struct RacedJobs {
     pub inner: Arc<dyn JobStore>,
     pub clock: Arc<ManualClock>,
-    pub race: AtomicBool,
+    pub races: AtomicUsize,
+}
+
+impl RacedJobs {
+    pub fn over(world: &World, races: usize) -> Arc<RacedJobs> {
+        Arc::new(RacedJobs { inner: world.jobs.clone(), clock: world.clock.clone(), races: AtomicUsize::new(races) })
+    }
 }
 
 #[async_trait::async_trait]
@@ -375,9 +386,13 @@ impl JobStore for RacedJobs {
         self.inner.runs(pipeline, limit, cursor).await
     }
     async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {
-        if next.status == JobStatus::Completed && self.race.swap(false, Ordering::SeqCst) {
+        let left = self.races.load(Ordering::SeqCst);
+        if next.status == JobStatus::Completed && left > 0 {
+            self.races.store(left - 1, Ordering::SeqCst);
+            // Each renewal a second further: every one changes what the settle saw.
             let now = self.clock.now();
-            let renewed = seen.apply(Transition::Renew { lease_until: now.plus(LEASE * 2) }, now).unwrap();
+            let lease_until = now.plus(LEASE * 2 + Duration::from_secs(left as u64));
+            let renewed = seen.apply(Transition::Renew { lease_until }, now).unwrap();
             self.inner.replace(seen, &renewed).await?;
         }
         self.inner.replace(seen, next).await
