@@ -212,7 +212,8 @@ impl PipelineService {
         Ok(())
     }
 
-    /// The step's job, submitted unless it exists already (a repeated report after a crash).
+    /// The step's job, submitted unless it exists already (a repeated report after a crash, or
+    /// one at the same time).
     async fn submit_step(&self, run: &ChainRun, step: &StepRun) -> Result<(), JobError> {
         let job_id = run.job_of(step);
         if self.jobs.jobs.get(&job_id).await?.is_some() {
@@ -247,8 +248,12 @@ impl PipelineService {
             pipeline: Some((run.pipeline_id.clone(), run.pipeline_version)),
         };
         let actor = chain_actor(&run.pipeline_id, &run.team_id);
-        self.jobs.submit_as(&actor, request, job_id).await?;
-        Ok(())
+        match self.jobs.submit_as(&actor, request, job_id.clone()).await {
+            Ok(_) => Ok(()),
+            // A report of the same end, at the same time, made it first: the step has its job.
+            Err(JobError::Conflict(_)) if self.jobs.jobs.get(&job_id).await?.is_some() => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// A step's job ended: the run records it, and the steps it made ready are submitted. The

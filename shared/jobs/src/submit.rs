@@ -244,7 +244,9 @@ impl JobService {
             self.enqueue(job).await
         }
         .await;
-        if result.is_err() {
+        // The slot is the id's: a job stored under it (a concurrent submission of the same id
+        // that won) keeps it.
+        if result.is_err() && !matches!(self.jobs.get(&id).await, Ok(Some(_))) {
             self.give_back_job_slot(&team, &id).await;
         }
         let job = self.audit.settled(actor, event(), result).await?;

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use helix_domain::{
-    ArtifactKind, Blobs, ChainRun, Clock, Job, JobId, JobOutcome, JobStatus, JobStore, Pipeline, RunStatus, StepStatus,
-    Transition,
+    ArtifactKind, Blobs, ChainRun, Clock, Counter, Job, JobId, JobOutcome, JobStatus, JobStore, Pipeline, QuotaStore,
+    RunStatus, StepStatus, Transition,
 };
 use helix_jobs::{
-    ChainDriver, JobEvents, JobRunner, NewPipeline, PipelineDefinition, PipelineRun, RunNotifier, RunStarted,
-    StepDefinition,
+    ChainDriver, JobEvents, JobRunner, JobService, NewPipeline, PipelineDefinition, PipelineRun, PipelineService,
+    RunNotifier, RunStarted, StepDefinition,
 };
 
 use crate::support::*;
@@ -194,6 +194,30 @@ async fn a_step_end_reported_twice_submits_the_next_step_once() {
     assert_eq!(stored(&w, &run).await, after_first, "the run did not change");
     let runs = w.pipeline_service().runs(&actor(ALICE), &pipeline.id, None, None).await.unwrap();
     assert_eq!(runs.jobs.len(), 2, "one job per step");
+}
+
+#[tokio::test]
+async fn a_report_that_finds_the_next_steps_job_made_meanwhile_leaves_the_step_running() {
+    let w = world();
+    let steps = vec![step("a", CONTEXT, &[]), step("b", CONTEXT, &["a"])];
+    let pipeline = chained(&w, steps).await.unwrap();
+    let run = start(&w, &pipeline).await;
+    let a = run.step("a").unwrap().job_id.clone().unwrap();
+    w.job_queue.take();
+    worker(&w).run(&body(&a), 1).await;
+    let after_first = stored(&w, &run).await;
+    let b = after_first.step("b").unwrap().job_id.clone().unwrap();
+    assert_eq!(w.job_queue.take().len(), 1, "B queued");
+    // A second report of A's end, at the same time as the first: it looked for B's job just
+    // before the first one wrote it, and its submission finds the id taken.
+    let jobs = Arc::new(JobService { jobs: StaleJobs::hiding(&w, &b), ..w.service() });
+    let pipelines = Arc::new(PipelineService { jobs, ..w.pipeline_service() });
+    let racing = ChainDriver { pipelines, events: driver(&w).events.clone() };
+    racing.finished(&w.job(&a).await).await.unwrap();
+    assert_eq!(stored(&w, &run).await, after_first, "B still runs: its job is the one the first report made");
+    assert!(w.job_queue.take().is_empty(), "B is not submitted again");
+    let team = w.job(&b).await.team_id;
+    assert_eq!(w.quotas.value(&team, &Counter::ActiveJobs).await.unwrap(), 1, "B's job keeps its slot");
 }
 
 #[tokio::test]

@@ -410,3 +410,57 @@ impl JobStore for RacedJobs {
         self.inner.unsent(before, limit).await
     }
 }
+
+/// The world's jobs, where the next read of one job finds nothing: what a submission sees when
+/// another one of the same id is written right after it looked.
+pub struct StaleJobs {
+    pub inner: Arc<dyn JobStore>,
+    pub hidden: std::sync::Mutex<Option<JobId>>,
+}
+
+impl StaleJobs {
+    pub fn hiding(world: &World, id: &JobId) -> Arc<StaleJobs> {
+        Arc::new(StaleJobs { inner: world.jobs.clone(), hidden: std::sync::Mutex::new(Some(id.clone())) })
+    }
+}
+
+#[async_trait::async_trait]
+impl JobStore for StaleJobs {
+    async fn create(&self, job: &Job) -> Result<(), StoreError> {
+        self.inner.create(job).await
+    }
+    async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        let stale = {
+            let mut hidden = self.hidden.lock().unwrap();
+            hidden.take_if(|hidden| hidden == id).is_some()
+        };
+        if stale { Ok(None) } else { self.inner.get(id).await }
+    }
+    async fn list(
+        &self,
+        team: &TeamId,
+        status: Option<JobStatus>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<JobPage, StoreError> {
+        self.inner.list(team, status, limit, cursor).await
+    }
+    async fn runs(&self, pipeline: &PipelineId, limit: u32, cursor: Option<&str>) -> Result<JobPage, StoreError> {
+        self.inner.runs(pipeline, limit, cursor).await
+    }
+    async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {
+        self.inner.replace(seen, next).await
+    }
+    async fn delete(&self, seen: &Job) -> Result<(), StoreError> {
+        self.inner.delete(seen).await
+    }
+    async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
+        self.inner.expired_leases(expired_before, limit).await
+    }
+    async fn mark_sent(&self, id: &JobId) -> Result<(), StoreError> {
+        self.inner.mark_sent(id).await
+    }
+    async fn unsent(&self, before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
+        self.inner.unsent(before, limit).await
+    }
+}
