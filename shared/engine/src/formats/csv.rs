@@ -371,14 +371,18 @@ impl<'a> CsvReader<'a> {
                 }
                 i = end + 1;
             }
-            let (Ok(raw), Ok(unescaped)) = (simdutf8::basic::from_utf8(&self.buf), simdutf8::basic::from_utf8(&extra))
+            let (true, Ok(unescaped)) =
+                (simdutf8::basic::from_utf8(&self.buf).is_ok(), simdutf8::basic::from_utf8(&extra))
             else {
                 return Err(text::not_utf8(&self.file, &self.buf, first_line));
             };
-            text.reserve(raw.len() + unescaped.len());
-            text.push_str(raw);
+            let raw = self.buf.len();
+            // The line becomes the record's text and the spare text the next line's buffer: the
+            // record is not copied.
+            let line = std::mem::replace(&mut self.buf, text.into_bytes());
+            // SAFETY: `line` was checked as UTF-8 just above.
+            text = unsafe { String::from_utf8_unchecked(line) };
             text.push_str(unescaped);
-            let raw = raw.len();
             self.extra = extra;
             for f in in_extra {
                 let (start, end) = spans[f];
