@@ -204,6 +204,30 @@ fn unique(targets: &[Allowed], pick: impl Fn(&Allowed) -> bool) -> Option<&Allow
     found.next().is_none().then_some(first)
 }
 
+/// The allowed value one of whose labels holds all of `source_words` with fewer other words
+/// than any other value's label that holds them all.
+fn tightest<'a>(targets: &'a [Allowed], source_words: &[String]) -> Option<&'a Allowed> {
+    let mut holding: Vec<(usize, &Allowed)> = targets
+        .iter()
+        .filter_map(|t| {
+            let extra = t
+                .names
+                .iter()
+                .map(|n| words(n))
+                .filter(|label| source_words.iter().all(|w| label.contains(w)))
+                .map(|label| label.len().saturating_sub(source_words.len()))
+                .min()?;
+            Some((extra, t))
+        })
+        .collect();
+    holding.sort_by_key(|(extra, _)| *extra);
+    match holding.as_slice() {
+        [(_, only)] => Some(only),
+        [(best, t), (next, _), ..] if best < next => Some(t),
+        _ => None,
+    }
+}
+
 /// The allowed value `source` translates to without the model, and how.
 fn match_value<'a>(source: &str, targets: &'a [Allowed]) -> Option<(&'a Allowed, Match)> {
     if let Some(t) =
@@ -236,14 +260,11 @@ fn match_value<'a>(source: &str, targets: &'a [Allowed]) -> Option<(&'a Allowed,
     {
         return Some((t, Match::Synonym));
     }
-    // All the value's words in one label only ("black" → "Black or African American"), or the
-    // value a prefix of one label only ("ambul" → "ambulatory").
-    if let Some(t) = unique(targets, |t| {
-        t.names.iter().any(|n| {
-            let label = words(n);
-            source_words.iter().all(|w| label.contains(w))
-        })
-    }) {
+    // All the value's words in one label ("black" → "Black or African American"), or in the
+    // label with the fewest other words ("never smoker" → "Lifelong Non-Smoker", not "Current
+    // Reformed Smoker, Duration Not Specified"), or the value a prefix of one label only
+    // ("ambul" → "ambulatory").
+    if let Some(t) = tightest(targets, &source_words) {
         return Some((t, Match::Words));
     }
     if compact.len() >= 2
@@ -498,6 +519,28 @@ mod tests {
         assert!(propose(&[String::new(), " ".into()], &status, None).unwrap().is_none());
         assert_eq!(coverage(&[String::new()], &status), Some((0.0, 0)));
         assert_eq!(coverage(&["OPEN".into(), "x".into()], &status), Some((0.5, 2)));
+    }
+
+    #[test]
+    fn a_negation_finds_the_label_that_says_only_it() {
+        let smoking = field(
+            "string",
+            vec![
+                "Lifelong Non-Smoker",
+                "Current Smoker",
+                "Current Reformed Smoker for > 15 yrs",
+                "Current Reformed Smoker, Duration Not Specified",
+                "Not Reported",
+            ],
+            "",
+        );
+        assert_eq!(
+            pairs(&map(&["Never smoker", "current smoker", "Nooit gerookt"], &smoking)),
+            [
+                ("Never smoker".to_owned(), json!("Lifelong Non-Smoker")),
+                ("current smoker".to_owned(), json!("Current Smoker")),
+            ]
+        );
     }
 
     #[test]
