@@ -58,6 +58,16 @@ fn worker(w: &World) -> JobRunner {
     w.runner().with_events(driver(w))
 }
 
+/// A run of A, then B after it, with A's job taken off the queue: the pipeline, the run and A's job.
+async fn a_then_b(w: &World) -> (Pipeline, ChainRun, JobId) {
+    let steps = vec![step("a", CONTEXT, &[]), step("b", CONTEXT, &["a"])];
+    let pipeline = chained(w, steps).await.unwrap();
+    let run = start(w, &pipeline).await;
+    let a = run.step("a").unwrap().job_id.clone().unwrap();
+    assert_eq!(w.job_queue.take().len(), 1, "A queued");
+    (pipeline, run, a)
+}
+
 /// Runs every queued job message until the queue is empty; the jobs run, in order.
 async fn drain(w: &World, runner: &JobRunner) -> Vec<JobId> {
     let mut ran = Vec::new();
@@ -174,11 +184,7 @@ async fn a_failed_middle_step_skips_what_follows_and_a_retry_runs_only_those_ste
 #[tokio::test]
 async fn a_step_end_reported_twice_submits_the_next_step_once() {
     let w = world();
-    let steps = vec![step("a", CONTEXT, &[]), step("b", CONTEXT, &["a"])];
-    let pipeline = chained(&w, steps).await.unwrap();
-    let run = start(&w, &pipeline).await;
-    let a = run.step("a").unwrap().job_id.clone().unwrap();
-    assert_eq!(w.job_queue.take().len(), 1);
+    let (pipeline, run, a) = a_then_b(&w).await;
     // The worker runs A and reports its end (the message's first delivery)…
     worker(&w).run(&body(&a), 1).await;
     let after_first = stored(&w, &run).await;
@@ -199,18 +205,14 @@ async fn a_step_end_reported_twice_submits_the_next_step_once() {
 #[tokio::test]
 async fn a_report_that_finds_the_next_steps_job_made_meanwhile_leaves_the_step_running() {
     let w = world();
-    let steps = vec![step("a", CONTEXT, &[]), step("b", CONTEXT, &["a"])];
-    let pipeline = chained(&w, steps).await.unwrap();
-    let run = start(&w, &pipeline).await;
-    let a = run.step("a").unwrap().job_id.clone().unwrap();
-    w.job_queue.take();
+    let (_, run, a) = a_then_b(&w).await;
     worker(&w).run(&body(&a), 1).await;
     let after_first = stored(&w, &run).await;
     let b = after_first.step("b").unwrap().job_id.clone().unwrap();
     assert_eq!(w.job_queue.take().len(), 1, "B queued");
     // A second report of A's end, at the same time as the first: it looked for B's job just
     // before the first one wrote it, and its submission finds the id taken.
-    let jobs = Arc::new(JobService { jobs: StaleJobs::hiding(&w, &b), ..w.service() });
+    let jobs = Arc::new(JobService { jobs: RacedJobs::hiding(&w, &b), ..w.service() });
     let pipelines = Arc::new(PipelineService { jobs, ..w.pipeline_service() });
     let racing = ChainDriver { pipelines, events: driver(&w).events.clone() };
     racing.finished(&w.job(&a).await).await.unwrap();
@@ -223,11 +225,7 @@ async fn a_report_that_finds_the_next_steps_job_made_meanwhile_leaves_the_step_r
 #[tokio::test]
 async fn a_report_that_could_not_submit_submits_on_the_next_report() {
     let w = world();
-    let steps = vec![step("a", CONTEXT, &[]), step("b", CONTEXT, &["a"])];
-    let pipeline = chained(&w, steps).await.unwrap();
-    let run = start(&w, &pipeline).await;
-    let a = run.step("a").unwrap().job_id.clone().unwrap();
-    w.job_queue.take();
+    let (_, run, a) = a_then_b(&w).await;
     w.runner().run(&body(&a), 1).await;
     let job = w.job(&a).await;
     // The run records A's end, then the job table is down: B's submission fails, and so the report.

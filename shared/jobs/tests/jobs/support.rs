@@ -350,18 +350,32 @@ pub fn assert_invalid<T: Debug>(result: Result<T, JobError>, field: &str, needle
     }
 }
 
-/// The world's jobs, where the job's lease is renewed once more (by another shard's worker, or
-/// by this attempt with its answer lost) right before each of the next `races` settles that
-/// complete it: such a settle finds the job changed, still in the same attempt.
+/// The world's jobs, where another writer gets in first:
+/// - the job's lease is renewed once more (by another shard's worker, or by this attempt with its
+///   answer lost) right before each of the next `races` settles that complete it: such a settle
+///   finds the job changed, still in the same attempt;
+/// - the next read of the `hidden` job finds nothing: what a submission sees when another one of
+///   the same id is written right after it looked.
 pub struct RacedJobs {
     pub inner: Arc<dyn JobStore>,
     pub clock: Arc<ManualClock>,
     pub races: AtomicUsize,
+    pub hidden: std::sync::Mutex<Option<JobId>>,
 }
 
 impl RacedJobs {
     pub fn over(world: &World, races: usize) -> Arc<RacedJobs> {
-        Arc::new(RacedJobs { inner: world.jobs.clone(), clock: world.clock.clone(), races: AtomicUsize::new(races) })
+        Arc::new(RacedJobs {
+            inner: world.jobs.clone(),
+            clock: world.clock.clone(),
+            races: AtomicUsize::new(races),
+            hidden: std::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn hiding(world: &World, id: &JobId) -> Arc<RacedJobs> {
+        let jobs = Arc::into_inner(Self::over(world, 0)).expect("just made");
+        Arc::new(RacedJobs { hidden: std::sync::Mutex::new(Some(id.clone())), ..jobs })
     }
 }
 
@@ -371,7 +385,8 @@ impl JobStore for RacedJobs {
         self.inner.create(job).await
     }
     async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
-        self.inner.get(id).await
+        let stale = self.hidden.lock().unwrap().take_if(|hidden| hidden == id).is_some();
+        if stale { Ok(None) } else { self.inner.get(id).await }
     }
     async fn list(
         &self,
@@ -395,60 +410,6 @@ impl JobStore for RacedJobs {
             let renewed = seen.apply(Transition::Renew { lease_until }, now).unwrap();
             self.inner.replace(seen, &renewed).await?;
         }
-        self.inner.replace(seen, next).await
-    }
-    async fn delete(&self, seen: &Job) -> Result<(), StoreError> {
-        self.inner.delete(seen).await
-    }
-    async fn expired_leases(&self, expired_before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
-        self.inner.expired_leases(expired_before, limit).await
-    }
-    async fn mark_sent(&self, id: &JobId) -> Result<(), StoreError> {
-        self.inner.mark_sent(id).await
-    }
-    async fn unsent(&self, before: Timestamp, limit: u32) -> Result<Vec<Job>, StoreError> {
-        self.inner.unsent(before, limit).await
-    }
-}
-
-/// The world's jobs, where the next read of one job finds nothing: what a submission sees when
-/// another one of the same id is written right after it looked.
-pub struct StaleJobs {
-    pub inner: Arc<dyn JobStore>,
-    pub hidden: std::sync::Mutex<Option<JobId>>,
-}
-
-impl StaleJobs {
-    pub fn hiding(world: &World, id: &JobId) -> Arc<StaleJobs> {
-        Arc::new(StaleJobs { inner: world.jobs.clone(), hidden: std::sync::Mutex::new(Some(id.clone())) })
-    }
-}
-
-#[async_trait::async_trait]
-impl JobStore for StaleJobs {
-    async fn create(&self, job: &Job) -> Result<(), StoreError> {
-        self.inner.create(job).await
-    }
-    async fn get(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
-        let stale = {
-            let mut hidden = self.hidden.lock().unwrap();
-            hidden.take_if(|hidden| hidden == id).is_some()
-        };
-        if stale { Ok(None) } else { self.inner.get(id).await }
-    }
-    async fn list(
-        &self,
-        team: &TeamId,
-        status: Option<JobStatus>,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<JobPage, StoreError> {
-        self.inner.list(team, status, limit, cursor).await
-    }
-    async fn runs(&self, pipeline: &PipelineId, limit: u32, cursor: Option<&str>) -> Result<JobPage, StoreError> {
-        self.inner.runs(pipeline, limit, cursor).await
-    }
-    async fn replace(&self, seen: &Job, next: &Job) -> Result<(), StoreError> {
         self.inner.replace(seen, next).await
     }
     async fn delete(&self, seen: &Job) -> Result<(), StoreError> {
