@@ -548,5 +548,8 @@ mod tests {
         // "a" starts both labels: no guess.
         let f = field("string", vec!["abandoned", "active"], "");
         assert_eq!(map(&["a"], &f).unmapped, ["a"]);
+        // Two labels hold "smoker" with one other word each: none is the tightest.
+        let f = field("string", vec!["Current Smoker", "Former Smoker", "Current Reformed Smoker"], "");
+        assert_eq!(map(&["smoker"], &f).unmapped, ["smoker"]);
     }
 }
